@@ -1,0 +1,49 @@
+/** One user's Zoho OAuth tokens, as the Zoho CRM SDKs keep them. Field names are fixed. */
+export interface OAuthToken {
+  /** Assigned by the store on first save, stable afterwards. */
+  id: string;
+  /** Zoho "user signature" name; the SDK stores "email:orgId". */
+  userName: string | null;
+  clientId: string | null;
+  clientSecret: string | null;
+  refreshToken: string | null;
+  accessToken: string | null;
+  grantToken: string | null;
+  /** Epoch milliseconds at which `accessToken` expires. */
+  expiryTime: number | null;
+  redirectUrl: string | null;
+  /** e.g. https://www.zohoapis.eu */
+  apiDomain: string | null;
+}
+
+export type TokenQuery = Partial<OAuthToken>;
+
+/** The six methods of the Zoho SDK's token store, async. */
+export interface TokenStore {
+  findToken(query: TokenQuery): Promise<OAuthToken | null>;
+  /** Upsert; resolves to what is stored, with `id` set. */
+  saveToken(token: TokenQuery): Promise<OAuthToken>;
+  deleteToken(id: string): Promise<void>;
+  getTokens(): Promise<OAuthToken[]>;
+  deleteTokens(): Promise<void>;
+  findTokenById(id: string): Promise<OAuthToken | null>;
+}
+
+/** A store whose records are sealed by a cipher; `rotate` re-seals every record under the current key. */
+export interface SealedTokenStore extends TokenStore {
+  /** Re-seals every record not sealed under the cipher's current key; resolves to how many it re-sealed. */
+  rotate(): Promise<number>;
+}
+
+export const TOKEN_FIELDS = [
+  'id',
+  'userName',
+  'clientId',
+  'clientSecret',
+  'refreshToken',
+  'accessToken',
+  'grantToken',
+  'expiryTime',
+  'redirectUrl',
+  'apiDomain',
+] as const satisfies readonly (keyof OAuthToken)[];
