@@ -1,0 +1,11 @@
+export type { OAuthToken, TokenQuery, TokenStore, SealedTokenStore } from './types.ts';
+export { TokenStoreError, isTokenStoreError, type TokenStoreErrorCode } from './errors.ts';
+export { createMemoryStore, type MemoryStoreOptions } from './memory.ts';
+export {
+  createCipher,
+  cipherFromKeys,
+  generateSecret,
+  type Cipher,
+  type CipherKeys,
+  type CipherOptions,
+} from './cipher.ts';

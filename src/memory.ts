@@ -1,0 +1,62 @@
+/**
+ * The in-memory store: the Zoho samples' list and in-memory stores, done right. Records live
+ * in this process only, so without a cipher they are kept as plain JSON; pass a cipher to
+ * measure or exercise the sealed path.
+ */
+import type { Cipher } from './cipher.ts';
+import { cipherCodec, plainCodec, type StoredRecord } from './codec.ts';
+import type { IndexField } from './matching.ts';
+import { createRecordStore, WriteConflict, type RecordBackend } from './record-store.ts';
+import type { SealedTokenStore } from './types.ts';
+
+export interface MemoryStoreOptions {
+  /** Seal records as the persistent backends do (default: plain, since nothing leaves the process). */
+  cipher?: Cipher;
+}
+
+/** The backend under `createMemoryStore`; exported for tests that share one backend between stores. */
+export function memoryBackend(): RecordBackend {
+  const records = new Map<string, StoredRecord>();
+  const index = new Map<string, string>();
+  const entry = (field: string, digest: string) => `${field}\u0000${digest}`;
+  const unindex = (record: StoredRecord) => {
+    for (const [field, digest] of Object.entries(record.index)) {
+      if (index.get(entry(field, digest)) === record.id) index.delete(entry(field, digest));
+    }
+  };
+
+  return {
+    async get(id) {
+      return records.get(id) ?? null;
+    },
+    async findId(field: IndexField, digest) {
+      return index.get(entry(field, digest)) ?? null;
+    },
+    async write(next, previous) {
+      if ((records.get(next.id) ?? null) !== previous) throw new WriteConflict('record changed since it was read');
+      for (const [field, digest] of Object.entries(next.index)) {
+        const holder = index.get(entry(field, digest));
+        if (holder !== undefined && holder !== next.id) throw new WriteConflict(`another record holds this ${field}`);
+      }
+      if (previous) unindex(previous);
+      records.set(next.id, next);
+      for (const [field, digest] of Object.entries(next.index)) index.set(entry(field, digest), next.id);
+    },
+    async remove(record) {
+      unindex(record);
+      records.delete(record.id);
+    },
+    async *list() {
+      yield* [...records.values()];
+    },
+    async clear() {
+      records.clear();
+      index.clear();
+    },
+  };
+}
+
+export function createMemoryStore(options: MemoryStoreOptions = {}): SealedTokenStore {
+  const codec = options.cipher ? cipherCodec(options.cipher, 'memory') : plainCodec();
+  return createRecordStore(memoryBackend(), codec);
+}
