@@ -1,0 +1,4 @@
+import { createMemoryStore } from '../../src/memory.ts';
+import { runConformance } from '../conformance.ts';
+
+runConformance('memory', () => createMemoryStore());

@@ -1,0 +1,3 @@
+import { runCipherSuite } from '../shared/cipher-suite.ts';
+
+runCipherSuite('workerd');
