@@ -1,0 +1,37 @@
+// Fails the build when package.json's `exports` map and the built files in dist/ disagree:
+// every entry must point at files that exist, come from a source entry in src/, carry no
+// unrewritten `.ts` specifiers, and import in Node (workerd-only entries are imported by the
+// workers test project instead).
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+
+const WORKERD_ONLY = new Set(['./durable-object']);
+const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
+const problems: string[] = [];
+
+for (const [subpath, target] of Object.entries<{ types: string; default: string }>(pkg.exports)) {
+  for (const file of [target.types, target.default]) {
+    if (!existsSync(file)) problems.push(`${subpath}: ${file} was not built`);
+  }
+  const source = target.default.replace(/^\.\/dist\//, './src/').replace(/\.js$/, '.ts');
+  if (!existsSync(source)) problems.push(`${subpath}: no source entry ${source}`);
+  if (existsSync(target.default) && !WORKERD_ONLY.has(subpath)) {
+    try {
+      const mod = await import(pathToFileURL(target.default).href);
+      if (Object.keys(mod).length === 0) problems.push(`${subpath}: exports nothing`);
+    } catch (error) {
+      problems.push(`${subpath}: does not import in Node: ${(error as Error).message}`);
+    }
+  }
+}
+
+for (const file of readdirSync('dist')) {
+  if (!/\.(js|d\.ts)$/.test(file)) continue;
+  if (/from '\.[^']*\.ts'/.test(readFileSync(`dist/${file}`, 'utf8'))) problems.push(`dist/${file}: imports a .ts file`);
+}
+
+if (problems.length > 0) {
+  console.error(`exports check failed:\n  ${problems.join('\n  ')}`);
+  process.exit(1);
+}
+console.log(`exports check: ${Object.keys(pkg.exports).length} entry points match dist/`);
