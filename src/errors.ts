@@ -12,7 +12,12 @@ export type TokenStoreErrorCode =
   /** A record could not be opened: wrong or missing key, tampered bytes, or moved to another id or store. */
   | 'DECRYPT_FAILED'
   /** The storage below failed (or refused); the cause is attached. */
-  | 'STORAGE_FAILED';
+  | 'STORAGE_FAILED'
+  /**
+   * A platform limit (such as KV's 1,000 operations per Worker invocation) stopped a bulk
+   * operation part way; what it did is consistent, and repeating it continues.
+   */
+  | 'LIMIT_REACHED';
 
 export class TokenStoreError extends Error {
   override readonly name = 'TokenStoreError';

@@ -29,8 +29,9 @@ export function memoryBackend(): RecordBackend {
     async get(id) {
       return records.get(id) ?? null;
     },
-    async findId(field: IndexField, digest) {
-      return index.get(entry(field, digest)) ?? null;
+    async findByIndex(field: IndexField, digest) {
+      const id = index.get(entry(field, digest));
+      return id === undefined ? null : (records.get(id) ?? null);
     },
     async write(next, previous) {
       if ((records.get(next.id) ?? null) !== previous) throw new WriteConflict('record changed since it was read');

@@ -12,8 +12,8 @@ import { checkId, checkTokenInput } from './validate.ts';
 /** Storage verbs. A backend never interprets tokens; it stores records and index entries. */
 export interface RecordBackend {
   get(id: string): Promise<StoredRecord | null>;
-  /** The id an index entry points at, or null. It may be stale: the caller verifies. */
-  findId(field: IndexField, digest: string): Promise<string | null>;
+  /** The record an index entry points at, or null. It may be stale: the caller verifies. */
+  findByIndex(field: IndexField, digest: string): Promise<StoredRecord | null>;
   /**
    * Stores `next` in place of `previous` (null: an insert), moving its index entries.
    * Throws `WriteConflict` when what is stored under `next.id` is no longer `previous`, or
@@ -57,8 +57,25 @@ async function storage<T>(doing: string, operation: () => Promise<T>): Promise<T
   }
 }
 
-export function createRecordStore(backend: RecordBackend, codec: RecordCodec): SealedTokenStore {
-  const exclusive = createMutex();
+export interface RecordStoreOptions {
+  /**
+   * Runs a save exclusively across contexts that share the storage (such as the Web Locks
+   * API across tabs). Saves are always serialized within this store instance as well.
+   */
+  crossContextLock?: <T>(task: () => Promise<T>) => Promise<T>;
+}
+
+/** Up to ~2^attempt ms of random delay, so writers that collided do not collide again in step. */
+const backoff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * 2 ** attempt));
+
+export function createRecordStore(
+  backend: RecordBackend,
+  codec: RecordCodec,
+  options: RecordStoreOptions = {},
+): SealedTokenStore {
+  const mutex = createMutex();
+  const { crossContextLock } = options;
+  const exclusive = <T>(task: () => Promise<T>) => mutex(crossContextLock ? () => crossContextLock(task) : task);
 
   async function load(id: string): Promise<Hit | null> {
     const record = await storage('reading a record', () => backend.get(id));
@@ -72,9 +89,7 @@ export function createRecordStore(backend: RecordBackend, codec: RecordCodec): S
     }
     const { field } = lookup;
     for (const digest of await codec.digests(field, lookup.value)) {
-      const id = await storage('reading an index entry', () => backend.findId(field, digest));
-      if (id === null) continue;
-      const record = await storage('reading a record', () => backend.get(id));
+      const record = await storage('reading through an index', () => backend.findByIndex(field, digest));
       // A stale entry (KV has no transactions) points at a record whose own digest differs.
       if (!record || record.index[field] !== digest) continue;
       const token = await codec.open(record);
@@ -135,6 +150,7 @@ export function createRecordStore(backend: RecordBackend, codec: RecordCodec): S
             if (attempt >= MAX_SAVE_ATTEMPTS) {
               throw new TokenStoreError('STORAGE_FAILED', 'concurrent writers kept changing the record', { cause: error });
             }
+            await backoff(attempt);
           }
         }
       });

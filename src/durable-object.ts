@@ -1,0 +1,220 @@
+/**
+ * Durable Object backend: one SQLite-backed object per tenant (`name`), holding sealed
+ * records in one table with a unique column per blind index. Every statement binds its
+ * values; each save is one `transactionSync`. The object is the only place that holds the
+ * key material (from the Worker's secrets), and it exposes the six store methods and
+ * `rotate`, nothing of its internals. Within the object saves are serialized, so any number
+ * of Workers saving one user end with one record.
+ */
+import { DurableObject } from 'cloudflare:workers';
+import { createCipher, type Cipher } from './cipher.ts';
+import { cipherCodec, type StoredRecord } from './codec.ts';
+import { TokenStoreError, type TokenStoreErrorCode } from './errors.ts';
+import { INDEX_FIELDS, type IndexField } from './matching.ts';
+import { createRecordStore, WriteConflict, type RecordBackend } from './record-store.ts';
+import type { OAuthToken, SealedTokenStore, TokenQuery } from './types.ts';
+import { checkId, checkTokenInput } from './validate.ts';
+
+/** What the object reads from the Worker's environment. */
+export interface TokenStoreObjectEnv {
+  /** A secret: JSON object of key id -> base64url 32-byte secret, e.g. {"k1":"..."}. */
+  TOKEN_STORE_KEYS: string;
+  /** The key id that seals (a plain variable). */
+  TOKEN_STORE_CURRENT_KEY: string;
+}
+
+/** RPC results. Workers RPC does not carry an error's `code`, so outcomes carry it. */
+export type Outcome<T> = { ok: true; value: T } | { ok: false; code: TokenStoreErrorCode; message: string };
+
+type Row = { id: string; key_id: string; data: string } & Record<`ix_${IndexField}`, string | null>;
+
+const COLUMNS = ['id', 'key_id', 'data', ...INDEX_FIELDS.map((f) => `ix_${f}`)].join(', ');
+const SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS tokens (
+     id TEXT PRIMARY KEY NOT NULL,
+     key_id TEXT NOT NULL,
+     data TEXT NOT NULL,
+     ${INDEX_FIELDS.map((f) => `ix_${f} TEXT UNIQUE`).join(',\n     ')}
+   )`,
+  'CREATE INDEX IF NOT EXISTS tokens_key_id ON tokens (key_id)',
+];
+
+type Storage = DurableObject['ctx']['storage'];
+
+function toRecord(row: Row | undefined): StoredRecord | null {
+  if (!row) return null;
+  const index: StoredRecord['index'] = {};
+  for (const field of INDEX_FIELDS) {
+    const digest = row[`ix_${field}`];
+    if (digest !== null) index[field] = digest;
+  }
+  return { id: row.id, keyId: row.key_id, data: row.data, index };
+}
+
+function sqlBackend(storage: Storage): RecordBackend {
+  const { sql } = storage;
+  for (const statement of SCHEMA) sql.exec(statement);
+  const selectById = (id: string) => toRecord(sql.exec<Row>(`SELECT ${COLUMNS} FROM tokens WHERE id = ?`, id).toArray()[0]);
+  const digests = (record: StoredRecord) => INDEX_FIELDS.map((f) => record.index[f] ?? null);
+
+  return {
+    async get(id) {
+      return selectById(id);
+    },
+    async findByIndex(field, digest) {
+      // `field` is one of INDEX_FIELDS, never caller text.
+      return toRecord(sql.exec<Row>(`SELECT ${COLUMNS} FROM tokens WHERE ix_${field} = ?`, digest).toArray()[0]);
+    },
+    async write(next, previous) {
+      storage.transactionSync(() => {
+        const current = selectById(next.id);
+        if ((current?.data ?? null) !== (previous?.data ?? null)) throw new WriteConflict('record changed since it was read');
+        try {
+          if (current) {
+            sql.exec(
+              `UPDATE tokens SET key_id = ?, data = ?, ${INDEX_FIELDS.map((f) => `ix_${f} = ?`).join(', ')} WHERE id = ?`,
+              next.keyId,
+              next.data,
+              ...digests(next),
+              next.id,
+            );
+          } else {
+            sql.exec(`INSERT INTO tokens (${COLUMNS}) VALUES (${COLUMNS.split(', ').map(() => '?').join(', ')})`, next.id, next.keyId, next.data, ...digests(next));
+          }
+        } catch (error) {
+          if (/UNIQUE constraint/i.test(String(error))) throw new WriteConflict('another record holds one of these values');
+          throw error;
+        }
+      });
+    },
+    async remove(record) {
+      sql.exec('DELETE FROM tokens WHERE id = ?', record.id);
+    },
+    async *list() {
+      yield* sql.exec<Row>(`SELECT ${COLUMNS} FROM tokens ORDER BY id`).toArray().map((row) => toRecord(row)!);
+    },
+    async clear() {
+      sql.exec('DELETE FROM tokens');
+    },
+  };
+}
+
+function cipherFromEnv(env: TokenStoreObjectEnv): Cipher {
+  let keys: unknown;
+  try {
+    keys = JSON.parse(env.TOKEN_STORE_KEYS);
+  } catch {
+    throw new TokenStoreError('INVALID_INPUT', 'TOKEN_STORE_KEYS must be a JSON object of key id -> base64url secret');
+  }
+  return createCipher({ keys: keys as Record<string, string>, current: env.TOKEN_STORE_CURRENT_KEY });
+}
+
+async function outcome<T>(work: () => Promise<T>): Promise<Outcome<T>> {
+  try {
+    return { ok: true, value: await work() };
+  } catch (error) {
+    if (error instanceof TokenStoreError) return { ok: false, code: error.code, message: error.message };
+    return { ok: false, code: 'STORAGE_FAILED', message: 'the token store object failed' };
+  }
+}
+
+export class TokenStoreObject extends DurableObject<TokenStoreObjectEnv> {
+  #tokens: SealedTokenStore | undefined;
+
+  #store(): SealedTokenStore {
+    // Built on first use so that a misconfigured secret is reported per call, not as a crashed object.
+    this.#tokens ??= createRecordStore(
+      sqlBackend(this.ctx.storage),
+      cipherCodec(cipherFromEnv(this.env), `do:${this.ctx.id.toString()}`),
+    );
+    return this.#tokens;
+  }
+
+  findToken(query: TokenQuery): Promise<Outcome<OAuthToken | null>> {
+    return outcome(() => this.#store().findToken(query));
+  }
+  saveToken(token: TokenQuery): Promise<Outcome<OAuthToken>> {
+    return outcome(() => this.#store().saveToken(token));
+  }
+  deleteToken(id: string): Promise<Outcome<void>> {
+    return outcome(() => this.#store().deleteToken(id));
+  }
+  getTokens(): Promise<Outcome<OAuthToken[]>> {
+    return outcome(() => this.#store().getTokens());
+  }
+  deleteTokens(): Promise<Outcome<void>> {
+    return outcome(() => this.#store().deleteTokens());
+  }
+  findTokenById(id: string): Promise<Outcome<OAuthToken | null>> {
+    return outcome(() => this.#store().findTokenById(id));
+  }
+  rotate(): Promise<Outcome<number>> {
+    return outcome(() => this.#store().rotate());
+  }
+}
+
+/** The RPC surface of a `TokenStoreObject` stub. */
+export type TokenStoreObjectStub = {
+  [K in 'findToken' | 'saveToken' | 'deleteToken' | 'getTokens' | 'deleteTokens' | 'findTokenById' | 'rotate']: (
+    ...args: Parameters<TokenStoreObject[K]>
+  ) => Promise<Awaited<ReturnType<TokenStoreObject[K]>>>;
+};
+
+/** The parts of a `DurableObjectNamespace` binding this store uses. */
+export interface DurableObjectNamespaceLike {
+  idFromName(name: string): unknown;
+  get(id: never): unknown;
+}
+
+export interface DurableObjectStoreOptions {
+  /** The binding of the `TokenStoreObject` class. */
+  namespace: DurableObjectNamespaceLike;
+  /** Which object: one per app, org or tenant (default "default"). */
+  name?: string;
+}
+
+/** A `TokenStore` that lives in one `TokenStoreObject`, reached over RPC. */
+export function createDurableObjectStore(options: DurableObjectStoreOptions): SealedTokenStore {
+  const { namespace, name = 'default' } = options ?? ({} as DurableObjectStoreOptions);
+  if (!namespace || typeof namespace.idFromName !== 'function' || typeof namespace.get !== 'function') {
+    throw new TokenStoreError('INVALID_INPUT', 'createDurableObjectStore: namespace must be a Durable Object binding');
+  }
+  if (typeof name !== 'string' || name.length === 0) {
+    throw new TokenStoreError('INVALID_INPUT', 'createDurableObjectStore: name must be a non-empty string');
+  }
+  const stub = namespace.get(namespace.idFromName(name) as never) as TokenStoreObjectStub;
+
+  async function call<T>(rpc: () => Promise<Outcome<T>>): Promise<T> {
+    let result: Outcome<T>;
+    try {
+      result = await rpc();
+    } catch (cause) {
+      throw new TokenStoreError('STORAGE_FAILED', 'the call to the token store object failed', { cause });
+    }
+    if (!result.ok) throw new TokenStoreError(result.code, result.message);
+    return result.value;
+  }
+
+  // Checked here too, so bad input fails before a network hop, with the same errors.
+  return {
+    findToken: async (query) => {
+      const checked = checkTokenInput(query, 'query');
+      return call(() => stub.findToken(checked));
+    },
+    saveToken: async (token) => {
+      const checked = checkTokenInput(token, 'token');
+      return call(() => stub.saveToken(checked));
+    },
+    deleteToken: async (id) => {
+      const checked = checkId(id);
+      return call(() => stub.deleteToken(checked));
+    },
+    getTokens: () => call(() => stub.getTokens()),
+    deleteTokens: () => call(() => stub.deleteTokens()),
+    findTokenById: async (id) => {
+      const checked = checkId(id);
+      return call(() => stub.findTokenById(checked));
+    },
+    rotate: () => call(() => stub.rotate()),
+  };
+}
