@@ -1,5 +1,6 @@
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { playwright } from '@vitest/browser-playwright';
+import { randomBytes } from 'node:crypto';
 import { defineConfig } from 'vitest/config';
 
 // Debian's Chromium; never a downloaded browser. The flags keep it off the (closed) network.
@@ -37,7 +38,13 @@ export default defineConfig({
         },
       },
       {
-        plugins: [cloudflareTest({ wrangler: { configPath: './wrangler.toml' } })],
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: './wrangler.toml' },
+            // A fresh key per run: the tests never depend on a key in the repo.
+            miniflare: { bindings: { TOKEN_STORE_KEYS: JSON.stringify({ k1: randomBytes(32).toString('base64url') }) } },
+          }),
+        ],
         test: {
           name: 'workers',
           include: ['test/workers/**/*.test.ts'],
