@@ -1,10 +1,21 @@
+import { env } from 'cloudflare:workers';
 import { expect, it } from 'vitest';
+import './env.ts';
 
-// `npm test` builds before it runs vitest, so this imports what would be published.
-it('the built core entry point imports and works in workerd', async () => {
-  const { createMemoryStore, createCipher, TokenStoreError } = await import('../../dist/index.js');
-  expect(typeof TokenStoreError).toBe('function');
-  const store = createMemoryStore({ cipher: createCipher({ keys: { k1: 'A'.repeat(43) }, current: 'k1' }) });
-  const saved = await store.saveToken({ userName: 'u:1', refreshToken: 'r' });
-  expect(await store.findToken({ userName: 'u:1' })).toEqual(saved);
+// `npm test` builds before it runs vitest, so these import what would be published.
+it('every built entry point imports in workerd, and the stores work from dist/', async () => {
+  const core = await import('../../dist/index.js');
+  const kv = await import('../../dist/kv.js');
+  const durable = await import('../../dist/durable-object.js');
+  await import('../../dist/idb.js');
+  const cipher = core.createCipher({ keys: { k1: core.generateSecret() }, current: 'k1' });
+  for (const store of [
+    core.createMemoryStore({ cipher }),
+    kv.createKVStore({ kv: env.TOKENS_KV, cipher, prefix: `dist-${Date.now()}:` }),
+    durable.createDurableObjectStore({ namespace: env.TOKEN_STORE, name: `dist-${Date.now()}` }),
+  ]) {
+    const saved = await store.saveToken({ userName: 'u:1', refreshToken: 'r' });
+    expect(await store.findToken({ userName: 'u:1' })).toEqual(saved);
+  }
+  expect(typeof durable.TokenStoreObject).toBe('function');
 });
