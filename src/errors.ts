@@ -17,15 +17,36 @@ export type TokenStoreErrorCode =
    * A platform limit (such as KV's 1,000 operations per Worker invocation) stopped a bulk
    * operation part way; what it did is consistent, and repeating it continues.
    */
-  | 'LIMIT_REACHED';
+  | 'LIMIT_REACHED'
+  /** Zoho refused a grant code: used, expired, unknown, or issued to another client. */
+  | 'ZOHO_INVALID_CODE'
+  /** Zoho does not know the client id (often: the wrong data center). */
+  | 'ZOHO_INVALID_CLIENT'
+  | 'ZOHO_INVALID_CLIENT_SECRET'
+  /** Zoho's "Access Denied: too many requests". Retryable after `retryAfterMs`. */
+  | 'ZOHO_RATE_LIMITED'
+  /** Zoho could not be reached, or answered with a server error. Retryable. */
+  | 'ZOHO_UNAVAILABLE'
+  /** Zoho answered something this client cannot read (not JSON, or missing fields). */
+  | 'ZOHO_BAD_RESPONSE'
+  /** The refresh token is dead (revoked, or deleted by Zoho's limits): the user must log in again. */
+  | 'REAUTH_REQUIRED';
 
 export class TokenStoreError extends Error {
   override readonly name = 'TokenStoreError';
   readonly code: TokenStoreErrorCode;
+  /** For retryable errors: how long to wait before trying again. */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(code: TokenStoreErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: TokenStoreErrorCode, message: string, options?: { cause?: unknown; retryAfterMs?: number }) {
     super(message, options);
     this.code = code;
+    this.retryAfterMs = options?.retryAfterMs;
+  }
+
+  /** Whether trying the same thing later may succeed. */
+  get retryable(): boolean {
+    return this.code === 'ZOHO_RATE_LIMITED' || this.code === 'ZOHO_UNAVAILABLE';
   }
 }
 

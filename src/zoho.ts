@@ -1,0 +1,211 @@
+/**
+ * Zoho OAuth client: authorization URL, grant exchange, refresh, revoke and the current
+ * user, for all eight data centers or an explicit accounts URL (tests, the local Zoho).
+ * Secrets travel in POST bodies, except the refresh token on revoke, where Zoho requires
+ * the query string. Every Zoho answer maps to a `TokenStoreError` code; messages carry
+ * Zoho's error name, never a request value.
+ */
+import { TokenStoreError } from './errors.ts';
+
+export const DATA_CENTERS = {
+  us: { accounts: 'https://accounts.zoho.com', apiDomain: 'https://www.zohoapis.com' },
+  eu: { accounts: 'https://accounts.zoho.eu', apiDomain: 'https://www.zohoapis.eu' },
+  in: { accounts: 'https://accounts.zoho.in', apiDomain: 'https://www.zohoapis.in' },
+  au: { accounts: 'https://accounts.zoho.com.au', apiDomain: 'https://www.zohoapis.com.au' },
+  jp: { accounts: 'https://accounts.zoho.jp', apiDomain: 'https://www.zohoapis.jp' },
+  ca: { accounts: 'https://accounts.zohocloud.ca', apiDomain: 'https://www.zohoapis.ca' },
+  sa: { accounts: 'https://accounts.zoho.sa', apiDomain: 'https://www.zohoapis.sa' },
+  cn: { accounts: 'https://accounts.zoho.com.cn', apiDomain: 'https://www.zohoapis.com.cn' },
+} as const;
+export type DataCenter = keyof typeof DATA_CENTERS;
+
+/** Zoho gives no wait time with "Access Denied"; its windows are 10 minutes long. */
+export const DEFAULT_RATE_LIMIT_WAIT_MS = 60_000;
+
+export interface ZohoOAuthOptions {
+  dataCenter?: DataCenter;
+  /** Overrides `dataCenter`: the accounts server's origin, e.g. the local Zoho in tests. */
+  accountsUrl?: string;
+  clientId: string;
+  clientSecret: string;
+  redirectUrl?: string;
+  fetch?: typeof fetch;
+  now?: () => number;
+}
+
+/** What a token endpoint answered, in the store's terms. */
+export interface ZohoTokens {
+  accessToken: string;
+  /** Absent on refresh answers: keep the stored one. */
+  refreshToken: string | null;
+  apiDomain: string;
+  /** Epoch ms at which the access token expires. */
+  expiryTime: number;
+}
+
+export interface ZohoOAuth {
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly accountsUrl: string;
+  readonly redirectUrl: string | undefined;
+  authorizationUrl(options: { scope: string | string[]; state: string; redirectUrl?: string }): string;
+  exchangeGrant(code: string, options?: { redirectUrl?: string }): Promise<ZohoTokens>;
+  refresh(refreshToken: string): Promise<ZohoTokens>;
+  revoke(refreshToken: string): Promise<void>;
+  /** The user's name as the Zoho SDK stores it: `email:orgId`. */
+  currentUser(token: { accessToken: string; apiDomain: string }): Promise<string>;
+}
+
+/** Whether `accountsServer` (from the redirect) is a Zoho accounts server, or the configured one. */
+export function isKnownAccountsServer(accountsServer: string, configured?: string): boolean {
+  let origin: string;
+  try {
+    origin = new URL(accountsServer).origin;
+  } catch {
+    return false;
+  }
+  if (configured !== undefined && origin === new URL(configured).origin) return true;
+  return Object.values(DATA_CENTERS).some((dc) => dc.accounts === origin);
+}
+
+const invalid = (message: string) => new TokenStoreError('INVALID_INPUT', `zohoOAuth: ${message}`);
+
+export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
+  if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
+  const { clientId, clientSecret, redirectUrl, dataCenter } = options;
+  if (typeof clientId !== 'string' || clientId === '') throw invalid('clientId is required');
+  if (typeof clientSecret !== 'string' || clientSecret === '') throw invalid('clientSecret is required');
+  let accountsUrl: string;
+  if (options.accountsUrl !== undefined) {
+    try {
+      accountsUrl = new URL(options.accountsUrl).origin;
+    } catch {
+      throw invalid('accountsUrl must be an absolute URL');
+    }
+  } else if (dataCenter !== undefined && Object.hasOwn(DATA_CENTERS, dataCenter)) {
+    accountsUrl = DATA_CENTERS[dataCenter].accounts;
+  } else {
+    throw invalid(`give accountsUrl or a dataCenter (${Object.keys(DATA_CENTERS).join(', ')})`);
+  }
+  const doFetch = options.fetch ?? ((input, init) => fetch(input, init));
+  const now = options.now ?? Date.now;
+
+  async function call(url: string, init: RequestInit, doing: string): Promise<{ status: number; body: unknown }> {
+    let response: Response;
+    try {
+      response = await doFetch(url, init);
+    } catch (cause) {
+      throw new TokenStoreError('ZOHO_UNAVAILABLE', `could not reach Zoho while ${doing}`, { cause });
+    }
+    if (response.status >= 500) {
+      throw new TokenStoreError('ZOHO_UNAVAILABLE', `Zoho answered HTTP ${response.status} while ${doing}`);
+    }
+    const text = await response.text();
+    try {
+      return { status: response.status, body: text === '' ? null : JSON.parse(text) };
+    } catch (cause) {
+      throw new TokenStoreError('ZOHO_BAD_RESPONSE', `Zoho answered HTTP ${response.status} with a body that is not JSON while ${doing}`, { cause });
+    }
+  }
+
+  function tokenError(body: Record<string, unknown>, doing: string, refreshing: boolean): TokenStoreError {
+    const error = String(body.error);
+    const message = `Zoho answered "${error.slice(0, 60)}" while ${doing}`;
+    switch (error) {
+      case 'invalid_code':
+        // On refresh, Zoho says invalid_code for a refresh token it no longer knows.
+        return new TokenStoreError(refreshing ? 'REAUTH_REQUIRED' : 'ZOHO_INVALID_CODE', message);
+      case 'invalid_client':
+        return new TokenStoreError('ZOHO_INVALID_CLIENT', message);
+      case 'invalid_client_secret':
+        return new TokenStoreError('ZOHO_INVALID_CLIENT_SECRET', message);
+      case 'Access Denied':
+        return new TokenStoreError('ZOHO_RATE_LIMITED', `${message}: too many requests`, { retryAfterMs: DEFAULT_RATE_LIMIT_WAIT_MS });
+      default:
+        return new TokenStoreError('ZOHO_BAD_RESPONSE', message);
+    }
+  }
+
+  async function token(form: Record<string, string>, doing: string, refreshing: boolean): Promise<ZohoTokens> {
+    const { body } = await call(
+      `${accountsUrl}/oauth/v2/token`,
+      { method: 'POST', body: new URLSearchParams({ client_id: clientId, client_secret: clientSecret, ...form }) },
+      doing,
+    );
+    const answer = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+    if ('error' in answer) throw tokenError(answer, doing, refreshing);
+    const { access_token, refresh_token, api_domain, expires_in, expires_in_sec } = answer;
+    // Older servers send expires_in in milliseconds, with expires_in_sec beside it.
+    const seconds = typeof expires_in_sec === 'number' ? expires_in_sec : expires_in;
+    if (typeof access_token !== 'string' || typeof api_domain !== 'string' || typeof seconds !== 'number') {
+      throw new TokenStoreError('ZOHO_BAD_RESPONSE', `Zoho's answer lacks access_token, api_domain or expires_in while ${doing}`);
+    }
+    return {
+      accessToken: access_token,
+      refreshToken: typeof refresh_token === 'string' ? refresh_token : null,
+      apiDomain: api_domain,
+      expiryTime: now() + seconds * 1000,
+    };
+  }
+
+  return {
+    clientId,
+    clientSecret,
+    accountsUrl,
+    redirectUrl,
+
+    authorizationUrl({ scope, state, redirectUrl: redirect = redirectUrl }) {
+      if (!redirect) throw invalid('a redirectUrl is needed for the authorization URL');
+      const url = new URL('/oauth/v2/auth', accountsUrl);
+      url.search = new URLSearchParams({
+        response_type: 'code',
+        client_id: clientId,
+        scope: Array.isArray(scope) ? scope.join(',') : scope,
+        redirect_uri: redirect,
+        access_type: 'offline',
+        prompt: 'consent',
+        state,
+      }).toString();
+      return url.toString();
+    },
+
+    exchangeGrant(code, { redirectUrl: redirect = redirectUrl } = {}) {
+      if (typeof code !== 'string' || code === '') throw invalid('a grant code is required');
+      const form: Record<string, string> = { grant_type: 'authorization_code', code };
+      if (redirect) form.redirect_uri = redirect;
+      return token(form, 'exchanging a grant code', false);
+    },
+
+    refresh(refreshToken) {
+      if (typeof refreshToken !== 'string' || refreshToken === '') throw invalid('a refresh token is required');
+      return token({ grant_type: 'refresh_token', refresh_token: refreshToken }, 'refreshing an access token', true);
+    },
+
+    async revoke(refreshToken) {
+      if (typeof refreshToken !== 'string' || refreshToken === '') throw invalid('a refresh token is required');
+      const url = `${accountsUrl}/oauth/v2/token/revoke?${new URLSearchParams({ token: refreshToken })}`;
+      const { status, body } = await call(url, { method: 'POST' }, 'revoking a refresh token');
+      // HTTP 400 means Zoho does not know the token: it is as revoked as it can be.
+      if (status === 400) return;
+      if ((body as { status?: unknown } | null)?.status !== 'success') {
+        throw new TokenStoreError('ZOHO_BAD_RESPONSE', `Zoho answered HTTP ${status} without success while revoking`);
+      }
+    },
+
+    async currentUser({ accessToken, apiDomain }) {
+      const headers = { authorization: `Zoho-oauthtoken ${accessToken}` };
+      const get = async (path: string) => {
+        const { status, body } = await call(`${apiDomain}${path}`, { headers }, 'looking up the current user');
+        if (status === 401) throw new TokenStoreError('REAUTH_REQUIRED', 'Zoho refused the access token while looking up the current user');
+        return body as Record<string, { email?: unknown; id?: unknown }[] | undefined> | null;
+      };
+      const [users, org] = await Promise.all([get('/crm/v8/users?type=CurrentUser'), get('/crm/v8/org')]);
+      const email = users?.users?.[0]?.email;
+      const orgId = org?.org?.[0]?.id;
+      if (typeof email !== 'string' || (typeof orgId !== 'string' && typeof orgId !== 'number')) {
+        throw new TokenStoreError('ZOHO_BAD_RESPONSE', 'Zoho did not name the current user and org');
+      }
+      return `${email}:${orgId}`;
+    },
+  };
+}
