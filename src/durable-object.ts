@@ -2,8 +2,8 @@
  * Durable Object backend: one SQLite-backed object per tenant (`name`), holding sealed
  * records in one table with a unique column per blind index. Every statement binds its
  * values; each save is one `transactionSync`. The object is the only place that holds the
- * key material (from the Worker's secrets), and it exposes the six store methods and
- * `rotate`, nothing of its internals. Within the object saves are serialized, so any number
+ * key material (from the Worker's secrets), and it exposes the six store methods, `rotate`
+ * and `freshToken` (the refresh, run here so it is single-flight), nothing of its internals. Within the object saves are serialized, so any number
  * of Workers saving one user end with one record.
  */
 import { DurableObject } from 'cloudflare:workers';
@@ -12,8 +12,10 @@ import { cipherCodec, type StoredRecord } from './codec.ts';
 import { TokenStoreError, type TokenStoreErrorCode } from './errors.ts';
 import { INDEX_FIELDS, type IndexField } from './matching.ts';
 import { createRecordStore, WriteConflict, type RecordBackend } from './record-store.ts';
-import type { OAuthToken, SealedTokenStore, TokenQuery } from './types.ts';
+import { createTokenManager, type TokenManager } from './token-manager.ts';
+import type { OAuthToken, RefreshingTokenStore, RefreshOptions, SealedTokenStore, TokenQuery } from './types.ts';
 import { checkId, checkTokenInput } from './validate.ts';
+import { zohoOAuth, type DataCenter } from './zoho.ts';
 
 /** What the object reads from the Worker's environment. */
 export interface TokenStoreObjectEnv {
@@ -21,6 +23,14 @@ export interface TokenStoreObjectEnv {
   TOKEN_STORE_KEYS: string;
   /** The key id that seals (a plain variable). */
   TOKEN_STORE_CURRENT_KEY: string;
+  /** The Zoho client the object refreshes with (needed only for `freshToken`). */
+  ZOHO_CLIENT_ID?: string;
+  /** A secret. */
+  ZOHO_CLIENT_SECRET?: string;
+  /** The accounts server's origin; overrides ZOHO_DATA_CENTER (local Zoho in development). */
+  ZOHO_ACCOUNTS_URL?: string;
+  /** us, eu, in, au, jp, ca, sa or cn. */
+  ZOHO_DATA_CENTER?: string;
 }
 
 /** RPC results. Workers RPC does not carry an error's `code`, so outcomes carry it. */
@@ -109,6 +119,20 @@ function cipherFromEnv(env: TokenStoreObjectEnv): Cipher {
   return createCipher({ keys: keys as Record<string, string>, current: env.TOKEN_STORE_CURRENT_KEY });
 }
 
+function managerFromEnv(store: SealedTokenStore, env: TokenStoreObjectEnv): TokenManager {
+  if (!env.ZOHO_CLIENT_ID || !env.ZOHO_CLIENT_SECRET) {
+    throw new TokenStoreError('INVALID_INPUT', 'the token store object has no Zoho client (ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET)');
+  }
+  const oauth = zohoOAuth({
+    clientId: env.ZOHO_CLIENT_ID,
+    clientSecret: env.ZOHO_CLIENT_SECRET,
+    accountsUrl: env.ZOHO_ACCOUNTS_URL || undefined,
+    dataCenter: (env.ZOHO_DATA_CENTER || 'us') as DataCenter,
+  });
+  // The object is the one place this token lives: its own single-flight is global.
+  return createTokenManager({ store, oauth, lock: null });
+}
+
 async function outcome<T>(work: () => Promise<T>): Promise<Outcome<T>> {
   try {
     return { ok: true, value: await work() };
@@ -120,6 +144,7 @@ async function outcome<T>(work: () => Promise<T>): Promise<Outcome<T>> {
 
 export class TokenStoreObject extends DurableObject<TokenStoreObjectEnv> {
   #tokens: SealedTokenStore | undefined;
+  #refresher: TokenManager | undefined;
 
   #store(): SealedTokenStore {
     // Built on first use so that a misconfigured secret is reported per call, not as a crashed object.
@@ -128,6 +153,11 @@ export class TokenStoreObject extends DurableObject<TokenStoreObjectEnv> {
       cipherCodec(cipherFromEnv(this.env), `do:${this.ctx.id.toString()}`),
     );
     return this.#tokens;
+  }
+
+  #manager(): TokenManager {
+    this.#refresher ??= managerFromEnv(this.#store(), this.env);
+    return this.#refresher;
   }
 
   findToken(query: TokenQuery): Promise<Outcome<OAuthToken | null>> {
@@ -151,11 +181,15 @@ export class TokenStoreObject extends DurableObject<TokenStoreObjectEnv> {
   rotate(): Promise<Outcome<number>> {
     return outcome(() => this.#store().rotate());
   }
+  /** The token, refreshed here if needed: every Worker's callers share this object's one refresh. */
+  freshToken(query: TokenQuery, options: RefreshOptions): Promise<Outcome<OAuthToken>> {
+    return outcome(() => this.#manager().freshToken(query, options));
+  }
 }
 
 /** The RPC surface of a `TokenStoreObject` stub. */
 export type TokenStoreObjectStub = {
-  [K in 'findToken' | 'saveToken' | 'deleteToken' | 'getTokens' | 'deleteTokens' | 'findTokenById' | 'rotate']: (
+  [K in 'findToken' | 'saveToken' | 'deleteToken' | 'getTokens' | 'deleteTokens' | 'findTokenById' | 'rotate' | 'freshToken']: (
     ...args: Parameters<TokenStoreObject[K]>
   ) => Promise<Awaited<ReturnType<TokenStoreObject[K]>>>;
 };
@@ -173,8 +207,11 @@ export interface DurableObjectStoreOptions {
   name?: string;
 }
 
-/** A `TokenStore` that lives in one `TokenStoreObject`, reached over RPC. */
-export function createDurableObjectStore(options: DurableObjectStoreOptions): SealedTokenStore {
+/**
+ * A `TokenStore` that lives in one `TokenStoreObject`, reached over RPC. A token manager given
+ * this store hands its refreshes to the object, so they are single-flight across isolates.
+ */
+export function createDurableObjectStore(options: DurableObjectStoreOptions): SealedTokenStore & RefreshingTokenStore {
   const { namespace, name = 'default' } = options ?? ({} as DurableObjectStoreOptions);
   if (!namespace || typeof namespace.idFromName !== 'function' || typeof namespace.get !== 'function') {
     throw new TokenStoreError('INVALID_INPUT', 'createDurableObjectStore: namespace must be a Durable Object binding');
@@ -216,5 +253,13 @@ export function createDurableObjectStore(options: DurableObjectStoreOptions): Se
       return call(() => stub.findTokenById(checked));
     },
     rotate: () => call(() => stub.rotate()),
+    freshToken: async (query, { skewMs, rejectedAccessToken }) => {
+      const checked = checkTokenInput(query, 'query');
+      if (typeof skewMs !== 'number' || !(skewMs >= 0)) throw new TokenStoreError('INVALID_INPUT', 'skewMs must be a non-negative number');
+      if (rejectedAccessToken !== undefined && typeof rejectedAccessToken !== 'string') {
+        throw new TokenStoreError('INVALID_INPUT', 'rejectedAccessToken must be a string');
+      }
+      return call(() => stub.freshToken(checked, { skewMs, rejectedAccessToken }));
+    },
   };
 }

@@ -1,4 +1,11 @@
-export type { OAuthToken, TokenQuery, TokenStore, SealedTokenStore } from './types.ts';
+export type {
+  OAuthToken,
+  TokenQuery,
+  TokenStore,
+  SealedTokenStore,
+  RefreshingTokenStore,
+  RefreshOptions,
+} from './types.ts';
 export { TokenStoreError, isTokenStoreError, type TokenStoreErrorCode } from './errors.ts';
 export { createMemoryStore, type MemoryStoreOptions } from './memory.ts';
 export {
@@ -9,3 +16,9 @@ export {
   type CipherKeys,
   type CipherOptions,
 } from './cipher.ts';
+export {
+  createTokenManager,
+  type AccessToken,
+  type TokenManager,
+  type TokenManagerOptions,
+} from './token-manager.ts';

@@ -47,3 +47,22 @@ export const TOKEN_FIELDS = [
   'redirectUrl',
   'apiDomain',
 ] as const satisfies readonly (keyof OAuthToken)[];
+
+/** Options for a refresh decided where the token lives. */
+export interface RefreshOptions {
+  /** Refresh when fewer than this many milliseconds of the access token remain. */
+  skewMs: number;
+  /**
+   * An access token the caller saw fail (a CRM 401): refresh unless the stored access token
+   * is already a different, fresh one.
+   */
+  rejectedAccessToken?: string;
+}
+
+/**
+ * A store that refreshes tokens where they live, so every caller of that place shares one
+ * refresh (the Durable Object store does). The token manager hands refreshes to it.
+ */
+export interface RefreshingTokenStore extends TokenStore {
+  freshToken(query: TokenQuery, options: RefreshOptions): Promise<OAuthToken>;
+}

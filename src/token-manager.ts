@@ -1,0 +1,221 @@
+/**
+ * Keeps tokens fresh, as the Zoho SDK does around its store, but single-flight at every
+ * level where callers race:
+ *   - one isolate or page: concurrent callers for one token share one refresh promise;
+ *   - tabs, workers and an extension's contexts: a Web Lock per token, with a re-read once
+ *     the lock is held (another context may have refreshed already);
+ *   - Worker isolates: a store that refreshes where the token lives (the Durable Object
+ *     store) gets the refresh, and the object runs this same manager inside itself.
+ * A failed refresh leaves the stored token as it was. A refresh token Zoho no longer knows
+ * gets REAUTH_REQUIRED and its record is deleted, so it is never used again.
+ */
+import { TokenStoreError } from './errors.ts';
+import type { OAuthToken, RefreshingTokenStore, RefreshOptions, TokenQuery, TokenStore } from './types.ts';
+import { checkTokenInput } from './validate.ts';
+import type { ZohoOAuth } from './zoho.ts';
+
+export interface TokenManagerOptions {
+  store: TokenStore;
+  oauth: ZohoOAuth;
+  /** Refresh when fewer than this many ms remain (default 5,000, as the Zoho SDK). */
+  skewMs?: number;
+  now?: () => number;
+  /** The fetch used for CRM calls (default: global fetch). */
+  fetch?: typeof fetch;
+  /**
+   * Runs a refresh exclusively across contexts. Default: the Web Locks API where present
+   * (browsers, extensions), else nothing beyond this manager's own single-flight.
+   */
+  lock?: (<T>(name: string, task: () => Promise<T>) => Promise<T>) | null;
+}
+
+export interface AccessToken {
+  accessToken: string;
+  apiDomain: string;
+  token: OAuthToken;
+}
+
+export interface TokenManager {
+  /**
+   * The token the query finds, refreshed (single-flight) if fewer than `skewMs` remain or if
+   * its access token is the one given as rejected. What a Durable Object runs for its callers.
+   */
+  freshToken(query: TokenQuery, options: RefreshOptions): Promise<OAuthToken>;
+  /** A live access token for the token the query finds (by id, user name, refresh token...). */
+  getAccessToken(query: TokenQuery): Promise<AccessToken>;
+  /** Refreshes now, even if the access token looks fresh (still single-flight). */
+  refreshNow(query: TokenQuery): Promise<AccessToken>;
+  /** Exchanges a grant code and stores the user's tokens; names the user (`email:orgId`) unless told. */
+  exchangeGrant(code: string, options?: { userName?: string; redirectUrl?: string }): Promise<OAuthToken>;
+  /** Revokes the refresh token at Zoho and deletes the record. */
+  revoke(query: TokenQuery): Promise<void>;
+  /**
+   * Calls the CRM at the token's API domain with its access token; on 401 INVALID_TOKEN or
+   * AUTHENTICATION_FAILURE, refreshes (single-flight) and retries once.
+   */
+  fetchCrm(query: TokenQuery, path: string, init?: RequestInit): Promise<Response>;
+}
+
+const DEFAULT_SKEW_MS = 5_000;
+
+function isRefreshingStore(store: TokenStore): store is RefreshingTokenStore {
+  return typeof (store as Partial<RefreshingTokenStore>).freshToken === 'function';
+}
+
+/** The Web Locks call this uses (workerd has no `navigator.locks`; browsers and extensions do). */
+interface WebLocks {
+  request<T>(name: string, task: () => Promise<T>): Promise<T>;
+}
+
+function webLocks(): TokenManagerOptions['lock'] {
+  const locks = (globalThis as { navigator?: { locks?: WebLocks } }).navigator?.locks;
+  return locks ? (name, task) => locks.request(name, task) : null;
+}
+
+function result(token: OAuthToken): AccessToken {
+  if (!token.accessToken || !token.apiDomain) {
+    throw new TokenStoreError('ZOHO_BAD_RESPONSE', 'the refreshed token has no access token or API domain');
+  }
+  return { accessToken: token.accessToken, apiDomain: token.apiDomain, token };
+}
+
+/** Whether a CRM answer says the access token is not (or no longer) valid. */
+async function isRejectedToken(response: Response): Promise<boolean> {
+  if (response.status !== 401) return false;
+  try {
+    const body = (await response.clone().json()) as { code?: unknown };
+    return body.code === 'INVALID_TOKEN' || body.code === 'AUTHENTICATION_FAILURE';
+  } catch {
+    return false;
+  }
+}
+
+export function createTokenManager(options: TokenManagerOptions): TokenManager {
+  const { store, oauth, skewMs = DEFAULT_SKEW_MS, now = Date.now } = options ?? ({} as TokenManagerOptions);
+  if (!store || typeof store.findToken !== 'function') throw new TokenStoreError('INVALID_INPUT', 'createTokenManager: store is required');
+  if (!oauth || typeof oauth.refresh !== 'function') throw new TokenStoreError('INVALID_INPUT', 'createTokenManager: oauth is required (zohoOAuth)');
+  if (!Number.isFinite(skewMs) || skewMs < 0) throw new TokenStoreError('INVALID_INPUT', 'createTokenManager: skewMs must be a non-negative number');
+  const lock = options.lock === undefined ? webLocks() : options.lock;
+  const doFetch = options.fetch ?? ((input, init) => fetch(input, init));
+  const inflight = new Map<string, Promise<OAuthToken>>();
+
+  const isFresh = (token: OAuthToken, skew: number) =>
+    !!token.accessToken && token.expiryTime !== null && token.expiryTime - now() > skew;
+
+  async function find(query: TokenQuery): Promise<OAuthToken> {
+    const checked = checkTokenInput(query, 'query');
+    const token = checked.id ? await store.findTokenById(checked.id) : await store.findToken(checked);
+    if (!token) throw new TokenStoreError('NOT_FOUND', 'no stored token matches the query');
+    return token;
+  }
+
+  /** The refresh itself, once this caller holds the token (lock and single-flight). */
+  async function refreshHeld(id: string, rejected: string | null, skew: number): Promise<OAuthToken> {
+    const current = await store.findTokenById(id);
+    if (!current) throw new TokenStoreError('NOT_FOUND', 'the token was deleted before it could be refreshed');
+    // Another caller refreshed while this one waited: use theirs.
+    if (current.accessToken !== rejected && isFresh(current, skew)) return current;
+    if (current.clientId && current.clientId !== oauth.clientId) {
+      throw new TokenStoreError('INVALID_INPUT', 'the token belongs to another Zoho client than this manager');
+    }
+    let answer;
+    try {
+      if (current.refreshToken) answer = await oauth.refresh(current.refreshToken);
+      else if (current.grantToken) answer = await oauth.exchangeGrant(current.grantToken, { redirectUrl: current.redirectUrl ?? undefined });
+      else throw new TokenStoreError('REAUTH_REQUIRED', 'the token has no refresh or grant token');
+    } catch (error) {
+      if (error instanceof TokenStoreError && error.code === 'REAUTH_REQUIRED') {
+        // The refresh token is dead at Zoho. Delete the record, unless a new login replaced it meanwhile.
+        const now = await store.findTokenById(id);
+        if (now && now.refreshToken === current.refreshToken) await store.deleteToken(id);
+      }
+      throw error;
+    }
+    return store.saveToken({
+      id,
+      accessToken: answer.accessToken,
+      expiryTime: answer.expiryTime,
+      apiDomain: answer.apiDomain,
+      // A refresh answer has no refresh token: keep the stored one.
+      ...(answer.refreshToken ? { refreshToken: answer.refreshToken, grantToken: null } : {}),
+    });
+  }
+
+  function refreshOnce(id: string, rejected: string | null, skew: number): Promise<OAuthToken> {
+    const running = inflight.get(id);
+    if (running) return running;
+    const held = () => refreshHeld(id, rejected, skew);
+    const refresh = (lock ? lock(`edge-token-store:refresh:${id}`, held) : held()).finally(() => inflight.delete(id));
+    inflight.set(id, refresh);
+    return refresh;
+  }
+
+  async function freshToken(query: TokenQuery, { skewMs: skew, rejectedAccessToken }: RefreshOptions): Promise<OAuthToken> {
+    if (typeof skew !== 'number' || !(skew >= 0)) throw new TokenStoreError('INVALID_INPUT', 'skewMs must be a non-negative number');
+    if (isRefreshingStore(store)) return store.freshToken(query, { skewMs: skew, rejectedAccessToken });
+    const token = await find(query);
+    if (rejectedAccessToken === undefined && isFresh(token, skew)) return token;
+    return refreshOnce(token.id, rejectedAccessToken ?? token.accessToken, skew);
+  }
+
+  return {
+    freshToken,
+
+    async getAccessToken(query) {
+      return result(await freshToken(query, { skewMs }));
+    },
+
+    async refreshNow(query) {
+      return result(await freshToken(query, { skewMs: Number.POSITIVE_INFINITY }));
+    },
+
+    async exchangeGrant(code, { userName, redirectUrl = oauth.redirectUrl } = {}) {
+      const answer = await oauth.exchangeGrant(code, { redirectUrl });
+      if (!answer.refreshToken) throw new TokenStoreError('ZOHO_BAD_RESPONSE', 'Zoho gave no refresh token for the grant (access_type=offline?)');
+      const name = userName ?? (await oauth.currentUser(answer));
+      const previous = await store.findToken({ userName: name });
+      const saved = await store.saveToken({
+        userName: name,
+        clientId: oauth.clientId,
+        clientSecret: oauth.clientSecret,
+        refreshToken: answer.refreshToken,
+        accessToken: answer.accessToken,
+        grantToken: null,
+        expiryTime: answer.expiryTime,
+        redirectUrl: redirectUrl ?? null,
+        apiDomain: answer.apiDomain,
+      });
+      // The user's previous refresh token is no longer stored anywhere: revoke it, so it does
+      // not count toward Zoho's 20 live refresh tokens per user. Best effort.
+      if (previous?.refreshToken && previous.refreshToken !== answer.refreshToken) {
+        await oauth.revoke(previous.refreshToken).catch(() => undefined);
+      }
+      return saved;
+    },
+
+    async revoke(query) {
+      const token = await find(query);
+      if (token.refreshToken) await oauth.revoke(token.refreshToken);
+      await store.deleteToken(token.id);
+    },
+
+    async fetchCrm(query, path, init = {}) {
+      const first = result(await freshToken(query, { skewMs }));
+      const target = new URL(path, first.apiDomain);
+      if (target.origin !== new URL(first.apiDomain).origin || !path.startsWith('/')) {
+        throw new TokenStoreError('INVALID_INPUT', 'fetchCrm: path must be an absolute path on the token\'s API domain');
+      }
+      // A streamed body cannot be sent twice; buffer it so the retry can resend it.
+      const body = init.body instanceof ReadableStream ? await new Response(init.body).arrayBuffer() : init.body;
+      const send = (accessToken: string) => {
+        const headers = new Headers(init.headers);
+        headers.set('authorization', `Zoho-oauthtoken ${accessToken}`);
+        return doFetch(target.toString(), { ...init, body, headers });
+      };
+      const response = await send(first.accessToken);
+      if (!(await isRejectedToken(response))) return response;
+      const second = result(await freshToken({ id: first.token.id }, { skewMs, rejectedAccessToken: first.accessToken }));
+      return send(second.accessToken);
+    },
+  };
+}
