@@ -1,0 +1,62 @@
+// Serves a LocalZoho over HTTP on loopback, from Node: for browser tests, `npm start` and
+// benchmarks. `cors` lets a page on another local origin call it (tests only; Zoho's own
+// token endpoint is not meant to be called from a page).
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { LocalZoho, type LocalZohoOptions } from './server.ts';
+
+export interface ServeOptions extends LocalZohoOptions {
+  port?: number;
+  cors?: boolean;
+  zoho?: LocalZoho;
+}
+
+async function toRequest(req: IncomingMessage, origin: string): Promise<Request> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const body = chunks.length > 0 && req.method !== 'GET' && req.method !== 'HEAD' ? Buffer.concat(chunks) : undefined;
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value);
+  return new Request(new URL(req.url ?? '/', origin), { method: req.method, headers, body });
+}
+
+async function send(response: Response, res: ServerResponse, cors: boolean): Promise<void> {
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, name) => (headers[name] = value));
+  if (cors) {
+    headers['access-control-allow-origin'] = '*';
+    headers['access-control-allow-headers'] = 'authorization, content-type';
+    headers['access-control-allow-methods'] = 'GET, POST, PUT, DELETE, OPTIONS';
+  }
+  res.writeHead(response.status, headers);
+  res.end(Buffer.from(await response.arrayBuffer()));
+}
+
+export async function serveLocalZoho(options: ServeOptions = {}) {
+  const zoho = options.zoho ?? new LocalZoho(options);
+  const cors = options.cors ?? false;
+  const server = createServer((req, res) => {
+    const origin = `http://${req.headers.host ?? '127.0.0.1'}`;
+    const answer =
+      cors && req.method === 'OPTIONS'
+        ? Promise.resolve(new Response(null, { status: 204 }))
+        : toRequest(req, origin).then((request) => zoho.fetch(request));
+    answer
+      .then((response) => send(response, res, cors))
+      .catch(() => {
+        res.writeHead(500).end();
+      });
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    zoho,
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Browsers keep connections alive; without this, close waits for them forever.
+        server.closeAllConnections();
+      }),
+  };
+}
