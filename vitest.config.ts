@@ -2,6 +2,7 @@ import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { playwright } from '@vitest/browser-playwright';
 import { randomBytes } from 'node:crypto';
 import { defineConfig } from 'vitest/config';
+import { LocalZoho } from './local-zoho/server.ts';
 
 // Debian's Chromium; never a downloaded browser. The flags keep it off the (closed) network.
 const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -13,6 +14,11 @@ const chromiumArgs = [
   '--disable-sync',
   '--no-first-run',
 ];
+
+// One local Zoho in this (Node) process answers every outbound fetch from workerd tests.
+// Each test file registers its own client through /__admin/clients, so counts stay apart.
+const workersClient = { clientId: '1000.WORKERSTEST', clientSecret: randomBytes(16).toString('hex') };
+const localZoho = new LocalZoho({ clients: [workersClient] });
 
 export default defineConfig({
   test: {
@@ -29,6 +35,7 @@ export default defineConfig({
         test: {
           name: 'browser',
           include: ['test/browser/**/*.test.ts'],
+          globalSetup: ['test/browser/global-setup.ts'],
           browser: {
             enabled: true,
             headless: true,
@@ -42,7 +49,15 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: './wrangler.toml' },
             // A fresh key per run: the tests never depend on a key in the repo.
-            miniflare: { bindings: { TOKEN_STORE_KEYS: JSON.stringify({ k1: randomBytes(32).toString('base64url') }) } },
+            miniflare: {
+              bindings: {
+                TOKEN_STORE_KEYS: JSON.stringify({ k1: randomBytes(32).toString('base64url') }),
+                ZOHO_ACCOUNTS_URL: 'http://zoho.local',
+                ZOHO_CLIENT_ID: workersClient.clientId,
+                ZOHO_CLIENT_SECRET: workersClient.clientSecret,
+              },
+              outboundService: (request: Request) => localZoho.fetch(request),
+            },
           }),
         ],
         test: {

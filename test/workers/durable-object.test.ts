@@ -91,10 +91,10 @@ describe('durable object store', () => {
     expect((error as TokenStoreError).cause).toBeInstanceOf(Error);
   });
 
-  it('exposes the store methods and rotate, nothing else', () => {
+  it('exposes the store methods, rotate and freshToken, nothing else', () => {
     const methods = Object.getOwnPropertyNames(TokenStoreObject.prototype).filter((n) => n !== 'constructor');
     expect(methods.sort()).toEqual(
-      ['deleteToken', 'deleteTokens', 'findToken', 'findTokenById', 'getTokens', 'rotate', 'saveToken'].sort(),
+      ['deleteToken', 'deleteTokens', 'findToken', 'findTokenById', 'freshToken', 'getTokens', 'rotate', 'saveToken'].sort(),
     );
   });
 });

@@ -1,0 +1,15 @@
+// Runs in Node before the browser tests: a local Zoho over HTTP, its URL provided to tests.
+import type { TestProject } from 'vitest/node';
+import { serveLocalZoho } from '../../local-zoho/node.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    zohoUrl: string;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const server = await serveLocalZoho({ cors: true });
+  project.provide('zohoUrl', server.url);
+  return () => server.close();
+}

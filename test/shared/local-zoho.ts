@@ -1,0 +1,29 @@
+// Wires a LocalZoho instance in as `fetch`, in-process, at a made-up origin.
+import { DEFAULT_CLIENT, LocalZoho, type LocalZohoOptions } from '../../local-zoho/server.ts';
+import { createMemoryStore } from '../../src/memory.ts';
+import { createTokenManager, type TokenManagerOptions } from '../../src/token-manager.ts';
+import type { TokenStore } from '../../src/types.ts';
+import { zohoOAuth } from '../../src/zoho.ts';
+
+export const ZOHO_ORIGIN = 'http://zoho.local';
+export const REDIRECT = 'https://app.example.com/callback';
+
+export function localZoho(options: LocalZohoOptions = {}) {
+  const zoho = new LocalZoho(options);
+  const zohoFetch: typeof fetch = (input, init) => zoho.fetch(new Request(input, init));
+  const oauth = zohoOAuth({ accountsUrl: ZOHO_ORIGIN, ...DEFAULT_CLIENT, redirectUrl: REDIRECT, fetch: zohoFetch });
+  return {
+    zoho,
+    zohoFetch,
+    oauth,
+    manager(store: TokenStore = createMemoryStore(), extra: Partial<TokenManagerOptions> = {}) {
+      return createTokenManager({ store, oauth, fetch: zohoFetch, lock: null, ...extra });
+    },
+    /** A grant code as if `email` had consented. */
+    grant(email = 'ana@example.com') {
+      const code = zoho.issueGrant(DEFAULT_CLIENT.clientId, email, REDIRECT);
+      if (!code) throw new Error('local Zoho refused to issue a grant');
+      return code;
+    },
+  };
+}
