@@ -219,12 +219,15 @@ export function createDurableObjectStore(options: DurableObjectStoreOptions): Se
   if (typeof name !== 'string' || name.length === 0) {
     throw new TokenStoreError('INVALID_INPUT', 'createDurableObjectStore: name must be a non-empty string');
   }
-  const stub = namespace.get(namespace.idFromName(name) as never) as TokenStoreObjectStub;
+  // A stub is tied to the request that made it; a store kept across requests (in module
+  // scope, say) must take a fresh one per call. The id is plain data and can be kept.
+  const id = namespace.idFromName(name);
+  const stubFor = () => namespace.get(id as never) as TokenStoreObjectStub;
 
-  async function call<T>(rpc: () => Promise<Outcome<T>>): Promise<T> {
+  async function call<T>(rpc: (stub: TokenStoreObjectStub) => Promise<Outcome<T>>): Promise<T> {
     let result: Outcome<T>;
     try {
-      result = await rpc();
+      result = await rpc(stubFor());
     } catch (cause) {
       throw new TokenStoreError('STORAGE_FAILED', 'the call to the token store object failed', { cause });
     }
@@ -236,30 +239,30 @@ export function createDurableObjectStore(options: DurableObjectStoreOptions): Se
   return {
     findToken: async (query) => {
       const checked = checkTokenInput(query, 'query');
-      return call(() => stub.findToken(checked));
+      return call((stub) => stub.findToken(checked));
     },
     saveToken: async (token) => {
       const checked = checkTokenInput(token, 'token');
-      return call(() => stub.saveToken(checked));
+      return call((stub) => stub.saveToken(checked));
     },
     deleteToken: async (id) => {
       const checked = checkId(id);
-      return call(() => stub.deleteToken(checked));
+      return call((stub) => stub.deleteToken(checked));
     },
-    getTokens: () => call(() => stub.getTokens()),
-    deleteTokens: () => call(() => stub.deleteTokens()),
+    getTokens: () => call((stub) => stub.getTokens()),
+    deleteTokens: () => call((stub) => stub.deleteTokens()),
     findTokenById: async (id) => {
       const checked = checkId(id);
-      return call(() => stub.findTokenById(checked));
+      return call((stub) => stub.findTokenById(checked));
     },
-    rotate: () => call(() => stub.rotate()),
+    rotate: () => call((stub) => stub.rotate()),
     freshToken: async (query, { skewMs, rejectedAccessToken }) => {
       const checked = checkTokenInput(query, 'query');
       if (typeof skewMs !== 'number' || !(skewMs >= 0)) throw new TokenStoreError('INVALID_INPUT', 'skewMs must be a non-negative number');
       if (rejectedAccessToken !== undefined && typeof rejectedAccessToken !== 'string') {
         throw new TokenStoreError('INVALID_INPUT', 'rejectedAccessToken must be a string');
       }
-      return call(() => stub.freshToken(checked, { skewMs, rejectedAccessToken }));
+      return call((stub) => stub.freshToken(checked, { skewMs, rejectedAccessToken }));
     },
   };
 }
