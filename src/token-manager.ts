@@ -6,13 +6,14 @@
  *     the lock is held (another context may have refreshed already);
  *   - Worker isolates: a store that refreshes where the token lives (the Durable Object
  *     store) gets the refresh, and the object runs this same manager inside itself.
+ * `fetchCrm` sends a token only to an allowed API domain (Zoho's, by default).
  * A failed refresh leaves the stored token as it was. A refresh token Zoho no longer knows
  * gets REAUTH_REQUIRED and its record is deleted, so it is never used again.
  */
 import { TokenStoreError } from './errors.ts';
 import type { OAuthToken, RefreshingTokenStore, RefreshOptions, TokenQuery, TokenStore } from './types.ts';
 import { checkTokenInput } from './validate.ts';
-import type { ZohoOAuth } from './zoho.ts';
+import { isKnownAccountsServer, ZOHO_API_DOMAINS, type ZohoOAuth } from './zoho.ts';
 
 export interface TokenManagerOptions {
   store: TokenStore;
@@ -27,6 +28,11 @@ export interface TokenManagerOptions {
    * (browsers, extensions), else nothing beyond this manager's own single-flight.
    */
   lock?: (<T>(name: string, task: () => Promise<T>) => Promise<T>) | null;
+  /**
+   * Which API origins `fetchCrm` may call with a token. Default: Zoho's API domains, plus the
+   * accounts server's own origin when that is not Zoho's (a local stand-in).
+   */
+  isAllowedApiDomain?: (origin: string) => boolean;
 }
 
 export interface AccessToken {
@@ -98,6 +104,9 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
   const lock = options.lock === undefined ? webLocks() : options.lock;
   const doFetch = options.fetch ?? ((input, init) => fetch(input, init));
   const inflight = new Map<string, Promise<OAuthToken>>();
+  const isAllowedApiDomain =
+    options.isAllowedApiDomain ??
+    ((origin: string) => ZOHO_API_DOMAINS.includes(origin) || (!isKnownAccountsServer(oauth.accountsUrl) && origin === oauth.accountsUrl));
 
   const isFresh = (token: OAuthToken, skew: number) =>
     !!token.accessToken && token.expiryTime !== null && token.expiryTime - now() > skew;
@@ -201,8 +210,12 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
 
     async fetchCrm(query, path, init = {}) {
       const first = result(await freshToken(query, { skewMs }));
-      const target = new URL(path, first.apiDomain);
-      if (target.origin !== new URL(first.apiDomain).origin || !path.startsWith('/')) {
+      const apiOrigin = new URL(first.apiDomain).origin;
+      if (!isAllowedApiDomain(apiOrigin)) {
+        throw new TokenStoreError('INVALID_INPUT', 'fetchCrm: the token names an API domain that is not allowed');
+      }
+      const target = new URL(path, apiOrigin);
+      if (target.origin !== apiOrigin || !path.startsWith('/')) {
         throw new TokenStoreError('INVALID_INPUT', 'fetchCrm: path must be an absolute path on the token\'s API domain');
       }
       // A streamed body cannot be sent twice; buffer it so the retry can resend it.

@@ -19,6 +19,13 @@ export const DATA_CENTERS = {
 } as const;
 export type DataCenter = keyof typeof DATA_CENTERS;
 
+/** Every Zoho CRM API origin: each data center's, and its sandbox and developer variants. */
+export const ZOHO_API_DOMAINS: readonly string[] = Object.values(DATA_CENTERS).flatMap(({ apiDomain }) => [
+  apiDomain,
+  apiDomain.replace('://www.', '://sandbox.'),
+  apiDomain.replace('://www.', '://developer.'),
+]);
+
 /** Zoho gives no wait time with "Access Denied"; its windows are 10 minutes long. */
 export const DEFAULT_RATE_LIMIT_WAIT_MS = 60_000;
 

@@ -194,3 +194,17 @@ describe('token manager: CRM calls with retry once', () => {
     }
   });
 });
+
+describe('token manager: API domains', () => {
+  it('sends a token only to an allowed API domain', async () => {
+    const z = localZoho();
+    const store = createMemoryStore();
+    const manager = z.manager(store);
+    const saved = await manager.exchangeGrant(z.grant());
+    await store.saveToken({ id: saved.id, apiDomain: 'https://www.zohoapis.evil.example' });
+    expect((await errorOf(manager.fetchCrm({ id: saved.id }, '/crm/v8/org'))).code).toBe('INVALID_INPUT');
+    const strict = z.manager(store, { isAllowedApiDomain: (origin) => origin === 'https://www.zohoapis.eu' });
+    await store.saveToken({ id: saved.id, apiDomain: 'http://zoho.local' });
+    expect((await errorOf(strict.fetchCrm({ id: saved.id }, '/crm/v8/org'))).code).toBe('INVALID_INPUT');
+  });
+});
