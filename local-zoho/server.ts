@@ -27,6 +27,11 @@ export interface LocalZohoOptions {
   location?: string;
   /** Answer `expires_in` in milliseconds with `expires_in_sec`, as older servers do. */
   legacyExpiresIn?: boolean;
+  /**
+   * Grant codes one client may get per 10 minutes (Zoho: 10). Raised only where many test
+   * logins share one client; the limit itself is tested at its default.
+   */
+  grantsPerWindow?: number;
 }
 
 export interface LocalZohoCounts {
@@ -62,6 +67,8 @@ interface Refresh {
   minted: number[];
   /** Refresh requests made with this token, refused ones included. */
   refreshes: number;
+  /** CRM calls answered with an access token minted from this refresh token. */
+  crmCalls: number;
 }
 interface Access {
   refresh: string;
@@ -142,7 +149,7 @@ export class LocalZoho {
     if (!user || !this.clients.has(clientId)) return null;
     const now = this.now();
     const times = (this.#grantTimes.get(clientId) ?? []).filter((t) => now - t < WINDOW);
-    if (times.length >= GRANTS_PER_WINDOW) return null;
+    if (times.length >= (this.#options.grantsPerWindow ?? GRANTS_PER_WINDOW)) return null;
     times.push(now);
     this.#grantTimes.set(clientId, times);
     const code = randomToken('grant');
@@ -154,6 +161,11 @@ export class LocalZoho {
   /** Refresh requests made with one refresh token (exact even when tests share a local Zoho). */
   refreshesOf(refreshToken: string): number {
     return this.#refresh.get(refreshToken)?.refreshes ?? 0;
+  }
+
+  /** Registers a client at run time (tests that need a second client). */
+  addClient(client: LocalZohoClient): void {
+    this.clients.set(client.clientId, client.clientSecret);
   }
 
   /** Live access tokens minted from a refresh token (for tests of the 15-token limit). */
@@ -180,7 +192,10 @@ export class LocalZoho {
     const op = url.pathname.slice('/__admin/'.length);
     const clientId = url.searchParams.get('client_id');
     const refreshToken = url.searchParams.get('refresh_token');
-    if (op === 'counts' && refreshToken) return json({ refreshes: this.refreshesOf(refreshToken) });
+    if (op === 'counts' && refreshToken) {
+      const record = this.#refresh.get(refreshToken);
+      return json({ refreshes: record?.refreshes ?? 0, crmCalls: record?.crmCalls ?? 0 });
+    }
     if (op === 'counts') return json(clientId ? this.countsFor(clientId) : this.counts);
     if (request.method !== 'POST') return json({ error: 'method' }, 405);
     if (op === 'clients' && clientId) {
@@ -280,7 +295,7 @@ export class LocalZoho {
       if (form.get('redirect_uri') !== grant.redirectUri) return json({ error: 'invalid_redirect_uri' });
       grant.used = true;
       const refreshToken = randomToken('refresh');
-      const record: Refresh = { clientId: client, user: grant.user, access: [], minted: [], refreshes: 0 };
+      const record: Refresh = { clientId: client, user: grant.user, access: [], minted: [], refreshes: 0, crmCalls: 0 };
       this.#refresh.set(refreshToken, record);
       // The 21st refresh token of a user and client deletes the first, with its access tokens.
       const mine = [...this.#refresh].filter(([, r]) => r.clientId === client && r.user === grant.user);
@@ -326,6 +341,7 @@ export class LocalZoho {
       return json(INVALID_TOKEN, 401);
     }
     this.#count(refresh.clientId, 'crmCalls');
+    refresh.crmCalls++;
     const { user } = refresh;
     const route = url.pathname.slice('/crm/v8/'.length);
     if (route === 'users' && url.searchParams.get('type') === 'CurrentUser') {

@@ -68,6 +68,14 @@ describe('zohoOAuth', () => {
     expect(tokens.expiryTime - Date.now()).toBeLessThanOrEqual(3_600_000);
   });
 
+  it('the local Zoho issues at most 10 grant codes per client per 10 minutes, as Zoho does', () => {
+    const { zoho } = localZoho();
+    for (let i = 0; i < 10; i++) expect(zoho.issueGrant(DEFAULT_CLIENT.clientId, 'ana@example.com', REDIRECT)).toBeTruthy();
+    expect(zoho.issueGrant(DEFAULT_CLIENT.clientId, 'ana@example.com', REDIRECT)).toBeNull();
+    zoho.clockOffset += 10 * 60_000;
+    expect(zoho.issueGrant(DEFAULT_CLIENT.clientId, 'ana@example.com', REDIRECT)).toBeTruthy();
+  });
+
   it('an expired grant code is invalid_code', async () => {
     const { oauth, grant, zoho } = localZoho();
     const code = grant();
