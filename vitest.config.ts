@@ -1,6 +1,6 @@
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { playwright } from '@vitest/browser-playwright';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { defineConfig } from 'vitest/config';
 import { LocalZoho } from './local-zoho/server.ts';
 
@@ -18,7 +18,9 @@ const chromiumArgs = [
 // One local Zoho in this (Node) process answers every outbound fetch from workerd tests.
 // Each test file registers its own client through /__admin/clients, so counts stay apart.
 const workersClient = { clientId: '1000.WORKERSTEST', clientSecret: randomBytes(16).toString('hex') };
-const localZoho = new LocalZoho({ clients: [workersClient] });
+const localZoho = new LocalZoho({ clients: [workersClient], grantsPerWindow: 1000 });
+/** A server API key the Worker tests use; the Worker only knows its hash. */
+const TEST_API_KEY = randomBytes(24).toString('base64url');
 
 export default defineConfig({
   test: {
@@ -55,6 +57,11 @@ export default defineConfig({
                 ZOHO_ACCOUNTS_URL: 'http://zoho.local',
                 ZOHO_CLIENT_ID: workersClient.clientId,
                 ZOHO_CLIENT_SECRET: workersClient.clientSecret,
+                ZOHO_EXTRA_API_DOMAINS: 'http://zoho.local',
+                SESSION_SECRET: randomBytes(32).toString('base64url'),
+                ALLOWED_ORIGINS: 'https://app.example.com',
+                API_KEYS: JSON.stringify({ [createHash('sha256').update(TEST_API_KEY).digest('base64url')]: 'api-key-token' }),
+                TEST_API_KEY,
               },
               outboundService: (request: Request) => localZoho.fetch(request),
             },

@@ -1,11 +1,105 @@
+/**
+ * The Worker: logs users in with Zoho and proxies /crm/* with their tokens, which never
+ * leave the Worker. Routes:
+ *   GET  /healthz
+ *   GET  /auth/login     -> Zoho's consent page (state bound to this browser)
+ *   GET  /auth/callback  -> checks state and accounts server, exchanges, starts a session
+ *   GET  /auth/me        -> who is logged in (no token)
+ *   POST /auth/logout    -> ends the session
+ *   POST /auth/revoke    -> revokes at Zoho, deletes the token, ends its sessions
+ *   ANY  /crm/*          -> Zoho CRM, with the caller's token
+ */
+import { createCipher } from '../src/cipher.ts';
+import { createDurableObjectStore } from '../src/durable-object.ts';
+import { createKVStore } from '../src/kv.ts';
+import type { TokenStore } from '../src/types.ts';
+import { callback, login, logout, me, revoke, type AuthContext } from './auth.ts';
+import { readConfig, type Config } from './config.ts';
 import type { Env } from './env.ts';
+import { corsHeaders, jsonError, log } from './http.ts';
+import { proxy } from './proxy.ts';
 
 export { TokenStoreObject } from '../src/durable-object.ts';
+export { SessionsObject } from './sessions.ts';
+
+let cached: { env: Env; config: Config; store: TokenStore } | undefined;
+
+function setup(env: Env): { config: Config; store: TokenStore } {
+  if (cached?.env === env) return cached;
+  const config = readConfig(env);
+  const store =
+    config.store === 'kv'
+      ? createKVStore({
+          kv: env.TOKENS_KV,
+          cipher: createCipher({ keys: JSON.parse(env.TOKEN_STORE_KEYS), current: env.TOKEN_STORE_CURRENT_KEY }),
+        })
+      : createDurableObjectStore({ namespace: env.TOKEN_STORE, name: 'tokens' });
+  cached = { env, config, store };
+  return cached;
+}
+
+/** Requests that change state with a cookie must come from this origin or an allowed one. */
+function crossSiteRefused(request: Request, url: URL, config: Config): boolean {
+  const origin = request.headers.get('origin');
+  if (origin === null || origin === url.origin) return false;
+  return !config.allowedOrigins.has(origin);
+}
+
+async function route(request: Request, env: Env, requestId: string): Promise<{ response: Response; event?: string; code?: string }> {
+  const url = new URL(request.url);
+  const { pathname } = url;
+  if (pathname === '/healthz') return { response: Response.json({ ok: true }) };
+
+  let config: Config;
+  let store: TokenStore;
+  try {
+    ({ config, store } = setup(env));
+  } catch (error) {
+    log({ requestId, method: request.method, path: pathname, event: 'misconfigured', code: (error as Error).message });
+    return { response: jsonError(500, 'misconfigured', 'the service is not configured') };
+  }
+  const context: AuthContext = { env, config, store, request, url };
+  const method = request.method;
+
+  if (pathname === '/auth/login' && method === 'GET') return { response: await login(context) };
+  if (pathname === '/auth/callback' && method === 'GET') {
+    const { response, outcome } = await callback(context);
+    return { response, event: outcome };
+  }
+  if (pathname === '/auth/me' && method === 'GET') return { response: await me(context) };
+  if ((pathname === '/auth/logout' || pathname === '/auth/revoke') && method === 'POST') {
+    if (crossSiteRefused(request, url, config)) return { response: jsonError(403, 'forbidden_origin', 'cross-site request refused') };
+    return { response: await (pathname === '/auth/logout' ? logout(context) : revoke(context)) };
+  }
+  if (pathname === '/crm' || pathname.startsWith('/crm/')) {
+    const origin = request.headers.get('origin');
+    const cors = origin && origin !== url.origin ? corsHeaders(origin, config.allowedOrigins) : null;
+    if (method === 'OPTIONS') {
+      return { response: cors ? new Response(null, { status: 204, headers: cors }) : jsonError(403, 'forbidden_origin', 'origin not allowed') };
+    }
+    if (origin && origin !== url.origin && !cors) {
+      return { response: jsonError(403, 'forbidden_origin', 'origin not allowed') };
+    }
+    const { response, code } = await proxy(request, env, config, store);
+    for (const [name, value] of Object.entries(cors ?? {})) response.headers.set(name, value);
+    return { response, code };
+  }
+  return { response: jsonError(404, 'not_found', 'no such route') };
+}
 
 export default {
-  async fetch(request: Request, _env: Env): Promise<Response> {
-    const url = new URL(request.url);
-    if (url.pathname === '/healthz') return Response.json({ ok: true });
-    return Response.json({ error: 'not_found' }, { status: 404 });
+  async fetch(request, env): Promise<Response> {
+    const requestId = crypto.randomUUID();
+    const started = Date.now();
+    let result: { response: Response; event?: string; code?: string };
+    try {
+      result = await route(request, env, requestId);
+    } catch {
+      result = { response: jsonError(500, 'internal', 'something went wrong'), event: 'exception' };
+    }
+    const { response, event, code } = result;
+    log({ requestId, method: request.method, path: new URL(request.url).pathname, status: response.status, ms: Date.now() - started, event, code });
+    response.headers.set('x-request-id', requestId);
+    return response;
   },
 } satisfies ExportedHandler<Env>;

@@ -19,7 +19,12 @@ export async function grant(clientId: string, redirectUri: string, email = 'ana@
 
 /** Refresh requests Zoho received for one refresh token. */
 export async function refreshesOf(refreshToken: string): Promise<number> {
-  return ((await admin('counts', { refresh_token: refreshToken })) as { refreshes: number }).refreshes;
+  return (await usageOf(refreshToken)).refreshes;
+}
+
+/** What Zoho received on behalf of one refresh token. */
+export async function usageOf(refreshToken: string): Promise<{ refreshes: number; crmCalls: number }> {
+  return (await admin('counts', { refresh_token: refreshToken })) as { refreshes: number; crmCalls: number };
 }
 
 export { env };

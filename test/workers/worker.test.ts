@@ -1,0 +1,324 @@
+/**
+ * The Worker through its real entry point (SELF), against the local Zoho in Node.
+ * Every response body and every log line is checked for secrets at the end.
+ */
+import { env, runInDurableObject, SELF } from 'cloudflare:test';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createDurableObjectStore } from '../../src/durable-object.ts';
+import type { OAuthToken } from '../../src/types.ts';
+import { zohoOAuth } from '../../src/zoho.ts';
+import './env.ts';
+import { admin, client, grant, usageOf, ZOHO } from './local-zoho.ts';
+
+const APP = 'https://worker.test';
+const seenBodies: string[] = [];
+const logs: string[] = [];
+const logSpy = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void logs.push(args.map(String).join(' ')));
+
+async function call(path: string, init: RequestInit & { cookie?: string } = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (init.cookie) headers.set('cookie', init.cookie);
+  const response = await SELF.fetch(path.startsWith('http') ? path : `${APP}${path}`, { ...init, headers, redirect: 'manual' });
+  seenBodies.push(await response.clone().text());
+  return response;
+}
+
+function cookieFrom(response: Response, name: string): string {
+  const line = response.headers.getSetCookie().find((c) => c.startsWith(`${name}=`));
+  if (!line) throw new Error(`no ${name} cookie`);
+  return line.split(';')[0]!;
+}
+
+/** Starts a login at the Worker; returns Zoho's consent URL and the state cookie. */
+async function startLogin() {
+  const start = await call('/auth/login');
+  expect(start.status).toBe(302);
+  return { consent: new URL(start.headers.get('location')!), stateCookie: cookieFrom(start, '__Host-ets-state') };
+}
+
+/** Consents at the local Zoho; returns the callback URL Zoho redirects to. */
+async function consent(consentUrl: URL, email: string): Promise<URL> {
+  const form = new URLSearchParams(consentUrl.searchParams);
+  form.set('email', email);
+  const approved = await fetch(`${ZOHO}/oauth/v2/auth/approve`, { method: 'POST', body: form, redirect: 'manual' });
+  return new URL(approved.headers.get('location')!);
+}
+
+async function loginAs(email: string): Promise<{ cookie: string; token: OAuthToken }> {
+  const { consent: consentUrl, stateCookie } = await startLogin();
+  const back = await consent(consentUrl, email);
+  const done = await call(back.toString(), { cookie: stateCookie });
+  if (done.status !== 302) throw new Error(`login failed: ${done.status} ${(await done.text()).slice(0, 300)} ${logs.slice(-3).join(' | ')}`);
+  const cookie = cookieFrom(done, '__Host-ets-session');
+  const store = createDurableObjectStore({ namespace: env.TOKEN_STORE, name: 'tokens' });
+  const token = (await store.findToken({ userName: `${email}:${email.startsWith('ana') ? 7001 : 7002}` }))!;
+  return { cookie, token };
+}
+
+let ana: { cookie: string; token: OAuthToken };
+let bo: { cookie: string; token: OAuthToken };
+
+beforeAll(async () => {
+  ana = await loginAs('ana@example.com');
+  bo = await loginAs('bo@example.com');
+});
+
+describe('worker: login and proxy', () => {
+  it('answers /healthz', async () => {
+    expect(await (await call('/healthz')).json()).toEqual({ ok: true });
+  });
+
+  it('sends the browser to Zoho with offline access, consent and a state bound to a host-only cookie', async () => {
+    const start = await call('/auth/login');
+    const location = new URL(start.headers.get('location')!);
+    expect(location.origin).toBe(ZOHO);
+    expect(location.searchParams.get('access_type')).toBe('offline');
+    expect(location.searchParams.get('prompt')).toBe('consent');
+    expect(location.searchParams.get('redirect_uri')).toBe(`${APP}/auth/callback`);
+    const state = location.searchParams.get('state')!;
+    const cookie = start.headers.getSetCookie()[0]!;
+    expect(cookie).toMatch(/^__Host-ets-state=[^;]+; Max-Age=600; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
+    expect(state.startsWith(cookie.split(';')[0]!.split('=')[1]! + '.')).toBe(true);
+  });
+
+  it('logs in: an HttpOnly, Secure, SameSite=Lax session cookie that holds no Zoho token', async () => {
+    const { consent: consentUrl, stateCookie } = await startLogin();
+    const done = await call((await consent(consentUrl, 'ana@example.com')).toString(), { cookie: stateCookie });
+    const line = done.headers.getSetCookie().find((c) => c.startsWith('__Host-ets-session='))!;
+    expect(line).toMatch(/; HttpOnly; Secure; SameSite=Lax$/);
+    const me = await (await call('/auth/me', { cookie: line.split(';')[0] })).json();
+    expect(me).toMatchObject({ loggedIn: true, user: 'ana@example.com:7001' });
+    expect(line).not.toContain(ana.token.accessToken);
+  });
+
+  it('lists, creates and reads Leads through the proxy', async () => {
+    const created = await call('/crm/v8/Leads', {
+      method: 'POST',
+      cookie: ana.cookie,
+      headers: { 'content-type': 'application/json', origin: APP },
+      body: JSON.stringify({ data: [{ Last_Name: 'Lovelace', Company: 'Engines' }] }),
+    });
+    expect(created.status).toBe(201);
+    const id = ((await created.json()) as { data: { details: { id: string } }[] }).data[0]!.details.id;
+    const one = await call(`/crm/v8/Leads/${id}`, { cookie: ana.cookie });
+    expect(((await one.json()) as { data: { Last_Name: string }[] }).data[0]!.Last_Name).toBe('Lovelace');
+    const list = await call('/crm/v8/Leads?per_page=10', { cookie: ana.cookie });
+    expect(list.status).toBe(200);
+    expect(list.headers.get('content-type')).toContain('application/json');
+  });
+
+  it("keeps users apart: Bo's session never reaches Ana's token or data", async () => {
+    await call('/crm/v8/Leads', {
+      method: 'POST',
+      cookie: ana.cookie,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ data: [{ Last_Name: 'OnlyAna' }] }),
+    });
+    const before = await usageOf(ana.token.refreshToken!);
+    const boList = await call('/crm/v8/Leads', { cookie: bo.cookie });
+    expect(boList.status === 204 || !(await boList.clone().text()).includes('OnlyAna')).toBe(true);
+    expect((await usageOf(ana.token.refreshToken!)).crmCalls).toBe(before.crmCalls);
+    expect(await (await call('/auth/me', { cookie: bo.cookie })).json()).toMatchObject({ user: 'bo@example.com:7002' });
+  });
+
+  it('accepts a server API key (stored hashed) mapped to one token', async () => {
+    const oauth = zohoOAuth({ accountsUrl: ZOHO, ...client, redirectUrl: `${APP}/auth/callback` });
+    const tokens = await oauth.exchangeGrant(await grant(client.clientId, `${APP}/auth/callback`, 'bo@example.com'));
+    await createDurableObjectStore({ namespace: env.TOKEN_STORE, name: 'tokens' }).saveToken({
+      id: 'api-key-token',
+      ...client,
+      ...tokens,
+    });
+    const ok = await call('/crm/v8/org', { headers: { authorization: `Bearer ${env.TEST_API_KEY}` } });
+    expect(ok.status).toBe(200);
+    const wrong = await call('/crm/v8/org', { headers: { authorization: 'Bearer not-a-key' } });
+    expect(wrong.status).toBe(401);
+  });
+});
+
+describe('worker: sessions', () => {
+  it('refuses /crm/* without a session, and with a forged, tampered or expired cookie; nothing reaches Zoho', async () => {
+    const before = await usageOf(ana.token.refreshToken!);
+    const [id, signature] = ana.cookie.split('=')[1]!.split('.');
+    const flipped = signature!.replace(/^./, (c) => (c === 'A' ? 'B' : 'A'));
+    const cookies = [
+      undefined,
+      `__Host-ets-session=${crypto.randomUUID()}.${signature}`,
+      `__Host-ets-session=${id}.${flipped}`,
+      `__Host-ets-session=${id}`,
+      '__Host-ets-session=',
+    ];
+    for (const cookie of cookies) expect((await call('/crm/v8/Leads', { cookie })).status).toBe(401);
+
+    const short = await loginAs('ana@example.com');
+    await runInDurableObject(env.SESSIONS.get(env.SESSIONS.idFromName('sessions')), (_o, state) => {
+      state.storage.sql.exec('UPDATE sessions SET expires_at = 0');
+    });
+    expect((await call('/crm/v8/Leads', { cookie: short.cookie })).status).toBe(401);
+    expect((await usageOf(ana.token.refreshToken!)).crmCalls).toBe(before.crmCalls);
+    ana = await loginAs('ana@example.com');
+    bo = await loginAs('bo@example.com');
+  });
+
+  it('logout ends the session; a cross-site logout is refused', async () => {
+    const mine = await loginAs('bo@example.com');
+    expect((await call('/auth/logout', { method: 'POST', cookie: mine.cookie, headers: { origin: 'https://evil.example' } })).status).toBe(403);
+    expect((await call('/crm/v8/org', { cookie: mine.cookie })).status).toBe(200);
+    const out = await call('/auth/logout', { method: 'POST', cookie: mine.cookie, headers: { origin: APP } });
+    expect(out.status).toBe(204);
+    expect(out.headers.getSetCookie()[0]).toMatch(/^__Host-ets-session=; Max-Age=0/);
+    expect((await call('/crm/v8/org', { cookie: mine.cookie })).status).toBe(401);
+  });
+});
+
+describe('worker: the callback refuses before any secret leaves', () => {
+  async function expectStillUnused(code: string) {
+    // The Worker did not exchange the code: it is still good for one exchange.
+    const oauth = zohoOAuth({ accountsUrl: ZOHO, ...client, redirectUrl: `${APP}/auth/callback` });
+    await expect(oauth.exchangeGrant(code)).resolves.toMatchObject({ refreshToken: expect.any(String) });
+  }
+
+  it('an accounts-server that is not this deployment’s', async () => {
+    const { consent: consentUrl, stateCookie } = await startLogin();
+    const back = await consent(consentUrl, 'ana@example.com');
+    for (const server of ['https://accounts.evil.example', 'https://accounts.zoho.eu', 'http://zoho.local.evil.example']) {
+      back.searchParams.set('accounts-server', server);
+      const refused = await call(back.toString(), { cookie: stateCookie });
+      expect(refused.status).toBe(400);
+    }
+    await expectStillUnused(back.searchParams.get('code')!);
+  });
+
+  it('a missing state, a state from another browser, a forged state', async () => {
+    const { consent: consentUrl, stateCookie } = await startLogin();
+    const back = await consent(consentUrl, 'ana@example.com');
+    const noState = new URL(back);
+    noState.searchParams.delete('state');
+    expect((await call(noState.toString(), { cookie: stateCookie })).status).toBe(400);
+    expect((await call(back.toString())).status).toBe(400);
+    expect((await call(back.toString(), { cookie: '__Host-ets-state=someone-else' })).status).toBe(400);
+    const forged = new URL(back);
+    const [nonce, expires] = back.searchParams.get('state')!.split('.');
+    forged.searchParams.set('state', `${nonce}.${Number(expires) + 3_600_000}.forged`);
+    expect((await call(forged.toString(), { cookie: stateCookie })).status).toBe(400);
+    await expectStillUnused(back.searchParams.get('code')!);
+  });
+
+  it('a replayed state', async () => {
+    const { consent: consentUrl, stateCookie } = await startLogin();
+    const back = await consent(consentUrl, 'ana@example.com');
+    expect((await call(back.toString(), { cookie: stateCookie })).status).toBe(302);
+    const replay = new URL(back);
+    const fresh = await grant(client.clientId, `${APP}/auth/callback`);
+    replay.searchParams.set('code', fresh);
+    const refused = await call(replay.toString(), { cookie: stateCookie });
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain('already used');
+    await expectStillUnused(fresh);
+  });
+
+  it('a code for another client gets no session', async () => {
+    const other = { clientId: '1000.OTHERCLIENT', clientSecret: 'other-secret' };
+    await admin('clients', { client_id: other.clientId, client_secret: other.clientSecret });
+    const { consent: consentUrl, stateCookie } = await startLogin();
+    const back = await consent(consentUrl, 'ana@example.com');
+    back.searchParams.set('code', await grant(other.clientId, `${APP}/auth/callback`));
+    const refused = await call(back.toString(), { cookie: stateCookie });
+    expect(refused.status).toBe(400);
+    expect(refused.headers.getSetCookie().some((c) => c.startsWith('__Host-ets-session=') && !c.includes('Max-Age=0'))).toBe(false);
+  });
+});
+
+describe('worker: the proxy reaches only Zoho', () => {
+  const tricks = [
+    '/crm/v8/../../oauth/v2/token',
+    '/crm//evil.example/x',
+    '/crm/v8//evil.example',
+    '/crm/v8/%2e%2e/%2e%2e/x',
+    '/crm/v8/Leads%2F..%2F..',
+    '/crm/v8/@evil.example/x',
+    '/crm/v8/Leads/%252e%252e',
+    '/crm/v8/Leads;evil.example',
+    '/crm',
+    '/crmx/v8/Leads',
+  ];
+  for (const path of tricks) {
+    it(`refuses ${path}`, async () => {
+      const before = await usageOf(ana.token.refreshToken!);
+      const response = await SELF.fetch(`${APP}${path}`, { headers: { cookie: ana.cookie }, redirect: 'manual' });
+      expect([400, 404]).toContain(response.status);
+      expect((await usageOf(ana.token.refreshToken!)).crmCalls).toBe(before.crmCalls);
+    });
+  }
+
+  it('paths the URL standard normalizes before the Worker sees them stay on the CRM of Zoho', async () => {
+    // `\` becomes `/` and dot segments are removed by the client's URL parser: what arrives
+    // is an ordinary path, answered by the Worker itself or forwarded to the token's API domain.
+    const dotted = await call('/crm/v8/./org', { cookie: ana.cookie });
+    expect(((await dotted.json()) as { org: { id: string }[] }).org[0]!.id).toBe('7001');
+    expect(await (await call('/crm/../healthz', { cookie: ana.cookie })).json()).toEqual({ ok: true });
+    const backslashed = await call('/crm/v8/Leads\\..\\unknown', { cookie: ana.cookie });
+    expect(((await backslashed.json()) as { code: string }).code).toBe('INVALID_URL_PATTERN');
+  });
+
+  it('ignores Host and forwarding headers: the target is always the token’s API domain', async () => {
+    const response = await call('/crm/v8/org', {
+      cookie: ana.cookie,
+      headers: { host: 'evil.example', 'x-forwarded-host': 'evil.example', forwarded: 'host=evil.example' },
+    });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { org: { id: string }[] }).org[0]!.id).toBe('7001');
+  });
+
+  it('strips Authorization and cookies both ways', async () => {
+    const response = await call('/crm/v8/org', { cookie: ana.cookie });
+    expect(response.headers.get('set-cookie')).toBeNull();
+    expect(response.headers.get('authorization')).toBeNull();
+  });
+
+  it('answers CORS preflights for allowed origins only', async () => {
+    const allowed = await call('/crm/v8/Leads', { method: 'OPTIONS', headers: { origin: 'https://app.example.com' } });
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+    expect(allowed.headers.get('access-control-allow-credentials')).toBe('true');
+    const refused = await call('/crm/v8/Leads', { method: 'OPTIONS', headers: { origin: 'https://evil.example' } });
+    expect(refused.status).toBe(403);
+    const crossGet = await call('/crm/v8/org', { cookie: ana.cookie, headers: { origin: 'https://evil.example' } });
+    expect(crossGet.status).toBe(403);
+  });
+
+  it('50 concurrent proxied calls with an expired token: one refresh at Zoho, 50 answers', async () => {
+    const fresh = await loginAs('bo@example.com');
+    const store = createDurableObjectStore({ namespace: env.TOKEN_STORE, name: 'tokens' });
+    await store.saveToken({ id: fresh.token.id, expiryTime: Date.now() - 1 });
+    const before = await usageOf(fresh.token.refreshToken!);
+    const responses = await Promise.all(Array.from({ length: 50 }, () => call('/crm/v8/org', { cookie: fresh.cookie })));
+    expect(responses.map((r) => r.status)).toEqual(Array(50).fill(200));
+    expect((await usageOf(fresh.token.refreshToken!)).refreshes).toBe(before.refreshes + 1);
+  });
+
+  it('revoke: revokes at Zoho, deletes the token, ends the session', async () => {
+    const mine = await loginAs('ana@example.com');
+    const response = await call('/auth/revoke', { method: 'POST', cookie: mine.cookie, headers: { origin: APP } });
+    expect(response.status).toBe(204);
+    expect((await call('/crm/v8/org', { cookie: mine.cookie })).status).toBe(401);
+    const oauth = zohoOAuth({ accountsUrl: ZOHO, ...client });
+    await expect(oauth.refresh(mine.token.refreshToken!)).rejects.toMatchObject({ code: 'REAUTH_REQUIRED' });
+  });
+});
+
+afterAll(async () => {
+  logSpy.mockRestore();
+  // No response body or log line carried a token, a client secret or a user name's token.
+  const store = createDurableObjectStore({ namespace: env.TOKEN_STORE, name: 'tokens' });
+  const secrets = [client.clientSecret, env.SESSION_SECRET];
+  for (const token of [ana.token, bo.token, ...(await store.getTokens())]) {
+    secrets.push(...[token.accessToken, token.refreshToken, token.grantToken].filter((s): s is string => !!s));
+  }
+  expect(logs.length).toBeGreaterThan(20);
+  for (const line of logs) {
+    for (const secret of secrets) expect(line).not.toContain(secret);
+    expect(line).not.toMatch(/code=|state=|ana@example|bo@example/);
+  }
+  for (const body of seenBodies) for (const secret of secrets) expect(body).not.toContain(secret);
+});

@@ -1,0 +1,74 @@
+// Reads and checks the Worker's configuration once per isolate. Misconfiguration is an
+// error at the first request (logged without values), never a silently weaker Worker.
+import { DATA_CENTERS, ZOHO_API_DOMAINS, type DataCenter } from '../src/zoho.ts';
+import type { Env } from './env.ts';
+
+export interface Config {
+  store: 'durable-object' | 'kv';
+  clientId: string;
+  clientSecret: string;
+  dataCenter: DataCenter;
+  /** Set in development (the local Zoho); in production the data centers' servers are used. */
+  accountsUrl: string | undefined;
+  scope: string;
+  redirectUrl: string | undefined;
+  sessionSecret: string;
+  sessionTtlSeconds: number;
+  /** Origins that /crm/* may be forwarded to. */
+  apiDomains: Set<string>;
+  allowedOrigins: Set<string>;
+  appUrl: string;
+  /** SHA-256 (base64url) of an API key -> token id. */
+  apiKeys: Map<string, string>;
+}
+
+const list = (value: string | undefined) =>
+  (value ?? '')
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+
+function origin(value: string, what: string): string {
+  try {
+    return new URL(value).origin;
+  } catch {
+    throw new Error(`configuration: ${what} must be an absolute URL`);
+  }
+}
+
+export function readConfig(env: Env): Config {
+  const missing = ['ZOHO_CLIENT_ID', 'ZOHO_CLIENT_SECRET', 'SESSION_SECRET', 'TOKEN_STORE_KEYS'].filter(
+    (name) => !env[name as keyof Env],
+  );
+  if (missing.length > 0) throw new Error(`configuration: missing ${missing.join(', ')}`);
+  if (env.SESSION_SECRET.length < 32) throw new Error('configuration: SESSION_SECRET must be at least 32 characters');
+  const dataCenter = (env.ZOHO_DATA_CENTER || 'us') as DataCenter;
+  if (!Object.hasOwn(DATA_CENTERS, dataCenter)) throw new Error('configuration: ZOHO_DATA_CENTER is not a Zoho data center');
+  const store = env.STORE || 'durable-object';
+  if (store !== 'durable-object' && store !== 'kv') throw new Error('configuration: STORE must be "durable-object" or "kv"');
+  let apiKeys = new Map<string, string>();
+  if (env.API_KEYS) {
+    try {
+      apiKeys = new Map(Object.entries(JSON.parse(env.API_KEYS) as Record<string, string>));
+    } catch {
+      throw new Error('configuration: API_KEYS must be a JSON object');
+    }
+  }
+  const ttl = Number(env.SESSION_TTL_SECONDS ?? 8 * 3600);
+  if (!Number.isSafeInteger(ttl) || ttl < 60) throw new Error('configuration: SESSION_TTL_SECONDS must be at least 60');
+  return {
+    store,
+    clientId: env.ZOHO_CLIENT_ID!,
+    clientSecret: env.ZOHO_CLIENT_SECRET!,
+    dataCenter,
+    accountsUrl: env.ZOHO_ACCOUNTS_URL ? origin(env.ZOHO_ACCOUNTS_URL, 'ZOHO_ACCOUNTS_URL') : undefined,
+    scope: env.ZOHO_SCOPE || 'ZohoCRM.modules.ALL,ZohoCRM.users.READ,ZohoCRM.org.READ',
+    redirectUrl: env.ZOHO_REDIRECT_URL || undefined,
+    sessionSecret: env.SESSION_SECRET,
+    sessionTtlSeconds: ttl,
+    apiDomains: new Set([...ZOHO_API_DOMAINS, ...list(env.ZOHO_EXTRA_API_DOMAINS).map((d) => origin(d, 'ZOHO_EXTRA_API_DOMAINS'))]),
+    allowedOrigins: new Set(list(env.ALLOWED_ORIGINS).map((o) => origin(o, 'ALLOWED_ORIGINS'))),
+    appUrl: env.APP_URL || '/',
+    apiKeys,
+  };
+}

@@ -1,0 +1,66 @@
+// Responses, cookies, CORS and structured logs. Logs carry a request id, the method, the
+// path (never the query: it holds codes and state) and outcomes; never a header or body.
+
+export const SESSION_COOKIE = '__Host-ets-session';
+export const STATE_COOKIE = '__Host-ets-state';
+
+export function jsonError(status: number, error: string, message: string, headers?: HeadersInit): Response {
+  const response = Response.json({ error, message }, { status, headers });
+  response.headers.set('cache-control', 'no-store');
+  return response;
+}
+
+export function htmlPage(status: number, title: string, message: string, headers?: HeadersInit): Response {
+  const escape = (t: string) => t.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  const body = `<!doctype html><meta charset="utf-8"><title>${escape(title)}</title>
+<style>body{font:16px system-ui;max-width:36rem;margin:4rem auto}</style>
+<h1>${escape(title)}</h1><p>${escape(message)}</p><p><a href="/">Back</a></p>`;
+  const response = new Response(body, { status, headers });
+  response.headers.set('content-type', 'text/html;charset=utf-8');
+  response.headers.set('cache-control', 'no-store');
+  return response;
+}
+
+export function readCookie(request: Request, name: string): string | null {
+  for (const part of (request.headers.get('cookie') ?? '').split(';')) {
+    const [key, ...value] = part.trim().split('=');
+    if (key === name) return value.join('=');
+  }
+  return null;
+}
+
+/** HttpOnly, Secure, SameSite=Lax, host-only (the __Host- prefix): script never sees it. */
+export function setCookie(name: string, value: string, maxAgeSeconds: number): string {
+  return `${name}=${value}; Max-Age=${maxAgeSeconds}; Path=/; HttpOnly; Secure; SameSite=Lax`;
+}
+
+export function clearCookie(name: string): string {
+  return setCookie(name, '', 0);
+}
+
+export interface LogFields {
+  requestId: string;
+  method: string;
+  path: string;
+  status?: number;
+  ms?: number;
+  event?: string;
+  code?: string;
+}
+
+export function log(fields: LogFields): void {
+  console.log(JSON.stringify({ level: 'info', ...fields }));
+}
+
+/** CORS for a request from `origin`: headers to add, or null when the origin is not allowed. */
+export function corsHeaders(origin: string, allowed: Set<string>): Record<string, string> | null {
+  if (!allowed.has(origin)) return null;
+  return {
+    'access-control-allow-origin': origin,
+    'access-control-allow-credentials': 'true',
+    'access-control-allow-methods': 'GET, POST, PUT, PATCH, DELETE',
+    'access-control-allow-headers': 'content-type, if-modified-since, x-crm-org',
+    'access-control-max-age': '600',
+    vary: 'Origin',
+  };
+}

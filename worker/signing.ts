@@ -1,0 +1,35 @@
+// HMAC-SHA-256 signatures for cookies and login state, and SHA-256 for ids kept at rest.
+import { toBase64Url, utf8 } from '../src/encoding.ts';
+
+const keys = new Map<string, Promise<CryptoKey>>();
+
+function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = keys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey('raw', utf8.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+    keys.set(secret, key);
+  }
+  return key;
+}
+
+export async function sign(secret: string, purpose: string, value: string): Promise<string> {
+  const mac = await crypto.subtle.sign('HMAC', await hmacKey(secret), utf8.encode(`${purpose}\u0000${value}`));
+  return toBase64Url(new Uint8Array(mac));
+}
+
+/** Constant-time check of a signature made by `sign`. */
+export async function verify(secret: string, purpose: string, value: string, signature: string): Promise<boolean> {
+  const expected = await sign(secret, purpose, value);
+  if (expected.length !== signature.length) return false;
+  let diff = 0;
+  for (let i = 0; i < expected.length; i++) diff |= expected.charCodeAt(i) ^ signature.charCodeAt(i);
+  return diff === 0;
+}
+
+export async function sha256(value: string): Promise<string> {
+  return toBase64Url(new Uint8Array(await crypto.subtle.digest('SHA-256', utf8.encode(value))));
+}
+
+export function randomId(bytes = 32): string {
+  return toBase64Url(crypto.getRandomValues(new Uint8Array(bytes)));
+}
