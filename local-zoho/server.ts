@@ -163,6 +163,36 @@ export class LocalZoho {
     return this.#refresh.get(refreshToken)?.refreshes ?? 0;
   }
 
+  /** Everything a restart must keep (tokens, leads, limits), as JSON-safe data. */
+  snapshot(): unknown {
+    return {
+      clockOffset: this.clockOffset,
+      grantTimes: [...this.#grantTimes],
+      refresh: [...this.#refresh].map(([token, r]) => [token, { ...r, user: r.user.email }]),
+      access: [...this.#access],
+      leads: [...this.#leads],
+    };
+  }
+
+  /** Takes back what `snapshot` gave (users are matched by email). */
+  restore(data: unknown): void {
+    const d = data as {
+      clockOffset: number;
+      grantTimes: [string, number[]][];
+      refresh: [string, Omit<Refresh, 'user'> & { user: string }][];
+      access: [string, Access][];
+      leads: [string, Record<string, unknown>[]][];
+    };
+    this.clockOffset = d.clockOffset;
+    for (const [client, times] of d.grantTimes) this.#grantTimes.set(client, times);
+    for (const [token, r] of d.refresh) {
+      const user = this.users.find((u) => u.email === r.user);
+      if (user) this.#refresh.set(token, { ...r, user });
+    }
+    for (const [token, a] of d.access) if (this.#refresh.has(a.refresh)) this.#access.set(token, a);
+    for (const [org, leads] of d.leads) this.#leads.set(org, leads);
+  }
+
   /** Registers a client at run time (tests that need a second client). */
   addClient(client: LocalZohoClient): void {
     this.clients.set(client.clientId, client.clientSecret);

@@ -156,3 +156,19 @@ describe('zohoOAuth', () => {
     expect(() => zohoOAuth({ dataCenter: 'us', clientId: '', clientSecret: 'y' })).toThrow(/clientId/);
   });
 });
+
+describe('local Zoho', () => {
+  it('restores tokens and leads from a snapshot, so a restart keeps logins working', async () => {
+    const { oauth, grant, zoho } = localZoho();
+    const tokens = await oauth.exchangeGrant(grant());
+    const restarted = new (zoho.constructor as typeof import('../../local-zoho/server.ts').LocalZoho)();
+    restarted.restore(JSON.parse(JSON.stringify(zoho.snapshot())));
+    const again = zohoOAuth({
+      accountsUrl: ZOHO_ORIGIN,
+      ...DEFAULT_CLIENT,
+      fetch: (input, init) => restarted.fetch(new Request(input, init)),
+    });
+    expect((await again.refresh(tokens.refreshToken!)).accessToken).toMatch(/^1000\.access\./);
+    expect(await again.currentUser(tokens)).toBe('ana@example.com:7001');
+  });
+});
