@@ -130,6 +130,14 @@ export async function revoke({ env, config, store, request, url }: AuthContext):
   return new Response(null, { status: 204, headers: { 'set-cookie': clearCookie(SESSION_COOKIE) } });
 }
 
+/** Refreshes the session's token now (single-flight); answers the new expiry, never the token. */
+export async function refreshNow({ env, config, store, request, url }: AuthContext): Promise<Response> {
+  const session = await sessionToken(request, env, config);
+  if (!session) return new Response(null, { status: 401 });
+  const { token } = await createTokenManager({ store, oauth: oauthFor(config, url) }).refreshNow({ id: session.tokenId });
+  return Response.json({ expiryTime: token.expiryTime }, { headers: { 'cache-control': 'no-store' } });
+}
+
 /** Who is logged in, for the page: the user's own name, data center and expiry; never a token. */
 export async function me({ env, config, store, request }: AuthContext): Promise<Response> {
   const session = await sessionToken(request, env, config);

@@ -5,6 +5,7 @@
  *   GET  /auth/login     -> Zoho's consent page (state bound to this browser)
  *   GET  /auth/callback  -> checks state and accounts server, exchanges, starts a session
  *   GET  /auth/me        -> who is logged in (no token)
+ *   POST /auth/refresh   -> refreshes the session's token now (answers the new expiry)
  *   POST /auth/logout    -> ends the session
  *   POST /auth/revoke    -> revokes at Zoho, deletes the token, ends its sessions
  *   ANY  /crm/*          -> Zoho CRM, with the caller's token
@@ -13,7 +14,8 @@ import { createCipher } from '../src/cipher.ts';
 import { createDurableObjectStore } from '../src/durable-object.ts';
 import { createKVStore } from '../src/kv.ts';
 import type { TokenStore } from '../src/types.ts';
-import { callback, login, logout, me, revoke, type AuthContext } from './auth.ts';
+import { callback, login, logout, me, refreshNow, revoke, type AuthContext } from './auth.ts';
+import { isTokenStoreError } from '../src/errors.ts';
 import { readConfig, type Config } from './config.ts';
 import type { Env } from './env.ts';
 import { corsHeaders, jsonError, log } from './http.ts';
@@ -67,9 +69,20 @@ async function route(request: Request, env: Env, requestId: string): Promise<{ r
     return { response, event: outcome };
   }
   if (pathname === '/auth/me' && method === 'GET') return { response: await me(context) };
-  if ((pathname === '/auth/logout' || pathname === '/auth/revoke') && method === 'POST') {
+  const posts: Record<string, (c: AuthContext) => Promise<Response>> = {
+    '/auth/logout': logout,
+    '/auth/revoke': revoke,
+    '/auth/refresh': refreshNow,
+  };
+  if (posts[pathname] && method === 'POST') {
     if (crossSiteRefused(request, url, config)) return { response: jsonError(403, 'forbidden_origin', 'cross-site request refused') };
-    return { response: await (pathname === '/auth/logout' ? logout(context) : revoke(context)) };
+    try {
+      return { response: await posts[pathname](context) };
+    } catch (error) {
+      if (!isTokenStoreError(error)) throw error;
+      const status = error.code === 'ZOHO_RATE_LIMITED' ? 503 : error.code === 'REAUTH_REQUIRED' || error.code === 'NOT_FOUND' ? 401 : 502;
+      return { response: jsonError(status, error.code.toLowerCase(), 'Zoho did not complete the request'), code: error.code };
+    }
   }
   if (pathname === '/crm' || pathname.startsWith('/crm/')) {
     const origin = request.headers.get('origin');
