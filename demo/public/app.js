@@ -1,0 +1,127 @@
+// The demo page, through the Worker: it only ever holds a session cookie (HttpOnly: not even
+// this script can read it). Every answer becomes a plain sentence; nothing is put in the
+// page as HTML.
+const $ = (id) => document.getElementById(id);
+let expiryTime = null;
+
+const MESSAGES = {
+  reauth_required: 'Your Zoho login has ended (it was revoked or expired). Please log in again.',
+  unauthorized: 'You are not logged in. Please log in.',
+  zoho_rate_limited: 'Zoho asks us to wait: too many token refreshes in a short time.',
+  zoho_unavailable: 'Zoho could not be reached. If you run this locally, is the local Zoho running? `npm start` starts it.',
+  forbidden_origin: 'This request was refused because it came from another site.',
+};
+
+function showError(text) {
+  $('error').textContent = text;
+  $('error').hidden = !text;
+}
+
+async function api(path, init = {}) {
+  let response;
+  try {
+    response = await fetch(path, { credentials: 'same-origin', ...init });
+  } catch {
+    throw new Error('The Worker could not be reached. Is `npm start` still running?');
+  }
+  if (response.ok) return response.status === 204 ? null : response.json();
+  let body = {};
+  try {
+    body = await response.json();
+  } catch {}
+  if (response.status === 401) showLoggedOut();
+  const wait = response.headers.get('retry-after');
+  const message = MESSAGES[body.error] ?? `The request failed (HTTP ${response.status}). Please try again.`;
+  throw new Error(wait ? `${message} Try again in ${wait} seconds.` : message);
+}
+
+function showLoggedOut() {
+  $('logged-in').hidden = true;
+  $('logged-out').hidden = false;
+  expiryTime = null;
+}
+
+function tick() {
+  if (expiryTime === null) return;
+  const seconds = Math.max(0, Math.round((expiryTime - Date.now()) / 1000));
+  $('expires').textContent = seconds > 0 ? `${Math.floor(seconds / 60)} min ${seconds % 60} s` : 'expired (refreshed on the next call)';
+  // Zoho access tokens live one hour: the last refresh is an hour before expiry.
+  $('refreshed').textContent = new Date(expiryTime - 3_600_000).toLocaleTimeString();
+}
+
+function cell(row, text) {
+  const td = document.createElement('td');
+  td.textContent = text ?? '';
+  row.append(td);
+}
+
+async function loadLeads() {
+  const body = await api('/crm/v8/Leads?per_page=50');
+  const rows = $('leads').querySelector('tbody');
+  rows.replaceChildren();
+  for (const lead of body?.data ?? []) {
+    const row = document.createElement('tr');
+    cell(row, lead.Last_Name);
+    cell(row, lead.Company);
+    cell(row, lead.id);
+    rows.append(row);
+  }
+  $('no-leads').hidden = rows.children.length > 0;
+}
+
+async function load() {
+  const me = await api('/auth/me');
+  if (!me.loggedIn) return showLoggedOut();
+  $('logged-out').hidden = true;
+  $('logged-in').hidden = false;
+  $('user').textContent = me.user;
+  $('dc').textContent = `${me.dataCenter} (${me.apiDomain})`;
+  expiryTime = me.expiryTime;
+  tick();
+  await loadLeads();
+}
+
+function action(id, run) {
+  $(id).addEventListener('click', async (event) => {
+    event.preventDefault();
+    showError('');
+    try {
+      await run();
+    } catch (error) {
+      showError(error.message);
+    }
+  });
+}
+
+action('refresh', async () => {
+  ({ expiryTime } = await api('/auth/refresh', { method: 'POST' }));
+  tick();
+});
+action('logout', async () => {
+  await api('/auth/logout', { method: 'POST' });
+  showLoggedOut();
+});
+action('revoke', async () => {
+  await api('/auth/revoke', { method: 'POST' });
+  showLoggedOut();
+});
+
+$('new-lead').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  showError('');
+  const form = new FormData(event.target);
+  try {
+    await api('/crm/v8/Leads', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ data: [{ Last_Name: form.get('Last_Name'), Company: form.get('Company') }] }),
+    });
+    event.target.reset();
+    await loadLeads();
+  } catch (error) {
+    showError(error.message);
+  }
+});
+
+setInterval(tick, 1000);
+load().catch((error) => showError(error.message));

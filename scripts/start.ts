@@ -1,0 +1,76 @@
+// `npm start`: the Worker under `wrangler dev` and the local Zoho beside it, both on
+// loopback, no internet and no Cloudflare account. Tokens persist in .wrangler/state (the
+// Worker's Durable Objects) and .wrangler/local-zoho.json (the local Zoho; STATE_DIR moves
+// both), so stopping and
+// starting again needs no second login. Secrets for this are generated once into .dev.vars.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { serveLocalZoho } from '../local-zoho/node.ts';
+import { LocalZoho } from '../local-zoho/server.ts';
+
+const WORKER_PORT = Number(process.env.PORT ?? 8787);
+const ZOHO_PORT = Number(process.env.LOCAL_ZOHO_PORT ?? 8788);
+const ZOHO_URL = `http://127.0.0.1:${ZOHO_PORT}`;
+/** Where both halves keep their state (tests point this at a temporary folder). */
+const STATE_DIR = process.env.STATE_DIR ?? '.wrangler';
+const STATE = `${STATE_DIR}/local-zoho.json`;
+const CLIENT_ID = '1000.LOCALDEV';
+
+/** The local secrets, created once: .dev.vars holds secrets only (settings go on the command line). */
+function devVars(): Record<string, string> {
+  if (!existsSync('.dev.vars')) {
+    const secret = () => randomBytes(32).toString('base64url');
+    const vars = {
+      ZOHO_CLIENT_SECRET: secret(),
+      SESSION_SECRET: secret(),
+      TOKEN_STORE_KEYS: JSON.stringify({ k1: secret() }),
+    };
+    // Single quotes: dotenv takes the value literally (it does not unescape \" in double quotes).
+    writeFileSync('.dev.vars', Object.entries(vars).map(([k, v]) => `${k}='${v}'`).join('\n') + '\n', { mode: 0o600 });
+    console.log('created .dev.vars with fresh local secrets');
+  }
+  return Object.fromEntries(
+    readFileSync('.dev.vars', 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('='))
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1).replace(/^'(.*)'$/, '$1')]),
+  );
+}
+
+const vars = devVars();
+mkdirSync(STATE_DIR, { recursive: true });
+const zoho = new LocalZoho({ clients: [{ clientId: CLIENT_ID, clientSecret: vars.ZOHO_CLIENT_SECRET! }] });
+if (existsSync(STATE)) zoho.restore(JSON.parse(readFileSync(STATE, 'utf8')));
+const save = () => writeFileSync(STATE, JSON.stringify(zoho.snapshot()));
+const saver = setInterval(save, 1000);
+const server = await serveLocalZoho({ zoho, port: ZOHO_PORT });
+console.log(`local Zoho (accounts and CRM) on ${server.url}`);
+
+const wrangler = spawn(
+  'wrangler',
+  [
+    'dev',
+    ...['--ip', '127.0.0.1', '--port', String(WORKER_PORT), '--persist-to', `${STATE_DIR}/state`],
+    ...['--var', `ZOHO_CLIENT_ID:${CLIENT_ID}`, '--var', `ZOHO_ACCOUNTS_URL:${ZOHO_URL}`, '--var', `ZOHO_EXTRA_API_DOMAINS:${ZOHO_URL}`],
+    '--show-interactive-dev-session=false',
+  ],
+  { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } },
+);
+wrangler.stdout.on('data', (chunk: Buffer) => {
+  process.stdout.write(chunk);
+  if (chunk.toString().includes('Ready on')) {
+    console.log(`\n  edge-token-store is running: open http://127.0.0.1:${WORKER_PORT}/ and log in at the local Zoho.\n`);
+  }
+});
+
+async function stop(code: number) {
+  clearInterval(saver);
+  save();
+  wrangler.kill('SIGINT');
+  await server.close();
+  process.exit(code);
+}
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+wrangler.on('exit', (code) => void stop(code ?? 0));
