@@ -1,0 +1,141 @@
+/**
+ * The demo as a person uses it: `npm start` (wrangler dev + local Zoho), Debian's Chromium
+ * driven by Playwright. Screenshots of each step go to test-output/ (not committed).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const PORT = 18787;
+const ZOHO_PORT = 18788;
+const APP = `http://127.0.0.1:${PORT}`;
+const ZOHO = `http://127.0.0.1:${ZOHO_PORT}`;
+const SHOTS = 'test-output/e2e';
+const STATE_DIR = mkdtempSync(join(tmpdir(), 'ets-e2e-'));
+
+let server: ChildProcess | undefined;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let step = 0;
+
+async function start(): Promise<void> {
+  server = spawn('node', ['scripts/start.ts'], {
+    env: { ...process.env, PORT: String(PORT), LOCAL_ZOHO_PORT: String(ZOHO_PORT), STATE_DIR },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`npm start did not get ready:\n${output}`)), 90_000);
+    server!.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk;
+      if (output.includes('edge-token-store is running')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    server!.stderr!.on('data', (chunk: Buffer) => (output += chunk));
+    server!.on('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
+  });
+}
+
+async function stop(): Promise<void> {
+  if (!server || server.exitCode !== null) return;
+  const exited = new Promise((resolve) => server!.on('exit', resolve));
+  server.kill('SIGTERM');
+  await exited;
+}
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: `${SHOTS}/${String(++step).padStart(2, '0')}-${name}.png`, fullPage: true });
+}
+
+async function zohoCounts(): Promise<{ refreshes: number; grantExchanges: number }> {
+  return (await fetch(`${ZOHO}/__admin/counts`)).json() as Promise<{ refreshes: number; grantExchanges: number }>;
+}
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  await start();
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  context = await browser.newContext();
+  page = await context.newPage();
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stop();
+});
+
+describe('the demo, end to end', () => {
+  it('logs in at the local Zoho and lists, creates and shows Leads through the Worker', async () => {
+    await page.goto(APP);
+    await expect.poll(() => page.locator('#login').isVisible()).toBe(true);
+    await shot('logged-out');
+    await page.click('#login');
+    await expect.poll(() => page.url()).toMatch(new RegExp(`^${ZOHO}/oauth/v2/auth\\?`));
+    await shot('zoho-consent');
+    await page.click('#accept');
+    await expect.poll(() => page.url()).toBe(`${APP}/`);
+    await expect.poll(() => page.locator('#user').textContent()).toBe('ana@example.com:7001');
+    await expect.poll(() => page.locator('#no-leads').isVisible()).toBe(true);
+    await page.fill('input[name=Last_Name]', 'Lovelace');
+    await page.fill('input[name=Company]', 'Analytical Engines');
+    await page.click('#new-lead button');
+    await expect.poll(() => page.locator('#leads tbody tr').count()).toBe(1);
+    expect(await page.locator('#leads tbody').textContent()).toContain('Analytical Engines');
+    await shot('leads');
+  });
+
+  it('stays logged in across a reload and a restart of npm start, without a second login', async () => {
+    const exchanges = (await zohoCounts()).grantExchanges;
+    await page.reload();
+    await expect.poll(() => page.locator('#user').textContent()).toBe('ana@example.com:7001');
+    await stop();
+    await start();
+    await page.reload();
+    await expect.poll(() => page.locator('#leads tbody tr').count()).toBe(1);
+    // The local Zoho's counters restart with it: no grant exchange since means no second login.
+    expect((await zohoCounts()).grantExchanges).toBe(0);
+    expect(exchanges).toBe(1);
+    await shot('after-restart');
+  }, 120_000);
+
+  it('after a forced expiry, the next call refreshes once and the page shows it', async () => {
+    const before = (await zohoCounts()).refreshes;
+    const shownBefore = await page.locator('#refreshed').textContent();
+    // Jump the local Zoho's clock past the access token's hour: Zoho now answers 401 INVALID_TOKEN.
+    await fetch(`${ZOHO}/__admin/advance?ms=${61 * 60_000}`, { method: 'POST' });
+    await page.reload();
+    await expect.poll(() => page.locator('#leads tbody tr').count()).toBe(1);
+    expect((await zohoCounts()).refreshes).toBe(before + 1);
+    await page.click('#refresh');
+    await expect.poll(() => page.locator('#refreshed').textContent()).not.toBe(shownBefore);
+    expect((await zohoCounts()).refreshes).toBe(before + 2);
+    await shot('refreshed');
+  });
+
+  it('keeps the session cookie away from script, and no token reaches the page', async () => {
+    expect(await page.evaluate(() => document.cookie)).toBe('');
+    const [cookie] = await context.cookies(APP);
+    expect(cookie).toMatchObject({ name: '__Host-ets-session', httpOnly: true, secure: true, sameSite: 'Lax' });
+    const html = await page.content();
+    expect(html).not.toMatch(/1000\.(access|refresh)\./);
+  });
+
+  it('revoke sends the person back to log in, and the old session no longer works', async () => {
+    await page.click('#revoke');
+    await expect.poll(() => page.locator('#login').isVisible()).toBe(true);
+    await shot('revoked');
+    const response = await page.request.get(`${APP}/crm/v8/Leads`);
+    expect(response.status()).toBe(401);
+    await page.reload();
+    await expect.poll(() => page.locator('#login').isVisible()).toBe(true);
+  });
+});
