@@ -4,6 +4,7 @@
 // both), so stopping and
 // starting again needs no second login. Secrets for this are generated once into .dev.vars.
 import { spawn } from 'node:child_process';
+import { build } from 'esbuild';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { serveLocalZoho } from '../local-zoho/node.ts';
@@ -16,35 +17,62 @@ const ZOHO_URL = `http://127.0.0.1:${ZOHO_PORT}`;
 const STATE_DIR = process.env.STATE_DIR ?? '.wrangler';
 const STATE = `${STATE_DIR}/local-zoho.json`;
 const CLIENT_ID = '1000.LOCALDEV';
+/** The demo's in-browser mode uses a client of its own: the person running it "owns" it. */
+const BROWSER_CLIENT_ID = '1000.LOCALBROWSER';
 
-/** The local secrets, created once: .dev.vars holds secrets only (settings go on the command line). */
+/**
+ * The local secrets, created once and kept: .dev.vars holds secrets only (settings go on the
+ * command line). Values are single-quoted, which dotenv takes literally (it does not
+ * unescape \" inside double quotes). Keys a newer version needs are added to an old file.
+ */
 function devVars(): Record<string, string> {
-  if (!existsSync('.dev.vars')) {
-    const secret = () => randomBytes(32).toString('base64url');
-    const vars = {
-      ZOHO_CLIENT_SECRET: secret(),
-      SESSION_SECRET: secret(),
-      TOKEN_STORE_KEYS: JSON.stringify({ k1: secret() }),
-    };
-    // Single quotes: dotenv takes the value literally (it does not unescape \" in double quotes).
+  const read = (): Record<string, string> =>
+    existsSync('.dev.vars')
+      ? Object.fromEntries(
+          readFileSync('.dev.vars', 'utf8')
+            .split('\n')
+            .filter((line) => line.includes('='))
+            .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1).replace(/^'(.*)'$/, '$1')]),
+        )
+      : {};
+  const secret = () => randomBytes(32).toString('base64url');
+  const wanted: Record<string, () => string> = {
+    ZOHO_CLIENT_SECRET: secret,
+    DEMO_BROWSER_CLIENT_SECRET: secret,
+    SESSION_SECRET: secret,
+    TOKEN_STORE_KEYS: () => JSON.stringify({ k1: secret() }),
+  };
+  const vars = read();
+  const missing = Object.keys(wanted).filter((key) => !vars[key]);
+  if (missing.length > 0) {
+    for (const key of missing) vars[key] = wanted[key]!();
     writeFileSync('.dev.vars', Object.entries(vars).map(([k, v]) => `${k}='${v}'`).join('\n') + '\n', { mode: 0o600 });
-    console.log('created .dev.vars with fresh local secrets');
+    console.log(`wrote fresh local secrets to .dev.vars: ${missing.join(', ')}`);
   }
-  return Object.fromEntries(
-    readFileSync('.dev.vars', 'utf8')
-      .split('\n')
-      .filter((line) => line.includes('='))
-      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1).replace(/^'(.*)'$/, '$1')]),
-  );
+  return vars;
 }
 
 const vars = devVars();
 mkdirSync(STATE_DIR, { recursive: true });
-const zoho = new LocalZoho({ clients: [{ clientId: CLIENT_ID, clientSecret: vars.ZOHO_CLIENT_SECRET! }] });
+const zoho = new LocalZoho({
+  clients: [
+    { clientId: CLIENT_ID, clientSecret: vars.ZOHO_CLIENT_SECRET! },
+    { clientId: BROWSER_CLIENT_ID, clientSecret: vars.DEMO_BROWSER_CLIENT_SECRET! },
+  ],
+});
 if (existsSync(STATE)) zoho.restore(JSON.parse(readFileSync(STATE, 'utf8')));
 const save = () => writeFileSync(STATE, JSON.stringify(zoho.snapshot()));
 const saver = setInterval(save, 1000);
-const server = await serveLocalZoho({ zoho, port: ZOHO_PORT });
+// CORS: the demo's in-browser mode calls the local Zoho from the page.
+const server = await serveLocalZoho({ zoho, port: ZOHO_PORT, cors: true });
+
+// The in-browser demo: its bundle, and the local client it uses (written for local runs only;
+// both are ignored by git and never deployed).
+await build({ entryPoints: ['demo/src/in-browser.ts'], bundle: true, format: 'esm', outfile: 'demo/public/in-browser.js', logLevel: 'warning' });
+writeFileSync(
+  'demo/public/local-config.json',
+  JSON.stringify({ accountsUrl: ZOHO_URL, clientId: BROWSER_CLIENT_ID, clientSecret: vars.DEMO_BROWSER_CLIENT_SECRET }),
+);
 console.log(`local Zoho (accounts and CRM) on ${server.url}`);
 
 const wrangler = spawn(

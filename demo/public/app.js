@@ -123,5 +123,12 @@ $('new-lead').addEventListener('submit', async (event) => {
   }
 });
 
-setInterval(tick, 1000);
-load().catch((error) => showError(error.message));
+// Two modes on one page: this script drives the Worker mode; in-browser.js the other.
+const browserMode = new URLSearchParams(location.search).get('mode') === 'browser';
+$('worker-mode').hidden = browserMode;
+$('browser-mode').hidden = !browserMode;
+$(browserMode ? 'mode-browser' : 'mode-worker').classList.add('current');
+if (!browserMode) {
+  setInterval(tick, 1000);
+  load().catch((error) => showError(error.message));
+}

@@ -138,4 +138,49 @@ describe('the demo, end to end', () => {
     await page.reload();
     await expect.poll(() => page.locator('#login').isVisible()).toBe(true);
   });
+
+  it('in this browser: logs in, lists and creates Leads with tokens sealed in IndexedDB', async () => {
+    await page.goto(`${APP}/?mode=browser`);
+    await expect.poll(() => page.locator('#b-login').isVisible()).toBe(true);
+    await page.click('#b-login');
+    await expect.poll(() => page.url()).toMatch(new RegExp(`^${ZOHO}/oauth/v2/auth\\?`));
+    await page.selectOption('select[name=email]', 'bo@example.com');
+    await page.click('#accept');
+    await expect.poll(() => page.locator('#b-user').textContent()).toBe('bo@example.com:7002');
+    await page.fill('#b-new-lead input[name=Last_Name]', 'Hopper');
+    await page.click('#b-new-lead button');
+    await expect.poll(() => page.locator('#b-leads tbody tr').count()).toBe(1);
+    await expect.poll(() => page.locator('#b-raw tbody tr').count()).toBe(1);
+    await shot('in-browser');
+  });
+
+  it('in this browser: nothing is in clear in IndexedDB, and a reload needs no new login', async () => {
+    const raw = await page.evaluate(
+      () =>
+        new Promise<string>((resolve) => {
+          const open = indexedDB.open('edge-token-store-demo');
+          open.onsuccess = () => {
+            const request = open.result.transaction('tokens').objectStore('tokens').getAll();
+            request.onsuccess = () => resolve(JSON.stringify(request.result));
+          };
+        }),
+    );
+    const { clientSecret } = (await (await fetch(`${APP}/local-config.json`)).json()) as { clientSecret: string };
+    expect(raw).toContain('"data":"v1.');
+    for (const clear of ['1000.access.', '1000.refresh.', '1000.grant.', 'bo@example.com', clientSecret]) {
+      expect(raw).not.toContain(clear);
+    }
+    const exchanges = (await zohoCounts()).grantExchanges;
+    await page.reload();
+    await expect.poll(() => page.locator('#b-leads tbody tr').count()).toBe(1);
+    expect((await zohoCounts()).grantExchanges).toBe(exchanges);
+  });
+
+  it('in this browser: errors are sentences, revoke sends the person back to log in', async () => {
+    await page.click('#b-revoke');
+    await expect.poll(() => page.locator('#b-login').isVisible()).toBe(true);
+    expect(await page.locator('#b-raw tbody tr').count()).toBe(0);
+    await shot('in-browser-revoked');
+  });
 });
+

@@ -1,0 +1,183 @@
+/**
+ * The demo's second way to hold tokens: in this browser, in IndexedDB, sealed with keys
+ * from `browserCipher()` that no script can read. For tools where the user owns the Zoho
+ * client (an internal dashboard, an extension). Bundled to demo/public/in-browser.js.
+ */
+import { browserCipher, openIndexedDBStore } from '../../src/idb.ts';
+import { isTokenStoreError } from '../../src/errors.ts';
+import { createTokenManager, type TokenManager } from '../../src/token-manager.ts';
+import type { OAuthToken, TokenStore } from '../../src/types.ts';
+import { zohoOAuth } from '../../src/zoho.ts';
+
+const DB = 'edge-token-store-demo';
+const SCOPE = 'ZohoCRM.modules.ALL,ZohoCRM.users.READ,ZohoCRM.org.READ';
+const $ = (id: string) => document.getElementById(id)!;
+
+interface LocalConfig {
+  accountsUrl: string;
+  clientId: string;
+  clientSecret: string;
+}
+
+const SENTENCES: Record<string, string> = {
+  REAUTH_REQUIRED: 'Your Zoho login has ended (it was revoked or expired). Please log in again.',
+  ZOHO_RATE_LIMITED: 'Zoho asks us to wait: too many token refreshes in a short time. Try again in a minute.',
+  ZOHO_UNAVAILABLE: 'Zoho could not be reached. If you run this locally, is the local Zoho running? `npm start` starts it.',
+  ZOHO_INVALID_CODE: 'Zoho did not accept the login (the code was used or expired). Please log in again.',
+  NOT_FOUND: 'There is no login stored in this browser. Please log in.',
+};
+
+function say(error: unknown): void {
+  const text = isTokenStoreError(error) ? (SENTENCES[error.code] ?? `Something went wrong (${error.code}). Please try again.`) : 'Something went wrong. Please try again.';
+  $('b-error').textContent = text;
+  $('b-error').hidden = false;
+}
+
+async function rawRecords(): Promise<{ id: string; keyId: string; data: string }[]> {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open(DB);
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const db = open.result;
+      if (!db.objectStoreNames.contains('tokens')) return resolve([]);
+      const request = db.transaction('tokens').objectStore('tokens').getAll();
+      request.onsuccess = () => {
+        db.close();
+        resolve(request.result);
+      };
+    };
+  });
+}
+
+async function showStorage(): Promise<void> {
+  const rows = $('b-raw').querySelector('tbody')!;
+  rows.replaceChildren();
+  for (const record of await rawRecords()) {
+    const row = document.createElement('tr');
+    for (const text of [record.id, record.keyId, `${record.data.length} chars`, `${record.data.slice(0, 40)}…`]) {
+      const td = document.createElement('td');
+      td.textContent = text;
+      row.append(td);
+    }
+    rows.append(row);
+  }
+}
+
+async function main(): Promise<void> {
+  const response = await fetch('/local-config.json');
+  if (!response.ok) {
+    $('b-unavailable').hidden = false;
+    return;
+  }
+  const config = (await response.json()) as LocalConfig;
+  const redirectUrl = `${location.origin}/?mode=browser`;
+  const oauth = zohoOAuth({ accountsUrl: config.accountsUrl, clientId: config.clientId, clientSecret: config.clientSecret, redirectUrl });
+  const store: TokenStore = await openIndexedDBStore({ name: DB, cipher: await browserCipher(`${DB}-keys`) });
+  const manager: TokenManager = createTokenManager({ store, oauth });
+  let token: OAuthToken | null = null;
+
+  const params = new URLSearchParams(location.search);
+  if (params.get('code')) {
+    const expected = sessionStorage.getItem('ets-demo-state');
+    sessionStorage.removeItem('ets-demo-state');
+    history.replaceState(null, '', '/?mode=browser');
+    if (!expected || params.get('state') !== expected || new URL(params.get('accounts-server') ?? 'x:').origin !== oauth.accountsUrl) {
+      $('b-error').textContent = 'The login did not start in this page, or came back from an unexpected server. Please log in again.';
+      $('b-error').hidden = false;
+    } else {
+      try {
+        await manager.exchangeGrant(params.get('code')!);
+      } catch (error) {
+        say(error);
+      }
+    }
+  }
+
+  async function render(): Promise<void> {
+    token = (await store.getTokens())[0] ?? null;
+    $('b-logged-out').hidden = !!token;
+    $('b-logged-in').hidden = !token;
+    await showStorage();
+    if (!token) return;
+    $('b-user').textContent = token.userName ?? '';
+    $('b-domain').textContent = token.apiDomain ?? '';
+    await loadLeads();
+  }
+
+  async function loadLeads(): Promise<void> {
+    const response = await manager.fetchCrm({ id: token!.id }, '/crm/v8/Leads?per_page=50');
+    token = await store.findTokenById(token!.id);
+    const body = response.status === 200 ? ((await response.json()) as { data: Record<string, string>[] }) : { data: [] };
+    const rows = $('b-leads').querySelector('tbody')!;
+    rows.replaceChildren();
+    for (const lead of body.data) {
+      const row = document.createElement('tr');
+      for (const text of [lead.Last_Name, lead.Company, lead.id]) {
+        const td = document.createElement('td');
+        td.textContent = text ?? '';
+        row.append(td);
+      }
+      rows.append(row);
+    }
+    await showStorage();
+  }
+
+  function tick(): void {
+    if (!token?.expiryTime) return;
+    const seconds = Math.max(0, Math.round((token.expiryTime - Date.now()) / 1000));
+    $('b-expires').textContent = seconds > 0 ? `${Math.floor(seconds / 60)} min ${seconds % 60} s` : 'expired (refreshed on the next call)';
+    $('b-refreshed').textContent = new Date(token.expiryTime - 3_600_000).toLocaleTimeString();
+  }
+  setInterval(tick, 1000);
+
+  const on = (id: string, run: () => Promise<void>) =>
+    $(id).addEventListener('click', async (event) => {
+      event.preventDefault();
+      $('b-error').hidden = true;
+      try {
+        await run();
+      } catch (error) {
+        say(error);
+        await render().catch(() => undefined);
+      }
+      tick();
+    });
+
+  on('b-login', async () => {
+    const state = crypto.randomUUID();
+    sessionStorage.setItem('ets-demo-state', state);
+    location.href = oauth.authorizationUrl({ scope: SCOPE, state });
+  });
+  on('b-refresh', async () => {
+    token = (await manager.refreshNow({ id: token!.id })).token;
+    await showStorage();
+  });
+  on('b-logout', async () => {
+    await store.deleteToken(token!.id);
+    await render();
+  });
+  on('b-revoke', async () => {
+    await manager.revoke({ id: token!.id });
+    await render();
+  });
+  $('b-new-lead').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const form = new FormData(event.target as HTMLFormElement);
+    try {
+      await manager.fetchCrm({ id: token!.id }, '/crm/v8/Leads', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ data: [{ Last_Name: form.get('Last_Name'), Company: form.get('Company') }] }),
+      });
+      (event.target as HTMLFormElement).reset();
+      await loadLeads();
+    } catch (error) {
+      say(error);
+    }
+  });
+
+  await render();
+  tick();
+}
+
+main().catch(say);
