@@ -68,11 +68,18 @@ const server = await serveLocalZoho({ zoho, port: ZOHO_PORT, cors: true });
 
 // The in-browser demo: its bundle, and the local client it uses (written for local runs only;
 // both are ignored by git and never deployed).
+// The extension (demo/extension, load it unpacked) uses the same client and settings.
 await build({ entryPoints: ['demo/src/in-browser.ts'], bundle: true, format: 'esm', outfile: 'demo/public/in-browser.js', logLevel: 'warning' });
-writeFileSync(
-  'demo/public/local-config.json',
-  JSON.stringify({ accountsUrl: ZOHO_URL, clientId: BROWSER_CLIENT_ID, clientSecret: vars.DEMO_BROWSER_CLIENT_SECRET }),
-);
+await build({
+  entryPoints: ['demo/extension/src/background.ts', 'demo/extension/src/popup.ts', 'demo/extension/src/callback.ts'],
+  bundle: true,
+  format: 'esm',
+  outdir: 'demo/extension/dist',
+  logLevel: 'warning',
+});
+const localClient = JSON.stringify({ accountsUrl: ZOHO_URL, clientId: BROWSER_CLIENT_ID, clientSecret: vars.DEMO_BROWSER_CLIENT_SECRET });
+writeFileSync('demo/public/local-config.json', localClient);
+writeFileSync('demo/extension/dist/config.json', localClient);
 console.log(`local Zoho (accounts and CRM) on ${server.url}`);
 
 const wrangler = spawn(

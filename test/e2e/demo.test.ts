@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -57,13 +57,13 @@ async function zohoCounts(): Promise<{ refreshes: number; grantExchanges: number
   return (await fetch(`${ZOHO}/__admin/counts`)).json() as Promise<{ refreshes: number; grantExchanges: number }>;
 }
 
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   await start();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   context = await browser.newContext();
   page = await context.newPage();
 }, 120_000);
@@ -181,6 +181,44 @@ describe('the demo, end to end', () => {
     await expect.poll(() => page.locator('#b-login').isVisible()).toBe(true);
     expect(await page.locator('#b-raw tbody tr').count()).toBe(0);
     await shot('in-browser-revoked');
+  });
+
+  it('the extension, loaded unpacked: logs in, and its popup lists Leads from the service worker', async () => {
+    const extension = resolve('demo/extension');
+    const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'ets-ext-')), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [...CHROMIUM_ARGS, `--disable-extensions-except=${extension}`, `--load-extension=${extension}`],
+    });
+    try {
+      const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker'));
+      const id = new URL(worker.url()).host;
+      const popup = await context.newPage();
+      await popup.goto(`chrome-extension://${id}/popup.html`);
+      await expect.poll(() => popup.locator('#login').isVisible()).toBe(true);
+      const [consent] = await Promise.all([context.waitForEvent('page'), popup.click('#login')]);
+      await expect.poll(() => consent.url()).toMatch(new RegExp(`^${ZOHO}/oauth/v2/auth\\?`));
+      await consent.click('#accept');
+      await expect.poll(() => consent.locator('#status').textContent()).toContain('Logged in as ana@example.com:7001');
+      await popup.reload();
+      await expect.poll(() => popup.locator('#leads li').count()).toBeGreaterThan(0);
+      expect(await popup.locator('#leads').textContent()).toContain('Lovelace');
+      await popup.screenshot({ path: `${SHOTS}/${String(++step).padStart(2, '0')}-extension-popup.png` });
+      const raw = await popup.evaluate(
+        () =>
+          new Promise<string>((done) => {
+            const open = indexedDB.open('zoho-tokens');
+            open.onsuccess = () => {
+              const request = open.result.transaction('tokens').objectStore('tokens').getAll();
+              request.onsuccess = () => done(JSON.stringify(request.result));
+            };
+          }),
+      );
+      expect(raw).toContain('"data":"v1.');
+      for (const clear of ['1000.access.', '1000.refresh.', 'ana@example.com']) expect(raw).not.toContain(clear);
+    } finally {
+      await context.close();
+    }
   });
 });
 
