@@ -53,6 +53,21 @@ async function shot(name: string): Promise<void> {
   await page.screenshot({ path: `${SHOTS}/${String(++step).padStart(2, '0')}-${name}.png`, fullPage: true });
 }
 
+/** Every record of an IndexedDB database's `tokens` store, read raw in the page, as JSON text. */
+function rawIndexedDB(target: Page, database: string): Promise<string> {
+  return target.evaluate(
+    (name) =>
+      new Promise<string>((done) => {
+        const open = indexedDB.open(name);
+        open.onsuccess = () => {
+          const request = open.result.transaction('tokens').objectStore('tokens').getAll();
+          request.onsuccess = () => done(JSON.stringify(request.result));
+        };
+      }),
+    database,
+  );
+}
+
 async function zohoCounts(): Promise<{ refreshes: number; grantExchanges: number }> {
   return (await fetch(`${ZOHO}/__admin/counts`)).json() as Promise<{ refreshes: number; grantExchanges: number }>;
 }
@@ -155,16 +170,7 @@ describe('the demo, end to end', () => {
   });
 
   it('in this browser: nothing is in clear in IndexedDB, and a reload needs no new login', async () => {
-    const raw = await page.evaluate(
-      () =>
-        new Promise<string>((resolve) => {
-          const open = indexedDB.open('edge-token-store-demo');
-          open.onsuccess = () => {
-            const request = open.result.transaction('tokens').objectStore('tokens').getAll();
-            request.onsuccess = () => resolve(JSON.stringify(request.result));
-          };
-        }),
-    );
+    const raw = await rawIndexedDB(page, 'edge-token-store-demo');
     const { clientSecret } = (await (await fetch(`${APP}/local-config.json`)).json()) as { clientSecret: string };
     expect(raw).toContain('"data":"v1.');
     for (const clear of ['1000.access.', '1000.refresh.', '1000.grant.', 'bo@example.com', clientSecret]) {
@@ -204,16 +210,7 @@ describe('the demo, end to end', () => {
       await expect.poll(() => popup.locator('#leads li').count()).toBeGreaterThan(0);
       expect(await popup.locator('#leads').textContent()).toContain('Lovelace');
       await popup.screenshot({ path: `${SHOTS}/${String(++step).padStart(2, '0')}-extension-popup.png` });
-      const raw = await popup.evaluate(
-        () =>
-          new Promise<string>((done) => {
-            const open = indexedDB.open('zoho-tokens');
-            open.onsuccess = () => {
-              const request = open.result.transaction('tokens').objectStore('tokens').getAll();
-              request.onsuccess = () => done(JSON.stringify(request.result));
-            };
-          }),
-      );
+      const raw = await rawIndexedDB(popup, 'zoho-tokens');
       expect(raw).toContain('"data":"v1.');
       for (const clear of ['1000.access.', '1000.refresh.', 'ana@example.com']) expect(raw).not.toContain(clear);
     } finally {
