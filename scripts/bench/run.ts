@@ -1,0 +1,226 @@
+// `npm run bench [-- --quick]`: every backend and its peers, measured in one run, reported as
+// a table and as JSON in bench-results/ (not committed). See docs/benchmarks.md.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cpus, totalmem, type as osType, release } from 'node:os';
+import { build } from 'esbuild';
+import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
+import { chromium } from 'playwright-core';
+import { LocalZoho } from '../../local-zoho/server.ts';
+import { createMemoryStore } from '../../src/memory.ts';
+import { createTokenManager } from '../../src/token-manager.ts';
+import { zohoOAuth } from '../../src/zoho.ts';
+import { BENCH_CIPHER, cipherOps, seed, storeOps, time, type Stats } from './measure.ts';
+import { zohoFileStore } from './node-peers.ts';
+
+const quick = process.argv.includes('--quick');
+const SIZES = quick ? [10, 1000] : [10, 1000, 10_000];
+const ITERATIONS = quick ? 30 : 100;
+const STORMS = [1, 10, 100];
+/** Peers that scan every record get fewer iterations at large sizes, so the run stays bounded. */
+const peerIterations = (n: number) => (n >= 10_000 ? 5 : n >= 1000 ? Math.min(ITERATIONS, 20) : ITERATIONS);
+const started = Date.now();
+const log = (line: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+
+type Runs = Record<string, Record<number, Stats>>;
+const results: { lookups: Runs; cipher: Record<string, Stats>; storms: Record<string, Record<number, unknown>> } = {
+  lookups: {},
+  cipher: {},
+  storms: {},
+};
+
+// --- Node: the memory store, and the Zoho SDK's FileStore -----------------------------------
+for (const n of SIZES) {
+  log(`node: memory, ${n} tokens`);
+  const store = createMemoryStore();
+  (results.lookups['memory (node)'] ??= {})[n] = await time(storeOps(store, await seed(store, n)), ITERATIONS);
+  log(`node: Zoho SDK FileStore, ${n} tokens`);
+  (results.lookups['zoho-sdk FileStore (node)'] ??= {})[n] = await zohoFileStore(n, peerIterations(n));
+}
+results.cipher.node = await time(await cipherOps((sealed) => createMemoryStore(sealed ? { cipher: BENCH_CIPHER() } : {})), ITERATIONS * 5);
+
+// --- Refresh storms in Node: our manager, and callers that refresh on their own -------------
+for (const n of STORMS) {
+  const zoho = new LocalZoho({ grantsPerWindow: 1000 });
+  const zohoFetch: typeof fetch = (input, init) => zoho.fetch(new Request(input, init));
+  const oauth = zohoOAuth({ accountsUrl: 'http://zoho.local', clientId: '1000.LOCALCLIENT', clientSecret: 'local-client-secret', redirectUrl: 'https://b/cb', fetch: zohoFetch });
+  for (const mode of ['token manager', 'uncoordinated (find, refresh, save)'] as const) {
+    const store = createMemoryStore();
+    const manager = createTokenManager({ store, oauth, lock: null });
+    const saved = await manager.exchangeGrant(zoho.issueGrant('1000.LOCALCLIENT', 'ana@example.com', 'https://b/cb')!);
+    await store.saveToken({ id: saved.id, expiryTime: Date.now() - 1 });
+    const before = zoho.refreshesOf(saved.refreshToken!);
+    const begin = performance.now();
+    // The uncoordinated flow is what a store without coordination leaves each caller to do (the SDK's flow).
+    const call = mode === 'token manager'
+      ? () => manager.getAccessToken({ id: saved.id })
+      : async () => {
+          const t = (await store.findTokenById(saved.id))!;
+          const fresh = await oauth.refresh(t.refreshToken!);
+          return store.saveToken({ id: t.id, accessToken: fresh.accessToken, expiryTime: fresh.expiryTime });
+        };
+    const outcomes = await Promise.allSettled(Array.from({ length: n }, call));
+    (results.storms[`${mode} (node)`] ??= {})[n] = {
+      ms: performance.now() - begin,
+      zohoCalls: zoho.refreshesOf(saved.refreshToken!) - before,
+      gotToken: outcomes.filter((o) => o.status === 'fulfilled').length,
+    };
+  }
+}
+log('node: storms done');
+
+// --- workerd: KV, Durable Object, unstorage KV, cipher, and storms through the DO -----------
+const bundle = (entry: string, outfile: string, platform: 'neutral' | 'browser') =>
+  build({ entryPoints: [entry], bundle: true, format: 'esm', platform, outfile, external: ['cloudflare:workers'], conditions: platform === 'neutral' ? ['workerd', 'worker', 'browser'] : [], mainFields: ['module', 'main'], logLevel: 'error' });
+mkdirSync('bench-results/.build', { recursive: true });
+await bundle('scripts/bench/workerd.ts', 'bench-results/.build/workerd.js', 'neutral');
+await bundle('scripts/bench/browser.ts', 'bench-results/.build/browser.js', 'browser');
+
+const zohoForWorkerd = new LocalZoho({ clients: [{ clientId: '1000.BENCH', clientSecret: 'bench-secret' }], grantsPerWindow: 1000 });
+// Miniflare 5 takes a new options shape; the v4 shape, converted, reads more plainly here.
+const mf = new Miniflare(
+  convertV4MiniflareOptions({
+  cf: false,
+  modules: true,
+  scriptPath: 'bench-results/.build/workerd.js',
+  compatibilityDate: '2026-11-01',
+  kvNamespaces: ['KV'],
+  durableObjects: { TOKEN_STORE: { className: 'BenchTokenStoreObject', useSQLite: true } },
+  bindings: { TOKEN_STORE_KEYS: JSON.stringify({ k1: 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8' }), TOKEN_STORE_CURRENT_KEY: 'k1', ZOHO_CLIENT_ID: '1000.BENCH', ZOHO_CLIENT_SECRET: 'bench-secret', ZOHO_ACCOUNTS_URL: 'http://zoho.local' },
+  outboundService: (request) => zohoForWorkerd.fetch(request as unknown as Request) as never,
+  }),
+);
+const inWorkerd = async (scenario: string, n: number, iterations: number) => {
+  const response = await mf.dispatchFetch('http://bench/run', { method: 'POST', body: JSON.stringify({ scenario, n, iterations }) });
+  const body = (await response.json()) as Stats & { error?: string };
+  if (body.error) throw new Error(`workerd ${scenario}: ${body.error}`);
+  return body;
+};
+for (const n of SIZES) {
+  for (const [name, scenario, iterations] of [
+    ['kv (workerd)', 'kv', ITERATIONS],
+    ['durable-object (workerd)', 'durable-object', ITERATIONS],
+    ['unstorage kv (workerd)', 'unstorage-kv', peerIterations(n)],
+  ] as const) {
+    log(`workerd: ${scenario}, ${n} tokens`);
+    (results.lookups[name] ??= {})[n] = await inWorkerd(scenario, n, iterations);
+  }
+}
+// workerd's clock stands still during CPU work: time batches from here, minus an empty request.
+const timedRequest = async (scenario: string, count: number) => {
+  const begin = performance.now();
+  await inWorkerd(scenario, 0, count);
+  return performance.now() - begin;
+};
+results.cipher.workerd = {};
+for (const op of ['seal one record', 'open one record', 'findToken, plain', 'findToken, sealed']) {
+  const samples: number[] = [];
+  for (let i = 0; i < 15; i++) {
+    const empty = await timedRequest(`cipher:${op}`, 0);
+    // Differences below the request-to-request noise come out at or under zero: report 0.
+    samples.push(Math.max(0, ((await timedRequest(`cipher:${op}`, 500)) - empty) / 500));
+  }
+  samples.sort((a, b) => a - b);
+  results.cipher.workerd[op] = { median: samples[7]!, p99: samples[14]! };
+}
+for (const n of STORMS) (results.storms['token manager via Durable Object (workerd)'] ??= {})[n] = await inWorkerd('storm', n, 0);
+await mf.dispose();
+log('workerd done');
+
+// --- Chromium: IndexedDB, unstorage IndexedDB, cipher ----------------------------------------
+const page = `<!doctype html><meta charset="utf-8"><script type="module" src="/bench.js"></script>`;
+const server = createServer((req, res) => {
+  if (req.url === '/bench.js') {
+    res.writeHead(200, { 'content-type': 'text/javascript' });
+    res.end(execFileSync('cat', ['bench-results/.build/browser.js']));
+  } else {
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end(page);
+  }
+});
+await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+});
+const tab = await browser.newPage();
+await tab.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+await tab.waitForFunction(() => 'runBench' in globalThis);
+const inChromium = (scenario: string, n: number, iterations: number) =>
+  tab.evaluate((args) => (globalThis as unknown as { runBench(a: unknown): Promise<Stats> }).runBench(args), { scenario, n, iterations });
+for (const n of SIZES) {
+  log(`chromium: indexeddb, ${n} tokens`);
+  (results.lookups['indexeddb (chromium)'] ??= {})[n] = await inChromium('indexeddb', n, ITERATIONS);
+  log(`chromium: unstorage indexeddb, ${n} tokens`);
+  (results.lookups['unstorage indexeddb (chromium)'] ??= {})[n] = await inChromium('unstorage-indexeddb', n, peerIterations(n));
+}
+results.cipher.chromium = await inChromium('cipher', 0, ITERATIONS * 5);
+const chromiumVersion = browser.version();
+await browser.close();
+server.closeAllConnections();
+server.close();
+
+// --- Report ------------------------------------------------------------------------------------
+const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(2) : v.toFixed(3));
+const pad = (s: string, w: number) => s.padEnd(w);
+const ops = Object.keys(results.lookups['memory (node)']![SIZES[0]!]!);
+const largest = SIZES[SIZES.length - 1]!;
+
+console.log(`\n1. Lookup cost as the store grows: median ms (p99) [storage ops per call]`);
+for (const [backend, bySize] of Object.entries(results.lookups)) {
+  console.log(`\n  ${backend}`);
+  console.log(`    ${pad('operation', 26)}${SIZES.map((n) => pad(`n=${n}`, 24)).join('')}growth ${SIZES[0]}->${largest}`);
+  for (const op of ops) {
+    const cells = SIZES.map((n) => {
+      const s = bySize[n]?.[op];
+      return pad(s ? `${ms(s.median)} (${ms(s.p99)})${s.storageOps !== undefined ? ` [${+s.storageOps.toFixed(1)}]` : ''}` : 'n/a', 24);
+    });
+    const growth = (bySize[largest]?.[op]?.median ?? NaN) / (bySize[SIZES[0]!]?.[op]?.median ?? NaN);
+    console.log(`    ${pad(op, 26)}${cells.join('')}x${growth.toFixed(1)}`);
+  }
+}
+
+const pairs: [string, string][] = [
+  ['memory (node)', 'zoho-sdk FileStore (node)'],
+  ['kv (workerd)', 'unstorage kv (workerd)'],
+  ['indexeddb (chromium)', 'unstorage indexeddb (chromium)'],
+];
+console.log(`\n2. Ours : peer, median time ratio (below 1 means ours is faster)`);
+for (const [ours, peer] of pairs) {
+  console.log(`\n  ${ours} : ${peer}`);
+  for (const op of ops) {
+    const cells = SIZES.map((n) => pad(`n=${n}: ${((results.lookups[ours]![n]![op]!.median) / results.lookups[peer]![n]![op]!.median).toFixed(3)}`, 18));
+    console.log(`    ${pad(op, 26)}${cells.join('')}`);
+  }
+}
+
+console.log(`\n3. Encryption cost: median ms, and sealed : plain findToken`);
+for (const [runtime, stats] of Object.entries(results.cipher)) {
+  const ratio = stats['findToken, sealed']!.median / stats['findToken, plain']!.median;
+  console.log(`  ${pad(runtime, 10)} seal ${ms(stats['seal one record']!.median)}  open ${ms(stats['open one record']!.median)}  findToken plain ${ms(stats['findToken, plain']!.median)}  sealed ${ms(stats['findToken, sealed']!.median)}  ratio x${ratio.toFixed(1)}`);
+}
+
+console.log(`\n4. Refresh storms: callers with one expired token -> calls reaching Zoho, callers served, ms until all answered`);
+for (const [mode, byN] of Object.entries(results.storms)) {
+  const cells = STORMS.map((n) => {
+    const r = byN[n] as { ms: number; zohoCalls: number; gotToken: number };
+    return pad(`N=${n}: ${r.zohoCalls} calls, ${r.gotToken}/${n} served, ${ms(r.ms)} ms`, 40);
+  });
+  console.log(`  ${pad(mode, 44)}${cells.join('')}`);
+}
+
+const machine = {
+  os: `${osType()} ${release()}`,
+  cpu: `${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}`,
+  memoryGiB: +(totalmem() / 2 ** 30).toFixed(1),
+  node: process.version,
+  chromium: chromiumVersion,
+  mode: quick ? 'quick' : 'full',
+  seconds: Math.round((Date.now() - started) / 1000),
+};
+console.log(`\nmachine: ${JSON.stringify(machine)}`);
+const file = `bench-results/bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+writeFileSync(file, JSON.stringify({ machine, ...results }, null, 2));
+console.log(`results: ${file}`);
