@@ -54,7 +54,7 @@ for (const n of STORMS) {
     const before = zoho.refreshesOf(saved.refreshToken!);
     const begin = performance.now();
     // The uncoordinated flow is what a store without coordination leaves each caller to do (the SDK's flow).
-    const call = mode === 'token manager'
+    const call: () => Promise<unknown> = mode === 'token manager'
       ? () => manager.getAccessToken({ id: saved.id })
       : async () => {
           const t = (await store.findTokenById(saved.id))!;

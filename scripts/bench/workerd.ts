@@ -68,9 +68,9 @@ async function run(scenario: string, n: number, iterations: number, env: Env) {
     const zoho = 'http://zoho.local';
     const redirectUrl = 'https://bench.example/callback';
     const oauth = zohoOAuth({ accountsUrl: zoho, clientId: env.ZOHO_CLIENT_ID!, clientSecret: env.ZOHO_CLIENT_SECRET!, redirectUrl });
-    const admin = (op: string, params: Record<string, string>) =>
-      fetch(`${zoho}/__admin/${op}?${new URLSearchParams(params)}`, { method: op === 'counts' ? 'GET' : 'POST' }).then((r) => r.json() as Promise<Record<string, number & string>>);
-    const { code } = await admin('grant', { client_id: env.ZOHO_CLIENT_ID!, email: 'ana@example.com', redirect_uri: redirectUrl });
+    const admin = <T>(op: string, params: Record<string, string>) =>
+      fetch(`${zoho}/__admin/${op}?${new URLSearchParams(params)}`, { method: op === 'counts' ? 'GET' : 'POST' }).then((r) => r.json() as Promise<T>);
+    const { code } = await admin<{ code: string }>('grant', { client_id: env.ZOHO_CLIENT_ID!, email: 'ana@example.com', redirect_uri: redirectUrl });
     const first = createDurableObjectStore({ namespace: env.TOKEN_STORE as never, name: tag });
     const saved = await createTokenManager({ store: first, oauth }).exchangeGrant(code);
     await first.saveToken({ id: saved.id, expiryTime: Date.now() - 1 });
@@ -81,7 +81,7 @@ async function run(scenario: string, n: number, iterations: number, env: Env) {
       ),
     );
     const ms = performance.now() - start;
-    const { refreshes } = await admin('counts', { refresh_token: saved.refreshToken! });
+    const { refreshes } = await admin<{ refreshes: number }>('counts', { refresh_token: saved.refreshToken! });
     return { ms, zohoCalls: refreshes, gotToken: results.filter((r) => r.status === 'fulfilled').length };
   }
   if (scenario.startsWith('cipher:')) {
