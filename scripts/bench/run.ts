@@ -191,7 +191,7 @@ console.log(`\n2. Ours : peer, median time ratio (below 1 means ours is faster)`
 for (const [ours, peer] of pairs) {
   console.log(`\n  ${ours} : ${peer}`);
   for (const op of ops) {
-    const cells = SIZES.map((n) => pad(`n=${n}: ${((results.lookups[ours]![n]![op]!.median) / results.lookups[peer]![n]![op]!.median).toFixed(3)}`, 18));
+    const cells = SIZES.map((n) => pad(`n=${n}: ${((results.lookups[ours]![n]![op]!.median) / results.lookups[peer]![n]![op]!.median).toPrecision(2)}`, 18));
     console.log(`    ${pad(op, 26)}${cells.join('')}`);
   }
 }
