@@ -1,3 +1,5 @@
+import type { TokenStoreError } from '../src/errors.ts';
+
 // Responses, cookies, CORS and structured logs. Logs carry a request id, the method, the
 // path (never the query: it holds codes and state) and outcomes; never a header or body.
 
@@ -19,6 +21,32 @@ export function htmlPage(status: number, title: string, message: string, headers
   response.headers.set('content-type', 'text/html;charset=utf-8');
   response.headers.set('cache-control', 'no-store');
   return response;
+}
+
+/**
+ * The one mapping from a token error to an HTTP answer, for the proxy and the auth routes:
+ * a dead login is 401 (and ends a cookie session), Zoho's rate limit 503 with Retry-After,
+ * Zoho unreachable 502. Bodies name the situation, never a token or user.
+ */
+export function tokenErrorResponse(error: TokenStoreError, endSession: boolean): Response {
+  switch (error.code) {
+    case 'REAUTH_REQUIRED':
+    case 'NOT_FOUND': {
+      const response = jsonError(401, 'reauth_required', 'Zoho no longer accepts this login; log in again');
+      if (endSession) response.headers.append('set-cookie', clearCookie(SESSION_COOKIE));
+      return response;
+    }
+    case 'ZOHO_RATE_LIMITED':
+      return jsonError(503, 'zoho_rate_limited', 'Zoho asks to wait before refreshing again', {
+        'retry-after': String(Math.ceil((error.retryAfterMs ?? 60_000) / 1000)),
+      });
+    case 'ZOHO_UNAVAILABLE':
+      return jsonError(502, 'zoho_unavailable', 'Zoho could not be reached');
+    case 'INVALID_INPUT':
+      return jsonError(400, 'bad_request', 'the request cannot be completed');
+    default:
+      return jsonError(502, 'upstream_error', 'the token could not be used');
+  }
 }
 
 export function readCookie(request: Request, name: string): string | null {

@@ -18,7 +18,7 @@ import { callback, login, logout, me, refreshNow, revoke, type AuthContext } fro
 import { isTokenStoreError } from '../src/errors.ts';
 import { readConfig, type Config } from './config.ts';
 import type { Env } from './env.ts';
-import { corsHeaders, jsonError, log } from './http.ts';
+import { corsHeaders, jsonError, log, tokenErrorResponse } from './http.ts';
 import { proxy } from './proxy.ts';
 
 export { TokenStoreObject } from '../src/durable-object.ts';
@@ -80,8 +80,7 @@ async function route(request: Request, env: Env, requestId: string): Promise<{ r
       return { response: await posts[pathname](context) };
     } catch (error) {
       if (!isTokenStoreError(error)) throw error;
-      const status = error.code === 'ZOHO_RATE_LIMITED' ? 503 : error.code === 'REAUTH_REQUIRED' || error.code === 'NOT_FOUND' ? 401 : 502;
-      return { response: jsonError(status, error.code.toLowerCase(), 'Zoho did not complete the request'), code: error.code };
+      return { response: tokenErrorResponse(error, true), code: error.code };
     }
   }
   if (pathname === '/crm' || pathname.startsWith('/crm/')) {

@@ -5,13 +5,13 @@
  * Authorization and cookies are stripped both ways; a 401 INVALID_TOKEN is refreshed
  * (single-flight) and retried once by the token manager.
  */
-import { TokenStoreError, isTokenStoreError } from '../src/errors.ts';
+import { isTokenStoreError } from '../src/errors.ts';
 import { createTokenManager } from '../src/token-manager.ts';
 import type { TokenStore } from '../src/types.ts';
 import { oauthFor, sessionToken } from './auth.ts';
 import type { Config } from './config.ts';
 import type { Env } from './env.ts';
-import { clearCookie, jsonError, SESSION_COOKIE } from './http.ts';
+import { jsonError, tokenErrorResponse } from './http.ts';
 import { sha256 } from './signing.ts';
 
 const REQUEST_HEADERS = ['accept', 'accept-language', 'content-type', 'if-modified-since', 'if-none-match', 'x-crm-org', 'x-external'];
@@ -75,27 +75,6 @@ export async function proxy(request: Request, env: Env, config: Config, store: T
     return { response: new Response(upstream.body, { status: upstream.status, headers: out }) };
   } catch (error) {
     if (!isTokenStoreError(error)) throw error;
-    return { response: errorResponse(error, caller.viaSession), code: error.code };
-  }
-}
-
-function errorResponse(error: TokenStoreError, viaSession: boolean): Response {
-  switch (error.code) {
-    case 'REAUTH_REQUIRED':
-    case 'NOT_FOUND': {
-      const response = jsonError(401, 'reauth_required', 'Zoho no longer accepts this login; log in again');
-      if (viaSession) response.headers.append('set-cookie', clearCookie(SESSION_COOKIE));
-      return response;
-    }
-    case 'ZOHO_RATE_LIMITED':
-      return jsonError(503, 'zoho_rate_limited', 'Zoho asks to wait before refreshing again', {
-        'retry-after': String(Math.ceil((error.retryAfterMs ?? 60_000) / 1000)),
-      });
-    case 'ZOHO_UNAVAILABLE':
-      return jsonError(502, 'zoho_unavailable', 'Zoho could not be reached');
-    case 'INVALID_INPUT':
-      return jsonError(400, 'bad_request', 'the request cannot be forwarded');
-    default:
-      return jsonError(502, 'upstream_error', 'the token could not be used');
+    return { response: tokenErrorResponse(error, caller.viaSession), code: error.code };
   }
 }
