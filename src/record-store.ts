@@ -121,7 +121,12 @@ export function createRecordStore(
       if (holder) holders.push(holder.token);
     }
     const clash = findConflict(token, holders);
-    if (clash) throw new TokenStoreError('CONFLICT', `another stored token already holds this ${clash}`);
+    if (clash) {
+      // A holder that this save's own lookup matches was created by another context after
+      // that lookup ran (two tabs saving a new user at once): re-plan, and update it.
+      if (lookup && holders.some((holder) => matches(lookup, holder))) throw new WriteConflict('the record this save means appeared meanwhile');
+      throw new TokenStoreError('CONFLICT', `another stored token already holds this ${clash}`);
+    }
 
     const next = await codec.seal(token);
     await storage('writing a record', () => backend.write(next, target?.record ?? null));

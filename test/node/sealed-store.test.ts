@@ -84,4 +84,30 @@ describe('sealed record store', () => {
       .catch((e: unknown) => e);
     expect((error as TokenStoreError).code).toBe('DECRYPT_FAILED');
   });
+
+  it('a new user saved by another context between this save\'s lookup and its write is updated, not a CONFLICT', async () => {
+    const backend = memoryBackend();
+    const other = createRecordStore(backend, cipherCodec(onlyK1, 'test'));
+    let raced = false;
+    // This context's first lookup misses; right after it, the other context commits the same user.
+    const racing: typeof backend = {
+      ...backend,
+      async findByIndex(field, digest) {
+        const found = await backend.findByIndex(field, digest);
+        if (!raced) {
+          raced = true;
+          await other.saveToken(sampleToken(1, { accessToken: 'from-the-other-tab' }));
+        }
+        return found;
+      },
+    };
+    const mine = createRecordStore(racing, cipherCodec(onlyK1, 'test'));
+    const saved = await mine.saveToken(sampleToken(1, { accessToken: 'from-this-tab' }));
+    expect(raced).toBe(true);
+    const all = await mine.getTokens();
+    expect(all).toHaveLength(1);
+    expect(all[0]).toEqual(saved);
+    expect(saved.accessToken).toBe('from-this-tab');
+  });
 });
+
