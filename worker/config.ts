@@ -20,6 +20,23 @@ export interface Config {
   appUrl: string;
   /** SHA-256 (base64url) of an API key -> token id. */
   apiKeys: Map<string, string>;
+  /** TOKEN_STORE_KEYS, parsed: key id -> base64url secret. */
+  tokenStoreKeys: Record<string, string>;
+}
+
+/**
+ * Parses a JSON secret. The error names the setting, never its value: JSON.parse's own
+ * message quotes the input, and this message ends up in a log line.
+ */
+function parseSecretJson(value: string, name: string): Record<string, string> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new Error(`configuration: ${name} must be a JSON object`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`configuration: ${name} must be a JSON object`);
+  return parsed as Record<string, string>;
 }
 
 const list = (value: string | undefined) =>
@@ -46,14 +63,8 @@ export function readConfig(env: Env): Config {
   if (!Object.hasOwn(DATA_CENTERS, dataCenter)) throw new Error('configuration: ZOHO_DATA_CENTER is not a Zoho data center');
   const store = env.STORE || 'durable-object';
   if (store !== 'durable-object' && store !== 'kv') throw new Error('configuration: STORE must be "durable-object" or "kv"');
-  let apiKeys = new Map<string, string>();
-  if (env.API_KEYS) {
-    try {
-      apiKeys = new Map(Object.entries(JSON.parse(env.API_KEYS) as Record<string, string>));
-    } catch {
-      throw new Error('configuration: API_KEYS must be a JSON object');
-    }
-  }
+  const apiKeys = new Map(Object.entries(env.API_KEYS ? parseSecretJson(env.API_KEYS, 'API_KEYS') : {}));
+  const tokenStoreKeys = parseSecretJson(env.TOKEN_STORE_KEYS, 'TOKEN_STORE_KEYS');
   const ttl = Number(env.SESSION_TTL_SECONDS ?? 8 * 3600);
   if (!Number.isSafeInteger(ttl) || ttl < 60) throw new Error('configuration: SESSION_TTL_SECONDS must be at least 60');
   return {
@@ -70,5 +81,6 @@ export function readConfig(env: Env): Config {
     allowedOrigins: new Set(list(env.ALLOWED_ORIGINS).map((o) => origin(o, 'ALLOWED_ORIGINS'))),
     appUrl: env.APP_URL || '/',
     apiKeys,
+    tokenStoreKeys,
   };
 }

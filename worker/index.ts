@@ -33,7 +33,7 @@ function setup(env: Env): { config: Config; store: TokenStore } {
     config.store === 'kv'
       ? createKVStore({
           kv: env.TOKENS_KV,
-          cipher: createCipher({ keys: JSON.parse(env.TOKEN_STORE_KEYS), current: env.TOKEN_STORE_CURRENT_KEY }),
+          cipher: createCipher({ keys: config.tokenStoreKeys, current: env.TOKEN_STORE_CURRENT_KEY }),
         })
       : createDurableObjectStore({ namespace: env.TOKEN_STORE, name: 'tokens' });
   cached = { env, config, store };
