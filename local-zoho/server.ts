@@ -100,6 +100,16 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/** The Leads fields this stand-in keeps, in the shape of Zoho's field metadata. */
+const LEAD_FIELDS = ['Last_Name', 'First_Name', 'Company', 'Email'].map((apiName, i) => ({
+  id: String(7000 + i),
+  api_name: apiName,
+  field_label: apiName.replace('_', ' '),
+  data_type: apiName === 'Email' ? 'email' : 'text',
+  json_type: 'string',
+  system_mandatory: apiName === 'Last_Name',
+}));
+
 export class LocalZoho {
   readonly clients = new Map<string, string>();
   readonly users: LocalZohoUser[];
@@ -375,9 +385,11 @@ export class LocalZoho {
     const { user } = refresh;
     const route = url.pathname.slice('/crm/v8/'.length);
     if (route === 'users' && url.searchParams.get('type') === 'CurrentUser') {
-      return json({ users: [{ id: `u${user.orgId}`, email: user.email, full_name: user.name, status: 'active' }] });
+      return json({ users: [{ id: `${user.orgId}000001`, email: user.email, full_name: user.name, status: 'active' }] });
     }
-    if (route === 'org') return json({ org: [{ id: user.orgId, company_name: `Org ${user.orgId}` }] });
+    if (route === 'org') return json({ org: [{ id: `${user.orgId}000`, zgid: user.orgId, company_name: `Org ${user.orgId}` }] });
+    // The official SDK reads a module's field metadata before its first record call.
+    if (route === 'settings/fields' && url.searchParams.get('module') === 'Leads') return json({ fields: LEAD_FIELDS });
     const leads = this.#leads.get(user.orgId) ?? [];
     this.#leads.set(user.orgId, leads);
     if (route === 'Leads' && request.method === 'GET') {

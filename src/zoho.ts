@@ -59,7 +59,7 @@ export interface ZohoOAuth {
   exchangeGrant(code: string, options?: { redirectUrl?: string }): Promise<ZohoTokens>;
   refresh(refreshToken: string): Promise<ZohoTokens>;
   revoke(refreshToken: string): Promise<void>;
-  /** The user's name as the Zoho SDK stores it: `email:orgId`. */
+  /** The user's name as the Zoho SDK stores it: `email:zgid` (the org's zgid). */
   currentUser(token: { accessToken: string; apiDomain: string }): Promise<string>;
 }
 
@@ -204,11 +204,13 @@ export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
       const get = async (path: string) => {
         const { status, body } = await call(`${apiDomain}${path}`, { headers }, 'looking up the current user');
         if (status === 401) throw new TokenStoreError('REAUTH_REQUIRED', 'Zoho refused the access token while looking up the current user');
-        return body as Record<string, { email?: unknown; id?: unknown }[] | undefined> | null;
+        return body as Record<string, { email?: unknown; zgid?: unknown }[] | undefined> | null;
       };
       const [users, org] = await Promise.all([get('/crm/v8/users?type=CurrentUser'), get('/crm/v8/org')]);
       const email = users?.users?.[0]?.email;
-      const orgId = org?.org?.[0]?.id;
+      // The SDK names users by the org's zgid (not its CRM id): the same name lets a user
+      // imported from an SDK store and the same user logged in here share one record.
+      const orgId = org?.org?.[0]?.zgid;
       if (typeof email !== 'string' || (typeof orgId !== 'string' && typeof orgId !== 'number')) {
         throw new TokenStoreError('ZOHO_BAD_RESPONSE', 'Zoho did not name the current user and org');
       }
