@@ -1,5 +1,5 @@
 // Fails the build when package.json's `exports` map and the built files in dist/ disagree:
-// every entry must point at files that exist, come from a source entry in src/, carry no
+// every entry (and the bin) must point at files that exist, come from a source entry in src/, carry no
 // unrewritten `.ts` specifiers, and import in Node (workerd-only entries are imported by the
 // workers test project instead).
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -23,6 +23,11 @@ for (const [subpath, target] of Object.entries<{ types: string; default: string 
       problems.push(`${subpath}: does not import in Node: ${(error as Error).message}`);
     }
   }
+}
+
+for (const [name, file] of Object.entries<string>(pkg.bin ?? {})) {
+  if (!existsSync(file)) problems.push(`bin ${name}: ${file} was not built`);
+  else if (!readFileSync(file, 'utf8').startsWith('#!/usr/bin/env node')) problems.push(`bin ${name}: ${file} has no #! line`);
 }
 
 for (const file of readdirSync('dist')) {

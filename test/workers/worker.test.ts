@@ -255,7 +255,7 @@ describe('worker: the proxy reaches only Zoho', () => {
     // `\` becomes `/` and dot segments are removed by the client's URL parser: what arrives
     // is an ordinary path, answered by the Worker itself or forwarded to the token's API domain.
     const dotted = await call('/crm/v8/./org', { cookie: ana.cookie });
-    expect(((await dotted.json()) as { org: { id: string }[] }).org[0]!.id).toBe('7001');
+    expect(((await dotted.json()) as { org: { zgid: string }[] }).org[0]!.zgid).toBe('7001');
     expect(await (await call('/crm/../healthz', { cookie: ana.cookie })).json()).toEqual({ ok: true });
     const backslashed = await call('/crm/v8/Leads\\..\\unknown', { cookie: ana.cookie });
     expect(((await backslashed.json()) as { code: string }).code).toBe('INVALID_URL_PATTERN');
@@ -267,7 +267,7 @@ describe('worker: the proxy reaches only Zoho', () => {
       headers: { host: 'evil.example', 'x-forwarded-host': 'evil.example', forwarded: 'host=evil.example' },
     });
     expect(response.status).toBe(200);
-    expect(((await response.json()) as { org: { id: string }[] }).org[0]!.id).toBe('7001');
+    expect(((await response.json()) as { org: { zgid: string }[] }).org[0]!.zgid).toBe('7001');
   });
 
   it('strips Authorization and cookies both ways', async () => {

@@ -1,0 +1,186 @@
+// Where an import writes. Every target saves through one of the library's stores, so the
+// records, index entries and merge rules are the ones the Worker reads and applies.
+import { existsSync, readFileSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createCipher } from '../src/cipher.ts';
+import { importTokens, type ImportFailure, type ImportOutcome } from '../src/import-tokens.ts';
+import { createKVStore, type KVNamespaceLike } from '../src/kv.ts';
+import { createMemoryStore } from '../src/memory.ts';
+import type { TokenQuery, TokenStore } from '../src/types.ts';
+
+export interface ImportTarget {
+  /** What the summary calls it. */
+  describe: string;
+  save(tokens: TokenQuery[]): Promise<{ outcomes: ImportOutcome[]; failure: ImportFailure | null }>;
+  close(): Promise<void>;
+}
+
+function storeTarget(store: TokenStore, describe: string, close: () => Promise<void> = async () => {}): ImportTarget {
+  return { describe, save: (tokens) => importTokens(store, tokens), close };
+}
+
+/** A throwaway store: the dry run, and the check before any write. */
+export const memoryTarget = (): ImportTarget => storeTarget(createMemoryStore(), 'nothing (dry run)');
+
+/** Parses a key ring the way the Worker does: JSON { keyId: base64url secret }. */
+export function parseKeyRing(json: string | undefined, current: string | undefined, source: string) {
+  let keys: unknown;
+  try {
+    keys = JSON.parse(json ?? '');
+  } catch {
+    // Never echo the value: it is a secret.
+    throw new Error(`${source}: TOKEN_STORE_KEYS is missing or is not JSON of the form {"k1": "<base64url secret>"}`);
+  }
+  if (!current) throw new Error(`${source}: TOKEN_STORE_CURRENT_KEY is not set`);
+  return createCipher({ keys: keys as Record<string, string>, current });
+}
+
+/** An in-memory KV namespace, written out at the end as the JSON `wrangler kv bulk put` reads. */
+class BulkFileKV implements KVNamespaceLike {
+  readonly entries = new Map<string, string>();
+  get(key: string): Promise<string | null>;
+  get(keys: string[]): Promise<Map<string, string | null>>;
+  async get(keys: string | string[]): Promise<unknown> {
+    if (typeof keys === 'string') return this.entries.get(keys) ?? null;
+    return new Map(keys.map((key) => [key, this.entries.get(key) ?? null]));
+  }
+  async put(key: string, value: string) {
+    this.entries.set(key, value);
+  }
+  async delete(key: string) {
+    this.entries.delete(key);
+  }
+  async list({ prefix, cursor, limit = 1000 }: { prefix: string; cursor?: string | null; limit?: number }) {
+    const names = [...this.entries.keys()].filter((key) => key.startsWith(prefix)).sort();
+    const start = cursor ? Number(cursor) : 0;
+    const keys = names.slice(start, start + limit).map((name) => ({ name }));
+    return start + limit >= names.length
+      ? { keys, list_complete: true as const }
+      : { keys, list_complete: false as const, cursor: String(start + limit) };
+  }
+}
+
+/** Sealed records and index entries in a JSON file for `wrangler kv bulk put` (written whole at the end). */
+export function kvBulkTarget(out: string, keysJson: string | undefined, current: string | undefined, prefix?: string): ImportTarget {
+  const cipher = parseKeyRing(keysJson, current, 'kv-bulk');
+  const kv = new BulkFileKV();
+  const store = createKVStore({ kv, cipher, prefix });
+  return storeTarget(store, `${out} (for wrangler kv bulk put)`, async () => {
+    // Written line by line to a temporary file, then renamed: never a half-written bulk file.
+    const temporary = `${out}.partial`;
+    const file = await open(temporary, 'w', 0o600);
+    try {
+      await file.write('[\n');
+      let first = true;
+      for (const [key, value] of kv.entries) {
+        await file.write(`${first ? '' : ',\n'}${JSON.stringify({ key, value })}`);
+        first = false;
+      }
+      await file.write('\n]\n');
+    } finally {
+      await file.close();
+    }
+    await rename(temporary, out);
+  });
+}
+
+export interface WranglerTargetOptions {
+  kind: 'kv' | 'durable-object';
+  /** wrangler.toml (or .json/.jsonc) of the project whose `wrangler dev` should see the tokens. */
+  config: string;
+  /** The `--persist-to` directory `wrangler dev` uses (default .wrangler/state next to the config). */
+  persistTo?: string;
+  /** The binding to write (default TOKENS_KV for kv, TOKEN_STORE for durable-object). */
+  binding?: string;
+  /** The Durable Object's name (default "tokens", as the Worker here uses). */
+  objectName?: string;
+  prefix?: string;
+}
+
+/** The built library modules the import Worker needs, found from the entry it imports. */
+function moduleClosure(dist: string, entry: string) {
+  const modules: { type: 'ESModule'; path: string; contents: string }[] = [];
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const contents = readFileSync(join(dist, file), 'utf8');
+    modules.push({ type: 'ESModule', path: join(dist, file), contents });
+    for (const match of contents.matchAll(/from ["']\.\/([\w.-]+\.js)["']/g)) visit(match[1]!);
+  };
+  visit(entry);
+  return modules;
+}
+
+/** The Worker that runs inside workerd to save each batch, next to the built library. */
+function importWorkerSource(kind: WranglerTargetOptions['kind'], binding: string, className: string, objectName: string, prefix?: string) {
+  const store =
+    kind === 'kv'
+      ? `createKVStore({ kv: env[${JSON.stringify(binding)}], prefix: ${JSON.stringify(prefix)}, cipher: createCipher({ keys: JSON.parse(env.TOKEN_STORE_KEYS), current: env.TOKEN_STORE_CURRENT_KEY }) })`
+      : `createDurableObjectStore({ namespace: env[${JSON.stringify(binding)}], name: ${JSON.stringify(objectName)} })`;
+  return `import { createCipher } from './cipher.js';
+import { createKVStore } from './kv.js';
+import { createDurableObjectStore, TokenStoreObject } from './durable-object.js';
+import { importTokens } from './import-tokens.js';
+export { TokenStoreObject as ${className} };
+export default {
+  async fetch(request, env) {
+    return Response.json(await importTokens(${store}, await request.json()));
+  },
+};
+`;
+}
+
+/** Writes into the local persistence of `wrangler dev`, through the same runtime (workerd) and bindings. */
+export async function wranglerTarget(options: WranglerTargetOptions): Promise<ImportTarget> {
+  const config = resolve(options.config);
+  if (!existsSync(config)) throw new Error(`no wrangler config at ${options.config}`);
+  const persistTo = resolve(options.persistTo ?? join(dirname(config), '.wrangler/state'));
+  const binding = options.binding ?? (options.kind === 'kv' ? 'TOKENS_KV' : 'TOKEN_STORE');
+  // wrangler's own Miniflare, so the files are laid out exactly as its `wrangler dev` reads them.
+  const wrangler = (await import('wrangler')) as typeof import('wrangler');
+  const miniflarePath = createRequire(fileURLToPath(import.meta.resolve('wrangler'))).resolve('miniflare');
+  const { Miniflare, convertV4MiniflareOptions } = (await import(pathToFileURL(miniflarePath).href)) as typeof import('miniflare');
+  const { workerOptions } = wrangler.unstable_getMiniflareWorkerOptions(config);
+  const name = wrangler.unstable_readConfig({ config }).name;
+  const vars = (workerOptions.bindings ?? {}) as Record<string, unknown>;
+  const kvId = (workerOptions.kvNamespaces as Record<string, { id: string }> | undefined)?.[binding]?.id;
+  const objectClass = (workerOptions.durableObjects as Record<string, { className: string }> | undefined)?.[binding]?.className;
+  if (options.kind === 'kv' && !kvId) throw new Error(`${options.config} binds no KV namespace ${binding}`);
+  if (options.kind === 'durable-object' && !objectClass) throw new Error(`${options.config} binds no Durable Object ${binding}`);
+  const keys = typeof vars.TOKEN_STORE_KEYS === 'string' ? vars.TOKEN_STORE_KEYS : undefined;
+  const current = typeof vars.TOKEN_STORE_CURRENT_KEY === 'string' ? vars.TOKEN_STORE_CURRENT_KEY : undefined;
+  parseKeyRing(keys, current, `${options.config} and its .dev.vars`);
+
+  const dist = fileURLToPath(new URL('../../', import.meta.url));
+  const className = objectClass ?? 'TokenStoreObject';
+  const entry = { type: 'ESModule' as const, path: join(dist, '__import-worker.js'), contents: importWorkerSource(options.kind, binding, className, options.objectName ?? 'tokens', options.prefix) };
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      name,
+      cf: false,
+      modules: [entry, ...moduleClosure(dist, 'durable-object.js'), ...moduleClosure(dist, 'kv.js'), ...moduleClosure(dist, 'import-tokens.js')].filter(
+        (module, i, all) => all.findIndex((other) => other.path === module.path) === i,
+      ),
+      compatibilityDate: workerOptions.compatibilityDate ?? '2026-11-01',
+      bindings: { TOKEN_STORE_KEYS: keys!, TOKEN_STORE_CURRENT_KEY: current! },
+      // `wrangler dev --persist-to <dir>` keeps its storage under <dir>/v3.
+      resourcePersistencePath: join(persistTo, 'v3'),
+      ...(options.kind === 'kv'
+        ? { kvNamespaces: { [binding]: kvId! } }
+        : { durableObjects: { [binding]: { className, useSQLite: true } } }),
+    } as never),
+  );
+  return {
+    describe: `${options.kind === 'kv' ? 'KV namespace' : 'Durable Object'} ${binding} of ${options.config}, persisted in ${persistTo}`,
+    async save(tokens) {
+      const response = await mf.dispatchFetch('http://import.local/', { method: 'POST', body: JSON.stringify(tokens) });
+      if (!response.ok) throw new Error(`the import Worker failed with HTTP ${response.status}`);
+      return (await response.json()) as { outcomes: ImportOutcome[]; failure: ImportFailure | null };
+    },
+    close: () => mf.dispose(),
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * Saves a batch of tokens into a store in order, saying for each whether it merged into a
+ * record already there. Used by the `import` command in Node and inside workerd, so both
+ * apply one rule set: the store's own (an id that is stored, else user name, access token,
+ * or refresh/grant token with the client id).
+ */
+import { TokenStoreError } from './errors.ts';
+import type { OAuthToken, TokenQuery, TokenStore } from './types.ts';
+
+export type ImportOutcome = 'inserted' | 'merged';
+
+export interface ImportFailure {
+  /** Position in the batch of the token that failed; the ones before it are saved. */
+  index: number;
+  code: string;
+  message: string;
+}
+
+/**
+ * A kept id must not take over another user's record: ids from a Zoho SDK file are small
+ * counters ("1", "2") that another file, or a record already stored, may use for someone else.
+ */
+function sameOwner(stored: OAuthToken, token: TokenQuery): boolean {
+  if (stored.userName && token.userName) return stored.userName === token.userName;
+  if (stored.refreshToken && token.refreshToken) return stored.refreshToken === token.refreshToken;
+  return true;
+}
+
+export async function importTokens(
+  store: TokenStore,
+  tokens: TokenQuery[],
+): Promise<{ outcomes: ImportOutcome[]; failure: ImportFailure | null }> {
+  const outcomes: ImportOutcome[] = [];
+  for (const [index, token] of tokens.entries()) {
+    try {
+      const byId = token.id ? await store.findTokenById(token.id) : null;
+      if (byId && !sameOwner(byId, token)) {
+        throw new TokenStoreError('CONFLICT', "the row's id is already used by another user's record");
+      }
+      const existing = byId ?? (await store.findToken(token));
+      await store.saveToken(token);
+      outcomes.push(existing ? 'merged' : 'inserted');
+    } catch (error) {
+      const known = error instanceof TokenStoreError;
+      return {
+        outcomes,
+        failure: { index, code: known ? error.code : 'STORAGE_FAILED', message: known ? error.message : 'the store failed' },
+      };
+    }
+  }
+  return { outcomes, failure: null };
+}
