@@ -141,7 +141,9 @@ export async function wranglerTarget(options: WranglerTargetOptions): Promise<Im
   const persistTo = resolve(options.persistTo ?? join(dirname(config), '.wrangler/state'));
   const binding = options.binding ?? (options.kind === 'kv' ? 'TOKENS_KV' : 'TOKEN_STORE');
   // wrangler's own Miniflare, so the files are laid out exactly as its `wrangler dev` reads them.
-  const wrangler = (await import('wrangler')) as typeof import('wrangler');
+  const wrangler = (await import('wrangler').catch(() => {
+    throw new Error('the wrangler-* targets need wrangler installed in this project (npm install --save-dev wrangler)');
+  })) as typeof import('wrangler');
   const miniflarePath = createRequire(fileURLToPath(import.meta.resolve('wrangler'))).resolve('miniflare');
   const { Miniflare, convertV4MiniflareOptions } = (await import(pathToFileURL(miniflarePath).href)) as typeof import('miniflare');
   const { workerOptions } = wrangler.unstable_getMiniflareWorkerOptions(config);
