@@ -1,0 +1,110 @@
+// Proxy overhead: one CRM call through the Worker (session cookie -> stored token -> Zoho)
+// against the same call made straight to the local Zoho with an access token, both served
+// by `npm start` (wrangler dev + local Zoho) on ports of their own, from a fresh state.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Stat } from './measure.ts';
+
+const PORT = 28787;
+const ZOHO_PORT = 28788;
+const APP = `http://127.0.0.1:${PORT}`;
+const ZOHO = `http://127.0.0.1:${ZOHO_PORT}`;
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+}
+
+async function startApp() {
+  const child = spawn(process.execPath, ['scripts/start.ts'], {
+    env: { ...process.env, PORT: String(PORT), LOCAL_ZOHO_PORT: String(ZOHO_PORT), STATE_DIR: mkdtempSync(join(tmpdir(), 'ets-bench-')) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`npm start did not get ready:\n${output}`)), 120_000);
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk;
+      if (output.includes('edge-token-store is running')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk));
+    child.on('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
+  });
+  return () =>
+    new Promise<void>((resolve) => {
+      child.on('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+}
+
+/** Logs in through the Worker as a browser would (login -> consent -> callback): the session cookie. */
+async function workerSession(): Promise<string> {
+  const login = await fetch(`${APP}/auth/login`, { redirect: 'manual' });
+  const stateCookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const consent = new URL(login.headers.get('location')!);
+  const form = new URLSearchParams(consent.searchParams);
+  form.set('email', 'ana@example.com');
+  const approved = await fetch(`${ZOHO}/oauth/v2/auth/approve`, { method: 'POST', body: form, redirect: 'manual' });
+  const callback = await fetch(approved.headers.get('location')!, { headers: { cookie: stateCookie }, redirect: 'manual' });
+  const session = callback.headers.getSetCookie().find((c) => c.startsWith('__Host-ets-session='));
+  if (!session) throw new Error(`login through the Worker failed: HTTP ${callback.status}`);
+  return session.split(';')[0]!;
+}
+
+/** An access token for the same user, from the local Zoho directly (the demo's browser client). */
+async function directToken(): Promise<string> {
+  const secret = /^DEMO_BROWSER_CLIENT_SECRET='([^']*)'$/m.exec(readFileSync('.dev.vars', 'utf8'))![1]!;
+  const redirect = 'https://bench.local/cb';
+  const grant = (await (await fetch(`${ZOHO}/__admin/grant?client_id=1000.LOCALBROWSER&email=ana@example.com&redirect_uri=${encodeURIComponent(redirect)}`, { method: 'POST' })).json()) as { code: string };
+  const body = new URLSearchParams({ grant_type: 'authorization_code', client_id: '1000.LOCALBROWSER', client_secret: secret, redirect_uri: redirect, code: grant.code });
+  const answer = (await (await fetch(`${ZOHO}/oauth/v2/token`, { method: 'POST', body })).json()) as { access_token: string };
+  return answer.access_token;
+}
+
+type Series = 'through the Worker' | 'direct to Zoho' | 'Worker /healthz (no store, no Zoho)';
+
+export async function proxyOverhead(iterations: number): Promise<Record<Series, Stat> & { ratio: number }> {
+  const stop = await startApp();
+  try {
+    const cookie = await workerSession();
+    const accessToken = await directToken();
+    const viaWorker = () => fetch(`${APP}/crm/v8/Leads`, { headers: { cookie } });
+    const direct = () => fetch(`${ZOHO}/crm/v8/Leads`, { headers: { authorization: `Zoho-oauthtoken ${accessToken}` } });
+    // wrangler dev's own cost per request (its proxy in front of workerd), for scale.
+    const healthz = () => fetch(`${APP}/healthz`);
+    const created = await fetch(`${APP}/crm/v8/Leads`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/json', origin: APP },
+      body: JSON.stringify({ data: [{ Last_Name: 'Lovelace', Company: 'Analytical Engines' }] }),
+    });
+    if (created.status !== 201) throw new Error(`creating a Lead through the Worker: HTTP ${created.status}`);
+    const series: [Series, () => Promise<Response>][] = [
+      ['through the Worker', viaWorker],
+      ['direct to Zoho', direct],
+      ['Worker /healthz (no store, no Zoho)', healthz],
+    ];
+    const samples = Object.fromEntries(series.map(([name]) => [name, [] as number[]])) as Record<Series, number[]>;
+    // Take turns, after a warm-up, so every series sees the same machine noise.
+    for (let i = -20; i < iterations; i++) {
+      for (const [name, call] of series) {
+        const begin = performance.now();
+        const response = await call();
+        await response.arrayBuffer();
+        if (response.status !== 200) throw new Error(`${name}: HTTP ${response.status}`);
+        if (i >= 0) samples[name].push(performance.now() - begin);
+      }
+    }
+    const stat = (values: number[]): Stat => {
+      const sorted = values.sort((a, b) => a - b);
+      return { median: percentile(sorted, 0.5), p99: percentile(sorted, 0.99) };
+    };
+    const stats = Object.fromEntries(series.map(([name]) => [name, stat(samples[name])])) as Record<Series, Stat>;
+    return { ...stats, ratio: stats['through the Worker'].median / stats['direct to Zoho'].median };
+  } finally {
+    await stop();
+  }
+}
