@@ -51,7 +51,7 @@ export interface TokenManager {
   getAccessToken(query: TokenQuery): Promise<AccessToken>;
   /** Refreshes now, even if the access token looks fresh (still single-flight). */
   refreshNow(query: TokenQuery): Promise<AccessToken>;
-  /** Exchanges a grant code and stores the user's tokens; names the user (`email:orgId`) unless told. */
+  /** Exchanges a grant code and stores the user's tokens; names the user (`email:zgid`, as the SDK) unless told. */
   exchangeGrant(code: string, options?: { userName?: string; redirectUrl?: string }): Promise<OAuthToken>;
   /** Revokes the refresh token at Zoho and deletes the record. */
   revoke(query: TokenQuery): Promise<void>;

@@ -2,7 +2,7 @@
 export interface OAuthToken {
   /** Assigned by the store on first save, stable afterwards. */
   id: string;
-  /** Zoho "user signature" name; the SDK stores "email:orgId". */
+  /** Zoho "user signature" name; the SDK stores "email:zgid" (the org's zgid). */
   userName: string | null;
   clientId: string | null;
   clientSecret: string | null;

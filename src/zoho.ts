@@ -210,11 +210,11 @@ export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
       const email = users?.users?.[0]?.email;
       // The SDK names users by the org's zgid (not its CRM id): the same name lets a user
       // imported from an SDK store and the same user logged in here share one record.
-      const orgId = org?.org?.[0]?.zgid;
-      if (typeof email !== 'string' || (typeof orgId !== 'string' && typeof orgId !== 'number')) {
+      const zgid = org?.org?.[0]?.zgid;
+      if (typeof email !== 'string' || (typeof zgid !== 'string' && typeof zgid !== 'number')) {
         throw new TokenStoreError('ZOHO_BAD_RESPONSE', 'Zoho did not name the current user and org');
       }
-      return `${email}:${orgId}`;
+      return `${email}:${zgid}`;
     },
   };
 }
