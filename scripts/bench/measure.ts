@@ -33,7 +33,7 @@ export async function seed(store: TokenStore, n: number): Promise<OAuthToken[]> 
   return saved;
 }
 
-function percentile(sorted: number[], p: number): number {
+export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 }
 

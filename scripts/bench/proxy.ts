@@ -1,45 +1,16 @@
 // Proxy overhead: one CRM call through the Worker (session cookie -> stored token -> Zoho)
 // against the same call made straight to the local Zoho with an access token, both served
 // by `npm start` (wrangler dev + local Zoho) on ports of their own, from a fresh state.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Stat } from './measure.ts';
+import { spawnStart } from '../spawn-start.ts';
+import { percentile, type Stat } from './measure.ts';
 
 const PORT = 28787;
 const ZOHO_PORT = 28788;
 const APP = `http://127.0.0.1:${PORT}`;
 const ZOHO = `http://127.0.0.1:${ZOHO_PORT}`;
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-}
-
-async function startApp() {
-  const child = spawn(process.execPath, ['scripts/start.ts'], {
-    env: { ...process.env, PORT: String(PORT), LOCAL_ZOHO_PORT: String(ZOHO_PORT), STATE_DIR: mkdtempSync(join(tmpdir(), 'ets-bench-')) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`npm start did not get ready:\n${output}`)), 120_000);
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk;
-      if (output.includes('edge-token-store is running')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk));
-    child.on('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
-  });
-  return () =>
-    new Promise<void>((resolve) => {
-      child.on('exit', () => resolve());
-      child.kill('SIGTERM');
-    });
-}
 
 /** Logs in through the Worker as a browser would (login -> consent -> callback): the session cookie. */
 async function workerSession(): Promise<string> {
@@ -68,7 +39,7 @@ async function directToken(): Promise<string> {
 type Series = 'through the Worker' | 'direct to Zoho' | 'Worker /healthz (no store, no Zoho)';
 
 export async function proxyOverhead(iterations: number): Promise<Record<Series, Stat> & { ratio: number }> {
-  const stop = await startApp();
+  const app = await spawnStart({ port: PORT, zohoPort: ZOHO_PORT, stateDir: mkdtempSync(join(tmpdir(), 'ets-bench-')), readyWithinMs: 120_000 });
   try {
     const cookie = await workerSession();
     const accessToken = await directToken();
@@ -105,6 +76,6 @@ export async function proxyOverhead(iterations: number): Promise<Record<Series, 
     const stats = Object.fromEntries(series.map(([name]) => [name, stat(samples[name])])) as Record<Series, Stat>;
     return { ...stats, ratio: stats['through the Worker'].median / stats['direct to Zoho'].median };
   } finally {
-    await stop();
+    await app.stop();
   }
 }

@@ -2,12 +2,12 @@
  * The demo as a person uses it: `npm start` (wrangler dev + local Zoho), Debian's Chromium
  * driven by Playwright. Screenshots of each step go to test-output/ (not committed).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnStart, type RunningApp } from '../../scripts/spawn-start.ts';
 
 const PORT = 18787;
 const ZOHO_PORT = 18788;
@@ -16,37 +16,18 @@ const ZOHO = `http://127.0.0.1:${ZOHO_PORT}`;
 const SHOTS = 'test-output/e2e';
 const STATE_DIR = mkdtempSync(join(tmpdir(), 'ets-e2e-'));
 
-let server: ChildProcess | undefined;
+let app: RunningApp | undefined;
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 let step = 0;
 
 async function start(): Promise<void> {
-  server = spawn('node', ['scripts/start.ts'], {
-    env: { ...process.env, PORT: String(PORT), LOCAL_ZOHO_PORT: String(ZOHO_PORT), STATE_DIR },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`npm start did not get ready:\n${output}`)), 90_000);
-    server!.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk;
-      if (output.includes('edge-token-store is running')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    server!.stderr!.on('data', (chunk: Buffer) => (output += chunk));
-    server!.on('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
-  });
+  app = await spawnStart({ port: PORT, zohoPort: ZOHO_PORT, stateDir: STATE_DIR, readyWithinMs: 90_000 });
 }
 
 async function stop(): Promise<void> {
-  if (!server || server.exitCode !== null) return;
-  const exited = new Promise((resolve) => server!.on('exit', resolve));
-  server.kill('SIGTERM');
-  await exited;
+  await app?.stop();
 }
 
 async function shot(name: string): Promise<void> {

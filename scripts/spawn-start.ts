@@ -1,0 +1,35 @@
+// Runs `npm start` (scripts/start.ts) as a child process on ports and a state folder of the
+// caller's, for the e2e test and the proxy benchmark. Resolves once it says it is running.
+import { spawn } from 'node:child_process';
+
+export interface RunningApp {
+  stop(): Promise<void>;
+}
+
+export async function spawnStart(options: { port: number; zohoPort: number; stateDir: string; readyWithinMs: number }): Promise<RunningApp> {
+  const child = spawn(process.execPath, ['scripts/start.ts'], {
+    env: { ...process.env, PORT: String(options.port), LOCAL_ZOHO_PORT: String(options.zohoPort), STATE_DIR: options.stateDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`npm start did not get ready:\n${output}`)), options.readyWithinMs);
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk;
+      if (output.includes('edge-token-store is running')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk));
+    child.on('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
+  });
+  return {
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.on('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
