@@ -3,18 +3,16 @@
 // FileStore (no coordination); beside it, the SDK with edge-token-store/zoho-sdk and a
 // token manager. The SDK keeps one global initializer, so storms run one after another.
 import { mkdtempSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serveLocalZoho } from '../../local-zoho/node.ts';
+import { getLeads, grantToken, initializeSdk, ZohoSdk as Zoho } from '../../local-zoho/official-sdk.ts';
 import { DEFAULT_CLIENT } from '../../local-zoho/server.ts';
 import { createMemoryStore } from '../../src/memory.ts';
 import { createTokenManager } from '../../src/token-manager.ts';
 import { createZohoSdkStore } from '../../src/zoho-sdk.ts';
 import { zohoOAuth } from '../../src/zoho.ts';
 
-const require = createRequire(import.meta.url);
-const Zoho = require('@zohocrm/typescript-sdk-8.0') as typeof import('@zohocrm/typescript-sdk-8.0');
 const REDIRECT = 'https://bench.local/cb';
 
 export type SdkStormMode = 'zoho-sdk + its FileStore' | 'zoho-sdk + edge-token-store/zoho-sdk + manager';
@@ -29,14 +27,9 @@ export async function sdkStorm(n: number, mode: SdkStormMode) {
       mode === 'zoho-sdk + its FileStore'
         ? new Zoho.FileStore(join(dir, 'tokens.csv'))
         : createZohoSdkStore({ sdk: Zoho, store: memory, manager: createTokenManager({ store: memory, oauth, lock: null }) });
-    const code = served.zoho.issueGrant(DEFAULT_CLIENT.clientId, 'ana@example.com', REDIRECT)!;
-    const token = new Zoho.OAuthBuilder().clientId(DEFAULT_CLIENT.clientId).clientSecret(DEFAULT_CLIENT.clientSecret).grantToken(code).redirectURL(REDIRECT).build();
-    const builder = new Zoho.InitializeBuilder();
-    // The builder copies an earlier initialization in asynchronously; set ours after that.
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    await builder.environment(new Zoho.Environment(served.url, `${served.url}/oauth/v2/token`, served.url)).token(token).store(store).resourcePath(dir).initialize();
+    const token = await initializeSdk(served.url, grantToken(served.zoho, 'ana@example.com', REDIRECT), store, dir);
     const call = async () => {
-      const response = await new Zoho.Record.RecordOperations('Leads').getRecords(new Zoho.ParameterMap(), new Zoho.HeaderMap());
+      const response = await getLeads();
       if (response.getStatusCode() >= 400) throw new Error(`HTTP ${response.getStatusCode()}`);
     };
     await call(); // the SDK reads field metadata on its first record call: keep that out of the storm

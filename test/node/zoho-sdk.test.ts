@@ -1,21 +1,17 @@
 // The drop-in store driven by the real Zoho TypeScript SDK (from npm), talking HTTP to the
 // local Zoho through an Environment that points there.
 import { mkdtempSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CLIENT } from '../../local-zoho/server.ts';
 import { serveLocalZoho } from '../../local-zoho/node.ts';
+import { getLeads, grantToken, initializeSdk, ZohoSdk as Zoho } from '../../local-zoho/official-sdk.ts';
 import { createMemoryStore } from '../../src/memory.ts';
 import { createTokenManager } from '../../src/token-manager.ts';
 import type { TokenStore } from '../../src/types.ts';
 import { createZohoSdkStore } from '../../src/zoho-sdk.ts';
 import { zohoOAuth } from '../../src/zoho.ts';
-
-const require = createRequire(import.meta.url);
-// The SDK is CommonJS; an application in Node loads it the same way (or with `import`).
-const Zoho = require('@zohocrm/typescript-sdk-8.0') as typeof import('@zohocrm/typescript-sdk-8.0');
 
 const REDIRECT = 'https://app.example.com/callback';
 const ANA = 'ana@example.com:7001';
@@ -41,18 +37,9 @@ async function sdkAgainstLocalZoho({ withManager = false } = {}) {
   const oauth = zohoOAuth({ accountsUrl: served.url, ...DEFAULT_CLIENT, redirectUrl: REDIRECT });
   const manager = createTokenManager({ store, oauth, lock: null });
   const adapter = createZohoSdkStore({ sdk: Zoho, store, manager: withManager ? manager : undefined });
-  const environment = new Zoho.Environment(served.url, `${served.url}/oauth/v2/token`, served.url);
   const resourcePath = mkdtempSync(join(tmpdir(), 'ets-sdk-'));
   const zohoCounts = () => served.zoho.countsFor(DEFAULT_CLIENT.clientId);
-
-  async function initialize(token: InstanceType<typeof Zoho.OAuthToken>) {
-    const builder = new Zoho.InitializeBuilder();
-    // The builder copies a previous initialization's settings in asynchronously from its
-    // constructor; set ours after that, or a re-initialization would get the old token back.
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    await builder.environment(environment).token(token).store(adapter).resourcePath(resourcePath).initialize();
-    return token;
-  }
+  const initialize = (token: InstanceType<typeof Zoho.OAuthToken>) => initializeSdk(served.url, token, adapter, resourcePath);
 
   return {
     served,
@@ -62,14 +49,10 @@ async function sdkAgainstLocalZoho({ withManager = false } = {}) {
     zohoCounts,
     initialize,
     /** Initializes the SDK the way a new user does: with a grant token. */
-    async initWithGrant(email = 'ana@example.com') {
-      const code = served.zoho.issueGrant(DEFAULT_CLIENT.clientId, email, REDIRECT)!;
-      const token = new Zoho.OAuthBuilder().clientId(DEFAULT_CLIENT.clientId).clientSecret(DEFAULT_CLIENT.clientSecret).grantToken(code).redirectURL(REDIRECT).build();
-      return initialize(token);
-    },
+    initWithGrant: (email = 'ana@example.com') => initialize(grantToken(served.zoho, email, REDIRECT)),
     /** A CRM record call through the SDK: the first Lead's last name, or the HTTP status when there is none. */
     async firstLead(): Promise<string | number> {
-      const response = await new Zoho.Record.RecordOperations('Leads').getRecords(new Zoho.ParameterMap(), new Zoho.HeaderMap());
+      const response = await getLeads();
       const body = response.getObject();
       if (body instanceof Zoho.Record.ResponseWrapper) return String(body.getData()[0]?.getKeyValue('Last_Name'));
       return response.getStatusCode();
