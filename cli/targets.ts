@@ -100,8 +100,8 @@ export interface WranglerTargetOptions {
   prefix?: string;
 }
 
-/** The built library modules the import Worker needs, found from the entry it imports. */
-function moduleClosure(dist: string, entry: string) {
+/** The built library modules the import Worker needs: the entries and what they import. */
+function moduleClosure(dist: string, entries: string[]) {
   const modules: { type: 'ESModule'; path: string; contents: string }[] = [];
   const seen = new Set<string>();
   const visit = (file: string) => {
@@ -111,7 +111,7 @@ function moduleClosure(dist: string, entry: string) {
     modules.push({ type: 'ESModule', path: join(dist, file), contents });
     for (const match of contents.matchAll(/from ["']\.\/([\w.-]+\.js)["']/g)) visit(match[1]!);
   };
-  visit(entry);
+  entries.forEach(visit);
   return modules;
 }
 
@@ -164,9 +164,7 @@ export async function wranglerTarget(options: WranglerTargetOptions): Promise<Im
     convertV4MiniflareOptions({
       name,
       cf: false,
-      modules: [entry, ...moduleClosure(dist, 'durable-object.js'), ...moduleClosure(dist, 'kv.js'), ...moduleClosure(dist, 'import-tokens.js')].filter(
-        (module, i, all) => all.findIndex((other) => other.path === module.path) === i,
-      ),
+      modules: [entry, ...moduleClosure(dist, ['cipher.js', 'kv.js', 'durable-object.js', 'import-tokens.js'])],
       compatibilityDate: workerOptions.compatibilityDate ?? '2026-11-01',
       bindings: { TOKEN_STORE_KEYS: keys!, TOKEN_STORE_CURRENT_KEY: current! },
       // `wrangler dev --persist-to <dir>` keeps its storage under <dir>/v3.
