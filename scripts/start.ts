@@ -90,12 +90,28 @@ const wrangler = spawn(
     ...['--var', `ZOHO_CLIENT_ID:${CLIENT_ID}`, '--var', `ZOHO_ACCOUNTS_URL:${ZOHO_URL}`, '--var', `ZOHO_EXTRA_API_DOMAINS:${ZOHO_URL}`],
     '--show-interactive-dev-session=false',
   ],
-  { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } },
+  {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    // Offline, wrangler cannot download the `Request.cf` sample and prints its stack trace as a
+    // warning. CLOUDFLARE_CF_FETCH_ENABLED=false is Miniflare's supported switch to its built-in
+    // placeholder instead (this Worker reads nothing from `request.cf`).
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
+  },
 );
 wrangler.stdout.on('data', (chunk: Buffer) => {
   process.stdout.write(chunk);
   if (chunk.toString().includes('Ready on')) {
-    console.log(`\n  edge-token-store is running: open http://127.0.0.1:${WORKER_PORT}/ and log in at the local Zoho.\n`);
+    console.log(
+      [
+        '',
+        `  edge-token-store is running.`,
+        `    demo page:   http://127.0.0.1:${WORKER_PORT}/  (log in at the local Zoho with one click)`,
+        `    local Zoho:  ${ZOHO_URL}  (accounts and CRM stand-in; nothing calls the real Zoho)`,
+        `    state:       ${STATE_DIR}/  (a restart keeps you logged in)`,
+        '  Stop with Ctrl+C.',
+        '',
+      ].join('\n'),
+    );
   }
 });
 
