@@ -30,6 +30,11 @@ for (const [name, file] of Object.entries<string>(pkg.bin ?? {})) {
   else if (!readFileSync(file, 'utf8').startsWith('#!/usr/bin/env node')) problems.push(`bin ${name}: ${file} has no #! line`);
 }
 
+// package.json's "license" names the terms; the text itself must ship in the package.
+if (!existsSync('LICENSE') || !readFileSync('LICENSE', 'utf8').startsWith(`${pkg.license} License`)) {
+  problems.push(`LICENSE: missing, or not the ${pkg.license} text package.json names`);
+}
+
 for (const file of readdirSync('dist')) {
   if (!/\.(js|d\.ts)$/.test(file)) continue;
   if (/from '\.[^']*\.ts'/.test(readFileSync(`dist/${file}`, 'utf8'))) problems.push(`dist/${file}: imports a .ts file`);
