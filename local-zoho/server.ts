@@ -96,6 +96,16 @@ function randomToken(kind: string): string {
   return `1000.${kind}.${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
 }
 
+/**
+ * A record id as Zoho writes them: a 19-digit decimal string (too long for a JS number, so
+ * it stays a string end to end). Seven digits derived from the org, then a per-org sequence.
+ */
+export function recordId(orgId: string, sequence: number): string {
+  let prefix = 0;
+  for (const char of orgId) prefix = (prefix * 31 + char.charCodeAt(0)) % 9_000_000;
+  return `${1_000_000 + prefix}${String(sequence).padStart(12, '0')}`;
+}
+
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
@@ -409,13 +419,13 @@ export class LocalZoho {
         return json({ code: 'INVALID_DATA', details: {}, message: 'data is required', status: 'error' }, 400);
       }
       const results = body.data.map((lead) => {
-        const id = String(Date.now()) + String(leads.length).padStart(4, '0');
+        const id = recordId(user.orgId, leads.length + 1);
         leads.push({ ...lead, id, Created_Time: new Date(this.now()).toISOString() });
         return { code: 'SUCCESS', details: { id }, message: 'record added', status: 'success' };
       });
       return json({ data: results }, 201);
     }
-    const one = /^Leads\/(\w+)$/.exec(route);
+    const one = /^Leads\/(\d+)$/.exec(route);
     if (one && request.method === 'GET') {
       const lead = leads.find((l) => l.id === one[1]);
       return lead ? json({ data: [lead] }) : json({ code: 'INVALID_URL_PATTERN', details: {}, message: 'record not found', status: 'error' }, 404);

@@ -149,6 +149,27 @@ describe('token manager: CRM calls with retry once', () => {
     expect(((await list.json()) as { data: { Last_Name: string }[] }).data[0]!.Last_Name).toBe('Lovelace');
   });
 
+  it('gets record ids as Zoho writes them, 19-digit strings, and reads a record back by its id', async () => {
+    const z = localZoho();
+    const manager = z.manager();
+    const saved = await manager.exchangeGrant(z.grant());
+    const ids: string[] = [];
+    for (const name of ['Lovelace', 'Hopper']) {
+      const created = await manager.fetchCrm({ id: saved.id }, '/crm/v8/Leads', { method: 'POST', body: JSON.stringify({ data: [{ Last_Name: name }] }) });
+      const text = await created.text();
+      const id = (JSON.parse(text) as { data: { details: { id: unknown } }[] }).data[0]!.details.id;
+      // A string in the JSON itself, not a number a parser would round.
+      expect(text).toContain(`"id":"${String(id)}"`);
+      expect(id).toMatch(/^[1-9]\d{18}$/);
+      ids.push(id as string);
+    }
+    expect(new Set(ids).size).toBe(2);
+    for (const [i, id] of ids.entries()) {
+      const one = await manager.fetchCrm({ id: saved.id }, `/crm/v8/Leads/${id}`);
+      expect(((await one.json()) as { data: { id: string; Last_Name: string }[] }).data[0]).toMatchObject({ id, Last_Name: ['Lovelace', 'Hopper'][i] });
+    }
+  });
+
   it('on 401 INVALID_TOKEN refreshes once and retries once, resending the body', async () => {
     const z = localZoho();
     const store = createMemoryStore();
