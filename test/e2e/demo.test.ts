@@ -23,7 +23,7 @@ let page: Page;
 let step = 0;
 
 async function start(): Promise<void> {
-  app = await spawnStart({ port: PORT, zohoPort: ZOHO_PORT, stateDir: STATE_DIR, readyWithinMs: 90_000 });
+  app = await spawnStart({ port: PORT, zohoPort: ZOHO_PORT, stateDir: STATE_DIR, readyWithinMs: 150_000 });
 }
 
 async function stop(): Promise<void> {
@@ -62,7 +62,7 @@ beforeAll(async () => {
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   context = await browser.newContext();
   page = await context.newPage();
-}, 120_000);
+});
 
 afterAll(async () => {
   await browser?.close();
@@ -101,7 +101,7 @@ describe('the demo, end to end', () => {
     expect((await zohoCounts()).grantExchanges).toBe(0);
     expect(exchanges).toBe(1);
     await shot('after-restart');
-  }, 120_000);
+  });
 
   it('after a forced expiry, the next call refreshes once and the page shows it', async () => {
     const before = (await zohoCounts()).refreshes;

@@ -41,7 +41,7 @@ describe('workers kv: costs with 1,000 tokens stored', () => {
 
   beforeAll(async () => {
     for (let i = 0; i < n; i++) await store.saveToken(i === 500 ? probe : sampleToken(i));
-  }, 120_000);
+  });
 
   it('findToken reads at most 2 keys on every precedence branch, and never lists', async () => {
     const queries = [
