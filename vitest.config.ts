@@ -1,6 +1,6 @@
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { playwright } from '@vitest/browser-playwright';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { defineConfig } from 'vitest/config';
 import { LocalZoho } from './local-zoho/server.ts';
 
@@ -19,8 +19,14 @@ const chromiumArgs = [
 // Each test file registers its own client through /__admin/clients, so counts stay apart.
 const workersClient = { clientId: '1000.WORKERSTEST', clientSecret: randomBytes(16).toString('hex') };
 const localZoho = new LocalZoho({ clients: [workersClient], grantsPerWindow: 1000 });
-/** A server API key the Worker tests use; the Worker only knows its hash. */
+/** Server API keys the Worker tests use; the Worker only knows their hashes. */
 const TEST_API_KEY = randomBytes(24).toString('base64url');
+const TEST_LEGACY_API_KEY = randomBytes(24).toString('base64url');
+const TEST_ADMIN_KEY = randomBytes(24).toString('base64url');
+const USER_OBJECT_SECRET = randomBytes(32).toString('base64url');
+const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url');
+/** The Worker's name for a user's object (worker/objects.ts), for the API key below. */
+const userObjectName = (userName: string) => `u-${createHmac('sha256', USER_OBJECT_SECRET).update(`user-object\u0000${userName}`).digest('base64url')}`;
 
 // Time limits sized for a busy 2-core machine (CI, or a laptop with one core taken): each is
 // at least 10x the slowest test or hook of its project measured here with one core kept busy
@@ -81,8 +87,16 @@ export default defineConfig({
                 ZOHO_EXTRA_API_DOMAINS: 'http://zoho.local',
                 SESSION_SECRET: randomBytes(32).toString('base64url'),
                 ALLOWED_ORIGINS: 'https://app.example.com',
-                API_KEYS: JSON.stringify({ [createHash('sha256').update(TEST_API_KEY).digest('base64url')]: 'api-key-token' }),
+                USER_OBJECT_SECRET,
+                API_KEYS: JSON.stringify({
+                  [sha256(TEST_API_KEY)]: `${userObjectName('bo@example.com:7002')}/api-key-token`,
+                  // The single-object layout's form, a bare token id: served after the upgrade.
+                  [sha256(TEST_LEGACY_API_KEY)]: 'legacy-api-key-token',
+                }),
+                ADMIN_KEY_SHA256: sha256(TEST_ADMIN_KEY),
                 TEST_API_KEY,
+                TEST_LEGACY_API_KEY,
+                TEST_ADMIN_KEY,
               },
               outboundService: (request: Request) => localZoho.fetch(request),
             },

@@ -82,6 +82,19 @@ const ACCESS_DENIED = {
 };
 const INVALID_TOKEN = { code: 'INVALID_TOKEN', details: {}, message: 'invalid oauth token', status: 'error' };
 
+/**
+ * Generated users, for tests and benchmarks that log in many: `user<N>@org<M>.example` exists
+ * for any N and M below 100,000, in org M (zgid `9<M padded to 5>`), so 200 users in 20 orgs are
+ * `user0@org0.example` ... `user199@org19.example` however they are spread.
+ */
+const GENERATED_USER = /^user(\d{1,5})@org(\d{1,5})\.example$/;
+
+export function generatedUser(email: string): LocalZohoUser | null {
+  const match = GENERATED_USER.exec(email);
+  if (!match) return null;
+  return { email, orgId: `9${match[2]!.padStart(5, '0')}`, name: `User ${match[1]} of org ${match[2]}` };
+}
+
 export const DEFAULT_CLIENT: LocalZohoClient = { clientId: '1000.LOCALCLIENT', clientSecret: 'local-client-secret' };
 export const DEFAULT_USERS: LocalZohoUser[] = [
   { email: 'ana@example.com', orgId: '7001', name: 'Ana Example' },
@@ -163,9 +176,14 @@ export class LocalZoho {
     return Date.now() + this.clockOffset;
   }
 
+  /** A listed user, or a generated one (`user<N>@org<M>.example`). */
+  userByEmail(email: string): LocalZohoUser | null {
+    return this.users.find((u) => u.email === email) ?? generatedUser(email);
+  }
+
   /** Issues a grant code as if the user had consented (the consent page does the same). */
   issueGrant(clientId: string, email: string, redirectUri: string): string | null {
-    const user = this.users.find((u) => u.email === email);
+    const user = this.userByEmail(email);
     if (!user || !this.clients.has(clientId)) return null;
     const now = this.now();
     const times = (this.#grantTimes.get(clientId) ?? []).filter((t) => now - t < WINDOW);
@@ -206,7 +224,7 @@ export class LocalZoho {
     this.clockOffset = d.clockOffset;
     for (const [client, times] of d.grantTimes) this.#grantTimes.set(client, times);
     for (const [token, r] of d.refresh) {
-      const user = this.users.find((u) => u.email === r.user);
+      const user = this.userByEmail(r.user);
       if (user) this.#refresh.set(token, { ...r, user });
     }
     for (const [token, a] of d.access) if (this.#refresh.has(a.refresh)) this.#access.set(token, a);
@@ -286,6 +304,7 @@ export class LocalZoho {
 <p>An application (<code>${escapeHtml(clientId)}</code>) asks for access to: <code>${escapeHtml(params.get('scope') ?? '')}</code></p>
 <form method="post" action="/oauth/v2/auth/approve">${hidden}
 <label>Sign in as <select name="email">${options}</select></label>
+<p><label>or as any generated user <input name="generated" placeholder="user7@org3.example" pattern="user\\d{1,5}@org\\d{1,5}\\.example"></label></p>
 <p><button type="submit" id="accept">Accept</button></p></form>`;
     return new Response(html, { headers: { 'content-type': 'text/html;charset=utf-8' } });
   }
@@ -293,7 +312,8 @@ export class LocalZoho {
   async #approve(request: Request, url: URL): Promise<Response> {
     const form = await request.formData();
     const redirectUri = String(form.get('redirect_uri') ?? '');
-    const code = this.issueGrant(String(form.get('client_id') ?? ''), String(form.get('email') ?? ''), redirectUri);
+    const email = String(form.get('generated') || form.get('email') || '');
+    const code = this.issueGrant(String(form.get('client_id') ?? ''), email, redirectUri);
     if (!code) return new Response('<h1>Access Denied</h1>', { status: 400, headers: { 'content-type': 'text/html' } });
     const target = new URL(redirectUri);
     target.searchParams.set('code', code);

@@ -5,7 +5,7 @@
 // starting again needs no second login. Secrets for this are generated once into .dev.vars.
 import { spawn } from 'node:child_process';
 import { build } from 'esbuild';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { serveLocalZoho } from '../local-zoho/node.ts';
 import { LocalZoho } from '../local-zoho/server.ts';
@@ -40,6 +40,7 @@ function devVars(): Record<string, string> {
     ZOHO_CLIENT_SECRET: secret,
     DEMO_BROWSER_CLIENT_SECRET: secret,
     SESSION_SECRET: secret,
+    USER_OBJECT_SECRET: secret,
     TOKEN_STORE_KEYS: () => JSON.stringify({ k1: secret() }),
   };
   const vars = read();
@@ -52,7 +53,24 @@ function devVars(): Record<string, string> {
   return vars;
 }
 
+/**
+ * The admin key for /admin/* on this local Worker: kept in .admin-key beside .dev.vars (which
+ * holds only its SHA-256, as a deployment would). Made again, with its hash, if either is gone.
+ */
+function adminKey(vars: Record<string, string>): string {
+  const hash = (key: string) => createHash('sha256').update(key).digest('base64url');
+  let key = existsSync('.admin-key') ? readFileSync('.admin-key', 'utf8').trim() : '';
+  if (!key || vars.ADMIN_KEY_SHA256 !== hash(key)) {
+    key = randomBytes(32).toString('base64url');
+    writeFileSync('.admin-key', `${key}\n`, { mode: 0o600 });
+    vars.ADMIN_KEY_SHA256 = hash(key);
+    writeFileSync('.dev.vars', Object.entries(vars).map(([k, v]) => `${k}='${v}'`).join('\n') + '\n', { mode: 0o600 });
+  }
+  return key;
+}
+
 const vars = devVars();
+const ADMIN_KEY = adminKey(vars);
 mkdirSync(STATE_DIR, { recursive: true });
 const zoho = new LocalZoho({
   clients: [
@@ -98,9 +116,21 @@ const wrangler = spawn(
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
   },
 );
-wrangler.stdout.on('data', (chunk: Buffer) => {
+/**
+ * State from before the per-user layout (every user in one `tokens` object) moves into
+ * per-user objects on the first start after the upgrade; later starts find nothing to move.
+ */
+async function upgradeLocalState(): Promise<void> {
+  const response = await fetch(`http://127.0.0.1:${WORKER_PORT}/admin/upgrade`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+  if (!response.ok) throw new Error(`the upgrade of local state answered HTTP ${response.status}`);
+  const { tokensMoved, sessionsMoved } = (await response.json()) as { tokensMoved: number; sessionsMoved: number };
+  if (tokensMoved > 0) console.log(`moved ${tokensMoved} tokens and ${sessionsMoved} sessions from the single-object layout into per-user objects`);
+}
+
+wrangler.stdout.on('data', async (chunk: Buffer) => {
   process.stdout.write(chunk);
   if (chunk.toString().includes('Ready on')) {
+    await upgradeLocalState().catch((error: Error) => console.error(`edge-token-store: local state from before the per-user layout was not moved: ${error.message}`));
     console.log(
       [
         '',
@@ -108,6 +138,7 @@ wrangler.stdout.on('data', (chunk: Buffer) => {
         `    demo page:   http://127.0.0.1:${WORKER_PORT}/  (log in at the local Zoho with one click)`,
         `    local Zoho:  ${ZOHO_URL}  (accounts and CRM stand-in; nothing calls the real Zoho)`,
         `    state:       ${STATE_DIR}/  (a restart keeps you logged in)`,
+        `    admin key:   .admin-key  (for /admin/objects, /admin/keys, /admin/reseal)`,
         '  Stop with Ctrl+C.',
         '',
       ].join('\n'),

@@ -3,14 +3,16 @@
  * records in one table with a unique column per blind index. Every statement binds its
  * values; each save is one `transactionSync`. The object is the only place that holds the
  * key material (from the Worker's secrets), and it exposes the six store methods, `rotate`
- * and `freshToken` (the refresh, run here so it is single-flight), nothing of its internals. Within the object saves are serialized, so any number
- * of Workers saving one user end with one record.
+ * and `freshToken` (the refresh, run here so it is single-flight), nothing of its internals.
+ * Within the object saves are serialized, so any number of Workers saving one user end with
+ * one record. Calls to it retry transient faults and report overload (src/object-call.ts).
  */
 import { DurableObject } from 'cloudflare:workers';
 import { createCipher, type Cipher } from './cipher.ts';
 import { cipherCodec, type StoredRecord } from './codec.ts';
 import { TokenStoreError, type TokenStoreErrorCode } from './errors.ts';
 import { INDEX_FIELDS, type IndexField } from './matching.ts';
+import { callObject, type ObjectCallOptions } from './object-call.ts';
 import { createRecordStore, WriteConflict, type RecordBackend } from './record-store.ts';
 import { createTokenManager, type TokenManager } from './token-manager.ts';
 import type { OAuthToken, RefreshingTokenStore, RefreshOptions, SealedTokenStore, TokenQuery } from './types.ts';
@@ -34,7 +36,7 @@ export interface TokenStoreObjectEnv {
 }
 
 /** RPC results. Workers RPC does not carry an error's `code`, so outcomes carry it. */
-export type Outcome<T> = { ok: true; value: T } | { ok: false; code: TokenStoreErrorCode; message: string };
+export type Outcome<T> = { ok: true; value: T } | { ok: false; code: TokenStoreErrorCode; message: string; retryAfterMs?: number };
 
 type Row = { id: string; key_id: string; data: string } & Record<`ix_${IndexField}`, string | null>;
 
@@ -133,18 +135,60 @@ function managerFromEnv(store: SealedTokenStore, env: TokenStoreObjectEnv): Toke
   return createTokenManager({ store, oauth, lock: null });
 }
 
-async function outcome<T>(work: () => Promise<T>): Promise<Outcome<T>> {
+/** Runs one RPC's work inside an object and turns what it throws into an outcome. */
+export async function outcome<T>(work: () => Promise<T>): Promise<Outcome<T>> {
   try {
     return { ok: true, value: await work() };
   } catch (error) {
-    if (error instanceof TokenStoreError) return { ok: false, code: error.code, message: error.message };
+    if (error instanceof TokenStoreError) {
+      const failed: Outcome<T> = { ok: false, code: error.code, message: error.message };
+      if (error.retryAfterMs !== undefined) failed.retryAfterMs = error.retryAfterMs;
+      return failed;
+    }
     return { ok: false, code: 'STORAGE_FAILED', message: 'the token store object failed' };
   }
+}
+
+/** The value of an outcome, or its error (with its code and wait) thrown again on this side. */
+export function unwrap<T>(result: Outcome<T>): T {
+  if (!result.ok) throw new TokenStoreError(result.code, result.message, result.retryAfterMs === undefined ? undefined : { retryAfterMs: result.retryAfterMs });
+  return result.value;
+}
+
+/**
+ * What a subclass (the Worker's per-user object) builds on. Keyed by a symbol on purpose:
+ * Workers RPC calls methods by name, so a symbol-keyed method is unreachable from outside.
+ */
+export const objectInternals = Symbol('edge-token-store/durable-object internals');
+
+export interface ObjectInternals {
+  /** Built on first use (a misconfigured key ring is then an error of that call). */
+  store(): SealedTokenStore;
+  manager(): TokenManager;
+  /** Answers one RPC: counted, and what it throws turned into an outcome. */
+  answer<T>(work: () => Promise<T>): Promise<Outcome<T>>;
+  /** RPC calls this instance has answered since it started. */
+  calls(): number;
 }
 
 export class TokenStoreObject extends DurableObject<TokenStoreObjectEnv> {
   #tokens: SealedTokenStore | undefined;
   #refresher: TokenManager | undefined;
+  #calls = 0;
+
+  [objectInternals](): ObjectInternals {
+    return {
+      store: () => this.#store(),
+      manager: () => this.#manager(),
+      answer: (work) => this.#answer(work),
+      calls: () => this.#calls,
+    };
+  }
+
+  #answer<T>(work: () => Promise<T>): Promise<Outcome<T>> {
+    this.#calls++;
+    return outcome(work);
+  }
 
   #store(): SealedTokenStore {
     // Built on first use so that a misconfigured secret is reported per call, not as a crashed object.
@@ -161,29 +205,29 @@ export class TokenStoreObject extends DurableObject<TokenStoreObjectEnv> {
   }
 
   findToken(query: TokenQuery): Promise<Outcome<OAuthToken | null>> {
-    return outcome(() => this.#store().findToken(query));
+    return this.#answer(() => this.#store().findToken(query));
   }
   saveToken(token: TokenQuery): Promise<Outcome<OAuthToken>> {
-    return outcome(() => this.#store().saveToken(token));
+    return this.#answer(() => this.#store().saveToken(token));
   }
   deleteToken(id: string): Promise<Outcome<void>> {
-    return outcome(() => this.#store().deleteToken(id));
+    return this.#answer(() => this.#store().deleteToken(id));
   }
   getTokens(): Promise<Outcome<OAuthToken[]>> {
-    return outcome(() => this.#store().getTokens());
+    return this.#answer(() => this.#store().getTokens());
   }
   deleteTokens(): Promise<Outcome<void>> {
-    return outcome(() => this.#store().deleteTokens());
+    return this.#answer(() => this.#store().deleteTokens());
   }
   findTokenById(id: string): Promise<Outcome<OAuthToken | null>> {
-    return outcome(() => this.#store().findTokenById(id));
+    return this.#answer(() => this.#store().findTokenById(id));
   }
   rotate(): Promise<Outcome<number>> {
-    return outcome(() => this.#store().rotate());
+    return this.#answer(() => this.#store().rotate());
   }
   /** The token, refreshed here if needed: every Worker's callers share this object's one refresh. */
   freshToken(query: TokenQuery, options: RefreshOptions): Promise<Outcome<OAuthToken>> {
-    return outcome(() => this.#manager().freshToken(query, options));
+    return this.#answer(() => this.#manager().freshToken(query, options));
   }
 }
 
@@ -203,8 +247,10 @@ export interface DurableObjectNamespaceLike {
 export interface DurableObjectStoreOptions {
   /** The binding of the `TokenStoreObject` class. */
   namespace: DurableObjectNamespaceLike;
-  /** Which object: one per app, org or tenant (default "default"). */
+  /** Which object: one per app, org, tenant or user (default "default"). */
   name?: string;
+  /** Retries of transient faults (`retryable`); `overloaded` is never retried. */
+  retry?: ObjectCallOptions;
 }
 
 /**
@@ -212,7 +258,7 @@ export interface DurableObjectStoreOptions {
  * this store hands its refreshes to the object, so they are single-flight across isolates.
  */
 export function createDurableObjectStore(options: DurableObjectStoreOptions): SealedTokenStore & RefreshingTokenStore {
-  const { namespace, name = 'default' } = options ?? ({} as DurableObjectStoreOptions);
+  const { namespace, name = 'default', retry } = options ?? ({} as DurableObjectStoreOptions);
   if (!namespace || typeof namespace.idFromName !== 'function' || typeof namespace.get !== 'function') {
     throw new TokenStoreError('INVALID_INPUT', 'createDurableObjectStore: namespace must be a Durable Object binding');
   }
@@ -224,16 +270,8 @@ export function createDurableObjectStore(options: DurableObjectStoreOptions): Se
   const id = namespace.idFromName(name);
   const stubFor = () => namespace.get(id as never) as TokenStoreObjectStub;
 
-  async function call<T>(rpc: (stub: TokenStoreObjectStub) => Promise<Outcome<T>>): Promise<T> {
-    let result: Outcome<T>;
-    try {
-      result = await rpc(stubFor());
-    } catch (cause) {
-      throw new TokenStoreError('STORAGE_FAILED', 'the call to the token store object failed', { cause });
-    }
-    if (!result.ok) throw new TokenStoreError(result.code, result.message);
-    return result.value;
-  }
+  // Every method is safe to repeat: reads, saves (by id, or found again by user name), deletes.
+  const call = async <T>(rpc: (stub: TokenStoreObjectStub) => Promise<Outcome<T>>): Promise<T> => unwrap(await callObject(stubFor, rpc, retry));
 
   // Checked here too, so bad input fails before a network hop, with the same errors.
   return {

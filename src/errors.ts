@@ -11,7 +11,7 @@ export type TokenStoreErrorCode =
   | 'CONFLICT'
   /** A record could not be opened: wrong or missing key, tampered bytes, or moved to another id or store. */
   | 'DECRYPT_FAILED'
-  /** The storage below failed (or refused); the cause is attached. */
+  /** The storage below failed (or refused); the cause is attached. Retryable when it carries `retryAfterMs`. */
   | 'STORAGE_FAILED'
   /**
    * A platform limit (such as KV's 1,000 operations per Worker invocation) stopped a bulk
@@ -44,9 +44,12 @@ export class TokenStoreError extends Error {
     this.retryAfterMs = options?.retryAfterMs;
   }
 
-  /** Whether trying the same thing later may succeed. */
+  /**
+   * Whether trying the same thing later may succeed: Zoho's rate limit and outages, and a
+   * storage fault that said how long to wait (an overloaded or flaky Durable Object).
+   */
   get retryable(): boolean {
-    return this.code === 'ZOHO_RATE_LIMITED' || this.code === 'ZOHO_UNAVAILABLE';
+    return this.code === 'ZOHO_RATE_LIMITED' || this.code === 'ZOHO_UNAVAILABLE' || this.retryAfterMs !== undefined;
   }
 }
 

@@ -13,7 +13,7 @@
 import { TokenStoreError } from './errors.ts';
 import type { OAuthToken, RefreshingTokenStore, RefreshOptions, TokenQuery, TokenStore } from './types.ts';
 import { checkTokenInput } from './validate.ts';
-import { isKnownAccountsServer, ZOHO_API_DOMAINS, type ZohoOAuth } from './zoho.ts';
+import { isKnownAccountsServer, ZOHO_API_DOMAINS, type ZohoOAuth, type ZohoTokens } from './zoho.ts';
 
 export interface TokenManagerOptions {
   store: TokenStore;
@@ -53,13 +53,21 @@ export interface TokenManager {
   refreshNow(query: TokenQuery): Promise<AccessToken>;
   /** Exchanges a grant code and stores the user's tokens; names the user (`email:zgid`, as the SDK) unless told. */
   exchangeGrant(code: string, options?: { userName?: string; redirectUrl?: string }): Promise<OAuthToken>;
+  /**
+   * Stores what a grant exchange made elsewhere answered, for a user already named: the second
+   * half of `exchangeGrant`, for callers that must know the user before choosing the store (the
+   * Worker keeps each user in their own object). Revokes the user's replaced refresh token.
+   */
+  saveGrant(answer: ZohoTokens, options: { userName: string; redirectUrl?: string }): Promise<OAuthToken>;
   /** Revokes the refresh token at Zoho and deletes the record. */
   revoke(query: TokenQuery): Promise<void>;
   /**
    * Calls the CRM at the token's API domain with its access token; on 401 INVALID_TOKEN or
-   * AUTHENTICATION_FAILURE, refreshes (single-flight) and retries once.
+   * AUTHENTICATION_FAILURE, refreshes (single-flight) and retries once. `options.token`: a
+   * token the caller already holds fresh (the Worker gets it with its session check), which
+   * saves the first store call.
    */
-  fetchCrm(query: TokenQuery, path: string, init?: RequestInit): Promise<Response>;
+  fetchCrm(query: TokenQuery, path: string, init?: RequestInit, options?: { token?: OAuthToken }): Promise<Response>;
 }
 
 const DEFAULT_SKEW_MS = 5_000;
@@ -167,6 +175,29 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     return refreshOnce(token.id, rejectedAccessToken ?? token.accessToken, skew);
   }
 
+  async function saveGrant(answer: ZohoTokens, { userName: name, redirectUrl = oauth.redirectUrl }: { userName: string; redirectUrl?: string }): Promise<OAuthToken> {
+    if (!answer.refreshToken) throw new TokenStoreError('ZOHO_BAD_RESPONSE', 'Zoho gave no refresh token for the grant (access_type=offline?)');
+    if (typeof name !== 'string' || name === '') throw new TokenStoreError('INVALID_INPUT', 'saveGrant: userName is required');
+    const previous = await store.findToken({ userName: name });
+    const saved = await store.saveToken({
+      userName: name,
+      clientId: oauth.clientId,
+      clientSecret: oauth.clientSecret,
+      refreshToken: answer.refreshToken,
+      accessToken: answer.accessToken,
+      grantToken: null,
+      expiryTime: answer.expiryTime,
+      redirectUrl: redirectUrl ?? null,
+      apiDomain: answer.apiDomain,
+    });
+    // The user's previous refresh token is no longer stored anywhere: revoke it, so it does
+    // not count toward Zoho's 20 live refresh tokens per user. Best effort.
+    if (previous?.refreshToken && previous.refreshToken !== answer.refreshToken) {
+      await oauth.revoke(previous.refreshToken).catch(() => undefined);
+    }
+    return saved;
+  }
+
   return {
     freshToken,
 
@@ -181,26 +212,10 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     async exchangeGrant(code, { userName, redirectUrl = oauth.redirectUrl } = {}) {
       const answer = await oauth.exchangeGrant(code, { redirectUrl });
       if (!answer.refreshToken) throw new TokenStoreError('ZOHO_BAD_RESPONSE', 'Zoho gave no refresh token for the grant (access_type=offline?)');
-      const name = userName ?? (await oauth.currentUser(answer));
-      const previous = await store.findToken({ userName: name });
-      const saved = await store.saveToken({
-        userName: name,
-        clientId: oauth.clientId,
-        clientSecret: oauth.clientSecret,
-        refreshToken: answer.refreshToken,
-        accessToken: answer.accessToken,
-        grantToken: null,
-        expiryTime: answer.expiryTime,
-        redirectUrl: redirectUrl ?? null,
-        apiDomain: answer.apiDomain,
-      });
-      // The user's previous refresh token is no longer stored anywhere: revoke it, so it does
-      // not count toward Zoho's 20 live refresh tokens per user. Best effort.
-      if (previous?.refreshToken && previous.refreshToken !== answer.refreshToken) {
-        await oauth.revoke(previous.refreshToken).catch(() => undefined);
-      }
-      return saved;
+      return saveGrant(answer, { userName: userName ?? (await oauth.currentUser(answer)), redirectUrl });
     },
+
+    saveGrant,
 
     async revoke(query) {
       const token = await find(query);
@@ -208,8 +223,8 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
       await store.deleteToken(token.id);
     },
 
-    async fetchCrm(query, path, init = {}) {
-      const first = result(await freshToken(query, { skewMs }));
+    async fetchCrm(query, path, init = {}, { token } = {}) {
+      const first = result(token ?? (await freshToken(query, { skewMs })));
       const apiOrigin = new URL(first.apiDomain).origin;
       if (!isAllowedApiDomain(apiOrigin)) {
         throw new TokenStoreError('INVALID_INPUT', 'fetchCrm: the token names an API domain that is not allowed');

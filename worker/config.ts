@@ -4,7 +4,6 @@ import { DATA_CENTERS, ZOHO_API_DOMAINS, type DataCenter } from '../src/zoho.ts'
 import type { Env } from './env.ts';
 
 export interface Config {
-  store: 'durable-object' | 'kv';
   clientId: string;
   clientSecret: string;
   dataCenter: DataCenter;
@@ -14,11 +13,15 @@ export interface Config {
   redirectUrl: string | undefined;
   sessionSecret: string;
   sessionTtlSeconds: number;
+  userObjectSecret: string;
+  /** SHA-256 (base64url) of the admin key; without it the admin routes answer 404. */
+  adminKeyHash: string | undefined;
+  loginStateBuckets: number;
   /** Origins that /crm/* may be forwarded to. */
   apiDomains: Set<string>;
   allowedOrigins: Set<string>;
   appUrl: string;
-  /** SHA-256 (base64url) of an API key -> token id. */
+  /** SHA-256 (base64url) of an API key -> "<user object>/<token id>", or a bare token id (old layout). */
   apiKeys: Map<string, string>;
   /** TOKEN_STORE_KEYS, parsed: key id -> base64url secret. */
   tokenStoreKeys: Record<string, string>;
@@ -54,21 +57,23 @@ function origin(value: string, what: string): string {
 }
 
 export function readConfig(env: Env): Config {
-  const missing = ['ZOHO_CLIENT_ID', 'ZOHO_CLIENT_SECRET', 'SESSION_SECRET', 'TOKEN_STORE_KEYS'].filter(
+  const missing = ['ZOHO_CLIENT_ID', 'ZOHO_CLIENT_SECRET', 'SESSION_SECRET', 'USER_OBJECT_SECRET', 'TOKEN_STORE_KEYS'].filter(
     (name) => !env[name as keyof Env],
   );
   if (missing.length > 0) throw new Error(`configuration: missing ${missing.join(', ')}`);
   if (env.SESSION_SECRET.length < 32) throw new Error('configuration: SESSION_SECRET must be at least 32 characters');
+  if (env.USER_OBJECT_SECRET.length < 32) throw new Error('configuration: USER_OBJECT_SECRET must be at least 32 characters');
   const dataCenter = (env.ZOHO_DATA_CENTER || 'us') as DataCenter;
   if (!Object.hasOwn(DATA_CENTERS, dataCenter)) throw new Error('configuration: ZOHO_DATA_CENTER is not a Zoho data center');
-  const store = env.STORE || 'durable-object';
-  if (store !== 'durable-object' && store !== 'kv') throw new Error('configuration: STORE must be "durable-object" or "kv"');
+  // KV mode could not keep refreshes single-flight across isolates (README: "Why the Worker has no KV mode").
+  if (env.STORE && env.STORE !== 'durable-object') throw new Error('configuration: STORE must be "durable-object" (the Worker has no KV mode any more)');
+  const buckets = Number(env.LOGIN_STATE_BUCKETS || 16);
+  if (!Number.isSafeInteger(buckets) || buckets < 1 || buckets > 1024) throw new Error('configuration: LOGIN_STATE_BUCKETS must be a whole number from 1 to 1024');
   const apiKeys = new Map(Object.entries(env.API_KEYS ? parseSecretJson(env.API_KEYS, 'API_KEYS') : {}));
   const tokenStoreKeys = parseSecretJson(env.TOKEN_STORE_KEYS, 'TOKEN_STORE_KEYS');
   const ttl = Number(env.SESSION_TTL_SECONDS ?? 8 * 3600);
   if (!Number.isSafeInteger(ttl) || ttl < 60) throw new Error('configuration: SESSION_TTL_SECONDS must be at least 60');
   return {
-    store,
     clientId: env.ZOHO_CLIENT_ID!,
     clientSecret: env.ZOHO_CLIENT_SECRET!,
     dataCenter,
@@ -77,6 +82,9 @@ export function readConfig(env: Env): Config {
     redirectUrl: env.ZOHO_REDIRECT_URL || undefined,
     sessionSecret: env.SESSION_SECRET,
     sessionTtlSeconds: ttl,
+    userObjectSecret: env.USER_OBJECT_SECRET,
+    adminKeyHash: env.ADMIN_KEY_SHA256 || undefined,
+    loginStateBuckets: buckets,
     apiDomains: new Set([...ZOHO_API_DOMAINS, ...list(env.ZOHO_EXTRA_API_DOMAINS).map((d) => origin(d, 'ZOHO_EXTRA_API_DOMAINS'))]),
     allowedOrigins: new Set(list(env.ALLOWED_ORIGINS).map((o) => origin(o, 'ALLOWED_ORIGINS'))),
     appUrl: env.APP_URL || '/',

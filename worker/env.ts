@@ -1,15 +1,32 @@
-import type { TokenStoreObject, TokenStoreObjectEnv } from '../src/durable-object.ts';
+import type { TokenStoreObjectEnv } from '../src/durable-object.ts';
+import type { ObjectDirectory } from './directory.ts';
 import type { SessionsObject } from './sessions.ts';
+import type { UserTokensObject } from './user-object.ts';
 
 /** The Worker's bindings, as wrangler.toml and its secrets declare them. */
 export interface Env extends TokenStoreObjectEnv {
-  TOKEN_STORE: DurableObjectNamespace<TokenStoreObject>;
+  /** One object per Zoho user: their token and sessions (the class is bound as TokenStoreObject). */
+  TOKEN_STORE: DurableObjectNamespace<UserTokensObject>;
+  /** Login-state buckets, and references left by the upgrade from the single-object layout. */
   SESSIONS: DurableObjectNamespace<SessionsObject>;
+  /** The directory of user objects, for operators. */
+  DIRECTORY: DurableObjectNamespace<ObjectDirectory>;
+  /** Not used by the Worker (see README, "Why the Worker has no KV mode"); the library's KV tests and the import use it. */
   TOKENS_KV: KVNamespace;
-  /** "durable-object" (default) or "kv". */
+  /** Only "durable-object" (the default) is accepted; "kv" was removed. */
   STORE?: string;
   /** A secret: signs session cookies and login state. At least 32 characters. */
   SESSION_SECRET: string;
+  /**
+   * A secret: keys the hash that names each user's object. At least 32 characters. Never
+   * rotate it: a new value names new, empty objects (everyone logs in again, and the old
+   * objects' tokens are orphaned until erased).
+   */
+  USER_OBJECT_SECRET: string;
+  /** A secret, optional: SHA-256 (base64url) of the key that opens /admin/* routes. */
+  ADMIN_KEY_SHA256?: string;
+  /** How many objects share the single-use login states (default 16; see README). */
+  LOGIN_STATE_BUCKETS?: string;
   /** Session lifetime in seconds (default 8 hours). */
   SESSION_TTL_SECONDS?: string;
   /** Comma-separated scopes asked at login. */
@@ -22,6 +39,10 @@ export interface Env extends TokenStoreObjectEnv {
   ALLOWED_ORIGINS?: string;
   /** Where /auth/callback sends the browser after login (default "/"). */
   APP_URL?: string;
-  /** A secret: JSON object of SHA-256 (base64url) of a server API key -> token id. */
+  /**
+   * A secret: JSON object of SHA-256 (base64url) of a server API key -> the token it uses, as
+   * `/auth/me` shows it (`tokenRef`: "<user object>/<token id>"). A bare token id (the
+   * single-object layout's form) still works after the upgrade, at one more object call.
+   */
   API_KEYS?: string;
 }

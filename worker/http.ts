@@ -25,8 +25,8 @@ export function htmlPage(status: number, title: string, message: string, headers
 
 /**
  * The one mapping from a token error to an HTTP answer, for the proxy and the auth routes:
- * a dead login is 401 (and ends a cookie session), Zoho's rate limit 503 with Retry-After,
- * Zoho unreachable 502. Bodies name the situation, never a token or user.
+ * a dead login is 401 (and ends a cookie session), Zoho's rate limit and a busy token store
+ * 503 with Retry-After, Zoho unreachable 502. Bodies name the situation, never a token or user.
  */
 export function tokenErrorResponse(error: TokenStoreError, endSession: boolean): Response {
   switch (error.code) {
@@ -42,6 +42,12 @@ export function tokenErrorResponse(error: TokenStoreError, endSession: boolean):
       });
     case 'ZOHO_UNAVAILABLE':
       return jsonError(502, 'zoho_unavailable', 'Zoho could not be reached');
+    case 'STORAGE_FAILED':
+      // An overloaded object, or one that kept failing with transient faults: ask to come back.
+      if (error.retryAfterMs !== undefined) {
+        return jsonError(503, 'busy', 'the token store is busy; try again shortly', { 'retry-after': String(Math.ceil(error.retryAfterMs / 1000)) });
+      }
+      return jsonError(502, 'upstream_error', 'the token could not be used');
     case 'INVALID_INPUT':
       return jsonError(400, 'bad_request', 'the request cannot be completed');
     default:

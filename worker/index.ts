@@ -9,35 +9,29 @@
  *   POST /auth/logout    -> ends the session
  *   POST /auth/revoke    -> revokes at Zoho, deletes the token, ends its sessions
  *   ANY  /crm/*          -> Zoho CRM, with the caller's token
+ *   /admin/*             -> operators only, behind the admin key (worker/admin.ts)
+ * Each user's token and sessions live in their own object (worker/objects.ts says how
+ * objects are named): a proxied call is one call to that one object.
  */
-import { createCipher } from '../src/cipher.ts';
-import { createDurableObjectStore } from '../src/durable-object.ts';
-import { createKVStore } from '../src/kv.ts';
-import type { TokenStore } from '../src/types.ts';
-import { callback, login, logout, me, refreshNow, revoke, type AuthContext } from './auth.ts';
 import { isTokenStoreError } from '../src/errors.ts';
+import { admin } from './admin.ts';
+import { callback, login, logout, me, refreshNow, revoke, type AuthContext } from './auth.ts';
 import { readConfig, type Config } from './config.ts';
 import type { Env } from './env.ts';
 import { corsHeaders, jsonError, log, tokenErrorResponse } from './http.ts';
 import { proxy } from './proxy.ts';
 
-export { TokenStoreObject } from '../src/durable-object.ts';
+// The per-user class is bound under the name the single-object layout used, so a deployment
+// that ran it keeps its data (wrangler.toml).
+export { UserTokensObject as TokenStoreObject } from './user-object.ts';
 export { SessionsObject } from './sessions.ts';
+export { ObjectDirectory } from './directory.ts';
 
-let cached: { env: Env; config: Config; store: TokenStore } | undefined;
+let cached: { env: Env; config: Config } | undefined;
 
-function setup(env: Env): { config: Config; store: TokenStore } {
-  if (cached?.env === env) return cached;
-  const config = readConfig(env);
-  const store =
-    config.store === 'kv'
-      ? createKVStore({
-          kv: env.TOKENS_KV,
-          cipher: createCipher({ keys: config.tokenStoreKeys, current: env.TOKEN_STORE_CURRENT_KEY }),
-        })
-      : createDurableObjectStore({ namespace: env.TOKEN_STORE, name: 'tokens' });
-  cached = { env, config, store };
-  return cached;
+function setup(env: Env): Config {
+  if (cached?.env !== env) cached = { env, config: readConfig(env) };
+  return cached.config;
 }
 
 /** Requests that change state with a cookie must come from this origin or an allowed one. */
@@ -53,22 +47,29 @@ async function route(request: Request, env: Env, requestId: string): Promise<{ r
   if (pathname === '/healthz') return { response: Response.json({ ok: true }) };
 
   let config: Config;
-  let store: TokenStore;
   try {
-    ({ config, store } = setup(env));
+    config = setup(env);
   } catch (error) {
     log({ requestId, method: request.method, path: pathname, event: 'misconfigured', code: (error as Error).message });
     return { response: jsonError(500, 'misconfigured', 'the service is not configured') };
   }
-  const context: AuthContext = { env, config, store, request, url };
+  const context: AuthContext = { env, config, request, url };
   const method = request.method;
 
+  if (pathname.startsWith('/admin/')) return admin(context);
   if (pathname === '/auth/login' && method === 'GET') return { response: await login(context) };
   if (pathname === '/auth/callback' && method === 'GET') {
     const { response, outcome } = await callback(context);
     return { response, event: outcome };
   }
-  if (pathname === '/auth/me' && method === 'GET') return { response: await me(context) };
+  if (pathname === '/auth/me' && method === 'GET') {
+    try {
+      return { response: await me(context) };
+    } catch (error) {
+      if (!isTokenStoreError(error)) throw error;
+      return { response: tokenErrorResponse(error, false), code: error.code };
+    }
+  }
   const posts: Record<string, (c: AuthContext) => Promise<Response>> = {
     '/auth/logout': logout,
     '/auth/revoke': revoke,
@@ -92,7 +93,7 @@ async function route(request: Request, env: Env, requestId: string): Promise<{ r
     if (origin && origin !== url.origin && !cors) {
       return { response: jsonError(403, 'forbidden_origin', 'origin not allowed') };
     }
-    const { response, code } = await proxy(request, env, config, store);
+    const { response, code } = await proxy(request, env, config);
     for (const [name, value] of Object.entries(cors ?? {})) response.headers.set(name, value);
     return { response, code };
   }

@@ -4,14 +4,21 @@
  * or backslashes are refused, and the target must stay on an allowed API domain.
  * Authorization and cookies are stripped both ways; a 401 INVALID_TOKEN is refreshed
  * (single-flight) and retried once by the token manager.
+ *
+ * Cost: one call to one object, the caller's own (session check and fresh token in one);
+ * a second call to it only when Zoho rejects the access token. Callers named through the
+ * upgrade's references (old cookies, old API keys) pay one more call, to a reference bucket.
  */
+import { createDurableObjectStore } from '../src/durable-object.ts';
 import { isTokenStoreError } from '../src/errors.ts';
+import { callObject } from '../src/object-call.ts';
 import { createTokenManager } from '../src/token-manager.ts';
-import type { TokenStore } from '../src/types.ts';
-import { oauthFor, sessionToken } from './auth.ts';
+import type { OAuthToken } from '../src/types.ts';
+import { oauthFor, sessionOf, sessionToken, withRenewedCookie, type Session } from './auth.ts';
 import type { Config } from './config.ts';
 import type { Env } from './env.ts';
 import { jsonError, tokenErrorResponse } from './http.ts';
+import { ask, refBucket, userObject } from './objects.ts';
 import { sha256 } from './signing.ts';
 
 const REQUEST_HEADERS = ['accept', 'accept-language', 'content-type', 'if-modified-since', 'if-none-match', 'x-crm-org', 'x-external'];
@@ -30,23 +37,51 @@ export function isSafeCrmPath(raw: string): boolean {
   return CRM_PATH.test(raw);
 }
 
-/** Who is calling: a session cookie, or a server API key (stored as its SHA-256). */
-async function callerToken(request: Request, env: Env, config: Config): Promise<{ tokenId: string; viaSession: boolean } | null> {
-  const authorization = request.headers.get('authorization');
-  if (authorization?.startsWith('Bearer ')) {
-    const tokenId = config.apiKeys.get(await sha256(authorization.slice('Bearer '.length)));
-    return tokenId ? { tokenId, viaSession: false } : null;
+/** What an API key maps to: "<user object>/<token id>", or a bare token id of the old layout (found through its reference). */
+async function apiKeyTarget(env: Env, value: string): Promise<{ objectName: string; tokenId: string } | null> {
+  let ref: string | null = value;
+  if (!value.includes('/')) {
+    const key = `token:${value}`;
+    ref = await callObject(await refBucket(env, key), (s) => s.getRef(key));
   }
-  const session = await sessionToken(request, env, config);
-  return session && { tokenId: session.tokenId, viaSession: true };
+  const [objectName, tokenId] = ref?.split('/') ?? [];
+  return objectName && tokenId ? { objectName, tokenId } : null;
 }
 
-export async function proxy(request: Request, env: Env, config: Config, store: TokenStore): Promise<{ response: Response; code?: string }> {
+/**
+ * Who is calling and their fresh token, in one call to their object: a session cookie, or a
+ * server API key (stored as its SHA-256). Null when neither names a live token.
+ */
+async function caller(request: Request, env: Env, config: Config, skewMs: number): Promise<{ objectName: string; token: OAuthToken; session: Session | null } | null> {
+  const authorization = request.headers.get('authorization');
+  if (authorization?.startsWith('Bearer ')) {
+    const value = config.apiKeys.get(await sha256(authorization.slice('Bearer '.length)));
+    const target = value ? await apiKeyTarget(env, value) : null;
+    if (!target) return null;
+    // Safe to retry: a read, or a refresh that re-checks the stored token first.
+    const token = await ask(userObject(env, target.objectName), (s) => s.freshToken({ id: target.tokenId }, { skewMs }));
+    return { objectName: target.objectName, token, session: null };
+  }
+  const session = await sessionOf(request, env, config);
+  const token = session && (await sessionToken(env, session, { skewMs }));
+  return session && token ? { objectName: session.objectName, token, session } : null;
+}
+
+/** Refresh when fewer than this many ms remain, as the token manager does by default. */
+const SKEW_MS = 5_000;
+
+export async function proxy(request: Request, env: Env, config: Config): Promise<{ response: Response; code?: string }> {
   const raw = rawPath(request);
   if (!isSafeCrmPath(raw)) return { response: jsonError(400, 'bad_path', 'not a CRM API path'), code: 'bad_path' };
 
-  const caller = await callerToken(request, env, config);
-  if (!caller) return { response: jsonError(401, 'unauthorized', 'log in first'), code: 'unauthorized' };
+  let who;
+  try {
+    who = await caller(request, env, config, SKEW_MS);
+  } catch (error) {
+    if (!isTokenStoreError(error)) throw error;
+    return { response: tokenErrorResponse(error, !request.headers.has('authorization')), code: error.code };
+  }
+  if (!who) return { response: jsonError(401, 'unauthorized', 'log in first'), code: 'unauthorized' };
 
   const url = new URL(request.url);
   const headers = new Headers();
@@ -55,26 +90,28 @@ export async function proxy(request: Request, env: Env, config: Config, store: T
     if (value !== null) headers.set(name, value);
   }
   const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
+  // Only used again if Zoho rejects the access token: then the refresh runs in the same object.
   const manager = createTokenManager({
-    store,
+    store: createDurableObjectStore({ namespace: env.TOKEN_STORE, name: who.objectName }),
     oauth: oauthFor(config, url),
     isAllowedApiDomain: (origin) => config.apiDomains.has(origin),
+    skewMs: SKEW_MS,
   });
   try {
-    const upstream = await manager.fetchCrm({ id: caller.tokenId }, `${raw}${url.search}`, {
-      method: request.method,
-      headers,
-      body: hasBody ? await request.arrayBuffer() : undefined,
-      redirect: 'manual',
-    });
+    const upstream = await manager.fetchCrm(
+      { id: who.token.id },
+      `${raw}${url.search}`,
+      { method: request.method, headers, body: hasBody ? await request.arrayBuffer() : undefined, redirect: 'manual' },
+      { token: who.token },
+    );
     const out = new Headers();
     for (const name of RESPONSE_HEADERS) {
       const value = upstream.headers.get(name);
       if (value !== null) out.set(name, value);
     }
-    return { response: new Response(upstream.body, { status: upstream.status, headers: out }) };
+    return { response: withRenewedCookie(new Response(upstream.body, { status: upstream.status, headers: out }), who.session) };
   } catch (error) {
     if (!isTokenStoreError(error)) throw error;
-    return { response: tokenErrorResponse(error, caller.viaSession), code: error.code };
+    return { response: tokenErrorResponse(error, who.session !== null), code: error.code };
   }
 }

@@ -1,16 +1,31 @@
 /**
- * Server-side sessions and single-use login states, in one SQLite Durable Object. Only
- * SHA-256 hashes of session ids and state nonces are stored, so a copy of this storage
- * cannot be replayed as a cookie. A session names a token id, never a token.
+ * Small shared pieces of the login flow, one class for two kinds of bucket object
+ * (worker/objects.ts names them; none is shared by every request):
+ *   - `states-<k>`: single-use login states. A state's bucket is picked at random at login and
+ *     signed into the state, so logins spread over the buckets and a state is always checked
+ *     where it was first used, whatever the bucket count is later.
+ *   - `refs-<k>`: what the upgrade from the single-object layout left behind, so that an old
+ *     session cookie or API key finds its user's object.
+ * Expired rows go by an index on their expiry, in the alarm. Only hashes are stored.
+ * The class keeps its old name (`SessionsObject`): the single-object layout kept every
+ * session in its instance `sessions`, which the upgrade reads once and then empties.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { randomId, sha256 } from './signing.ts';
+import { sha256 } from './signing.ts';
 
 const SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS sessions (id_hash TEXT PRIMARY KEY, token_id TEXT NOT NULL, expires_at INTEGER NOT NULL)`,
-  `CREATE INDEX IF NOT EXISTS sessions_token ON sessions (token_id)`,
-  `CREATE TABLE IF NOT EXISTS used_states (nonce_hash TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS login_states (nonce_hash TEXT PRIMARY KEY, claim TEXT NOT NULL, expires_at INTEGER NOT NULL)`,
+  `CREATE INDEX IF NOT EXISTS login_states_expiry ON login_states (expires_at)`,
+  `CREATE TABLE IF NOT EXISTS refs (key_hash TEXT PRIMARY KEY, target TEXT NOT NULL, expires_at INTEGER)`,
+  `CREATE INDEX IF NOT EXISTS refs_expiry ON refs (expires_at)`,
 ];
+
+/** A session as the single-object layout stored it. */
+export type LegacySession = {
+  id_hash: string;
+  token_id: string;
+  expires_at: number;
+};
 
 export class SessionsObject extends DurableObject {
   #ready = false;
@@ -24,44 +39,58 @@ export class SessionsObject extends DurableObject {
     return sql;
   }
 
-  #sweep(now: number): void {
-    const sql = this.#sql();
-    sql.exec('DELETE FROM sessions WHERE expires_at <= ?', now);
-    sql.exec('DELETE FROM used_states WHERE expires_at <= ?', now);
+  /** Wakes the alarm for `at` unless it is already due sooner. */
+  async #sweepBy(at: number): Promise<void> {
+    const set = await this.ctx.storage.getAlarm();
+    if (set === null || set > at) await this.ctx.storage.setAlarm(at);
   }
 
-  /** Starts a session for a token; returns the session id (only its hash is kept). */
-  async start(tokenId: string, ttlSeconds: number): Promise<string> {
-    const now = Date.now();
-    this.#sweep(now);
-    const id = randomId();
-    this.#sql().exec('INSERT INTO sessions (id_hash, token_id, expires_at) VALUES (?, ?, ?)', await sha256(id), tokenId, now + ttlSeconds * 1000);
-    return id;
-  }
-
-  /** The token id of a live session, or null. */
-  async resolve(id: string): Promise<string | null> {
-    const rows = this.#sql()
-      .exec<{ token_id: string }>('SELECT token_id FROM sessions WHERE id_hash = ? AND expires_at > ?', await sha256(id), Date.now())
-      .toArray();
-    return rows[0]?.token_id ?? null;
-  }
-
-  async end(id: string): Promise<void> {
-    this.#sql().exec('DELETE FROM sessions WHERE id_hash = ?', await sha256(id));
-  }
-
-  /** Ends every session of a token (after a revoke). */
-  endAllFor(tokenId: string): void {
-    this.#sql().exec('DELETE FROM sessions WHERE token_id = ?', tokenId);
-  }
-
-  /** Marks a login state nonce used; false when it was used before (a replay). */
-  async consumeState(nonce: string, expiresAt: number): Promise<boolean> {
-    this.#sweep(Date.now());
+  /**
+   * Marks a login state used. True for its first use, and again for the same `claim` (a retry
+   * of the same callback after a transient fault); false for a replay.
+   */
+  async consumeState(nonce: string, expiresAt: number, claim: string): Promise<boolean> {
     const hash = await sha256(nonce);
-    if (this.#sql().exec('SELECT 1 FROM used_states WHERE nonce_hash = ?', hash).toArray().length > 0) return false;
-    this.#sql().exec('INSERT INTO used_states (nonce_hash, expires_at) VALUES (?, ?)', hash, expiresAt);
+    const used = this.#sql().exec<{ claim: string }>('SELECT claim FROM login_states WHERE nonce_hash = ?', hash).toArray()[0];
+    if (used) return used.claim === claim;
+    this.#sql().exec('INSERT INTO login_states (nonce_hash, claim, expires_at) VALUES (?, ?, ?)', hash, claim, expiresAt);
+    await this.#sweepBy(expiresAt);
     return true;
+  }
+
+  /** Remembers where something of the old layout went (`key`: "session:<hash>" or "token:<id>"). */
+  async putRef(key: string, target: string, expiresAt: number | null): Promise<void> {
+    this.#sql().exec('INSERT OR REPLACE INTO refs (key_hash, target, expires_at) VALUES (?, ?, ?)', await sha256(key), target, expiresAt);
+    if (expiresAt !== null) await this.#sweepBy(expiresAt);
+  }
+
+  async getRef(key: string): Promise<string | null> {
+    const rows = this.#sql()
+      .exec<{ target: string }>('SELECT target FROM refs WHERE key_hash = ? AND (expires_at IS NULL OR expires_at > ?)', await sha256(key), Date.now())
+      .toArray();
+    return rows[0]?.target ?? null;
+  }
+
+  /** The sessions the single-object layout kept here (empty once the upgrade is done). */
+  exportLegacySessions(): LegacySession[] {
+    const { sql } = this.ctx.storage;
+    if (sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sessions'").toArray().length === 0) return [];
+    return sql.exec<LegacySession>('SELECT id_hash, token_id, expires_at FROM sessions WHERE expires_at > ?', Date.now()).toArray();
+  }
+
+  dropLegacySessions(): void {
+    this.ctx.storage.sql.exec('DROP TABLE IF EXISTS sessions');
+    this.ctx.storage.sql.exec('DROP TABLE IF EXISTS used_states');
+  }
+
+  override async alarm(): Promise<void> {
+    const sql = this.#sql();
+    const now = Date.now();
+    sql.exec('DELETE FROM login_states WHERE expires_at <= ?', now);
+    sql.exec('DELETE FROM refs WHERE expires_at <= ?', now);
+    const next = sql
+      .exec<{ at: number | null }>('SELECT min(at) AS at FROM (SELECT min(expires_at) AS at FROM login_states UNION ALL SELECT min(expires_at) FROM refs)')
+      .one().at;
+    if (next !== null) await this.ctx.storage.setAlarm(next);
   }
 }

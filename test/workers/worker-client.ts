@@ -1,0 +1,96 @@
+/**
+ * Drives the Worker as a browser would (SELF, its real entry point) against the local Zoho,
+ * and records every response body and log line so a test file can check, at its end, that
+ * none carried a secret.
+ */
+import { env, SELF } from 'cloudflare:test';
+import { expect, vi } from 'vitest';
+import { createDurableObjectStore } from '../../src/durable-object.ts';
+import type { OAuthToken } from '../../src/types.ts';
+import { userObjectName } from '../../worker/objects.ts';
+import './env.ts';
+import { client, ZOHO } from './local-zoho.ts';
+
+export const APP = 'https://worker.test';
+const seenBodies: string[] = [];
+const logs: string[] = [];
+
+/** Starts recording console.log (the Worker's log lines); returns the spy to restore. */
+export function recordLogs() {
+  return vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void logs.push(args.map(String).join(' ')));
+}
+
+export async function call(path: string, init: RequestInit & { cookie?: string } = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (init.cookie) headers.set('cookie', init.cookie);
+  const response = await SELF.fetch(path.startsWith('http') ? path : `${APP}${path}`, { ...init, headers, redirect: 'manual' });
+  seenBodies.push(await response.clone().text());
+  return response;
+}
+
+export function cookieFrom(response: Response, name: string): string {
+  const line = response.headers.getSetCookie().find((c) => c.startsWith(`${name}=`));
+  if (!line) throw new Error(`no ${name} cookie`);
+  return line.split(';')[0]!;
+}
+
+/** Starts a login at the Worker; returns Zoho's consent URL and the state cookie. */
+export async function startLogin() {
+  const start = await call('/auth/login');
+  expect(start.status).toBe(302);
+  return { consent: new URL(start.headers.get('location')!), stateCookie: cookieFrom(start, '__Host-ets-state') };
+}
+
+/** Consents at the local Zoho; returns the callback URL Zoho redirects to. */
+export async function consent(consentUrl: URL, email: string): Promise<URL> {
+  const form = new URLSearchParams(consentUrl.searchParams);
+  form.set('email', email);
+  const approved = await fetch(`${ZOHO}/oauth/v2/auth/approve`, { method: 'POST', body: form, redirect: 'manual' });
+  return new URL(approved.headers.get('location')!);
+}
+
+/** The user name the local Zoho gives an email (`email:zgid`). */
+export function userNameOf(email: string): string {
+  const generated = /^user\d+@org(\d+)\.example$/.exec(email);
+  if (generated) return `${email}:9${generated[1]!.padStart(5, '0')}`;
+  return `${email}:${email.startsWith('ana') ? 7001 : 7002}`;
+}
+
+/** The store in a user's own object, as the Worker names it. */
+export async function userStore(userName: string) {
+  return createDurableObjectStore({ namespace: env.TOKEN_STORE, name: await userObjectName(env.USER_OBJECT_SECRET, userName) });
+}
+
+export async function userStub(userName: string) {
+  return env.TOKEN_STORE.get(env.TOKEN_STORE.idFromName(await userObjectName(env.USER_OBJECT_SECRET, userName)));
+}
+
+export interface LoggedIn {
+  cookie: string;
+  token: OAuthToken;
+}
+
+export async function loginAs(email: string): Promise<LoggedIn> {
+  const { consent: consentUrl, stateCookie } = await startLogin();
+  const back = await consent(consentUrl, email);
+  const done = await call(back.toString(), { cookie: stateCookie });
+  if (done.status !== 302) throw new Error(`login failed: ${done.status} ${(await done.text()).slice(0, 300)} ${logs.slice(-3).join(' | ')}`);
+  const cookie = cookieFrom(done, '__Host-ets-session');
+  const token = (await (await userStore(userNameOf(email))).findToken({ userName: userNameOf(email) }))!;
+  return { cookie, token };
+}
+
+/** No response body or log line carried a token, a client secret, a session secret or a user's email. */
+export function expectNothingLeaked(tokens: (OAuthToken | null | undefined)[], emails: string[]) {
+  const secrets = [client.clientSecret, env.SESSION_SECRET, env.USER_OBJECT_SECRET, env.TEST_ADMIN_KEY];
+  for (const token of tokens) {
+    if (token) secrets.push(...[token.accessToken, token.refreshToken, token.grantToken].filter((s): s is string => !!s));
+  }
+  expect(logs.length).toBeGreaterThan(10);
+  for (const line of logs) {
+    for (const secret of secrets) expect(line).not.toContain(secret);
+    expect(line).not.toMatch(/code=|state=/);
+    for (const email of emails) expect(line).not.toContain(email);
+  }
+  for (const body of seenBodies) for (const secret of secrets) expect(body).not.toContain(secret);
+}

@@ -1,0 +1,134 @@
+/**
+ * Operators' routes, behind `Authorization: Bearer <admin key>` (only its SHA-256 is
+ * configured, ADMIN_KEY_SHA256; without it these routes do not exist). None of them is on a
+ * user's request path; they may fan out over many objects.
+ *   POST /admin/upgrade   moves the single-object layout's tokens and sessions into per-user objects
+ *   GET  /admin/objects   the user objects, with live counts (?after=<id>&limit=<n>)
+ *   GET  /admin/keys      how many objects hold records under each key id; done when only the current one is left
+ *   POST /admin/reseal    wakes objects still holding records under an old key, so they re-seal them
+ */
+import { createDurableObjectStore } from '../src/durable-object.ts';
+import { callObject } from '../src/object-call.ts';
+import type { AuthContext } from './auth.ts';
+import type { DirectoryEntry } from './directory.ts';
+import type { Env } from './env.ts';
+import { jsonError } from './http.ts';
+import { ask, DIRECTORY_SHARDS, directoryShard, refBucket, userObject, userObjectName } from './objects.ts';
+import { sha256 } from './signing.ts';
+import type { ObjectStats } from './user-object.ts';
+
+/** The single-object layout's object names. Read only by the upgrade, never on a request path. */
+const LEGACY_TOKENS = 'tokens';
+const LEGACY_SESSIONS = 'sessions';
+
+type Answer = { response: Response; event?: string; code?: string };
+
+const shards = (env: Env) => Array.from({ length: DIRECTORY_SHARDS }, (_, k) => directoryShard(env, k));
+const objectById = (env: Env, id: string) => () => env.TOKEN_STORE.get(env.TOKEN_STORE.idFromString(id));
+
+async function authorized(request: Request, expectedHash: string): Promise<boolean> {
+  const authorization = request.headers.get('authorization') ?? '';
+  if (!authorization.startsWith('Bearer ')) return false;
+  const hash = await sha256(authorization.slice('Bearer '.length));
+  let diff = hash.length ^ expectedHash.length;
+  for (let i = 0; i < Math.min(hash.length, expectedHash.length); i++) diff |= hash.charCodeAt(i) ^ expectedHash.charCodeAt(i);
+  return diff === 0;
+}
+
+/**
+ * Moves every token of the single `tokens` object into its user's object (keeping its id), and
+ * every session of the single `sessions` object with it, then empties the old objects. Leaves
+ * references so old cookies and API keys (bare token ids) keep working. Safe to run again: a
+ * user whose object already holds a token (they logged in after the deploy) keeps that one.
+ */
+async function upgrade({ env, config }: AuthContext): Promise<Answer> {
+  const legacy = createDurableObjectStore({ namespace: env.TOKEN_STORE, name: LEGACY_TOKENS });
+  const moved = new Map<string, { objectName: string; tokenId: string }>();
+  let kept = 0;
+  for (const token of await legacy.getTokens()) {
+    if (!token.userName) {
+      kept++; // the Worker never stored a nameless token; one that is there is not the Worker's to move
+      continue;
+    }
+    const objectName = await userObjectName(config.userObjectSecret, token.userName);
+    const target = createDurableObjectStore({ namespace: env.TOKEN_STORE, name: objectName });
+    const already = await target.findToken({ userName: token.userName });
+    const tokenId = already ? already.id : (await target.saveToken(token)).id;
+    moved.set(token.id, { objectName, tokenId });
+    const key = `token:${token.id}`;
+    await callObject(await refBucket(env, key), (s) => s.putRef(key, `${objectName}/${tokenId}`, null));
+  }
+
+  const oldSessions = env.SESSIONS.get(env.SESSIONS.idFromName(LEGACY_SESSIONS));
+  let sessions = 0;
+  for (const row of await oldSessions.exportLegacySessions()) {
+    const target = moved.get(row.token_id);
+    if (!target) continue; // its token is gone: the session was dead already
+    await ask(userObject(env, target.objectName), (s) => s.importSession(row.id_hash, target.tokenId, row.expires_at));
+    const key = `session:${row.id_hash}`;
+    await callObject(await refBucket(env, key), (s) => s.putRef(key, target.objectName, row.expires_at));
+    sessions++;
+  }
+  // Only now, with everything in place, empty the old layout.
+  for (const id of moved.keys()) await legacy.deleteToken(id);
+  await oldSessions.dropLegacySessions();
+  return { response: Response.json({ tokensMoved: moved.size, sessionsMoved: sessions, tokensLeft: kept }), event: 'upgrade' };
+}
+
+async function objects({ env, url }: AuthContext): Promise<Answer> {
+  const after = url.searchParams.get('after') ?? '';
+  const limit = Math.min(Math.max(Number(url.searchParams.get('limit') ?? 100) || 100, 1), 500);
+  const entries = (await Promise.all(shards(env).map((shard) => callObject(shard, (s) => s.list(after, limit)))))
+    .flat()
+    .sort((a, b) => (a.id < b.id ? -1 : 1))
+    .slice(0, limit);
+  const live = await Promise.all(
+    entries.map(async (entry: DirectoryEntry) => ({ ...entry, ...(await callObject(objectById(env, entry.id), (s) => s.stats())) satisfies ObjectStats })),
+  );
+  const next = entries.length === limit ? entries.at(-1)!.id : null;
+  return { response: Response.json({ objects: live, next }) };
+}
+
+async function keyCounts(env: Env): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const shard of await Promise.all(shards(env).map((s) => callObject(s, (d) => d.keyCounts())))) {
+    for (const [keyId, n] of Object.entries(shard)) counts[keyId] = (counts[keyId] ?? 0) + n;
+  }
+  return counts;
+}
+
+async function keys({ env }: AuthContext): Promise<Answer> {
+  const current = env.TOKEN_STORE_CURRENT_KEY;
+  const objectsByKey = await keyCounts(env);
+  const done = Object.keys(objectsByKey).every((keyId) => keyId === current);
+  return { response: Response.json({ current, objectsByKey, done }) };
+}
+
+/** Wakes up to 25 objects per shard that still hold old-key records; call again until done. */
+async function reseal({ env }: AuthContext): Promise<Answer> {
+  const current = env.TOKEN_STORE_CURRENT_KEY;
+  let records = 0;
+  let objectsWoken = 0;
+  for (const shard of shards(env)) {
+    for (const id of await callObject(shard, (d) => d.sealedUnderOldKeys(current, 25))) {
+      records += await ask(objectById(env, id), (s) => s.reseal());
+      objectsWoken++;
+    }
+  }
+  return { response: Response.json({ objectsWoken, recordsResealed: records }), event: 'reseal' };
+}
+
+const ROUTES: Record<string, (context: AuthContext) => Promise<Answer>> = {
+  'POST /admin/upgrade': upgrade,
+  'GET /admin/objects': objects,
+  'GET /admin/keys': keys,
+  'POST /admin/reseal': reseal,
+};
+
+export async function admin(context: AuthContext): Promise<Answer> {
+  const { config, request, url } = context;
+  const route = ROUTES[`${request.method} ${url.pathname}`];
+  if (!route || !config.adminKeyHash) return { response: jsonError(404, 'not_found', 'no such route') };
+  if (!(await authorized(request, config.adminKeyHash))) return { response: jsonError(401, 'unauthorized', 'admin key required'), code: 'admin_unauthorized' };
+  return route(context);
+}

@@ -1,0 +1,73 @@
+/**
+ * The directory of user objects, for operators: which objects exist, and which key ids seal
+ * their records, so an operator learns when no record under an old key is left. Sharded by
+ * object id (worker/objects.ts). Written only from user objects' alarms and read only by the
+ * admin routes: never on a request path. Holds object ids and counts; no name, no token.
+ */
+import { DurableObject } from 'cloudflare:workers';
+
+export interface DirectoryEntry {
+  /** The user object's id (hex), as `idFromString` takes it. */
+  id: string;
+  keyIds: string[];
+  tokens: number;
+  sessions: number;
+}
+
+const SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS objects (id TEXT PRIMARY KEY, key_ids TEXT NOT NULL, tokens INTEGER NOT NULL, sessions INTEGER NOT NULL, updated_at INTEGER NOT NULL)`,
+];
+
+type Row = { id: string; key_ids: string; tokens: number; sessions: number };
+const toEntry = (row: Row): DirectoryEntry => ({ id: row.id, keyIds: row.key_ids ? row.key_ids.split(',') : [], tokens: row.tokens, sessions: row.sessions });
+
+export class ObjectDirectory extends DurableObject {
+  #ready = false;
+
+  #sql() {
+    const { sql } = this.ctx.storage;
+    if (!this.#ready) {
+      for (const statement of SCHEMA) sql.exec(statement);
+      this.#ready = true;
+    }
+    return sql;
+  }
+
+  /** An object reports what it holds; one that holds nothing any more leaves the directory. */
+  report(entry: DirectoryEntry): void {
+    if (entry.tokens === 0 && entry.sessions === 0) {
+      this.#sql().exec('DELETE FROM objects WHERE id = ?', entry.id);
+      return;
+    }
+    this.#sql().exec(
+      'INSERT OR REPLACE INTO objects (id, key_ids, tokens, sessions, updated_at) VALUES (?, ?, ?, ?, ?)',
+      entry.id,
+      entry.keyIds.join(','),
+      entry.tokens,
+      entry.sessions,
+      Date.now(),
+    );
+  }
+
+  /** Entries after `after` (by id), at most `limit`. */
+  list(after: string, limit: number): DirectoryEntry[] {
+    return this.#sql().exec<Row>('SELECT id, key_ids, tokens, sessions FROM objects WHERE id > ? ORDER BY id LIMIT ?', after, limit).toArray().map(toEntry);
+  }
+
+  /** How many objects hold records under each key id. */
+  keyCounts(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const { key_ids } of this.#sql().exec<{ key_ids: string }>('SELECT key_ids FROM objects').toArray()) {
+      for (const keyId of key_ids.split(',').filter(Boolean)) counts[keyId] = (counts[keyId] ?? 0) + 1;
+    }
+    return counts;
+  }
+
+  /** Objects that hold a record under any key but `current`. */
+  sealedUnderOldKeys(current: string, limit: number): string[] {
+    return this.#sql()
+      .exec<{ id: string }>("SELECT id FROM objects WHERE key_ids != ? AND key_ids != '' LIMIT ?", current, limit)
+      .toArray()
+      .map((row) => row.id);
+  }
+}

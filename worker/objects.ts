@@ -1,0 +1,44 @@
+/**
+ * How the Worker names and reaches its Durable Objects. No object on a request path is named
+ * by a constant, and no name carries a user name (names and ids show up in dashboards):
+ *   - a user's tokens and sessions: `u-` + HMAC-SHA-256(USER_OBJECT_SECRET, user name);
+ *   - a login state: bucket `states-<k>`, k picked at random at login and signed into the state;
+ *   - a reference left by the upgrade from the single-object layout (an old session id or
+ *     token id -> its user's object): bucket `refs-<k>`, k from the hash of what it refers to;
+ *   - the directory of user objects, for operators only: shard `directory-<k>` by object id.
+ */
+import { unwrap, type Outcome } from '../src/durable-object.ts';
+import { callObject } from '../src/object-call.ts';
+import type { Env } from './env.ts';
+import { sha256, sign } from './signing.ts';
+
+/** Directory shards: the directory is written by object alarms, never on a request path. */
+export const DIRECTORY_SHARDS = 8;
+/** Buckets for references from the old layout; they are read only for old cookies and API keys. */
+export const REF_BUCKETS = 16;
+
+export async function userObjectName(secret: string, userName: string): Promise<string> {
+  return `u-${await sign(secret, 'user-object', userName)}`;
+}
+
+/** A bucket number in [0, buckets) from a string that is already random or a hash. */
+export async function bucketOf(value: string, buckets: number): Promise<number> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(value)));
+  return ((digest[0]! << 8) | digest[1]!) % buckets;
+}
+
+export const userObject = (env: Env, name: string) => () => env.TOKEN_STORE.get(env.TOKEN_STORE.idFromName(name));
+export const stateBucket = (env: Env, k: number) => () => env.SESSIONS.get(env.SESSIONS.idFromName(`states-${k}`));
+export const refBucket = async (env: Env, key: string) => {
+  const k = await bucketOf(await sha256(key), REF_BUCKETS);
+  return () => env.SESSIONS.get(env.SESSIONS.idFromName(`refs-${k}`));
+};
+export const directoryShard = (env: Env, k: number) => () => env.DIRECTORY.get(env.DIRECTORY.idFromName(`directory-${k}`));
+
+/**
+ * One call to an object whose method answers an outcome, with retries of transient faults.
+ * Only for calls that are safe to repeat; every caller in worker/ says why its call is.
+ */
+export async function ask<S, T>(stubFor: () => S, rpc: (stub: S) => Promise<Outcome<T>>): Promise<T> {
+  return unwrap(await callObject(stubFor, rpc));
+}
