@@ -80,7 +80,8 @@ export default defineConfig({
             // A fresh key per run: the tests never depend on a key in the repo.
             miniflare: {
               bindings: {
-                TOKEN_STORE_KEYS: JSON.stringify({ k1: randomBytes(32).toString('base64url') }),
+                // k1 seals; k0 is an older key still in the ring (tests of re-sealing write records under it).
+                TOKEN_STORE_KEYS: JSON.stringify({ k1: randomBytes(32).toString('base64url'), k0: randomBytes(32).toString('base64url') }),
                 ZOHO_ACCOUNTS_URL: 'http://zoho.local',
                 ZOHO_CLIENT_ID: workersClient.clientId,
                 ZOHO_CLIENT_SECRET: workersClient.clientSecret,

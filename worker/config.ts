@@ -23,7 +23,7 @@ export interface Config {
   appUrl: string;
   /** SHA-256 (base64url) of an API key -> "<user object>/<token id>", or a bare token id (old layout). */
   apiKeys: Map<string, string>;
-  /** TOKEN_STORE_KEYS, parsed: key id -> base64url secret. */
+  /** TOKEN_STORE_KEYS, parsed: checked at the first request (each object reads it itself). */
   tokenStoreKeys: Record<string, string>;
 }
 

@@ -22,7 +22,24 @@ describe('worker configuration', () => {
     }
   });
 
-  it('parses the key ring once, for the KV store to use', () => {
+  it('checks the key ring at the first request, so a bad one is a clear error, not a failing object later', () => {
     expect(readConfig(env).tokenStoreKeys).toEqual(JSON.parse(env.TOKEN_STORE_KEYS));
+  });
+
+  it('refuses KV mode, a missing or short USER_OBJECT_SECRET, and a bucket count out of range', () => {
+    const refused = (changes: Partial<typeof env>) => {
+      try {
+        readConfig({ ...env, ...changes });
+        return '';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    };
+    expect(refused({ STORE: 'kv' })).toMatch(/no KV mode/);
+    expect(refused({ STORE: 'durable-object' })).toBe('');
+    expect(refused({ USER_OBJECT_SECRET: '' })).toBe('configuration: missing USER_OBJECT_SECRET');
+    expect(refused({ USER_OBJECT_SECRET: 'short' })).toMatch(/USER_OBJECT_SECRET must be at least 32/);
+    for (const bad of ['0', '1025', '2.5', 'many']) expect(refused({ LOGIN_STATE_BUCKETS: bad })).toMatch(/LOGIN_STATE_BUCKETS/);
+    expect(readConfig({ ...env, LOGIN_STATE_BUCKETS: '64' }).loginStateBuckets).toBe(64);
   });
 });

@@ -1,0 +1,297 @@
+/**
+ * The Worker's layout: one object per user, reached once per proxied call; faults of object
+ * calls; housekeeping by alarm; re-sealing across objects; the upgrade from one shared object.
+ */
+import { env, evictDurableObject, listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCipher } from '../../src/cipher.ts';
+import { cipherCodec, type StoredRecord } from '../../src/codec.ts';
+import { createDurableObjectStore } from '../../src/durable-object.ts';
+import { zohoOAuth } from '../../src/zoho.ts';
+import type { Env } from '../../worker/env.ts';
+import worker from '../../worker/index.ts';
+import { bucketOf, DIRECTORY_SHARDS, userObjectName } from '../../worker/objects.ts';
+import { sha256, sign } from '../../worker/signing.ts';
+import './env.ts';
+import { client, grant, usageOf } from './local-zoho.ts';
+import { APP, call, expectNothingLeaked, loginAs, recordLogs, userStore, userStub, userNameOf, type LoggedIn } from './worker-client.ts';
+
+const logSpy = recordLogs();
+const adminHeaders = { authorization: `Bearer ${env.TEST_ADMIN_KEY}` };
+const seenTokens: LoggedIn['token'][] = [];
+
+async function login(email: string): Promise<LoggedIn> {
+  const user = await loginAs(email);
+  seenTokens.push(user.token);
+  return user;
+}
+
+const callsOf = async (email: string) => (await (await userStub(userNameOf(email))).stats()).calls;
+
+let ana: LoggedIn;
+let bo: LoggedIn;
+
+beforeAll(async () => {
+  ana = await login('ana@example.com');
+  bo = await login('bo@example.com');
+});
+
+describe('one object per user', () => {
+  it("keeps two users' tokens in two objects, named by a keyed hash, never by the name", async () => {
+    const names = await Promise.all(['ana@example.com:7001', 'bo@example.com:7002'].map((u) => userObjectName(env.USER_OBJECT_SECRET, u)));
+    expect(names[0]).not.toBe(names[1]);
+    for (const name of names) expect(name).toMatch(/^u-[A-Za-z0-9_-]{43}$/);
+    const ids = (await listDurableObjectIds(env.TOKEN_STORE)).map((id) => id.toString());
+    const holding = [];
+    for (const id of ids) {
+      const stats = await env.TOKEN_STORE.get(env.TOKEN_STORE.idFromString(id)).stats();
+      if (stats.tokens > 0) holding.push(stats.tokens);
+    }
+    expect(holding).toEqual([1, 1]);
+    // The session cookie names the user's object, and the session lives there.
+    expect(ana.cookie).toContain(`=${names[0]}.`);
+    expect((await (await userStub('ana@example.com:7001')).stats()).sessions).toBe(1);
+  });
+
+  it('a proxied call is one call to one object: the caller’s', async () => {
+    const before = { ana: await callsOf('ana@example.com'), bo: await callsOf('bo@example.com') };
+    expect((await call('/crm/v8/org', { cookie: ana.cookie })).status).toBe(200);
+    expect(await callsOf('ana@example.com')).toBe(before.ana + 1);
+    expect(await callsOf('bo@example.com')).toBe(before.bo);
+    // A server API key: one call too (it names bo's object and a token there).
+    await (await userStore('bo@example.com:7002')).saveToken({
+      id: 'api-key-token',
+      ...client,
+      ...(await zohoOAuth({ accountsUrl: 'http://zoho.local', ...client, redirectUrl: `${APP}/auth/callback` }).exchangeGrant(await grant(client.clientId, `${APP}/auth/callback`, 'bo@example.com'))),
+    });
+    const boBefore = await callsOf('bo@example.com');
+    expect((await call('/crm/v8/org', { headers: { authorization: `Bearer ${env.TEST_API_KEY}` } })).status).toBe(200);
+    expect(await callsOf('bo@example.com')).toBe(boBefore + 1);
+  });
+
+  it('a second call to the same object only when Zoho rejects the access token: the refresh', async () => {
+    await (await userStore('ana@example.com:7001')).saveToken({ id: ana.token.id, accessToken: '1000.access.dead' });
+    const before = await callsOf('ana@example.com');
+    const refreshes = (await usageOf(ana.token.refreshToken!)).refreshes;
+    expect((await call('/crm/v8/org', { cookie: ana.cookie })).status).toBe(200);
+    expect(await callsOf('ana@example.com')).toBe(before + 2);
+    expect((await usageOf(ana.token.refreshToken!)).refreshes).toBe(refreshes + 1);
+  });
+
+  it('20 isolates’ worth of concurrent calls with an expired token: one refresh, in the object', async () => {
+    const user = await login('user20@org2.example');
+    await (await userStore(userNameOf('user20@org2.example'))).saveToken({ id: user.token.id, expiryTime: Date.now() - 1 });
+    const before = (await usageOf(user.token.refreshToken!)).refreshes;
+    // Each call enters the Worker with its own env object, as separate isolates would: no
+    // in-memory state is shared between them; only the user's object is.
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        worker.fetch(new Request(`${APP}/crm/v8/org`, { headers: { cookie: user.cookie } }), { ...env } as Env),
+      ),
+    );
+    expect(responses.map((r) => r.status)).toEqual(Array(20).fill(200));
+    expect((await usageOf(user.token.refreshToken!)).refreshes).toBe(before + 1);
+  });
+
+  it('login states go to the bucket named in the signed state, as hashes', async () => {
+    const start = await call('/auth/login');
+    const state = new URL(start.headers.get('location')!).searchParams.get('state')!;
+    const [nonce, , bucket] = state.split('.');
+    expect(Number(bucket)).toBeGreaterThanOrEqual(0);
+    expect(Number(bucket)).toBeLessThan(16);
+    expect(env.LOGIN_STATE_BUCKETS).toBe('16');
+    const stub = env.SESSIONS.get(env.SESSIONS.idFromName(`states-${bucket}`));
+    expect(await stub.consumeState(nonce!, Date.now() + 60_000, 'claim-a')).toBe(true);
+    expect(await stub.consumeState(nonce!, Date.now() + 60_000, 'claim-a')).toBe(true); // the same callback, retried
+    expect(await stub.consumeState(nonce!, Date.now() + 60_000, 'claim-b')).toBe(false); // a replay
+    await runInDurableObject(stub, (_o, s) => {
+      const rows = s.storage.sql.exec<{ nonce_hash: string }>('SELECT nonce_hash FROM login_states').toArray();
+      expect(rows.map((r) => r.nonce_hash)).not.toContain(nonce);
+    });
+  });
+});
+
+/** env with the user objects' namespace wrapped: `session` and `freshToken` calls fail with `errors` first. */
+function faultyEnv(errors: Error[]) {
+  const seen = { attempts: 0 };
+  const namespace = env.TOKEN_STORE;
+  const wrapped = {
+    idFromName: (name: string) => namespace.idFromName(name),
+    idFromString: (id: string) => namespace.idFromString(id),
+    get(id: DurableObjectId) {
+      const stub = namespace.get(id);
+      return new Proxy(stub, {
+        get(target, prop) {
+          if (prop !== 'session' && prop !== 'freshToken') return Reflect.get(target, prop);
+          return async (...args: unknown[]) => {
+            if (seen.attempts++ < errors.length) throw errors[seen.attempts - 1];
+            return (target[prop] as (...a: unknown[]) => unknown)(...args);
+          };
+        },
+      });
+    },
+  };
+  return { seen, env: { ...env, TOKEN_STORE: wrapped } as unknown as Env };
+}
+
+const platformError = (flags: { retryable?: boolean; overloaded?: boolean }) => Object.assign(new Error('Network connection lost.'), flags);
+const proxied = (faulty: { env: Env }) =>
+  worker.fetch(new Request(`${APP}/crm/v8/org`, { headers: { cookie: ana.cookie } }), faulty.env);
+
+describe('faults of object calls, injected', () => {
+  it('a retryable fault is retried (fresh stub, backoff) and the call succeeds', async () => {
+    const faulty = faultyEnv([platformError({ retryable: true }), platformError({ retryable: true })]);
+    expect((await proxied(faulty)).status).toBe(200);
+    expect(faulty.seen.attempts).toBe(3);
+  });
+
+  it('an overloaded object is not retried: 503 with Retry-After', async () => {
+    const faulty = faultyEnv([platformError({ retryable: true, overloaded: true })]);
+    const response = await proxied(faulty);
+    expect(response.status).toBe(503);
+    expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(faulty.seen.attempts).toBe(1);
+  });
+
+  it('a fault that stays: 3 attempts, then 503 with Retry-After', async () => {
+    const faulty = faultyEnv(Array.from({ length: 5 }, () => platformError({ retryable: true })));
+    const response = await proxied(faulty);
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).not.toBeNull();
+    expect(faulty.seen.attempts).toBe(3);
+  });
+
+  it('any other failure: one attempt, 502, no Retry-After', async () => {
+    const faulty = faultyEnv([new Error('internal error')]);
+    const response = await proxied(faulty);
+    expect(response.status).toBe(502);
+    expect(response.headers.get('retry-after')).toBeNull();
+    expect(faulty.seen.attempts).toBe(1);
+  });
+});
+
+/** Re-seals one object's records under `keyId` (a key of the ring), as a deployment before a key change would have. */
+async function sealUnder(userName: string, keyId: string) {
+  await runInDurableObject(await userStub(userName), async (_o, state) => {
+    const keys = JSON.parse(env.TOKEN_STORE_KEYS) as Record<string, string>;
+    const storeId = `do:${state.id.toString()}`;
+    const now = cipherCodec(createCipher({ keys, current: env.TOKEN_STORE_CURRENT_KEY }), storeId);
+    const old = cipherCodec(createCipher({ keys, current: keyId }), storeId);
+    const { sql } = state.storage;
+    for (const row of sql.exec<{ id: string; key_id: string; data: string }>('SELECT id, key_id, data FROM tokens').toArray()) {
+      const sealed: StoredRecord = await old.seal(await now.open({ id: row.id, keyId: row.key_id, data: row.data, index: {} }));
+      sql.exec('UPDATE tokens SET key_id = ?, data = ?, ix_userName = ?, ix_accessToken = ?, ix_refreshToken = ? WHERE id = ?', sealed.keyId, sealed.data, sealed.index.userName ?? null, sealed.index.accessToken ?? null, sealed.index.refreshToken ?? null, row.id);
+    }
+  });
+}
+
+const keyIdsIn = async (userName: string) =>
+  runInDurableObject(await userStub(userName), (_o, state) => state.storage.sql.exec<{ key_id: string }>('SELECT key_id FROM tokens').toArray().map((r) => r.key_id));
+
+describe('objects keep themselves clean', () => {
+  it('expired sessions go in the alarm, by their expiry index', async () => {
+    const user = await login('user30@org3.example');
+    const stub = await userStub(userNameOf('user30@org3.example'));
+    await runInDurableObject(stub, (_o, state) => {
+      state.storage.sql.exec('UPDATE sessions SET expires_at = ?', Date.now() - 1);
+      const plan = state.storage.sql.exec<{ detail: string }>('EXPLAIN QUERY PLAN DELETE FROM sessions WHERE expires_at <= 1').toArray();
+      expect(plan.map((p) => p.detail).join(' ')).toContain('sessions_expiry');
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect((await stub.stats()).sessions).toBe(0);
+    await runInDurableObject(stub, (_o, state) => {
+      expect(state.storage.sql.exec('SELECT 1 FROM sessions').toArray()).toHaveLength(0);
+    });
+    expect((await call('/crm/v8/org', { cookie: user.cookie })).status).toBe(401);
+  });
+
+  it('an object that wakes with records under an old key re-seals them in its alarm', async () => {
+    const userName = userNameOf('user31@org3.example');
+    const user = await login('user31@org3.example');
+    await sealUnder(userName, 'k0');
+    expect(await keyIdsIn(userName)).toEqual(['k0']);
+    const stub = await userStub(userName);
+    await runDurableObjectAlarm(stub); // whatever was due from the login
+    await evictDurableObject(stub);
+    expect((await call('/auth/me', { cookie: user.cookie })).status).toBe(200); // wakes it, and still opens k0
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await keyIdsIn(userName)).toEqual(['k1']);
+    expect((await call('/crm/v8/org', { cookie: user.cookie })).status).toBe(200);
+  });
+
+  it('operators see each object and which keys seal what, and can wake the ones still on an old key', async () => {
+    const userName = userNameOf('user32@org3.example');
+    await login('user32@org3.example');
+    const stub = await userStub(userName);
+    expect(await runDurableObjectAlarm(stub)).toBe(true); // the new object reports itself
+    const listed = (await (await call('/admin/objects?limit=500', { headers: adminHeaders })).json()) as { objects: { id: string; keyIds: string[]; tokens: number }[] };
+    const id = (await userStub(userName)).id.toString();
+    expect(listed.objects.find((o) => o.id === id)).toMatchObject({ keyIds: ['k1'], tokens: 1 });
+    expect(JSON.stringify(listed)).not.toContain('@');
+    const keysNow = await (await call('/admin/keys', { headers: adminHeaders })).json();
+    expect(keysNow, JSON.stringify(keysNow)).toMatchObject({ current: 'k1', done: true });
+
+    // As after a key change: the object's records (and what the directory last heard) are under k0.
+    await sealUnder(userName, 'k0');
+    const shard = env.DIRECTORY.get(env.DIRECTORY.idFromName(`directory-${await bucketOf(id, DIRECTORY_SHARDS)}`));
+    await shard.report({ id, keyIds: ['k0'], tokens: 1, sessions: 1 });
+    expect(await (await call('/admin/keys', { headers: adminHeaders })).json()).toMatchObject({ done: false, objectsByKey: { k0: 1 } });
+    const woken = (await (await call('/admin/reseal', { method: 'POST', headers: adminHeaders })).json()) as { objectsWoken: number; recordsResealed: number };
+    expect(woken).toMatchObject({ objectsWoken: 1, recordsResealed: 1 });
+    expect(await runDurableObjectAlarm(stub)).toBe(true); // reports the change
+    expect(await (await call('/admin/keys', { headers: adminHeaders })).json()).toMatchObject({ done: true });
+  });
+
+  it('admin routes need the admin key', async () => {
+    expect((await call('/admin/keys')).status).toBe(401);
+    expect((await call('/admin/keys', { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+    expect((await call('/admin/upgrade', { headers: adminHeaders })).status).toBe(404); // GET is no route
+  });
+});
+
+describe('upgrade from the single-object layout', () => {
+  it('moves tokens and sessions into per-user objects; old cookies and old API keys keep working', async () => {
+    const oauth = zohoOAuth({ accountsUrl: 'http://zoho.local', ...client, redirectUrl: `${APP}/auth/callback` });
+    const legacy = createDurableObjectStore({ namespace: env.TOKEN_STORE, name: 'tokens' });
+    const exchange = async (email: string) => oauth.exchangeGrant(await grant(client.clientId, `${APP}/auth/callback`, email));
+    // As the old Worker stored them: every user in the one `tokens` object...
+    const carol = await legacy.saveToken({ userName: userNameOf('user40@org4.example'), ...client, ...(await exchange('user40@org4.example')) });
+    await legacy.saveToken({ id: 'legacy-api-key-token', userName: userNameOf('user41@org4.example'), ...client, ...(await exchange('user41@org4.example')) });
+    // ...ana, who also logged in again after the deploy (her object's newer token must win)...
+    const anaOld = await legacy.saveToken({ userName: 'ana@example.com:7001', ...client, ...(await exchange('ana@example.com')) });
+    seenTokens.push(carol, anaOld);
+    // ...and every session in the one `sessions` object, in its old table.
+    const sessionId = 'old-session-id-of-carol';
+    await runInDurableObject(env.SESSIONS.get(env.SESSIONS.idFromName('sessions')), async (_o, state) => {
+      state.storage.sql.exec('CREATE TABLE sessions (id_hash TEXT PRIMARY KEY, token_id TEXT NOT NULL, expires_at INTEGER NOT NULL)');
+      state.storage.sql.exec('INSERT INTO sessions VALUES (?, ?, ?)', await sha256(sessionId), carol.id, Date.now() + 3_600_000);
+    });
+    const oldCookie = `__Host-ets-session=${sessionId}.${await sign(env.SESSION_SECRET, 'session', sessionId)}`;
+    const legacyKey = { authorization: `Bearer ${env.TEST_LEGACY_API_KEY}` };
+    expect((await call('/crm/v8/org', { cookie: oldCookie })).status).toBe(401);
+    expect((await call('/crm/v8/org', { headers: legacyKey })).status).toBe(401);
+
+    const moved = await call('/admin/upgrade', { method: 'POST', headers: adminHeaders });
+    expect(await moved.json()).toEqual({ tokensMoved: 3, sessionsMoved: 1, tokensLeft: 0 });
+    expect(await legacy.getTokens()).toEqual([]);
+
+    const viaOld = await call('/crm/v8/org', { cookie: oldCookie });
+    expect(viaOld.status).toBe(200);
+    const renewed = viaOld.headers.getSetCookie().find((c) => c.startsWith('__Host-ets-session='))!.split(';')[0]!;
+    expect(renewed.split('=')[1]!.split('.')).toHaveLength(3);
+    const carolBefore = await callsOf('user40@org4.example');
+    expect((await call('/crm/v8/org', { cookie: renewed })).status).toBe(200);
+    expect(await callsOf('user40@org4.example')).toBe(carolBefore + 1);
+    expect((await call('/crm/v8/org', { headers: legacyKey })).status).toBe(200);
+    // Ana's object kept the token of her newer login, not the old layout's.
+    expect((await (await userStore('ana@example.com:7001')).findToken({ userName: 'ana@example.com:7001' }))?.refreshToken).not.toBe(anaOld.refreshToken);
+
+    const again = await call('/admin/upgrade', { method: 'POST', headers: adminHeaders });
+    expect(await again.json()).toEqual({ tokensMoved: 0, sessionsMoved: 0, tokensLeft: 0 });
+  });
+});
+
+afterAll(async () => {
+  logSpy.mockRestore();
+  expectNothingLeaked([ana.token, bo.token, ...seenTokens], ['ana@example', 'bo@example', '.example:']);
+});
