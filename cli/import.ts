@@ -59,8 +59,10 @@ export async function runImport(
   file: string,
   target: (() => Promise<ImportTarget>) | null,
   progress: (line: string) => void = () => {},
+  /** The target keeps each user in a store of their own (the Worker's Durable Object layout). */
+  perUser = false,
 ): Promise<ImportSummary> {
-  const check = memoryTarget();
+  const check = memoryTarget(perUser);
   const checked = await pass(file, check, progress, 'checked');
   await check.close();
   const summary = { rows: checked.rows, imported: checked.inserted, merged: checked.merged, rejected: checked.rejected, written: false };

@@ -16,7 +16,8 @@ targets:
       --config <path>           wrangler config (default wrangler.toml); keys from its vars and .dev.vars
       --persist-to <dir>        as given to \`wrangler dev --persist-to\` (default .wrangler/state)
       --binding <name>          default TOKENS_KV or TOKEN_STORE
-      --object-name <name>      the Durable Object's name (default tokens)
+      --object-name <name>      write every row into this one object (default: each user into
+                                their own, as the Worker keeps them; needs USER_OBJECT_SECRET)
   --to kv-bulk --out <file>     sealed JSON for \`wrangler kv bulk put <file> --binding ...\`;
                                 keys from the environment: TOKEN_STORE_KEYS, TOKEN_STORE_CURRENT_KEY
   --prefix <prefix>             KV key prefix (default ets:)
@@ -73,7 +74,8 @@ if (to === 'wrangler-kv' || to === 'wrangler-durable-object') {
 }
 
 try {
-  const summary = await runImport(file, dryRun ? null : target, (line) => console.error(line));
+  const perUser = to === 'wrangler-durable-object' && values['object-name'] === undefined;
+  const summary = await runImport(file, dryRun ? null : target, (line) => console.error(line), perUser);
   for (const { where, problem } of summary.rejected) console.error(`${file}: ${where}: ${problem}`);
   const counts = `${summary.rows} rows: ${summary.imported} imported, ${summary.merged} merged, ${summary.rejected.length} rejected`;
   if (summary.rejected.length > 0) {

@@ -18,12 +18,24 @@ export interface ImportTarget {
   close(): Promise<void>;
 }
 
-function storeTarget(store: TokenStore, describe: string, close: () => Promise<void> = async () => {}): ImportTarget {
+function storeTarget(store: Parameters<typeof importTokens>[0], describe: string, close: () => Promise<void> = async () => {}): ImportTarget {
   return { describe, save: (tokens) => importTokens(store, tokens), close };
 }
 
-/** A throwaway store: the dry run, and the check before any write. */
-export const memoryTarget = (): ImportTarget => storeTarget(createMemoryStore(), 'nothing (dry run)');
+/**
+ * Throwaway stores: the dry run, and the check before any write. `perUser`: one per user, as
+ * the Durable Object target writes them, so the check applies the same rules (a row without a
+ * user name is refused before anything is written).
+ */
+export function memoryTarget(perUser = false): ImportTarget {
+  if (!perUser) return storeTarget(createMemoryStore(), 'nothing (dry run)');
+  const stores = new Map<string, TokenStore>();
+  const storeOf = async (userName: string) => {
+    if (!stores.has(userName)) stores.set(userName, createMemoryStore());
+    return stores.get(userName)!;
+  };
+  return storeTarget(storeOf, 'nothing (dry run)');
+}
 
 /** Parses a key ring the way the Worker does: JSON { keyId: base64url secret }. */
 export function parseKeyRing(json: string | undefined, current: string | undefined, source: string) {
@@ -95,7 +107,10 @@ export interface WranglerTargetOptions {
   persistTo?: string;
   /** The binding to write (default TOKENS_KV for kv, TOKEN_STORE for durable-object). */
   binding?: string;
-  /** The Durable Object's name (default "tokens", as the Worker here uses). */
+  /**
+   * One Durable Object to write every row into. Default: the Worker's layout, each user in
+   * their own object, named with the Worker's USER_OBJECT_SECRET.
+   */
   objectName?: string;
   prefix?: string;
 }
@@ -116,14 +131,17 @@ function moduleClosure(dist: string, entries: string[]) {
 }
 
 /** The Worker that runs inside workerd to save each batch, next to the built library. */
-function importWorkerSource(kind: WranglerTargetOptions['kind'], binding: string, className: string, objectName: string, prefix?: string) {
+function importWorkerSource(kind: WranglerTargetOptions['kind'], binding: string, className: string, objectName: string | undefined, prefix?: string) {
+  const namespace = `env[${JSON.stringify(binding)}]`;
   const store =
     kind === 'kv'
-      ? `createKVStore({ kv: env[${JSON.stringify(binding)}], prefix: ${JSON.stringify(prefix)}, cipher: createCipher({ keys: JSON.parse(env.TOKEN_STORE_KEYS), current: env.TOKEN_STORE_CURRENT_KEY }) })`
-      : `createDurableObjectStore({ namespace: env[${JSON.stringify(binding)}], name: ${JSON.stringify(objectName)} })`;
+      ? `createKVStore({ kv: ${namespace}, prefix: ${JSON.stringify(prefix)}, cipher: createCipher({ keys: JSON.parse(env.TOKEN_STORE_KEYS), current: env.TOKEN_STORE_CURRENT_KEY }) })`
+      : objectName !== undefined
+        ? `createDurableObjectStore({ namespace: ${namespace}, name: ${JSON.stringify(objectName)} })`
+        : `async (userName) => createDurableObjectStore({ namespace: ${namespace}, name: await userObjectName(env.USER_OBJECT_SECRET, userName) })`;
   return `import { createCipher } from './cipher.js';
 import { createKVStore } from './kv.js';
-import { createDurableObjectStore, TokenStoreObject } from './durable-object.js';
+import { createDurableObjectStore, TokenStoreObject, userObjectName } from './durable-object.js';
 import { importTokens } from './import-tokens.js';
 export { TokenStoreObject as ${className} };
 export default {
@@ -156,17 +174,23 @@ export async function wranglerTarget(options: WranglerTargetOptions): Promise<Im
   const keys = typeof vars.TOKEN_STORE_KEYS === 'string' ? vars.TOKEN_STORE_KEYS : undefined;
   const current = typeof vars.TOKEN_STORE_CURRENT_KEY === 'string' ? vars.TOKEN_STORE_CURRENT_KEY : undefined;
   parseKeyRing(keys, current, `${options.config} and its .dev.vars`);
+  const userObjectSecret = typeof vars.USER_OBJECT_SECRET === 'string' ? vars.USER_OBJECT_SECRET : '';
+  if (options.kind === 'durable-object' && options.objectName === undefined && userObjectSecret.length < 32) {
+    throw new Error(
+      `${options.config} and its .dev.vars: no USER_OBJECT_SECRET (32+ characters), which names each user's object; set it as the Worker has it, or give --object-name to write one object`,
+    );
+  }
 
   const dist = fileURLToPath(new URL('../../', import.meta.url));
   const className = objectClass ?? 'TokenStoreObject';
-  const entry = { type: 'ESModule' as const, path: join(dist, '__import-worker.js'), contents: importWorkerSource(options.kind, binding, className, options.objectName ?? 'tokens', options.prefix) };
+  const entry = { type: 'ESModule' as const, path: join(dist, '__import-worker.js'), contents: importWorkerSource(options.kind, binding, className, options.objectName, options.prefix) };
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       name,
       cf: false,
       modules: [entry, ...moduleClosure(dist, ['cipher.js', 'kv.js', 'durable-object.js', 'import-tokens.js'])],
       compatibilityDate: workerOptions.compatibilityDate ?? '2026-11-01',
-      bindings: { TOKEN_STORE_KEYS: keys!, TOKEN_STORE_CURRENT_KEY: current! },
+      bindings: { TOKEN_STORE_KEYS: keys!, TOKEN_STORE_CURRENT_KEY: current!, USER_OBJECT_SECRET: userObjectSecret },
       // `wrangler dev --persist-to <dir>` keeps its storage under <dir>/v3.
       resourcePersistencePath: join(persistTo, 'v3'),
       ...(options.kind === 'kv'
@@ -175,7 +199,7 @@ export async function wranglerTarget(options: WranglerTargetOptions): Promise<Im
     } as never),
   );
   return {
-    describe: `${options.kind === 'kv' ? 'KV namespace' : 'Durable Object'} ${binding} of ${options.config}, persisted in ${persistTo}`,
+    describe: `${options.kind === 'kv' ? 'KV namespace' : options.objectName === undefined ? 'per-user Durable Objects' : `Durable Object "${options.objectName}"`} ${binding} of ${options.config}, persisted in ${persistTo}`,
     async save(tokens) {
       const response = await mf.dispatchFetch('http://import.local/', { method: 'POST', body: JSON.stringify(tokens) });
       if (!response.ok) throw new Error(`the import Worker failed with HTTP ${response.status}`);

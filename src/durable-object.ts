@@ -13,6 +13,7 @@ import { cipherCodec, type StoredRecord } from './codec.ts';
 import { TokenStoreError, type TokenStoreErrorCode } from './errors.ts';
 import { INDEX_FIELDS, type IndexField } from './matching.ts';
 import { callObject, type ObjectCallOptions } from './object-call.ts';
+export { userObjectName } from './object-names.ts';
 import { createRecordStore, WriteConflict, type RecordBackend } from './record-store.ts';
 import { createTokenManager, type TokenManager } from './token-manager.ts';
 import type { OAuthToken, RefreshingTokenStore, RefreshOptions, SealedTokenStore, TokenQuery } from './types.ts';

@@ -26,13 +26,21 @@ function sameOwner(stored: OAuthToken, token: TokenQuery): boolean {
   return true;
 }
 
+/**
+ * `target`: one store for every row, or the store of each row's user (the Worker's layout:
+ * one object per user), where a row without a user name fails with INVALID_INPUT.
+ */
 export async function importTokens(
-  store: TokenStore,
+  target: TokenStore | ((userName: string) => Promise<TokenStore>),
   tokens: TokenQuery[],
 ): Promise<{ outcomes: ImportOutcome[]; failure: ImportFailure | null }> {
   const outcomes: ImportOutcome[] = [];
   for (const [index, token] of tokens.entries()) {
     try {
+      let store: TokenStore;
+      if (typeof target !== 'function') store = target;
+      else if (token.userName) store = await target(token.userName);
+      else throw new TokenStoreError('INVALID_INPUT', 'the row has no user name, and each user is stored in an object named after them');
       const byId = token.id ? await store.findTokenById(token.id) : null;
       if (byId && !sameOwner(byId, token)) {
         throw new TokenStoreError('CONFLICT', "the row's id is already used by another user's record");

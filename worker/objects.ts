@@ -10,16 +10,14 @@
 import { unwrap, type Outcome } from '../src/durable-object.ts';
 import { callObject } from '../src/object-call.ts';
 import type { Env } from './env.ts';
-import { sha256, sign } from './signing.ts';
+import { sha256 } from './signing.ts';
 
 /** Directory shards: the directory is written by object alarms, never on a request path. */
 export const DIRECTORY_SHARDS = 8;
 /** Buckets for references from the old layout; they are read only for old cookies and API keys. */
 export const REF_BUCKETS = 16;
 
-export async function userObjectName(secret: string, userName: string): Promise<string> {
-  return `u-${await sign(secret, 'user-object', userName)}`;
-}
+export { userObjectName } from '../src/object-names.ts';
 
 /** A bucket number in [0, buckets) from a string that is already random or a hash. */
 export async function bucketOf(value: string, buckets: number): Promise<number> {

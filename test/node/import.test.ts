@@ -209,11 +209,24 @@ describe('the import command', () => {
       await proxy.dispose();
     }
 
-    const intoObject = await cli(['import', source, '--to', 'wrangler-durable-object', '--config', config]);
-    expect(intoObject.stdout).toContain('3 rows: 2 imported, 1 merged, 0 rejected');
-    // A second run finds every row already there: the object persisted, under the same id.
+    // The Worker keeps each user in an object named with its USER_OBJECT_SECRET: without it, no guessing.
+    const unnamed = await cli(['import', source, '--to', 'wrangler-durable-object', '--config', config]);
+    expect(unnamed.code).toBe(1);
+    expect(unnamed.stderr).toContain('USER_OBJECT_SECRET');
+    writeFileSync(join(project, '.dev.vars'), `TOKEN_STORE_KEYS='${JSON.stringify(keys)}'\nUSER_OBJECT_SECRET='${'s'.repeat(40)}'\n`);
+    const intoObjects = await cli(['import', source, '--to', 'wrangler-durable-object', '--config', config]);
+    expect(intoObjects.stdout).toContain('3 rows: 2 imported, 1 merged, 0 rejected');
+    // A second run finds every row already there: each user's object persisted, under the same id.
     const again = await cli(['import', source, '--to', 'wrangler-durable-object', '--config', config]);
     expect(again.stdout).toContain('3 rows: 0 imported, 3 merged, 0 rejected');
+    // A row without a user name has no user object: refused in the check, before anything is written.
+    const nameless = file('nameless.csv', [HEADER, `9,,1000.C,${ana.clientSecret},1000.refresh.nameless,,,,,`].join('\n'));
+    const refused = await cli(['import', nameless, '--to', 'wrangler-durable-object', '--config', config]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('no user name');
+    // One named object instead (a shard of the application's own): everything goes there.
+    const intoOne = await cli(['import', nameless, '--to', 'wrangler-durable-object', '--config', config, '--object-name', 'tenant-1']);
+    expect(intoOne.stdout).toContain('1 rows: 1 imported, 0 merged, 0 rejected');
   });
 
   it('100,000 rows stream through in bounded memory, with progress', async () => {
