@@ -6,9 +6,9 @@ export interface RunningApp {
   stop(): Promise<void>;
 }
 
-export async function spawnStart(options: { port: number; zohoPort: number; stateDir: string; readyWithinMs: number }): Promise<RunningApp> {
+export async function spawnStart(options: { port: number; zohoPort: number; stateDir: string; readyWithinMs: number; env?: Record<string, string> }): Promise<RunningApp> {
   const child = spawn(process.execPath, ['scripts/start.ts'], {
-    env: { ...process.env, PORT: String(options.port), LOCAL_ZOHO_PORT: String(options.zohoPort), STATE_DIR: options.stateDir },
+    env: { ...process.env, ...options.env, PORT: String(options.port), LOCAL_ZOHO_PORT: String(options.zohoPort), STATE_DIR: options.stateDir },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

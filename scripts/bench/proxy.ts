@@ -1,10 +1,11 @@
 // Proxy overhead: one CRM call through the Worker (session cookie -> stored token -> Zoho)
 // against the same call made straight to the local Zoho with an access token, both served
 // by `npm start` (wrangler dev + local Zoho) on ports of their own, from a fresh state.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnStart } from '../spawn-start.ts';
+import { directToken, workerSession } from './local-app.ts';
 import { percentile, type Stat } from './measure.ts';
 
 const PORT = 28787;
@@ -12,37 +13,13 @@ const ZOHO_PORT = 28788;
 const APP = `http://127.0.0.1:${PORT}`;
 const ZOHO = `http://127.0.0.1:${ZOHO_PORT}`;
 
-/** Logs in through the Worker as a browser would (login -> consent -> callback): the session cookie. */
-async function workerSession(): Promise<string> {
-  const login = await fetch(`${APP}/auth/login`, { redirect: 'manual' });
-  const stateCookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-  const consent = new URL(login.headers.get('location')!);
-  const form = new URLSearchParams(consent.searchParams);
-  form.set('email', 'ana@example.com');
-  const approved = await fetch(`${ZOHO}/oauth/v2/auth/approve`, { method: 'POST', body: form, redirect: 'manual' });
-  const callback = await fetch(approved.headers.get('location')!, { headers: { cookie: stateCookie }, redirect: 'manual' });
-  const session = callback.headers.getSetCookie().find((c) => c.startsWith('__Host-ets-session='));
-  if (!session) throw new Error(`login through the Worker failed: HTTP ${callback.status}`);
-  return session.split(';')[0]!;
-}
-
-/** An access token for the same user, from the local Zoho directly (the demo's browser client). */
-async function directToken(): Promise<string> {
-  const secret = /^DEMO_BROWSER_CLIENT_SECRET='([^']*)'$/m.exec(readFileSync('.dev.vars', 'utf8'))![1]!;
-  const redirect = 'https://bench.local/cb';
-  const grant = (await (await fetch(`${ZOHO}/__admin/grant?client_id=1000.LOCALBROWSER&email=ana@example.com&redirect_uri=${encodeURIComponent(redirect)}`, { method: 'POST' })).json()) as { code: string };
-  const body = new URLSearchParams({ grant_type: 'authorization_code', client_id: '1000.LOCALBROWSER', client_secret: secret, redirect_uri: redirect, code: grant.code });
-  const answer = (await (await fetch(`${ZOHO}/oauth/v2/token`, { method: 'POST', body })).json()) as { access_token: string };
-  return answer.access_token;
-}
-
 type Series = 'through the Worker' | 'direct to Zoho' | 'Worker /healthz (no store, no Zoho)';
 
 export async function proxyOverhead(iterations: number): Promise<Record<Series, Stat> & { ratio: number }> {
   const app = await spawnStart({ port: PORT, zohoPort: ZOHO_PORT, stateDir: mkdtempSync(join(tmpdir(), 'ets-bench-')), readyWithinMs: 120_000 });
   try {
-    const cookie = await workerSession();
-    const accessToken = await directToken();
+    const cookie = await workerSession(APP, ZOHO, 'ana@example.com');
+    const accessToken = await directToken(ZOHO, 'ana@example.com');
     const viaWorker = () => fetch(`${APP}/crm/v8/Leads`, { headers: { cookie } });
     const direct = () => fetch(`${ZOHO}/crm/v8/Leads`, { headers: { authorization: `Zoho-oauthtoken ${accessToken}` } });
     // wrangler dev's own cost per request (its proxy in front of workerd), for scale.

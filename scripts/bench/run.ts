@@ -14,6 +14,7 @@ import { createTokenManager } from '../../src/token-manager.ts';
 import { zohoOAuth } from '../../src/zoho.ts';
 import { BENCH_CIPHER, cipherOps, seed, storeOps, time, type Stats } from './measure.ts';
 import { zohoFileStore } from './node-peers.ts';
+import { multiTenantLoad } from './multi-tenant.ts';
 import { proxyOverhead } from './proxy.ts';
 import { sdkStorms, warmUpSdkStorms } from './sdk-storm.ts';
 
@@ -35,6 +36,7 @@ const results: {
   storms: Record<string, Record<number, unknown>>;
   sdkFirstStorms?: Record<string, number>;
   proxy?: Awaited<ReturnType<typeof proxyOverhead>>;
+  multiTenant?: Awaited<ReturnType<typeof multiTenantLoad>>;
 } = {
   lookups: {},
   cipher: {},
@@ -170,6 +172,8 @@ server.close();
 // --- Proxy overhead under wrangler dev ------------------------------------------------------
 log('wrangler dev: proxy overhead');
 results.proxy = await proxyOverhead(quick ? 100 : 300);
+log('multi-tenant load: 200 users in 20 orgs, 2,000 proxied calls at concurrency 50, tokens killed halfway');
+results.multiTenant = await multiTenantLoad({ users: 200, orgs: 20, calls: 2000, concurrency: 50 });
 log('wrangler dev done');
 
 // --- Report ------------------------------------------------------------------------------------
@@ -233,6 +237,15 @@ for (const [series, stat] of Object.entries(results.proxy!)) {
   if (typeof stat === 'object') console.log(`  ${pad(series, 40)}${ms(stat.median)} (${ms(stat.p99)})`);
 }
 console.log(`  through the Worker : direct            x${results.proxy!.ratio.toFixed(1)}`);
+
+const mt = results.multiTenant!;
+console.log(`\n6. Multi-tenant load under wrangler dev: ${mt.users} users in ${mt.orgs} orgs, ${mt.calls} proxied GET /crm/v8/Leads at concurrency ${mt.concurrency}, every access token killed at Zoho halfway`);
+console.log(`  errors                                  ${mt.errors}`);
+console.log(`  refreshes at Zoho                       ${mt.refreshes} (users called after the kill: ${mt.usersCalledAfterKill})`);
+console.log(`  object calls per proxied call           ${mt.objectCallsPerCall.beforeKill.toFixed(2)} before the kill, ${mt.objectCallsPerCall.afterKill.toFixed(2)} after (the extra: one retry per refreshed user)`);
+console.log(`  objects holding tokens                  ${mt.objectsHoldingTokens} (users: ${mt.users})`);
+console.log(`  proxied, median ms (p99)                ${ms(mt.proxied.median)} (${ms(mt.proxied.p99)}), ${mt.callsPerSecond.toFixed(0)} calls/s`);
+console.log(`  direct to Zoho, median ms (p99)         ${ms(mt.direct.median)} (${ms(mt.direct.p99)})   ratio x${(mt.proxied.median / mt.direct.median).toFixed(1)}`);
 
 const machine = {
   os: `${osType()} ${release()}`,

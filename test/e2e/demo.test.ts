@@ -2,7 +2,7 @@
  * The demo as a person uses it: `npm start` (wrangler dev + local Zoho), Debian's Chromium
  * driven by Playwright. Screenshots of each step go to test-output/ (not committed).
  */
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -101,6 +101,27 @@ describe('the demo, end to end', () => {
     expect((await zohoCounts()).grantExchanges).toBe(0);
     expect(exchanges).toBe(1);
     await shot('after-restart');
+  });
+
+  it("a second user logs in in another browser: the two users' tokens live in two objects", async () => {
+    const other = await browser.newContext();
+    try {
+      const page2 = await other.newPage();
+      await page2.goto(APP);
+      await page2.click('#login');
+      await page2.selectOption('select[name=email]', 'bo@example.com');
+      await page2.click('#accept');
+      await expect.poll(() => page2.locator('#user').textContent()).toBe('bo@example.com:7002');
+    } finally {
+      await other.close();
+    }
+    // What the operator sees (npm start keeps the admin key in .admin-key): one object per user.
+    const admin = { authorization: `Bearer ${readFileSync('.admin-key', 'utf8').trim()}` };
+    const holding = async () => {
+      const { objects } = (await (await fetch(`${APP}/admin/objects`, { headers: admin })).json()) as { objects: { tokens: number }[] };
+      return objects.map((o) => o.tokens);
+    };
+    await expect.poll(holding).toEqual([1, 1]);
   });
 
   it('after a forced expiry, the next call refreshes once and the page shows it', async () => {

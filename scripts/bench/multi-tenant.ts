@@ -1,0 +1,147 @@
+// Multi-tenant load through `npm start` (wrangler dev + local Zoho, on ports of its own, from a
+// fresh state): many users in many orgs log in through the Worker, then proxied calls at a
+// fixed concurrency are spread over them, and halfway every access token is killed at Zoho
+// (its clock jumps past the tokens' hour). Counted: errors, refreshes at Zoho, calls each user
+// object received (its own counter, read through /admin/objects), objects holding tokens, and
+// latency against the same call made straight to the local Zoho at the same concurrency.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnStart } from '../spawn-start.ts';
+import { adminHeaders, directToken, workerSession } from './local-app.ts';
+import { percentile, type Stat } from './measure.ts';
+
+const PORT = 38787;
+const ZOHO_PORT = 38788;
+const APP = `http://127.0.0.1:${PORT}`;
+const ZOHO = `http://127.0.0.1:${ZOHO_PORT}`;
+const CLIENT_ID = '1000.LOCALDEV';
+
+export interface MultiTenantOptions {
+  users: number;
+  orgs: number;
+  calls: number;
+  concurrency: number;
+}
+
+export interface MultiTenantResult extends MultiTenantOptions {
+  errors: number;
+  /** Refresh requests Zoho received during the load. */
+  refreshes: number;
+  /** Users called after the tokens were killed: the refreshes there should be. */
+  usersCalledAfterKill: number;
+  /** Calls the user objects received, per proxied call, before and after the kill. */
+  objectCallsPerCall: { beforeKill: number; afterKill: number };
+  objectsHoldingTokens: number;
+  proxied: Stat;
+  direct: Stat;
+  /** Proxied calls answered per second, over the whole load. */
+  callsPerSecond: number;
+  loginSeconds: number;
+}
+
+interface ObjectsPage {
+  objects: { id: string; calls: number; tokens: number }[];
+  next: string | null;
+}
+
+/** Every user object the directory knows, with its live counters. */
+async function allObjects(): Promise<ObjectsPage['objects']> {
+  const all: ObjectsPage['objects'] = [];
+  for (let after = ''; ; ) {
+    const response = await fetch(`${APP}/admin/objects?limit=500&after=${encodeURIComponent(after)}`, { headers: adminHeaders() });
+    if (!response.ok) throw new Error(`/admin/objects: HTTP ${response.status}`);
+    const page = (await response.json()) as ObjectsPage;
+    all.push(...page.objects);
+    if (!page.next) return all;
+    after = page.next;
+  }
+}
+
+const totalCalls = async () => (await allObjects()).reduce((sum, o) => sum + o.calls, 0);
+const refreshesAtZoho = async () => ((await (await fetch(`${ZOHO}/__admin/counts?client_id=${CLIENT_ID}`)).json()) as { refreshes: number }).refreshes;
+
+/** Runs `count` tasks, `concurrency` at a time; `task(i)` gets the call's number. */
+async function pool(count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < count) await task(next++);
+  }));
+}
+
+const stat = (values: number[]): Stat => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { median: percentile(sorted, 0.5), p99: percentile(sorted, 0.99) };
+};
+
+export async function multiTenantLoad(options: MultiTenantOptions): Promise<MultiTenantResult> {
+  const { users, orgs, calls, concurrency } = options;
+  const app = await spawnStart({
+    port: PORT,
+    zohoPort: ZOHO_PORT,
+    stateDir: mkdtempSync(join(tmpdir(), 'ets-bench-tenants-')),
+    readyWithinMs: 120_000,
+    env: { LOCAL_ZOHO_GRANTS_PER_WINDOW: String(users * 2) },
+  });
+  try {
+    const emails = Array.from({ length: users }, (_, i) => `user${i}@org${i % orgs}.example`);
+    const loginStart = performance.now();
+    const cookies: string[] = [];
+    await pool(users, 10, async (i) => void (cookies[i] = await workerSession(APP, ZOHO, emails[i]!)));
+    const loginSeconds = (performance.now() - loginStart) / 1000;
+    // Each new object reports itself to the directory from its alarm, due at once.
+    for (let waited = 0; (await allObjects()).length < users; waited += 200) {
+      if (waited > 60_000) throw new Error('the user objects did not all reach the directory within a minute');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+
+    // The same call straight to the local Zoho, at the same concurrency, before any token dies.
+    const accessToken = await directToken(ZOHO, emails[0]!);
+    const direct: number[] = [];
+    await pool(calls / 2, concurrency, async () => {
+      const begin = performance.now();
+      const response = await fetch(`${ZOHO}/crm/v8/Leads`, { headers: { authorization: `Zoho-oauthtoken ${accessToken}` } });
+      await response.arrayBuffer();
+      direct.push(performance.now() - begin);
+    });
+
+    const proxied: number[] = [];
+    let errors = 0;
+    const run = (from: number, to: number) =>
+      pool(to - from, concurrency, async (k) => {
+        const i = from + k;
+        const begin = performance.now();
+        const response = await fetch(`${APP}/crm/v8/Leads`, { headers: { cookie: cookies[i % users]! } });
+        await response.arrayBuffer();
+        proxied.push(performance.now() - begin);
+        if (response.status !== 200 && response.status !== 204) errors++;
+      });
+
+    const half = calls / 2;
+    const calls0 = await totalCalls();
+    const refreshes0 = await refreshesAtZoho();
+    const loadStart = performance.now();
+    await run(0, half);
+    const calls1 = await totalCalls();
+    // Kill every access token at Zoho: its clock jumps past their hour; the stored expiries still look fresh.
+    await fetch(`${ZOHO}/__admin/advance?ms=${61 * 60_000}`, { method: 'POST' });
+    await run(half, calls);
+    const loadSeconds = (performance.now() - loadStart) / 1000;
+    const calls2 = await totalCalls();
+    const objects = await allObjects();
+    return {
+      ...options,
+      errors,
+      refreshes: (await refreshesAtZoho()) - refreshes0,
+      usersCalledAfterKill: new Set(Array.from({ length: half }, (_, k) => (half + k) % users)).size,
+      objectCallsPerCall: { beforeKill: (calls1 - calls0) / half, afterKill: (calls2 - calls1) / half },
+      objectsHoldingTokens: objects.filter((o) => o.tokens > 0).length,
+      proxied: stat(proxied),
+      direct: stat(direct),
+      callsPerSecond: calls / loadSeconds,
+      loginSeconds,
+    };
+  } finally {
+    await app.stop();
+  }
+}
