@@ -5,6 +5,7 @@
  * admin routes: never on a request path. Holds object ids and counts; no name, no token.
  */
 import { DurableObject } from 'cloudflare:workers';
+import { sqlWithSchema } from './sql.ts';
 
 export interface DirectoryEntry {
   /** The user object's id (hex), as `idFromString` takes it. */
@@ -22,16 +23,7 @@ type Row = { id: string; key_ids: string; tokens: number; sessions: number };
 const toEntry = (row: Row): DirectoryEntry => ({ id: row.id, keyIds: row.key_ids ? row.key_ids.split(',') : [], tokens: row.tokens, sessions: row.sessions });
 
 export class ObjectDirectory extends DurableObject {
-  #ready = false;
-
-  #sql() {
-    const { sql } = this.ctx.storage;
-    if (!this.#ready) {
-      for (const statement of SCHEMA) sql.exec(statement);
-      this.#ready = true;
-    }
-    return sql;
-  }
+  #sql = sqlWithSchema(this.ctx.storage, SCHEMA);
 
   /** An object reports what it holds; one that holds nothing any more leaves the directory. */
   report(entry: DirectoryEntry): void {

@@ -11,6 +11,7 @@
  * session in its instance `sessions`, which the upgrade reads once and then empties.
  */
 import { DurableObject } from 'cloudflare:workers';
+import { sqlWithSchema } from './sql.ts';
 import { sha256 } from './signing.ts';
 
 const SCHEMA = [
@@ -28,16 +29,7 @@ export type LegacySession = {
 };
 
 export class SessionsObject extends DurableObject {
-  #ready = false;
-
-  #sql() {
-    const { sql } = this.ctx.storage;
-    if (!this.#ready) {
-      for (const statement of SCHEMA) sql.exec(statement);
-      this.#ready = true;
-    }
-    return sql;
-  }
+  #sql = sqlWithSchema(this.ctx.storage, SCHEMA);
 
   /** Wakes the alarm for `at` unless it is already due sooner. */
   async #sweepBy(at: number): Promise<void> {

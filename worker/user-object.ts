@@ -16,6 +16,7 @@ import type { DirectoryEntry } from './directory.ts';
 import type { Env } from './env.ts';
 import { DIRECTORY_SHARDS, bucketOf } from './objects.ts';
 import { randomId, sha256 } from './signing.ts';
+import { sqlWithSchema } from './sql.ts';
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS sessions (id_hash TEXT PRIMARY KEY, token_id TEXT NOT NULL, expires_at INTEGER NOT NULL)`,
@@ -35,13 +36,13 @@ export interface ObjectStats {
 
 export class UserTokensObject extends TokenStoreObject {
   #internals: ObjectInternals = this[objectInternals]();
+  #tables = sqlWithSchema(this.ctx.storage, SCHEMA);
   #awake = false;
 
   #sql() {
-    const { sql } = this.ctx.storage;
+    const sql = this.#tables();
     if (!this.#awake) {
       this.#awake = true;
-      for (const statement of SCHEMA) sql.exec(statement);
       this.#internals.store(); // creates the tokens table
       // On wake: records under an old key get re-sealed by the alarm, not on this request.
       if (this.#staleKeys()) void this.ctx.storage.setAlarm(Date.now());
