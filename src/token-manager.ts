@@ -8,8 +8,10 @@
  *     store) gets the refresh, and the object runs this same manager inside itself.
  * `fetchCrm` sends a token only to an allowed API domain (Zoho's, by default).
  * A failed refresh leaves the stored token as it was. A refresh token Zoho no longer knows
- * gets REAUTH_REQUIRED and its record is deleted, so it is never used again.
+ * gets REAUTH_REQUIRED and its record is deleted, so it is never used again. A failing Zoho
+ * is backed off (src/backoff.ts): while the wait runs, callers get the error, Zoho no call.
  */
+import { createBackoff, type BackoffOptions } from './backoff.ts';
 import { TokenStoreError } from './errors.ts';
 import type { OAuthToken, RefreshingTokenStore, RefreshOptions, TokenQuery, TokenStore } from './types.ts';
 import { checkTokenInput } from './validate.ts';
@@ -33,6 +35,36 @@ export interface TokenManagerOptions {
    * accounts server's own origin when that is not Zoho's (a local stand-in).
    */
   isAllowedApiDomain?: (origin: string) => boolean;
+  /** How long to back off from a failing accounts server (its rate limit sets its own wait). */
+  backoff?: BackoffOptions;
+  /**
+   * Hears what happens to tokens, for audit logs. Events carry the user name so the caller can
+   * log a keyed hash of it: never log the name itself, nor anything else from the token.
+   */
+  onEvent?: (event: TokenEvent) => void;
+}
+
+/** Something that happened to a stored token. */
+export interface TokenEvent {
+  type: 'login' | 'refresh' | 'refresh_failed' | 'backoff' | 'revoke' | 'erase' | 'purge';
+  tokenId: string;
+  userName: string | null;
+  /** The error code, for refresh_failed and backoff. */
+  code?: string;
+  /** For backoff: how long Zoho is left alone. */
+  retryAfterMs?: number;
+  /** For erase and purge: whether Zoho confirmed the revoke (the record is deleted either way). */
+  revokedAtZoho?: boolean;
+}
+
+/** What `erase` did. */
+export interface EraseResult {
+  /** Whether a record matched. Erasing what is not stored is not an error. */
+  found: boolean;
+  /** Whether Zoho confirmed the revoke; false when it failed (the record is deleted anyway) or there was nothing to revoke. */
+  revokedAtZoho: boolean;
+  /** Records deleted. */
+  deleted: number;
 }
 
 export interface AccessToken {
@@ -61,6 +93,17 @@ export interface TokenManager {
   saveGrant(answer: ZohoTokens, options: { userName: string; redirectUrl?: string }): Promise<OAuthToken>;
   /** Revokes the refresh token at Zoho and deletes the record. */
   revoke(query: TokenQuery): Promise<void>;
+  /**
+   * Erases a user on request (the right to erasure): revokes at Zoho and deletes the record,
+   * also when Zoho cannot be reached (the answer says so). Nothing stored is not an error.
+   */
+  erase(query: TokenQuery): Promise<EraseResult>;
+  /**
+   * Revokes at Zoho, then deletes, every token neither refreshed nor used for `idleMs`: its
+   * access token expired more than `idleMs` ago (a use after expiry would have refreshed it).
+   * Tokens without an expiry are left alone. Resolves to how many were purged.
+   */
+  purgeIdle(options: { idleMs: number }): Promise<{ purged: number; revokeFailed: number }>;
   /**
    * Calls the CRM at the token's API domain with its access token; on 401 INVALID_TOKEN or
    * AUTHENTICATION_FAILURE, refreshes (single-flight) and retries once. `options.token`: a
@@ -110,6 +153,14 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
   if (!oauth || typeof oauth.refresh !== 'function') throw new TokenStoreError('INVALID_INPUT', 'createTokenManager: oauth is required (zohoOAuth)');
   if (!Number.isFinite(skewMs) || skewMs < 0) throw new TokenStoreError('INVALID_INPUT', 'createTokenManager: skewMs must be a non-negative number');
   const lock = options.lock === undefined ? webLocks() : options.lock;
+  const backoff = createBackoff(now, options.backoff);
+  const emit = (event: TokenEvent) => {
+    try {
+      options.onEvent?.(event);
+    } catch {
+      // An audit hook must not break a refresh.
+    }
+  };
   const doFetch = options.fetch ?? ((input, init) => fetch(input, init));
   const inflight = new Map<string, Promise<OAuthToken>>();
   const isAllowedApiDomain =
@@ -135,19 +186,28 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     if (current.clientId && current.clientId !== oauth.clientId) {
       throw new TokenStoreError('INVALID_INPUT', 'the token belongs to another Zoho client than this manager');
     }
+    const server = oauth.accountsUrl;
+    const blocked = backoff.blocked(id, server);
+    if (blocked) throw blocked;
     let answer;
     try {
       if (current.refreshToken) answer = await oauth.refresh(current.refreshToken);
       else if (current.grantToken) answer = await oauth.exchangeGrant(current.grantToken, { redirectUrl: current.redirectUrl ?? undefined });
       else throw new TokenStoreError('REAUTH_REQUIRED', 'the token has no refresh or grant token');
     } catch (error) {
-      if (error instanceof TokenStoreError && error.code === 'REAUTH_REQUIRED') {
+      if (!(error instanceof TokenStoreError)) throw error;
+      emit({ type: 'refresh_failed', tokenId: id, userName: current.userName, code: error.code });
+      if (error.code === 'REAUTH_REQUIRED') {
         // The refresh token is dead at Zoho. Delete the record, unless a new login replaced it meanwhile.
         const now = await store.findTokenById(id);
         if (now && now.refreshToken === current.refreshToken) await store.deleteToken(id);
       }
-      throw error;
+      const waiting = backoff.failed(id, server, error);
+      if (waiting.retryAfterMs !== undefined) emit({ type: 'backoff', tokenId: id, userName: current.userName, code: waiting.code, retryAfterMs: waiting.retryAfterMs });
+      throw waiting;
     }
+    backoff.succeeded(id, server);
+    emit({ type: 'refresh', tokenId: id, userName: current.userName });
     return store.saveToken({
       id,
       accessToken: answer.accessToken,
@@ -195,7 +255,16 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     if (previous?.refreshToken && previous.refreshToken !== answer.refreshToken) {
       await oauth.revoke(previous.refreshToken).catch(() => undefined);
     }
+    emit({ type: 'login', tokenId: saved.id, userName: name });
     return saved;
+  }
+
+  /** Revokes at Zoho (best effort), then deletes: for erase and purge, where the record must go either way. */
+  async function revokeAndDelete(token: OAuthToken): Promise<boolean> {
+    let revoked = false;
+    if (token.refreshToken) revoked = await oauth.revoke(token.refreshToken).then(() => true, () => false);
+    await store.deleteToken(token.id);
+    return revoked;
   }
 
   return {
@@ -221,6 +290,30 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
       const token = await find(query);
       if (token.refreshToken) await oauth.revoke(token.refreshToken);
       await store.deleteToken(token.id);
+      emit({ type: 'revoke', tokenId: token.id, userName: token.userName });
+    },
+
+    async erase(query) {
+      const checked = checkTokenInput(query, 'query');
+      const token = checked.id ? await store.findTokenById(checked.id) : await store.findToken(checked);
+      if (!token) return { found: false, revokedAtZoho: false, deleted: 0 };
+      const revokedAtZoho = await revokeAndDelete(token);
+      emit({ type: 'erase', tokenId: token.id, userName: token.userName, revokedAtZoho });
+      return { found: true, revokedAtZoho, deleted: 1 };
+    },
+
+    async purgeIdle({ idleMs }) {
+      if (typeof idleMs !== 'number' || !(idleMs > 0)) throw new TokenStoreError('INVALID_INPUT', 'purgeIdle: idleMs must be a positive number');
+      let purged = 0;
+      let revokeFailed = 0;
+      for (const token of await store.getTokens()) {
+        if (token.expiryTime === null || now() - token.expiryTime <= idleMs) continue;
+        const revokedAtZoho = await revokeAndDelete(token);
+        if (!revokedAtZoho && token.refreshToken) revokeFailed++;
+        purged++;
+        emit({ type: 'purge', tokenId: token.id, userName: token.userName, revokedAtZoho });
+      }
+      return { purged, revokeFailed };
     },
 
     async fetchCrm(query, path, init = {}, { token } = {}) {

@@ -28,6 +28,19 @@ export const ZOHO_API_DOMAINS: readonly string[] = Object.values(DATA_CENTERS).f
 
 /** Zoho gives no wait time with "Access Denied"; its windows are 10 minutes long. */
 export const DEFAULT_RATE_LIMIT_WAIT_MS = 60_000;
+/**
+ * The wait after Zoho failed or could not be reached, unless it said (Retry-After). A token
+ * manager backs off longer (growing, with jitter); this is the floor of its first wait.
+ */
+export const DEFAULT_OUTAGE_WAIT_MS = 500;
+
+/** A Retry-After header (seconds, or an HTTP date) as milliseconds from `now`, if there is a sane one. */
+function retryAfterOf(response: Response, now: number): number | undefined {
+  const value = response.headers.get('retry-after');
+  if (!value) return undefined;
+  const ms = /^\d+$/.test(value) ? Number(value) * 1000 : Date.parse(value) - now;
+  return Number.isFinite(ms) && ms > 0 ? Math.min(ms, 3_600_000) : undefined;
+}
 
 export interface ZohoOAuthOptions {
   dataCenter?: DataCenter;
@@ -102,10 +115,12 @@ export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
     try {
       response = await doFetch(url, init);
     } catch (cause) {
-      throw new TokenStoreError('ZOHO_UNAVAILABLE', `could not reach Zoho while ${doing}`, { cause });
+      throw new TokenStoreError('ZOHO_UNAVAILABLE', `could not reach Zoho while ${doing}`, { cause, retryAfterMs: DEFAULT_OUTAGE_WAIT_MS });
     }
     if (response.status >= 500) {
-      throw new TokenStoreError('ZOHO_UNAVAILABLE', `Zoho answered HTTP ${response.status} while ${doing}`);
+      throw new TokenStoreError('ZOHO_UNAVAILABLE', `Zoho answered HTTP ${response.status} while ${doing}`, {
+        retryAfterMs: retryAfterOf(response, now()) ?? DEFAULT_OUTAGE_WAIT_MS,
+      });
     }
     const text = await response.text();
     try {

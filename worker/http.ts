@@ -25,9 +25,11 @@ export function htmlPage(status: number, title: string, message: string, headers
 
 /**
  * The one mapping from a token error to an HTTP answer, for the proxy and the auth routes:
- * a dead login is 401 (and ends a cookie session), Zoho's rate limit and a busy token store
- * 503 with Retry-After, Zoho unreachable 502. Bodies name the situation, never a token or user.
+ * a dead login is 401 (and ends a cookie session); Zoho's rate limit, Zoho unreachable and a
+ * busy token store are 503 with Retry-After. Bodies name the situation, never a token or user.
  */
+const retryAfter = (error: TokenStoreError, fallbackMs: number) => ({ 'retry-after': String(Math.max(1, Math.ceil((error.retryAfterMs ?? fallbackMs) / 1000))) });
+
 export function tokenErrorResponse(error: TokenStoreError, endSession: boolean): Response {
   switch (error.code) {
     case 'REAUTH_REQUIRED':
@@ -37,16 +39,13 @@ export function tokenErrorResponse(error: TokenStoreError, endSession: boolean):
       return response;
     }
     case 'ZOHO_RATE_LIMITED':
-      return jsonError(503, 'zoho_rate_limited', 'Zoho asks to wait before refreshing again', {
-        'retry-after': String(Math.ceil((error.retryAfterMs ?? 60_000) / 1000)),
-      });
+      return jsonError(503, 'zoho_rate_limited', 'Zoho asks to wait before refreshing again', retryAfter(error, 60_000));
     case 'ZOHO_UNAVAILABLE':
-      return jsonError(502, 'zoho_unavailable', 'Zoho could not be reached');
+      // Backed off: the wait is how long the refresh leaves Zoho alone.
+      return jsonError(503, 'zoho_unavailable', 'Zoho could not be reached; try again after the wait', retryAfter(error, 1_000));
     case 'STORAGE_FAILED':
       // An overloaded object, or one that kept failing with transient faults: ask to come back.
-      if (error.retryAfterMs !== undefined) {
-        return jsonError(503, 'busy', 'the token store is busy; try again shortly', { 'retry-after': String(Math.ceil(error.retryAfterMs / 1000)) });
-      }
+      if (error.retryAfterMs !== undefined) return jsonError(503, 'busy', 'the token store is busy; try again shortly', retryAfter(error, 1_000));
       return jsonError(502, 'upstream_error', 'the token could not be used');
     case 'INVALID_INPUT':
       return jsonError(400, 'bad_request', 'the request cannot be completed');
