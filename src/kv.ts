@@ -36,6 +36,12 @@ export interface KVStoreOptions {
    * again, from a new invocation, to continue.
    */
   operationBudget?: number;
+  /**
+   * Workers KV takes about one write per second to the same key and answers 429 beyond it.
+   * A refused write is tried again after a wait (about 1 s, then 2 s, with jitter), up to
+   * `attempts` in all (default 3); then the save fails as a retryable STORAGE_FAILED.
+   */
+  writeRetry?: { attempts?: number; baseDelayMs?: number; sleep?: (ms: number) => Promise<void> };
 }
 
 /** KV's bulk get takes at most 100 keys and counts as one operation. */
@@ -68,7 +74,31 @@ function limitReached(doing: string): TokenStoreError {
   );
 }
 
-function kvBackend(kv: KVNamespaceLike, prefix: string, budget: number): RecordBackend {
+const isTooManyWrites = (error: unknown) => /\b429\b|too many requests/i.test(String((error as Error | undefined)?.message ?? error));
+
+/** `kv.put`, tried again on KV's 429 (too many writes to one key) with growing, jittered waits. */
+function putWithRetry(kv: KVNamespaceLike, retry: KVStoreOptions['writeRetry'] = {}) {
+  const { attempts = 3, baseDelayMs = 1_000, sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms)) } = retry;
+  return async (key: string, value: string): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await kv.put(key, value);
+      } catch (error) {
+        if (!isTooManyWrites(error)) throw error;
+        const ceiling = baseDelayMs * 2 ** (attempt - 1);
+        if (attempt >= attempts) {
+          throw new TokenStoreError('STORAGE_FAILED', `Workers KV refused the write ${attempts} times: too many writes to one key (429)`, {
+            cause: error,
+            retryAfterMs: ceiling,
+          });
+        }
+        await sleep(ceiling / 2 + Math.random() * (ceiling / 2));
+      }
+    }
+  };
+}
+
+function kvBackend(kv: KVNamespaceLike, prefix: string, budget: number, put: (key: string, value: string) => Promise<void>): RecordBackend {
   const recordKey = (id: string) => `${prefix}t:${id}`;
   const indexKey = (field: string, digest: string) => `${prefix}i:${field}:${digest}`;
   const recordPrefix = `${prefix}t:`;
@@ -98,12 +128,12 @@ function kvBackend(kv: KVNamespaceLike, prefix: string, budget: number): RecordB
       const body: KVRecordJSON = { k: next.keyId, d: next.data, i: next.index };
       // Record first, then its index entries: a failure part way never leaves an entry
       // that points at nothing. A failed insert takes back what it wrote.
-      await kv.put(recordKey(next.id), JSON.stringify(body));
+      await put(recordKey(next.id), JSON.stringify(body));
       const written: string[] = [];
       try {
         for (const [field, digest] of Object.entries(next.index)) {
           if (previous?.index[field as IndexField] === digest) continue;
-          await kv.put(indexKey(field, digest), next.id);
+          await put(indexKey(field, digest), next.id);
           written.push(indexKey(field, digest));
         }
       } catch (error) {
@@ -161,7 +191,7 @@ function kvBackend(kv: KVNamespaceLike, prefix: string, budget: number): RecordB
 }
 
 export function createKVStore(options: KVStoreOptions): SealedTokenStore {
-  const { kv, cipher, prefix = 'ets:', operationBudget = 900 } = options ?? ({} as KVStoreOptions);
+  const { kv, cipher, prefix = 'ets:', operationBudget = 900, writeRetry } = options ?? ({} as KVStoreOptions);
   if (!kv || typeof kv.get !== 'function' || typeof kv.list !== 'function') {
     throw new TokenStoreError('INVALID_INPUT', 'createKVStore: kv must be a KV namespace binding');
   }
@@ -174,5 +204,5 @@ export function createKVStore(options: KVStoreOptions): SealedTokenStore {
   if (!Number.isSafeInteger(operationBudget) || operationBudget < 10) {
     throw new TokenStoreError('INVALID_INPUT', 'createKVStore: operationBudget must be an integer of at least 10');
   }
-  return createRecordStore(kvBackend(kv, prefix, operationBudget), cipherCodec(cipher, `kv:${prefix}`));
+  return createRecordStore(kvBackend(kv, prefix, operationBudget, putWithRetry(kv, writeRetry)), cipherCodec(cipher, `kv:${prefix}`));
 }

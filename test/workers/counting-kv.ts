@@ -7,12 +7,15 @@ export interface CountingKV extends KVNamespaceLike {
   reset(): void;
   /** Makes the nth put from now (1 = the next one) throw. */
   failPut(nth: number): void;
+  /** Makes the next `n` puts throw as KV does past one write per second to a key (429). */
+  tooManyWrites(n: number): void;
   total(): number;
 }
 
 export function countingKV(kv: KVNamespace): CountingKV {
   const counts = { get: 0, bulkGet: 0, put: 0, delete: 0, list: 0 };
   let putsUntilFailure = 0;
+  let refusedPuts = 0;
   const wrapper: CountingKV = {
     counts,
     reset() {
@@ -20,6 +23,9 @@ export function countingKV(kv: KVNamespace): CountingKV {
     },
     failPut(nth) {
       putsUntilFailure = nth;
+    },
+    tooManyWrites(n) {
+      refusedPuts = n;
     },
     total: () => counts.get + counts.bulkGet + counts.put + counts.delete + counts.list,
     get: ((key: string | string[]) => {
@@ -33,6 +39,7 @@ export function countingKV(kv: KVNamespace): CountingKV {
     async put(key, value) {
       counts.put++;
       if (putsUntilFailure > 0 && --putsUntilFailure === 0) throw new Error('KV put failed (injected)');
+      if (refusedPuts > 0 && refusedPuts--) throw new Error('KV PUT failed: 429 Too Many Requests');
       await kv.put(key, value);
     },
     async delete(key) {

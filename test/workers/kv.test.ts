@@ -160,6 +160,41 @@ describe('workers kv: storage', () => {
     }
   });
 
+  it("retries a write KV refuses with 429 (one write per second per key), with growing waits", async () => {
+    const kv = countingKV(env.TOKENS_KV);
+    const waits: number[] = [];
+    const store = createKVStore({ kv, cipher, prefix: freshPrefix(), writeRetry: { sleep: async (ms) => void waits.push(ms) } });
+    const saved = await store.saveToken(sampleToken(1));
+    kv.reset();
+    kv.tooManyWrites(2);
+    await store.saveToken({ id: saved.id, accessToken: 'after-429', expiryTime: 7 });
+    expect(waits).toHaveLength(2);
+    expect(waits[0]).toBeGreaterThanOrEqual(500);
+    expect(waits[0]).toBeLessThanOrEqual(1_000);
+    expect(waits[1]).toBeGreaterThanOrEqual(1_000);
+    expect(waits[1]).toBeLessThanOrEqual(2_000);
+    expect(kv.counts.put).toBe(2 + 2); // the record (refused twice, then written) and the new access-token entry
+    expect((await store.findTokenById(saved.id))?.accessToken).toBe('after-429');
+  });
+
+  it('after the last attempt, a 429 is a retryable STORAGE_FAILED, and the stored token is as it was', async () => {
+    const kv = countingKV(env.TOKENS_KV);
+    const store = createKVStore({ kv, cipher, prefix: freshPrefix(), writeRetry: { attempts: 3, sleep: async () => {} } });
+    const saved = await store.saveToken(sampleToken(1));
+    kv.reset();
+    kv.tooManyWrites(10);
+    const error = await expectCode(store.saveToken({ id: saved.id, accessToken: 'never-written' }), 'STORAGE_FAILED');
+    expect([error.retryable, error.retryAfterMs! > 0]).toEqual([true, true]);
+    expect(kv.counts.put).toBe(3);
+    expect(await store.findTokenById(saved.id)).toEqual(saved);
+    // Any other failure is not retried.
+    kv.reset();
+    kv.tooManyWrites(0);
+    kv.failPut(1);
+    const other = await expectCode(store.saveToken({ id: saved.id, accessToken: 'x' }), 'STORAGE_FAILED');
+    expect([other.retryable, kv.counts.put]).toEqual([false, 1]);
+  });
+
   it('rejects a missing binding, a missing cipher and a bad prefix', () => {
     expect(() => createKVStore({ kv: undefined as never, cipher })).toThrow(TokenStoreError);
     expect(() => createKVStore({ kv: env.TOKENS_KV, cipher: undefined as never })).toThrow(TokenStoreError);
