@@ -95,6 +95,8 @@ export default defineConfig({
                   [sha256(TEST_LEGACY_API_KEY)]: 'legacy-api-key-token',
                 }),
                 ADMIN_KEY_SHA256: sha256(TEST_ADMIN_KEY),
+                // Idle tokens are purged after 90 days (tests move a token's expiry back to see it).
+                IDLE_PURGE_DAYS: '90',
                 TEST_API_KEY,
                 TEST_LEGACY_API_KEY,
                 TEST_ADMIN_KEY,

@@ -142,6 +142,8 @@ export class LocalZoho {
   clockOffset = 0;
   /** When set, every token endpoint answers this instead (to test outages and odd bodies). */
   tokenOverride: (() => Response) | null = null;
+  /** Refresh tokens whose refreshes fail with this HTTP status (an outage for one user, in shared test runs). */
+  readonly #failing = new Map<string, number>();
 
   readonly #options: LocalZohoOptions;
   readonly #grants = new Map<string, Grant>();
@@ -275,6 +277,14 @@ export class LocalZoho {
       else this.counts = LocalZoho.zeroCounts();
       return json({ ok: true });
     }
+    if (op === 'fail' && refreshToken) {
+      this.#failing.set(refreshToken, Number(url.searchParams.get('status') ?? 503));
+      return json({ ok: true });
+    }
+    if (op === 'recover' && refreshToken) {
+      this.#failing.delete(refreshToken);
+      return json({ ok: true });
+    }
     if (op === 'advance') {
       this.clockOffset += Number(url.searchParams.get('ms') ?? 0);
       return json({ ok: true, now: this.now() });
@@ -380,6 +390,8 @@ export class LocalZoho {
       const record = this.#refresh.get(refreshToken);
       if (!record || record.clientId !== client) return json({ error: 'invalid_code' });
       record.refreshes++;
+      const failing = this.#failing.get(refreshToken);
+      if (failing) return new Response('Service Unavailable', { status: failing });
       return this.#mint(refreshToken, record, apiDomain, true);
     }
     return json({ error: 'unsupported_grant_type' });

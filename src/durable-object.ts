@@ -15,7 +15,7 @@ import { INDEX_FIELDS, type IndexField } from './matching.ts';
 import { callObject, type ObjectCallOptions } from './object-call.ts';
 export { userObjectName } from './object-names.ts';
 import { createRecordStore, WriteConflict, type RecordBackend } from './record-store.ts';
-import { createTokenManager, type TokenManager } from './token-manager.ts';
+import { createTokenManager, type TokenEvent, type TokenManager } from './token-manager.ts';
 import type { OAuthToken, RefreshingTokenStore, RefreshOptions, SealedTokenStore, TokenQuery } from './types.ts';
 import { checkId, checkTokenInput } from './validate.ts';
 import { zohoOAuth, type DataCenter } from './zoho.ts';
@@ -122,7 +122,7 @@ function cipherFromEnv(env: TokenStoreObjectEnv): Cipher {
   return createCipher({ keys: keys as Record<string, string>, current: env.TOKEN_STORE_CURRENT_KEY });
 }
 
-function managerFromEnv(store: SealedTokenStore, env: TokenStoreObjectEnv): TokenManager {
+function managerFromEnv(store: SealedTokenStore, env: TokenStoreObjectEnv, onEvent: (event: TokenEvent) => void): TokenManager {
   if (!env.ZOHO_CLIENT_ID || !env.ZOHO_CLIENT_SECRET) {
     throw new TokenStoreError('INVALID_INPUT', 'the token store object has no Zoho client (ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET)');
   }
@@ -133,7 +133,7 @@ function managerFromEnv(store: SealedTokenStore, env: TokenStoreObjectEnv): Toke
     dataCenter: (env.ZOHO_DATA_CENTER || 'us') as DataCenter,
   });
   // The object is the one place this token lives: its own single-flight is global.
-  return createTokenManager({ store, oauth, lock: null });
+  return createTokenManager({ store, oauth, lock: null, onEvent });
 }
 
 /** Runs one RPC's work inside an object and turns what it throws into an outcome. */
@@ -161,6 +161,8 @@ export function unwrap<T>(result: Outcome<T>): T {
  * Workers RPC calls methods by name, so a symbol-keyed method is unreachable from outside.
  */
 export const objectInternals = Symbol('edge-token-store/durable-object internals');
+/** A subclass's hook for what happens to its tokens (audit logs); symbol-keyed for the same reason. */
+export const objectEvents = Symbol('edge-token-store/durable-object events');
 
 export interface ObjectInternals {
   /** Built on first use (a misconfigured key ring is then an error of that call). */
@@ -201,9 +203,12 @@ export class TokenStoreObject extends DurableObject<TokenStoreObjectEnv> {
   }
 
   #manager(): TokenManager {
-    this.#refresher ??= managerFromEnv(this.#store(), this.env);
+    this.#refresher ??= managerFromEnv(this.#store(), this.env, (event) => this[objectEvents](event));
     return this.#refresher;
   }
+
+  /** Hears the token manager's events (refresh, back-off, revoke...); by default nothing is done. */
+  [objectEvents](_event: TokenEvent): void {}
 
   findToken(query: TokenQuery): Promise<Outcome<OAuthToken | null>> {
     return this.#answer(() => this.#store().findToken(query));

@@ -6,6 +6,7 @@
  *   GET  /admin/objects   the user objects, with live counts (?after=<id>&limit=<n>)
  *   GET  /admin/keys      how many objects hold records under each key id; done when only the current one is left
  *   POST /admin/reseal    wakes objects still holding records under an old key, so they re-seal them
+ *   POST /admin/erase     erases one user on request: {"userName": "email:zgid"}
  */
 import { createDurableObjectStore } from '../src/durable-object.ts';
 import { callObject } from '../src/object-call.ts';
@@ -118,11 +119,28 @@ async function reseal({ env }: AuthContext): Promise<Answer> {
   return { response: Response.json({ objectsWoken, recordsResealed: records }), event: 'reseal' };
 }
 
+/**
+ * Erases one user (the right to erasure): revokes at Zoho, deletes their tokens, ends their
+ * sessions, in their object. A user who is not stored is not an error: `found` says so.
+ */
+async function erase({ env, config, request }: AuthContext): Promise<Answer> {
+  const body = (await request.json().catch(() => null)) as { userName?: unknown } | null;
+  const userName = body?.userName;
+  if (typeof userName !== 'string' || userName === '' || userName.length > 320) {
+    return { response: jsonError(400, 'bad_request', 'send {"userName": "<email>:<zgid>"}'), code: 'bad_request' };
+  }
+  const objectName = await userObjectName(config.userObjectSecret, userName);
+  // Safe to retry: a second run finds nothing left to erase.
+  const answer = await ask(userObject(env, objectName), (s) => s.erase());
+  return { response: Response.json({ user: objectName, ...answer }), event: 'erase' };
+}
+
 const ROUTES: Record<string, (context: AuthContext) => Promise<Answer>> = {
   'POST /admin/upgrade': upgrade,
   'GET /admin/objects': objects,
   'GET /admin/keys': keys,
   'POST /admin/reseal': reseal,
+  'POST /admin/erase': erase,
 };
 
 export async function admin(context: AuthContext): Promise<Answer> {

@@ -27,6 +27,8 @@ export interface Env extends TokenStoreObjectEnv {
   ADMIN_KEY_SHA256?: string;
   /** How many objects share the single-use login states (default 16; see README). */
   LOGIN_STATE_BUCKETS?: string;
+  /** Days after which a token neither used nor refreshed is revoked at Zoho and deleted (default: never). */
+  IDLE_PURGE_DAYS?: string;
   /** Session lifetime in seconds (default 8 hours). */
   SESSION_TTL_SECONDS?: string;
   /** Comma-separated scopes asked at login. */

@@ -85,6 +85,19 @@ export function log(fields: LogFields): void {
   console.log(JSON.stringify({ level: 'info', ...fields }));
 }
 
+/** An audit event: what happened to whose token. `user` is the keyed hash that names their object. */
+export interface AuditFields {
+  audit: 'login' | 'refresh' | 'refresh_failed' | 'backoff' | 'revoke' | 'erase' | 'purge';
+  user: string | null;
+  code?: string;
+  retryAfterMs?: number;
+  revokedAtZoho?: boolean;
+}
+
+export function audit(fields: AuditFields): void {
+  console.log(JSON.stringify({ level: 'info', ...fields }));
+}
+
 /** CORS for a request from `origin`: headers to add, or null when the origin is not allowed. */
 export function corsHeaders(origin: string, allowed: Set<string>): Record<string, string> | null {
   if (!allowed.has(origin)) return null;

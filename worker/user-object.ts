@@ -6,14 +6,19 @@
  * Housekeeping runs in the object's alarm, never on a request path: expired sessions go by an
  * index on their expiry; records sealed under a key that is no longer current are re-sealed
  * (checked once per wake, through the index on key id); and the object reports what it holds
- * (key ids, counts; no name, no token) to its directory shard, for operators.
+ * (key ids, counts; no name, no token) to its directory shard, for operators. With
+ * IDLE_PURGE_DAYS set, the alarm also revokes and deletes a token idle for that long.
+ * What happens to the token is logged as audit lines naming the user by this object's name.
  * Only SHA-256 hashes of session ids are stored, so a copy of storage cannot be replayed.
  */
-import { objectInternals, TokenStoreObject, type ObjectInternals, type Outcome } from '../src/durable-object.ts';
+import { objectEvents, objectInternals, TokenStoreObject, type ObjectInternals, type Outcome } from '../src/durable-object.ts';
+import { userObjectName } from '../src/object-names.ts';
+import type { TokenEvent } from '../src/token-manager.ts';
 import type { OAuthToken, RefreshOptions } from '../src/types.ts';
 import type { ZohoTokens } from '../src/zoho.ts';
 import type { DirectoryEntry } from './directory.ts';
 import type { Env } from './env.ts';
+import { audit } from './http.ts';
 import { DIRECTORY_SHARDS, bucketOf } from './objects.ts';
 import { randomId, sha256 } from './signing.ts';
 import { sqlWithSchema } from './sql.ts';
@@ -25,6 +30,17 @@ const SCHEMA = [
   // What this object last told the directory, so it reports only changes.
   `CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
 ];
+
+const DAY_MS = 86_400_000;
+
+/** What `erase` did. */
+export interface EraseAnswer {
+  found: boolean;
+  /** Whether Zoho confirmed every revoke; the records are deleted either way. */
+  revokedAtZoho: boolean;
+  tokensDeleted: number;
+  sessionsEnded: number;
+}
 
 /** What an operator sees of one object: counts and key ids, never a name or a token. */
 export interface ObjectStats {
@@ -50,6 +66,23 @@ export class UserTokensObject extends TokenStoreObject {
     return sql;
   }
 
+  get #env(): Env {
+    return this.env as unknown as Env;
+  }
+
+  /** The idle period, or null when the deployment does not purge. */
+  #idleMs(): number | null {
+    const days = Number(this.#env.IDLE_PURGE_DAYS);
+    return this.#env.IDLE_PURGE_DAYS && days > 0 ? days * DAY_MS : null;
+  }
+
+  override [objectEvents](event: TokenEvent): void {
+    // The object's own name is the keyed hash of its user: the audit line names the user by it.
+    void (event.userName ? userObjectName(this.#env.USER_OBJECT_SECRET, event.userName) : Promise.resolve(null)).then((user) =>
+      audit({ audit: event.type, user, code: event.code, retryAfterMs: event.retryAfterMs, revokedAtZoho: event.revokedAtZoho }),
+    );
+  }
+
   #staleKeys(): boolean {
     const current = this.env.TOKEN_STORE_CURRENT_KEY;
     return this.ctx.storage.sql.exec('SELECT 1 FROM tokens WHERE key_id != ? LIMIT 1', current).toArray().length > 0;
@@ -69,16 +102,37 @@ export class UserTokensObject extends TokenStoreObject {
     return tokens > 0 ? keyIds.join(',') : '';
   }
 
-  /** Sets the alarm for the next piece of housekeeping, if it is due before the one set. */
-  async #schedule(): Promise<void> {
+  /**
+   * Sets the alarm for the next piece of housekeeping, if it is due before the one set (from
+   * the alarm itself, always: the alarm that is running is no longer set).
+   */
+  async #schedule(fromAlarm = false): Promise<void> {
     const sql = this.#sql();
-    const reported = sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'reported'").toArray()[0]?.value ?? '';
-    const earliest = sql.exec<{ at: number | null }>('SELECT min(expires_at) AS at FROM sessions').one().at;
+    const reported = this.#meta('reported') ?? '';
+    const purgeAt = this.#meta('purge_at');
+    const times = [sql.exec<{ at: number | null }>('SELECT min(expires_at) AS at FROM sessions').one().at, purgeAt === null ? null : Number(purgeAt)];
+    const earliest = times.filter((t): t is number => t !== null).sort((a, b) => a - b)[0] ?? null;
     // A session may be past its expiry and not yet swept: its sweep is due now, not in the past.
     const due = reported !== this.#reportKey() ? Date.now() : earliest === null ? null : Math.max(earliest, Date.now());
     if (due === null) return;
-    const set = await this.ctx.storage.getAlarm();
+    const set = fromAlarm ? null : await this.ctx.storage.getAlarm();
     if (set === null || set > due) await this.ctx.storage.setAlarm(due);
+  }
+
+  #meta(key: string): string | null {
+    return this.#sql().exec<{ value: string }>('SELECT value FROM meta WHERE key = ?', key).toArray()[0]?.value ?? null;
+  }
+
+  #setMeta(key: string, value: string | null): void {
+    if (value === null) this.#sql().exec('DELETE FROM meta WHERE key = ?', key);
+    else this.#sql().exec('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)', key, value);
+  }
+
+  /** When the idle purge should next look: the earliest moment a token here could be idle. */
+  async #planPurge(): Promise<void> {
+    const idleMs = this.#idleMs();
+    const expiries = idleMs === null ? [] : (await this.#internals.store().getTokens()).map((t) => t.expiryTime).filter((t): t is number => t !== null);
+    this.#setMeta('purge_at', expiries.length > 0 ? String(Math.min(...expiries) + idleMs!) : null);
   }
 
   async #startSession(tokenId: string, ttlSeconds: number): Promise<string> {
@@ -99,6 +153,7 @@ export class UserTokensObject extends TokenStoreObject {
   login(answer: ZohoTokens, userName: string, redirectUrl: string | null, ttlSeconds: number): Promise<Outcome<{ tokenId: string; sessionId: string }>> {
     return this.#internals.answer(async () => {
       const saved = await this.#internals.manager().saveGrant(answer, { userName, redirectUrl: redirectUrl ?? undefined });
+      await this.#planPurge();
       return { tokenId: saved.id, sessionId: await this.#startSession(saved.id, ttlSeconds) };
     });
   }
@@ -134,6 +189,23 @@ export class UserTokensObject extends TokenStoreObject {
     });
   }
 
+  /**
+   * Erases this object's user (the right to erasure): revokes at Zoho, deletes every token,
+   * ends every session. A failed revoke still deletes here, and the answer says so.
+   */
+  erase(): Promise<Outcome<EraseAnswer>> {
+    return this.#internals.answer(async () => {
+      const tokens = await this.#internals.store().getTokens();
+      let revokedAtZoho = tokens.length > 0;
+      for (const token of tokens) revokedAtZoho = (await this.#internals.manager().erase({ id: token.id })).revokedAtZoho && revokedAtZoho;
+      const sessionsEnded = this.#sql().exec<{ n: number }>('SELECT count(*) AS n FROM sessions').one().n;
+      this.#sql().exec('DELETE FROM sessions');
+      this.#setMeta('purge_at', null);
+      await this.#schedule();
+      return { found: tokens.length > 0, revokedAtZoho, tokensDeleted: tokens.length, sessionsEnded };
+    });
+  }
+
   /** Takes over a session from the single-object layout (its hash, as that layout stored it). */
   importSession(idHash: string, tokenId: string, expiresAt: number): Promise<Outcome<void>> {
     return this.#internals.answer(async () => {
@@ -147,7 +219,7 @@ export class UserTokensObject extends TokenStoreObject {
     return this.#internals.answer(async () => {
       const resealed = await this.#internals.store().rotate();
       // Report again even if nothing changed here: the operator asked because the directory says otherwise.
-      this.#sql().exec("DELETE FROM meta WHERE key = 'reported'");
+      this.#setMeta('reported', null);
       await this.#schedule();
       return resealed;
     });
@@ -162,18 +234,22 @@ export class UserTokensObject extends TokenStoreObject {
     const sql = this.#sql();
     sql.exec('DELETE FROM sessions WHERE expires_at <= ?', Date.now());
     if (this.#staleKeys()) await this.#internals.store().rotate();
+    const idleMs = this.#idleMs();
+    const purgeAt = this.#meta('purge_at');
+    if (idleMs !== null && purgeAt !== null && Number(purgeAt) <= Date.now()) {
+      await this.#internals.manager().purgeIdle({ idleMs });
+      sql.exec('DELETE FROM sessions WHERE token_id NOT IN (SELECT id FROM tokens)');
+      await this.#planPurge();
+    }
     const report = this.#reportKey();
-    const reported = sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'reported'").toArray()[0]?.value ?? '';
-    if (report !== reported) {
+    if (report !== (this.#meta('reported') ?? '')) {
       const { keyIds, tokens, sessions } = this.#state();
       const id = this.ctx.id.toString();
-      const env = this.env as unknown as Env;
-      const shard = env.DIRECTORY.get(env.DIRECTORY.idFromName(`directory-${await bucketOf(id, DIRECTORY_SHARDS)}`));
+      const shard = this.#env.DIRECTORY.get(this.#env.DIRECTORY.idFromName(`directory-${await bucketOf(id, DIRECTORY_SHARDS)}`));
       // A failure throws: the runtime retries the alarm with backoff.
       await shard.report({ id, keyIds, tokens, sessions } satisfies DirectoryEntry);
-      sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('reported', ?)", report);
+      this.#setMeta('reported', report);
     }
-    const earliest = sql.exec<{ at: number | null }>('SELECT min(expires_at) AS at FROM sessions').one().at;
-    if (earliest !== null) await this.ctx.storage.setAlarm(earliest);
+    await this.#schedule(true);
   }
 }
