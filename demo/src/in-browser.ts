@@ -74,6 +74,8 @@ async function main(): Promise<void> {
   const oauth = zohoOAuth({ accountsUrl: config.accountsUrl, clientId: config.clientId, clientSecret: config.clientSecret, redirectUrl });
   const store: TokenStore = await openIndexedDBStore({ name: DB, cipher: await browserCipher(`${DB}-keys`) });
   const manager: TokenManager = createTokenManager({ store, oauth });
+  // On open: a token nobody used for 90 days is revoked at Zoho and deleted (best effort offline).
+  await manager.purgeIdle({ idleMs: 90 * 86_400_000 }).catch(() => undefined);
   let token: OAuthToken | null = null;
 
   const params = new URLSearchParams(location.search);

@@ -18,7 +18,10 @@ export async function open(): Promise<{ store: TokenStore; manager: TokenManager
   const config = (await (await fetch(chrome.runtime.getURL('dist/config.json'))).json()) as ExtensionConfig;
   const oauth = zohoOAuth({ ...config, redirectUrl: chrome.runtime.getURL('callback.html') });
   const store = await openIndexedDBStore({ name: 'zoho-tokens', cipher: await browserCipher('zoho-token-keys') });
-  return { store, oauth, manager: createTokenManager({ store, oauth }) };
+  const manager = createTokenManager({ store, oauth });
+  // On open: a token nobody used for 90 days is revoked at Zoho and deleted (best effort offline).
+  await manager.purgeIdle({ idleMs: 90 * 86_400_000 }).catch(() => undefined);
+  return { store, oauth, manager };
 }
 
 export interface LeadsAnswer {

@@ -1,0 +1,34 @@
+// Purging idle tokens where a page keeps them: IndexedDB, sealed, in Chromium, with the
+// manager's clock moved by the test. A page or extension does this when it opens its store.
+import { describe, expect, inject, it } from 'vitest';
+import { browserCipher, openIndexedDBStore } from '../../src/idb.ts';
+import { createTokenManager } from '../../src/token-manager.ts';
+import { zohoOAuth } from '../../src/zoho.ts';
+
+const REDIRECT = 'https://app.example.com/callback';
+const DAY = 86_400_000;
+const client = { clientId: '1000.BROWSERPURGE', clientSecret: 'browser-purge-secret' };
+
+async function admin(op: string, params: Record<string, string>) {
+  return (await fetch(`${inject('zohoUrl')}/__admin/${op}?${new URLSearchParams(params)}`, { method: 'POST' })).json() as Promise<{ code?: string }>;
+}
+
+describe('purge idle tokens in IndexedDB', () => {
+  it('revokes at Zoho, then deletes, the tokens idle for the period; keeps the one in use', async () => {
+    await admin('clients', { client_id: client.clientId, client_secret: client.clientSecret });
+    const name = `purge-${Date.now()}`;
+    const store = await openIndexedDBStore({ name, cipher: await browserCipher(`${name}-keys`) });
+    const clock = { now: Date.now() };
+    const oauth = zohoOAuth({ accountsUrl: inject('zohoUrl'), ...client, redirectUrl: REDIRECT, now: () => clock.now });
+    const manager = createTokenManager({ store, oauth, now: () => clock.now, lock: null });
+    const grant = async (email: string) => (await admin('grant', { client_id: client.clientId, email, redirect_uri: REDIRECT })).code!;
+    const idle = await manager.exchangeGrant(await grant('ana@example.com'));
+    const inUse = await manager.exchangeGrant(await grant('bo@example.com'));
+
+    clock.now += 91 * DAY;
+    await manager.getAccessToken({ id: inUse.id }); // used today, so refreshed today
+    expect(await manager.purgeIdle({ idleMs: 90 * DAY })).toEqual({ purged: 1, revokeFailed: 0 });
+    expect((await store.getTokens()).map((t) => t.id)).toEqual([inUse.id]);
+    await expect(oauth.refresh(idle.refreshToken!)).rejects.toMatchObject({ code: 'REAUTH_REQUIRED' });
+  });
+});
