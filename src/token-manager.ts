@@ -101,9 +101,10 @@ export interface TokenManager {
   /**
    * Revokes at Zoho, then deletes, every token neither refreshed nor used for `idleMs`: its
    * access token expired more than `idleMs` ago (a use after expiry would have refreshed it).
-   * Tokens without an expiry are left alone. Resolves to how many were purged.
+   * Tokens without an expiry are left alone. `max` bounds one call (a Worker invocation's KV
+   * operations are limited: call again from the next run). Resolves to how many were purged.
    */
-  purgeIdle(options: { idleMs: number }): Promise<{ purged: number; revokeFailed: number }>;
+  purgeIdle(options: { idleMs: number; max?: number }): Promise<{ purged: number; revokeFailed: number }>;
   /**
    * Calls the CRM at the token's API domain with its access token; on 401 INVALID_TOKEN or
    * AUTHENTICATION_FAILURE, refreshes (single-flight) and retries once. `options.token`: a
@@ -302,11 +303,13 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
       return { found: true, revokedAtZoho, deleted: 1 };
     },
 
-    async purgeIdle({ idleMs }) {
+    async purgeIdle({ idleMs, max = Number.POSITIVE_INFINITY }) {
       if (typeof idleMs !== 'number' || !(idleMs > 0)) throw new TokenStoreError('INVALID_INPUT', 'purgeIdle: idleMs must be a positive number');
+      if (typeof max !== 'number' || !(max > 0)) throw new TokenStoreError('INVALID_INPUT', 'purgeIdle: max must be a positive number');
       let purged = 0;
       let revokeFailed = 0;
       for (const token of await store.getTokens()) {
+        if (purged >= max) break;
         if (token.expiryTime === null || now() - token.expiryTime <= idleMs) continue;
         const revokedAtZoho = await revokeAndDelete(token);
         if (!revokedAtZoho && token.refreshToken) revokeFailed++;

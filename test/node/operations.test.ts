@@ -163,6 +163,15 @@ describe('purge idle tokens', () => {
     expect((await t.manager.purgeIdle({ idleMs: 90 * DAY })).purged).toBe(0);
   });
 
+  it('stops at max, so a bounded run (a Worker invocation) purges the rest next time', async () => {
+    const t = setup();
+    for (const email of ['ana@example.com', 'bo@example.com', 'user1@org1.example']) await t.login(email);
+    t.clock.now += 91 * DAY;
+    expect(await t.manager.purgeIdle({ idleMs: 90 * DAY, max: 2 })).toEqual({ purged: 2, revokeFailed: 0 });
+    expect(await t.store.getTokens()).toHaveLength(1);
+    expect(await t.manager.purgeIdle({ idleMs: 90 * DAY, max: 2 })).toEqual({ purged: 1, revokeFailed: 0 });
+  });
+
   it('refuses a period that is not a positive number', async () => {
     const t = setup();
     for (const idleMs of [0, -1, Number.NaN, '90' as never]) {
