@@ -15,6 +15,8 @@ export interface LocalZohoUser {
   email: string;
   orgId: string;
   name: string;
+  /** The user's data center, where their grants, tokens and data live (default "us"). */
+  dataCenter?: string;
 }
 
 export interface LocalZohoOptions {
@@ -23,8 +25,14 @@ export interface LocalZohoOptions {
   users?: LocalZohoUser[];
   /** The API domain tokens name (default: the origin the request came to). */
   apiDomain?: string;
-  /** Data center reported in redirects (default "us"). */
+  /** Data center reported in redirects (default "us"), when `dataCenters` is not set. */
   location?: string;
+  /**
+   * Several data centers, each at its own origin (accounts server and API in one): data center
+   * -> origin. Users sign in anywhere and are sent back with their own data center's
+   * `location` and `accounts-server`; their tokens work only there, as Zoho's do.
+   */
+  dataCenters?: Record<string, string>;
   /** Answer `expires_in` in milliseconds with `expires_in_sec`, as older servers do. */
   legacyExpiresIn?: boolean;
   /**
@@ -56,6 +64,7 @@ const LIVE_REFRESH_PER_USER = 20;
 interface Grant {
   clientId: string;
   user: LocalZohoUser;
+  dataCenter: string;
   redirectUri: string;
   expiresAt: number;
   used: boolean;
@@ -63,6 +72,7 @@ interface Grant {
 interface Refresh {
   clientId: string;
   user: LocalZohoUser;
+  dataCenter: string;
   access: string[];
   minted: number[];
   /** Refresh requests made with this token, refused ones included. */
@@ -85,20 +95,22 @@ const INVALID_TOKEN = { code: 'INVALID_TOKEN', details: {}, message: 'invalid oa
 /**
  * Generated users, for tests and benchmarks that log in many: `user<N>@org<M>.example` exists
  * for any N and M below 100,000, in org M (zgid `9<M padded to 5>`), so 200 users in 20 orgs are
- * `user0@org0.example` ... `user199@org19.example` however they are spread.
+ * `user0@org0.example` ... `user199@org19.example` however they are spread. In another data
+ * center: `user<N>@org<M>.<dc>.example` (`user3@org1.eu.example`).
  */
-const GENERATED_USER = /^user(\d{1,5})@org(\d{1,5})\.example$/;
+const GENERATED_USER = /^user(\d{1,5})@org(\d{1,5})(?:\.(us|eu|in|au|jp|ca|sa|cn))?\.example$/;
 
 export function generatedUser(email: string): LocalZohoUser | null {
   const match = GENERATED_USER.exec(email);
   if (!match) return null;
-  return { email, orgId: `9${match[2]!.padStart(5, '0')}`, name: `User ${match[1]} of org ${match[2]}` };
+  return { email, orgId: `9${match[2]!.padStart(5, '0')}`, name: `User ${match[1]} of org ${match[2]}`, dataCenter: match[3] ?? 'us' };
 }
 
 export const DEFAULT_CLIENT: LocalZohoClient = { clientId: '1000.LOCALCLIENT', clientSecret: 'local-client-secret' };
 export const DEFAULT_USERS: LocalZohoUser[] = [
   { email: 'ana@example.com', orgId: '7001', name: 'Ana Example' },
   { email: 'bo@example.com', orgId: '7002', name: 'Bo Example' },
+  { email: 'eva@example.eu', orgId: '7101', name: 'Eva Example (EU)', dataCenter: 'eu' },
 ];
 
 const json = (body: unknown, status = 200) =>
@@ -138,6 +150,7 @@ export class LocalZoho {
   readonly users: LocalZohoUser[];
   counts: LocalZohoCounts = LocalZoho.zeroCounts();
   readonly #clientCounts = new Map<string, LocalZohoCounts>();
+  readonly #dataCenterCounts = new Map<string, LocalZohoCounts>();
   /** Milliseconds added to the real clock (admin: POST /__admin/advance?ms=). */
   clockOffset = 0;
   /** When set, every token endpoint answers this instead (to test outages and odd bodies). */
@@ -169,9 +182,30 @@ export class LocalZoho {
     return counts;
   }
 
-  #count(clientId: string, what: keyof LocalZohoCounts): void {
+  /** Counts at one data center's servers (with `dataCenters`; otherwise everything is "us"). */
+  countsAt(dataCenter: string): LocalZohoCounts {
+    let counts = this.#dataCenterCounts.get(dataCenter);
+    if (!counts) this.#dataCenterCounts.set(dataCenter, (counts = LocalZoho.zeroCounts()));
+    return counts;
+  }
+
+  #count(clientId: string, what: keyof LocalZohoCounts, dataCenter?: string): void {
     this.counts[what]++;
     this.countsFor(clientId)[what]++;
+    if (dataCenter) this.countsAt(dataCenter)[what]++;
+  }
+
+  /** The data center a request reached, by its origin; null for an origin that is none of them. */
+  #dataCenterAt(origin: string): string | null {
+    const table = this.#options.dataCenters;
+    if (!table) return this.#options.location ?? 'us';
+    return Object.entries(table).find(([, o]) => new URL(o).origin === origin)?.[0] ?? null;
+  }
+
+  /** Where a user's data center lives (its accounts server and API), as seen from `origin`. */
+  #homeOf(dataCenter: string, origin: string): string {
+    const table = this.#options.dataCenters;
+    return table?.[dataCenter] ? new URL(table[dataCenter]!).origin : origin;
   }
 
   now(): number {
@@ -193,7 +227,8 @@ export class LocalZoho {
     times.push(now);
     this.#grantTimes.set(clientId, times);
     const code = randomToken('grant');
-    this.#grants.set(code, { clientId, user, redirectUri, expiresAt: now + GRANT_TTL, used: false });
+    const dataCenter = this.#options.dataCenters ? (user.dataCenter ?? 'us') : (this.#options.location ?? 'us');
+    this.#grants.set(code, { clientId, user, dataCenter, redirectUri, expiresAt: now + GRANT_TTL, used: false });
     this.#count(clientId, 'grantsIssued');
     return code;
   }
@@ -219,7 +254,7 @@ export class LocalZoho {
     const d = data as {
       clockOffset: number;
       grantTimes: [string, number[]][];
-      refresh: [string, Omit<Refresh, 'user'> & { user: string }][];
+      refresh: [string, Omit<Refresh, 'user' | 'dataCenter'> & { user: string; dataCenter?: string }][];
       access: [string, Access][];
       leads: [string, Record<string, unknown>[]][];
     };
@@ -227,7 +262,8 @@ export class LocalZoho {
     for (const [client, times] of d.grantTimes) this.#grantTimes.set(client, times);
     for (const [token, r] of d.refresh) {
       const user = this.userByEmail(r.user);
-      if (user) this.#refresh.set(token, { ...r, user });
+      // Snapshots from before data centers: every token was the one data center's.
+      if (user) this.#refresh.set(token, { ...r, dataCenter: r.dataCenter ?? this.#options.location ?? 'us', user });
     }
     for (const [token, a] of d.access) if (this.#refresh.has(a.refresh)) this.#access.set(token, a);
     for (const [org, leads] of d.leads) this.#leads.set(org, leads);
@@ -252,7 +288,7 @@ export class LocalZoho {
     if (path === '/oauth/v2/token/revoke' && request.method === 'POST') return this.#revoke(url);
     if (path === '/oauth/v2/token' && request.method === 'POST') {
       if (this.tokenOverride) return this.tokenOverride();
-      return this.#token(await request.formData(), this.#options.apiDomain ?? url.origin);
+      return this.#token(await request.formData(), url.origin);
     }
     if (path.startsWith('/crm/v8/')) return this.#crm(request, url);
     return json({ error: 'not_found' }, 404);
@@ -266,7 +302,8 @@ export class LocalZoho {
       const record = this.#refresh.get(refreshToken);
       return json({ refreshes: record?.refreshes ?? 0, crmCalls: record?.crmCalls ?? 0 });
     }
-    if (op === 'counts') return json(clientId ? this.countsFor(clientId) : this.counts);
+    const dataCenter = url.searchParams.get('dc');
+    if (op === 'counts') return json(dataCenter ? this.countsAt(dataCenter) : clientId ? this.countsFor(clientId) : this.counts);
     if (request.method !== 'POST') return json({ error: 'method' }, 405);
     if (op === 'clients' && clientId) {
       this.clients.set(clientId, url.searchParams.get('client_secret') ?? '');
@@ -325,10 +362,12 @@ export class LocalZoho {
     const email = String(form.get('generated') || form.get('email') || '');
     const code = this.issueGrant(String(form.get('client_id') ?? ''), email, redirectUri);
     if (!code) return new Response('<h1>Access Denied</h1>', { status: 400, headers: { 'content-type': 'text/html' } });
+    const grant = this.#grants.get(code)!;
     const target = new URL(redirectUri);
     target.searchParams.set('code', code);
-    target.searchParams.set('location', this.#options.location ?? 'us');
-    target.searchParams.set('accounts-server', url.origin);
+    // Signed in anywhere (Zoho's global sign-in), sent back to their own data center.
+    target.searchParams.set('location', grant.dataCenter);
+    target.searchParams.set('accounts-server', this.#homeOf(grant.dataCenter, url.origin));
     const state = form.get('state');
     if (state !== null) target.searchParams.set('state', String(state));
     return Response.redirect(target.toString(), 302);
@@ -364,35 +403,41 @@ export class LocalZoho {
     return json({ access_token: accessToken, api_domain: apiDomain, token_type: 'Bearer', ...expires });
   }
 
-  async #token(form: FormData, apiDomain: string): Promise<Response> {
+  async #token(form: FormData, origin: string): Promise<Response> {
     const client = this.#client(form);
     if (client instanceof Response) return client;
+    const here = this.#dataCenterAt(origin);
+    if (here === null) return json({ error: 'invalid_client' });
+    const apiDomain = (dc: string) => (this.#options.dataCenters ? this.#homeOf(dc, origin) : (this.#options.apiDomain ?? origin));
     const grantType = form.get('grant_type');
     if (grantType === 'authorization_code') {
-      this.#count(client, 'grantExchanges');
+      this.#count(client, 'grantExchanges', here);
       const grant = this.#grants.get(String(form.get('code') ?? ''));
-      if (!grant || grant.used || grant.expiresAt < this.now() || grant.clientId !== client) return json({ error: 'invalid_code' });
+      // A grant is redeemable only at its own data center's accounts server.
+      if (!grant || grant.used || grant.expiresAt < this.now() || grant.clientId !== client || grant.dataCenter !== here) return json({ error: 'invalid_code' });
       if (form.get('redirect_uri') !== grant.redirectUri) return json({ error: 'invalid_redirect_uri' });
       grant.used = true;
       const refreshToken = randomToken('refresh');
-      const record: Refresh = { clientId: client, user: grant.user, access: [], minted: [], refreshes: 0, crmCalls: 0 };
+      const record: Refresh = { clientId: client, user: grant.user, dataCenter: here, access: [], minted: [], refreshes: 0, crmCalls: 0 };
       this.#refresh.set(refreshToken, record);
       // The 21st refresh token of a user and client deletes the first, with its access tokens.
       const mine = [...this.#refresh].filter(([, r]) => r.clientId === client && r.user === grant.user);
       if (mine.length > LIVE_REFRESH_PER_USER) this.#dropRefresh(mine[0]![0]);
-      const minted = this.#mint(refreshToken, record, apiDomain, false);
+      const minted = this.#mint(refreshToken, record, apiDomain(here), false);
       const body = await minted.json();
       return json({ ...(body as object), refresh_token: refreshToken });
     }
     if (grantType === 'refresh_token') {
-      this.#count(client, 'refreshes');
+      this.#count(client, 'refreshes', here);
       const refreshToken = String(form.get('refresh_token') ?? '');
       const record = this.#refresh.get(refreshToken);
       if (!record || record.clientId !== client) return json({ error: 'invalid_code' });
+      // Another data center's server does not know this client's token there.
+      if (record.dataCenter !== here) return json({ error: 'invalid_client' });
       record.refreshes++;
       const failing = this.#failing.get(refreshToken);
       if (failing) return new Response('Service Unavailable', { status: failing });
-      return this.#mint(refreshToken, record, apiDomain, true);
+      return this.#mint(refreshToken, record, apiDomain(here), true);
     }
     return json({ error: 'unsupported_grant_type' });
   }
@@ -404,7 +449,9 @@ export class LocalZoho {
 
   #revoke(url: URL): Response {
     const token = url.searchParams.get('token') ?? '';
-    const record = this.#refresh.get(token);
+    const found = this.#refresh.get(token);
+    // Another data center's server does not know the token.
+    const record = found && found.dataCenter === this.#dataCenterAt(url.origin) ? found : undefined;
     if (record) this.#count(record.clientId, 'revokes');
     else this.counts.revokes++;
     if (!record) return json({ error: 'invalid_token', status: 'failure' }, 400);
@@ -417,7 +464,7 @@ export class LocalZoho {
     const accessToken = header.startsWith('Zoho-oauthtoken ') ? header.slice('Zoho-oauthtoken '.length) : '';
     const access = this.#access.get(accessToken);
     const refresh = access && this.#refresh.get(access.refresh);
-    if (!access || !refresh || access.expiresAt <= this.now()) {
+    if (!access || !refresh || access.expiresAt <= this.now() || refresh.dataCenter !== this.#dataCenterAt(url.origin)) {
       this.counts.crmCalls++;
       this.counts.crmRejected++;
       return json(INVALID_TOKEN, 401);

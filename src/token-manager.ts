@@ -83,8 +83,12 @@ export interface TokenManager {
   getAccessToken(query: TokenQuery): Promise<AccessToken>;
   /** Refreshes now, even if the access token looks fresh (still single-flight). */
   refreshNow(query: TokenQuery): Promise<AccessToken>;
-  /** Exchanges a grant code and stores the user's tokens; names the user (`email:zgid`, as the SDK) unless told. */
-  exchangeGrant(code: string, options?: { userName?: string; redirectUrl?: string }): Promise<OAuthToken>;
+  /**
+   * Exchanges a grant code and stores the user's tokens; names the user (`email:zgid`, as the
+   * SDK) unless told. `accountsServer`: the `accounts-server` of Zoho's redirect (required
+   * with `dataCenter: 'any'`; checked against Zoho's servers before anything is sent).
+   */
+  exchangeGrant(code: string, options?: { userName?: string; redirectUrl?: string; accountsServer?: string }): Promise<OAuthToken>;
   /**
    * Stores what a grant exchange made elsewhere answered, for a user already named: the second
    * half of `exchangeGrant`, for callers that must know the user before choosing the store (the
@@ -166,7 +170,8 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
   const inflight = new Map<string, Promise<OAuthToken>>();
   const isAllowedApiDomain =
     options.isAllowedApiDomain ??
-    ((origin: string) => ZOHO_API_DOMAINS.includes(origin) || (!isKnownAccountsServer(oauth.accountsUrl) && origin === oauth.accountsUrl));
+    ((origin: string) =>
+      ZOHO_API_DOMAINS.includes(origin) || oauth.dataCenterOf(origin) !== null || (!isKnownAccountsServer(oauth.accountsUrl) && origin === oauth.accountsUrl));
 
   const isFresh = (token: OAuthToken, skew: number) =>
     !!token.accessToken && token.expiryTime !== null && token.expiryTime - now() > skew;
@@ -187,13 +192,14 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     if (current.clientId && current.clientId !== oauth.clientId) {
       throw new TokenStoreError('INVALID_INPUT', 'the token belongs to another Zoho client than this manager');
     }
-    const server = oauth.accountsUrl;
+    // The token's own data center's server (a typed error, and no request, for a foreign domain).
+    const server = oauth.accountsServerFor(current.apiDomain);
     const blocked = backoff.blocked(id, server);
     if (blocked) throw blocked;
     let answer;
     try {
-      if (current.refreshToken) answer = await oauth.refresh(current.refreshToken);
-      else if (current.grantToken) answer = await oauth.exchangeGrant(current.grantToken, { redirectUrl: current.redirectUrl ?? undefined });
+      if (current.refreshToken) answer = await oauth.refresh(current.refreshToken, { apiDomain: current.apiDomain });
+      else if (current.grantToken) answer = await oauth.exchangeGrant(current.grantToken, { redirectUrl: current.redirectUrl ?? undefined, accountsServer: server });
       else throw new TokenStoreError('REAUTH_REQUIRED', 'the token has no refresh or grant token');
     } catch (error) {
       if (!(error instanceof TokenStoreError)) throw error;
@@ -254,7 +260,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     // The user's previous refresh token is no longer stored anywhere: revoke it, so it does
     // not count toward Zoho's 20 live refresh tokens per user. Best effort.
     if (previous?.refreshToken && previous.refreshToken !== answer.refreshToken) {
-      await oauth.revoke(previous.refreshToken).catch(() => undefined);
+      await oauth.revoke(previous.refreshToken, { apiDomain: previous.apiDomain }).catch(() => undefined);
     }
     emit({ type: 'login', tokenId: saved.id, userName: name });
     return saved;
@@ -263,7 +269,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
   /** Revokes at Zoho (best effort), then deletes: for erase and purge, where the record must go either way. */
   async function revokeAndDelete(token: OAuthToken): Promise<boolean> {
     let revoked = false;
-    if (token.refreshToken) revoked = await oauth.revoke(token.refreshToken).then(() => true, () => false);
+    if (token.refreshToken) revoked = await oauth.revoke(token.refreshToken, { apiDomain: token.apiDomain }).then(() => true, () => false);
     await store.deleteToken(token.id);
     return revoked;
   }
@@ -279,8 +285,8 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
       return result(await freshToken(query, { skewMs: Number.POSITIVE_INFINITY }));
     },
 
-    async exchangeGrant(code, { userName, redirectUrl = oauth.redirectUrl } = {}) {
-      const answer = await oauth.exchangeGrant(code, { redirectUrl });
+    async exchangeGrant(code, { userName, redirectUrl = oauth.redirectUrl, accountsServer } = {}) {
+      const answer = await oauth.exchangeGrant(code, { redirectUrl, accountsServer });
       if (!answer.refreshToken) throw new TokenStoreError('ZOHO_BAD_RESPONSE', 'Zoho gave no refresh token for the grant (access_type=offline?)');
       return saveGrant(answer, { userName: userName ?? (await oauth.currentUser(answer)), redirectUrl });
     },
@@ -289,7 +295,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
 
     async revoke(query) {
       const token = await find(query);
-      if (token.refreshToken) await oauth.revoke(token.refreshToken);
+      if (token.refreshToken) await oauth.revoke(token.refreshToken, { apiDomain: token.apiDomain });
       await store.deleteToken(token.id);
       emit({ type: 'revoke', tokenId: token.id, userName: token.userName });
     },

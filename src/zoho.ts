@@ -1,6 +1,8 @@
 /**
  * Zoho OAuth client: authorization URL, grant exchange, refresh, revoke and the current
- * user, for all eight data centers or an explicit accounts URL (tests, the local Zoho).
+ * user, for one data center, an explicit accounts URL (tests, the local Zoho), or every data
+ * center at once (`'any'`): then each token is refreshed and revoked at its own data center's
+ * accounts server, read from its API domain, and a token of any other domain goes nowhere.
  * Secrets travel in POST bodies, except the refresh token on revoke, where Zoho requires
  * the query string. Every Zoho answer maps to a `TokenStoreError` code; messages carry
  * Zoho's error name, never a request value.
@@ -42,9 +44,24 @@ function retryAfterOf(response: Response, now: number): number | undefined {
   return Number.isFinite(ms) && ms > 0 ? Math.min(ms, 3_600_000) : undefined;
 }
 
+/** Where one data center's accounts server and CRM API live. */
+export interface DataCenterOrigins {
+  accounts: string;
+  apiDomain: string;
+}
+
 export interface ZohoOAuthOptions {
-  dataCenter?: DataCenter;
-  /** Overrides `dataCenter`: the accounts server's origin, e.g. the local Zoho in tests. */
+  /**
+   * One data center, or `'any'`: users of every data center, each exchanged, refreshed and
+   * revoked at their own data center's accounts server (Zoho's multi-DC clients).
+   */
+  dataCenter?: DataCenter | 'any';
+  /**
+   * With `dataCenter: 'any'`: the data centers served and where they are (default: all eight,
+   * Zoho's own servers). Development points them at a local stand-in; leaving one out refuses it.
+   */
+  dataCenters?: Partial<Record<DataCenter, DataCenterOrigins>>;
+  /** Overrides a fixed `dataCenter`: the accounts server's origin, e.g. the local Zoho in tests. */
   accountsUrl?: string;
   clientId: string;
   clientSecret: string;
@@ -66,12 +83,27 @@ export interface ZohoTokens {
 export interface ZohoOAuth {
   readonly clientId: string;
   readonly clientSecret: string;
+  /** Where users sign in: the one accounts server, or with `'any'` Zoho's global sign-in. */
   readonly accountsUrl: string;
   readonly redirectUrl: string | undefined;
+  /** `'any'` when users of several data centers are served. */
+  readonly dataCenter: DataCenter | 'any' | undefined;
   authorizationUrl(options: { scope: string | string[]; state: string; redirectUrl?: string }): string;
-  exchangeGrant(code: string, options?: { redirectUrl?: string }): Promise<ZohoTokens>;
-  refresh(refreshToken: string): Promise<ZohoTokens>;
-  revoke(refreshToken: string): Promise<void>;
+  /**
+   * `accountsServer`: the `accounts-server` of Zoho's redirect. With `'any'` it is required and
+   * must be a served data center's; otherwise, if given, it must be this client's server.
+   */
+  exchangeGrant(code: string, options?: { redirectUrl?: string; accountsServer?: string }): Promise<ZohoTokens>;
+  /** `apiDomain`: the token's; with `'any'` it picks the data center and is required. */
+  refresh(refreshToken: string, options?: { apiDomain?: string | null }): Promise<ZohoTokens>;
+  revoke(refreshToken: string, options?: { apiDomain?: string | null }): Promise<void>;
+  /**
+   * The accounts server that refreshes and revokes a token of `apiDomain`. A typed
+   * INVALID_INPUT for an API domain that is not a served Zoho one: such a token goes nowhere.
+   */
+  accountsServerFor(apiDomain: string | null | undefined): string;
+  /** The data center an API domain belongs to (`www.`, `sandbox.`, `developer.`), or null. */
+  dataCenterOf(apiDomain: string | null | undefined): DataCenter | null;
   /** The user's name as the Zoho SDK stores it: `email:zgid` (the org's zgid). */
   currentUser(token: { accessToken: string; apiDomain: string }): Promise<string>;
 }
@@ -95,18 +127,76 @@ export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
   const { clientId, clientSecret, redirectUrl, dataCenter } = options;
   if (typeof clientId !== 'string' || clientId === '') throw invalid('clientId is required');
   if (typeof clientSecret !== 'string' || clientSecret === '') throw invalid('clientSecret is required');
-  let accountsUrl: string;
-  if (options.accountsUrl !== undefined) {
+  const originOf = (value: string, what: string) => {
     try {
-      accountsUrl = new URL(options.accountsUrl).origin;
+      return new URL(value).origin;
     } catch {
-      throw invalid('accountsUrl must be an absolute URL');
+      throw invalid(`${what} must be an absolute URL`);
     }
+  };
+  const any = dataCenter === 'any';
+  // The data centers this client serves, and where (only with 'any'; a fixed client has one server).
+  const served = new Map<DataCenter, DataCenterOrigins>();
+  let accountsUrl: string;
+  if (any) {
+    const table = options.dataCenters ?? DATA_CENTERS;
+    for (const [dc, origins] of Object.entries(table) as [DataCenter, DataCenterOrigins][]) {
+      if (!Object.hasOwn(DATA_CENTERS, dc)) throw invalid(`dataCenters: ${dc} is not a Zoho data center`);
+      served.set(dc, { accounts: originOf(origins.accounts, `dataCenters.${dc}.accounts`), apiDomain: originOf(origins.apiDomain, `dataCenters.${dc}.apiDomain`) });
+    }
+    if (served.size === 0) throw invalid('dataCenters names no data center');
+    // Zoho's global sign-in is the US accounts server; it sends each user on to their own.
+    accountsUrl = (served.get('us') ?? [...served.values()][0]!).accounts;
+  } else if (options.accountsUrl !== undefined) {
+    accountsUrl = originOf(options.accountsUrl, 'accountsUrl');
   } else if (dataCenter !== undefined && Object.hasOwn(DATA_CENTERS, dataCenter)) {
     accountsUrl = DATA_CENTERS[dataCenter].accounts;
   } else {
-    throw invalid(`give accountsUrl or a dataCenter (${Object.keys(DATA_CENTERS).join(', ')})`);
+    throw invalid(`give accountsUrl, a dataCenter (${Object.keys(DATA_CENTERS).join(', ')}) or dataCenter 'any'`);
   }
+
+  /** A served data center's, by API origin: Zoho's `www.`, `sandbox.` and `developer.` variants, or a stand-in's exact origin. */
+  function dataCenterOf(apiDomain: string | null | undefined): DataCenter | null {
+    if (typeof apiDomain !== 'string') return null;
+    let origin: string;
+    try {
+      origin = new URL(apiDomain).origin;
+    } catch {
+      return null;
+    }
+    const table = any ? served : new Map(Object.entries(DATA_CENTERS) as [DataCenter, DataCenterOrigins][]);
+    for (const [dc, origins] of table) {
+      const variants = origins.apiDomain.includes('://www.')
+        ? ['www.', 'sandbox.', 'developer.'].map((prefix) => origins.apiDomain.replace('://www.', `://${prefix}`))
+        : [origins.apiDomain];
+      if (variants.includes(origin)) return dc;
+    }
+    return null;
+  }
+
+  function accountsServerFor(apiDomain: string | null | undefined): string {
+    if (!any) return accountsUrl;
+    const dc = dataCenterOf(apiDomain);
+    if (!dc) throw invalid("the token's API domain is not a Zoho data center's this client serves: it is not sent anywhere");
+    return served.get(dc)!.accounts;
+  }
+
+  function exchangeServer(accountsServer: string | undefined): string {
+    if (accountsServer === undefined) {
+      if (any) throw invalid("with dataCenter 'any', exchangeGrant needs the accountsServer Zoho's redirect named");
+      return accountsUrl;
+    }
+    let origin: string;
+    try {
+      origin = new URL(accountsServer).origin;
+    } catch {
+      throw invalid('accountsServer must be an absolute URL');
+    }
+    const allowed = any ? [...served.values()].map((o) => o.accounts) : [accountsUrl];
+    if (!allowed.includes(origin)) throw invalid('accountsServer is not the accounts server of a data center this client serves');
+    return origin;
+  }
+
   const doFetch = options.fetch ?? ((input, init) => fetch(input, init));
   const now = options.now ?? Date.now;
 
@@ -148,9 +238,9 @@ export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
     }
   }
 
-  async function token(form: Record<string, string>, doing: string, refreshing: boolean): Promise<ZohoTokens> {
+  async function token(server: string, form: Record<string, string>, doing: string, refreshing: boolean): Promise<ZohoTokens> {
     const { body } = await call(
-      `${accountsUrl}/oauth/v2/token`,
+      `${server}/oauth/v2/token`,
       { method: 'POST', body: new URLSearchParams({ client_id: clientId, client_secret: clientSecret, ...form }) },
       doing,
     );
@@ -175,6 +265,9 @@ export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
     clientSecret,
     accountsUrl,
     redirectUrl,
+    dataCenter,
+    accountsServerFor,
+    dataCenterOf,
 
     authorizationUrl({ scope, state, redirectUrl: redirect = redirectUrl }) {
       if (!redirect) throw invalid('a redirectUrl is needed for the authorization URL');
@@ -191,21 +284,22 @@ export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
       return url.toString();
     },
 
-    exchangeGrant(code, { redirectUrl: redirect = redirectUrl } = {}) {
+    async exchangeGrant(code, { redirectUrl: redirect = redirectUrl, accountsServer } = {}) {
       if (typeof code !== 'string' || code === '') throw invalid('a grant code is required');
+      const server = exchangeServer(accountsServer);
       const form: Record<string, string> = { grant_type: 'authorization_code', code };
       if (redirect) form.redirect_uri = redirect;
-      return token(form, 'exchanging a grant code', false);
+      return token(server, form, 'exchanging a grant code', false);
     },
 
-    refresh(refreshToken) {
+    async refresh(refreshToken, { apiDomain } = {}) {
       if (typeof refreshToken !== 'string' || refreshToken === '') throw invalid('a refresh token is required');
-      return token({ grant_type: 'refresh_token', refresh_token: refreshToken }, 'refreshing an access token', true);
+      return token(accountsServerFor(apiDomain), { grant_type: 'refresh_token', refresh_token: refreshToken }, 'refreshing an access token', true);
     },
 
-    async revoke(refreshToken) {
+    async revoke(refreshToken, { apiDomain } = {}) {
       if (typeof refreshToken !== 'string' || refreshToken === '') throw invalid('a refresh token is required');
-      const url = `${accountsUrl}/oauth/v2/token/revoke?${new URLSearchParams({ token: refreshToken })}`;
+      const url = `${accountsServerFor(apiDomain)}/oauth/v2/token/revoke?${new URLSearchParams({ token: refreshToken })}`;
       const { status, body } = await call(url, { method: 'POST' }, 'revoking a refresh token');
       // HTTP 400 means Zoho does not know the token: it is as revoked as it can be.
       if (status === 400) return;
