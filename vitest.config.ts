@@ -18,7 +18,9 @@ const chromiumArgs = [
 // One local Zoho in this (Node) process answers every outbound fetch from workerd tests.
 // Each test file registers its own client through /__admin/clients, so counts stay apart.
 const workersClient = { clientId: '1000.WORKERSTEST', clientSecret: randomBytes(16).toString('hex') };
-const localZoho = new LocalZoho({ clients: [workersClient], grantsPerWindow: 1000 });
+// Two data centers, as Zoho's multi-DC clients see them: US at zoho.local, EU at eu.zoho.local.
+const ZOHO_ORIGINS = { us: 'http://zoho.local', eu: 'http://eu.zoho.local' };
+const localZoho = new LocalZoho({ clients: [workersClient], grantsPerWindow: 1000, dataCenters: ZOHO_ORIGINS });
 /** Server API keys the Worker tests use; the Worker only knows their hashes. */
 const TEST_API_KEY = randomBytes(24).toString('base64url');
 const TEST_LEGACY_API_KEY = randomBytes(24).toString('base64url');
@@ -82,7 +84,10 @@ export default defineConfig({
               bindings: {
                 // k1 seals; k0 is an older key still in the ring (tests of re-sealing write records under it).
                 TOKEN_STORE_KEYS: JSON.stringify({ k1: randomBytes(32).toString('base64url'), k0: randomBytes(32).toString('base64url') }),
-                ZOHO_ACCOUNTS_URL: 'http://zoho.local',
+                ZOHO_DATA_CENTER: 'us,eu',
+                // workerd cannot place objects in a jurisdiction; the residency test checks placement through the binding.
+                OBJECT_PLACEMENT: 'off',
+                ZOHO_LOCAL_DATA_CENTERS: JSON.stringify(ZOHO_ORIGINS),
                 ZOHO_CLIENT_ID: workersClient.clientId,
                 ZOHO_CLIENT_SECRET: workersClient.clientSecret,
                 ZOHO_EXTRA_API_DOMAINS: 'http://zoho.local',
@@ -90,7 +95,7 @@ export default defineConfig({
                 ALLOWED_ORIGINS: 'https://app.example.com',
                 USER_OBJECT_SECRET,
                 API_KEYS: JSON.stringify({
-                  [sha256(TEST_API_KEY)]: `${userObjectName('bo@example.com:7002')}/api-key-token`,
+                  [sha256(TEST_API_KEY)]: `us/${userObjectName('bo@example.com:7002')}/api-key-token`,
                   // The single-object layout's form, a bare token id: served after the upgrade.
                   [sha256(TEST_LEGACY_API_KEY)]: 'legacy-api-key-token',
                 }),

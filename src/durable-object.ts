@@ -13,15 +13,17 @@ import { cipherCodec, type StoredRecord } from './codec.ts';
 import { TokenStoreError, type TokenStoreErrorCode } from './errors.ts';
 import { INDEX_FIELDS, type IndexField } from './matching.ts';
 import { callObject, type ObjectCallOptions } from './object-call.ts';
-export { userObjectName } from './object-names.ts';
+import type { ObjectPlacement } from './object-names.ts';
+export { DATA_CENTER_PLACEMENT, userObjectName, type ObjectPlacement } from './object-names.ts';
 import { createRecordStore, WriteConflict, type RecordBackend } from './record-store.ts';
 import { createTokenManager, type TokenEvent, type TokenManager } from './token-manager.ts';
 import type { OAuthToken, RefreshingTokenStore, RefreshOptions, SealedTokenStore, TokenQuery } from './types.ts';
 import { checkId, checkTokenInput } from './validate.ts';
-import { zohoOAuth, type DataCenter } from './zoho.ts';
+import { zohoOAuth } from './zoho.ts';
+import { zohoDataCenters, type ZohoEnv } from './zoho-env.ts';
 
-/** What the object reads from the Worker's environment. */
-export interface TokenStoreObjectEnv {
+/** What the object reads from the Worker's environment (the Zoho settings: src/zoho-env.ts). */
+export interface TokenStoreObjectEnv extends ZohoEnv {
   /** A secret: JSON object of key id -> base64url 32-byte secret, e.g. {"k1":"..."}. */
   TOKEN_STORE_KEYS: string;
   /** The key id that seals (a plain variable). */
@@ -30,10 +32,6 @@ export interface TokenStoreObjectEnv {
   ZOHO_CLIENT_ID?: string;
   /** A secret. */
   ZOHO_CLIENT_SECRET?: string;
-  /** The accounts server's origin; overrides ZOHO_DATA_CENTER (local Zoho in development). */
-  ZOHO_ACCOUNTS_URL?: string;
-  /** us, eu, in, au, jp, ca, sa or cn. */
-  ZOHO_DATA_CENTER?: string;
 }
 
 /** RPC results. Workers RPC does not carry an error's `code`, so outcomes carry it. */
@@ -126,12 +124,14 @@ function managerFromEnv(store: SealedTokenStore, env: TokenStoreObjectEnv, onEve
   if (!env.ZOHO_CLIENT_ID || !env.ZOHO_CLIENT_SECRET) {
     throw new TokenStoreError('INVALID_INPUT', 'the token store object has no Zoho client (ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET)');
   }
-  const oauth = zohoOAuth({
-    clientId: env.ZOHO_CLIENT_ID,
-    clientSecret: env.ZOHO_CLIENT_SECRET,
-    accountsUrl: env.ZOHO_ACCOUNTS_URL || undefined,
-    dataCenter: (env.ZOHO_DATA_CENTER || 'us') as DataCenter,
-  });
+  let table;
+  try {
+    ({ table } = zohoDataCenters(env));
+  } catch (cause) {
+    throw new TokenStoreError('INVALID_INPUT', (cause as Error).message);
+  }
+  // Each token is refreshed and revoked at its own data center's server, read from its API domain.
+  const oauth = zohoOAuth({ dataCenter: 'any', dataCenters: table, clientId: env.ZOHO_CLIENT_ID, clientSecret: env.ZOHO_CLIENT_SECRET });
   // The object is the one place this token lives: its own single-flight is global.
   return createTokenManager({ store, oauth, lock: null, onEvent });
 }
@@ -247,7 +247,14 @@ export type TokenStoreObjectStub = {
 /** The parts of a `DurableObjectNamespace` binding this store uses. */
 export interface DurableObjectNamespaceLike {
   idFromName(name: string): unknown;
-  get(id: never): unknown;
+  get(id: never, options?: { locationHint?: string }): unknown;
+  jurisdiction?(name: string): DurableObjectNamespaceLike;
+}
+
+/** The namespace and `get` options for an object placed as `placement` says. */
+export function placedNamespace(namespace: DurableObjectNamespaceLike, placement: ObjectPlacement = {}) {
+  const placed = placement.jurisdiction ? namespace.jurisdiction!(placement.jurisdiction) : namespace;
+  return { namespace: placed, options: placement.locationHint ? { locationHint: placement.locationHint } : undefined };
 }
 
 export interface DurableObjectStoreOptions {
@@ -257,6 +264,11 @@ export interface DurableObjectStoreOptions {
   name?: string;
   /** Retries of transient faults (`retryable`); `overloaded` is never retried. */
   retry?: ObjectCallOptions;
+  /**
+   * Where the object is created: a `jurisdiction` (its data never leaves it; the same name is
+   * another object there) or a `locationHint`. See `DATA_CENTER_PLACEMENT` for Zoho users.
+   */
+  placement?: ObjectPlacement;
 }
 
 /**
@@ -264,17 +276,21 @@ export interface DurableObjectStoreOptions {
  * this store hands its refreshes to the object, so they are single-flight across isolates.
  */
 export function createDurableObjectStore(options: DurableObjectStoreOptions): SealedTokenStore & RefreshingTokenStore {
-  const { namespace, name = 'default', retry } = options ?? ({} as DurableObjectStoreOptions);
+  const { namespace, name = 'default', retry, placement } = options ?? ({} as DurableObjectStoreOptions);
   if (!namespace || typeof namespace.idFromName !== 'function' || typeof namespace.get !== 'function') {
     throw new TokenStoreError('INVALID_INPUT', 'createDurableObjectStore: namespace must be a Durable Object binding');
   }
   if (typeof name !== 'string' || name.length === 0) {
     throw new TokenStoreError('INVALID_INPUT', 'createDurableObjectStore: name must be a non-empty string');
   }
+  if (placement?.jurisdiction && typeof namespace.jurisdiction !== 'function') {
+    throw new TokenStoreError('INVALID_INPUT', 'createDurableObjectStore: this namespace cannot place objects in a jurisdiction');
+  }
   // A stub is tied to the request that made it; a store kept across requests (in module
   // scope, say) must take a fresh one per call. The id is plain data and can be kept.
-  const id = namespace.idFromName(name);
-  const stubFor = () => namespace.get(id as never) as TokenStoreObjectStub;
+  const placed = placedNamespace(namespace, placement);
+  const id = placed.namespace.idFromName(name);
+  const stubFor = () => placed.namespace.get(id as never, placed.options) as TokenStoreObjectStub;
 
   // Every method is safe to repeat: reads, saves (by id, or found again by user name), deletes.
   const call = async <T>(rpc: (stub: TokenStoreObjectStub) => Promise<Outcome<T>>): Promise<T> => unwrap(await callObject(stubFor, rpc, retry));

@@ -12,3 +12,27 @@ export async function userObjectName(secret: string, userName: string): Promise<
   const mac = await crypto.subtle.sign('HMAC', key, utf8.encode(`user-object\u0000${userName}`));
   return `u-${toBase64Url(new Uint8Array(mac))}`;
 }
+
+/** Where an object is created: a jurisdiction it may never leave, or a hint near its users. */
+export interface ObjectPlacement {
+  jurisdiction?: 'eu';
+  locationHint?: 'wnam' | 'enam' | 'sam' | 'weur' | 'eeur' | 'apac' | 'oc' | 'afr' | 'me';
+}
+
+/**
+ * Where a Zoho user's object goes, by their data center. EU users' objects are created in the
+ * `eu` jurisdiction: they run and store data only inside the EU. Every other data center's
+ * users get a location hint near Zoho's servers for it: a preference for where the object is
+ * first created, not a promise (Cloudflare has no Durable Object locations in mainland China
+ * or Saudi Arabia, so those hints name the nearest regions it has).
+ */
+export const DATA_CENTER_PLACEMENT = {
+  us: { locationHint: 'enam' },
+  eu: { jurisdiction: 'eu' },
+  in: { locationHint: 'apac' },
+  au: { locationHint: 'oc' },
+  jp: { locationHint: 'apac' },
+  ca: { locationHint: 'enam' },
+  sa: { locationHint: 'me' },
+  cn: { locationHint: 'apac' },
+} as const satisfies Record<string, ObjectPlacement>;

@@ -6,7 +6,7 @@
  *   GET  /admin/objects   the user objects, with live counts (?after=<id>&limit=<n>)
  *   GET  /admin/keys      how many objects hold records under each key id; done when only the current one is left
  *   POST /admin/reseal    wakes objects still holding records under an old key, so they re-seal them
- *   POST /admin/erase     erases one user on request: {"userName": "email:zgid"}
+ *   POST /admin/erase     erases one user on request: {"userName": "email:zgid", "dataCenter"?: "eu"}
  */
 import { createDurableObjectStore } from '../src/durable-object.ts';
 import { callObject } from '../src/object-call.ts';
@@ -14,9 +14,10 @@ import type { AuthContext } from './auth.ts';
 import type { DirectoryEntry } from './directory.ts';
 import type { Env } from './env.ts';
 import { jsonError } from './http.ts';
-import { ask, DIRECTORY_SHARDS, directoryShard, refBucket, userObject, userObjectName } from './objects.ts';
+import { oauthFor, refString } from './auth.ts';
+import { ask, DIRECTORY_SHARDS, directoryShard, isDataCenter, placementOf, refBucket, userObject, userObjectName, type UserRef } from './objects.ts';
 import { sha256 } from './signing.ts';
-import type { ObjectStats } from './user-object.ts';
+import type { EraseAnswer, ObjectStats } from './user-object.ts';
 
 /** The single-object layout's object names. Read only by the upgrade, never on a request path. */
 const LEGACY_TOKENS = 'tokens';
@@ -42,22 +43,25 @@ async function authorized(request: Request, expectedHash: string): Promise<boole
  * references so old cookies and API keys (bare token ids) keep working. Safe to run again: a
  * user whose object already holds a token (they logged in after the deploy) keeps that one.
  */
-async function upgrade({ env, config }: AuthContext): Promise<Answer> {
+async function upgrade({ env, config, url }: AuthContext): Promise<Answer> {
   const legacy = createDurableObjectStore({ namespace: env.TOKEN_STORE, name: LEGACY_TOKENS });
-  const moved = new Map<string, { objectName: string; tokenId: string }>();
+  const oauth = oauthFor(config, url);
+  const moved = new Map<string, { ref: UserRef; tokenId: string }>();
   let kept = 0;
   for (const token of await legacy.getTokens()) {
-    if (!token.userName) {
-      kept++; // the Worker never stored a nameless token; one that is there is not the Worker's to move
+    const dataCenter = oauth.dataCenterOf(token.apiDomain);
+    if (!token.userName || !dataCenter) {
+      // Not the Worker's to move: it never stored a nameless token, nor one of a data center it does not serve.
+      kept++;
       continue;
     }
-    const objectName = await userObjectName(config.userObjectSecret, token.userName);
-    const target = createDurableObjectStore({ namespace: env.TOKEN_STORE, name: objectName });
+    const ref: UserRef = { dataCenter, name: await userObjectName(config.userObjectSecret, token.userName) };
+    const target = createDurableObjectStore({ namespace: env.TOKEN_STORE, name: ref.name, placement: placementOf(env, dataCenter) });
     const already = await target.findToken({ userName: token.userName });
     const tokenId = already ? already.id : (await target.saveToken(token)).id;
-    moved.set(token.id, { objectName, tokenId });
+    moved.set(token.id, { ref, tokenId });
     const key = `token:${token.id}`;
-    await callObject(await refBucket(env, key), (s) => s.putRef(key, `${objectName}/${tokenId}`, null));
+    await callObject(await refBucket(env, key), (s) => s.putRef(key, `${dataCenter}/${ref.name}/${tokenId}`, null));
   }
 
   const oldSessions = env.SESSIONS.get(env.SESSIONS.idFromName(LEGACY_SESSIONS));
@@ -65,9 +69,9 @@ async function upgrade({ env, config }: AuthContext): Promise<Answer> {
   for (const row of await oldSessions.exportLegacySessions()) {
     const target = moved.get(row.token_id);
     if (!target) continue; // its token is gone: the session was dead already
-    await ask(userObject(env, target.objectName), (s) => s.importSession(row.id_hash, target.tokenId, row.expires_at));
+    await ask(userObject(env, target.ref), (s) => s.importSession(row.id_hash, target.tokenId, row.expires_at));
     const key = `session:${row.id_hash}`;
-    await callObject(await refBucket(env, key), (s) => s.putRef(key, target.objectName, row.expires_at));
+    await callObject(await refBucket(env, key), (s) => s.putRef(key, refString(target.ref), row.expires_at));
     sessions++;
   }
   // Only now, with everything in place, empty the old layout.
@@ -121,18 +125,29 @@ async function reseal({ env }: AuthContext): Promise<Answer> {
 
 /**
  * Erases one user (the right to erasure): revokes at Zoho, deletes their tokens, ends their
- * sessions, in their object. A user who is not stored is not an error: `found` says so.
+ * sessions, in their object. `dataCenter` says where it is; without it every served data
+ * center's place is looked at (an object that never held anything is left untouched). A user
+ * who is not stored is not an error: `found` says so.
  */
 async function erase({ env, config, request }: AuthContext): Promise<Answer> {
-  const body = (await request.json().catch(() => null)) as { userName?: unknown } | null;
+  const body = (await request.json().catch(() => null)) as { userName?: unknown; dataCenter?: unknown } | null;
   const userName = body?.userName;
-  if (typeof userName !== 'string' || userName === '' || userName.length > 320) {
-    return { response: jsonError(400, 'bad_request', 'send {"userName": "<email>:<zgid>"}'), code: 'bad_request' };
+  const asked = body?.dataCenter;
+  if (typeof userName !== 'string' || userName === '' || userName.length > 320 || (asked !== undefined && !(isDataCenter(asked) && config.zoho.served.includes(asked)))) {
+    return { response: jsonError(400, 'bad_request', `send {"userName": "<email>:<zgid>", "dataCenter": one of ${config.zoho.served.join(', ')} (optional)}`), code: 'bad_request' };
   }
-  const objectName = await userObjectName(config.userObjectSecret, userName);
-  // Safe to retry: a second run finds nothing left to erase.
-  const answer = await ask(userObject(env, objectName), (s) => s.erase());
-  return { response: Response.json({ user: objectName, ...answer }), event: 'erase' };
+  const name = await userObjectName(config.userObjectSecret, userName);
+  const total: EraseAnswer = { found: false, revokedAtZoho: false, tokensDeleted: 0, sessionsEnded: 0 };
+  for (const dataCenter of asked ? [asked] : config.zoho.served) {
+    // Safe to retry: a second run finds nothing left to erase.
+    const answer = await ask(userObject(env, { dataCenter, name }), (s) => s.erase());
+    if (!answer.found && answer.sessionsEnded === 0) continue;
+    total.revokedAtZoho = (total.found ? total.revokedAtZoho : true) && answer.revokedAtZoho;
+    total.found ||= answer.found;
+    total.tokensDeleted += answer.tokensDeleted;
+    total.sessionsEnded += answer.sessionsEnded;
+  }
+  return { response: Response.json({ user: name, ...total }), event: 'erase' };
 }
 
 const ROUTES: Record<string, (context: AuthContext) => Promise<Answer>> = {

@@ -3,18 +3,19 @@
  * (signed, expiring, bound to this browser by a cookie, single use) and the accounts server
  * are checked before the client secret goes anywhere.
  *
- * A session lives in its user's object, and the cookie names that object (signed), so every
- * session route is one call to one object. Cookies of the single-object layout (no object in
- * them) are found through the references the upgrade left, and re-issued in the new form.
+ * A session lives in its user's object, and the cookie names that object and the data center
+ * that placed it (signed), so every session route is one call to one object. Cookies of the
+ * single-object layout (no object in them) are found through the references the upgrade
+ * left, and re-issued in the new form. Users of every served data center log in here.
  */
 import { isTokenStoreError } from '../src/errors.ts';
 import { callObject } from '../src/object-call.ts';
 import type { OAuthToken, RefreshOptions } from '../src/types.ts';
-import { isKnownAccountsServer, DATA_CENTERS, zohoOAuth, type ZohoOAuth } from '../src/zoho.ts';
+import { DATA_CENTERS, zohoOAuth, type DataCenter, type ZohoOAuth } from '../src/zoho.ts';
 import type { Config } from './config.ts';
 import type { Env } from './env.ts';
 import { clearCookie, htmlPage, readCookie, SESSION_COOKIE, setCookie, STATE_COOKIE } from './http.ts';
-import { ask, refBucket, stateBucket, userObject, userObjectName } from './objects.ts';
+import { ask, isDataCenter, refBucket, stateBucket, userObject, userObjectName, type UserRef } from './objects.ts';
 import { randomId, sha256, sign, verify } from './signing.ts';
 
 const STATE_TTL_MS = 10 * 60_000;
@@ -26,18 +27,41 @@ export interface AuthContext {
   url: URL;
 }
 
-/** The accounts server this deployment exchanges codes with. */
-function accountsServer(config: Config): string {
-  return config.accountsUrl ?? DATA_CENTERS[config.dataCenter].accounts;
-}
+/** Zoho's data centers by the names people know them by, for the sentences a login may end with. */
+const DATA_CENTER_NAMES: Record<DataCenter, string> = {
+  us: 'United States', eu: 'European Union', in: 'India', au: 'Australia', jp: 'Japan', ca: 'Canada', sa: 'Saudi Arabia', cn: 'China',
+};
 
+/** Users of every served data center sign in through one client; each token goes back to its own. */
 export function oauthFor(config: Config, url: URL): ZohoOAuth {
   return zohoOAuth({
-    accountsUrl: accountsServer(config),
+    dataCenter: 'any',
+    dataCenters: config.zoho.table,
     clientId: config.clientId,
     clientSecret: config.clientSecret,
     redirectUrl: config.redirectUrl ?? `${url.origin}/auth/callback`,
   });
+}
+
+/** The served data center whose accounts server is `server`, or null. */
+function servedDataCenterAt(config: Config, server: string): DataCenter | null {
+  let origin: string;
+  try {
+    origin = new URL(server).origin;
+  } catch {
+    return null;
+  }
+  return config.zoho.served.find((dc) => config.zoho.table[dc]?.accounts === origin) ?? null;
+}
+
+/** Zoho's data center whose accounts server is `server`, whether served here or not. */
+function zohoDataCenterAt(server: string): DataCenter | null {
+  try {
+    const origin = new URL(server).origin;
+    return (Object.keys(DATA_CENTERS) as DataCenter[]).find((dc) => DATA_CENTERS[dc].accounts === origin) ?? null;
+  } catch {
+    return null;
+  }
 }
 
 export async function login({ config, url }: AuthContext): Promise<Response> {
@@ -59,8 +83,8 @@ function refuse(message: string): Response {
   return response;
 }
 
-async function sessionCookie(config: Config, objectName: string, sessionId: string): Promise<string> {
-  const value = `${objectName}.${sessionId}`;
+async function sessionCookie(config: Config, ref: UserRef, sessionId: string): Promise<string> {
+  const value = `${ref.dataCenter}.${ref.name}.${sessionId}`;
   return setCookie(SESSION_COOKIE, `${value}.${await sign(config.sessionSecret, 'session', value)}`, config.sessionTtlSeconds);
 }
 
@@ -77,9 +101,15 @@ export async function callback({ env, config, request, url }: AuthContext): Prom
     readCookie(request, STATE_COOKIE) === nonce;
   if (!stateOk) return { response: refuse('The login request was not started here, or it expired.'), outcome: 'bad_state' };
 
-  // 2. The accounts server Zoho names must be a Zoho server, and this deployment's.
+  // 2. The accounts server Zoho names must be the accounts server of a data center served here.
   const server = params.get('accounts-server') ?? '';
-  if (!isKnownAccountsServer(server, config.accountsUrl) || new URL(server).origin !== accountsServer(config)) {
+  const dataCenter = servedDataCenterAt(config, server);
+  if (!dataCenter) {
+    const elsewhere = zohoDataCenterAt(server);
+    if (elsewhere) {
+      const message = `Your Zoho account is in Zoho's ${DATA_CENTER_NAMES[elsewhere]} data center, which this service does not serve. Ask its operator to add it.`;
+      return { response: refuse(message), outcome: 'data_center_not_served' };
+    }
     return { response: refuse('The login came back from an accounts server this service does not use.'), outcome: 'bad_accounts_server' };
   }
   const code = params.get('code');
@@ -93,29 +123,38 @@ export async function callback({ env, config, request, url }: AuthContext): Prom
 
   // 4. Exchange here (the user is unknown until Zoho names them), then one call to their object.
   const oauth = oauthFor(config, url);
-  let objectName: string;
+  let ref: UserRef;
   let sessionId: string;
   try {
-    const answer = await oauth.exchangeGrant(code);
+    const answer = await oauth.exchangeGrant(code, { accountsServer: server });
+    if (oauth.dataCenterOf(answer.apiDomain) !== dataCenter) return { response: refuse('Zoho answered for another data center than it named.'), outcome: 'api_domain_mismatch' };
     const userName = await oauth.currentUser(answer);
-    objectName = await userObjectName(config.userObjectSecret, userName);
+    // Their object is placed by their data center: an EU user's stays in the EU.
+    ref = { dataCenter, name: await userObjectName(config.userObjectSecret, userName) };
     // Safe to retry: the save finds the user's record by name, and an extra session just expires.
-    ({ sessionId } = await ask(userObject(env, objectName), (s) => s.login(answer, userName, oauth.redirectUrl ?? null, config.sessionTtlSeconds)));
+    ({ sessionId } = await ask(userObject(env, ref), (s) => s.login(answer, userName, oauth.redirectUrl ?? null, config.sessionTtlSeconds)));
   } catch (error) {
     const code = isTokenStoreError(error) ? error.code : 'UNKNOWN';
     return { response: refuse('Zoho did not accept the login.'), outcome: `exchange_failed:${code}` };
   }
   const headers = new Headers({ location: config.appUrl, 'cache-control': 'no-store' });
-  headers.append('set-cookie', await sessionCookie(config, objectName, sessionId));
+  headers.append('set-cookie', await sessionCookie(config, ref, sessionId));
   headers.append('set-cookie', clearCookie(STATE_COOKIE));
   return { response: new Response(null, { status: 302, headers }), outcome: 'logged_in' };
 }
 
 /** A session as the cookie names it; `renewCookie` is set when an old-layout cookie was found through its reference. */
 export interface Session {
-  objectName: string;
+  ref: UserRef;
   sessionId: string;
   renewCookie?: string;
+}
+
+/** A user object reference as cookies and references write it: `<data center>.<object name>`. */
+export const refString = (ref: UserRef) => `${ref.dataCenter}.${ref.name}`;
+export function parseRef(value: string | null | undefined): UserRef | null {
+  const [dataCenter, name, extra] = (value ?? '').split('.');
+  return isDataCenter(dataCenter) && name?.startsWith('u-') && extra === undefined ? { dataCenter, name } : null;
 }
 
 /** The session a cookie names, if its signature checks out (no storage call for forgeries). */
@@ -123,19 +162,20 @@ export async function sessionOf(request: Request, env: Env, config: Config): Pro
   const cookie = readCookie(request, SESSION_COOKIE);
   if (!cookie) return null;
   const parts = cookie.split('.');
-  if (parts.length === 3) {
-    const [objectName, sessionId, signature] = parts as [string, string, string];
-    if (!objectName.startsWith('u-') || !(await verify(config.sessionSecret, 'session', `${objectName}.${sessionId}`, signature))) return null;
-    return { objectName, sessionId };
+  if (parts.length === 4) {
+    const [dataCenter, name, sessionId, signature] = parts as [string, string, string, string];
+    const ref = parseRef(`${dataCenter}.${name}`);
+    if (!ref || !(await verify(config.sessionSecret, 'session', `${dataCenter}.${name}.${sessionId}`, signature))) return null;
+    return { ref, sessionId };
   }
   if (parts.length === 2) {
     // The single-object layout's cookie: its session moved with the upgrade; a reference says where.
     const [sessionId, signature] = parts as [string, string];
     if (!(await verify(config.sessionSecret, 'session', sessionId, signature))) return null;
     const key = `session:${await sha256(sessionId)}`;
-    const objectName = await callObject(await refBucket(env, key), (s) => s.getRef(key));
-    if (!objectName) return null;
-    return { objectName, sessionId, renewCookie: await sessionCookie(config, objectName, sessionId) };
+    const ref = parseRef(await callObject(await refBucket(env, key), (s) => s.getRef(key)));
+    if (!ref) return null;
+    return { ref, sessionId, renewCookie: await sessionCookie(config, ref, sessionId) };
   }
   return null;
 }
@@ -146,7 +186,7 @@ export async function sessionOf(request: Request, env: Env, config: Config): Pro
  * or a refresh that re-checks what is stored before it calls Zoho.
  */
 export function sessionToken(env: Env, session: Session, refresh: RefreshOptions | null): Promise<OAuthToken | null> {
-  return ask(userObject(env, session.objectName), (s) => s.session(session.sessionId, refresh));
+  return ask(userObject(env, session.ref), (s) => s.session(session.sessionId, refresh));
 }
 
 export function withRenewedCookie(response: Response, session: Session | null): Response {
@@ -156,14 +196,14 @@ export function withRenewedCookie(response: Response, session: Session | null): 
 
 export async function logout({ env, config, request }: AuthContext): Promise<Response> {
   const session = await sessionOf(request, env, config);
-  if (session) await ask(userObject(env, session.objectName), (s) => s.endSession(session.sessionId));
+  if (session) await ask(userObject(env, session.ref), (s) => s.endSession(session.sessionId));
   return new Response(null, { status: 204, headers: { 'set-cookie': clearCookie(SESSION_COOKIE) } });
 }
 
 export async function revoke({ env, config, request }: AuthContext): Promise<Response> {
   const session = await sessionOf(request, env, config);
   // Safe to retry: once revoked and deleted, a repeat finds no session and answers 401.
-  const revoked = session && (await ask(userObject(env, session.objectName), (s) => s.revokeSession(session.sessionId)));
+  const revoked = session && (await ask(userObject(env, session.ref), (s) => s.revokeSession(session.sessionId)));
   if (!revoked) return new Response(null, { status: 401 });
   return new Response(null, { status: 204, headers: { 'set-cookie': clearCookie(SESSION_COOKIE) } });
 }
@@ -178,16 +218,25 @@ export async function refreshNow({ env, config, request }: AuthContext): Promise
 
 /**
  * Who is logged in, for the page: the user's own name, data center and expiry; never a token.
- * `tokenRef` is what an operator puts in API_KEYS to give a server this user's token.
+ * `tokenRef` (`<data center>/<object name>/<token id>`) is what an operator puts in API_KEYS
+ * to give a server this user's token.
  */
 export async function me({ env, config, request }: AuthContext): Promise<Response> {
   const session = await sessionOf(request, env, config);
   const token = session && (await sessionToken(env, session, null));
   if (!session || !token) return Response.json({ loggedIn: false }, { headers: { 'cache-control': 'no-store' } });
-  const dataCenter = Object.entries(DATA_CENTERS).find(([, dc]) => dc.apiDomain === token.apiDomain)?.[0] ?? 'local';
+  const { dataCenter } = session.ref;
   return withRenewedCookie(
     Response.json(
-      { loggedIn: true, user: token.userName, dataCenter, apiDomain: token.apiDomain, expiryTime: token.expiryTime, tokenRef: `${session.objectName}/${token.id}` },
+      {
+        loggedIn: true,
+        user: token.userName,
+        dataCenter,
+        dataCenterName: DATA_CENTER_NAMES[dataCenter],
+        apiDomain: token.apiDomain,
+        expiryTime: token.expiryTime,
+        tokenRef: `${dataCenter}/${session.ref.name}/${token.id}`,
+      },
       { headers: { 'cache-control': 'no-store' } },
     ),
     session,

@@ -1,14 +1,14 @@
 // Reads and checks the Worker's configuration once per isolate. Misconfiguration is an
 // error at the first request (logged without values), never a silently weaker Worker.
-import { DATA_CENTERS, ZOHO_API_DOMAINS, type DataCenter } from '../src/zoho.ts';
+import { ZOHO_API_DOMAINS } from '../src/zoho.ts';
+import { zohoDataCenters, type ZohoDataCenters } from '../src/zoho-env.ts';
 import type { Env } from './env.ts';
 
 export interface Config {
   clientId: string;
   clientSecret: string;
-  dataCenter: DataCenter;
-  /** Set in development (the local Zoho); in production the data centers' servers are used. */
-  accountsUrl: string | undefined;
+  /** The Zoho data centers served, and where (Zoho's servers, or local stand-ins in development). */
+  zoho: ZohoDataCenters;
   scope: string;
   redirectUrl: string | undefined;
   sessionSecret: string;
@@ -63,8 +63,8 @@ export function readConfig(env: Env): Config {
   if (missing.length > 0) throw new Error(`configuration: missing ${missing.join(', ')}`);
   if (env.SESSION_SECRET.length < 32) throw new Error('configuration: SESSION_SECRET must be at least 32 characters');
   if (env.USER_OBJECT_SECRET.length < 32) throw new Error('configuration: USER_OBJECT_SECRET must be at least 32 characters');
-  const dataCenter = (env.ZOHO_DATA_CENTER || 'us') as DataCenter;
-  if (!Object.hasOwn(DATA_CENTERS, dataCenter)) throw new Error('configuration: ZOHO_DATA_CENTER is not a Zoho data center');
+  const zoho = zohoDataCenters(env);
+  if (env.OBJECT_PLACEMENT && env.OBJECT_PLACEMENT !== 'on' && env.OBJECT_PLACEMENT !== 'off') throw new Error('configuration: OBJECT_PLACEMENT must be "on" or "off"');
   // KV mode could not keep refreshes single-flight across isolates (README: "Why the Worker has no KV mode").
   if (env.STORE && env.STORE !== 'durable-object') throw new Error('configuration: STORE must be "durable-object" (the Worker has no KV mode any more)');
   const buckets = Number(env.LOGIN_STATE_BUCKETS || 16);
@@ -76,8 +76,7 @@ export function readConfig(env: Env): Config {
   return {
     clientId: env.ZOHO_CLIENT_ID!,
     clientSecret: env.ZOHO_CLIENT_SECRET!,
-    dataCenter,
-    accountsUrl: env.ZOHO_ACCOUNTS_URL ? origin(env.ZOHO_ACCOUNTS_URL, 'ZOHO_ACCOUNTS_URL') : undefined,
+    zoho,
     scope: env.ZOHO_SCOPE || 'ZohoCRM.modules.ALL,ZohoCRM.users.READ,ZohoCRM.org.READ',
     redirectUrl: env.ZOHO_REDIRECT_URL || undefined,
     sessionSecret: env.SESSION_SECRET,
@@ -85,7 +84,11 @@ export function readConfig(env: Env): Config {
     userObjectSecret: env.USER_OBJECT_SECRET,
     adminKeyHash: env.ADMIN_KEY_SHA256 || undefined,
     loginStateBuckets: buckets,
-    apiDomains: new Set([...ZOHO_API_DOMAINS, ...list(env.ZOHO_EXTRA_API_DOMAINS).map((d) => origin(d, 'ZOHO_EXTRA_API_DOMAINS'))]),
+    apiDomains: new Set([
+      ...ZOHO_API_DOMAINS,
+      ...Object.values(zoho.table).map((dc) => dc.apiDomain),
+      ...list(env.ZOHO_EXTRA_API_DOMAINS).map((d) => origin(d, 'ZOHO_EXTRA_API_DOMAINS')),
+    ]),
     allowedOrigins: new Set(list(env.ALLOWED_ORIGINS).map((o) => origin(o, 'ALLOWED_ORIGINS'))),
     appUrl: env.APP_URL || '/',
     apiKeys,

@@ -27,6 +27,11 @@ export interface Env extends TokenStoreObjectEnv {
   ADMIN_KEY_SHA256?: string;
   /** How many objects share the single-use login states (default 16; see README). */
   LOGIN_STATE_BUCKETS?: string;
+  /**
+   * "on" (default): each user's object is placed by their data center (EU: the `eu`
+   * jurisdiction; others: a location hint). "off": local runs only, where workerd cannot place.
+   */
+  OBJECT_PLACEMENT?: string;
   /** Days after which a token neither used nor refreshed is revoked at Zoho and deleted (default: never). */
   IDLE_PURGE_DAYS?: string;
   /** Session lifetime in seconds (default 8 hours). */

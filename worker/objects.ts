@@ -1,13 +1,18 @@
 /**
  * How the Worker names and reaches its Durable Objects. No object on a request path is named
  * by a constant, and no name carries a user name (names and ids show up in dashboards):
- *   - a user's tokens and sessions: `u-` + HMAC-SHA-256(USER_OBJECT_SECRET, user name);
+ *   - a user's tokens and sessions: `u-` + HMAC-SHA-256(USER_OBJECT_SECRET, user name), placed
+ *     by their Zoho data center (an EU user's in the `eu` jurisdiction, others with a location
+ *     hint near their data center: DATA_CENTER_PLACEMENT). A reference to it, in a cookie or an
+ *     API key, names the data center too, so the object is found where it was placed;
  *   - a login state: bucket `states-<k>`, k picked at random at login and signed into the state;
  *   - a reference left by the upgrade from the single-object layout (an old session id or
  *     token id -> its user's object): bucket `refs-<k>`, k from the hash of what it refers to;
  *   - the directory of user objects, for operators only: shard `directory-<k>` by object id.
  */
-import { unwrap, type Outcome } from '../src/durable-object.ts';
+import { placedNamespace, unwrap, type Outcome } from '../src/durable-object.ts';
+import { DATA_CENTER_PLACEMENT, type ObjectPlacement } from '../src/object-names.ts';
+import { DATA_CENTERS, type DataCenter } from '../src/zoho.ts';
 import { callObject } from '../src/object-call.ts';
 import type { Env } from './env.ts';
 import { sha256 } from './signing.ts';
@@ -25,7 +30,28 @@ export async function bucketOf(value: string, buckets: number): Promise<number> 
   return ((digest[0]! << 8) | digest[1]!) % buckets;
 }
 
-export const userObject = (env: Env, name: string) => () => env.TOKEN_STORE.get(env.TOKEN_STORE.idFromName(name));
+/** A user's object: its name, and the data center that placed it. */
+export interface UserRef {
+  dataCenter: DataCenter;
+  name: string;
+}
+
+export const isDataCenter = (value: unknown): value is DataCenter => typeof value === 'string' && Object.hasOwn(DATA_CENTERS, value);
+
+/**
+ * Where a data center's users' objects go. OBJECT_PLACEMENT = "off" is for local runs only:
+ * workerd cannot place objects in a jurisdiction (it throws), so there every object is created
+ * unplaced. Never change it on a deployment that has users: the same name is another object.
+ */
+export function placementOf(env: Env, dataCenter: DataCenter): ObjectPlacement {
+  return env.OBJECT_PLACEMENT === 'off' ? {} : DATA_CENTER_PLACEMENT[dataCenter];
+}
+
+export function userObject(env: Env, ref: UserRef) {
+  const { namespace, options } = placedNamespace(env.TOKEN_STORE, placementOf(env, ref.dataCenter));
+  const id = namespace.idFromName(ref.name);
+  return () => (namespace as Env['TOKEN_STORE']).get(id as DurableObjectId, options as DurableObjectNamespaceGetDurableObjectOptions);
+}
 export const stateBucket = (env: Env, k: number) => () => env.SESSIONS.get(env.SESSIONS.idFromName(`states-${k}`));
 export const refBucket = async (env: Env, key: string) => {
   const k = await bucketOf(await sha256(key), REF_BUCKETS);

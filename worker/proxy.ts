@@ -14,11 +14,11 @@ import { isTokenStoreError } from '../src/errors.ts';
 import { callObject } from '../src/object-call.ts';
 import { createTokenManager } from '../src/token-manager.ts';
 import type { OAuthToken } from '../src/types.ts';
-import { oauthFor, sessionOf, sessionToken, withRenewedCookie, type Session } from './auth.ts';
+import { oauthFor, parseRef, sessionOf, sessionToken, withRenewedCookie, type Session } from './auth.ts';
 import type { Config } from './config.ts';
 import type { Env } from './env.ts';
 import { jsonError, tokenErrorResponse } from './http.ts';
-import { ask, refBucket, userObject } from './objects.ts';
+import { ask, placementOf, refBucket, userObject, type UserRef } from './objects.ts';
 import { sha256 } from './signing.ts';
 
 const REQUEST_HEADERS = ['accept', 'accept-language', 'content-type', 'if-modified-since', 'if-none-match', 'x-crm-org', 'x-external'];
@@ -37,34 +37,38 @@ export function isSafeCrmPath(raw: string): boolean {
   return CRM_PATH.test(raw);
 }
 
-/** What an API key maps to: "<user object>/<token id>", or a bare token id of the old layout (found through its reference). */
-async function apiKeyTarget(env: Env, value: string): Promise<{ objectName: string; tokenId: string } | null> {
-  let ref: string | null = value;
+/**
+ * What an API key maps to: `tokenRef` as /auth/me shows it, "<data center>/<user object>/<token
+ * id>", or a bare token id of the old layout (found through the upgrade's reference).
+ */
+async function apiKeyTarget(env: Env, value: string): Promise<{ ref: UserRef; tokenId: string } | null> {
+  let tokenRef: string | null = value;
   if (!value.includes('/')) {
     const key = `token:${value}`;
-    ref = await callObject(await refBucket(env, key), (s) => s.getRef(key));
+    tokenRef = await callObject(await refBucket(env, key), (s) => s.getRef(key));
   }
-  const [objectName, tokenId] = ref?.split('/') ?? [];
-  return objectName && tokenId ? { objectName, tokenId } : null;
+  const [dataCenter, name, tokenId, extra] = tokenRef?.split('/') ?? [];
+  const ref = parseRef(`${dataCenter}.${name}`);
+  return ref && tokenId && extra === undefined ? { ref, tokenId } : null;
 }
 
 /**
  * Who is calling and their fresh token, in one call to their object: a session cookie, or a
  * server API key (stored as its SHA-256). Null when neither names a live token.
  */
-async function caller(request: Request, env: Env, config: Config, skewMs: number): Promise<{ objectName: string; token: OAuthToken; session: Session | null } | null> {
+async function caller(request: Request, env: Env, config: Config, skewMs: number): Promise<{ ref: UserRef; token: OAuthToken; session: Session | null } | null> {
   const authorization = request.headers.get('authorization');
   if (authorization?.startsWith('Bearer ')) {
     const value = config.apiKeys.get(await sha256(authorization.slice('Bearer '.length)));
     const target = value ? await apiKeyTarget(env, value) : null;
     if (!target) return null;
     // Safe to retry: a read, or a refresh that re-checks the stored token first.
-    const token = await ask(userObject(env, target.objectName), (s) => s.freshToken({ id: target.tokenId }, { skewMs }));
-    return { objectName: target.objectName, token, session: null };
+    const token = await ask(userObject(env, target.ref), (s) => s.freshToken({ id: target.tokenId }, { skewMs }));
+    return { ref: target.ref, token, session: null };
   }
   const session = await sessionOf(request, env, config);
   const token = session && (await sessionToken(env, session, { skewMs }));
-  return session && token ? { objectName: session.objectName, token, session } : null;
+  return session && token ? { ref: session.ref, token, session } : null;
 }
 
 /** Refresh when fewer than this many ms remain, as the token manager does by default. */
@@ -92,7 +96,7 @@ export async function proxy(request: Request, env: Env, config: Config): Promise
   const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
   // Only used again if Zoho rejects the access token: then the refresh runs in the same object.
   const manager = createTokenManager({
-    store: createDurableObjectStore({ namespace: env.TOKEN_STORE, name: who.objectName }),
+    store: createDurableObjectStore({ namespace: env.TOKEN_STORE, name: who.ref.name, placement: placementOf(env, who.ref.dataCenter) }),
     oauth: oauthFor(config, url),
     isAllowedApiDomain: (origin) => config.apiDomains.has(origin),
     skewMs: SKEW_MS,

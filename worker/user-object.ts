@@ -195,6 +195,10 @@ export class UserTokensObject extends TokenStoreObject {
    */
   erase(): Promise<Outcome<EraseAnswer>> {
     return this.#internals.answer(async () => {
+      // An object that never held anything stays that way (an operator may ask every data center).
+      if (this.ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'tokens'").toArray().length === 0) {
+        return { found: false, revokedAtZoho: false, tokensDeleted: 0, sessionsEnded: 0 };
+      }
       const tokens = await this.#internals.store().getTokens();
       let revokedAtZoho = tokens.length > 0;
       for (const token of tokens) revokedAtZoho = (await this.#internals.manager().erase({ id: token.id })).revokedAtZoho && revokedAtZoho;

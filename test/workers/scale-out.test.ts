@@ -49,7 +49,7 @@ describe('one object per user', () => {
     }
     expect(holding).toEqual([1, 1]);
     // The session cookie names the user's object, and the session lives there.
-    expect(ana.cookie).toContain(`=${names[0]}.`);
+    expect(ana.cookie).toContain(`=us.${names[0]}.`);
     expect((await (await userStub('ana@example.com:7001')).stats()).sessions).toBe(1);
   });
 
@@ -278,7 +278,7 @@ describe('upgrade from the single-object layout', () => {
     const viaOld = await call('/crm/v8/org', { cookie: oldCookie });
     expect(viaOld.status).toBe(200);
     const renewed = viaOld.headers.getSetCookie().find((c) => c.startsWith('__Host-ets-session='))!.split(';')[0]!;
-    expect(renewed.split('=')[1]!.split('.')).toHaveLength(3);
+    expect(renewed.split('=')[1]!.split('.')).toHaveLength(4);
     const carolBefore = await callsOf('user40@org4.example');
     expect((await call('/crm/v8/org', { cookie: renewed })).status).toBe(200);
     expect(await callsOf('user40@org4.example')).toBe(carolBefore + 1);

@@ -51,12 +51,15 @@ export async function consent(consentUrl: URL, email: string): Promise<URL> {
 
 /** The user name the local Zoho gives an email (`email:zgid`). */
 export function userNameOf(email: string): string {
-  const generated = /^user\d+@org(\d+)\.example$/.exec(email);
+  const generated = /^user\d+@org(\d+)(\.[a-z]{2})?\.example$/.exec(email);
   if (generated) return `${email}:9${generated[1]!.padStart(5, '0')}`;
-  return `${email}:${email.startsWith('ana') ? 7001 : 7002}`;
+  return `${email}:${{ ana: 7001, bo: 7002, eva: 7101 }[email.split('@')[0] as 'ana']}`;
 }
 
-/** The store in a user's own object, as the Worker names it. */
+/** The data center the local Zoho keeps a user in. */
+export const dataCenterOf = (email: string): 'us' | 'eu' => (/\.eu(\.example)?$/.test(email) ? 'eu' : 'us');
+
+/** The store in a user's own object, as the Worker names it (tests run unplaced: OBJECT_PLACEMENT = off). */
 export async function userStore(userName: string) {
   return createDurableObjectStore({ namespace: env.TOKEN_STORE, name: await userObjectName(env.USER_OBJECT_SECRET, userName) });
 }

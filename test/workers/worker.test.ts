@@ -92,17 +92,18 @@ describe('worker: login and proxy', () => {
 describe('worker: sessions', () => {
   it('refuses /crm/* without a session, and with a forged, tampered or expired cookie; nothing reaches Zoho', async () => {
     const before = await usageOf(ana.token.refreshToken!);
-    const [object, id, signature] = ana.cookie.split('=')[1]!.split('.');
+    const [dc, object, id, signature] = ana.cookie.split('=')[1]!.split('.');
     const flipped = signature!.replace(/^./, (c) => (c === 'A' ? 'B' : 'A'));
-    const [boObject] = bo.cookie.split('=')[1]!.split('.');
+    const [, boObject] = bo.cookie.split('=')[1]!.split('.');
     const cookies = [
       undefined,
-      `__Host-ets-session=${object}.${crypto.randomUUID()}.${signature}`,
-      `__Host-ets-session=${object}.${id}.${flipped}`,
-      // Ana's session id and signature, pointed at Bo's object: the signature covers the object.
-      `__Host-ets-session=${boObject}.${id}.${signature}`,
+      `__Host-ets-session=${dc}.${object}.${crypto.randomUUID()}.${signature}`,
+      `__Host-ets-session=${dc}.${object}.${id}.${flipped}`,
+      // Ana's session id and signature, pointed at Bo's object, or at another data center: the signature covers both.
+      `__Host-ets-session=${dc}.${boObject}.${id}.${signature}`,
+      `__Host-ets-session=eu.${object}.${id}.${signature}`,
       `__Host-ets-session=${id}.${signature}`,
-      `__Host-ets-session=${object}.${id}`,
+      `__Host-ets-session=${object}.${id}.${signature}`,
       '__Host-ets-session=',
     ];
     for (const cookie of cookies) expect((await call('/crm/v8/Leads', { cookie })).status).toBe(401);
