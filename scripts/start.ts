@@ -13,6 +13,10 @@ import { LocalZoho } from '../local-zoho/server.ts';
 const WORKER_PORT = Number(process.env.PORT ?? 8787);
 const ZOHO_PORT = Number(process.env.LOCAL_ZOHO_PORT ?? 8788);
 const ZOHO_URL = `http://127.0.0.1:${ZOHO_PORT}`;
+// A second data center, as Zoho's multi-DC clients see them: US (and the global sign-in) above, EU here.
+const ZOHO_EU_PORT = Number(process.env.LOCAL_ZOHO_EU_PORT ?? ZOHO_PORT + 10);
+const ZOHO_EU_URL = `http://127.0.0.1:${ZOHO_EU_PORT}`;
+const DATA_CENTERS = { us: ZOHO_URL, eu: ZOHO_EU_URL };
 /** Where both halves keep their state (tests point this at a temporary folder). */
 const STATE_DIR = process.env.STATE_DIR ?? '.wrangler';
 const STATE = `${STATE_DIR}/local-zoho.json`;
@@ -73,6 +77,7 @@ const vars = devVars();
 const ADMIN_KEY = adminKey(vars);
 mkdirSync(STATE_DIR, { recursive: true });
 const zoho = new LocalZoho({
+  dataCenters: DATA_CENTERS,
   // Zoho's 10 grants per client per 10 minutes, unless a benchmark logs in many users.
   grantsPerWindow: process.env.LOCAL_ZOHO_GRANTS_PER_WINDOW ? Number(process.env.LOCAL_ZOHO_GRANTS_PER_WINDOW) : undefined,
   clients: [
@@ -85,6 +90,7 @@ const save = () => writeFileSync(STATE, JSON.stringify(zoho.snapshot()));
 const saver = setInterval(save, 1000);
 // CORS: the demo's in-browser mode calls the local Zoho from the page.
 const server = await serveLocalZoho({ zoho, port: ZOHO_PORT, cors: true });
+const euServer = await serveLocalZoho({ zoho, port: ZOHO_EU_PORT, cors: true });
 
 // The in-browser demo: its bundle, and the local client it uses (written for local runs only;
 // both are ignored by git and never deployed).
@@ -100,14 +106,16 @@ await build({
 const localClient = JSON.stringify({ accountsUrl: ZOHO_URL, clientId: BROWSER_CLIENT_ID, clientSecret: vars.DEMO_BROWSER_CLIENT_SECRET });
 writeFileSync('demo/public/local-config.json', localClient);
 writeFileSync('demo/extension/dist/config.json', localClient);
-console.log(`local Zoho (accounts and CRM) on ${server.url}`);
+console.log(`local Zoho (accounts and CRM): US data center on ${server.url}, EU on ${euServer.url}`);
 
 const wrangler = spawn(
   'wrangler',
   [
     'dev',
     ...['--ip', '127.0.0.1', '--port', String(WORKER_PORT), '--persist-to', `${STATE_DIR}/state`],
-    ...['--var', `ZOHO_CLIENT_ID:${CLIENT_ID}`, '--var', `ZOHO_ACCOUNTS_URL:${ZOHO_URL}`, '--var', `ZOHO_EXTRA_API_DOMAINS:${ZOHO_URL}`],
+    ...['--var', `ZOHO_CLIENT_ID:${CLIENT_ID}`, '--var', 'ZOHO_DATA_CENTER:us,eu', '--var', `ZOHO_LOCAL_DATA_CENTERS:${JSON.stringify(DATA_CENTERS)}`],
+    // workerd cannot place objects in a jurisdiction; a deployment does (README, residency).
+    ...['--var', 'OBJECT_PLACEMENT:off'],
     '--show-interactive-dev-session=false',
   ],
   {
@@ -138,7 +146,7 @@ wrangler.stdout.on('data', async (chunk: Buffer) => {
         '',
         `  edge-token-store is running.`,
         `    demo page:   http://127.0.0.1:${WORKER_PORT}/  (log in at the local Zoho with one click)`,
-        `    local Zoho:  ${ZOHO_URL}  (accounts and CRM stand-in; nothing calls the real Zoho)`,
+        `    local Zoho:  ${ZOHO_URL} (US, and the sign-in), ${ZOHO_EU_URL} (EU)  (stand-ins; nothing calls the real Zoho)`,
         `    state:       ${STATE_DIR}/  (a restart keeps you logged in)`,
         `    admin key:   .admin-key  (for /admin/objects, /admin/keys, /admin/reseal)`,
         '  Stop with Ctrl+C.',
@@ -153,6 +161,7 @@ async function stop(code: number) {
   save();
   wrangler.kill('SIGINT');
   await server.close();
+  await euServer.close();
   process.exit(code);
 }
 process.on('SIGINT', () => void stop(0));

@@ -75,7 +75,7 @@ async function load() {
   $('logged-out').hidden = true;
   $('logged-in').hidden = false;
   $('user').textContent = me.user;
-  $('dc').textContent = `${me.dataCenter} (${me.apiDomain})`;
+  $('dc').textContent = `${me.dataCenterName ?? me.dataCenter} (${me.dataCenter}, ${me.apiDomain})`;
   expiryTime = me.expiryTime;
   tick();
   await loadLeads();

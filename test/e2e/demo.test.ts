@@ -124,6 +124,31 @@ describe('the demo, end to end', () => {
     await expect.poll(holding).toEqual([1, 1]);
   });
 
+  it('an EU user and a US user under one npm start: each refreshed once, at their own data center', async () => {
+    const euContext = await browser.newContext();
+    try {
+      const euPage = await euContext.newPage();
+      await euPage.goto(APP);
+      await euPage.click('#login');
+      await euPage.selectOption('select[name=email]', 'eva@example.eu');
+      await euPage.click('#accept');
+      await expect.poll(() => euPage.locator('#user').textContent()).toBe('eva@example.eu:7101');
+      expect(await euPage.locator('#dc').textContent()).toContain('European Union');
+      await shot('eu-user');
+      const both = () =>
+        Promise.all([...Array.from({ length: 5 }, () => page.request.get(`${APP}/crm/v8/org`)), ...Array.from({ length: 5 }, () => euPage.request.get(`${APP}/crm/v8/org`))]);
+      expect((await both()).map((r) => r.status())).toEqual(Array(10).fill(200));
+      const refreshesAt = async (dc: string) => ((await (await fetch(`${ZOHO}/__admin/counts?dc=${dc}`)).json()) as { refreshes: number }).refreshes;
+      const before = { us: await refreshesAt('us'), eu: await refreshesAt('eu') };
+      // Both access tokens die at Zoho (its clock jumps past their hour): the next calls refresh.
+      await fetch(`${ZOHO}/__admin/advance?ms=${61 * 60_000}`, { method: 'POST' });
+      expect((await both()).map((r) => r.status())).toEqual(Array(10).fill(200));
+      expect({ us: (await refreshesAt('us')) - before.us, eu: (await refreshesAt('eu')) - before.eu }).toEqual({ us: 1, eu: 1 });
+    } finally {
+      await euContext.close();
+    }
+  });
+
   it('after a forced expiry, the next call refreshes once and the page shows it', async () => {
     const before = (await zohoCounts()).refreshes;
     const shownBefore = await page.locator('#refreshed').textContent();
