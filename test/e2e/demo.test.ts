@@ -134,7 +134,7 @@ describe('the demo, end to end', () => {
       await euPage.click('#accept');
       await expect.poll(() => euPage.locator('#user').textContent()).toBe('eva@example.eu:7101');
       expect(await euPage.locator('#dc').textContent()).toContain('European Union');
-      await shot('eu-user');
+      await euPage.screenshot({ path: `${SHOTS}/${String(++step).padStart(2, '0')}-eu-user.png`, fullPage: true });
       const both = () =>
         Promise.all([...Array.from({ length: 5 }, () => page.request.get(`${APP}/crm/v8/org`)), ...Array.from({ length: 5 }, () => euPage.request.get(`${APP}/crm/v8/org`))]);
       expect((await both()).map((r) => r.status())).toEqual(Array(10).fill(200));
