@@ -2,6 +2,7 @@
 // or a clash between rows stops the import before anything is written), then write in
 // batches to the target. Rows stream from the file both times; only the stores hold tokens.
 import { readTokenFile, type SourceRow } from './read-tokens.ts';
+import { dataCenterOfApiDomain } from '../src/zoho.ts';
 import { memoryTarget, type ImportTarget } from './targets.ts';
 
 export interface ImportSummary {
@@ -11,6 +12,8 @@ export interface ImportSummary {
   rejected: { where: string; problem: string }[];
   /** False when rows were rejected (nothing written) or on a dry run. */
   written: boolean;
+  /** Rows by the Zoho data center their api_domain names ("none": no api_domain; "other": not Zoho's). */
+  byDataCenter: Record<string, number>;
 }
 
 const BATCH = 500;
@@ -34,9 +37,14 @@ async function pass(file: string, target: ImportTarget, progress: (line: string)
   let inserted = 0;
   let merged = 0;
   const rejected: ImportSummary['rejected'] = [];
+  const byDataCenter: Record<string, number> = {};
   for await (const batch of batches(readTokenFile(file))) {
     let pending = batch.filter((row) => {
-      if (row.token) return true;
+      if (row.token) {
+        const where = row.token.apiDomain ? (dataCenterOfApiDomain(row.token.apiDomain) ?? 'other') : 'none';
+        byDataCenter[where] = (byDataCenter[where] ?? 0) + 1;
+        return true;
+      }
       rejected.push({ where: row.where, problem: row.problem! });
       return false;
     });
@@ -52,7 +60,7 @@ async function pass(file: string, target: ImportTarget, progress: (line: string)
     rows += batch.length;
     if (Math.floor(rows / PROGRESS_EVERY) > Math.floor(before / PROGRESS_EVERY)) progress(`${phase}: ${rows} rows`);
   }
-  return { rows, inserted, merged, rejected };
+  return { rows, inserted, merged, rejected, byDataCenter };
 }
 
 export async function runImport(
@@ -65,7 +73,7 @@ export async function runImport(
   const check = memoryTarget(perUser);
   const checked = await pass(file, check, progress, 'checked');
   await check.close();
-  const summary = { rows: checked.rows, imported: checked.inserted, merged: checked.merged, rejected: checked.rejected, written: false };
+  const summary = { rows: checked.rows, imported: checked.inserted, merged: checked.merged, rejected: checked.rejected, written: false, byDataCenter: checked.byDataCenter };
   if (checked.rejected.length > 0 || !target) return summary;
 
   const into = await target();
@@ -77,7 +85,7 @@ export async function runImport(
       Object.assign(error, { rejected: written.rejected });
       throw error;
     }
-    return { rows: written.rows, imported: written.inserted, merged: written.merged, rejected: [], written: true };
+    return { rows: written.rows, imported: written.inserted, merged: written.merged, rejected: [], written: true, byDataCenter: written.byDataCenter };
   } finally {
     await into.close();
   }

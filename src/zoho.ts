@@ -28,6 +28,18 @@ export const ZOHO_API_DOMAINS: readonly string[] = Object.values(DATA_CENTERS).f
   apiDomain.replace('://www.', '://developer.'),
 ]);
 
+/** The Zoho data center an API domain belongs to (`www.`, `sandbox.` or `developer.`), or null. */
+export function dataCenterOfApiDomain(apiDomain: string | null | undefined): DataCenter | null {
+  if (typeof apiDomain !== 'string') return null;
+  let origin: string;
+  try {
+    origin = new URL(apiDomain).origin;
+  } catch {
+    return null;
+  }
+  return (Object.keys(DATA_CENTERS) as DataCenter[]).find((dc) => ['www.', 'sandbox.', 'developer.'].some((prefix) => DATA_CENTERS[dc].apiDomain.replace('://www.', `://${prefix}`) === origin)) ?? null;
+}
+
 /** Zoho gives no wait time with "Access Denied"; its windows are 10 minutes long. */
 export const DEFAULT_RATE_LIMIT_WAIT_MS = 60_000;
 /**
@@ -157,19 +169,15 @@ export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
 
   /** A served data center's, by API origin: Zoho's `www.`, `sandbox.` and `developer.` variants, or a stand-in's exact origin. */
   function dataCenterOf(apiDomain: string | null | undefined): DataCenter | null {
-    if (typeof apiDomain !== 'string') return null;
+    if (!any) return dataCenterOfApiDomain(apiDomain);
     let origin: string;
     try {
-      origin = new URL(apiDomain).origin;
+      origin = new URL(apiDomain ?? '').origin;
     } catch {
       return null;
     }
-    const table = any ? served : new Map(Object.entries(DATA_CENTERS) as [DataCenter, DataCenterOrigins][]);
-    for (const [dc, origins] of table) {
-      const variants = origins.apiDomain.includes('://www.')
-        ? ['www.', 'sandbox.', 'developer.'].map((prefix) => origins.apiDomain.replace('://www.', `://${prefix}`))
-        : [origins.apiDomain];
-      if (variants.includes(origin)) return dc;
+    for (const [dc, origins] of served) {
+      if (origins.apiDomain === origin || (origins.apiDomain === DATA_CENTERS[dc].apiDomain && dataCenterOfApiDomain(origin) === dc)) return dc;
     }
     return null;
   }

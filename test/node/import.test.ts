@@ -224,6 +224,15 @@ describe('the import command', () => {
     const refused = await cli(['import', nameless, '--to', 'wrangler-durable-object', '--config', config]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('no user name');
+    // Users of several data centers in one file: each into their own object (refreshed later at their own data center).
+    const mixed = file('mixed.csv', [
+      HEADER,
+      `11,carol@example.com:8001,1000.C,${ana.clientSecret},1000.refresh.carol,,,,,https://www.zohoapis.com`,
+      `12,dieter@example.de:8101,1000.C,${ana.clientSecret},1000.refresh.dieter,,,,,https://www.zohoapis.eu`,
+      `13,emma@example.de:8102,1000.C,${ana.clientSecret},1000.refresh.emma,,,,,https://sandbox.zohoapis.eu`,
+    ].join('\n'));
+    const intoPlaces = await cli(['import', mixed, '--to', 'wrangler-durable-object', '--config', config]);
+    expect(intoPlaces.stdout).toContain('3 rows: 3 imported, 0 merged, 0 rejected (by data center: us 1, eu 2)');
     // One named object instead (a shard of the application's own): everything goes there.
     const intoOne = await cli(['import', nameless, '--to', 'wrangler-durable-object', '--config', config, '--object-name', 'tenant-1']);
     expect(intoOne.stdout).toContain('1 rows: 1 imported, 0 merged, 0 rejected');
