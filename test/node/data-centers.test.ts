@@ -3,10 +3,12 @@
  * own data center, for each of Zoho's eight; anything else gets a typed error and no request.
  */
 import { describe, expect, it } from 'vitest';
+import { ZohoSdk } from '../../local-zoho/official-sdk.ts';
 import { DEFAULT_CLIENT, LocalZoho } from '../../local-zoho/server.ts';
 import { TokenStoreError } from '../../src/errors.ts';
 import { createMemoryStore } from '../../src/memory.ts';
 import { createTokenManager } from '../../src/token-manager.ts';
+import { createZohoSdkStore } from '../../src/zoho-sdk.ts';
 import { DATA_CENTERS, zohoOAuth, type DataCenter } from '../../src/zoho.ts';
 
 /** A fetch that records where each request went and answers as Zoho would, successfully. */
@@ -138,6 +140,20 @@ describe('the local Zoho as several data centers', () => {
     }
     for (const token of users) await manager.refreshNow({ id: token.id });
     expect([zoho.countsAt('us').refreshes, zoho.countsAt('eu').refreshes]).toEqual([1, 1]);
+  });
+
+  it('the SDK adapter with such a manager hands the SDK an EU token refreshed at the EU server', async () => {
+    const { zoho, oauth, fetch } = multiDc();
+    const store = createMemoryStore();
+    const manager = createTokenManager({ store, oauth, fetch, lock: null });
+    const code = zoho.issueGrant(DEFAULT_CLIENT.clientId, 'eva@example.eu', 'https://app.example.com/cb')!;
+    const saved = await manager.exchangeGrant(code, { accountsServer: origins.eu });
+    await store.saveToken({ id: saved.id, expiryTime: Date.now() - 1 });
+    const sdkStore = createZohoSdkStore({ sdk: ZohoSdk, store, manager });
+    const handed = await sdkStore.findTokenById(saved.id);
+    expect(handed.getAPIDomain()).toBe(origins.eu);
+    expect(Number(handed.getExpiresIn())).toBeGreaterThan(Date.now() + 60_000);
+    expect([zoho.countsAt('us').refreshes, zoho.countsAt('eu').refreshes]).toEqual([0, 1]);
   });
 
   it("refuses a token at another data center's servers, as Zoho does", async () => {
