@@ -41,5 +41,11 @@ describe('worker configuration', () => {
     expect(refused({ USER_OBJECT_SECRET: 'short' })).toMatch(/USER_OBJECT_SECRET must be at least 32/);
     for (const bad of ['0', '1025', '2.5', 'many']) expect(refused({ LOGIN_STATE_BUCKETS: bad })).toMatch(/LOGIN_STATE_BUCKETS/);
     expect(readConfig({ ...env, LOGIN_STATE_BUCKETS: '64' }).loginStateBuckets).toBe(64);
+    for (const bad of ['0', '-3', 'ninety']) expect(refused({ IDLE_PURGE_DAYS: bad })).toMatch(/IDLE_PURGE_DAYS/);
+    expect(refused({ IDLE_PURGE_DAYS: '' })).toBe('');
+    expect(refused({ OBJECT_PLACEMENT: 'maybe' })).toMatch(/OBJECT_PLACEMENT/);
+    for (const bad of ['mars', 'us,mars', 'US']) expect(refused({ ZOHO_DATA_CENTER: bad })).toMatch(/ZOHO_DATA_CENTER/);
+    expect(readConfig({ ...env, ZOHO_DATA_CENTER: 'any', ZOHO_LOCAL_DATA_CENTERS: '' }).zoho.served).toHaveLength(8);
+    expect(refused({ ZOHO_LOCAL_DATA_CENTERS: '{"us":"http://zoho.local"}' })).toMatch(/no origin for eu/);
   });
 });
