@@ -56,19 +56,18 @@ async function route(request: Request, env: Env, requestId: string): Promise<{ r
   const context: AuthContext = { env, config, request, url };
   const method = request.method;
 
-  if (pathname.startsWith('/admin/')) return admin(context);
-  if (pathname === '/auth/login' && method === 'GET') return { response: await login(context) };
-  if (pathname === '/auth/callback' && method === 'GET') {
-    const { response, outcome } = await callback(context);
-    return { response, event: outcome };
-  }
-  if (pathname === '/auth/me' && method === 'GET') {
-    try {
-      return { response: await me(context) };
-    } catch (error) {
-      if (!isTokenStoreError(error)) throw error;
-      return { response: tokenErrorResponse(error, false), code: error.code };
+  try {
+    if (pathname.startsWith('/admin/')) return await admin(context);
+    if (pathname === '/auth/login' && method === 'GET') return { response: await login(context) };
+    if (pathname === '/auth/callback' && method === 'GET') {
+      const { response, outcome } = await callback(context);
+      return { response, event: outcome };
     }
+    if (pathname === '/auth/me' && method === 'GET') return { response: await me(context) };
+  } catch (error) {
+    // A busy or failing object (a login-state bucket, a user's object) is a 503 with a wait, not a 500.
+    if (!isTokenStoreError(error)) throw error;
+    return { response: tokenErrorResponse(error, false), code: error.code };
   }
   const posts: Record<string, (c: AuthContext) => Promise<Response>> = {
     '/auth/logout': logout,

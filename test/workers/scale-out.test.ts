@@ -14,7 +14,7 @@ import { bucketOf, DIRECTORY_SHARDS, userObjectName } from '../../worker/objects
 import { sha256, sign } from '../../worker/signing.ts';
 import './env.ts';
 import { client, grant, usageOf } from './local-zoho.ts';
-import { APP, call, expectNothingLeaked, loginAs, recordLogs, userStore, userStub, userNameOf, type LoggedIn } from './worker-client.ts';
+import { APP, call, consent, cookieFrom, expectNothingLeaked, loginAs, recordLogs, userStore, userStub, userNameOf, type LoggedIn } from './worker-client.ts';
 
 const logSpy = recordLogs();
 const adminHeaders = { authorization: `Bearer ${env.TEST_ADMIN_KEY}` };
@@ -159,6 +159,20 @@ describe('faults of object calls, injected', () => {
     expect(response.status).toBe(503);
     expect(response.headers.get('retry-after')).not.toBeNull();
     expect(faulty.seen.attempts).toBe(3);
+  });
+
+  it('an overloaded login-state bucket: the callback answers 503 with Retry-After, not a 500', async () => {
+    const sessions = env.SESSIONS;
+    const overloaded = {
+      idFromName: (name: string) => sessions.idFromName(name),
+      get: () => ({ consumeState: async () => Promise.reject(platformError({ retryable: true, overloaded: true })) }),
+    };
+    const busy = { ...env, SESSIONS: overloaded } as unknown as Env;
+    const start = await worker.fetch(new Request(`${APP}/auth/login`), busy);
+    const back = await consent(new URL(start.headers.get('location')!), 'ana@example.com');
+    const answer = await worker.fetch(new Request(back.toString(), { headers: { cookie: cookieFrom(start, '__Host-ets-state') } }), busy);
+    expect(answer.status).toBe(503);
+    expect(Number(answer.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
   });
 
   it('any other failure: one attempt, 502, no Retry-After', async () => {
