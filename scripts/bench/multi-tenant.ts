@@ -1,5 +1,6 @@
 // Multi-tenant load through `npm start` (wrangler dev + local Zoho, on ports of its own, from a
-// fresh state): many users in many orgs log in through the Worker, then proxied calls at a
+// fresh state): many users in many orgs, half of them in Zoho's EU data center and half in the
+// US one, log in through the Worker, then proxied calls at a
 // fixed concurrency are spread over them, and halfway every access token is killed at Zoho
 // (its clock jumps past the tokens' hour). Counted: errors, refreshes at Zoho, calls each user
 // object received (its own counter, read through /admin/objects), objects holding tokens, and
@@ -26,8 +27,9 @@ export interface MultiTenantOptions {
 
 export interface MultiTenantResult extends MultiTenantOptions {
   errors: number;
-  /** Refresh requests Zoho received during the load. */
+  /** Refresh requests Zoho received during the load, and at each data center's accounts server. */
   refreshes: number;
+  refreshesByDataCenter: { us: number; eu: number };
   /** Users called after the tokens were killed: the refreshes there should be. */
   usersCalledAfterKill: number;
   /** Calls the user objects received, per proxied call, before and after the kill. */
@@ -59,7 +61,7 @@ async function allObjects(): Promise<ObjectsPage['objects']> {
 }
 
 const totalCalls = async () => (await allObjects()).reduce((sum, o) => sum + o.calls, 0);
-const refreshesAtZoho = async () => ((await (await fetch(`${ZOHO}/__admin/counts?client_id=${CLIENT_ID}`)).json()) as { refreshes: number }).refreshes;
+const refreshesAtZoho = async (query = `client_id=${CLIENT_ID}`) => ((await (await fetch(`${ZOHO}/__admin/counts?${query}`)).json()) as { refreshes: number }).refreshes;
 
 /** Runs `count` tasks, `concurrency` at a time; `task(i)` gets the call's number. */
 async function pool(count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
@@ -84,7 +86,8 @@ export async function multiTenantLoad(options: MultiTenantOptions): Promise<Mult
     env: { LOCAL_ZOHO_GRANTS_PER_WINDOW: String(users * 2) },
   });
   try {
-    const emails = Array.from({ length: users }, (_, i) => `user${i}@org${i % orgs}.example`);
+    // Every other org is in the EU data center: its users sign in at the US server and are sent on.
+    const emails = Array.from({ length: users }, (_, i) => `user${i}@org${i % orgs}${(i % orgs) % 2 ? '.eu' : ''}.example`);
     const loginStart = performance.now();
     const cookies: string[] = [];
     await pool(users, 10, async (i) => void (cookies[i] = await workerSession(APP, ZOHO, emails[i]!)));
@@ -120,6 +123,7 @@ export async function multiTenantLoad(options: MultiTenantOptions): Promise<Mult
     const half = calls / 2;
     const calls0 = await totalCalls();
     const refreshes0 = await refreshesAtZoho();
+    const byDc0 = { us: await refreshesAtZoho('dc=us'), eu: await refreshesAtZoho('dc=eu') };
     const loadStart = performance.now();
     await run(0, half);
     const calls1 = await totalCalls();
@@ -133,6 +137,7 @@ export async function multiTenantLoad(options: MultiTenantOptions): Promise<Mult
       ...options,
       errors,
       refreshes: (await refreshesAtZoho()) - refreshes0,
+      refreshesByDataCenter: { us: (await refreshesAtZoho('dc=us')) - byDc0.us, eu: (await refreshesAtZoho('dc=eu')) - byDc0.eu },
       usersCalledAfterKill: new Set(Array.from({ length: half }, (_, k) => (half + k) % users)).size,
       objectCallsPerCall: { beforeKill: (calls1 - calls0) / half, afterKill: (calls2 - calls1) / half },
       objectsHoldingTokens: objects.filter((o) => o.tokens > 0).length,

@@ -172,7 +172,7 @@ server.close();
 // --- Proxy overhead under wrangler dev ------------------------------------------------------
 log('wrangler dev: proxy overhead');
 results.proxy = await proxyOverhead(quick ? 100 : 300);
-log('multi-tenant load: 200 users in 20 orgs, 2,000 proxied calls at concurrency 50, tokens killed halfway');
+log('multi-tenant load: 200 users in 20 orgs (half in the EU data center), 2,000 proxied calls at concurrency 50, tokens killed halfway');
 results.multiTenant = await multiTenantLoad({ users: 200, orgs: 20, calls: 2000, concurrency: 50 });
 log('wrangler dev done');
 
@@ -241,7 +241,7 @@ console.log(`  through the Worker : direct            x${results.proxy!.ratio.to
 const mt = results.multiTenant!;
 console.log(`\n6. Multi-tenant load under wrangler dev: ${mt.users} users in ${mt.orgs} orgs, ${mt.calls} proxied GET /crm/v8/Leads at concurrency ${mt.concurrency}, every access token killed at Zoho halfway`);
 console.log(`  errors                                  ${mt.errors}`);
-console.log(`  refreshes at Zoho                       ${mt.refreshes} (users called after the kill: ${mt.usersCalledAfterKill})`);
+console.log(`  refreshes at Zoho                       ${mt.refreshes} (users called after the kill: ${mt.usersCalledAfterKill}); at the US server ${mt.refreshesByDataCenter.us}, the EU one ${mt.refreshesByDataCenter.eu}`);
 console.log(`  object calls per proxied call           ${mt.objectCallsPerCall.beforeKill.toFixed(2)} before the kill, ${mt.objectCallsPerCall.afterKill.toFixed(2)} after (the extra: one retry per refreshed user)`);
 console.log(`  objects holding tokens                  ${mt.objectsHoldingTokens} (users: ${mt.users})`);
 console.log(`  proxied, median ms (p99)                ${ms(mt.proxied.median)} (${ms(mt.proxied.p99)}), ${mt.callsPerSecond.toFixed(0)} calls/s`);
