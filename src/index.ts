@@ -19,6 +19,9 @@ export {
 export {
   createTokenManager,
   type AccessToken,
+  type EraseResult,
+  type TokenEvent,
   type TokenManager,
   type TokenManagerOptions,
 } from './token-manager.ts';
+export type { BackoffOptions } from './backoff.ts';
