@@ -148,7 +148,7 @@ wrangler.stdout.on('data', async (chunk: Buffer) => {
         `    demo page:   http://127.0.0.1:${WORKER_PORT}/  (log in at the local Zoho with one click)`,
         `    local Zoho:  ${ZOHO_URL} (US, and the sign-in), ${ZOHO_EU_URL} (EU)  (stand-ins; nothing calls the real Zoho)`,
         `    state:       ${STATE_DIR}/  (a restart keeps you logged in)`,
-        `    admin key:   .admin-key  (for /admin/objects, /admin/keys, /admin/reseal)`,
+        `    admin key:   .admin-key  (Authorization: Bearer <key> for /admin/*: objects, keys, reseal, erase)`,
         '  Stop with Ctrl+C.',
         '',
       ].join('\n'),
