@@ -16,7 +16,7 @@ import type { Env } from './env.ts';
 import { jsonError } from './http.ts';
 import { oauthFor, refString } from './auth.ts';
 import { ask, DIRECTORY_SHARDS, directoryShard, isDataCenter, placementOf, refBucket, userObject, userObjectName, type UserRef } from './objects.ts';
-import { sha256 } from './signing.ts';
+import { constantTimeEqual, sha256 } from './signing.ts';
 import type { EraseAnswer, ObjectStats } from './user-object.ts';
 
 /** The single-object layout's object names. Read only by the upgrade, never on a request path. */
@@ -31,10 +31,7 @@ const objectById = (env: Env, id: string) => () => env.TOKEN_STORE.get(env.TOKEN
 async function authorized(request: Request, expectedHash: string): Promise<boolean> {
   const authorization = request.headers.get('authorization') ?? '';
   if (!authorization.startsWith('Bearer ')) return false;
-  const hash = await sha256(authorization.slice('Bearer '.length));
-  let diff = hash.length ^ expectedHash.length;
-  for (let i = 0; i < Math.min(hash.length, expectedHash.length); i++) diff |= hash.charCodeAt(i) ^ expectedHash.charCodeAt(i);
-  return diff === 0;
+  return constantTimeEqual(await sha256(authorization.slice('Bearer '.length)), expectedHash);
 }
 
 /**

@@ -17,13 +17,17 @@ export async function sign(secret: string, purpose: string, value: string): Prom
   return toBase64Url(new Uint8Array(mac));
 }
 
+/** Whether two strings of the same kind (MACs, digests) are equal, in time that does not depend on where they differ. */
+export function constantTimeEqual(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
 /** Constant-time check of a signature made by `sign`. */
 export async function verify(secret: string, purpose: string, value: string, signature: string): Promise<boolean> {
-  const expected = await sign(secret, purpose, value);
-  if (expected.length !== signature.length) return false;
-  let diff = 0;
-  for (let i = 0; i < expected.length; i++) diff |= expected.charCodeAt(i) ^ signature.charCodeAt(i);
-  return diff === 0;
+  return constantTimeEqual(await sign(secret, purpose, value), signature);
 }
 
 export async function sha256(value: string): Promise<string> {
