@@ -15,7 +15,6 @@ import { DATA_CENTER_PLACEMENT, type ObjectPlacement } from '../src/object-names
 import { DATA_CENTERS, type DataCenter } from '../src/zoho.ts';
 import { callObject } from '../src/object-call.ts';
 import type { Env } from './env.ts';
-import { sha256 } from './signing.ts';
 
 /** Directory shards: the directory is written by object alarms, never on a request path. */
 export const DIRECTORY_SHARDS = 8;
@@ -24,7 +23,7 @@ export const REF_BUCKETS = 16;
 
 export { userObjectName } from '../src/object-names.ts';
 
-/** A bucket number in [0, buckets) from a string that is already random or a hash. */
+/** A bucket number in [0, buckets), from the SHA-256 of `value` (so any string spreads evenly). */
 export async function bucketOf(value: string, buckets: number): Promise<number> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(value)));
   return ((digest[0]! << 8) | digest[1]!) % buckets;
@@ -54,7 +53,7 @@ export function userObject(env: Env, ref: UserRef) {
 }
 export const stateBucket = (env: Env, k: number) => () => env.SESSIONS.get(env.SESSIONS.idFromName(`states-${k}`));
 export const refBucket = async (env: Env, key: string) => {
-  const k = await bucketOf(await sha256(key), REF_BUCKETS);
+  const k = await bucketOf(key, REF_BUCKETS);
   return () => env.SESSIONS.get(env.SESSIONS.idFromName(`refs-${k}`));
 };
 export const directoryShard = (env: Env, k: number) => () => env.DIRECTORY.get(env.DIRECTORY.idFromName(`directory-${k}`));
