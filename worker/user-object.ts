@@ -88,18 +88,21 @@ export class UserTokensObject extends TokenStoreObject {
     return this.ctx.storage.sql.exec('SELECT 1 FROM tokens WHERE key_id != ? LIMIT 1', current).toArray().length > 0;
   }
 
-  #state(): { keyIds: string[]; tokens: number; sessions: number } {
+  /** The key ids that seal this object's records (none when it holds no token), through the key_id index. */
+  #keyIds(): string[] {
+    return this.#sql().exec<{ key_id: string }>('SELECT DISTINCT key_id FROM tokens ORDER BY key_id').toArray().map((r) => r.key_id);
+  }
+
+  #state(keyIds = this.#keyIds()): { keyIds: string[]; tokens: number; sessions: number } {
     const sql = this.#sql();
-    const keyIds = sql.exec<{ key_id: string }>('SELECT DISTINCT key_id FROM tokens ORDER BY key_id').toArray().map((r) => r.key_id);
     const tokens = sql.exec<{ n: number }>('SELECT count(*) AS n FROM tokens').one().n;
     const sessions = sql.exec<{ n: number }>('SELECT count(*) AS n FROM sessions WHERE expires_at > ?', Date.now()).one().n;
     return { keyIds, tokens, sessions };
   }
 
   /** The directory hears of an object once it holds something, and again when its key ids change. */
-  #reportKey(): string {
-    const { keyIds, tokens } = this.#state();
-    return tokens > 0 ? keyIds.join(',') : '';
+  #reportKey(keyIds = this.#keyIds()): string {
+    return keyIds.join(',');
   }
 
   /**
@@ -245,9 +248,10 @@ export class UserTokensObject extends TokenStoreObject {
       sql.exec('DELETE FROM sessions WHERE token_id NOT IN (SELECT id FROM tokens)');
       await this.#planPurge();
     }
-    const report = this.#reportKey();
+    const current = this.#keyIds();
+    const report = this.#reportKey(current);
     if (report !== (this.#meta('reported') ?? '')) {
-      const { keyIds, tokens, sessions } = this.#state();
+      const { keyIds, tokens, sessions } = this.#state(current);
       const id = this.ctx.id.toString();
       const shard = this.#env.DIRECTORY.get(this.#env.DIRECTORY.idFromName(`directory-${await bucketOf(id, DIRECTORY_SHARDS)}`));
       // A failure throws: the runtime retries the alarm with backoff.
