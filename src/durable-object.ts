@@ -137,7 +137,7 @@ function managerFromEnv(store: SealedTokenStore, env: TokenStoreObjectEnv, onEve
 }
 
 /** Runs one RPC's work inside an object and turns what it throws into an outcome. */
-export async function outcome<T>(work: () => Promise<T>): Promise<Outcome<T>> {
+async function outcome<T>(work: () => Promise<T>): Promise<Outcome<T>> {
   try {
     return { ok: true, value: await work() };
   } catch (error) {

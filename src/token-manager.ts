@@ -176,9 +176,14 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
   const isFresh = (token: OAuthToken, skew: number) =>
     !!token.accessToken && token.expiryTime !== null && token.expiryTime - now() > skew;
 
-  async function find(query: TokenQuery): Promise<OAuthToken> {
+  /** The token a query names: by id when it has one, else by the store's matching rules. */
+  async function lookup(query: TokenQuery): Promise<OAuthToken | null> {
     const checked = checkTokenInput(query, 'query');
-    const token = checked.id ? await store.findTokenById(checked.id) : await store.findToken(checked);
+    return checked.id ? store.findTokenById(checked.id) : store.findToken(checked);
+  }
+
+  async function find(query: TokenQuery): Promise<OAuthToken> {
+    const token = await lookup(query);
     if (!token) throw new TokenStoreError('NOT_FOUND', 'no stored token matches the query');
     return token;
   }
@@ -301,8 +306,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     },
 
     async erase(query) {
-      const checked = checkTokenInput(query, 'query');
-      const token = checked.id ? await store.findTokenById(checked.id) : await store.findToken(checked);
+      const token = await lookup(query);
       if (!token) return { found: false, revokedAtZoho: false, deleted: 0 };
       const revokedAtZoho = await revokeAndDelete(token);
       emit({ type: 'erase', tokenId: token.id, userName: token.userName, revokedAtZoho });
