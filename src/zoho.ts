@@ -129,7 +129,17 @@ export function isKnownAccountsServer(accountsServer: string, configured?: strin
     return false;
   }
   if (configured !== undefined && origin === new URL(configured).origin) return true;
-  return Object.values(DATA_CENTERS).some((dc) => dc.accounts === origin);
+  return dataCenterOfAccountsServer(origin) !== null;
+}
+
+/** The Zoho data center whose accounts server `accountsServer` is, or null. */
+export function dataCenterOfAccountsServer(accountsServer: string): DataCenter | null {
+  try {
+    const origin = new URL(accountsServer).origin;
+    return (Object.keys(DATA_CENTERS) as DataCenter[]).find((dc) => DATA_CENTERS[dc].accounts === origin) ?? null;
+  } catch {
+    return null;
+  }
 }
 
 const invalid = (message: string) => new TokenStoreError('INVALID_INPUT', `zohoOAuth: ${message}`);

@@ -11,7 +11,7 @@
 import { isTokenStoreError } from '../src/errors.ts';
 import { callObject } from '../src/object-call.ts';
 import type { OAuthToken, RefreshOptions } from '../src/types.ts';
-import { DATA_CENTERS, zohoOAuth, type DataCenter, type ZohoOAuth } from '../src/zoho.ts';
+import { dataCenterOfAccountsServer, zohoOAuth, type DataCenter, type ZohoOAuth } from '../src/zoho.ts';
 import type { Config } from './config.ts';
 import type { Env } from './env.ts';
 import { clearCookie, htmlPage, readCookie, SESSION_COOKIE, setCookie, STATE_COOKIE } from './http.ts';
@@ -52,16 +52,6 @@ function servedDataCenterAt(config: Config, server: string): DataCenter | null {
     return null;
   }
   return config.zoho.served.find((dc) => config.zoho.table[dc]?.accounts === origin) ?? null;
-}
-
-/** Zoho's data center whose accounts server is `server`, whether served here or not. */
-function zohoDataCenterAt(server: string): DataCenter | null {
-  try {
-    const origin = new URL(server).origin;
-    return (Object.keys(DATA_CENTERS) as DataCenter[]).find((dc) => DATA_CENTERS[dc].accounts === origin) ?? null;
-  } catch {
-    return null;
-  }
 }
 
 export async function login({ config, url }: AuthContext): Promise<Response> {
@@ -105,7 +95,8 @@ export async function callback({ env, config, request, url }: AuthContext): Prom
   const server = params.get('accounts-server') ?? '';
   const dataCenter = servedDataCenterAt(config, server);
   if (!dataCenter) {
-    const elsewhere = zohoDataCenterAt(server);
+    // Zoho's, but not served here: say which one.
+    const elsewhere = dataCenterOfAccountsServer(server);
     if (elsewhere) {
       const message = `Your Zoho account is in Zoho's ${DATA_CENTER_NAMES[elsewhere]} data center, which this service does not serve. Ask its operator to add it.`;
       return { response: refuse(message), outcome: 'data_center_not_served' };
