@@ -24,6 +24,11 @@ const CLIENT_ID = '1000.LOCALDEV';
 /** The demo's in-browser mode uses a client of its own: the person running it "owns" it. */
 const BROWSER_CLIENT_ID = '1000.LOCALBROWSER';
 
+/** Writes .dev.vars, readable by this user only; values single-quoted (see below). */
+function writeDevVars(vars: Record<string, string>): void {
+  writeFileSync('.dev.vars', Object.entries(vars).map(([k, v]) => `${k}='${v}'`).join('\n') + '\n', { mode: 0o600 });
+}
+
 /**
  * The local secrets, created once and kept: .dev.vars holds secrets only (settings go on the
  * command line). Values are single-quoted, which dotenv takes literally (it does not
@@ -51,7 +56,7 @@ function devVars(): Record<string, string> {
   const missing = Object.keys(wanted).filter((key) => !vars[key]);
   if (missing.length > 0) {
     for (const key of missing) vars[key] = wanted[key]!();
-    writeFileSync('.dev.vars', Object.entries(vars).map(([k, v]) => `${k}='${v}'`).join('\n') + '\n', { mode: 0o600 });
+    writeDevVars(vars);
     console.log(`wrote fresh local secrets to .dev.vars: ${missing.join(', ')}`);
   }
   return vars;
@@ -68,7 +73,7 @@ function adminKey(vars: Record<string, string>): string {
     key = randomBytes(32).toString('base64url');
     writeFileSync('.admin-key', `${key}\n`, { mode: 0o600 });
     vars.ADMIN_KEY_SHA256 = hash(key);
-    writeFileSync('.dev.vars', Object.entries(vars).map(([k, v]) => `${k}='${v}'`).join('\n') + '\n', { mode: 0o600 });
+    writeDevVars(vars);
   }
   return key;
 }
