@@ -30,7 +30,12 @@ export type TokenStoreErrorCode =
   /** Zoho answered something this client cannot read (not JSON, or missing fields). */
   | 'ZOHO_BAD_RESPONSE'
   /** The refresh token is dead (revoked, or deleted by Zoho's limits): the user must log in again. */
-  | 'REAUTH_REQUIRED';
+  | 'REAUTH_REQUIRED'
+  /**
+   * Zoho's OAUTH_SCOPE_MISMATCH: the login was not granted a scope the call needs. A refresh
+   * cannot cure it (the token keeps its scopes): log in again asking for the scope.
+   */
+  | 'ZOHO_SCOPE_MISMATCH';
 
 export class TokenStoreError extends Error {
   override readonly name = 'TokenStoreError';

@@ -35,4 +35,6 @@ export const DATA_CENTER_PLACEMENT = {
   ca: { locationHint: 'enam' },
   sa: { locationHint: 'me' },
   cn: { locationHint: 'apac' },
+  // The UK is outside the EU jurisdiction: a hint for western Europe, no promise.
+  uk: { locationHint: 'weur' },
 } as const satisfies Record<string, ObjectPlacement>;

@@ -87,8 +87,10 @@ export interface TokenManager {
    * Exchanges a grant code and stores the user's tokens; names the user (`email:zgid`, as the
    * SDK) unless told. `accountsServer`: the `accounts-server` of Zoho's redirect (required
    * with `dataCenter: 'any'`; checked against Zoho's servers before anything is sent).
+   * `codeVerifier`: the PKCE verifier of the login. If the user cannot be named (the lookup
+   * fails), the new refresh token is revoked, not left live at Zoho.
    */
-  exchangeGrant(code: string, options?: { userName?: string; redirectUrl?: string; accountsServer?: string }): Promise<OAuthToken>;
+  exchangeGrant(code: string, options?: { userName?: string; redirectUrl?: string; accountsServer?: string; codeVerifier?: string }): Promise<OAuthToken>;
   /**
    * Stores what a grant exchange made elsewhere answered, for a user already named: the second
    * half of `exchangeGrant`, for callers that must know the user before choosing the store (the
@@ -110,8 +112,8 @@ export interface TokenManager {
    */
   purgeIdle(options: { idleMs: number; max?: number }): Promise<{ purged: number; revokeFailed: number }>;
   /**
-   * Calls the CRM at the token's API domain with its access token; on 401 INVALID_TOKEN or
-   * AUTHENTICATION_FAILURE, refreshes (single-flight) and retries once. `options.token`: a
+   * Calls the CRM at the token's API domain with its access token; on 401 INVALID_TOKEN,
+   * INVALID_OAUTHTOKEN or AUTHENTICATION_FAILURE, refreshes (single-flight) and retries once. `options.token`: a
    * token the caller already holds fresh (the Worker gets it with its session check), which
    * saves the first store call.
    */
@@ -146,7 +148,9 @@ async function isRejectedToken(response: Response): Promise<boolean> {
   if (response.status !== 401) return false;
   try {
     const body = (await response.clone().json()) as { code?: unknown };
-    return body.code === 'INVALID_TOKEN' || body.code === 'AUTHENTICATION_FAILURE';
+    // INVALID_OAUTHTOKEN: pushed out by a 16th access token of the same refresh token.
+    // (OAUTH_SCOPE_MISMATCH is a 401 too, but a refresh keeps the scopes: it is passed on as is.)
+    return body.code === 'INVALID_TOKEN' || body.code === 'INVALID_OAUTHTOKEN' || body.code === 'AUTHENTICATION_FAILURE';
   } catch {
     return false;
   }
@@ -254,7 +258,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     const saved = await store.saveToken({
       userName: name,
       clientId: oauth.clientId,
-      clientSecret: oauth.clientSecret,
+      clientSecret: oauth.clientSecretFor(answer.apiDomain),
       refreshToken: answer.refreshToken,
       accessToken: answer.accessToken,
       grantToken: null,
@@ -290,10 +294,18 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
       return result(await freshToken(query, { skewMs: Number.POSITIVE_INFINITY }));
     },
 
-    async exchangeGrant(code, { userName, redirectUrl = oauth.redirectUrl, accountsServer } = {}) {
-      const answer = await oauth.exchangeGrant(code, { redirectUrl, accountsServer });
+    async exchangeGrant(code, { userName, redirectUrl = oauth.redirectUrl, accountsServer, codeVerifier } = {}) {
+      const answer = await oauth.exchangeGrant(code, { redirectUrl, accountsServer, codeVerifier });
       if (!answer.refreshToken) throw new TokenStoreError('ZOHO_BAD_RESPONSE', 'Zoho gave no refresh token for the grant (access_type=offline?)');
-      return saveGrant(answer, { userName: userName ?? (await oauth.currentUser(answer)), redirectUrl });
+      let name = userName;
+      try {
+        name ??= await oauth.currentUser(answer);
+      } catch (error) {
+        // Nobody could ever use this refresh token: do not leave it live at Zoho (best effort).
+        await oauth.revoke(answer.refreshToken, { apiDomain: answer.apiDomain }).catch(() => undefined);
+        throw error;
+      }
+      return saveGrant(answer, { userName: name, redirectUrl });
     },
 
     saveGrant,

@@ -1,7 +1,7 @@
 /**
  * Which Zoho data centers a Worker serves, and where they are, from its environment. The
  * Worker and its token objects read the same settings through this one function:
- *   ZOHO_DATA_CENTER         "us" (default), a list such as "us,eu", or "any" (all eight)
+ *   ZOHO_DATA_CENTER         "us" (default), a list such as "us,eu", or "any" (all nine)
  *   ZOHO_ACCOUNTS_URL        development: the one data center served at this origin (a local Zoho)
  *   ZOHO_LOCAL_DATA_CENTERS  development: JSON {"us": "<origin>", "eu": "<origin>"}, one stand-in per data center
  * Errors name the setting, never its value.
@@ -33,7 +33,7 @@ export function zohoDataCenters(env: ZohoEnv): ZohoDataCenters {
   const setting = (env.ZOHO_DATA_CENTER || 'us').trim();
   const served = (setting === 'any' ? Object.keys(DATA_CENTERS) : setting.split(',').map((dc) => dc.trim())) as DataCenter[];
   for (const dc of served) {
-    if (!Object.hasOwn(DATA_CENTERS, dc)) throw new Error('configuration: ZOHO_DATA_CENTER must be "any" or Zoho data centers (us, eu, in, au, jp, ca, sa, cn), comma-separated');
+    if (!Object.hasOwn(DATA_CENTERS, dc)) throw new Error('configuration: ZOHO_DATA_CENTER must be "any" or Zoho data centers (us, eu, in, au, jp, ca, sa, cn, uk), comma-separated');
   }
   const table: ZohoDataCenters['table'] = {};
   if (env.ZOHO_LOCAL_DATA_CENTERS) {

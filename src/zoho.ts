@@ -18,6 +18,7 @@ export const DATA_CENTERS = {
   ca: { accounts: 'https://accounts.zohocloud.ca', apiDomain: 'https://www.zohoapis.ca' },
   sa: { accounts: 'https://accounts.zoho.sa', apiDomain: 'https://www.zohoapis.sa' },
   cn: { accounts: 'https://accounts.zoho.com.cn', apiDomain: 'https://www.zohoapis.com.cn' },
+  uk: { accounts: 'https://accounts.zoho.uk', apiDomain: 'https://www.zohoapis.uk' },
 } as const;
 export type DataCenter = keyof typeof DATA_CENTERS;
 
@@ -76,7 +77,13 @@ export interface ZohoOAuthOptions {
   /** Overrides a fixed `dataCenter`: the accounts server's origin, e.g. the local Zoho in tests. */
   accountsUrl?: string;
   clientId: string;
-  clientSecret: string;
+  /**
+   * The client's secret; with `dataCenter: 'any'`, one for every data center or one per data
+   * center (Zoho's API console offers both for multi-DC clients). Leave it out for a public
+   * client with no secret (a client-based app's implicit flow): then nothing goes to the
+   * token endpoint.
+   */
+  clientSecret?: string | Partial<Record<DataCenter, string>>;
   redirectUrl?: string;
   fetch?: typeof fetch;
   now?: () => number;
@@ -92,22 +99,48 @@ export interface ZohoTokens {
   expiryTime: number;
 }
 
+/** What `authorizationUrl` takes. */
+export interface AuthorizationOptions {
+  scope: string | string[];
+  state: string;
+  redirectUrl?: string;
+  /** PKCE (S256): the challenge of a verifier the caller keeps for `exchangeGrant`. See `createPkce()`. */
+  codeChallenge?: string;
+  /** `token`: the implicit flow of client-based apps (no refresh token). Default `code`. */
+  responseType?: 'code' | 'token';
+  /**
+   * Where to sign in, with `dataCenter: 'any'`: Zoho's global sign-in (the US server) by default;
+   * China's users must start at their own (`'cn'`).
+   */
+  signInAt?: DataCenter;
+}
+
 export interface ZohoOAuth {
   readonly clientId: string;
-  readonly clientSecret: string;
+  /** The one client secret; undefined for a public client or when each data center has its own (see `clientSecretFor`). */
+  readonly clientSecret: string | undefined;
+  /** The secret used with the accounts server of `apiDomain`'s data center, or null if none. */
+  clientSecretFor(apiDomain: string | null | undefined): string | null;
   /** Where users sign in: the one accounts server, or with `'any'` Zoho's global sign-in. */
   readonly accountsUrl: string;
   readonly redirectUrl: string | undefined;
   /** `'any'` when users of several data centers are served. */
   readonly dataCenter: DataCenter | 'any' | undefined;
-  authorizationUrl(options: { scope: string | string[]; state: string; redirectUrl?: string }): string;
+  authorizationUrl(options: AuthorizationOptions): string;
   /**
    * `accountsServer`: the `accounts-server` of Zoho's redirect. With `'any'` it is required and
    * must be a served data center's; otherwise, if given, it must be this client's server.
+   * `codeVerifier`: the PKCE verifier whose challenge the authorization URL carried.
    */
-  exchangeGrant(code: string, options?: { redirectUrl?: string; accountsServer?: string }): Promise<ZohoTokens>;
+  exchangeGrant(code: string, options?: { redirectUrl?: string; accountsServer?: string; codeVerifier?: string }): Promise<ZohoTokens>;
+  /**
+   * The implicit flow's answer: the token in the fragment of Zoho's redirect (`location.hash`),
+   * checked against the state the caller sent and the served data centers. No refresh token.
+   */
+  tokenFromRedirect(fragment: string, options: { state: string }): ZohoTokens;
   /** `apiDomain`: the token's; with `'any'` it picks the data center and is required. */
   refresh(refreshToken: string, options?: { apiDomain?: string | null }): Promise<ZohoTokens>;
+  /** Resolves only when Zoho answers `success`; anything else is an error (the token may still be live). */
   revoke(refreshToken: string, options?: { apiDomain?: string | null }): Promise<void>;
   /**
    * The accounts server that refreshes and revokes a token of `apiDomain`. A typed
@@ -144,11 +177,35 @@ export function dataCenterOfAccountsServer(accountsServer: string): DataCenter |
 
 const invalid = (message: string) => new TokenStoreError('INVALID_INPUT', `zohoOAuth: ${message}`);
 
+const base64url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+/** RFC 7636: 43-128 characters of A-Z a-z 0-9 - . _ ~ (a challenge, S256 of one, is 43). */
+const PKCE_VALUE = /^[A-Za-z0-9\-._~]{43,128}$/;
+
+/** The S256 challenge of a PKCE verifier. */
+export async function pkceChallengeOf(verifier: string): Promise<string> {
+  if (typeof verifier !== 'string' || !PKCE_VALUE.test(verifier)) throw invalid('a PKCE verifier is 43-128 characters of A-Z a-z 0-9 - . _ ~');
+  return base64url(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))));
+}
+
+/** A fresh PKCE pair: keep `verifier` for `exchangeGrant`, send `challenge` with `authorizationUrl`. */
+export async function createPkce(): Promise<{ verifier: string; challenge: string }> {
+  const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)));
+  return { verifier, challenge: await pkceChallengeOf(verifier) };
+}
+
 export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
   if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
   const { clientId, clientSecret, redirectUrl, dataCenter } = options;
   if (typeof clientId !== 'string' || clientId === '') throw invalid('clientId is required');
-  if (typeof clientSecret !== 'string' || clientSecret === '') throw invalid('clientSecret is required');
+  const perDataCenter = typeof clientSecret === 'object' && clientSecret !== null;
+  if (perDataCenter) {
+    if (dataCenter !== 'any') throw invalid("a secret per data center needs dataCenter 'any'");
+    for (const [dc, secret] of Object.entries(clientSecret)) {
+      if (!Object.hasOwn(DATA_CENTERS, dc) || typeof secret !== 'string' || secret === '') throw invalid('clientSecret per data center maps Zoho data centers to non-empty secrets');
+    }
+  } else if (clientSecret !== undefined && (typeof clientSecret !== 'string' || clientSecret === '')) {
+    throw invalid('clientSecret must be a non-empty string, or one per data center');
+  }
   const originOf = (value: string, what: string) => {
     try {
       return new URL(value).origin;
@@ -218,6 +275,14 @@ export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
   const doFetch = options.fetch ?? ((input, init) => fetch(input, init));
   const now = options.now ?? Date.now;
 
+  /** The secret for one data center's accounts server (null: none, and nothing is sent). */
+  function secretAt(dc: DataCenter | null): string | null {
+    if (!perDataCenter) return clientSecret ?? null;
+    return (dc && clientSecret[dc]) || null;
+  }
+  const dataCenterOfServer = (server: string): DataCenter | null =>
+    any ? ([...served].find(([, o]) => o.accounts === server)?.[0] ?? null) : null;
+
   async function call(url: string, init: RequestInit, doing: string): Promise<{ status: number; body: unknown }> {
     let response: Response;
     try {
@@ -257,9 +322,11 @@ export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
   }
 
   async function token(server: string, form: Record<string, string>, doing: string, refreshing: boolean): Promise<ZohoTokens> {
+    const secret = secretAt(dataCenterOfServer(server));
+    if (secret === null) throw invalid(`this client has no secret for that data center's accounts server, so it cannot be ${doing}`);
     const { body } = await call(
       `${server}/oauth/v2/token`,
-      { method: 'POST', body: new URLSearchParams({ client_id: clientId, client_secret: clientSecret, ...form }) },
+      { method: 'POST', body: new URLSearchParams({ client_id: clientId, client_secret: secret, ...form }) },
       doing,
     );
     const answer = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
@@ -280,34 +347,56 @@ export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
 
   return {
     clientId,
-    clientSecret,
+    clientSecret: perDataCenter ? undefined : clientSecret,
+    clientSecretFor: (apiDomain) => (perDataCenter ? secretAt(dataCenterOf(apiDomain)) : (clientSecret ?? null)),
     accountsUrl,
     redirectUrl,
     dataCenter,
     accountsServerFor,
     dataCenterOf,
 
-    authorizationUrl({ scope, state, redirectUrl: redirect = redirectUrl }) {
+    authorizationUrl({ scope, state, redirectUrl: redirect = redirectUrl, codeChallenge, responseType = 'code', signInAt }) {
       if (!redirect) throw invalid('a redirectUrl is needed for the authorization URL');
-      const url = new URL('/oauth/v2/auth', accountsUrl);
-      url.search = new URLSearchParams({
-        response_type: 'code',
-        client_id: clientId,
-        scope: Array.isArray(scope) ? scope.join(',') : scope,
-        redirect_uri: redirect,
-        access_type: 'offline',
-        prompt: 'consent',
-        state,
-      }).toString();
+      if (codeChallenge !== undefined && (typeof codeChallenge !== 'string' || !PKCE_VALUE.test(codeChallenge))) throw invalid('codeChallenge must be an S256 PKCE challenge (see createPkce)');
+      if (responseType !== 'code' && responseType !== 'token') throw invalid("responseType must be 'code' or 'token'");
+      let server = accountsUrl;
+      if (signInAt !== undefined) {
+        const at = any ? served.get(signInAt) : undefined;
+        if (!at) throw invalid('signInAt must be a data center this client serves (with dataCenter any)');
+        server = at.accounts;
+      }
+      const params = new URLSearchParams({ response_type: responseType, client_id: clientId, scope: Array.isArray(scope) ? scope.join(',') : scope, redirect_uri: redirect });
+      // A refresh token comes only with the code flow, offline, and (after the first consent) prompt=consent.
+      if (responseType === 'code') params.set('access_type', 'offline'), params.set('prompt', 'consent');
+      if (codeChallenge !== undefined) params.set('code_challenge', codeChallenge), params.set('code_challenge_method', 'S256');
+      params.set('state', state);
+      const url = new URL('/oauth/v2/auth', server);
+      url.search = params.toString();
       return url.toString();
     },
 
-    async exchangeGrant(code, { redirectUrl: redirect = redirectUrl, accountsServer } = {}) {
+    async exchangeGrant(code, { redirectUrl: redirect = redirectUrl, accountsServer, codeVerifier } = {}) {
       if (typeof code !== 'string' || code === '') throw invalid('a grant code is required');
+      if (codeVerifier !== undefined && (typeof codeVerifier !== 'string' || !PKCE_VALUE.test(codeVerifier))) throw invalid('codeVerifier must be a PKCE verifier (see createPkce)');
       const server = exchangeServer(accountsServer);
       const form: Record<string, string> = { grant_type: 'authorization_code', code };
       if (redirect) form.redirect_uri = redirect;
+      if (codeVerifier !== undefined) form.code_verifier = codeVerifier;
       return token(server, form, 'exchanging a grant code', false);
+    },
+
+    tokenFromRedirect(fragment, { state }) {
+      const params = new URLSearchParams(String(fragment ?? '').replace(/^#/, ''));
+      if (typeof state !== 'string' || state === '' || params.get('state') !== state) throw invalid('the redirect does not carry the state this login sent');
+      const accessToken = params.get('access_token');
+      const apiDomain = params.get('api_domain');
+      const seconds = Number(params.get('expires_in'));
+      if (!accessToken || !apiDomain || !(seconds > 0)) throw new TokenStoreError('ZOHO_BAD_RESPONSE', "Zoho's redirect lacks access_token, api_domain or expires_in");
+      // The token goes only to a Zoho API domain this client serves (or, for a fixed accounts URL, that origin).
+      const origin = URL.canParse(apiDomain) ? new URL(apiDomain).origin : null;
+      const known = origin !== null && (any ? dataCenterOf(origin) !== null : dataCenterOfApiDomain(origin) !== null || origin === accountsUrl);
+      if (!known) throw invalid("the redirect's api_domain is not a Zoho data center's this client serves");
+      return { accessToken, refreshToken: null, apiDomain: origin, expiryTime: now() + seconds * 1000 };
     },
 
     async refresh(refreshToken, { apiDomain } = {}) {
@@ -319,17 +408,20 @@ export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
       if (typeof refreshToken !== 'string' || refreshToken === '') throw invalid('a refresh token is required');
       const url = `${accountsServerFor(apiDomain)}/oauth/v2/token/revoke?${new URLSearchParams({ token: refreshToken })}`;
       const { status, body } = await call(url, { method: 'POST' }, 'revoking a refresh token');
-      // HTTP 400 means Zoho does not know the token: it is as revoked as it can be.
-      if (status === 400) return;
-      if ((body as { status?: unknown } | null)?.status !== 'success') {
-        throw new TokenStoreError('ZOHO_BAD_RESPONSE', `Zoho answered HTTP ${status} without success while revoking`);
-      }
+      const answer = (body ?? {}) as { status?: unknown; error?: unknown };
+      if (answer.status === 'success') return;
+      // Throttled, unknown to this server, or anything else: Zoho did not say the token is dead.
+      if (answer.error === 'Access Denied') throw tokenError(answer as Record<string, unknown>, 'revoking a refresh token', false);
+      throw new TokenStoreError('ZOHO_BAD_RESPONSE', `Zoho answered HTTP ${status} without success while revoking: the token may still be live`);
     },
 
     async currentUser({ accessToken, apiDomain }) {
       const headers = { authorization: `Zoho-oauthtoken ${accessToken}` };
       const get = async (path: string) => {
         const { status, body } = await call(`${apiDomain}${path}`, { headers }, 'looking up the current user');
+        if (status === 401 && (body as { code?: unknown } | null)?.code === 'OAUTH_SCOPE_MISMATCH') {
+          throw new TokenStoreError('ZOHO_SCOPE_MISMATCH', 'the login lacks a scope needed to look up the current user (ZohoCRM.users.READ and ZohoCRM.org.READ)');
+        }
         if (status === 401) throw new TokenStoreError('REAUTH_REQUIRED', 'Zoho refused the access token while looking up the current user');
         return body as Record<string, { email?: unknown; zgid?: unknown }[] | undefined> | null;
       };
