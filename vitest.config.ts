@@ -17,10 +17,18 @@ const chromiumArgs = [
 
 // One local Zoho in this (Node) process answers every outbound fetch from workerd tests.
 // Each test file registers its own client through /__admin/clients, so counts stay apart.
-const workersClient = { clientId: '1000.WORKERSTEST', clientSecret: randomBytes(16).toString('hex') };
+const workersClient = {
+  clientId: '1000.WORKERSTEST',
+  clientSecret: randomBytes(16).toString('hex'),
+  // The Worker's callback (test/workers/worker-client.ts APP), and the redirect the library's tests name.
+  redirectUris: ['https://worker.test/auth/callback', 'https://app.example.com/callback'],
+};
 // Two data centers, as Zoho's multi-DC clients see them: US at zoho.local, EU at eu.zoho.local.
 const ZOHO_ORIGINS = { us: 'http://zoho.local', eu: 'http://eu.zoho.local' };
-const localZoho = new LocalZoho({ clients: [workersClient], grantsPerWindow: 1000, dataCenters: ZOHO_ORIGINS });
+// The workers test files log the same few users in many times within minutes, through one
+// client: Zoho's per-client and per-user 10-minute limits are raised here and tested at their
+// defaults in test/node/local-zoho-accounts.test.ts.
+const localZoho = new LocalZoho({ clients: [workersClient], grantsPerWindow: 1000, refreshTokensPerWindow: 1000, dataCenters: ZOHO_ORIGINS });
 /** Server API keys the Worker tests use; the Worker only knows their hashes. */
 const TEST_API_KEY = randomBytes(24).toString('base64url');
 const TEST_LEGACY_API_KEY = randomBytes(24).toString('base64url');

@@ -1,13 +1,18 @@
 // Serves a LocalZoho over HTTP on loopback, from Node: for browser tests, `npm start` and
-// benchmarks. `cors` lets a page on another local origin call it (tests only; Zoho's own
-// token endpoint is not meant to be called from a page).
+// benchmarks. The LocalZoho itself answers CORS where Zoho does (the CRM API, for client-based
+// apps' JavaScript domains), and nowhere else.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { LocalZoho, type LocalZohoOptions } from './server.ts';
 
 export interface ServeOptions extends LocalZohoOptions {
   port?: number;
-  cors?: boolean;
+  /**
+   * For the browser test harness only: its pages stand in for an extension's, whose host
+   * permissions let them call any server without CORS. Adds `*` CORS headers to every answer.
+   * Never set where a page is meant to behave as a page (npm start, the e2e walk).
+   */
+  asExtensionHostPermission?: boolean;
   zoho?: LocalZoho;
 }
 
@@ -34,7 +39,7 @@ async function send(response: Response, res: ServerResponse, cors: boolean): Pro
 
 export async function serveLocalZoho(options: ServeOptions = {}) {
   const zoho = options.zoho ?? new LocalZoho(options);
-  const cors = options.cors ?? false;
+  const cors = options.asExtensionHostPermission ?? false;
   const server = createServer((req, res) => {
     const origin = `http://${req.headers.host ?? '127.0.0.1'}`;
     const answer =

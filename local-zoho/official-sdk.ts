@@ -1,7 +1,7 @@
 // The official Zoho TypeScript SDK (a dev dependency) pointed at a local Zoho served over
 // HTTP, as the adapter's tests and the storm benchmark drive it.
 import { createRequire } from 'node:module';
-import { DEFAULT_CLIENT, type LocalZoho } from './server.ts';
+import { DEFAULT_CLIENT, SDK_SCOPE, type LocalZoho } from './server.ts';
 
 const require = createRequire(import.meta.url);
 // The SDK is CommonJS; an application in Node loads it the same way (or with `import`).
@@ -20,14 +20,19 @@ export async function initializeSdk(url: string, token: SdkToken, store: unknown
   return token;
 }
 
-/** The SDK token a new user starts with: a grant code `email` consented to, and the client. */
+/**
+ * The SDK token a new user starts with: a grant code `email` consented to (with the scopes the
+ * SDK needs: it reads field metadata before a record call), and the client.
+ */
 export function grantToken(zoho: LocalZoho, email: string, redirectUrl: string): SdkToken {
-  const code = zoho.issueGrant(DEFAULT_CLIENT.clientId, email, redirectUrl);
+  const code = zoho.issueGrant(DEFAULT_CLIENT.clientId, email, redirectUrl, { scope: SDK_SCOPE });
   if (!code) throw new Error('local Zoho refused to issue a grant');
   return new ZohoSdk.OAuthBuilder().clientId(DEFAULT_CLIENT.clientId).clientSecret(DEFAULT_CLIENT.clientSecret).grantToken(code).redirectURL(redirectUrl).build();
 }
 
-/** A CRM record call through the SDK: the Leads list. */
-export function getLeads() {
-  return new ZohoSdk.Record.RecordOperations('Leads').getRecords(new ZohoSdk.ParameterMap(), new ZohoSdk.HeaderMap());
+/** A CRM record call through the SDK: the Leads list, naming the fields CRM v8 requires a list to name. */
+export async function getLeads() {
+  const params = new ZohoSdk.ParameterMap();
+  await params.add(ZohoSdk.Record.GetRecordsParam.FIELDS, 'Last_Name,Company');
+  return new ZohoSdk.Record.RecordOperations('Leads').getRecords(params, new ZohoSdk.HeaderMap());
 }

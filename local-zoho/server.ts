@@ -1,23 +1,32 @@
 /**
- * A local stand-in for Zoho's accounts and CRM servers, as ../shared/zoho-notes.md describes
- * them: one-use grant codes that expire, refresh and revoke, the per-token limits, Zoho's
- * error shapes (mostly HTTP 200), and a few CRM endpoints that demand a live access token.
+ * A local stand-in for Zoho's accounts and CRM servers that follows Zoho's documented rules
+ * (../shared/zoho-notes.md), taking the stricter reading where the docs are unclear: clients of
+ * each type with their registered redirect URIs and JavaScript domains, PKCE, one-use grant
+ * codes that expire, refresh and revoke, every token limit (per client, per refresh token, per
+ * user), Zoho's error shapes (mostly HTTP 200 on the accounts server), scopes, CORS only where
+ * Zoho sends it, several data centers, and the CRM v8 calls in crm.ts.
  * Web APIs only: the same handler serves Node (node.ts), workerd (outboundService) and tests.
- * It counts what it receives so tests can assert calls. Nothing here is used in production.
+ * Its extras (counters, a clock, failure switches) sit under /__admin/. Never used in production.
+ * test/node/local-zoho-*.test.ts state each documented behaviour and check it here.
  */
+import { answerCrm, crmError, hasScope } from './crm.ts';
+import {
+  APP_SCOPE,
+  DEFAULT_CLIENT,
+  DEFAULT_USERS,
+  escapeHtml,
+  generatedUser,
+  htmlError,
+  json,
+  pkceChallenge,
+  randomToken,
+  recordId,
+  type LocalZohoClient,
+  type LocalZohoClientType,
+  type LocalZohoUser,
+} from './model.ts';
 
-export interface LocalZohoClient {
-  clientId: string;
-  clientSecret: string;
-}
-
-export interface LocalZohoUser {
-  email: string;
-  orgId: string;
-  name: string;
-  /** The user's data center, where their grants, tokens and data live (default "us"). */
-  dataCenter?: string;
-}
+export * from './model.ts';
 
 export interface LocalZohoOptions {
   /** Clients that exist; any other client id gets `invalid_client`. */
@@ -29,17 +38,20 @@ export interface LocalZohoOptions {
   location?: string;
   /**
    * Several data centers, each at its own origin (accounts server and API in one): data center
-   * -> origin. Users sign in anywhere and are sent back with their own data center's
-   * `location` and `accounts-server`; their tokens work only there, as Zoho's do.
+   * -> origin. Users sign in at the US server (Zoho's global sign-in; China's users at the cn
+   * server) and are sent back with their own data center's `location` and `accounts-server`;
+   * their tokens work only there, as Zoho's do.
    */
   dataCenters?: Record<string, string>;
   /** Answer `expires_in` in milliseconds with `expires_in_sec`, as older servers do. */
   legacyExpiresIn?: boolean;
   /**
-   * Grant codes one client may get per 10 minutes (Zoho: 10). Raised only where many test
-   * logins share one client; the limit itself is tested at its default.
+   * Grant codes one client may get per 10 minutes, and refresh tokens one user may get from one
+   * client per 10 minutes (Zoho: 10 each). Raised only where many test logins share one client
+   * and user in one process; the limits themselves are tested at their defaults.
    */
   grantsPerWindow?: number;
+  refreshTokensPerWindow?: number;
 }
 
 export interface LocalZohoCounts {
@@ -53,26 +65,41 @@ export interface LocalZohoCounts {
 }
 
 const MINUTE = 60_000;
-const GRANT_TTL = 3 * MINUTE;
+/** Grant codes live 2 minutes (the accounts docs; CRM's page says 3: the stricter wins). */
+const GRANT_TTL = 2 * MINUTE;
 const ACCESS_TTL = 60 * MINUTE;
 const WINDOW = 10 * MINUTE;
 const GRANTS_PER_WINDOW = 10;
 const ACCESS_PER_WINDOW = 10;
+const REFRESH_TOKENS_PER_WINDOW = 10;
 const LIVE_ACCESS_PER_REFRESH = 15;
 const LIVE_REFRESH_PER_USER = 20;
+const DEVICE_CODE_TTL = 5 * MINUTE;
+const DEVICE_POLL_INTERVAL = 30_000;
 
+interface Client {
+  id: string;
+  type: LocalZohoClientType;
+  secret: string | Record<string, string> | undefined;
+  redirectUris: string[];
+  jsDomains: string[];
+}
 interface Grant {
   clientId: string;
   user: LocalZohoUser;
   dataCenter: string;
-  redirectUri: string;
+  /** Null for a self client's code, made in the console. */
+  redirectUri: string | null;
+  scope: string;
   expiresAt: number;
   used: boolean;
+  challenge?: { value: string; method: string };
 }
 interface Refresh {
   clientId: string;
   user: LocalZohoUser;
   dataCenter: string;
+  scope: string;
   access: string[];
   minted: number[];
   /** Refresh requests made with this token, refused ones included. */
@@ -81,8 +108,21 @@ interface Refresh {
   crmCalls: number;
 }
 interface Access {
-  refresh: string;
+  /** Null for a client-based app's token (the implicit flow has no refresh token). */
+  refresh: string | null;
+  clientId: string;
+  user: LocalZohoUser;
+  dataCenter: string;
+  scope: string;
   expiresAt: number;
+}
+interface DeviceRequest {
+  clientId: string;
+  scope: string;
+  userCode: string;
+  expiresAt: number;
+  lastPoll: number;
+  user: LocalZohoUser | null;
 }
 
 const ACCESS_DENIED = {
@@ -90,63 +130,18 @@ const ACCESS_DENIED = {
   error_description: 'You have made too many requests continuously. Please try again after some time.',
   status: 'failure',
 };
-const INVALID_TOKEN = { code: 'INVALID_TOKEN', details: {}, message: 'invalid oauth token', status: 'error' };
 
-/**
- * Generated users, for tests and benchmarks that log in many: `user<N>@org<M>.example` exists
- * for any N and M below 100,000, in org M (zgid `9<M padded to 5>`), so 200 users in 20 orgs are
- * `user0@org0.example` ... `user199@org19.example` however they are spread. In another data
- * center: `user<N>@org<M>.<dc>.example` (`user3@org1.eu.example`).
- */
-const GENERATED_USER = /^user(\d{1,5})@org(\d{1,5})(?:\.(us|eu|in|au|jp|ca|sa|cn))?\.example$/;
-
-export function generatedUser(email: string): LocalZohoUser | null {
-  const match = GENERATED_USER.exec(email);
-  if (!match) return null;
-  return { email, orgId: `9${match[2]!.padStart(5, '0')}`, name: `User ${match[1]} of org ${match[2]}`, dataCenter: match[3] ?? 'us' };
+function isHttpUrl(value: string): boolean {
+  try {
+    const { protocol } = new URL(value);
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;
+  }
 }
-
-export const DEFAULT_CLIENT: LocalZohoClient = { clientId: '1000.LOCALCLIENT', clientSecret: 'local-client-secret' };
-export const DEFAULT_USERS: LocalZohoUser[] = [
-  { email: 'ana@example.com', orgId: '7001', name: 'Ana Example' },
-  { email: 'bo@example.com', orgId: '7002', name: 'Bo Example' },
-  { email: 'eva@example.eu', orgId: '7101', name: 'Eva Example (EU)', dataCenter: 'eu' },
-];
-
-const json = (body: unknown, status = 200) =>
-  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json;charset=UTF-8' } });
-
-function randomToken(kind: string): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(20));
-  return `1000.${kind}.${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
-}
-
-/**
- * A record id as Zoho writes them: a 19-digit decimal string (too long for a JS number, so
- * it stays a string end to end). Seven digits derived from the org, then a per-org sequence.
- */
-export function recordId(orgId: string, sequence: number): string {
-  let prefix = 0;
-  for (const char of orgId) prefix = (prefix * 31 + char.charCodeAt(0)) % 9_000_000;
-  return `${1_000_000 + prefix}${String(sequence).padStart(12, '0')}`;
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-/** The Leads fields this stand-in keeps, in the shape of Zoho's field metadata. */
-const LEAD_FIELDS = ['Last_Name', 'First_Name', 'Company', 'Email'].map((apiName, i) => ({
-  id: String(7000 + i),
-  api_name: apiName,
-  field_label: apiName.replace('_', ' '),
-  data_type: apiName === 'Email' ? 'email' : 'text',
-  json_type: 'string',
-  system_mandatory: apiName === 'Last_Name',
-}));
 
 export class LocalZoho {
-  readonly clients = new Map<string, string>();
+  readonly clients = new Map<string, Client>();
   readonly users: LocalZohoUser[];
   counts: LocalZohoCounts = LocalZoho.zeroCounts();
   readonly #clientCounts = new Map<string, LocalZohoCounts>();
@@ -157,22 +152,41 @@ export class LocalZoho {
   tokenOverride: (() => Response) | null = null;
   /** Refresh tokens whose refreshes fail with this HTTP status (an outage for one user, in shared test runs). */
   readonly #failing = new Map<string, number>();
+  /** While set, revokes are throttled: HTTP 400 with Zoho's "Access Denied" body (admin: /__admin/throttle-revokes). */
+  #revokesThrottled = false;
 
   readonly #options: LocalZohoOptions;
   readonly #grants = new Map<string, Grant>();
   readonly #grantTimes = new Map<string, number[]>();
+  /** When each (client, user) got its refresh tokens, for the per-user creation limit. */
+  readonly #refreshTimes = new Map<string, number[]>();
   readonly #refresh = new Map<string, Refresh>();
   readonly #access = new Map<string, Access>();
+  /** Access tokens pushed out by a 16th, until they would have expired: INVALID_OAUTHTOKEN. */
+  readonly #evicted = new Map<string, number>();
+  readonly #devices = new Map<string, DeviceRequest>();
   readonly #leads = new Map<string, Record<string, unknown>[]>();
 
   constructor(options: LocalZohoOptions = {}) {
     this.#options = options;
-    for (const c of options.clients ?? [DEFAULT_CLIENT]) this.clients.set(c.clientId, c.clientSecret);
+    for (const c of options.clients ?? [DEFAULT_CLIENT]) this.addClient(c);
     this.users = options.users ?? DEFAULT_USERS;
   }
 
   static zeroCounts(): LocalZohoCounts {
     return { grantsIssued: 0, grantExchanges: 0, refreshes: 0, rateLimited: 0, revokes: 0, crmCalls: 0, crmRejected: 0 };
+  }
+
+  /** Registers a client (tests that need a second client; `npm start` its demo clients). */
+  addClient(client: LocalZohoClient): void {
+    const type = client.type ?? 'server';
+    this.clients.set(client.clientId, {
+      id: client.clientId,
+      type,
+      secret: type === 'client' ? undefined : client.clientSecret,
+      redirectUris: (client.redirectUris ?? []).filter(isHttpUrl),
+      jsDomains: type === 'client' ? (client.jsDomains ?? []).map((d) => new URL(d).origin) : [],
+    });
   }
 
   /** Counts for one client (tests that share a local Zoho each use their own client). */
@@ -208,6 +222,10 @@ export class LocalZoho {
     return table?.[dataCenter] ? new URL(table[dataCenter]!).origin : origin;
   }
 
+  #userDataCenter(user: LocalZohoUser): string {
+    return this.#options.dataCenters ? (user.dataCenter ?? 'us') : (this.#options.location ?? 'us');
+  }
+
   now(): number {
     return Date.now() + this.clockOffset;
   }
@@ -217,18 +235,46 @@ export class LocalZoho {
     return this.users.find((u) => u.email === email) ?? generatedUser(email);
   }
 
-  /** Issues a grant code as if the user had consented (the consent page does the same). */
-  issueGrant(clientId: string, email: string, redirectUri: string): string | null {
-    const user = this.userByEmail(email);
-    if (!user || !this.clients.has(clientId)) return null;
+  #withinLimit(times: Map<string, number[]>, key: string, limit: number): boolean {
     const now = this.now();
-    const times = (this.#grantTimes.get(clientId) ?? []).filter((t) => now - t < WINDOW);
-    if (times.length >= (this.#options.grantsPerWindow ?? GRANTS_PER_WINDOW)) return null;
-    times.push(now);
-    this.#grantTimes.set(clientId, times);
+    const recent = (times.get(key) ?? []).filter((t) => now - t < WINDOW);
+    if (recent.length >= limit) return false;
+    recent.push(now);
+    times.set(key, recent);
+    return true;
+  }
+
+  /**
+   * Issues a grant code as if the user had consented (the consent page does the same), or, for
+   * a self client, as its API console does (no redirect URI). Null when Zoho would refuse: an
+   * unknown user or client, a redirect URI not registered, a mobile client without PKCE, or the
+   * client's 10 codes per 10 minutes used up.
+   */
+  issueGrant(
+    clientId: string,
+    email: string,
+    redirectUri: string | null,
+    options: { scope?: string; codeChallenge?: string; codeChallengeMethod?: string } = {},
+  ): string | null {
+    const user = this.userByEmail(email);
+    const client = this.clients.get(clientId);
+    if (!user || !client || !['server', 'mobile', 'self'].includes(client.type)) return null;
+    if (client.type === 'self' ? redirectUri !== null : redirectUri === null || !client.redirectUris.includes(redirectUri)) return null;
+    const method = options.codeChallengeMethod ?? 'plain';
+    if (options.codeChallenge !== undefined && method !== 'S256' && method !== 'plain') return null;
+    if (client.type === 'mobile' && !options.codeChallenge) return null;
+    if (!this.#withinLimit(this.#grantTimes, clientId, this.#options.grantsPerWindow ?? GRANTS_PER_WINDOW)) return null;
     const code = randomToken('grant');
-    const dataCenter = this.#options.dataCenters ? (user.dataCenter ?? 'us') : (this.#options.location ?? 'us');
-    this.#grants.set(code, { clientId, user, dataCenter, redirectUri, expiresAt: now + GRANT_TTL, used: false });
+    this.#grants.set(code, {
+      clientId,
+      user,
+      dataCenter: this.#userDataCenter(user),
+      redirectUri,
+      scope: options.scope ?? APP_SCOPE,
+      expiresAt: this.now() + GRANT_TTL,
+      used: false,
+      ...(options.codeChallenge ? { challenge: { value: options.codeChallenge, method } } : {}),
+    });
     this.#count(clientId, 'grantsIssued');
     return code;
   }
@@ -238,51 +284,70 @@ export class LocalZoho {
     return this.#refresh.get(refreshToken)?.refreshes ?? 0;
   }
 
+  /** Live access tokens minted from a refresh token (for tests of the 15-token limit). */
+  liveAccessTokens(refreshToken: string): number {
+    return this.#refresh.get(refreshToken)?.access.length ?? 0;
+  }
+
+  /** Whether Zoho still knows a refresh token (revoked, or deleted by the 21st: false). */
+  isLive(refreshToken: string): boolean {
+    return this.#refresh.has(refreshToken);
+  }
+
   /** Everything a restart must keep (tokens, leads, limits), as JSON-safe data. */
   snapshot(): unknown {
     return {
       clockOffset: this.clockOffset,
       grantTimes: [...this.#grantTimes],
+      refreshTimes: [...this.#refreshTimes],
       refresh: [...this.#refresh].map(([token, r]) => [token, { ...r, user: r.user.email }]),
-      access: [...this.#access],
+      access: [...this.#access].map(([token, a]) => [token, { ...a, user: a.user.email }]),
       leads: [...this.#leads],
     };
   }
 
-  /** Takes back what `snapshot` gave (users are matched by email). */
+  /** Takes back what `snapshot` gave (users are matched by email; older snapshots lack scopes and owners on access tokens). */
   restore(data: unknown): void {
+    type Saved<T> = Omit<T, 'user' | 'dataCenter' | 'scope' | 'clientId'> & { user?: string; dataCenter?: string; scope?: string; clientId?: string };
     const d = data as {
       clockOffset: number;
       grantTimes: [string, number[]][];
-      refresh: [string, Omit<Refresh, 'user' | 'dataCenter'> & { user: string; dataCenter?: string }][];
-      access: [string, Access][];
+      refreshTimes?: [string, number[]][];
+      refresh: [string, Saved<Refresh> & { user: string; clientId: string }][];
+      access: [string, Saved<Access>][];
       leads: [string, Record<string, unknown>[]][];
     };
     this.clockOffset = d.clockOffset;
     for (const [client, times] of d.grantTimes) this.#grantTimes.set(client, times);
+    for (const [key, times] of d.refreshTimes ?? []) this.#refreshTimes.set(key, times);
     for (const [token, r] of d.refresh) {
       const user = this.userByEmail(r.user);
-      // Snapshots from before data centers: every token was the one data center's.
-      if (user) this.#refresh.set(token, { ...r, dataCenter: r.dataCenter ?? this.#options.location ?? 'us', user });
+      // Snapshots from before data centers and scopes: the one data center's, with the app's scope.
+      if (user) this.#refresh.set(token, { ...r, user, dataCenter: r.dataCenter ?? this.#options.location ?? 'us', scope: r.scope ?? APP_SCOPE });
     }
-    for (const [token, a] of d.access) if (this.#refresh.has(a.refresh)) this.#access.set(token, a);
+    for (const [token, a] of d.access) {
+      const parent = a.refresh ? this.#refresh.get(a.refresh) : undefined;
+      const user = a.user ? this.userByEmail(a.user) : parent?.user;
+      if (!user || (a.refresh && !parent)) continue;
+      this.#access.set(token, {
+        refresh: a.refresh,
+        expiresAt: a.expiresAt,
+        user,
+        clientId: a.clientId ?? parent!.clientId,
+        dataCenter: a.dataCenter ?? parent!.dataCenter,
+        scope: a.scope ?? parent!.scope,
+      });
+    }
     for (const [org, leads] of d.leads) this.#leads.set(org, leads);
-  }
-
-  /** Registers a client at run time (tests that need a second client). */
-  addClient(client: LocalZohoClient): void {
-    this.clients.set(client.clientId, client.clientSecret);
-  }
-
-  /** Live access tokens minted from a refresh token (for tests of the 15-token limit). */
-  liveAccessTokens(refreshToken: string): number {
-    return this.#refresh.get(refreshToken)?.access.length ?? 0;
   }
 
   fetch = async (request: Request): Promise<Response> => {
     const url = new URL(request.url);
     const path = url.pathname;
     if (path.startsWith('/__admin/')) return this.#admin(request, url);
+    // The CRM answers cross-origin calls from client-based apps' JavaScript domains; the accounts
+    // server sends no CORS headers at all (nothing documents them on its token endpoints).
+    if (path.startsWith('/crm/v8/')) return this.#crm(request, url);
     if (path === '/oauth/v2/auth' && request.method === 'GET') return this.#consentPage(url);
     if (path === '/oauth/v2/auth/approve' && request.method === 'POST') return this.#approve(request, url);
     if (path === '/oauth/v2/token/revoke' && request.method === 'POST') return this.#revoke(url);
@@ -290,23 +355,31 @@ export class LocalZoho {
       if (this.tokenOverride) return this.tokenOverride();
       return this.#token(await request.formData(), url.origin);
     }
-    if (path.startsWith('/crm/v8/')) return this.#crm(request, url);
+    if (path === '/oauth/v3/device/code' && request.method === 'POST') return this.#deviceCode(await request.formData());
+    if (path === '/oauth/v3/device/token' && request.method === 'POST') return this.#deviceToken(await request.formData(), url.origin);
     return json({ error: 'not_found' }, 404);
   };
 
   #admin(request: Request, url: URL): Response {
     const op = url.pathname.slice('/__admin/'.length);
-    const clientId = url.searchParams.get('client_id');
-    const refreshToken = url.searchParams.get('refresh_token');
+    const params = url.searchParams;
+    const clientId = params.get('client_id');
+    const refreshToken = params.get('refresh_token');
     if (op === 'counts' && refreshToken) {
       const record = this.#refresh.get(refreshToken);
-      return json({ refreshes: record?.refreshes ?? 0, crmCalls: record?.crmCalls ?? 0 });
+      return json({ refreshes: record?.refreshes ?? 0, crmCalls: record?.crmCalls ?? 0, live: !!record });
     }
-    const dataCenter = url.searchParams.get('dc');
+    const dataCenter = params.get('dc');
     if (op === 'counts') return json(dataCenter ? this.countsAt(dataCenter) : clientId ? this.countsFor(clientId) : this.counts);
     if (request.method !== 'POST') return json({ error: 'method' }, 405);
     if (op === 'clients' && clientId) {
-      this.clients.set(clientId, url.searchParams.get('client_secret') ?? '');
+      this.addClient({
+        clientId,
+        clientSecret: params.get('client_secret') ?? undefined,
+        type: (params.get('type') as LocalZohoClientType | null) ?? 'server',
+        redirectUris: params.getAll('redirect_uri'),
+        jsDomains: params.getAll('js_domain'),
+      });
       return json({ ok: true });
     }
     if (op === 'reset') {
@@ -315,70 +388,151 @@ export class LocalZoho {
       return json({ ok: true });
     }
     if (op === 'fail' && refreshToken) {
-      this.#failing.set(refreshToken, Number(url.searchParams.get('status') ?? 503));
+      this.#failing.set(refreshToken, Number(params.get('status') ?? 503));
       return json({ ok: true });
     }
     if (op === 'recover' && refreshToken) {
       this.#failing.delete(refreshToken);
       return json({ ok: true });
     }
+    if (op === 'throttle-revokes') {
+      this.#revokesThrottled = params.get('on') !== '0';
+      return json({ ok: true });
+    }
     if (op === 'advance') {
-      this.clockOffset += Number(url.searchParams.get('ms') ?? 0);
+      this.clockOffset += Number(params.get('ms') ?? 0);
       return json({ ok: true, now: this.now() });
     }
     if (op === 'grant') {
-      const code = this.issueGrant(
-        url.searchParams.get('client_id') ?? '',
-        url.searchParams.get('email') ?? '',
-        url.searchParams.get('redirect_uri') ?? '',
-      );
+      const code = this.issueGrant(clientId ?? '', params.get('email') ?? '', params.get('redirect_uri'), {
+        scope: params.get('scope') ?? undefined,
+        codeChallenge: params.get('code_challenge') ?? undefined,
+        codeChallengeMethod: params.get('code_challenge_method') ?? undefined,
+      });
       return code ? json({ code }) : json({ error: 'refused' }, 400);
+    }
+    if (op === 'device') {
+      // The person approving a device's user code on Zoho's verification page.
+      const request = [...this.#devices.values()].find((d) => d.userCode === params.get('user_code'));
+      const user = this.userByEmail(params.get('email') ?? '');
+      if (!request || !user || request.expiresAt < this.now()) return json({ error: 'refused' }, 400);
+      request.user = user;
+      return json({ ok: true });
     }
     return json({ error: 'not_found' }, 404);
   }
 
+  /**
+   * The authorization request, checked as Zoho checks it before showing consent: a known
+   * client, a response type its type allows, a registered http(s) redirect URI, a scope, PKCE
+   * for mobile clients, and a sign-in at a server that serves the user (checked on approval).
+   */
+  #authorization(params: URLSearchParams): { client: Client; redirectUri: string; scope: string } | Response {
+    const client = this.clients.get(params.get('client_id') ?? '');
+    if (!client) return htmlError('Invalid Client', 'No client is registered with this id.');
+    const redirectUri = params.get('redirect_uri') ?? '';
+    if (!isHttpUrl(redirectUri) || !client.redirectUris.includes(redirectUri)) {
+      return htmlError('Invalid Redirect Uri', 'The redirect URI is not one registered for this client.');
+    }
+    const expected = client.type === 'client' ? 'token' : 'code';
+    if (params.get('response_type') !== expected || client.type === 'device' || client.type === 'self') {
+      return htmlError('Invalid Response Type', `This client's type takes response_type=${expected}.`);
+    }
+    const scope = params.get('scope') ?? '';
+    if (scope.trim() === '') return htmlError('Invalid Scope', 'A scope is required.');
+    const challenge = params.get('code_challenge');
+    const method = params.get('code_challenge_method') ?? 'plain';
+    if (client.type === 'mobile' && !challenge) return htmlError('Invalid Request', 'Mobile and desktop clients must use PKCE (code_challenge).');
+    if (challenge !== null && method !== 'S256' && method !== 'plain') return htmlError('Invalid Request', 'code_challenge_method must be S256 or plain.');
+    return { client, redirectUri, scope };
+  }
+
+  /** Whether a user may sign in at the server of `here`: China's at the cn server only, others at theirs or the global (US) one. */
+  #signsInHere(user: LocalZohoUser, here: string | null): boolean {
+    if (!this.#options.dataCenters) return true;
+    const home = user.dataCenter ?? 'us';
+    if (home === 'cn' || here === 'cn') return home === here;
+    return here === 'us' || here === home;
+  }
+
   #consentPage(url: URL): Response {
     const params = url.searchParams;
-    const clientId = params.get('client_id') ?? '';
-    if (params.get('response_type') !== 'code' || !this.clients.has(clientId) || !params.get('redirect_uri')) {
-      return new Response('<h1>Invalid Client</h1>', { status: 400, headers: { 'content-type': 'text/html' } });
-    }
+    const checked = this.#authorization(params);
+    if (checked instanceof Response) return checked;
     const hidden = [...params].map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`).join('');
     const options = this.users.map((u) => `<option value="${escapeHtml(u.email)}">${escapeHtml(u.name)} (${escapeHtml(u.email)})</option>`).join('');
     const html = `<!doctype html><meta charset="utf-8"><title>Local Zoho: consent</title>
 <style>body{font:16px system-ui;max-width:32rem;margin:4rem auto}button{font-size:1rem;padding:.5rem 1.5rem}</style>
 <h1>Local Zoho accounts</h1>
-<p>An application (<code>${escapeHtml(clientId)}</code>) asks for access to: <code>${escapeHtml(params.get('scope') ?? '')}</code></p>
+<p>An application (<code>${escapeHtml(checked.client.id)}</code>) asks for access to: <code>${escapeHtml(checked.scope)}</code></p>
 <form method="post" action="/oauth/v2/auth/approve">${hidden}
 <label>Sign in as <select name="email">${options}</select></label>
-<p><label>or as any generated user <input name="generated" placeholder="user7@org3.example" pattern="user\\d{1,5}@org\\d{1,5}\\.example"></label></p>
+<p><label>or as any generated user <input name="generated" placeholder="user7@org3.example" pattern="user\\d{1,5}@org\\d{1,5}(\\.[a-z]{2})?\\.example"></label></p>
 <p><button type="submit" id="accept">Accept</button></p></form>`;
     return new Response(html, { headers: { 'content-type': 'text/html;charset=utf-8' } });
   }
 
   async #approve(request: Request, url: URL): Promise<Response> {
     const form = await request.formData();
-    const redirectUri = String(form.get('redirect_uri') ?? '');
-    const email = String(form.get('generated') || form.get('email') || '');
-    const code = this.issueGrant(String(form.get('client_id') ?? ''), email, redirectUri);
-    if (!code) return new Response('<h1>Access Denied</h1>', { status: 400, headers: { 'content-type': 'text/html' } });
-    const grant = this.#grants.get(code)!;
+    const params = new URLSearchParams();
+    for (const [k, v] of form) if (typeof v === 'string' && k !== 'email' && k !== 'generated') params.set(k, v);
+    const checked = this.#authorization(params);
+    if (checked instanceof Response) return checked;
+    const { client, redirectUri, scope } = checked;
+    const user = this.userByEmail(String(form.get('generated') || form.get('email') || ''));
+    const here = this.#dataCenterAt(url.origin);
+    if (!user) return htmlError('Access Denied', 'No such user.');
+    if (!this.#signsInHere(user, here)) {
+      const cn = user.dataCenter === 'cn';
+      return htmlError('Access Denied', cn ? "This account is in Zoho's China data center: sign in at accounts.zoho.com.cn." : 'This account does not sign in here.');
+    }
+    const dataCenter = this.#userDataCenter(user);
+    const home = this.#homeOf(dataCenter, url.origin);
+    const state = params.get('state');
     const target = new URL(redirectUri);
+    if (client.type === 'client') {
+      // The implicit flow: an access token (no refresh token) in the redirect's fragment.
+      const accessToken = randomToken('access');
+      this.#access.set(accessToken, { refresh: null, clientId: client.id, user, dataCenter, scope, expiresAt: this.now() + ACCESS_TTL });
+      this.#count(client.id, 'grantsIssued');
+      const fragment = new URLSearchParams({
+        access_token: accessToken,
+        token_type: 'Bearer',
+        expires_in: String(ACCESS_TTL / 1000),
+        api_domain: this.#apiDomain(dataCenter, url.origin),
+        location: dataCenter,
+      });
+      if (state !== null) fragment.set('state', state);
+      target.hash = fragment.toString();
+      return Response.redirect(target.toString(), 302);
+    }
+    const code = this.issueGrant(client.id, user.email, redirectUri, {
+      scope,
+      codeChallenge: params.get('code_challenge') ?? undefined,
+      codeChallengeMethod: params.get('code_challenge_method') ?? undefined,
+    });
+    if (!code) return htmlError('Access Denied', 'Too many requests: try again later.');
     target.searchParams.set('code', code);
-    // Signed in anywhere (Zoho's global sign-in), sent back to their own data center.
-    target.searchParams.set('location', grant.dataCenter);
-    target.searchParams.set('accounts-server', this.#homeOf(grant.dataCenter, url.origin));
-    const state = form.get('state');
-    if (state !== null) target.searchParams.set('state', String(state));
+    // Signed in at the global server, sent back to their own data center.
+    target.searchParams.set('location', dataCenter);
+    target.searchParams.set('accounts-server', home);
+    if (state !== null) target.searchParams.set('state', state);
     return Response.redirect(target.toString(), 302);
   }
 
-  #client(form: FormData): Response | string {
-    const clientId = String(form.get('client_id') ?? '');
-    const secret = this.clients.get(clientId);
+  #apiDomain(dataCenter: string, origin: string): string {
+    return this.#options.dataCenters ? this.#homeOf(dataCenter, origin) : (this.#options.apiDomain ?? origin);
+  }
+
+  /** The client a token request names, if its secret is right for the data center it reached. */
+  #client(form: FormData, here: string | null): Client | Response {
+    const client = this.clients.get(String(form.get('client_id') ?? ''));
+    // Client-based apps have no secret and never reach the token endpoint.
+    if (!client || client.type === 'client' || here === null) return json({ error: 'invalid_client' });
+    const secret = typeof client.secret === 'object' ? client.secret[here] : client.secret;
     if (secret === undefined) return json({ error: 'invalid_client' });
     if (form.get('client_secret') !== secret) return json({ error: 'invalid_client_secret' });
-    return clientId;
+    return client;
   }
 
   /** Mints an access token; refreshes count toward the 10-per-10-minutes limit, the grant's first does not. */
@@ -393,53 +547,106 @@ export class LocalZoho {
       record.minted.push(now);
     }
     const accessToken = randomToken('access');
-    this.#access.set(accessToken, { refresh: refreshToken, expiresAt: now + ACCESS_TTL });
+    const { clientId, user, dataCenter, scope } = record;
+    this.#access.set(accessToken, { refresh: refreshToken, clientId, user, dataCenter, scope, expiresAt: now + ACCESS_TTL });
     record.access.push(accessToken);
-    // The 16th live access token invalidates the oldest.
-    while (record.access.length > LIVE_ACCESS_PER_REFRESH) this.#access.delete(record.access.shift()!);
+    // The 16th live access token invalidates the oldest, which then answers INVALID_OAUTHTOKEN.
+    while (record.access.length > LIVE_ACCESS_PER_REFRESH) {
+      const oldest = record.access.shift()!;
+      this.#evicted.set(oldest, this.#access.get(oldest)?.expiresAt ?? now);
+      this.#access.delete(oldest);
+    }
     const expires = this.#options.legacyExpiresIn
       ? { expires_in: ACCESS_TTL, expires_in_sec: ACCESS_TTL / 1000 }
       : { expires_in: ACCESS_TTL / 1000 };
     return json({ access_token: accessToken, api_domain: apiDomain, token_type: 'Bearer', ...expires });
   }
 
+  /**
+   * A new refresh token for a user, as a grant exchange or an approved device makes one: at most
+   * 10 per user and client per 10 minutes ("Access Denied"), and the 21st live one deletes the
+   * first, with its access tokens. Users are the same user by email, however they were looked up.
+   */
+  async #newRefreshToken(client: Client, user: LocalZohoUser, dataCenter: string, scope: string, origin: string): Promise<Response> {
+    const limit = this.#options.refreshTokensPerWindow ?? REFRESH_TOKENS_PER_WINDOW;
+    if (!this.#withinLimit(this.#refreshTimes, `${client.id}\u0000${user.email}`, limit)) {
+      this.#count(client.id, 'rateLimited');
+      return json(ACCESS_DENIED);
+    }
+    const refreshToken = randomToken('refresh');
+    const record: Refresh = { clientId: client.id, user, dataCenter, scope, access: [], minted: [], refreshes: 0, crmCalls: 0 };
+    this.#refresh.set(refreshToken, record);
+    const mine = [...this.#refresh].filter(([, r]) => r.clientId === client.id && r.user.email === user.email);
+    if (mine.length > LIVE_REFRESH_PER_USER) this.#dropRefresh(mine[0]![0]);
+    const minted = this.#mint(refreshToken, record, this.#apiDomain(dataCenter, origin), false);
+    return json({ ...((await minted.json()) as object), refresh_token: refreshToken });
+  }
+
   async #token(form: FormData, origin: string): Promise<Response> {
-    const client = this.#client(form);
-    if (client instanceof Response) return client;
     const here = this.#dataCenterAt(origin);
-    if (here === null) return json({ error: 'invalid_client' });
-    const apiDomain = (dc: string) => (this.#options.dataCenters ? this.#homeOf(dc, origin) : (this.#options.apiDomain ?? origin));
+    const client = this.#client(form, here);
+    if (client instanceof Response) return client;
     const grantType = form.get('grant_type');
     if (grantType === 'authorization_code') {
-      this.#count(client, 'grantExchanges', here);
+      this.#count(client.id, 'grantExchanges', here!);
       const grant = this.#grants.get(String(form.get('code') ?? ''));
-      // A grant is redeemable only at its own data center's accounts server.
-      if (!grant || grant.used || grant.expiresAt < this.now() || grant.clientId !== client || grant.dataCenter !== here) return json({ error: 'invalid_code' });
-      if (form.get('redirect_uri') !== grant.redirectUri) return json({ error: 'invalid_redirect_uri' });
+      // A grant is redeemable once, in time, by its client, at its own data center's accounts server.
+      if (!grant || grant.used || grant.expiresAt < this.now() || grant.clientId !== client.id || grant.dataCenter !== here) return json({ error: 'invalid_code' });
+      if (grant.redirectUri !== null && form.get('redirect_uri') !== grant.redirectUri) return json({ error: 'invalid_redirect_uri' });
       grant.used = true;
-      const refreshToken = randomToken('refresh');
-      const record: Refresh = { clientId: client, user: grant.user, dataCenter: here, access: [], minted: [], refreshes: 0, crmCalls: 0 };
-      this.#refresh.set(refreshToken, record);
-      // The 21st refresh token of a user and client deletes the first, with its access tokens.
-      const mine = [...this.#refresh].filter(([, r]) => r.clientId === client && r.user === grant.user);
-      if (mine.length > LIVE_REFRESH_PER_USER) this.#dropRefresh(mine[0]![0]);
-      const minted = this.#mint(refreshToken, record, apiDomain(here), false);
-      const body = await minted.json();
-      return json({ ...(body as object), refresh_token: refreshToken });
+      // PKCE: a code issued with a challenge is redeemed only with its verifier (and a wrong one burns it).
+      if (grant.challenge) {
+        const verifier = form.get('code_verifier');
+        if (typeof verifier !== 'string' || !/^[A-Za-z0-9\-._~]{43,128}$/.test(verifier) || (await pkceChallenge(verifier, grant.challenge.method)) !== grant.challenge.value) {
+          return json({ error: 'invalid_code' });
+        }
+      }
+      return this.#newRefreshToken(client, grant.user, here!, grant.scope, origin);
     }
     if (grantType === 'refresh_token') {
-      this.#count(client, 'refreshes', here);
+      this.#count(client.id, 'refreshes', here!);
       const refreshToken = String(form.get('refresh_token') ?? '');
       const record = this.#refresh.get(refreshToken);
-      if (!record || record.clientId !== client) return json({ error: 'invalid_code' });
+      if (!record || record.clientId !== client.id) return json({ error: 'invalid_code' });
       // Another data center's server does not know this client's token there.
       if (record.dataCenter !== here) return json({ error: 'invalid_client' });
       record.refreshes++;
       const failing = this.#failing.get(refreshToken);
       if (failing) return new Response('Service Unavailable', { status: failing });
-      return this.#mint(refreshToken, record, apiDomain(here), true);
+      return this.#mint(refreshToken, record, this.#apiDomain(here, origin), true);
     }
     return json({ error: 'unsupported_grant_type' });
+  }
+
+  /** The device flow's first step: a user code for the person, a device code for the device. */
+  #deviceCode(form: FormData): Response {
+    const client = this.clients.get(String(form.get('client_id') ?? ''));
+    if (!client || client.type !== 'device') return json({ error: 'invalid_client' });
+    const scope = String(form.get('scope') ?? '');
+    if (form.get('grant_type') !== 'device_request' || scope.trim() === '') return json({ error: 'invalid_request' });
+    const deviceCode = randomToken('device');
+    const userCode = [...crypto.getRandomValues(new Uint8Array(4))].map((b) => b.toString(16).padStart(2, '0')).join('').toUpperCase();
+    this.#devices.set(deviceCode, { clientId: client.id, scope, userCode, expiresAt: this.now() + DEVICE_CODE_TTL, lastPoll: 0, user: null });
+    return json({ device_code: deviceCode, user_code: userCode, verification_url: '/oauth/v3/device', expires_in: DEVICE_CODE_TTL / 1000, interval: DEVICE_POLL_INTERVAL / 1000 });
+  }
+
+  /** Polling: pending until approved, `slow_down` faster than every 30 s, `other_dc` at the wrong server. */
+  async #deviceToken(form: FormData, origin: string): Promise<Response> {
+    const here = this.#dataCenterAt(origin);
+    const client = this.#client(form, here);
+    if (client instanceof Response) return client;
+    const code = String(form.get('code') ?? '');
+    const request = this.#devices.get(code);
+    if (form.get('grant_type') !== 'device_token' || !request || request.clientId !== client.id || request.expiresAt < this.now()) return json({ error: 'invalid_code' });
+    const now = this.now();
+    const tooSoon = now - request.lastPoll < DEVICE_POLL_INTERVAL;
+    request.lastPoll = now;
+    if (tooSoon) return json({ error: 'slow_down' });
+    if (!request.user) return json({ error: 'authorization_pending' });
+    const dataCenter = this.#userDataCenter(request.user);
+    if (dataCenter !== here) return json({ error: 'other_dc', 'accounts-server': this.#homeOf(dataCenter, origin) });
+    this.#devices.delete(code);
+    return this.#newRefreshToken(client, request.user, dataCenter, request.scope, origin);
   }
 
   #dropRefresh(refreshToken: string): void {
@@ -454,61 +661,71 @@ export class LocalZoho {
     const record = found && found.dataCenter === this.#dataCenterAt(url.origin) ? found : undefined;
     if (record) this.#count(record.clientId, 'revokes');
     else this.counts.revokes++;
+    if (this.#revokesThrottled) return json(ACCESS_DENIED, 400);
     if (!record) return json({ error: 'invalid_token', status: 'failure' }, 400);
     this.#dropRefresh(token);
     return json({ status: 'success' });
   }
 
+  /** CORS for a client-based app's page: only its registered JavaScript domains, only on the CRM API. */
+  #corsOrigin(request: Request, access: Access | undefined): string | null {
+    const origin = request.headers.get('origin');
+    if (!origin) return null;
+    const clients = access ? [this.clients.get(access.clientId)] : [...this.clients.values()];
+    return clients.some((c) => c?.jsDomains.includes(origin)) ? origin : null;
+  }
+
   async #crm(request: Request, url: URL): Promise<Response> {
-    const header = request.headers.get('authorization') ?? '';
-    const accessToken = header.startsWith('Zoho-oauthtoken ') ? header.slice('Zoho-oauthtoken '.length) : '';
-    const access = this.#access.get(accessToken);
-    const refresh = access && this.#refresh.get(access.refresh);
-    if (!access || !refresh || access.expiresAt <= this.now() || refresh.dataCenter !== this.#dataCenterAt(url.origin)) {
+    if (request.method === 'OPTIONS') {
+      const origin = this.#corsOrigin(request, undefined);
+      if (!origin) return new Response(null, { status: 204 });
+      return new Response(null, {
+        status: 204,
+        headers: {
+          'access-control-allow-origin': origin,
+          'access-control-allow-headers': 'authorization, content-type',
+          'access-control-allow-methods': 'GET, POST, PUT, DELETE',
+          vary: 'origin',
+        },
+      });
+    }
+    const answer = await this.#crmAnswer(request, url);
+    const origin = this.#corsOrigin(request, this.#access.get(this.#accessTokenOf(request) ?? ''));
+    if (!origin) return answer;
+    const headers = new Headers(answer.headers);
+    headers.set('access-control-allow-origin', origin);
+    headers.set('vary', 'origin');
+    return new Response(answer.body, { status: answer.status, headers });
+  }
+
+  #accessTokenOf(request: Request): string | null {
+    const match = /^Zoho-oauthtoken (\S+)$/.exec(request.headers.get('authorization') ?? '');
+    return match ? match[1]! : null;
+  }
+
+  async #crmAnswer(request: Request, url: URL): Promise<Response> {
+    const rejected = (code: string, message: string) => {
       this.counts.crmCalls++;
       this.counts.crmRejected++;
-      return json(INVALID_TOKEN, 401);
+      return crmError(401, code, message);
+    };
+    const accessToken = this.#accessTokenOf(request);
+    if (accessToken === null) return rejected('AUTHENTICATION_FAILURE', 'Authentication failed');
+    const access = this.#access.get(accessToken);
+    if (!access) {
+      const evicted = this.#evicted.get(accessToken);
+      if (evicted !== undefined && evicted > this.now()) return rejected('INVALID_OAUTHTOKEN', 'invalid oauth token');
+      return rejected('INVALID_TOKEN', 'invalid oauth token');
     }
-    this.#count(refresh.clientId, 'crmCalls');
-    refresh.crmCalls++;
-    const { user } = refresh;
+    if (access.expiresAt <= this.now() || access.dataCenter !== this.#dataCenterAt(url.origin)) return rejected('INVALID_TOKEN', 'invalid oauth token');
     const route = url.pathname.slice('/crm/v8/'.length);
-    if (route === 'users' && url.searchParams.get('type') === 'CurrentUser') {
-      return json({ users: [{ id: `${user.orgId}000001`, email: user.email, full_name: user.name, status: 'active' }] });
-    }
-    if (route === 'org') return json({ org: [{ id: `${user.orgId}000`, zgid: user.orgId, company_name: `Org ${user.orgId}` }] });
-    // The official SDK reads a module's field metadata before its first record call.
-    if (route === 'settings/fields' && url.searchParams.get('module') === 'Leads') return json({ fields: LEAD_FIELDS });
+    // A refresh cannot cure a missing scope: the login must ask for it.
+    if (!hasScope(access.scope, route, request.method)) return rejected('OAUTH_SCOPE_MISMATCH', 'Unauthorized');
+    this.#count(access.clientId, 'crmCalls');
+    if (access.refresh) this.#refresh.get(access.refresh)!.crmCalls++;
+    const { user } = access;
     const leads = this.#leads.get(user.orgId) ?? [];
     this.#leads.set(user.orgId, leads);
-    if (route === 'Leads' && request.method === 'GET') {
-      const perPage = Math.min(Number(url.searchParams.get('per_page') ?? 200) || 200, 200);
-      return leads.length === 0
-        ? new Response(null, { status: 204 })
-        : json({ data: leads.slice(0, perPage), info: { per_page: perPage, count: Math.min(leads.length, perPage), page: 1, more_records: leads.length > perPage } });
-    }
-    if (route === 'Leads' && request.method === 'POST') {
-      let body: { data?: Record<string, unknown>[] };
-      try {
-        body = (await request.json()) as typeof body;
-      } catch {
-        return json({ code: 'INVALID_DATA', details: {}, message: 'body is not JSON', status: 'error' }, 400);
-      }
-      if (!Array.isArray(body.data) || body.data.length === 0) {
-        return json({ code: 'INVALID_DATA', details: {}, message: 'data is required', status: 'error' }, 400);
-      }
-      const results = body.data.map((lead) => {
-        const id = recordId(user.orgId, leads.length + 1);
-        leads.push({ ...lead, id, Created_Time: new Date(this.now()).toISOString() });
-        return { code: 'SUCCESS', details: { id }, message: 'record added', status: 'success' };
-      });
-      return json({ data: results }, 201);
-    }
-    const one = /^Leads\/(\d+)$/.exec(route);
-    if (one && request.method === 'GET') {
-      const lead = leads.find((l) => l.id === one[1]);
-      return lead ? json({ data: [lead] }) : json({ code: 'INVALID_URL_PATTERN', details: {}, message: 'record not found', status: 'error' }, 404);
-    }
-    return json({ code: 'INVALID_URL_PATTERN', details: {}, message: 'Please check if the URL trying to access is a correct one', status: 'error' }, 404);
+    return answerCrm(request, url, route, { user, leads, now: this.now(), newId: () => recordId(user.orgId, leads.length + 1) });
   }
 }

@@ -11,7 +11,7 @@
 import { isTokenStoreError } from '../src/errors.ts';
 import { callObject } from '../src/object-call.ts';
 import type { OAuthToken, RefreshOptions } from '../src/types.ts';
-import { dataCenterOfAccountsServer, zohoOAuth, type DataCenter, type ZohoOAuth } from '../src/zoho.ts';
+import { dataCenterOfAccountsServer, zohoOAuth, type DataCenter, type ZohoOAuth, type ZohoTokens } from '../src/zoho.ts';
 import type { Config } from './config.ts';
 import type { Env } from './env.ts';
 import { clearCookie, htmlPage, readCookie, SESSION_COOKIE, setCookie, STATE_COOKIE } from './http.ts';
@@ -29,7 +29,7 @@ export interface AuthContext {
 
 /** Zoho's data centers by the names people know them by, for the sentences a login may end with. */
 const DATA_CENTER_NAMES: Record<DataCenter, string> = {
-  us: 'United States', eu: 'European Union', in: 'India', au: 'Australia', jp: 'Japan', ca: 'Canada', sa: 'Saudi Arabia', cn: 'China',
+  us: 'United States', eu: 'European Union', in: 'India', au: 'Australia', jp: 'Japan', ca: 'Canada', sa: 'Saudi Arabia', cn: 'China', uk: 'United Kingdom',
 };
 
 /** Users of every served data center sign in through one client; each token goes back to its own. */
@@ -116,17 +116,29 @@ export async function callback({ env, config, request, url }: AuthContext): Prom
   const oauth = oauthFor(config, url);
   let ref: UserRef;
   let sessionId: string;
+  let answer: ZohoTokens | undefined;
+  // A login that fails after the exchange must not leave its new refresh token live at Zoho:
+  // revoked at the server that issued it (best effort).
+  const revokeFresh = async () => {
+    if (answer?.refreshToken) await oauth.revoke(answer.refreshToken, { apiDomain: config.zoho.table[dataCenter]!.apiDomain }).catch(() => undefined);
+  };
   try {
-    const answer = await oauth.exchangeGrant(code, { accountsServer: server });
-    if (oauth.dataCenterOf(answer.apiDomain) !== dataCenter) return { response: refuse('Zoho answered for another data center than it named.'), outcome: 'api_domain_mismatch' };
+    answer = await oauth.exchangeGrant(code, { accountsServer: server });
+    if (oauth.dataCenterOf(answer.apiDomain) !== dataCenter) {
+      await revokeFresh();
+      return { response: refuse('Zoho answered for another data center than it named.'), outcome: 'api_domain_mismatch' };
+    }
     const userName = await oauth.currentUser(answer);
     // Their object is placed by their data center: an EU user's stays in the EU.
     ref = { dataCenter, name: await userObjectName(config.userObjectSecret, userName) };
+    const tokens = answer;
     // Safe to retry: the save finds the user's record by name, and an extra session just expires.
-    ({ sessionId } = await ask(userObject(env, ref), (s) => s.login(answer, userName, oauth.redirectUrl ?? null, config.sessionTtlSeconds)));
+    ({ sessionId } = await ask(userObject(env, ref), (s) => s.login(tokens, userName, oauth.redirectUrl ?? null, config.sessionTtlSeconds)));
   } catch (error) {
+    await revokeFresh();
     const code = isTokenStoreError(error) ? error.code : 'UNKNOWN';
-    return { response: refuse('Zoho did not accept the login.'), outcome: `exchange_failed:${code}` };
+    const message = code === 'ZOHO_SCOPE_MISMATCH' ? 'The login did not grant the access this service asks for. Please accept every permission.' : 'Zoho did not accept the login.';
+    return { response: refuse(message), outcome: `exchange_failed:${code}` };
   }
   const headers = new Headers({ location: config.appUrl, 'cache-control': 'no-store' });
   headers.append('set-cookie', await sessionCookie(config, ref, sessionId));

@@ -9,7 +9,11 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject) {
-  const server = await serveLocalZoho({ cors: true });
+  const server = await serveLocalZoho({
+    // These pages stand in for an extension's pages (the refresh and store tests), which reach
+    // Zoho's token endpoint through host permissions, not CORS.
+    asExtensionHostPermission: true,
+  });
   project.provide('zohoUrl', server.url);
   return () => server.close();
 }

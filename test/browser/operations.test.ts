@@ -15,7 +15,7 @@ async function admin(op: string, params: Record<string, string>) {
 
 describe('purge idle tokens in IndexedDB', () => {
   it('revokes at Zoho, then deletes, the tokens idle for the period; keeps the one in use', async () => {
-    await admin('clients', { client_id: client.clientId, client_secret: client.clientSecret });
+    await admin('clients', { client_id: client.clientId, client_secret: client.clientSecret, redirect_uri: REDIRECT });
     const name = `purge-${Date.now()}`;
     const store = await openIndexedDBStore({ name, cipher: await browserCipher(`${name}-keys`) });
     const clock = { now: Date.now() };

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ZohoSdk } from '../../local-zoho/official-sdk.ts';
-import { DEFAULT_CLIENT, LocalZoho } from '../../local-zoho/server.ts';
+import { APP_SCOPE, DEFAULT_CLIENT, LocalZoho } from '../../local-zoho/server.ts';
 import { TokenStoreError } from '../../src/errors.ts';
 import { createMemoryStore } from '../../src/memory.ts';
 import { createTokenManager } from '../../src/token-manager.ts';
@@ -130,7 +130,7 @@ describe('the local Zoho as several data centers', () => {
     const users = [];
     for (const [email, dc] of [['ana@example.com', 'us'], ['eva@example.eu', 'eu']] as const) {
       // Global sign-in at the US server: the redirect names the user's data center.
-      const form = new URLSearchParams({ response_type: 'code', client_id: DEFAULT_CLIENT.clientId, redirect_uri: 'https://app.example.com/cb', email });
+      const form = new URLSearchParams({ response_type: 'code', client_id: DEFAULT_CLIENT.clientId, redirect_uri: 'https://app.example.com/cb', scope: APP_SCOPE, email });
       const approved = await zoho.fetch(new Request(`${origins.us}/oauth/v2/auth/approve`, { method: 'POST', body: form }));
       const back = new URL(approved.headers.get('location')!);
       expect([back.searchParams.get('location'), back.searchParams.get('accounts-server')]).toEqual([dc, origins[dc]]);

@@ -145,7 +145,7 @@ describe('token manager: CRM calls with retry once', () => {
       body: JSON.stringify({ data: [{ Last_Name: 'Lovelace' }] }),
     });
     expect(created.status).toBe(201);
-    const list = await manager.fetchCrm({ id: saved.id }, '/crm/v8/Leads');
+    const list = await manager.fetchCrm({ id: saved.id }, '/crm/v8/Leads?fields=Last_Name');
     expect(((await list.json()) as { data: { Last_Name: string }[] }).data[0]!.Last_Name).toBe('Lovelace');
   });
 

@@ -13,8 +13,9 @@ async function codeOf(promise: Promise<unknown>): Promise<TokenStoreError> {
 const answering = (body: string, status = 200): typeof fetch => async () => new Response(body, { status });
 
 describe('zohoOAuth', () => {
-  it('knows all eight data centers, with Canada on zohocloud.ca', () => {
-    expect(Object.keys(DATA_CENTERS).sort()).toEqual(['au', 'ca', 'cn', 'eu', 'in', 'jp', 'sa', 'us']);
+  it("knows Zoho's nine data centers, with Canada on zohocloud.ca and the United Kingdom", () => {
+    expect(Object.keys(DATA_CENTERS).sort()).toEqual(['au', 'ca', 'cn', 'eu', 'in', 'jp', 'sa', 'uk', 'us']);
+    expect(DATA_CENTERS.uk).toEqual({ accounts: 'https://accounts.zoho.uk', apiDomain: 'https://www.zohoapis.uk' });
     expect(zohoOAuth({ dataCenter: 'ca', ...DEFAULT_CLIENT }).accountsUrl).toBe('https://accounts.zohocloud.ca');
     expect(isKnownAccountsServer('https://accounts.zoho.eu')).toBe(true);
     expect(isKnownAccountsServer('https://accounts.zoho.ca')).toBe(false);
@@ -57,8 +58,8 @@ describe('zohoOAuth', () => {
     expect(zoho.counts.revokes).toBe(1);
     const dead = await codeOf(oauth.refresh(tokens.refreshToken!));
     expect(dead.code).toBe('REAUTH_REQUIRED');
-    // Revoking what Zoho does not know (HTTP 400) is not an error: it is revoked.
-    await oauth.revoke(tokens.refreshToken!);
+    // A second revoke: Zoho answers HTTP 400, not success, so it is not reported as revoked.
+    expect((await codeOf(oauth.revoke(tokens.refreshToken!))).code).toBe('ZOHO_BAD_RESPONSE');
   });
 
   it('reads expires_in in seconds, and in milliseconds beside expires_in_sec', async () => {
@@ -84,7 +85,7 @@ describe('zohoOAuth', () => {
   });
 
   it('a code issued to another client is invalid_code', async () => {
-    const other = { clientId: '1000.OTHER', clientSecret: 'other-secret' };
+    const other = { clientId: '1000.OTHER', clientSecret: 'other-secret', redirectUris: [REDIRECT] };
     const { zoho, zohoFetch } = localZoho({ clients: [DEFAULT_CLIENT, other] });
     const code = zoho.issueGrant(other.clientId, 'ana@example.com', REDIRECT)!;
     const oauth = zohoOAuth({ accountsUrl: ZOHO_ORIGIN, ...DEFAULT_CLIENT, redirectUrl: REDIRECT, fetch: zohoFetch });

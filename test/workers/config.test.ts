@@ -45,7 +45,7 @@ describe('worker configuration', () => {
     expect(refused({ IDLE_PURGE_DAYS: '' })).toBe('');
     expect(refused({ OBJECT_PLACEMENT: 'maybe' })).toMatch(/OBJECT_PLACEMENT/);
     for (const bad of ['mars', 'us,mars', 'US']) expect(refused({ ZOHO_DATA_CENTER: bad })).toMatch(/ZOHO_DATA_CENTER/);
-    expect(readConfig({ ...env, ZOHO_DATA_CENTER: 'any', ZOHO_LOCAL_DATA_CENTERS: '' }).zoho.served).toHaveLength(8);
+    expect(readConfig({ ...env, ZOHO_DATA_CENTER: 'any', ZOHO_LOCAL_DATA_CENTERS: '' }).zoho.served).toHaveLength(9);
     expect(refused({ ZOHO_LOCAL_DATA_CENTERS: '{"us":"http://zoho.local"}' })).toMatch(/no origin for eu/);
   });
 });

@@ -92,7 +92,9 @@ function recordingNamespace() {
 
 describe('residency: where each user’s object is placed', () => {
   it('every data center has a placement: EU in the eu jurisdiction, the others a location hint', () => {
-    expect(Object.keys(DATA_CENTER_PLACEMENT).sort()).toEqual(['au', 'ca', 'cn', 'eu', 'in', 'jp', 'sa', 'us']);
+    expect(Object.keys(DATA_CENTER_PLACEMENT).sort()).toEqual(['au', 'ca', 'cn', 'eu', 'in', 'jp', 'sa', 'uk', 'us']);
+    // The United Kingdom is not in the EU jurisdiction: a hint for western Europe.
+    expect(DATA_CENTER_PLACEMENT.uk).toEqual({ locationHint: 'weur' });
     for (const [dc, placement] of Object.entries(DATA_CENTER_PLACEMENT)) {
       if (dc === 'eu') expect(placement).toEqual({ jurisdiction: 'eu' });
       else expect(Object.keys(placement)).toEqual(['locationHint']);
