@@ -20,9 +20,20 @@ const DATA_CENTERS = { us: ZOHO_URL, eu: ZOHO_EU_URL };
 /** Where both halves keep their state (tests point this at a temporary folder). */
 const STATE_DIR = process.env.STATE_DIR ?? '.wrangler';
 const STATE = `${STATE_DIR}/local-zoho.json`;
+const APP_ORIGINS = [`http://127.0.0.1:${WORKER_PORT}`, `http://localhost:${WORKER_PORT}`];
+/** The Worker: a server-based client, redirected to its callback. */
 const CLIENT_ID = '1000.LOCALDEV';
-/** The demo's in-browser mode uses a client of its own: the person running it "owns" it. */
+/** The demo's in-browser mode: a client-based (JavaScript) client, no secret, this origin its JavaScript domain. */
 const BROWSER_CLIENT_ID = '1000.LOCALBROWSER';
+/** The extension: a mobile/desktop client (PKCE), redirected to its chromiumapp.org address. */
+const EXTENSION_CLIENT_ID = '1000.LOCALEXTENSION';
+
+/** The unpacked extension's id, from the public key in its manifest (Chrome's rule: SHA-256, first 16 bytes, 0-f as a-p). */
+function extensionId(): string {
+  const { key } = JSON.parse(readFileSync('demo/extension/manifest.json', 'utf8')) as { key: string };
+  const hex = createHash('sha256').update(Buffer.from(key, 'base64')).digest('hex').slice(0, 32);
+  return [...hex].map((c) => String.fromCharCode(97 + parseInt(c, 16))).join('');
+}
 
 /** Writes .dev.vars, readable by this user only; values single-quoted (see below). */
 function writeDevVars(vars: Record<string, string>): void {
@@ -47,7 +58,7 @@ function devVars(): Record<string, string> {
   const secret = () => randomBytes(32).toString('base64url');
   const wanted: Record<string, () => string> = {
     ZOHO_CLIENT_SECRET: secret,
-    DEMO_BROWSER_CLIENT_SECRET: secret,
+    DEMO_EXTENSION_CLIENT_SECRET: secret,
     SESSION_SECRET: secret,
     USER_OBJECT_SECRET: secret,
     TOKEN_STORE_KEYS: () => JSON.stringify({ k1: secret() }),
@@ -86,31 +97,32 @@ const zoho = new LocalZoho({
   // Zoho's 10 grants per client per 10 minutes, unless a benchmark logs in many users.
   grantsPerWindow: process.env.LOCAL_ZOHO_GRANTS_PER_WINDOW ? Number(process.env.LOCAL_ZOHO_GRANTS_PER_WINDOW) : undefined,
   clients: [
-    { clientId: CLIENT_ID, clientSecret: vars.ZOHO_CLIENT_SECRET! },
-    { clientId: BROWSER_CLIENT_ID, clientSecret: vars.DEMO_BROWSER_CLIENT_SECRET! },
+    { clientId: CLIENT_ID, clientSecret: vars.ZOHO_CLIENT_SECRET!, redirectUris: APP_ORIGINS.map((o) => `${o}/auth/callback`) },
+    { clientId: BROWSER_CLIENT_ID, type: 'client', redirectUris: APP_ORIGINS.map((o) => `${o}/?mode=browser`), jsDomains: APP_ORIGINS },
+    { clientId: EXTENSION_CLIENT_ID, type: 'mobile', clientSecret: vars.DEMO_EXTENSION_CLIENT_SECRET!, redirectUris: [`https://${extensionId()}.chromiumapp.org/`] },
   ],
 });
 if (existsSync(STATE)) zoho.restore(JSON.parse(readFileSync(STATE, 'utf8')));
 const save = () => writeFileSync(STATE, JSON.stringify(zoho.snapshot()));
 const saver = setInterval(save, 1000);
-// CORS: the demo's in-browser mode calls the local Zoho from the page.
-const server = await serveLocalZoho({ zoho, port: ZOHO_PORT, cors: true });
-const euServer = await serveLocalZoho({ zoho, port: ZOHO_EU_PORT, cors: true });
+// No CORS switch: the local Zoho answers the in-browser page's CRM calls itself, as Zoho does
+// for a client-based app's JavaScript domains, and never on its token endpoint.
+const server = await serveLocalZoho({ zoho, port: ZOHO_PORT });
+const euServer = await serveLocalZoho({ zoho, port: ZOHO_EU_PORT });
 
-// The in-browser demo: its bundle, and the local client it uses (written for local runs only;
-// both are ignored by git and never deployed).
-// The extension (demo/extension, load it unpacked) uses the same client and settings.
+// The in-browser demo: its bundle, and the local client it uses (a client id, no secret; written
+// for local runs only and ignored by git). The extension (demo/extension, load it unpacked) has
+// its own client, whose secret Zoho's token endpoint requires of mobile/desktop clients.
 await build({ entryPoints: ['demo/src/in-browser.ts'], bundle: true, format: 'esm', outfile: 'demo/public/in-browser.js', logLevel: 'warning' });
 await build({
-  entryPoints: ['demo/extension/src/background.ts', 'demo/extension/src/popup.ts', 'demo/extension/src/callback.ts'],
+  entryPoints: ['demo/extension/src/background.ts', 'demo/extension/src/popup.ts'],
   bundle: true,
   format: 'esm',
   outdir: 'demo/extension/dist',
   logLevel: 'warning',
 });
-const localClient = JSON.stringify({ accountsUrl: ZOHO_URL, clientId: BROWSER_CLIENT_ID, clientSecret: vars.DEMO_BROWSER_CLIENT_SECRET });
-writeFileSync('demo/public/local-config.json', localClient);
-writeFileSync('demo/extension/dist/config.json', localClient);
+writeFileSync('demo/public/local-config.json', JSON.stringify({ accountsUrl: ZOHO_URL, clientId: BROWSER_CLIENT_ID }));
+writeFileSync('demo/extension/dist/config.json', JSON.stringify({ accountsUrl: ZOHO_URL, clientId: EXTENSION_CLIENT_ID, clientSecret: vars.DEMO_EXTENSION_CLIENT_SECRET }));
 console.log(`local Zoho (accounts and CRM): US data center on ${server.url}, EU on ${euServer.url}`);
 
 const wrangler = spawn(

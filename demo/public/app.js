@@ -10,7 +10,10 @@ const MESSAGES = {
   zoho_rate_limited: 'Zoho asks us to wait: too many token refreshes in a short time.',
   zoho_unavailable: 'Zoho could not be reached. If you run this locally, is the local Zoho running? `npm start` starts it.',
   forbidden_origin: 'This request was refused because it came from another site.',
+  scope_mismatch: 'Your Zoho login did not grant this access. Log out, log in again and accept every permission.',
 };
+// The Leads fields this page shows: Zoho's CRM v8 lists only the fields a call names (at most 50).
+const LEAD_FIELDS = ['Last_Name', 'First_Name', 'Company', 'Email'];
 
 function showError(text) {
   $('error').textContent = text;
@@ -29,7 +32,9 @@ async function api(path, init = {}) {
   try {
     body = await response.json();
   } catch {}
-  if (response.status === 401) showLoggedOut();
+  // Only our own 401s end the login; a 401 Zoho passes through (a missing scope) does not.
+  if (response.status === 401 && (body.error === 'unauthorized' || body.error === 'reauth_required')) showLoggedOut();
+  if (response.status === 401 && body.code === 'OAUTH_SCOPE_MISMATCH') body.error = 'scope_mismatch';
   const wait = response.headers.get('retry-after');
   const message = MESSAGES[body.error] ?? `The request failed (HTTP ${response.status}). Please try again.`;
   throw new Error(wait ? `${message} Try again in ${wait} seconds.` : message);
@@ -56,13 +61,12 @@ function cell(row, text) {
 }
 
 async function loadLeads() {
-  const body = await api('/crm/v8/Leads?per_page=50');
+  const body = await api(`/crm/v8/Leads?fields=${LEAD_FIELDS.join(',')}&per_page=50`);
   const rows = $('leads').querySelector('tbody');
   rows.replaceChildren();
   for (const lead of body?.data ?? []) {
     const row = document.createElement('tr');
-    cell(row, lead.Last_Name);
-    cell(row, lead.Company);
+    for (const field of LEAD_FIELDS) cell(row, lead[field]);
     cell(row, lead.id);
     rows.append(row);
   }

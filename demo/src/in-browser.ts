@@ -1,7 +1,10 @@
 /**
  * The demo's second way to hold tokens: in this browser, in IndexedDB, sealed with keys
- * from `browserCipher()` that no script can read. For tools where the user owns the Zoho
- * client (an internal dashboard, an extension). Bundled to demo/public/in-browser.js.
+ * from `browserCipher()` that no script can read. The page is a Zoho client-based
+ * (JavaScript) app: the implicit flow gives it an access token for an hour and no refresh
+ * token, there is no client secret anywhere, and the CRM answers it cross-origin because its
+ * origin is a JavaScript domain registered for the client. When the hour is over, the person
+ * logs in again. Bundled to demo/public/in-browser.js.
  */
 import { browserCipher, openIndexedDBStore } from '../../src/idb.ts';
 import { isTokenStoreError } from '../../src/errors.ts';
@@ -11,16 +14,18 @@ import { zohoOAuth } from '../../src/zoho.ts';
 
 const DB = 'edge-token-store-demo';
 const SCOPE = 'ZohoCRM.modules.ALL,ZohoCRM.users.READ,ZohoCRM.org.READ';
+const LEAD_FIELDS = ['Last_Name', 'First_Name', 'Company', 'Email'];
 const $ = (id: string) => document.getElementById(id)!;
 
+/** A client-based client: its id and where it signs in. No secret: Zoho issues none to such clients. */
 interface LocalConfig {
   accountsUrl: string;
   clientId: string;
-  clientSecret: string;
 }
 
 const SENTENCES: Record<string, string> = {
-  REAUTH_REQUIRED: 'Your Zoho login has ended (it was revoked or expired). Please log in again.',
+  REAUTH_REQUIRED: 'Your Zoho login has ended: a login in the browser lasts an hour. Please log in again.',
+  ZOHO_SCOPE_MISMATCH: 'The Zoho login did not grant every permission this page asks for. Please log in again and accept them.',
   ZOHO_RATE_LIMITED: 'Zoho asks us to wait: too many token refreshes in a short time. Try again in a minute.',
   ZOHO_UNAVAILABLE: 'Zoho could not be reached. If you run this locally, is the local Zoho running? `npm start` starts it.',
   ZOHO_INVALID_CODE: 'Zoho did not accept the login (the code was used or expired). Please log in again.',
@@ -71,27 +76,26 @@ async function main(): Promise<void> {
   }
   const config = (await response.json()) as LocalConfig;
   const redirectUrl = `${location.origin}/?mode=browser`;
-  const oauth = zohoOAuth({ accountsUrl: config.accountsUrl, clientId: config.clientId, clientSecret: config.clientSecret, redirectUrl });
+  const oauth = zohoOAuth({ accountsUrl: config.accountsUrl, clientId: config.clientId, redirectUrl });
   const store: TokenStore = await openIndexedDBStore({ name: DB, cipher: await browserCipher(`${DB}-keys`) });
   const manager: TokenManager = createTokenManager({ store, oauth });
   // On open: a token nobody used for 90 days is revoked at Zoho and deleted (best effort offline).
   await manager.purgeIdle({ idleMs: 90 * 86_400_000 }).catch(() => undefined);
   let token: OAuthToken | null = null;
 
-  const params = new URLSearchParams(location.search);
-  if (params.get('code')) {
-    const expected = sessionStorage.getItem('ets-demo-state');
+  // Back from Zoho: the token is in the fragment, which never reaches a server. Take it out of
+  // the address bar first, then check it was this page's login.
+  if (location.hash.includes('access_token=')) {
+    const fragment = location.hash;
+    const expected = sessionStorage.getItem('ets-demo-state') ?? '';
     sessionStorage.removeItem('ets-demo-state');
     history.replaceState(null, '', '/?mode=browser');
-    if (!expected || params.get('state') !== expected || new URL(params.get('accounts-server') ?? 'x:').origin !== oauth.accountsUrl) {
-      $('b-error').textContent = 'The login did not start in this page, or came back from an unexpected server. Please log in again.';
-      $('b-error').hidden = false;
-    } else {
-      try {
-        await manager.exchangeGrant(params.get('code')!);
-      } catch (error) {
-        say(error);
-      }
+    try {
+      const answer = oauth.tokenFromRedirect(fragment, { state: expected });
+      const userName = await oauth.currentUser(answer);
+      await store.saveToken({ userName, clientId: oauth.clientId, accessToken: answer.accessToken, expiryTime: answer.expiryTime, apiDomain: answer.apiDomain });
+    } catch (error) {
+      say(error);
     }
   }
 
@@ -103,18 +107,24 @@ async function main(): Promise<void> {
     if (!token) return;
     $('b-user').textContent = token.userName ?? '';
     $('b-domain').textContent = token.apiDomain ?? '';
-    await loadLeads();
+    try {
+      await loadLeads();
+    } catch (error) {
+      say(error);
+      // An expired login is deleted by the manager (nothing can refresh it): show the login button.
+      if (!(await store.findTokenById(token.id))) await render();
+    }
   }
 
   async function loadLeads(): Promise<void> {
-    const response = await manager.fetchCrm({ id: token!.id }, '/crm/v8/Leads?per_page=50');
+    const response = await manager.fetchCrm({ id: token!.id }, `/crm/v8/Leads?fields=${LEAD_FIELDS.join(',')}&per_page=50`);
     token = await store.findTokenById(token!.id);
     const body = response.status === 200 ? ((await response.json()) as { data: Record<string, string>[] }) : { data: [] };
     const rows = $('b-leads').querySelector('tbody')!;
     rows.replaceChildren();
     for (const lead of body.data) {
       const row = document.createElement('tr');
-      for (const text of [lead.Last_Name, lead.Company, lead.id]) {
+      for (const text of [...LEAD_FIELDS.map((field) => lead[field]), lead.id]) {
         const td = document.createElement('td');
         td.textContent = text ?? '';
         row.append(td);
@@ -127,8 +137,7 @@ async function main(): Promise<void> {
   function tick(): void {
     if (!token?.expiryTime) return;
     const seconds = Math.max(0, Math.round((token.expiryTime - Date.now()) / 1000));
-    $('b-expires').textContent = seconds > 0 ? `${Math.floor(seconds / 60)} min ${seconds % 60} s` : 'expired (refreshed on the next call)';
-    $('b-refreshed').textContent = new Date(token.expiryTime - 3_600_000).toLocaleTimeString();
+    $('b-expires').textContent = seconds > 0 ? `${Math.floor(seconds / 60)} min ${seconds % 60} s` : 'expired: log in again';
   }
   setInterval(tick, 1000);
 
@@ -148,18 +157,10 @@ async function main(): Promise<void> {
   on('b-login', async () => {
     const state = crypto.randomUUID();
     sessionStorage.setItem('ets-demo-state', state);
-    location.href = oauth.authorizationUrl({ scope: SCOPE, state });
-  });
-  on('b-refresh', async () => {
-    token = (await manager.refreshNow({ id: token!.id })).token;
-    await showStorage();
+    location.href = oauth.authorizationUrl({ scope: SCOPE, state, responseType: 'token' });
   });
   on('b-logout', async () => {
     await store.deleteToken(token!.id);
-    await render();
-  });
-  on('b-revoke', async () => {
-    await manager.revoke({ id: token!.id });
     await render();
   });
   $('b-new-lead').addEventListener('submit', async (event) => {

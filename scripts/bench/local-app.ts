@@ -16,14 +16,23 @@ export async function workerSession(app: string, zoho: string, email: string): P
   return session.split(';')[0]!;
 }
 
-/** An access token for `email`, from the local Zoho directly (the demo's browser client, whose secret is in .dev.vars). */
-export async function directToken(zoho: string, email: string): Promise<string> {
-  const secret = /^DEMO_BROWSER_CLIENT_SECRET='([^']*)'$/m.exec(readFileSync('.dev.vars', 'utf8'))![1]!;
-  const redirect = 'https://bench.local/cb';
-  const grant = (await (await fetch(`${zoho}/__admin/grant?client_id=1000.LOCALBROWSER&email=${encodeURIComponent(email)}&redirect_uri=${encodeURIComponent(redirect)}`, { method: 'POST' })).json()) as { code: string };
-  const body = new URLSearchParams({ grant_type: 'authorization_code', client_id: '1000.LOCALBROWSER', client_secret: secret, redirect_uri: redirect, code: grant.code });
-  const answer = (await (await fetch(`${zoho}/oauth/v2/token`, { method: 'POST', body })).json()) as { access_token: string };
-  return answer.access_token;
+/**
+ * An access token for `email`, from the local Zoho directly: the demo's in-browser client
+ * (client-based, so the implicit flow: consent, then the token in the redirect's fragment).
+ */
+export async function directToken(app: string, zoho: string, email: string): Promise<string> {
+  const form = new URLSearchParams({
+    response_type: 'token',
+    client_id: '1000.LOCALBROWSER',
+    scope: 'ZohoCRM.modules.ALL',
+    redirect_uri: `${app}/?mode=browser`,
+    state: 'bench',
+    email,
+  });
+  const approved = await fetch(`${zoho}/oauth/v2/auth/approve`, { method: 'POST', body: form, redirect: 'manual' });
+  const token = new URLSearchParams(new URL(approved.headers.get('location') ?? 'x:').hash.slice(1)).get('access_token');
+  if (!token) throw new Error(`the local Zoho gave no access token: HTTP ${approved.status}`);
+  return token;
 }
 
 /** The local Worker's admin key (npm start keeps it in .admin-key). */

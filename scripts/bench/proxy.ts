@@ -19,9 +19,9 @@ export async function proxyOverhead(iterations: number): Promise<Record<Series, 
   const app = await spawnStart({ port: PORT, zohoPort: ZOHO_PORT, stateDir: mkdtempSync(join(tmpdir(), 'ets-bench-')), readyWithinMs: 120_000 });
   try {
     const cookie = await workerSession(APP, ZOHO, 'ana@example.com');
-    const accessToken = await directToken(ZOHO, 'ana@example.com');
-    const viaWorker = () => fetch(`${APP}/crm/v8/Leads`, { headers: { cookie } });
-    const direct = () => fetch(`${ZOHO}/crm/v8/Leads`, { headers: { authorization: `Zoho-oauthtoken ${accessToken}` } });
+    const accessToken = await directToken(APP, ZOHO, 'ana@example.com');
+    const viaWorker = () => fetch(`${APP}/crm/v8/Leads?fields=Last_Name`, { headers: { cookie } });
+    const direct = () => fetch(`${ZOHO}/crm/v8/Leads?fields=Last_Name`, { headers: { authorization: `Zoho-oauthtoken ${accessToken}` } });
     // wrangler dev's own cost per request (its proxy in front of workerd), for scale.
     const healthz = () => fetch(`${APP}/healthz`);
     const created = await fetch(`${APP}/crm/v8/Leads`, {

@@ -7,8 +7,11 @@ declare namespace chrome {
       addListener(listener: (message: unknown, sender: unknown, respond: (answer: unknown) => void) => boolean | void): void;
     };
   }
-  namespace tabs {
-    function create(options: { url: string }): Promise<unknown>;
+  namespace identity {
+    /** `https://<extension id>.chromiumapp.org/<path>`: the redirect Chrome catches for launchWebAuthFlow. */
+    function getRedirectURL(path?: string): string;
+    /** Opens `url` in a window Chrome controls; resolves with the URL Zoho redirected to. */
+    function launchWebAuthFlow(options: { url: string; interactive: boolean }): Promise<string>;
   }
   namespace alarms {
     function create(name: string, options: { periodInMinutes: number }): void;
