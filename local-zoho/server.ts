@@ -140,6 +140,11 @@ function isHttpUrl(value: string): boolean {
   }
 }
 
+/** A request's form fields; a body that is no form reads as none (Zoho then names what is missing). */
+async function formOf(request: Request): Promise<FormData> {
+  return request.formData().catch(() => new FormData());
+}
+
 export class LocalZoho {
   readonly clients = new Map<string, Client>();
   readonly users: LocalZohoUser[];
@@ -353,10 +358,10 @@ export class LocalZoho {
     if (path === '/oauth/v2/token/revoke' && request.method === 'POST') return this.#revoke(url);
     if (path === '/oauth/v2/token' && request.method === 'POST') {
       if (this.tokenOverride) return this.tokenOverride();
-      return this.#token(await request.formData(), url.origin);
+      return this.#token(await formOf(request), url.origin);
     }
-    if (path === '/oauth/v3/device/code' && request.method === 'POST') return this.#deviceCode(await request.formData());
-    if (path === '/oauth/v3/device/token' && request.method === 'POST') return this.#deviceToken(await request.formData(), url.origin);
+    if (path === '/oauth/v3/device/code' && request.method === 'POST') return this.#deviceCode(await formOf(request));
+    if (path === '/oauth/v3/device/token' && request.method === 'POST') return this.#deviceToken(await formOf(request), url.origin);
     return json({ error: 'not_found' }, 404);
   };
 
