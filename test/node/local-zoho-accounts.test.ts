@@ -8,9 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { APP_SCOPE, DEFAULT_CLIENT, LocalZoho, pkceChallenge, type LocalZohoClient, type LocalZohoOptions } from '../../local-zoho/server.ts';
 import { DATA_CENTERS } from '../../src/zoho.ts';
 
-const REDIRECT = DEFAULT_CLIENT.redirectUris[0];
+const REDIRECT = DEFAULT_CLIENT.redirectUris[0]!;
 const DCS = Object.keys(DATA_CENTERS);
-const ORIGINS = Object.fromEntries(DCS.map((dc) => [dc, `http://${dc}.zoho.local`]));
+const ORIGINS: Record<string, string> = Object.fromEntries(DCS.map((dc) => [dc, `http://${dc}.zoho.local`]));
 const VERIFIER = 'v'.repeat(43);
 
 function zohoWith(clients: LocalZohoClient[] = [DEFAULT_CLIENT], dataCenters?: Record<string, string>, options: LocalZohoOptions = {}) {

@@ -9,7 +9,7 @@ import { APP_SCOPE, DEFAULT_CLIENT, LocalZoho } from '../../local-zoho/server.ts
 import { createAnswer, createResult, crmError, currentUser, oneRecord, org, problems, recordList, type Shape } from '../shared/crm-shapes.ts';
 
 const ORIGIN = 'http://zoho.local';
-const REDIRECT = DEFAULT_CLIENT.redirectUris[0];
+const REDIRECT = DEFAULT_CLIENT.redirectUris[0]!;
 const PAGE = 'https://page.example';
 const JS_CLIENT = { clientId: '1000.JSCLIENT', type: 'client' as const, redirectUris: [`${PAGE}/`], jsDomains: [PAGE] };
 
