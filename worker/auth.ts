@@ -60,7 +60,9 @@ export async function login({ config, url }: AuthContext): Promise<Response> {
   const bucket = crypto.getRandomValues(new Uint32Array(1))[0]! % config.loginStateBuckets;
   const signed = `${nonce}.${expires}.${bucket}`;
   const state = `${signed}.${await sign(config.sessionSecret, 'state', signed)}`;
-  const location = oauthFor(config, url).authorizationUrl({ scope: config.scope, state });
+  // China's users must start at accounts.zoho.com.cn, not the global sign-in: /auth/login?dc=cn.
+  const signInAt = url.searchParams.get('dc') === 'cn' && config.zoho.served.includes('cn') ? 'cn' : undefined;
+  const location = oauthFor(config, url).authorizationUrl({ scope: config.scope, state, signInAt });
   return new Response(null, {
     status: 302,
     headers: { location, 'set-cookie': setCookie(STATE_COOKIE, nonce, STATE_TTL_MS / 1000), 'cache-control': 'no-store' },
