@@ -7,6 +7,7 @@
  * the query string. Every Zoho answer maps to a `TokenStoreError` code; messages carry
  * Zoho's error name, never a request value.
  */
+import { toBase64Url, utf8 } from './encoding.ts';
 import { TokenStoreError } from './errors.ts';
 
 export const DATA_CENTERS = {
@@ -177,19 +178,18 @@ export function dataCenterOfAccountsServer(accountsServer: string): DataCenter |
 
 const invalid = (message: string) => new TokenStoreError('INVALID_INPUT', `zohoOAuth: ${message}`);
 
-const base64url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 /** RFC 7636: 43-128 characters of A-Z a-z 0-9 - . _ ~ (a challenge, S256 of one, is 43). */
 const PKCE_VALUE = /^[A-Za-z0-9\-._~]{43,128}$/;
 
 /** The S256 challenge of a PKCE verifier. */
 export async function pkceChallengeOf(verifier: string): Promise<string> {
   if (typeof verifier !== 'string' || !PKCE_VALUE.test(verifier)) throw invalid('a PKCE verifier is 43-128 characters of A-Z a-z 0-9 - . _ ~');
-  return base64url(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))));
+  return toBase64Url(new Uint8Array(await crypto.subtle.digest('SHA-256', utf8.encode(verifier))));
 }
 
 /** A fresh PKCE pair: keep `verifier` for `exchangeGrant`, send `challenge` with `authorizationUrl`. */
 export async function createPkce(): Promise<{ verifier: string; challenge: string }> {
-  const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)));
+  const verifier = toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
   return { verifier, challenge: await pkceChallengeOf(verifier) };
 }
 
