@@ -182,7 +182,7 @@ const invalid = (message: string) => new TokenStoreError('INVALID_INPUT', `zohoO
 const PKCE_VALUE = /^[A-Za-z0-9\-._~]{43,128}$/;
 
 /** The S256 challenge of a PKCE verifier. */
-export async function pkceChallengeOf(verifier: string): Promise<string> {
+async function pkceChallengeOf(verifier: string): Promise<string> {
   if (typeof verifier !== 'string' || !PKCE_VALUE.test(verifier)) throw invalid('a PKCE verifier is 43-128 characters of A-Z a-z 0-9 - . _ ~');
   return toBase64Url(new Uint8Array(await crypto.subtle.digest('SHA-256', utf8.encode(verifier))));
 }
@@ -323,7 +323,7 @@ export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
 
   async function token(server: string, form: Record<string, string>, doing: string, refreshing: boolean): Promise<ZohoTokens> {
     const secret = secretAt(dataCenterOfServer(server));
-    if (secret === null) throw invalid(`this client has no secret for that data center's accounts server, so it cannot be ${doing}`);
+    if (secret === null) throw invalid(`this client has no secret for that data center's accounts server (while ${doing})`);
     const { body } = await call(
       `${server}/oauth/v2/token`,
       { method: 'POST', body: new URLSearchParams({ client_id: clientId, client_secret: secret, ...form }) },
@@ -348,7 +348,7 @@ export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
   return {
     clientId,
     clientSecret: perDataCenter ? undefined : clientSecret,
-    clientSecretFor: (apiDomain) => (perDataCenter ? secretAt(dataCenterOf(apiDomain)) : (clientSecret ?? null)),
+    clientSecretFor: (apiDomain) => secretAt(dataCenterOf(apiDomain)),
     accountsUrl,
     redirectUrl,
     dataCenter,
