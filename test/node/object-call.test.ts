@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { TokenStoreError } from '../../src/errors.ts';
 import { callObject } from '../../src/object-call.ts';
+import { tokenErrorOf } from '../shared/token-error.ts';
 
 /** An error as Durable Objects throw them: `retryable` and `overloaded` set by the runtime. */
 function platformError(flags: { retryable?: boolean; overloaded?: boolean }) {
@@ -20,12 +20,6 @@ function flaky(errors: Error[]) {
 const waits: number[] = [];
 const sleep = async (ms: number) => void waits.push(ms);
 
-async function failure(promise: Promise<unknown>): Promise<TokenStoreError> {
-  const error = await promise.then(() => null, (e: unknown) => e);
-  expect(error).toBeInstanceOf(TokenStoreError);
-  return error as TokenStoreError;
-}
-
 describe('callObject: what a failed call to a Durable Object becomes', () => {
   it('retries a retryable fault with a fresh stub each time, waiting longer each time, and succeeds', async () => {
     waits.length = 0;
@@ -40,7 +34,7 @@ describe('callObject: what a failed call to a Durable Object becomes', () => {
 
   it('gives up after the bounded number of attempts: a retryable STORAGE_FAILED with a wait', async () => {
     const { seen, stubFor } = flaky(Array.from({ length: 5 }, () => platformError({ retryable: true })));
-    const error = await failure(callObject(stubFor, (s) => s.call(), { sleep, attempts: 3 }));
+    const error = await tokenErrorOf(callObject(stubFor, (s) => s.call(), { sleep, attempts: 3 }));
     expect(seen.attempts).toBe(3);
     expect(error.code).toBe('STORAGE_FAILED');
     expect(error.retryable).toBe(true);
@@ -49,7 +43,7 @@ describe('callObject: what a failed call to a Durable Object becomes', () => {
 
   it('never retries an overloaded object: one attempt, a retryable STORAGE_FAILED of 1 to 2 s', async () => {
     const { seen, stubFor } = flaky([platformError({ retryable: true, overloaded: true })]);
-    const error = await failure(callObject(stubFor, (s) => s.call(), { sleep }));
+    const error = await tokenErrorOf(callObject(stubFor, (s) => s.call(), { sleep }));
     expect(seen.attempts).toBe(1);
     expect(error.code).toBe('STORAGE_FAILED');
     expect(error.retryAfterMs).toBeGreaterThanOrEqual(1000);
@@ -60,7 +54,7 @@ describe('callObject: what a failed call to a Durable Object becomes', () => {
   it('does not retry other errors: STORAGE_FAILED without a wait, the cause attached', async () => {
     const cause = new Error('boom');
     const { seen, stubFor } = flaky([cause]);
-    const error = await failure(callObject(stubFor, (s) => s.call(), { sleep }));
+    const error = await tokenErrorOf(callObject(stubFor, (s) => s.call(), { sleep }));
     expect(seen.attempts).toBe(1);
     expect(error.retryable).toBe(false);
     expect(error.cause).toBe(cause);

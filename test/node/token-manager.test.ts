@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { TokenStoreError } from '../../src/errors.ts';
 import { createMemoryStore } from '../../src/memory.ts';
 import { localZoho, REDIRECT } from '../shared/local-zoho.ts';
-
-async function errorOf(promise: Promise<unknown>): Promise<TokenStoreError> {
-  const error = await promise.then(() => null, (e: unknown) => e);
-  expect(error).toBeInstanceOf(TokenStoreError);
-  return error as TokenStoreError;
-}
+import { tokenErrorOf } from '../shared/token-error.ts';
 
 /** A logged-in user whose access token has expired. */
 async function expiredUser() {
@@ -91,7 +85,7 @@ describe('token manager', () => {
     const { manager, saved, store } = await expiredUser();
     for (let i = 0; i < 10; i++) await manager.refreshNow({ id: saved.id });
     const before = await store.findTokenById(saved.id);
-    const error = await errorOf(manager.refreshNow({ id: saved.id }));
+    const error = await tokenErrorOf(manager.refreshNow({ id: saved.id }));
     expect(error.code).toBe('ZOHO_RATE_LIMITED');
     expect(error.retryable).toBe(true);
     expect(error.retryAfterMs).toBeGreaterThan(0);
@@ -101,10 +95,10 @@ describe('token manager', () => {
   it('a revoked refresh token gives REAUTH_REQUIRED and the dead record is not kept', async () => {
     const { manager, oauth, saved, store } = await expiredUser();
     await oauth.revoke(saved.refreshToken!);
-    const error = await errorOf(manager.getAccessToken({ id: saved.id }));
+    const error = await tokenErrorOf(manager.getAccessToken({ id: saved.id }));
     expect(error.code).toBe('REAUTH_REQUIRED');
     expect(await store.findTokenById(saved.id)).toBeNull();
-    expect((await errorOf(manager.getAccessToken({ id: saved.id }))).code).toBe('NOT_FOUND');
+    expect((await tokenErrorOf(manager.getAccessToken({ id: saved.id }))).code).toBe('NOT_FOUND');
   });
 
   it('a network failure during refresh leaves the stored token as it was', async () => {
@@ -113,15 +107,15 @@ describe('token manager', () => {
     zoho.tokenOverride = () => {
       throw new TypeError('connection refused');
     };
-    const error = await errorOf(manager.getAccessToken({ id: saved.id }));
+    const error = await tokenErrorOf(manager.getAccessToken({ id: saved.id }));
     expect([error.code, error.retryable]).toEqual(['ZOHO_UNAVAILABLE', true]);
     expect(await store.findTokenById(saved.id)).toEqual(before);
   });
 
   it('unknown queries are NOT_FOUND and bad queries INVALID_INPUT', async () => {
     const manager = localZoho().manager();
-    expect((await errorOf(manager.getAccessToken({ userName: 'nobody:1' }))).code).toBe('NOT_FOUND');
-    expect((await errorOf(manager.getAccessToken({ userName: 7 } as never))).code).toBe('INVALID_INPUT');
+    expect((await tokenErrorOf(manager.getAccessToken({ userName: 'nobody:1' }))).code).toBe('NOT_FOUND');
+    expect((await tokenErrorOf(manager.getAccessToken({ userName: 7 } as never))).code).toBe('INVALID_INPUT');
   });
 
   it('revoke revokes at Zoho and deletes the record', async () => {
@@ -131,7 +125,7 @@ describe('token manager', () => {
     const saved = await manager.exchangeGrant(z.grant());
     await manager.revoke({ userName: saved.userName! });
     expect(await store.getTokens()).toEqual([]);
-    expect((await errorOf(z.oauth.refresh(saved.refreshToken!))).code).toBe('REAUTH_REQUIRED');
+    expect((await tokenErrorOf(z.oauth.refresh(saved.refreshToken!))).code).toBe('REAUTH_REQUIRED');
   });
 });
 
@@ -211,7 +205,7 @@ describe('token manager: CRM calls with retry once', () => {
     const manager = z.manager();
     const saved = await manager.exchangeGrant(z.grant());
     for (const path of ['//evil.example/crm', 'https://evil.example/crm', 'crm/v8/org']) {
-      expect((await errorOf(manager.fetchCrm({ id: saved.id }, path))).code).toBe('INVALID_INPUT');
+      expect((await tokenErrorOf(manager.fetchCrm({ id: saved.id }, path))).code).toBe('INVALID_INPUT');
     }
   });
 });
@@ -223,9 +217,9 @@ describe('token manager: API domains', () => {
     const manager = z.manager(store);
     const saved = await manager.exchangeGrant(z.grant());
     await store.saveToken({ id: saved.id, apiDomain: 'https://www.zohoapis.evil.example' });
-    expect((await errorOf(manager.fetchCrm({ id: saved.id }, '/crm/v8/org'))).code).toBe('INVALID_INPUT');
+    expect((await tokenErrorOf(manager.fetchCrm({ id: saved.id }, '/crm/v8/org'))).code).toBe('INVALID_INPUT');
     const strict = z.manager(store, { isAllowedApiDomain: (origin) => origin === 'https://www.zohoapis.eu' });
     await store.saveToken({ id: saved.id, apiDomain: 'http://zoho.local' });
-    expect((await errorOf(strict.fetchCrm({ id: saved.id }, '/crm/v8/org'))).code).toBe('INVALID_INPUT');
+    expect((await tokenErrorOf(strict.fetchCrm({ id: saved.id }, '/crm/v8/org'))).code).toBe('INVALID_INPUT');
   });
 });

@@ -10,12 +10,7 @@ import { createMemoryStore } from '../../src/memory.ts';
 import { createTokenManager } from '../../src/token-manager.ts';
 import { createPkce, zohoOAuth } from '../../src/zoho.ts';
 import { localZoho, REDIRECT, ZOHO_ORIGIN } from '../shared/local-zoho.ts';
-
-async function failure(promise: Promise<unknown>): Promise<TokenStoreError> {
-  const error = await promise.then(() => null, (e: unknown) => e);
-  expect(error).toBeInstanceOf(TokenStoreError);
-  return error as TokenStoreError;
-}
+import { tokenErrorOf } from '../shared/token-error.ts';
 
 describe('PKCE (S256)', () => {
   it('sends the challenge at consent and the verifier at the exchange; another verifier, or none, gets no token', async () => {
@@ -31,10 +26,10 @@ describe('PKCE (S256)', () => {
       const back = await zoho.fetch(new Request(`${ZOHO_ORIGIN}/oauth/v2/auth/approve`, { method: 'POST', body: form }));
       return new URL(back.headers.get('location')!).searchParams.get('code')!;
     };
-    expect((await failure(oauth.exchangeGrant(await approve()))).code).toBe('ZOHO_INVALID_CODE');
-    expect((await failure(oauth.exchangeGrant(await approve(), { codeVerifier: (await createPkce()).verifier }))).code).toBe('ZOHO_INVALID_CODE');
+    expect((await tokenErrorOf(oauth.exchangeGrant(await approve()))).code).toBe('ZOHO_INVALID_CODE');
+    expect((await tokenErrorOf(oauth.exchangeGrant(await approve(), { codeVerifier: (await createPkce()).verifier }))).code).toBe('ZOHO_INVALID_CODE');
     expect((await oauth.exchangeGrant(await approve(), { codeVerifier: verifier })).refreshToken).toMatch(/^1000\.refresh\./);
-    expect((await failure(oauth.exchangeGrant('c', { codeVerifier: 'short' }))).code).toBe('INVALID_INPUT');
+    expect((await tokenErrorOf(oauth.exchangeGrant('c', { codeVerifier: 'short' }))).code).toBe('INVALID_INPUT');
   });
 });
 
@@ -49,14 +44,14 @@ describe('the implicit flow (client-based apps)', () => {
     const form = new URLSearchParams(consent.searchParams);
     form.set('email', 'ana@example.com');
     const fragment = new URL((await zoho.fetch(new Request(`${ZOHO_ORIGIN}/oauth/v2/auth/approve`, { method: 'POST', body: form }))).headers.get('location')!).hash;
-    expect((await failure(Promise.resolve().then(() => oauth.tokenFromRedirect(fragment, { state: 'other' })))).code).toBe('INVALID_INPUT');
+    expect((await tokenErrorOf(Promise.resolve().then(() => oauth.tokenFromRedirect(fragment, { state: 'other' })))).code).toBe('INVALID_INPUT');
     const token = oauth.tokenFromRedirect(fragment, { state: 'st' });
     expect(token).toMatchObject({ refreshToken: null, apiDomain: ZOHO_ORIGIN });
     expect(token.expiryTime).toBeGreaterThan(Date.now() + 3_590_000);
     const forged = fragment.replace(encodeURIComponent(ZOHO_ORIGIN), encodeURIComponent('https://evil.example'));
-    expect((await failure(Promise.resolve().then(() => oauth.tokenFromRedirect(forged, { state: 'st' })))).code).toBe('INVALID_INPUT');
+    expect((await tokenErrorOf(Promise.resolve().then(() => oauth.tokenFromRedirect(forged, { state: 'st' })))).code).toBe('INVALID_INPUT');
     // No secret: nothing goes to the token endpoint.
-    expect((await failure(oauth.refresh('1000.refresh.x'))).code).toBe('INVALID_INPUT');
+    expect((await tokenErrorOf(oauth.refresh('1000.refresh.x'))).code).toBe('INVALID_INPUT');
   });
 
   it('an expired implicit token is not refreshable: REAUTH_REQUIRED, the record deleted, no call to Zoho', async () => {
@@ -66,7 +61,7 @@ describe('the implicit flow (client-based apps)', () => {
     const manager = createTokenManager({ store, oauth, lock: null });
     const saved = await store.saveToken({ userName: 'ana@example.com:7001', accessToken: '1000.access.a', expiryTime: Date.now() - 1, apiDomain: ZOHO_ORIGIN });
     expect(await store.findToken({ accessToken: '1000.access.a' })).toMatchObject({ id: saved.id });
-    expect((await failure(manager.getAccessToken({ id: saved.id }))).code).toBe('REAUTH_REQUIRED');
+    expect((await tokenErrorOf(manager.getAccessToken({ id: saved.id }))).code).toBe('REAUTH_REQUIRED');
     expect(await store.findTokenById(saved.id)).toBeNull();
     expect(calls).toEqual([]);
   });
@@ -93,7 +88,7 @@ describe('CRM answers the old stand-in never gave', () => {
     const manager = z.manager();
     const narrow = z.zoho.issueGrant(DEFAULT_CLIENT.clientId, 'ana@example.com', REDIRECT, { scope: 'ZohoCRM.modules.ALL' })!;
     const revokes = z.zoho.counts.revokes;
-    expect((await failure(manager.exchangeGrant(narrow))).code).toBe('ZOHO_SCOPE_MISMATCH');
+    expect((await tokenErrorOf(manager.exchangeGrant(narrow))).code).toBe('ZOHO_SCOPE_MISMATCH');
     expect(z.zoho.counts.revokes).toBe(revokes + 1);
     expect(await manager.exchangeGrant(narrow).catch((e: TokenStoreError) => e.code)).toBe('ZOHO_INVALID_CODE');
     const saved = await manager.exchangeGrant(z.zoho.issueGrant(DEFAULT_CLIENT.clientId, 'bo@example.com', REDIRECT, { scope: 'ZohoCRM.modules.ALL' })!, { userName: 'bo' });
@@ -142,7 +137,7 @@ describe('data centers Zoho lists that the old client did not serve', () => {
     const oauth = zohoOAuth({ dataCenter: 'any', clientId: '1000.X', clientSecret: { us: 'us-secret', eu: 'eu-secret' }, fetch });
     await oauth.exchangeGrant('g', { accountsServer: 'https://accounts.zoho.eu' });
     await oauth.refresh('r', { apiDomain: 'https://www.zohoapis.com' });
-    expect((await failure(oauth.refresh('r', { apiDomain: 'https://www.zohoapis.in' }))).code).toBe('INVALID_INPUT');
+    expect((await tokenErrorOf(oauth.refresh('r', { apiDomain: 'https://www.zohoapis.in' }))).code).toBe('INVALID_INPUT');
     expect(forms).toEqual([['https://accounts.zoho.eu', 'eu-secret'], ['https://accounts.zoho.com', 'us-secret']]);
     expect(oauth.clientSecretFor('https://www.zohoapis.eu')).toBe('eu-secret');
     expect(() => zohoOAuth({ dataCenter: 'us', clientId: '1000.X', clientSecret: { us: 's' } })).toThrow(TokenStoreError);
@@ -155,7 +150,7 @@ describe('revokes Zoho did not confirm', () => {
     const manager = z.manager();
     const saved = await manager.exchangeGrant(z.grant());
     await z.zohoFetch(`${ZOHO_ORIGIN}/__admin/throttle-revokes?on=1`, { method: 'POST' });
-    expect((await failure(z.oauth.revoke(saved.refreshToken!))).code).toBe('ZOHO_RATE_LIMITED');
+    expect((await tokenErrorOf(z.oauth.revoke(saved.refreshToken!))).code).toBe('ZOHO_RATE_LIMITED');
     expect(await manager.erase({ id: saved.id })).toEqual({ found: true, revokedAtZoho: false, deleted: 1 });
     expect(z.zoho.isLive(saved.refreshToken!)).toBe(true);
   });

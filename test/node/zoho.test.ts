@@ -3,12 +3,7 @@ import { DEFAULT_CLIENT } from '../../local-zoho/server.ts';
 import { TokenStoreError } from '../../src/errors.ts';
 import { DATA_CENTERS, isKnownAccountsServer, zohoOAuth } from '../../src/zoho.ts';
 import { localZoho, REDIRECT, ZOHO_ORIGIN } from '../shared/local-zoho.ts';
-
-async function codeOf(promise: Promise<unknown>): Promise<TokenStoreError> {
-  const error = await promise.then(() => null, (e: unknown) => e);
-  expect(error).toBeInstanceOf(TokenStoreError);
-  return error as TokenStoreError;
-}
+import { tokenErrorOf } from '../shared/token-error.ts';
 
 const answering = (body: string, status = 200): typeof fetch => async () => new Response(body, { status });
 
@@ -48,7 +43,7 @@ describe('zohoOAuth', () => {
     expect(tokens.apiDomain).toBe(ZOHO_ORIGIN);
     expect(tokens.expiryTime).toBeGreaterThan(Date.now() + 3_590_000);
     expect(await oauth.currentUser(tokens)).toBe('bo@example.com:7002');
-    expect((await codeOf(oauth.exchangeGrant(code))).code).toBe('ZOHO_INVALID_CODE');
+    expect((await tokenErrorOf(oauth.exchangeGrant(code))).code).toBe('ZOHO_INVALID_CODE');
 
     const refreshed = await oauth.refresh(tokens.refreshToken!);
     expect(refreshed.refreshToken).toBeNull();
@@ -56,10 +51,10 @@ describe('zohoOAuth', () => {
 
     await oauth.revoke(tokens.refreshToken!);
     expect(zoho.counts.revokes).toBe(1);
-    const dead = await codeOf(oauth.refresh(tokens.refreshToken!));
+    const dead = await tokenErrorOf(oauth.refresh(tokens.refreshToken!));
     expect(dead.code).toBe('REAUTH_REQUIRED');
     // A second revoke: Zoho answers HTTP 400, not success, so it is not reported as revoked.
-    expect((await codeOf(oauth.revoke(tokens.refreshToken!))).code).toBe('ZOHO_BAD_RESPONSE');
+    expect((await tokenErrorOf(oauth.revoke(tokens.refreshToken!))).code).toBe('ZOHO_BAD_RESPONSE');
   });
 
   it('reads expires_in in seconds, and in milliseconds beside expires_in_sec', async () => {
@@ -81,7 +76,7 @@ describe('zohoOAuth', () => {
     const { oauth, grant, zoho } = localZoho();
     const code = grant();
     zoho.clockOffset += 3 * 60_000 + 1;
-    expect((await codeOf(oauth.exchangeGrant(code))).code).toBe('ZOHO_INVALID_CODE');
+    expect((await tokenErrorOf(oauth.exchangeGrant(code))).code).toBe('ZOHO_INVALID_CODE');
   });
 
   it('a code issued to another client is invalid_code', async () => {
@@ -89,17 +84,17 @@ describe('zohoOAuth', () => {
     const { zoho, zohoFetch } = localZoho({ clients: [DEFAULT_CLIENT, other] });
     const code = zoho.issueGrant(other.clientId, 'ana@example.com', REDIRECT)!;
     const oauth = zohoOAuth({ accountsUrl: ZOHO_ORIGIN, ...DEFAULT_CLIENT, redirectUrl: REDIRECT, fetch: zohoFetch });
-    expect((await codeOf(oauth.exchangeGrant(code))).code).toBe('ZOHO_INVALID_CODE');
+    expect((await tokenErrorOf(oauth.exchangeGrant(code))).code).toBe('ZOHO_INVALID_CODE');
   });
 
   it('maps invalid_client and invalid_client_secret (both HTTP 200), without secrets in messages', async () => {
     const { zohoFetch, grant } = localZoho();
     const code = grant();
     const wrongClient = zohoOAuth({ accountsUrl: ZOHO_ORIGIN, clientId: '1000.NOPE', clientSecret: 's3cr3t-x', fetch: zohoFetch });
-    const a = await codeOf(wrongClient.exchangeGrant(code));
+    const a = await tokenErrorOf(wrongClient.exchangeGrant(code));
     expect(a.code).toBe('ZOHO_INVALID_CLIENT');
     const wrongSecret = zohoOAuth({ accountsUrl: ZOHO_ORIGIN, clientId: DEFAULT_CLIENT.clientId, clientSecret: 's3cr3t-y', fetch: zohoFetch });
-    const b = await codeOf(wrongSecret.refresh('1000.refresh.zzz'));
+    const b = await tokenErrorOf(wrongSecret.refresh('1000.refresh.zzz'));
     expect(b.code).toBe('ZOHO_INVALID_CLIENT_SECRET');
     for (const e of [a, b]) {
       expect(e.message).not.toMatch(/s3cr3t|1000\.refresh|1000\.grant/);
@@ -111,7 +106,7 @@ describe('zohoOAuth', () => {
     const { oauth, grant } = localZoho();
     const tokens = await oauth.exchangeGrant(grant());
     for (let i = 0; i < 10; i++) await oauth.refresh(tokens.refreshToken!);
-    const error = await codeOf(oauth.refresh(tokens.refreshToken!));
+    const error = await tokenErrorOf(oauth.refresh(tokens.refreshToken!));
     expect(error.code).toBe('ZOHO_RATE_LIMITED');
     expect(error.retryable).toBe(true);
     expect(error.retryAfterMs).toBeGreaterThan(0);
@@ -120,13 +115,13 @@ describe('zohoOAuth', () => {
   it('maps a network failure, a server error and a body that is not JSON', async () => {
     const base = { accountsUrl: ZOHO_ORIGIN, ...DEFAULT_CLIENT };
     const down = zohoOAuth({ ...base, fetch: async () => Promise.reject(new TypeError('fetch failed')) });
-    const e1 = await codeOf(down.refresh('r'));
+    const e1 = await tokenErrorOf(down.refresh('r'));
     expect([e1.code, e1.retryable, e1.cause instanceof TypeError]).toEqual(['ZOHO_UNAVAILABLE', true, true]);
-    const e2 = await codeOf(zohoOAuth({ ...base, fetch: answering('oops', 502) }).refresh('r'));
+    const e2 = await tokenErrorOf(zohoOAuth({ ...base, fetch: answering('oops', 502) }).refresh('r'));
     expect(e2.code).toBe('ZOHO_UNAVAILABLE');
-    const e3 = await codeOf(zohoOAuth({ ...base, fetch: answering('<html>maintenance</html>') }).refresh('r'));
+    const e3 = await tokenErrorOf(zohoOAuth({ ...base, fetch: answering('<html>maintenance</html>') }).refresh('r'));
     expect(e3.code).toBe('ZOHO_BAD_RESPONSE');
-    const e4 = await codeOf(zohoOAuth({ ...base, fetch: answering('{"access_token":"a"}') }).refresh('r'));
+    const e4 = await tokenErrorOf(zohoOAuth({ ...base, fetch: answering('{"access_token":"a"}') }).refresh('r'));
     expect(e4.code).toBe('ZOHO_BAD_RESPONSE');
   });
 
