@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { APP_SCOPE, DEFAULT_CLIENT, LocalZoho } from '../../local-zoho/server.ts';
-import { createAnswer, createResult, crmError, currentUser, oneRecord, org, problems, recordList, type Shape } from '../shared/crm-shapes.ts';
+import { createAnswer, crmError, currentUser, oneRecord, org, problems, recordList, type Shape } from '../shared/crm-shapes.ts';
 
 const ORIGIN = 'http://zoho.local';
 const REDIRECT = DEFAULT_CLIENT.redirectUris[0]!;
@@ -138,25 +138,19 @@ describe('local Zoho, CRM v8: listing records', () => {
 describe('local Zoho, CRM v8: creating records', () => {
   it('201 with SUCCESS and the new id, times and users in details [notes: Create; oas: createRecords 201]', async () => {
     const { create } = await setup();
-    const body = await expectShape(await create([{ Last_Name: 'Lovelace' }]), 201, createAnswer(['SUCCESS']));
-    expect(problems((body.data as unknown[])[0], createResult('SUCCESS'))).toEqual([]);
+    await expectShape(await create([{ Last_Name: 'Lovelace' }]), 201, createAnswer(['SUCCESS']));
   });
 
   it('no Last_Name: MANDATORY_NOT_FOUND inside data naming the field and its JSON path, 400 when no record succeeded [notes: Create; oas: createRecords 400]', async () => {
     const { create } = await setup();
     const body = await expectShape(await create([{ Company: 'Nameless' }]), 400, createAnswer(['MANDATORY_NOT_FOUND']));
     const [result] = body.data as Record<string, unknown>[];
-    expect(problems(result, createResult('MANDATORY_NOT_FOUND'))).toEqual([]);
     expect(result!.details).toEqual({ api_name: 'Last_Name', json_path: '$.data[0].Last_Name' });
   });
 
   it('some succeed, some fail: 207, each result in the order sent [notes: Create; oas: createRecords 207]', async () => {
     const { create } = await setup();
-    const body = await expectShape(await create([{ Last_Name: 'Ok' }, { Last_Name: '' }, { Last_Name: 'X', Not_A_Field: 1 }]), 207, createAnswer(['SUCCESS', 'MANDATORY_NOT_FOUND', 'INVALID_DATA']));
-    const data = body.data as unknown[];
-    expect(problems(data[0], createResult('SUCCESS'))).toEqual([]);
-    expect(problems(data[1], createResult('MANDATORY_NOT_FOUND'))).toEqual([]);
-    expect(problems(data[2], createResult('INVALID_DATA'))).toEqual([]);
+    await expectShape(await create([{ Last_Name: 'Ok' }, { Last_Name: '' }, { Last_Name: 'X', Not_A_Field: 1 }]), 207, createAnswer(['SUCCESS', 'MANDATORY_NOT_FOUND', 'INVALID_DATA']));
   });
 
   it('at most 100 records in one insert [notes: Create]', async () => {

@@ -14,6 +14,8 @@ export type Shape =
   | { enum: readonly (string | boolean)[] }
   | { nullable: Shape }
   | { array: Shape; min?: number; max?: number }
+  /** An array of exactly these items, in this order. */
+  | { tuple: Shape[] }
   /** `required` keys must be there; `optional` ones may be; others only with `extra`. */
   | { object: { required?: Record<string, Shape>; optional?: Record<string, Shape> }; extra?: boolean };
 
@@ -25,6 +27,10 @@ export function problems(value: unknown, shape: Shape, path = '$'): string[] {
   if (shape === 'id') return typeof value === 'string' && /^\d{1,19}$/.test(value) ? [] : [`${path}: not an id (a string of digits)`];
   if ('enum' in shape) return shape.enum.includes(value as string) ? [] : [`${path}: ${JSON.stringify(value)} not one of ${shape.enum.join(', ')}`];
   if ('nullable' in shape) return value === null ? [] : problems(value, shape.nullable, path);
+  if ('tuple' in shape) {
+    if (!Array.isArray(value) || value.length !== shape.tuple.length) return [`${path}: not ${shape.tuple.length} items`];
+    return shape.tuple.flatMap((inner, i) => problems(value[i], inner, `${path}[${i}]`));
+  }
   if ('array' in shape) {
     if (!Array.isArray(value)) return [`${path}: not an array`];
     const size = value.length < (shape.min ?? 0) || value.length > (shape.max ?? Infinity) ? [`${path}: ${value.length} items`] : [];
@@ -84,8 +90,8 @@ export const createResult = (code: string): Shape =>
     ? { object: { required: { code: { enum: ['SUCCESS'] }, details: createdDetails, message: 'string', status: { enum: ['success'] } } } }
     : { object: { required: { code: { enum: [code] }, details: { object: { required: { api_name: 'string', json_path: 'string' } } }, message: 'string', status: { enum: ['error'] } } } };
 
-/** createRecords 201/207/400 (per-record): `data` in the order sent. */
-export const createAnswer = (codes: string[]): Shape => ({ object: { required: { data: { array: 'any', min: codes.length, max: codes.length } } } });
+/** createRecords 201/207/400 (per-record): one result per record sent, in that order, each with its code. */
+export const createAnswer = (codes: string[]): Shape => ({ object: { required: { data: { tuple: codes.map(createResult) } } } });
 
 /** users?type=CurrentUser: one user with an email; org: the org with its zgid. */
 export const currentUser: Shape = {
