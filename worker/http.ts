@@ -49,9 +49,6 @@ export function tokenErrorResponse(error: TokenStoreError, endSession: boolean):
       return jsonError(502, 'upstream_error', 'the token could not be used');
     case 'INVALID_INPUT':
       return jsonError(400, 'bad_request', 'the request cannot be completed');
-    case 'ZOHO_SCOPE_MISMATCH':
-      // The login lacks a scope: not a dead login, and a refresh cannot cure it.
-      return jsonError(403, 'scope_mismatch', 'the Zoho login was not granted the access this call needs');
     default:
       return jsonError(502, 'upstream_error', 'the token could not be used');
   }
