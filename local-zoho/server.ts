@@ -694,8 +694,10 @@ export class LocalZoho {
         },
       });
     }
-    const answer = await this.#crmAnswer(request, url);
-    const origin = this.#corsOrigin(request, this.#access.get(this.#accessTokenOf(request) ?? ''));
+    const accessToken = this.#accessTokenOf(request);
+    const access = accessToken === null ? undefined : this.#access.get(accessToken);
+    const answer = await this.#crmAnswer(request, url, accessToken, access);
+    const origin = this.#corsOrigin(request, access);
     if (!origin) return answer;
     const headers = new Headers(answer.headers);
     headers.set('access-control-allow-origin', origin);
@@ -708,15 +710,13 @@ export class LocalZoho {
     return match ? match[1]! : null;
   }
 
-  async #crmAnswer(request: Request, url: URL): Promise<Response> {
+  async #crmAnswer(request: Request, url: URL, accessToken: string | null, access: Access | undefined): Promise<Response> {
     const rejected = (code: string, message: string) => {
       this.counts.crmCalls++;
       this.counts.crmRejected++;
       return crmError(401, code, message);
     };
-    const accessToken = this.#accessTokenOf(request);
     if (accessToken === null) return rejected('AUTHENTICATION_FAILURE', 'Authentication failed');
-    const access = this.#access.get(accessToken);
     if (!access) {
       const evicted = this.#evicted.get(accessToken);
       if (evicted !== undefined && evicted > this.now()) return rejected('INVALID_OAUTHTOKEN', 'invalid oauth token');
