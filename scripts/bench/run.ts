@@ -8,7 +8,7 @@ import { cpus, totalmem, type as osType, release } from 'node:os';
 import { build } from 'esbuild';
 import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
 import { chromium } from 'playwright-core';
-import { LocalZoho } from '../../local-zoho/server.ts';
+import { DEFAULT_CLIENT, LocalZoho } from '../../local-zoho/server.ts';
 import { createMemoryStore } from '../../src/memory.ts';
 import { createTokenManager } from '../../src/token-manager.ts';
 import { zohoOAuth } from '../../src/zoho.ts';
@@ -59,10 +59,10 @@ const sdkFirstStorms = (results.sdkFirstStorms = await warmUpSdkStorms());
 for (const n of STORMS) {
   const zoho = new LocalZoho({ grantsPerWindow: 1000 });
   const zohoFetch: typeof fetch = (input, init) => zoho.fetch(new Request(input, init));
-  const oauth = zohoOAuth({ accountsUrl: 'http://zoho.local', clientId: '1000.LOCALCLIENT', clientSecret: 'local-client-secret', redirectUrl: 'https://b/cb', fetch: zohoFetch });
+  const oauth = zohoOAuth({ accountsUrl: 'http://zoho.local', clientId: '1000.LOCALCLIENT', clientSecret: 'local-client-secret', redirectUrl: DEFAULT_CLIENT.redirectUris[0], fetch: zohoFetch });
   const store = createMemoryStore();
   const manager = createTokenManager({ store, oauth, lock: null });
-  const saved = await manager.exchangeGrant(zoho.issueGrant('1000.LOCALCLIENT', 'ana@example.com', 'https://b/cb')!);
+  const saved = await manager.exchangeGrant(zoho.issueGrant('1000.LOCALCLIENT', 'ana@example.com', DEFAULT_CLIENT.redirectUris[0]!)!);
   await store.saveToken({ id: saved.id, expiryTime: Date.now() - 1 });
   const begin = performance.now();
   const outcomes = await Promise.allSettled(Array.from({ length: n }, () => manager.getAccessToken({ id: saved.id })));
@@ -85,7 +85,11 @@ mkdirSync('bench-results/.build', { recursive: true });
 await bundle('scripts/bench/workerd.ts', 'bench-results/.build/workerd.js', 'neutral');
 await bundle('scripts/bench/browser.ts', 'bench-results/.build/browser.js', 'browser');
 
-const zohoForWorkerd = new LocalZoho({ clients: [{ clientId: '1000.BENCH', clientSecret: 'bench-secret' }], grantsPerWindow: 1000 });
+const zohoForWorkerd = new LocalZoho({
+  clients: [{ clientId: '1000.BENCH', clientSecret: 'bench-secret', redirectUris: ['https://bench.example/callback'] }],
+  grantsPerWindow: 1000,
+  refreshTokensPerWindow: 1000,
+});
 // Miniflare 5 takes a new options shape; the v4 shape, converted, reads more plainly here.
 const mf = new Miniflare(
   convertV4MiniflareOptions({

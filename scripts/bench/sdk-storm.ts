@@ -19,7 +19,7 @@ import { createTokenManager } from '../../src/token-manager.ts';
 import { createZohoSdkStore } from '../../src/zoho-sdk.ts';
 import { zohoOAuth } from '../../src/zoho.ts';
 
-const REDIRECT = 'https://bench.local/cb';
+const REDIRECT = DEFAULT_CLIENT.redirectUris[0]!;
 
 export type SdkStormMode = 'zoho-sdk + its FileStore' | 'zoho-sdk + edge-token-store/zoho-sdk + manager';
 
@@ -58,7 +58,7 @@ export async function sdkStorms(n: number, repeats: number): Promise<Record<SdkS
 }
 
 export async function sdkStorm(n: number, mode: SdkStormMode): Promise<StormResult> {
-  const served = await serveLocalZoho({ grantsPerWindow: 1000 });
+  const served = await serveLocalZoho({ grantsPerWindow: 1000, refreshTokensPerWindow: 1000 });
   try {
     const dir = mkdtempSync(join(tmpdir(), 'ets-bench-sdk-'));
     const memory = createMemoryStore();
