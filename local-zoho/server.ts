@@ -57,6 +57,8 @@ export interface LocalZohoOptions {
 export interface LocalZohoCounts {
   grantsIssued: number;
   grantExchanges: number;
+  /** Exchanges refused (unknown, used, expired or foreign code; wrong redirect URI or PKCE verifier). */
+  grantsRefused: number;
   refreshes: number;
   rateLimited: number;
   revokes: number;
@@ -179,7 +181,7 @@ export class LocalZoho {
   }
 
   static zeroCounts(): LocalZohoCounts {
-    return { grantsIssued: 0, grantExchanges: 0, refreshes: 0, rateLimited: 0, revokes: 0, crmCalls: 0, crmRejected: 0 };
+    return { grantsIssued: 0, grantExchanges: 0, grantsRefused: 0, refreshes: 0, rateLimited: 0, revokes: 0, crmCalls: 0, crmRejected: 0 };
   }
 
   /** Registers a client (tests that need a second client; `npm start` its demo clients). */
@@ -594,16 +596,17 @@ export class LocalZoho {
     const grantType = form.get('grant_type');
     if (grantType === 'authorization_code') {
       this.#count(client.id, 'grantExchanges', here!);
+      const refused = (error: string) => (this.#count(client.id, 'grantsRefused', here!), json({ error }));
       const grant = this.#grants.get(String(form.get('code') ?? ''));
       // A grant is redeemable once, in time, by its client, at its own data center's accounts server.
-      if (!grant || grant.used || grant.expiresAt < this.now() || grant.clientId !== client.id || grant.dataCenter !== here) return json({ error: 'invalid_code' });
-      if (grant.redirectUri !== null && form.get('redirect_uri') !== grant.redirectUri) return json({ error: 'invalid_redirect_uri' });
+      if (!grant || grant.used || grant.expiresAt < this.now() || grant.clientId !== client.id || grant.dataCenter !== here) return refused('invalid_code');
+      if (grant.redirectUri !== null && form.get('redirect_uri') !== grant.redirectUri) return refused('invalid_redirect_uri');
       grant.used = true;
       // PKCE: a code issued with a challenge is redeemed only with its verifier (and a wrong one burns it).
       if (grant.challenge) {
         const verifier = form.get('code_verifier');
         if (typeof verifier !== 'string' || !/^[A-Za-z0-9\-._~]{43,128}$/.test(verifier) || (await pkceChallenge(verifier, grant.challenge.method)) !== grant.challenge.value) {
-          return json({ error: 'invalid_code' });
+          return refused('invalid_code');
         }
       }
       return this.#newRefreshToken(client, grant.user, here!, grant.scope, origin);

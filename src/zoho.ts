@@ -181,8 +181,8 @@ const invalid = (message: string) => new TokenStoreError('INVALID_INPUT', `zohoO
 /** RFC 7636: 43-128 characters of A-Z a-z 0-9 - . _ ~ (a challenge, S256 of one, is 43). */
 const PKCE_VALUE = /^[A-Za-z0-9\-._~]{43,128}$/;
 
-/** The S256 challenge of a PKCE verifier. */
-async function pkceChallengeOf(verifier: string): Promise<string> {
+/** The S256 challenge of a PKCE verifier (for a verifier derived rather than drawn, as the Worker's is). */
+export async function pkceChallenge(verifier: string): Promise<string> {
   if (typeof verifier !== 'string' || !PKCE_VALUE.test(verifier)) throw invalid('a PKCE verifier is 43-128 characters of A-Z a-z 0-9 - . _ ~');
   return toBase64Url(new Uint8Array(await crypto.subtle.digest('SHA-256', utf8.encode(verifier))));
 }
@@ -190,7 +190,7 @@ async function pkceChallengeOf(verifier: string): Promise<string> {
 /** A fresh PKCE pair: keep `verifier` for `exchangeGrant`, send `challenge` with `authorizationUrl`. */
 export async function createPkce(): Promise<{ verifier: string; challenge: string }> {
   const verifier = toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
-  return { verifier, challenge: await pkceChallengeOf(verifier) };
+  return { verifier, challenge: await pkceChallenge(verifier) };
 }
 
 export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {

@@ -11,7 +11,7 @@
 import { isTokenStoreError } from '../src/errors.ts';
 import { callObject } from '../src/object-call.ts';
 import type { OAuthToken, RefreshOptions } from '../src/types.ts';
-import { dataCenterOfAccountsServer, zohoOAuth, type DataCenter, type ZohoOAuth, type ZohoTokens } from '../src/zoho.ts';
+import { dataCenterOfAccountsServer, pkceChallenge, zohoOAuth, type DataCenter, type ZohoOAuth, type ZohoTokens } from '../src/zoho.ts';
 import type { Config } from './config.ts';
 import type { Env } from './env.ts';
 import { clearCookie, htmlPage, readCookie, SESSION_COOKIE, setCookie, STATE_COOKIE } from './http.ts';
@@ -54,6 +54,13 @@ function servedDataCenterAt(config: Config, server: string): DataCenter | null {
   return config.zoho.served.find((dc) => config.zoho.table[dc]?.accounts === origin) ?? null;
 }
 
+/**
+ * The login's PKCE verifier, derived from its nonce with a keyed hash: nothing more is stored,
+ * and only this Worker can compute it. A code injected into someone else's callback (the
+ * attacker's own state and cookie, the victim's code) fails at Zoho: its challenge was the victim's.
+ */
+const pkceVerifier = (config: Config, nonce: string) => sign(config.sessionSecret, 'pkce', nonce);
+
 export async function login({ config, url }: AuthContext): Promise<Response> {
   const nonce = randomId(16);
   const expires = Date.now() + STATE_TTL_MS;
@@ -62,7 +69,8 @@ export async function login({ config, url }: AuthContext): Promise<Response> {
   const state = `${signed}.${await sign(config.sessionSecret, 'state', signed)}`;
   // China's users must start at accounts.zoho.com.cn, not the global sign-in: /auth/login?dc=cn.
   const signInAt = url.searchParams.get('dc') === 'cn' && config.zoho.served.includes('cn') ? 'cn' : undefined;
-  const location = oauthFor(config, url).authorizationUrl({ scope: config.scope, state, signInAt });
+  const codeChallenge = await pkceChallenge(await pkceVerifier(config, nonce));
+  const location = oauthFor(config, url).authorizationUrl({ scope: config.scope, state, signInAt, codeChallenge });
   return new Response(null, {
     status: 302,
     headers: { location, 'set-cookie': setCookie(STATE_COOKIE, nonce, STATE_TTL_MS / 1000), 'cache-control': 'no-store' },
@@ -125,7 +133,7 @@ export async function callback({ env, config, request, url }: AuthContext): Prom
     if (answer?.refreshToken) await oauth.revoke(answer.refreshToken, { apiDomain: config.zoho.table[dataCenter]!.apiDomain }).catch(() => undefined);
   };
   try {
-    answer = await oauth.exchangeGrant(code, { accountsServer: server });
+    answer = await oauth.exchangeGrant(code, { accountsServer: server, codeVerifier: await pkceVerifier(config, nonce!) });
     if (oauth.dataCenterOf(answer.apiDomain) !== dataCenter) {
       await revokeFresh();
       return { response: refuse('Zoho answered for another data center than it named.'), outcome: 'api_domain_mismatch' };

@@ -11,7 +11,7 @@ import worker from '../../worker/index.ts';
 import './env.ts';
 import { zohoOAuth } from '../../src/zoho.ts';
 import { admin, client, usageOf, ZOHO } from './local-zoho.ts';
-import { APP, call, consent, cookieFrom, expectNothingLeaked, loginAs, recordLogs, startLogin, userNameOf, userStore, type LoggedIn } from './worker-client.ts';
+import { APP, call, consent, cookieFrom, expectNothingLeaked, pkceVerifierOf, loginAs, recordLogs, startLogin, userNameOf, userStore, type LoggedIn } from './worker-client.ts';
 
 const EU = 'http://eu.zoho.local';
 const logSpy = recordLogs();
@@ -70,7 +70,8 @@ describe('users of two data centers in one deployment', () => {
     expect(await unknown.text()).toContain('an accounts server this service does not use');
     // The code was never exchanged: it is still good for one exchange at its own server.
     const oauth = zohoOAuth({ accountsUrl: ZOHO, ...client, redirectUrl: `${APP}/auth/callback` });
-    await expect(oauth.exchangeGrant(back.searchParams.get('code')!)).resolves.toMatchObject({ refreshToken: expect.any(String) });
+    const codeVerifier = await pkceVerifierOf(back.searchParams.get('state')!);
+    await expect(oauth.exchangeGrant(back.searchParams.get('code')!, { codeVerifier })).resolves.toMatchObject({ refreshToken: expect.any(String) });
   });
 });
 

@@ -8,6 +8,7 @@ import { expect, vi } from 'vitest';
 import { createDurableObjectStore } from '../../src/durable-object.ts';
 import type { OAuthToken } from '../../src/types.ts';
 import { userObjectName } from '../../worker/objects.ts';
+import { sign } from '../../worker/signing.ts';
 import './env.ts';
 import { client, ZOHO } from './local-zoho.ts';
 
@@ -40,6 +41,9 @@ export async function startLogin() {
   expect(start.status).toBe(302);
   return { consent: new URL(start.headers.get('location')!), stateCookie: cookieFrom(start, '__Host-ets-state') };
 }
+
+/** The PKCE verifier the Worker derives for a login (from the nonce its state starts with). */
+export const pkceVerifierOf = (state: string) => sign(env.SESSION_SECRET, 'pkce', state.split('.')[0]!);
 
 /** Consents at the local Zoho; returns the callback URL Zoho redirects to. */
 export async function consent(consentUrl: URL, email: string): Promise<URL> {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zohoOAuth } from '../../src/zoho.ts';
 import './env.ts';
 import { admin, client, grant, usageOf, ZOHO } from './local-zoho.ts';
-import { APP, call, consent, expectNothingLeaked, loginAs, recordLogs, startLogin, userStore, userStub, type LoggedIn } from './worker-client.ts';
+import { APP, call, consent, pkceVerifierOf, expectNothingLeaked, loginAs, recordLogs, startLogin, userStore, userStub, type LoggedIn } from './worker-client.ts';
 
 const logSpy = recordLogs();
 
@@ -31,6 +31,8 @@ describe('worker: login and proxy', () => {
     expect(location.searchParams.get('access_type')).toBe('offline');
     expect(location.searchParams.get('prompt')).toBe('consent');
     expect(location.searchParams.get('redirect_uri')).toBe(`${APP}/auth/callback`);
+    expect(location.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(location.searchParams.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const state = location.searchParams.get('state')!;
     const cookie = start.headers.getSetCookie()[0]!;
     expect(cookie).toMatch(/^__Host-ets-state=[^;]+; Max-Age=600; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
@@ -132,10 +134,11 @@ describe('worker: sessions', () => {
 });
 
 describe('worker: the callback refuses before any secret leaves', () => {
-  async function expectStillUnused(code: string) {
-    // The Worker did not exchange the code: it is still good for one exchange.
+  /** The Worker did not exchange the code: it is still good for one exchange (with its login's PKCE verifier). */
+  async function expectStillUnused(back: URL) {
     const oauth = zohoOAuth({ accountsUrl: ZOHO, ...client, redirectUrl: `${APP}/auth/callback` });
-    await expect(oauth.exchangeGrant(code)).resolves.toMatchObject({ refreshToken: expect.any(String) });
+    const codeVerifier = await pkceVerifierOf(back.searchParams.get('state')!);
+    await expect(oauth.exchangeGrant(back.searchParams.get('code')!, { codeVerifier })).resolves.toMatchObject({ refreshToken: expect.any(String) });
   }
 
   it('an accounts-server that is not this deployment’s', async () => {
@@ -146,7 +149,7 @@ describe('worker: the callback refuses before any secret leaves', () => {
       const refused = await call(back.toString(), { cookie: stateCookie });
       expect(refused.status).toBe(400);
     }
-    await expectStillUnused(back.searchParams.get('code')!);
+    await expectStillUnused(back);
   });
 
   it('a missing state, a state from another browser, a forged state', async () => {
@@ -161,7 +164,7 @@ describe('worker: the callback refuses before any secret leaves', () => {
     const [nonce, expires] = back.searchParams.get('state')!.split('.');
     forged.searchParams.set('state', `${nonce}.${Number(expires) + 3_600_000}.forged`);
     expect((await call(forged.toString(), { cookie: stateCookie })).status).toBe(400);
-    await expectStillUnused(back.searchParams.get('code')!);
+    await expectStillUnused(back);
   });
 
   it('a replayed state', async () => {
@@ -174,7 +177,29 @@ describe('worker: the callback refuses before any secret leaves', () => {
     const refused = await call(replay.toString(), { cookie: stateCookie });
     expect(refused.status).toBe(400);
     expect(await refused.text()).toContain('already used');
-    await expectStillUnused(fresh);
+    // A code issued without a challenge (the admin's grant) needs no verifier.
+    const oauth = zohoOAuth({ accountsUrl: ZOHO, ...client, redirectUrl: `${APP}/auth/callback` });
+    await expect(oauth.exchangeGrant(fresh)).resolves.toMatchObject({ refreshToken: expect.any(String) });
+  });
+
+  it("a victim's code in the attacker's login (code injection) gives no session: PKCE fails at Zoho", async () => {
+    // The victim's login reached Zoho and came back with a code they have not redeemed yet.
+    const victim = await startLogin();
+    const victimBack = await consent(victim.consent, 'ana@example.com');
+    // The attacker starts a login of their own and calls the callback with their state and cookie, and the victim's code.
+    const attacker = await startLogin();
+    const injected = new URL(`${APP}/auth/callback`);
+    injected.searchParams.set('state', attacker.consent.searchParams.get('state')!);
+    injected.searchParams.set('code', victimBack.searchParams.get('code')!);
+    injected.searchParams.set('accounts-server', victimBack.searchParams.get('accounts-server')!);
+    const before = (await admin('counts', { client_id: client.clientId })) as { grantExchanges: number; grantsRefused: number };
+    const refused = await call(injected.toString(), { cookie: attacker.stateCookie });
+    expect(refused.status).toBe(400);
+    expect(refused.headers.getSetCookie().some((c) => c.startsWith('__Host-ets-session=') && !c.includes('Max-Age=0'))).toBe(false);
+    // Zoho saw the exchange and refused it: the verifier was derived from the attacker's login, the challenge from the victim's.
+    const after = (await admin('counts', { client_id: client.clientId })) as { grantExchanges: number; grantsRefused: number };
+    expect(after.grantExchanges - before.grantExchanges).toBe(1);
+    expect(after.grantsRefused - before.grantsRefused).toBe(1);
   });
 
   it('a code for another client gets no session', async () => {
