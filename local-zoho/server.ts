@@ -157,6 +157,14 @@ export class LocalZoho {
   clockOffset = 0;
   /** When set, every token endpoint answers this instead (to test outages and odd bodies). */
   tokenOverride: (() => Response) | null = null;
+  /**
+   * URLs (origin and path) that answer a 307 to another URL (admin: /__admin/redirect?url=&to=):
+   * what an attacker who controls a hop between the client and Zoho would send. Not a thing
+   * Zoho does. Keyed by origin too, so a test can use an origin of its own and leave others alone.
+   */
+  readonly #redirects = new Map<string, string>();
+  /** Requests that reached /__sink/ (where the redirects above point): method and whether they carried a body. */
+  readonly sinkHits: { method: string; bodyBytes: number; authorization: boolean }[] = [];
   /** Refresh tokens whose refreshes fail with this HTTP status (an outage for one user, in shared test runs). */
   readonly #failing = new Map<string, number>();
   /** While set, revokes are throttled: HTTP 400 with Zoho's "Access Denied" body (admin: /__admin/throttle-revokes). */
@@ -352,6 +360,14 @@ export class LocalZoho {
     const url = new URL(request.url);
     const path = url.pathname;
     if (path.startsWith('/__admin/')) return this.#admin(request, url);
+    if (path.startsWith('/__sink/')) {
+      const body = await request.arrayBuffer();
+      this.sinkHits.push({ method: request.method, bodyBytes: body.byteLength, authorization: request.headers.has('authorization') });
+      // Answers as a token endpoint would, so a client that followed the redirect would carry on as if nothing happened.
+      return json({ access_token: randomToken('sink'), refresh_token: randomToken('sink'), api_domain: url.origin, expires_in: 3600, token_type: 'Bearer' });
+    }
+    const redirect = this.#redirects.get(`${url.origin}${path}`);
+    if (redirect) return new Response(null, { status: 307, headers: { location: redirect } });
     // The CRM answers cross-origin calls from client-based apps' JavaScript domains; the accounts
     // server sends no CORS headers at all (nothing documents them on its token endpoints).
     if (path.startsWith('/crm/v8/')) return this.#crm(request, url);
@@ -377,6 +393,7 @@ export class LocalZoho {
       return json({ refreshes: record?.refreshes ?? 0, crmCalls: record?.crmCalls ?? 0, live: !!record });
     }
     const dataCenter = params.get('dc');
+    if (op === 'sink') return json({ hits: this.sinkHits });
     if (op === 'counts') return json(dataCenter ? this.countsAt(dataCenter) : clientId ? this.countsFor(clientId) : this.counts);
     if (request.method !== 'POST') return json({ error: 'method' }, 405);
     if (op === 'clients' && clientId) {
@@ -400,6 +417,13 @@ export class LocalZoho {
     }
     if (op === 'recover' && refreshToken) {
       this.#failing.delete(refreshToken);
+      return json({ ok: true });
+    }
+    if (op === 'redirect' && params.get('url')) {
+      const from = new URL(params.get('url')!);
+      const to = params.get('to');
+      if (to) this.#redirects.set(`${from.origin}${from.pathname}`, to);
+      else this.#redirects.delete(`${from.origin}${from.pathname}`);
       return json({ ok: true });
     }
     if (op === 'throttle-revokes') {

@@ -15,7 +15,7 @@ import { createBackoff, type BackoffOptions } from './backoff.ts';
 import { TokenStoreError } from './errors.ts';
 import type { OAuthToken, RefreshingTokenStore, RefreshOptions, TokenQuery, TokenStore } from './types.ts';
 import { checkTokenInput } from './validate.ts';
-import { isKnownAccountsServer, ZOHO_API_DOMAINS, type ZohoOAuth, type ZohoTokens } from './zoho.ts';
+import { isKnownAccountsServer, isRedirect, ZOHO_API_DOMAINS, type ZohoOAuth, type ZohoTokens } from './zoho.ts';
 
 export interface TokenManagerOptions {
   store: TokenStore;
@@ -115,7 +115,8 @@ export interface TokenManager {
    * Calls the CRM at the token's API domain with its access token; on 401 INVALID_TOKEN,
    * INVALID_OAUTHTOKEN or AUTHENTICATION_FAILURE, refreshes (single-flight) and retries once. `options.token`: a
    * token the caller already holds fresh (the Worker gets it with its session check), which
-   * saves the first store call.
+   * saves the first store call. A redirect from the CRM is not followed: it is a
+   * `ZOHO_BAD_RESPONSE` error, unless `init.redirect` says otherwise.
    */
   fetchCrm(query: TokenQuery, path: string, init?: RequestInit, options?: { token?: OAuthToken }): Promise<Response>;
 }
@@ -353,10 +354,17 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
       }
       // A streamed body cannot be sent twice; buffer it so the retry can resend it.
       const body = init.body instanceof ReadableStream ? await new Response(init.body).arrayBuffer() : init.body;
-      const send = (accessToken: string) => {
+      // A redirect is not followed unless the caller asks: following would carry the access
+      // token (and the body) to wherever it points.
+      const redirect = init.redirect ?? 'manual';
+      const send = async (accessToken: string) => {
         const headers = new Headers(init.headers);
         headers.set('authorization', `Zoho-oauthtoken ${accessToken}`);
-        return doFetch(target.toString(), { ...init, body, headers });
+        const response = await doFetch(target.toString(), { ...init, body, headers, redirect });
+        if (init.redirect === undefined && isRedirect(response)) {
+          throw new TokenStoreError('ZOHO_BAD_RESPONSE', 'fetchCrm: the CRM answered with a redirect; it was not followed');
+        }
+        return response;
       };
       const response = await send(first.accessToken);
       if (!(await isRejectedToken(response))) return response;

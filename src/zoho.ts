@@ -176,6 +176,12 @@ export function dataCenterOfAccountsServer(accountsServer: string): DataCenter |
   }
 }
 
+/**
+ * A redirect answered to `redirect: 'manual'`: a 3xx in workerd and Node, an opaque
+ * `opaqueredirect` (status 0) in browsers. Nothing was sent to its target.
+ */
+export const isRedirect = (response: Response) => (response.type as string) === 'opaqueredirect' || (response.status >= 300 && response.status < 400);
+
 const invalid = (message: string) => new TokenStoreError('INVALID_INPUT', `zohoOAuth: ${message}`);
 
 /** RFC 7636: 43-128 characters of A-Z a-z 0-9 - . _ ~ (a challenge, S256 of one, is 43). */
@@ -286,10 +292,12 @@ export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
   async function call(url: string, init: RequestInit, doing: string): Promise<{ status: number; body: unknown }> {
     let response: Response;
     try {
-      response = await doFetch(url, init);
+      // Never followed: a 307 would re-send the form (client secret, refresh token) to its Location.
+      response = await doFetch(url, { ...init, redirect: 'manual' });
     } catch (cause) {
       throw new TokenStoreError('ZOHO_UNAVAILABLE', `could not reach Zoho while ${doing}`, { cause, retryAfterMs: DEFAULT_OUTAGE_WAIT_MS });
     }
+    if (isRedirect(response)) throw new TokenStoreError('ZOHO_BAD_RESPONSE', `Zoho's server answered with a redirect while ${doing}; it was not followed`);
     if (response.status >= 500) {
       throw new TokenStoreError('ZOHO_UNAVAILABLE', `Zoho answered HTTP ${response.status} while ${doing}`, {
         retryAfterMs: retryAfterOf(response, now()) ?? DEFAULT_OUTAGE_WAIT_MS,

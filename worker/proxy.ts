@@ -105,7 +105,7 @@ export async function proxy(request: Request, env: Env, config: Config): Promise
     const upstream = await manager.fetchCrm(
       { id: who.token.id },
       `${raw}${url.search}`,
-      { method: request.method, headers, body: hasBody ? await request.arrayBuffer() : undefined, redirect: 'manual' },
+      { method: request.method, headers, body: hasBody ? await request.arrayBuffer() : undefined },
       { token: who.token },
     );
     const out = new Headers();
