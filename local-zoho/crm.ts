@@ -1,6 +1,6 @@
 /**
  * The CRM v8 side of the local Zoho: the calls this project makes (list, get and create Leads,
- * the current user, the org, field metadata), answered in the shapes and with the errors of
+ * a lead's attachments, the current user, the org, field metadata), answered in the shapes and with the errors of
  * Zoho's documentation and its OpenAPI description of CRM v8 (../shared/zoho-notes.md, "CRM API
  * v8"). Only what a live, unexpired access token with the right scope may see.
  */
@@ -57,8 +57,34 @@ export interface CrmContext {
   user: LocalZohoUser;
   /** The org's Leads, in creation order; the handler appends to it. */
   leads: Record<string, unknown>[];
+  /** The org's attachments (files on its records), by attachment id; the handler adds to it. Not kept across restarts. */
+  attachments: Map<string, Attachment>;
   now: number;
   newId: () => string;
+}
+
+/** A file attached to a record: its bytes served back as uploaded, with the type it was uploaded with. */
+export interface Attachment {
+  recordId: string;
+  fileName: string;
+  contentType: string;
+  bytes: Uint8Array<ArrayBuffer>;
+}
+
+/** Zoho's limit on one attached file: 20 MB. */
+export const MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024;
+
+/** POST {module}/{id}/Attachments: a multipart form with `file`, as Zoho's upload takes it. */
+async function uploadAttachment(request: Request, recordId: string, ctx: CrmContext): Promise<Response> {
+  const form = await request.formData().catch(() => null);
+  const file = form?.get('file');
+  if (!file || typeof file === 'string') return crmError(400, 'REQUIRED_PARAM_MISSING', 'required param is missing', { param_name: 'file' });
+  // Zoho's docs give the limit, not the error's code: this code is the stand-in's.
+  if (file.size > MAX_ATTACHMENT_BYTES) return crmError(400, 'FILE_SIZE_MORE_THAN_ALLOWED_SIZE', 'file size exceeds the allowed size', { maximum_size: '20 MB' });
+  const id = `${recordId}9${String(ctx.attachments.size + 1).padStart(4, '0')}`;
+  ctx.attachments.set(id, { recordId, fileName: file.name, contentType: file.type || 'application/octet-stream', bytes: new Uint8Array(await file.arrayBuffer()) });
+  const time = new Date(ctx.now).toISOString().replace(/\.\d{3}Z$/, '+00:00');
+  return json({ data: [{ code: 'SUCCESS', details: { id, Modified_Time: time, Created_Time: time, Modified_By: owner(ctx.user), Created_By: owner(ctx.user) }, message: 'attachment uploaded successfully', status: 'success' }] });
 }
 
 function owner(user: LocalZohoUser) {
@@ -187,6 +213,16 @@ export async function answerCrm(request: Request, url: URL, route: string, ctx: 
     if (!module) return crmError(400, 'REQUIRED_PARAM_MISSING', 'required param is missing', { param_name: 'module' });
     if (module !== 'Leads') return crmError(400, 'INVALID_MODULE', 'the module name given seems to be invalid', { param_name: 'module' });
     return json({ fields: LEAD_FIELDS });
+  }
+  const attachment = /^([A-Za-z_]+)\/(\d+)\/Attachments(?:\/(\d+))?$/.exec(route);
+  if (attachment) {
+    const [, module, recordId, attachmentId] = attachment;
+    if (module !== 'Leads') return crmError(400, 'INVALID_MODULE', 'the module name given seems to be invalid', { resource_path_index: 0 });
+    if (!ctx.leads.some((l) => l.id === recordId)) return crmError(400, 'INVALID_DATA', 'the related id given seems to be invalid', { resource_path_index: 1 });
+    if (attachmentId === undefined && method === 'POST') return uploadAttachment(request, recordId!, ctx);
+    const file = attachmentId === undefined ? undefined : ctx.attachments.get(attachmentId);
+    if (method === 'GET' && file && file.recordId === recordId) return new Response(file.bytes.slice(), { headers: { 'content-type': file.contentType } });
+    if (method === 'GET' && attachmentId !== undefined) return new Response(null, { status: 204 });
   }
   const match = /^([A-Za-z_]+)(?:\/(\d+))?$/.exec(route);
   if (!match) return crmError(404, 'INVALID_URL_PATTERN', 'Please check if the URL trying to access is a correct one');

@@ -9,7 +9,7 @@
  * Its extras (counters, a clock, failure switches) sit under /__admin/. Never used in production.
  * test/node/local-zoho-*.test.ts state each documented behaviour and check it here.
  */
-import { answerCrm, crmError, hasScope } from './crm.ts';
+import { answerCrm, crmError, hasScope, type Attachment } from './crm.ts';
 import {
   APP_SCOPE,
   DEFAULT_CLIENT,
@@ -181,6 +181,7 @@ export class LocalZoho {
   readonly #evicted = new Map<string, number>();
   readonly #devices = new Map<string, DeviceRequest>();
   readonly #leads = new Map<string, Record<string, unknown>[]>();
+  readonly #attachments = new Map<string, Map<string, Attachment>>();
 
   constructor(options: LocalZohoOptions = {}) {
     this.#options = options;
@@ -758,6 +759,8 @@ export class LocalZoho {
     const { user } = access;
     const leads = this.#leads.get(user.orgId) ?? [];
     this.#leads.set(user.orgId, leads);
-    return answerCrm(request, url, route, { user, leads, now: this.now(), newId: () => recordId(user.orgId, leads.length + 1) });
+    let attachments = this.#attachments.get(user.orgId);
+    if (!attachments) this.#attachments.set(user.orgId, (attachments = new Map()));
+    return answerCrm(request, url, route, { user, leads, attachments, now: this.now(), newId: () => recordId(user.orgId, leads.length + 1) });
   }
 }

@@ -34,8 +34,21 @@ function setup(env: Env): Config {
   return cached.config;
 }
 
+/**
+ * Fetch Metadata: a request the browser marks as coming from another site passes only as a
+ * CORS request (which the Origin check then admits or refuses). A link, a form, an `<img>` or
+ * a frame on any other site never reaches a session route with the user's cookie. Requests
+ * without these headers (servers, older browsers) are left to the Origin check.
+ */
+function crossSiteByMetadata(request: Request): boolean {
+  const site = request.headers.get('sec-fetch-site');
+  if (site === null || site === 'same-origin' || site === 'none') return false;
+  return request.headers.get('sec-fetch-mode') !== 'cors';
+}
+
 /** Requests that change state with a cookie must come from this origin or an allowed one. */
 function crossSiteRefused(request: Request, url: URL, config: Config): boolean {
+  if (crossSiteByMetadata(request)) return true;
   const origin = request.headers.get('origin');
   if (origin === null || origin === url.origin) return false;
   return !config.allowedOrigins.has(origin);
@@ -84,6 +97,8 @@ async function route(request: Request, env: Env, requestId: string): Promise<{ r
     }
   }
   if (pathname === '/crm' || pathname.startsWith('/crm/')) {
+    // Before any object or Zoho call: another site's link or subresource gets nothing.
+    if (crossSiteByMetadata(request)) return { response: jsonError(403, 'cross_site', 'cross-site navigation or subresource load refused') };
     const origin = request.headers.get('origin');
     const cors = origin && origin !== url.origin ? corsHeaders(origin, config.allowedOrigins) : null;
     if (method === 'OPTIONS') {

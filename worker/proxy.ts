@@ -3,7 +3,8 @@
  * path on Zoho's CRM, never a host: paths with encoded separators, dot segments, `//`, `@`
  * or backslashes are refused, and the target must stay on an allowed API domain.
  * Authorization and cookies are stripped both ways; a 401 INVALID_TOKEN is refreshed
- * (single-flight) and retried once by the token manager.
+ * (single-flight) and retried once by the token manager. Bodies are bounded; answers cannot
+ * run as this origin's pages (proxiedHeaders).
  *
  * Cost: one call to one object, the caller's own (session check and fresh token in one);
  * a second call to it only when Zoho rejects the access token. Callers named through the
@@ -22,7 +23,66 @@ import { ask, placementOf, refBucket, userObject, type UserRef } from './objects
 import { sha256 } from './signing.ts';
 
 const REQUEST_HEADERS = ['accept', 'accept-language', 'content-type', 'if-modified-since', 'if-none-match', 'x-crm-org', 'x-external'];
-const RESPONSE_HEADERS = ['content-type', 'etag', 'last-modified', 'cache-control', 'retry-after'];
+const RESPONSE_HEADERS = ['content-type', 'etag', 'last-modified', 'retry-after'];
+
+/**
+ * The largest request body passed on. Zoho's largest accepted upload is one 20 MB attachment;
+ * this is 20 MiB plus room for the multipart framing around it. Record calls are far smaller
+ * (at most 100 records per call), so nothing Zoho would take is refused.
+ */
+export const MAX_BODY_BYTES = 20 * 1024 * 1024 + 64 * 1024;
+
+const isJson = (type: string) => /^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type);
+
+/**
+ * The headers of a proxied answer: the few a CRM client reads, and none that would let Zoho's
+ * bytes act on this origin. A file a colleague attached (HTML, SVG) is served as a download
+ * that cannot run script (`nosniff`, a sandbox CSP, `attachment`); JSON stays inline. Nothing
+ * proxied is cached: it is one user's data.
+ */
+export function proxiedHeaders(upstream: Response): Headers {
+  const out = new Headers();
+  for (const name of RESPONSE_HEADERS) {
+    const value = upstream.headers.get(name);
+    if (value !== null) out.set(name, value);
+  }
+  out.set('x-content-type-options', 'nosniff');
+  out.set('content-security-policy', "sandbox; default-src 'none'; frame-ancestors 'none'");
+  out.set('cache-control', 'private, no-store');
+  const disposition = upstream.headers.get('content-disposition');
+  const hasBody = upstream.status !== 204 && upstream.status !== 304;
+  if (hasBody && !isJson(upstream.headers.get('content-type') ?? '')) {
+    // Zoho's file name (and any other parameter) is kept; only the disposition type is forced.
+    out.set('content-disposition', disposition ? disposition.replace(/^[^;]*/, 'attachment') : 'attachment');
+  } else if (disposition !== null) {
+    out.set('content-disposition', disposition);
+  }
+  return out;
+}
+
+/** The request body, read up to MAX_BODY_BYTES (chunked bodies included); null past it. */
+async function boundedBody(request: Request): Promise<ArrayBuffer | null> {
+  if (!request.body) return new ArrayBuffer(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_BODY_BYTES) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) body.set(chunk, at), (at += chunk.byteLength);
+  return body.buffer;
+}
+
+const tooLarge = () => ({ response: jsonError(413, 'too_large', `request bodies are limited to ${MAX_BODY_BYTES} bytes`), code: 'too_large' });
 /** /crm/v<n>/ then plain segments: letters, digits, _ - . , (no empty, no dot segments). */
 const CRM_PATH = /^\/crm\/v\d+(\/(?!\.{1,2}(\/|$))[A-Za-z0-9_.,-]+)*\/?$/;
 
@@ -77,6 +137,8 @@ const SKEW_MS = 5_000;
 export async function proxy(request: Request, env: Env, config: Config): Promise<{ response: Response; code?: string }> {
   const raw = rawPath(request);
   if (!isSafeCrmPath(raw)) return { response: jsonError(400, 'bad_path', 'not a CRM API path'), code: 'bad_path' };
+  // A declared size past the limit is refused before any object call; a chunked body is counted as it is read.
+  if (Number(request.headers.get('content-length') ?? 0) > MAX_BODY_BYTES) return tooLarge();
 
   let who;
   try {
@@ -93,7 +155,8 @@ export async function proxy(request: Request, env: Env, config: Config): Promise
     const value = request.headers.get(name);
     if (value !== null) headers.set(name, value);
   }
-  const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
+  const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : await boundedBody(request);
+  if (body === null) return tooLarge();
   // Only used again if Zoho rejects the access token: then the refresh runs in the same object.
   const manager = createTokenManager({
     store: createDurableObjectStore({ namespace: env.TOKEN_STORE, name: who.ref.name, placement: placementOf(env, who.ref.dataCenter) }),
@@ -105,15 +168,10 @@ export async function proxy(request: Request, env: Env, config: Config): Promise
     const upstream = await manager.fetchCrm(
       { id: who.token.id },
       `${raw}${url.search}`,
-      { method: request.method, headers, body: hasBody ? await request.arrayBuffer() : undefined },
+      { method: request.method, headers, body },
       { token: who.token },
     );
-    const out = new Headers();
-    for (const name of RESPONSE_HEADERS) {
-      const value = upstream.headers.get(name);
-      if (value !== null) out.set(name, value);
-    }
-    return { response: withRenewedCookie(new Response(upstream.body, { status: upstream.status, headers: out }), who.session) };
+    return { response: withRenewedCookie(new Response(upstream.body, { status: upstream.status, headers: proxiedHeaders(upstream) }), who.session) };
   } catch (error) {
     if (!isTokenStoreError(error)) throw error;
     return { response: tokenErrorResponse(error, who.session !== null), code: error.code };

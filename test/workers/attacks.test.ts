@@ -3,14 +3,15 @@
  * in workerd with the local Zoho, and each refused. One test per attack; what it proves is in
  * its name.
  */
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryStore } from '../../src/memory.ts';
 import { createTokenManager } from '../../src/token-manager.ts';
 import { zohoOAuth } from '../../src/zoho.ts';
 import { tokenErrorOf } from '../shared/token-error.ts';
 import './env.ts';
-import { admin, client, grant } from './local-zoho.ts';
-import { APP, call, consent, recordLogs, startLogin } from './worker-client.ts';
+import { admin, client, grant, usageOf } from './local-zoho.ts';
+import { MAX_BODY_BYTES, proxiedHeaders } from '../../worker/proxy.ts';
+import { APP, call, consent, loginAs, recordLogs, startLogin, type LoggedIn } from './worker-client.ts';
 
 recordLogs();
 
@@ -73,5 +74,124 @@ describe('the back channel never follows a redirect', () => {
     const error = await tokenErrorOf(manager.fetchCrm({ id: token.id }, '/crm/v8/Leads?fields=Last_Name', { method: 'POST', body: '{"data":[]}' }));
     expect(error.code).toBe('ZOHO_BAD_RESPONSE');
     expect(await sinkHits()).toBe(before);
+  });
+});
+
+describe("proxied answers cannot act on the app's origin", () => {
+  let ana: LoggedIn;
+  beforeAll(async () => {
+    ana = await loginAs('ana@example.com');
+  });
+
+  it('an HTML file a colleague attached to a record arrives as a download that cannot run script', async () => {
+    const created = await call('/crm/v8/Leads', {
+      method: 'POST',
+      cookie: ana.cookie,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ data: [{ Last_Name: 'Attached' }] }),
+    });
+    const leadId = ((await created.json()) as { data: { details: { id: string } }[] }).data[0]!.details.id;
+    const form = new FormData();
+    form.set('file', new File(['<script>fetch("/auth/revoke",{method:"POST"})</script>'], 'invoice.html', { type: 'text/html' }));
+    const uploaded = await call(`/crm/v8/Leads/${leadId}/Attachments`, { method: 'POST', cookie: ana.cookie, body: form });
+    expect(uploaded.status).toBe(200);
+    const fileId = ((await uploaded.json()) as { data: { details: { id: string } }[] }).data[0]!.details.id;
+
+    // The victim opens the link in their browser: a same-origin navigation with their cookie.
+    const opened = await call(`/crm/v8/Leads/${leadId}/Attachments/${fileId}`, {
+      cookie: ana.cookie,
+      headers: { 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' },
+    });
+    expect(opened.status).toBe(200);
+    expect(opened.headers.get('content-type')).toBe('text/html');
+    expect(opened.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(opened.headers.get('content-security-policy')).toMatch(/^sandbox; default-src 'none'/);
+    expect(opened.headers.get('content-disposition')).toBe('attachment');
+    expect(opened.headers.get('cache-control')).toBe('private, no-store');
+    expect(await opened.text()).toContain('<script>');
+
+    // JSON stays inline, with the same guards.
+    const list = await call('/crm/v8/Leads?fields=Last_Name', { cookie: ana.cookie });
+    expect(list.headers.get('content-disposition')).toBeNull();
+    expect(list.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(list.headers.get('cache-control')).toBe('private, no-store');
+  });
+
+  it("Zoho's content-disposition is passed on, as an attachment for anything but JSON", () => {
+    const answer = (type: string, disposition: string | null, status = 200) =>
+      proxiedHeaders(new Response(status === 204 ? null : 'x', { status, headers: { 'content-type': type, ...(disposition ? { 'content-disposition': disposition } : {}) } }));
+    expect(answer('image/svg+xml', 'inline; filename="logo.svg"').get('content-disposition')).toBe('attachment; filename="logo.svg"');
+    expect(answer('application/pdf', 'attachment;filename=q.pdf').get('content-disposition')).toBe('attachment;filename=q.pdf');
+    expect(answer('application/json;charset=utf-8', 'inline; filename="x.json"').get('content-disposition')).toBe('inline; filename="x.json"');
+    expect(answer('application/vnd.api+json', null).get('content-disposition')).toBeNull();
+    expect(answer('text/plain', null, 204).get('content-disposition')).toBeNull();
+  });
+
+  it('a cross-site navigation or subresource load to /crm/* is 403, and Zoho is not called', async () => {
+    const before = (await usageOf(ana.token.refreshToken!)).crmCalls;
+    const loads = [
+      { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' },
+      { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'iframe' },
+      { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'image' },
+      { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'script' },
+      // Another subdomain of the same site is still another origin.
+      { 'sec-fetch-site': 'same-site', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' },
+    ];
+    for (const headers of loads) {
+      const refused = await call('/crm/v8/Leads?fields=Last_Name', { cookie: ana.cookie, headers });
+      expect(refused.status).toBe(403);
+    }
+    expect((await usageOf(ana.token.refreshToken!)).crmCalls).toBe(before);
+    // An allowed origin's CORS call still works: it is the one way in from another site.
+    const allowed = await call('/crm/v8/Leads?fields=Last_Name', {
+      cookie: ana.cookie,
+      headers: { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'cors', 'sec-fetch-dest': 'empty', origin: 'https://app.example.com' },
+    });
+    expect(allowed.status).toBe(200);
+  });
+
+  it('a cross-site form post to a state-changing route is refused, even without an Origin header', async () => {
+    const mine = await loginAs('ana@example.com');
+    for (const path of ['/auth/logout', '/auth/revoke', '/auth/refresh']) {
+      const refused = await call(path, { method: 'POST', cookie: mine.cookie, headers: { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' } });
+      expect(refused.status).toBe(403);
+    }
+    expect((await call('/auth/me', { cookie: mine.cookie })).status).toBe(200);
+    expect(((await (await call('/auth/me', { cookie: mine.cookie })).json()) as { loggedIn: boolean }).loggedIn).toBe(true);
+  });
+});
+
+describe('request bodies are bounded', () => {
+  let bo: LoggedIn;
+  beforeAll(async () => {
+    bo = await loginAs('bo@example.com');
+  });
+
+  it('a 33 MB body with its length declared: 413 before any object or Zoho call', async () => {
+    const before = (await usageOf(bo.token.refreshToken!)).crmCalls;
+    const refused = await call('/crm/v8/Leads', { method: 'POST', cookie: bo.cookie, headers: { 'content-type': 'application/json' }, body: new Uint8Array(33 * 1024 * 1024) });
+    expect(refused.status).toBe(413);
+    expect((await usageOf(bo.token.refreshToken!)).crmCalls).toBe(before);
+  });
+
+  it('a chunked body (no length) is cut at the limit: 413, and nothing reaches Zoho', async () => {
+    const before = (await usageOf(bo.token.refreshToken!)).crmCalls;
+    const chunk = new Uint8Array(1024 * 1024);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        // 40 MiB on offer; the Worker stops reading just past 20 MiB.
+        if (sent++ < 40) controller.enqueue(chunk);
+        else controller.close();
+      },
+    });
+    const refused = await call('/crm/v8/Leads', { method: 'POST', cookie: bo.cookie, headers: { 'content-type': 'application/json' }, body });
+    expect(refused.status).toBe(413);
+    expect(sent).toBeLessThan(40);
+    expect((await usageOf(bo.token.refreshToken!)).crmCalls).toBe(before);
+    // Just under the limit goes through (Zoho answers what it makes of the bytes).
+    const fits = await call('/crm/v8/Leads', { method: 'POST', cookie: bo.cookie, headers: { 'content-type': 'application/json' }, body: new Uint8Array(MAX_BODY_BYTES) });
+    expect(fits.status).not.toBe(413);
+    expect((await usageOf(bo.token.refreshToken!)).crmCalls).toBe(before + 1);
   });
 });
