@@ -221,12 +221,19 @@ export async function revoke({ env, config, request }: AuthContext): Promise<Res
   return new Response(null, { status: 204, headers: { 'set-cookie': clearCookie(SESSION_COOKIE) } });
 }
 
-/** Refreshes the session's token now (single-flight); answers the new expiry, never the token. */
+/**
+ * Refreshes the session's token now (single-flight), at most once per interval per user
+ * (FORCED_REFRESH_INTERVAL_MS): within it, the current expiry with `refreshed: false`.
+ * Answers the expiry, never the token; `retry-after` says when the next forced refresh may run.
+ */
 export async function refreshNow({ env, config, request }: AuthContext): Promise<Response> {
   const session = await sessionOf(request, env, config);
-  const token = session && (await sessionToken(env, session, { skewMs: Number.POSITIVE_INFINITY }));
-  if (!token) return new Response(null, { status: 401 });
-  return withRenewedCookie(Response.json({ expiryTime: token.expiryTime }, { headers: { 'cache-control': 'no-store' } }), session);
+  // Safe to retry: within the interval a repeat answers the token as it is.
+  const answer = session && (await ask(userObject(env, session.ref), (s) => s.refreshSession(session.sessionId)));
+  if (!answer) return new Response(null, { status: 401 });
+  const { expiryTime, refreshed, retryAfterMs } = answer;
+  const headers = { 'cache-control': 'no-store', 'retry-after': String(Math.ceil(retryAfterMs / 1000)) };
+  return withRenewedCookie(Response.json({ expiryTime, refreshed }, { headers }), session);
 }
 
 /**

@@ -32,6 +32,12 @@ const SCHEMA = [
 ];
 
 const DAY_MS = 86_400_000;
+/**
+ * A forced refresh (POST /auth/refresh) at most this often per object (one user, one token).
+ * Zoho allows 10 refreshes per refresh token per 10 minutes, shared by every holder of it
+ * (API-key servers included): forced refreshes alone can spend at most half of that.
+ */
+export const FORCED_REFRESH_INTERVAL_MS = 2 * 60_000;
 
 /** What `erase` did. */
 export interface EraseAnswer {
@@ -171,6 +177,27 @@ export class UserTokensObject extends TokenStoreObject {
       if (!tokenId) return null;
       if (!refresh) return this.#internals.store().findTokenById(tokenId);
       return this.#internals.manager().freshToken({ id: tokenId }, refresh);
+    });
+  }
+
+  /**
+   * Refreshes the session's token now, unless a forced refresh ran within the interval: then
+   * the token as it is, and when the next one may run. Null without a live session.
+   */
+  refreshSession(sessionId: string): Promise<Outcome<{ expiryTime: number | null; refreshed: boolean; retryAfterMs: number } | null>> {
+    return this.#internals.answer(async () => {
+      const tokenId = await this.#sessionTokenId(sessionId);
+      if (!tokenId) return null;
+      // Checked and set with no await between: concurrent calls to this object see each other.
+      const last = Number(this.#meta('forced_refresh_at') ?? 0);
+      const wait = last + FORCED_REFRESH_INTERVAL_MS - Date.now();
+      if (wait > 0) {
+        const token = await this.#internals.store().findTokenById(tokenId);
+        return token && { expiryTime: token.expiryTime, refreshed: false, retryAfterMs: wait };
+      }
+      this.#setMeta('forced_refresh_at', String(Date.now()));
+      const token = await this.#internals.manager().freshToken({ id: tokenId }, { skewMs: Number.POSITIVE_INFINITY });
+      return { expiryTime: token.expiryTime, refreshed: true, retryAfterMs: FORCED_REFRESH_INTERVAL_MS };
     });
   }
 

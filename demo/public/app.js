@@ -98,8 +98,11 @@ function action(id, run) {
 }
 
 action('refresh', async () => {
-  ({ expiryTime } = await api('/auth/refresh', { method: 'POST' }));
+  const answer = await api('/auth/refresh', { method: 'POST' });
+  expiryTime = answer.expiryTime;
   tick();
+  // The Worker forces a refresh at most every two minutes per user (Zoho's limits are shared).
+  if (!answer.refreshed) showError('Not refreshed: the token was refreshed moments ago and is still good.');
 });
 action('logout', async () => {
   await api('/auth/logout', { method: 'POST' });

@@ -9,7 +9,7 @@ import { createTokenManager } from '../../src/token-manager.ts';
 import { zohoOAuth } from '../../src/zoho.ts';
 import { tokenErrorOf } from '../shared/token-error.ts';
 import './env.ts';
-import { admin, client, grant, usageOf } from './local-zoho.ts';
+import { admin, client, grant, refreshesOf, usageOf } from './local-zoho.ts';
 import { MAX_BODY_BYTES, proxiedHeaders } from '../../worker/proxy.ts';
 import { APP, call, consent, loginAs, recordLogs, startLogin, type LoggedIn } from './worker-client.ts';
 
@@ -193,5 +193,23 @@ describe('request bodies are bounded', () => {
     const fits = await call('/crm/v8/Leads', { method: 'POST', cookie: bo.cookie, headers: { 'content-type': 'application/json' }, body: new Uint8Array(MAX_BODY_BYTES) });
     expect(fits.status).not.toBe(413);
     expect((await usageOf(bo.token.refreshToken!)).crmCalls).toBe(before + 1);
+  });
+});
+
+describe('forced refreshes cannot exhaust Zoho’s refresh limit', () => {
+  it('11 forced refreshes in a row make one refresh at Zoho; the rest answer the current expiry and when to try again', async () => {
+    const eva = await loginAs('eva@example.eu');
+    const before = await refreshesOf(eva.token.refreshToken!);
+    const answers: Response[] = [];
+    for (let i = 0; i < 11; i++) answers.push(await call('/auth/refresh', { method: 'POST', cookie: eva.cookie }));
+    expect(answers.map((a) => a.status)).toEqual(Array(11).fill(200));
+    const bodies = (await Promise.all(answers.map((a) => a.json()))) as { expiryTime: number; refreshed: boolean }[];
+    expect(bodies.map((b) => b.refreshed)).toEqual([true, ...Array(10).fill(false)]);
+    expect(new Set(bodies.map((b) => b.expiryTime)).size).toBe(1);
+    expect(Number(answers[10]!.headers.get('retry-after'))).toBeGreaterThan(0);
+    // A burst from many tabs at once, within the interval: no refresh at all.
+    await Promise.all(Array.from({ length: 11 }, () => call('/auth/refresh', { method: 'POST', cookie: eva.cookie })));
+    expect((await refreshesOf(eva.token.refreshToken!)) - before).toBeLessThanOrEqual(2);
+    expect((await refreshesOf(eva.token.refreshToken!)) - before).toBe(1);
   });
 });
