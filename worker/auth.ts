@@ -19,6 +19,18 @@ import { ask, isDataCenter, refBucket, stateBucket, userObject, userObjectName, 
 import { randomId, sha256, sign, verify } from './signing.ts';
 
 const STATE_TTL_MS = 10 * 60_000;
+/**
+ * Logins one browser may have under way at once (tabs, a retry): the state cookie holds the
+ * nonces of the latest few, so a second login does not break the first, and a page that
+ * starts logins in a loop cannot grow the cookie.
+ */
+export const MAX_PENDING_LOGINS = 5;
+
+/** The nonces of this browser's logins under way, oldest first. */
+const pendingNonces = (request: Request) => (readCookie(request, STATE_COOKIE) ?? '').split('.').filter(Boolean);
+
+/** The state cookie holding `nonces`, or clearing it when none are left. */
+const stateCookie = (nonces: string[]) => (nonces.length > 0 ? setCookie(STATE_COOKIE, nonces.join('.'), STATE_TTL_MS / 1000) : clearCookie(STATE_COOKIE));
 
 export interface AuthContext {
   env: Env;
@@ -61,7 +73,7 @@ function servedDataCenterAt(config: Config, server: string): DataCenter | null {
  */
 const pkceVerifier = (config: Config, nonce: string) => sign(config.sessionSecret, 'pkce', nonce);
 
-export async function login({ config, url }: AuthContext): Promise<Response> {
+export async function login({ config, request, url }: AuthContext): Promise<Response> {
   const nonce = randomId(16);
   const expires = Date.now() + STATE_TTL_MS;
   const bucket = crypto.getRandomValues(new Uint32Array(1))[0]! % config.loginStateBuckets;
@@ -73,14 +85,13 @@ export async function login({ config, url }: AuthContext): Promise<Response> {
   const location = oauthFor(config, url).authorizationUrl({ scope: config.scope, state, signInAt, codeChallenge });
   return new Response(null, {
     status: 302,
-    headers: { location, 'set-cookie': setCookie(STATE_COOKIE, nonce, STATE_TTL_MS / 1000), 'cache-control': 'no-store' },
+    headers: { location, 'set-cookie': stateCookie([...pendingNonces(request), nonce].slice(-MAX_PENDING_LOGINS)), 'cache-control': 'no-store' },
   });
 }
 
+/** A failed login's page. Other logins under way in this browser keep their nonces. */
 function refuse(message: string): Response {
-  const response = htmlPage(400, 'Login failed', `${message} Please start the login again.`);
-  response.headers.append('set-cookie', clearCookie(STATE_COOKIE));
-  return response;
+  return htmlPage(400, 'Login failed', `${message} Please start the login again.`);
 }
 
 async function sessionCookie(config: Config, ref: UserRef, sessionId: string): Promise<string> {
@@ -98,8 +109,17 @@ export async function callback({ env, config, request, url }: AuthContext): Prom
     !!nonce && !!expires && !!bucket && !!signature && extra === undefined &&
     Number(expires) > Date.now() &&
     (await verify(config.sessionSecret, 'state', `${nonce}.${expires}.${bucket}`, signature)) &&
-    readCookie(request, STATE_COOKIE) === nonce;
+    pendingNonces(request).includes(nonce);
   if (!stateOk) return { response: refuse('The login request was not started here, or it expired.'), outcome: 'bad_state' };
+  // From here on this login is over, whatever the outcome: its nonce leaves the cookie.
+  const finished = await checkedCallback(env, config, url, nonce!, Number(expires), Number(bucket));
+  finished.response.headers.append('set-cookie', stateCookie(pendingNonces(request).filter((n) => n !== nonce)));
+  return finished;
+}
+
+/** The callback past its state check: the accounts server, the code, the exchange, the session. */
+async function checkedCallback(env: Env, config: Config, url: URL, nonce: string, expires: number, bucket: number): Promise<{ response: Response; outcome: string }> {
+  const params = url.searchParams;
 
   // 2. The accounts server Zoho names must be the accounts server of a data center served here.
   const server = params.get('accounts-server') ?? '';
@@ -118,7 +138,7 @@ export async function callback({ env, config, request, url }: AuthContext): Prom
 
   // 3. Single use, in the bucket the state names. The claim makes a retried call idempotent.
   const claim = randomId(16);
-  if (!(await callObject(stateBucket(env, Number(bucket)), (s) => s.consumeState(nonce!, Number(expires), claim)))) {
+  if (!(await callObject(stateBucket(env, bucket), (s) => s.consumeState(nonce, expires, claim)))) {
     return { response: refuse('This login link was already used.'), outcome: 'replayed_state' };
   }
 
@@ -133,7 +153,7 @@ export async function callback({ env, config, request, url }: AuthContext): Prom
     if (answer?.refreshToken) await oauth.revoke(answer.refreshToken, { apiDomain: config.zoho.table[dataCenter]!.apiDomain }).catch(() => undefined);
   };
   try {
-    answer = await oauth.exchangeGrant(code, { accountsServer: server, codeVerifier: await pkceVerifier(config, nonce!) });
+    answer = await oauth.exchangeGrant(code, { accountsServer: server, codeVerifier: await pkceVerifier(config, nonce) });
     if (oauth.dataCenterOf(answer.apiDomain) !== dataCenter) {
       await revokeFresh();
       return { response: refuse('Zoho answered for another data center than it named.'), outcome: 'api_domain_mismatch' };
@@ -152,7 +172,6 @@ export async function callback({ env, config, request, url }: AuthContext): Prom
   }
   const headers = new Headers({ location: config.appUrl, 'cache-control': 'no-store' });
   headers.append('set-cookie', await sessionCookie(config, ref, sessionId));
-  headers.append('set-cookie', clearCookie(STATE_COOKIE));
   return { response: new Response(null, { status: 302, headers }), outcome: 'logged_in' };
 }
 

@@ -11,7 +11,8 @@ import { tokenErrorOf } from '../shared/token-error.ts';
 import './env.ts';
 import { admin, client, grant, refreshesOf, usageOf } from './local-zoho.ts';
 import { MAX_BODY_BYTES, proxiedHeaders } from '../../worker/proxy.ts';
-import { APP, call, consent, loginAs, recordLogs, startLogin, type LoggedIn } from './worker-client.ts';
+import { MAX_PENDING_LOGINS } from '../../worker/auth.ts';
+import { APP, call, consent, cookieFrom, loginAs, recordLogs, startLogin, type LoggedIn } from './worker-client.ts';
 
 recordLogs();
 
@@ -211,5 +212,37 @@ describe('forced refreshes cannot exhaust Zoho’s refresh limit', () => {
     await Promise.all(Array.from({ length: 11 }, () => call('/auth/refresh', { method: 'POST', cookie: eva.cookie })));
     expect((await refreshesOf(eva.token.refreshToken!)) - before).toBeLessThanOrEqual(2);
     expect((await refreshesOf(eva.token.refreshToken!)) - before).toBe(1);
+  });
+});
+
+describe('logins under way in one browser', () => {
+  it('two concurrent logins in one cookie jar both succeed', async () => {
+    const first = await startLogin();
+    const second = await startLogin(first.stateCookie);
+    const firstBack = await consent(first.consent, 'ana@example.com');
+    const secondBack = await consent(second.consent, 'bo@example.com');
+    // The first tab comes back first, with the jar as it is now (both nonces).
+    const firstDone = await call(firstBack.toString(), { cookie: second.stateCookie });
+    expect(firstDone.status).toBe(302);
+    const jar = cookieFrom(firstDone, '__Host-ets-state');
+    const secondDone = await call(secondBack.toString(), { cookie: jar });
+    expect(secondDone.status).toBe(302);
+    expect(secondDone.headers.getSetCookie().find((c) => c.startsWith('__Host-ets-state='))).toMatch(/^__Host-ets-state=; Max-Age=0/);
+  });
+
+  it('the cookie holds the latest few logins only: a page that starts logins in a loop cannot grow it', async () => {
+    let jar: string | undefined;
+    const started = [];
+    for (let i = 0; i < MAX_PENDING_LOGINS + 3; i++) {
+      const login = await startLogin(jar);
+      started.push(login);
+      jar = login.stateCookie;
+    }
+    expect(jar!.split('=')[1]!.split('.')).toHaveLength(MAX_PENDING_LOGINS);
+    // The oldest login fell out; the newest still completes.
+    const oldest = await call((await consent(started[0]!.consent, 'ana@example.com')).toString(), { cookie: jar });
+    expect(oldest.status).toBe(400);
+    const newest = await call((await consent(started.at(-1)!.consent, 'ana@example.com')).toString(), { cookie: jar });
+    expect(newest.status).toBe(302);
   });
 });

@@ -35,9 +35,9 @@ export function cookieFrom(response: Response, name: string): string {
   return line.split(';')[0]!;
 }
 
-/** Starts a login at the Worker; returns Zoho's consent URL and the state cookie. */
-export async function startLogin() {
-  const start = await call('/auth/login');
+/** Starts a login at the Worker (in a browser whose state cookie is `stateCookie`, if any); returns Zoho's consent URL and the new state cookie. */
+export async function startLogin(stateCookie?: string) {
+  const start = await call('/auth/login', { cookie: stateCookie });
   expect(start.status).toBe(302);
   return { consent: new URL(start.headers.get('location')!), stateCookie: cookieFrom(start, '__Host-ets-state') };
 }
