@@ -110,8 +110,7 @@ const saver = setInterval(save, 1000);
 const server = await serveLocalZoho({ zoho, port: ZOHO_PORT });
 const euServer = await serveLocalZoho({ zoho, port: ZOHO_EU_PORT });
 
-// The in-browser demo: its bundle, and the local client it uses (a client id, no secret; written
-// for local runs only and ignored by git). The extension (demo/extension, load it unpacked) has
+// The in-browser demo: its bundle (its client, an id without a secret, comes from the Worker). The extension (demo/extension, load it unpacked) has
 // its own client, whose secret Zoho's token endpoint requires of mobile/desktop clients.
 await build({ entryPoints: ['demo/src/in-browser.ts'], bundle: true, format: 'esm', outfile: 'demo/public/in-browser.js', logLevel: 'warning' });
 await build({
@@ -121,7 +120,9 @@ await build({
   outdir: 'demo/extension/dist',
   logLevel: 'warning',
 });
-writeFileSync('demo/public/local-config.json', JSON.stringify({ accountsUrl: ZOHO_URL, clientId: BROWSER_CLIENT_ID }));
+// Nothing local goes in the assets directory (wrangler deploy would publish it): the Worker
+// answers the in-browser page's settings from a --var below. demo/public/.assetsignore keeps
+// out the file older versions wrote there.
 writeFileSync('demo/extension/dist/config.json', JSON.stringify({ accountsUrl: ZOHO_URL, clientId: EXTENSION_CLIENT_ID, clientSecret: vars.DEMO_EXTENSION_CLIENT_SECRET }));
 console.log(`local Zoho (accounts and CRM): US data center on ${server.url}, EU on ${euServer.url}`);
 
@@ -133,6 +134,8 @@ const wrangler = spawn(
     ...['--var', `ZOHO_CLIENT_ID:${CLIENT_ID}`, '--var', 'ZOHO_DATA_CENTER:us,eu', '--var', `ZOHO_LOCAL_DATA_CENTERS:${JSON.stringify(DATA_CENTERS)}`],
     // workerd cannot place objects in a jurisdiction; a deployment does (README, residency).
     ...['--var', 'OBJECT_PLACEMENT:off'],
+    // The in-browser page's client (an id, no secret), served at /demo/browser-client by this local run only.
+    ...['--var', `DEMO_BROWSER_CLIENT:${JSON.stringify({ accountsUrl: ZOHO_URL, clientId: BROWSER_CLIENT_ID })}`],
     '--show-interactive-dev-session=false',
   ],
   {

@@ -58,6 +58,10 @@ async function route(request: Request, env: Env, requestId: string): Promise<{ r
   const url = new URL(request.url);
   const { pathname } = url;
   if (pathname === '/healthz') return { response: Response.json({ ok: true }) };
+  // The in-browser demo's client in local runs (an id, no secret); never an asset, so never deployed.
+  if (pathname === '/demo/browser-client' && env.DEMO_BROWSER_CLIENT) {
+    return { response: new Response(env.DEMO_BROWSER_CLIENT, { headers: { 'content-type': 'application/json', 'cache-control': 'no-store' } }) };
+  }
 
   let config: Config;
   try {

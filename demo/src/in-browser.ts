@@ -69,7 +69,7 @@ async function showStorage(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const response = await fetch('/local-config.json');
+  const response = await fetch('/demo/browser-client');
   if (!response.ok) {
     $('b-unavailable').hidden = false;
     return;

@@ -2,7 +2,7 @@
  * The demo as a person uses it: `npm start` (wrangler dev + local Zoho), Debian's Chromium
  * driven by Playwright. Screenshots of each step go to test-output/ (not committed).
  */
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -65,8 +65,12 @@ async function zohoCounts(): Promise<{ refreshes: number; grantExchanges: number
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
+/** What versions before this one wrote into the assets directory: .assetsignore must keep it from being served (and deployed). */
+const LEFTOVER = 'demo/public/local-config.json';
+
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
+  writeFileSync(LEFTOVER, JSON.stringify({ leftover: true }));
   await start();
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   context = await browser.newContext();
@@ -74,6 +78,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  rmSync(LEFTOVER, { force: true });
   await browser?.close();
   await stop();
 });
@@ -166,6 +171,11 @@ describe('the demo, end to end', () => {
     await shot('refreshed');
   });
 
+  it('serves nothing a local run wrote into the assets directory (wrangler deploy would publish it)', async () => {
+    expect((await fetch(`${APP}/app.js`)).status).toBe(200);
+    expect((await fetch(`${APP}/local-config.json`)).status).toBe(404);
+  });
+
   it('keeps the session cookie away from script, and no token reaches the page', async () => {
     expect(await page.evaluate(() => document.cookie)).toBe('');
     const [cookie] = await context.cookies(APP);
@@ -203,10 +213,10 @@ describe('the demo, end to end', () => {
   });
 
   it('in this browser: no client secret reaches the page, nothing is in clear in IndexedDB, and a reload needs no new login', async () => {
-    const config = (await (await fetch(`${APP}/local-config.json`)).json()) as Record<string, unknown>;
+    const config = (await (await fetch(`${APP}/demo/browser-client`)).json()) as Record<string, unknown>;
     expect(Object.keys(config).sort()).toEqual(['accountsUrl', 'clientId']);
     // No local secret of any kind is in what the page loads.
-    const served = (await Promise.all(['/', '/in-browser.js', '/app.js', '/local-config.json'].map(async (path) => (await fetch(`${APP}${path}`)).text()))).join('\n');
+    const served = (await Promise.all(['/', '/in-browser.js', '/app.js', '/demo/browser-client'].map(async (path) => (await fetch(`${APP}${path}`)).text()))).join('\n');
     const secrets = [...readFileSync('.dev.vars', 'utf8').matchAll(/^[A-Z_]+='([^']+)'$/gm)].map((m) => m[1]!);
     expect(secrets.length).toBeGreaterThan(3);
     for (const secret of secrets) expect(served).not.toContain(secret);

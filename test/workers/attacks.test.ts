@@ -246,3 +246,9 @@ describe('logins under way in one browser', () => {
     expect(newest.status).toBe(302);
   });
 });
+
+describe('nothing local is served or deployed', () => {
+  it("the browser demo's client is not answered outside local runs (assets: test/e2e/demo.test.ts)", async () => {
+    expect((await call('/demo/browser-client')).status).toBe(404);
+  });
+});
