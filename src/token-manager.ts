@@ -12,10 +12,11 @@
  * is backed off (src/backoff.ts): while the wait runs, callers get the error, Zoho no call.
  */
 import { createBackoff, type BackoffOptions } from './backoff.ts';
+import { callCrm, type CrmAccess } from './crm-call.ts';
 import { TokenStoreError } from './errors.ts';
 import type { OAuthToken, RefreshingTokenStore, RefreshOptions, TokenQuery, TokenStore } from './types.ts';
 import { checkTokenInput } from './validate.ts';
-import { isKnownAccountsServer, isRedirect, ZOHO_API_DOMAINS, type ZohoOAuth, type ZohoTokens } from './zoho.ts';
+import { isKnownAccountsServer, ZOHO_API_DOMAINS, type ZohoOAuth, type ZohoTokens } from './zoho.ts';
 
 export interface TokenManagerOptions {
   store: TokenStore;
@@ -118,7 +119,7 @@ export interface TokenManager {
    * saves the first store call. A redirect from the CRM is not followed: it is a
    * `ZOHO_BAD_RESPONSE` error, unless `init.redirect` says otherwise.
    */
-  fetchCrm(query: TokenQuery, path: string, init?: RequestInit, options?: { token?: OAuthToken }): Promise<Response>;
+  fetchCrm(query: TokenQuery, path: string, init?: RequestInit, options?: { token?: CrmAccess }): Promise<Response>;
 }
 
 const DEFAULT_SKEW_MS = 5_000;
@@ -142,19 +143,6 @@ function result(token: OAuthToken): AccessToken {
     throw new TokenStoreError('ZOHO_BAD_RESPONSE', 'the refreshed token has no access token or API domain');
   }
   return { accessToken: token.accessToken, apiDomain: token.apiDomain, token };
-}
-
-/** Whether a CRM answer says the access token is not (or no longer) valid. */
-async function isRejectedToken(response: Response): Promise<boolean> {
-  if (response.status !== 401) return false;
-  try {
-    const body = (await response.clone().json()) as { code?: unknown };
-    // INVALID_OAUTHTOKEN: pushed out by a 16th access token of the same refresh token.
-    // (OAUTH_SCOPE_MISMATCH is a 401 too, but a refresh keeps the scopes: it is passed on as is.)
-    return body.code === 'INVALID_TOKEN' || body.code === 'INVALID_OAUTHTOKEN' || body.code === 'AUTHENTICATION_FAILURE';
-  } catch {
-    return false;
-  }
 }
 
 export function createTokenManager(options: TokenManagerOptions): TokenManager {
@@ -343,33 +331,15 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     },
 
     async fetchCrm(query, path, init = {}, { token } = {}) {
-      const first = result(token ?? (await freshToken(query, { skewMs })));
-      const apiOrigin = new URL(first.apiDomain).origin;
-      if (!isAllowedApiDomain(apiOrigin)) {
-        throw new TokenStoreError('INVALID_INPUT', 'fetchCrm: the token names an API domain that is not allowed');
-      }
-      const target = new URL(path, apiOrigin);
-      if (target.origin !== apiOrigin || !path.startsWith('/')) {
-        throw new TokenStoreError('INVALID_INPUT', 'fetchCrm: path must be an absolute path on the token\'s API domain');
-      }
-      // A streamed body cannot be sent twice; buffer it so the retry can resend it.
-      const body = init.body instanceof ReadableStream ? await new Response(init.body).arrayBuffer() : init.body;
-      // A redirect is not followed unless the caller asks: following would carry the access
-      // token (and the body) to wherever it points.
-      const redirect = init.redirect ?? 'manual';
-      const send = async (accessToken: string) => {
-        const headers = new Headers(init.headers);
-        headers.set('authorization', `Zoho-oauthtoken ${accessToken}`);
-        const response = await doFetch(target.toString(), { ...init, body, headers, redirect });
-        if (init.redirect === undefined && isRedirect(response)) {
-          throw new TokenStoreError('ZOHO_BAD_RESPONSE', 'fetchCrm: the CRM answered with a redirect; it was not followed');
-        }
-        return response;
-      };
-      const response = await send(first.accessToken);
-      if (!(await isRejectedToken(response))) return response;
-      const second = result(await freshToken({ id: first.token.id }, { skewMs, rejectedAccessToken: first.accessToken }));
-      return send(second.accessToken);
+      const first = token ?? (await freshToken(query, { skewMs }));
+      return callCrm({
+        token: first,
+        path,
+        init,
+        isAllowedApiDomain,
+        fetch: doFetch,
+        refresh: (rejectedAccessToken) => freshToken({ id: first.id }, { skewMs, rejectedAccessToken }),
+      });
     },
   };
 }
