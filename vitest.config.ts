@@ -87,6 +87,8 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: './wrangler.toml' },
+            // The Worker's bindings and settings, with an entry that also exports the library's object class.
+            main: './test/workers/main.ts',
             // A fresh key per run: the tests never depend on a key in the repo.
             miniflare: {
               bindings: {
@@ -115,6 +117,8 @@ export default defineConfig({
                 TEST_ADMIN_KEY,
               },
               outboundService: (request: Request) => localZoho.fetch(request),
+              // The library's TokenStoreObject (test/workers/main.ts), beside the Worker's own objects.
+              durableObjects: { LIBRARY_STORE: { className: 'LibraryStoreObject', useSQLite: true } },
             },
           }),
         ],

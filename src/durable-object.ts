@@ -4,6 +4,8 @@
  * values; each save is one `transactionSync`. The object is the only place that holds the
  * key material (from the Worker's secrets), and it exposes the six store methods, `rotate`
  * and `freshToken` (the refresh, run here so it is single-flight), nothing of its internals.
+ * `TokenStoreObjectBase` is the same object without those methods, for a subclass that
+ * exposes less (the Worker's per-user object hands out sessions, never raw tokens).
  * Within the object saves are serialized, so any number of Workers saving one user end with
  * one record. Calls to it retry transient faults and report overload (src/object-call.ts).
  */
@@ -174,7 +176,12 @@ export interface ObjectInternals {
   calls(): number;
 }
 
-export class TokenStoreObject extends DurableObject<TokenStoreObjectEnv> {
+/**
+ * The sealed store and its token manager inside an object, with no RPC method of its own: a
+ * subclass decides what callers may ask (the Worker's user object exposes sessions, never raw
+ * tokens). `TokenStoreObject` is this plus the store's methods.
+ */
+export class TokenStoreObjectBase extends DurableObject<TokenStoreObjectEnv> {
   #tokens: SealedTokenStore | undefined;
   #refresher: TokenManager | undefined;
   #calls = 0;
@@ -209,31 +216,36 @@ export class TokenStoreObject extends DurableObject<TokenStoreObjectEnv> {
 
   /** Hears the token manager's events (refresh, back-off, revoke...); by default nothing is done. */
   [objectEvents](_event: TokenEvent): void {}
+}
+
+/** The token store as a Durable Object: the six store methods, `rotate` and `freshToken` over RPC. */
+export class TokenStoreObject extends TokenStoreObjectBase {
+  #internals = this[objectInternals]();
 
   findToken(query: TokenQuery): Promise<Outcome<OAuthToken | null>> {
-    return this.#answer(() => this.#store().findToken(query));
+    return this.#internals.answer(() => this.#internals.store().findToken(query));
   }
   saveToken(token: TokenQuery): Promise<Outcome<OAuthToken>> {
-    return this.#answer(() => this.#store().saveToken(token));
+    return this.#internals.answer(() => this.#internals.store().saveToken(token));
   }
   deleteToken(id: string): Promise<Outcome<void>> {
-    return this.#answer(() => this.#store().deleteToken(id));
+    return this.#internals.answer(() => this.#internals.store().deleteToken(id));
   }
   getTokens(): Promise<Outcome<OAuthToken[]>> {
-    return this.#answer(() => this.#store().getTokens());
+    return this.#internals.answer(() => this.#internals.store().getTokens());
   }
   deleteTokens(): Promise<Outcome<void>> {
-    return this.#answer(() => this.#store().deleteTokens());
+    return this.#internals.answer(() => this.#internals.store().deleteTokens());
   }
   findTokenById(id: string): Promise<Outcome<OAuthToken | null>> {
-    return this.#answer(() => this.#store().findTokenById(id));
+    return this.#internals.answer(() => this.#internals.store().findTokenById(id));
   }
   rotate(): Promise<Outcome<number>> {
-    return this.#answer(() => this.#store().rotate());
+    return this.#internals.answer(() => this.#internals.store().rotate());
   }
   /** The token, refreshed here if needed: every Worker's callers share this object's one refresh. */
   freshToken(query: TokenQuery, options: RefreshOptions): Promise<Outcome<OAuthToken>> {
-    return this.#answer(() => this.#manager().freshToken(query, options));
+    return this.#internals.answer(() => this.#internals.manager().freshToken(query, options));
   }
 }
 

@@ -97,7 +97,7 @@ export interface TokenManager {
    * half of `exchangeGrant`, for callers that must know the user before choosing the store (the
    * Worker keeps each user in their own object). Revokes the user's replaced refresh token.
    */
-  saveGrant(answer: ZohoTokens, options: { userName: string; redirectUrl?: string }): Promise<OAuthToken>;
+  saveGrant(answer: ZohoTokens, options: SaveGrantOptions): Promise<OAuthToken>;
   /** Revokes the refresh token at Zoho and deletes the record. */
   revoke(query: TokenQuery): Promise<void>;
   /**
@@ -120,6 +120,16 @@ export interface TokenManager {
    * `ZOHO_BAD_RESPONSE` error, unless `init.redirect` says otherwise.
    */
   fetchCrm(query: TokenQuery, path: string, init?: RequestInit, options?: { token?: CrmAccess }): Promise<Response>;
+}
+
+export interface SaveGrantOptions {
+  userName: string;
+  redirectUrl?: string;
+  /**
+   * Whether the record keeps the client's secret, as the Zoho SDK's stores do (default true).
+   * A store whose refreshes always run with the client in hand (the Worker's objects) passes false.
+   */
+  storeClientSecret?: boolean;
 }
 
 const DEFAULT_SKEW_MS = 5_000;
@@ -240,14 +250,14 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     return refreshOnce(token.id, rejectedAccessToken ?? token.accessToken, skew);
   }
 
-  async function saveGrant(answer: ZohoTokens, { userName: name, redirectUrl = oauth.redirectUrl }: { userName: string; redirectUrl?: string }): Promise<OAuthToken> {
+  async function saveGrant(answer: ZohoTokens, { userName: name, redirectUrl = oauth.redirectUrl, storeClientSecret = true }: SaveGrantOptions): Promise<OAuthToken> {
     if (!answer.refreshToken) throw new TokenStoreError('ZOHO_BAD_RESPONSE', 'Zoho gave no refresh token for the grant (access_type=offline?)');
     if (typeof name !== 'string' || name === '') throw new TokenStoreError('INVALID_INPUT', 'saveGrant: userName is required');
     const previous = await store.findToken({ userName: name });
     const saved = await store.saveToken({
       userName: name,
       clientId: oauth.clientId,
-      clientSecret: oauth.clientSecretFor(answer.apiDomain),
+      clientSecret: storeClientSecret ? oauth.clientSecretFor(answer.apiDomain) : null,
       refreshToken: answer.refreshToken,
       accessToken: answer.accessToken,
       grantToken: null,

@@ -8,19 +8,17 @@
  *   POST /admin/reseal    wakes objects still holding records under an old key, so they re-seal them
  *   POST /admin/erase     erases one user on request: {"userName": "email:zgid", "dataCenter"?: "eu"}
  */
-import { createDurableObjectStore } from '../src/durable-object.ts';
 import { callObject } from '../src/object-call.ts';
 import type { AuthContext } from './auth.ts';
 import type { DirectoryEntry } from './directory.ts';
 import type { Env } from './env.ts';
 import { jsonError } from './http.ts';
 import { oauthFor, refString } from './auth.ts';
-import { ask, DIRECTORY_SHARDS, directoryShard, isDataCenter, placementOf, refBucket, userObject, userObjectName, type UserRef } from './objects.ts';
+import { ask, DIRECTORY_SHARDS, directoryShard, isDataCenter, refBucket, userObject, userObjectName, type UserRef } from './objects.ts';
 import { constantTimeEqual, sha256 } from './signing.ts';
-import type { EraseAnswer, ObjectStats } from './user-object.ts';
+import { LEGACY_TOKENS_OBJECT, type EraseAnswer, type ObjectStats } from './user-object.ts';
 
-/** The single-object layout's object names. Read only by the upgrade, never on a request path. */
-const LEGACY_TOKENS = 'tokens';
+/** The single-object layout's sessions object (its tokens object: LEGACY_TOKENS_OBJECT). Read only by the upgrade. */
 const LEGACY_SESSIONS = 'sessions';
 
 type Answer = { response: Response; event?: string; code?: string };
@@ -41,11 +39,11 @@ async function authorized(request: Request, expectedHash: string): Promise<boole
  * user whose object already holds a token (they logged in after the deploy) keeps that one.
  */
 async function upgrade({ env, config, url }: AuthContext): Promise<Answer> {
-  const legacy = createDurableObjectStore({ namespace: env.TOKEN_STORE, name: LEGACY_TOKENS });
+  const legacy = () => env.TOKEN_STORE.get(env.TOKEN_STORE.idFromName(LEGACY_TOKENS_OBJECT));
   const oauth = oauthFor(config, url);
   const moved = new Map<string, { ref: UserRef; tokenId: string }>();
   let kept = 0;
-  for (const token of await legacy.getTokens()) {
+  for (const token of await ask(legacy, (s) => s.legacyTokens())) {
     const dataCenter = oauth.dataCenterOf(token.apiDomain);
     if (!token.userName || !dataCenter) {
       // Not the Worker's to move: it never stored a nameless token, nor one of a data center it does not serve.
@@ -53,9 +51,8 @@ async function upgrade({ env, config, url }: AuthContext): Promise<Answer> {
       continue;
     }
     const ref: UserRef = { dataCenter, name: await userObjectName(config.userObjectSecret, token.userName) };
-    const target = createDurableObjectStore({ namespace: env.TOKEN_STORE, name: ref.name, placement: placementOf(env, dataCenter) });
-    const already = await target.findToken({ userName: token.userName });
-    const tokenId = already ? already.id : (await target.saveToken(token)).id;
+    // Safe to retry: a second adoption finds the token by its user's name.
+    const tokenId = await ask(userObject(env, ref), (s) => s.adoptToken(token));
     moved.set(token.id, { ref, tokenId });
     const key = `token:${token.id}`;
     await callObject(await refBucket(env, key), (s) => s.putRef(key, `${dataCenter}/${ref.name}/${tokenId}`, null));
@@ -72,7 +69,7 @@ async function upgrade({ env, config, url }: AuthContext): Promise<Answer> {
     sessions++;
   }
   // Only now, with everything in place, empty the old layout.
-  for (const id of moved.keys()) await legacy.deleteToken(id);
+  for (const id of moved.keys()) await ask(legacy, (s) => s.dropLegacyToken(id));
   await oldSessions.dropLegacySessions();
   return { response: Response.json({ tokensMoved: moved.size, sessionsMoved: sessions, tokensLeft: kept }), event: 'upgrade' };
 }

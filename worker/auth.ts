@@ -10,7 +10,8 @@
  */
 import { isTokenStoreError } from '../src/errors.ts';
 import { callObject } from '../src/object-call.ts';
-import type { OAuthToken, RefreshOptions } from '../src/types.ts';
+import type { CrmAccess } from '../src/crm-call.ts';
+import type { RefreshOptions } from '../src/types.ts';
 import { dataCenterOfAccountsServer, pkceChallenge, zohoOAuth, type DataCenter, type ZohoOAuth, type ZohoTokens } from '../src/zoho.ts';
 import type { Config } from './config.ts';
 import type { Env } from './env.ts';
@@ -217,7 +218,7 @@ export async function sessionOf(request: Request, env: Env, config: Config): Pro
  * single-flight) when `refresh` is given. Null without a live session. Safe to retry: a read,
  * or a refresh that re-checks what is stored before it calls Zoho.
  */
-export function sessionToken(env: Env, session: Session, refresh: RefreshOptions | null): Promise<OAuthToken | null> {
+export function sessionToken(env: Env, session: Session, refresh: RefreshOptions | null): Promise<CrmAccess | null> {
   return ask(userObject(env, session.ref), (s) => s.session(session.sessionId, refresh));
 }
 
@@ -262,19 +263,19 @@ export async function refreshNow({ env, config, request }: AuthContext): Promise
  */
 export async function me({ env, config, request }: AuthContext): Promise<Response> {
   const session = await sessionOf(request, env, config);
-  const token = session && (await sessionToken(env, session, null));
-  if (!session || !token) return Response.json({ loggedIn: false }, { headers: { 'cache-control': 'no-store' } });
+  const info = session && (await ask(userObject(env, session.ref), (s) => s.me(session.sessionId)));
+  if (!session || !info) return Response.json({ loggedIn: false }, { headers: { 'cache-control': 'no-store' } });
   const { dataCenter } = session.ref;
   return withRenewedCookie(
     Response.json(
       {
         loggedIn: true,
-        user: token.userName,
+        user: info.userName,
         dataCenter,
         dataCenterName: DATA_CENTER_NAMES[dataCenter],
-        apiDomain: token.apiDomain,
-        expiryTime: token.expiryTime,
-        tokenRef: `${dataCenter}/${session.ref.name}/${token.id}`,
+        apiDomain: info.apiDomain,
+        expiryTime: info.expiryTime,
+        tokenRef: `${dataCenter}/${session.ref.name}/${info.tokenId}`,
       },
       { headers: { 'cache-control': 'no-store' } },
     ),

@@ -10,16 +10,15 @@
  * a second call to it only when Zoho rejects the access token. Callers named through the
  * upgrade's references (old cookies, old API keys) pay one more call, to a reference bucket.
  */
-import { createDurableObjectStore } from '../src/durable-object.ts';
-import { isTokenStoreError } from '../src/errors.ts';
+import { callCrm, type CrmAccess } from '../src/crm-call.ts';
+import { isTokenStoreError, TokenStoreError } from '../src/errors.ts';
 import { callObject } from '../src/object-call.ts';
-import { createTokenManager } from '../src/token-manager.ts';
-import type { OAuthToken } from '../src/types.ts';
-import { oauthFor, parseRef, sessionOf, sessionToken, withRenewedCookie, type Session } from './auth.ts';
+import type { RefreshOptions } from '../src/types.ts';
+import { parseRef, sessionOf, sessionToken, withRenewedCookie, type Session } from './auth.ts';
 import type { Config } from './config.ts';
 import type { Env } from './env.ts';
 import { jsonError, tokenErrorResponse } from './http.ts';
-import { ask, placementOf, refBucket, userObject, type UserRef } from './objects.ts';
+import { ask, refBucket, userObject, type UserRef } from './objects.ts';
 import { sha256 } from './signing.ts';
 
 const REQUEST_HEADERS = ['accept', 'accept-language', 'content-type', 'if-modified-since', 'if-none-match', 'x-crm-org', 'x-external'];
@@ -112,23 +111,38 @@ async function apiKeyTarget(env: Env, value: string): Promise<{ ref: UserRef; to
   return ref && tokenId && extra === undefined ? { ref, tokenId } : null;
 }
 
+/** Who is calling, their token for this call, and how to get a fresh one if Zoho rejects it. */
+interface Caller {
+  ref: UserRef;
+  token: CrmAccess;
+  session: Session | null;
+  refresh: (rejectedAccessToken: string) => Promise<CrmAccess>;
+}
+
 /**
  * Who is calling and their fresh token, in one call to their object: a session cookie, or a
- * server API key (stored as its SHA-256). Null when neither names a live token.
+ * server API key (stored as its SHA-256). Null when neither names a live token. Every object
+ * call here is safe to retry: a read, or a refresh that re-checks the stored token first.
  */
-async function caller(request: Request, env: Env, config: Config, skewMs: number): Promise<{ ref: UserRef; token: OAuthToken; session: Session | null } | null> {
+async function caller(request: Request, env: Env, config: Config): Promise<Caller | null> {
   const authorization = request.headers.get('authorization');
   if (authorization?.startsWith('Bearer ')) {
     const value = config.apiKeys.get(await sha256(authorization.slice('Bearer '.length)));
     const target = value ? await apiKeyTarget(env, value) : null;
     if (!target) return null;
-    // Safe to retry: a read, or a refresh that re-checks the stored token first.
-    const token = await ask(userObject(env, target.ref), (s) => s.freshToken({ id: target.tokenId }, { skewMs }));
-    return { ref: target.ref, token, session: null };
+    const fresh = (options: RefreshOptions) => ask(userObject(env, target.ref), (s) => s.apiKeyToken(target.tokenId, options));
+    return { ref: target.ref, token: await fresh({ skewMs: SKEW_MS }), session: null, refresh: (rejectedAccessToken) => fresh({ skewMs: SKEW_MS, rejectedAccessToken }) };
   }
   const session = await sessionOf(request, env, config);
-  const token = session && (await sessionToken(env, session, { skewMs }));
-  return session && token ? { ref: session.ref, token, session } : null;
+  const token = session && (await sessionToken(env, session, { skewMs: SKEW_MS }));
+  if (!session || !token) return null;
+  const refresh = async (rejectedAccessToken: string) => {
+    const fresh = await sessionToken(env, session, { skewMs: SKEW_MS, rejectedAccessToken });
+    // The session ended between the two calls: as if Zoho no longer accepted the login.
+    if (!fresh) throw new TokenStoreError('REAUTH_REQUIRED', 'the session ended during the call');
+    return fresh;
+  };
+  return { ref: session.ref, token, session, refresh };
 }
 
 /** Refresh when fewer than this many ms remain, as the token manager does by default. */
@@ -140,9 +154,9 @@ export async function proxy(request: Request, env: Env, config: Config): Promise
   // A declared size past the limit is refused before any object call; a chunked body is counted as it is read.
   if (Number(request.headers.get('content-length') ?? 0) > MAX_BODY_BYTES) return tooLarge();
 
-  let who;
+  let who: Caller | null;
   try {
-    who = await caller(request, env, config, SKEW_MS);
+    who = await caller(request, env, config);
   } catch (error) {
     if (!isTokenStoreError(error)) throw error;
     return { response: tokenErrorResponse(error, !request.headers.has('authorization')), code: error.code };
@@ -157,20 +171,15 @@ export async function proxy(request: Request, env: Env, config: Config): Promise
   }
   const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : await boundedBody(request);
   if (body === null) return tooLarge();
-  // Only used again if Zoho rejects the access token: then the refresh runs in the same object.
-  const manager = createTokenManager({
-    store: createDurableObjectStore({ namespace: env.TOKEN_STORE, name: who.ref.name, placement: placementOf(env, who.ref.dataCenter) }),
-    oauth: oauthFor(config, url),
-    isAllowedApiDomain: (origin) => config.apiDomains.has(origin),
-    skewMs: SKEW_MS,
-  });
   try {
-    const upstream = await manager.fetchCrm(
-      { id: who.token.id },
-      `${raw}${url.search}`,
-      { method: request.method, headers, body },
-      { token: who.token },
-    );
+    // A second call to the caller's object only if Zoho rejects the access token: the refresh runs there.
+    const upstream = await callCrm({
+      token: who.token,
+      path: `${raw}${url.search}`,
+      init: { method: request.method, headers, body },
+      isAllowedApiDomain: (origin) => config.apiDomains.has(origin),
+      refresh: who.refresh,
+    });
     return { response: withRenewedCookie(new Response(upstream.body, { status: upstream.status, headers: proxiedHeaders(upstream) }), who.session) };
   } catch (error) {
     if (!isTokenStoreError(error)) throw error;

@@ -1,7 +1,7 @@
 /**
- * One Zoho user's object: the library's token store object (their token, sealed; the refresh,
- * single-flight) plus their sessions, so that a proxied call is one call to one object: it
- * checks the session and hands back a fresh access token.
+ * One Zoho user's object: the library's sealed store and token manager (their token; the
+ * refresh, single-flight) plus their sessions, so that a proxied call is one call to one
+ * object: it checks the session and hands back a fresh access token, and nothing more.
  *
  * Housekeeping runs in the object's alarm, never on a request path: expired sessions go by an
  * index on their expiry; records sealed under a key that is no longer current are re-sealed
@@ -11,7 +11,8 @@
  * What happens to the token is logged as audit lines naming the user by this object's name.
  * Only SHA-256 hashes of session ids are stored, so a copy of storage cannot be replayed.
  */
-import { objectEvents, objectInternals, TokenStoreObject, type ObjectInternals, type Outcome } from '../src/durable-object.ts';
+import type { CrmAccess } from '../src/crm-call.ts';
+import { objectEvents, objectInternals, TokenStoreObjectBase, type ObjectInternals, type Outcome } from '../src/durable-object.ts';
 import { userObjectName } from '../src/object-names.ts';
 import type { TokenEvent } from '../src/token-manager.ts';
 import type { OAuthToken, RefreshOptions } from '../src/types.ts';
@@ -56,7 +57,25 @@ export interface ObjectStats {
   keyIds: string[];
 }
 
-export class UserTokensObject extends TokenStoreObject {
+/** What the Worker may see of a token for a CRM call: never the refresh token or the client's secret. */
+const crmAccess = (token: OAuthToken): CrmAccess => ({ id: token.id, accessToken: token.accessToken, apiDomain: token.apiDomain, expiryTime: token.expiryTime });
+
+/** What a logged-in page may see of its own login: who, where, until when; no token. */
+export interface SessionInfo {
+  tokenId: string;
+  userName: string | null;
+  apiDomain: string | null;
+  expiryTime: number | null;
+}
+
+/** The single-object layout's one token object, which only the upgrade reads. */
+export const LEGACY_TOKENS_OBJECT = 'tokens';
+
+/**
+ * RPC methods are exactly the ones the Worker calls; none hands out a refresh token or the
+ * client's secret, and the raw store methods of `TokenStoreObject` are not inherited.
+ */
+export class UserTokensObject extends TokenStoreObjectBase {
   #internals: ObjectInternals = this[objectInternals]();
   #tables = sqlWithSchema(this.ctx.storage, SCHEMA);
   #awake = false;
@@ -66,8 +85,9 @@ export class UserTokensObject extends TokenStoreObject {
     if (!this.#awake) {
       this.#awake = true;
       this.#internals.store(); // creates the tokens table
-      // On wake: records under an old key get re-sealed by the alarm, not on this request.
-      if (this.#staleKeys()) void this.ctx.storage.setAlarm(Date.now());
+      // On wake: records under an old key get re-sealed, and records written before the Worker
+      // stopped storing the client's secret lose it, by the alarm, not on this request.
+      if (this.#staleKeys() || this.#secretsToDrop()) void this.ctx.storage.setAlarm(Date.now());
     }
     return sql;
   }
@@ -92,6 +112,11 @@ export class UserTokensObject extends TokenStoreObject {
   #staleKeys(): boolean {
     const current = this.env.TOKEN_STORE_CURRENT_KEY;
     return this.ctx.storage.sql.exec('SELECT 1 FROM tokens WHERE key_id != ? LIMIT 1', current).toArray().length > 0;
+  }
+
+  /** Whether records here may still carry a client secret (written before logins stopped storing it). */
+  #secretsToDrop(): boolean {
+    return this.#meta('secrets_dropped') === null && this.ctx.storage.sql.exec('SELECT 1 FROM tokens LIMIT 1').toArray().length > 0;
   }
 
   /** The key ids that seal this object's records (none when it holds no token), through the key_id index. */
@@ -158,10 +183,13 @@ export class UserTokensObject extends TokenStoreObject {
     return rows[0]?.token_id ?? null;
   }
 
-  /** Stores the tokens of a login (exchanged by the Worker) and starts a session on them. */
+  /**
+   * Stores the tokens of a login (exchanged by the Worker) and starts a session on them. No
+   * client secret in the record: this object refreshes with the one in its environment.
+   */
   login(answer: ZohoTokens, userName: string, redirectUrl: string | null, ttlSeconds: number): Promise<Outcome<{ tokenId: string; sessionId: string }>> {
     return this.#internals.answer(async () => {
-      const saved = await this.#internals.manager().saveGrant(answer, { userName, redirectUrl: redirectUrl ?? undefined });
+      const saved = await this.#internals.manager().saveGrant(answer, { userName, redirectUrl: redirectUrl ?? undefined, storeClientSecret: false });
       await this.#planPurge();
       return { tokenId: saved.id, sessionId: await this.#startSession(saved.id, ttlSeconds) };
     });
@@ -171,13 +199,27 @@ export class UserTokensObject extends TokenStoreObject {
    * The token of a live session: as stored (`refresh` null), or refreshed here, single-flight,
    * when fewer than `refresh.skewMs` remain. Null when the session is unknown or expired.
    */
-  session(sessionId: string, refresh: RefreshOptions | null): Promise<Outcome<OAuthToken | null>> {
+  session(sessionId: string, refresh: RefreshOptions | null): Promise<Outcome<CrmAccess | null>> {
     return this.#internals.answer(async () => {
       const tokenId = await this.#sessionTokenId(sessionId);
       if (!tokenId) return null;
-      if (!refresh) return this.#internals.store().findTokenById(tokenId);
-      return this.#internals.manager().freshToken({ id: tokenId }, refresh);
+      const token = refresh ? await this.#internals.manager().freshToken({ id: tokenId }, refresh) : await this.#internals.store().findTokenById(tokenId);
+      return token && crmAccess(token);
     });
+  }
+
+  /** Who a live session belongs to, for the page (/auth/me). Null when the session is unknown or expired. */
+  me(sessionId: string): Promise<Outcome<SessionInfo | null>> {
+    return this.#internals.answer(async () => {
+      const tokenId = await this.#sessionTokenId(sessionId);
+      const token = tokenId && (await this.#internals.store().findTokenById(tokenId));
+      return token ? { tokenId: token.id, userName: token.userName, apiDomain: token.apiDomain, expiryTime: token.expiryTime } : null;
+    });
+  }
+
+  /** The token a server API key names (the operator mapped the key to it), fresh as `refresh` asks. */
+  apiKeyToken(tokenId: string, refresh: RefreshOptions): Promise<Outcome<CrmAccess>> {
+    return this.#internals.answer(async () => crmAccess(await this.#internals.manager().freshToken({ id: tokenId }, refresh)));
   }
 
   /**
@@ -248,6 +290,34 @@ export class UserTokensObject extends TokenStoreObject {
     });
   }
 
+  /**
+   * The upgrade carries a token of the single-object layout here: kept without its client
+   * secret, unless this user already has a token (they logged in since), which wins.
+   */
+  adoptToken(token: OAuthToken): Promise<Outcome<string>> {
+    return this.#internals.answer(async () => {
+      const already = token.userName ? await this.#internals.store().findToken({ userName: token.userName }) : null;
+      return already ? already.id : (await this.#internals.store().saveToken({ ...token, clientSecret: null })).id;
+    });
+  }
+
+  /** The single-object layout's object, and only it, hands its tokens to the upgrade. */
+  #isLegacy(): boolean {
+    return this.ctx.id.equals(this.#env.TOKEN_STORE.idFromName(LEGACY_TOKENS_OBJECT));
+  }
+
+  /** The tokens the single-object layout kept (for the upgrade); empty on any other object. */
+  legacyTokens(): Promise<Outcome<OAuthToken[]>> {
+    return this.#internals.answer(async () => (this.#isLegacy() ? this.#internals.store().getTokens() : []));
+  }
+
+  /** Deletes a token the upgrade has moved; does nothing on any other object. */
+  dropLegacyToken(tokenId: string): Promise<Outcome<void>> {
+    return this.#internals.answer(async () => {
+      if (this.#isLegacy()) await this.#internals.store().deleteToken(tokenId);
+    });
+  }
+
   /** Re-seals now what an old key sealed (operators: POST /admin/reseal); answers how many records. */
   reseal(): Promise<Outcome<number>> {
     return this.#internals.answer(async () => {
@@ -267,6 +337,11 @@ export class UserTokensObject extends TokenStoreObject {
   override async alarm(): Promise<void> {
     const sql = this.#sql();
     sql.exec('DELETE FROM sessions WHERE expires_at <= ?', Date.now());
+    if (this.#secretsToDrop()) {
+      const store = this.#internals.store();
+      for (const token of await store.getTokens()) if (token.clientSecret !== null) await store.saveToken({ id: token.id, clientSecret: null });
+      this.#setMeta('secrets_dropped', String(Date.now()));
+    }
     if (this.#staleKeys()) await this.#internals.store().rotate();
     const idleMs = this.#idleMs();
     const purgeAt = this.#meta('purge_at');

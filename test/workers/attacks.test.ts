@@ -3,7 +3,9 @@
  * in workerd with the local Zoho, and each refused. One test per attack; what it proves is in
  * its name.
  */
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { TokenStoreObject } from '../../src/durable-object.ts';
 import { createMemoryStore } from '../../src/memory.ts';
 import { createTokenManager } from '../../src/token-manager.ts';
 import { zohoOAuth } from '../../src/zoho.ts';
@@ -11,8 +13,9 @@ import { tokenErrorOf } from '../shared/token-error.ts';
 import './env.ts';
 import { admin, client, grant, refreshesOf, usageOf } from './local-zoho.ts';
 import { MAX_BODY_BYTES, proxiedHeaders } from '../../worker/proxy.ts';
+import { UserTokensObject } from '../../worker/user-object.ts';
 import { MAX_PENDING_LOGINS } from '../../worker/auth.ts';
-import { APP, call, consent, cookieFrom, loginAs, recordLogs, startLogin, type LoggedIn } from './worker-client.ts';
+import { APP, call, consent, cookieFrom, loginAs, recordLogs, startLogin, userStore, userStub, type LoggedIn } from './worker-client.ts';
 
 recordLogs();
 
@@ -250,5 +253,38 @@ describe('logins under way in one browser', () => {
 describe('nothing local is served or deployed', () => {
   it("the browser demo's client is not answered outside local runs (assets: test/e2e/demo.test.ts)", async () => {
     expect((await call('/demo/browser-client')).status).toBe(404);
+  });
+});
+
+describe('least privilege: the user object hands out only what a CRM call needs', () => {
+  it('its RPC has no raw store methods; a session answers id, access token, API domain and expiry only', async () => {
+    const ana = await loginAs('ana@example.com');
+    const stub = await userStub('ana@example.com:7001');
+    // Tried over RPC as another Worker holding the binding would (workerd logs the refusal on its side)...
+    const rpc = stub as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    const outcome = await rpc.findToken!({ userName: 'ana@example.com:7001' }).then(() => null, (error: Error) => error.message);
+    expect(outcome).toBe('The RPC receiver does not implement "findToken".');
+    // ...and none of the store's other methods is there to call.
+    for (const method of ['saveToken', 'getTokens', 'deleteTokens', 'findTokenById', 'freshToken', 'rotate', 'deleteToken']) {
+      expect(method in UserTokensObject.prototype).toBe(false);
+    }
+    expect('getTokens' in TokenStoreObject.prototype).toBe(true);
+    const sessionId = ana.cookie.split('=')[1]!.split('.')[2]!;
+    const answer = (await stub.session(sessionId, null)) as { ok: true; value: Record<string, unknown> };
+    expect(Object.keys(answer.value).sort()).toEqual(['accessToken', 'apiDomain', 'expiryTime', 'id']);
+    // Only the old layout's own object hands its tokens to the upgrade.
+    expect(await stub.legacyTokens()).toEqual({ ok: true, value: [] });
+  });
+
+  it('records keep no client secret: new logins store none, and older records lose theirs in the alarm', async () => {
+    const bo = await loginAs('bo@example.com');
+    const store = await userStore('bo@example.com:7002');
+    expect((await store.findTokenById(bo.token.id))?.clientSecret).toBeNull();
+    // A record from before this change, with the secret in it.
+    await store.saveToken({ id: bo.token.id, clientSecret: client.clientSecret });
+    const stub = await userStub('bo@example.com:7002');
+    await runInDurableObject(stub, (_o, state) => void state.storage.sql.exec("DELETE FROM meta WHERE key = 'secrets_dropped'"));
+    await runDurableObjectAlarm(stub);
+    expect((await store.findTokenById(bo.token.id))?.clientSecret).toBeNull();
   });
 });

@@ -10,12 +10,12 @@ import { expectNothingInClear } from '../shared/in-clear.ts';
 let objects = 0;
 const freshName = () => `do-test-${Date.now()}-${objects++}`;
 
-runConformance('durable object', () => createDurableObjectStore({ namespace: env.TOKEN_STORE, name: freshName() }));
+runConformance('durable object', () => createDurableObjectStore({ namespace: env.LIBRARY_STORE, name: freshName() }));
 
 type Row = Record<string, string | number | null>;
 
 function rows(name: string): Promise<Row[]> {
-  const stub = env.TOKEN_STORE.get(env.TOKEN_STORE.idFromName(name));
+  const stub = env.LIBRARY_STORE.get(env.LIBRARY_STORE.idFromName(name));
   return runInDurableObject(stub, (_instance, state) => state.storage.sql.exec<Row>('SELECT * FROM tokens').toArray());
 }
 
@@ -24,7 +24,7 @@ describe('durable object store', () => {
     const name = freshName();
     const saves = Array.from({ length: 100 }, (_, i) =>
       // a separate store (and stub) per caller, as separate Worker requests would have
-      createDurableObjectStore({ namespace: env.TOKEN_STORE, name }).saveToken(
+      createDurableObjectStore({ namespace: env.LIBRARY_STORE, name }).saveToken(
         sampleToken(1, { accessToken: `access-${i}`, expiryTime: i }),
       ),
     );
@@ -35,7 +35,7 @@ describe('durable object store', () => {
 
   it('keeps no token, client secret or user name in clear in any SQLite row', async () => {
     const name = freshName();
-    const store = createDurableObjectStore({ namespace: env.TOKEN_STORE, name });
+    const store = createDurableObjectStore({ namespace: env.LIBRARY_STORE, name });
     const tokens = [sampleToken(1, { grantToken: 'grant-secret-1' }), sampleToken(2)];
     for (const token of tokens) await store.saveToken(token);
     const raw = JSON.stringify(await rows(name));
@@ -44,8 +44,8 @@ describe('durable object store', () => {
   });
 
   it('shards by name: objects do not see each other', async () => {
-    const a = createDurableObjectStore({ namespace: env.TOKEN_STORE, name: freshName() });
-    const b = createDurableObjectStore({ namespace: env.TOKEN_STORE, name: freshName() });
+    const a = createDurableObjectStore({ namespace: env.LIBRARY_STORE, name: freshName() });
+    const b = createDurableObjectStore({ namespace: env.LIBRARY_STORE, name: freshName() });
     await a.saveToken(sampleToken(1));
     expect(await b.getTokens()).toEqual([]);
   });
@@ -53,11 +53,11 @@ describe('durable object store', () => {
   it('refuses a row copied into another object', async () => {
     const from = freshName();
     const to = freshName();
-    const saved = await createDurableObjectStore({ namespace: env.TOKEN_STORE, name: from }).saveToken(sampleToken(1));
+    const saved = await createDurableObjectStore({ namespace: env.LIBRARY_STORE, name: from }).saveToken(sampleToken(1));
     const [row] = await rows(from);
-    const target = createDurableObjectStore({ namespace: env.TOKEN_STORE, name: to });
+    const target = createDurableObjectStore({ namespace: env.LIBRARY_STORE, name: to });
     await target.getTokens(); // creates the table
-    await runInDurableObject(env.TOKEN_STORE.get(env.TOKEN_STORE.idFromName(to)), (_i, state) => {
+    await runInDurableObject(env.LIBRARY_STORE.get(env.LIBRARY_STORE.idFromName(to)), (_i, state) => {
       state.storage.sql.exec('INSERT INTO tokens (id, key_id, data) VALUES (?, ?, ?)', row!.id, row!.key_id, row!.data);
     });
     const error = await target.findTokenById(saved.id).catch((e: unknown) => e);
@@ -66,7 +66,7 @@ describe('durable object store', () => {
   });
 
   it('carries error codes across RPC', async () => {
-    const store = createDurableObjectStore({ namespace: env.TOKEN_STORE, name: freshName() });
+    const store = createDurableObjectStore({ namespace: env.LIBRARY_STORE, name: freshName() });
     await store.saveToken(sampleToken(1));
     const error = await store
       .saveToken(sampleToken(2, { refreshToken: sampleToken(1).refreshToken }))
@@ -98,7 +98,7 @@ describe('durable object store', () => {
 
 describe('durable object boundary', () => {
   it('checks input inside the object too, for callers that skip the client', async () => {
-    const stub = env.TOKEN_STORE.get(env.TOKEN_STORE.idFromName(freshName()));
+    const stub = env.LIBRARY_STORE.get(env.LIBRARY_STORE.idFromName(freshName()));
     expect(await stub.saveToken({ userName: 5 } as never)).toEqual({
       ok: false,
       code: 'INVALID_INPUT',

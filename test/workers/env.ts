@@ -1,4 +1,5 @@
 // Types `env` from `cloudflare:workers` in tests as the Worker's own bindings.
+import type { TokenStoreObject } from '../../src/durable-object.ts';
 import type { Env as WorkerEnv } from '../../worker/env.ts';
 
 declare global {
@@ -10,6 +11,8 @@ declare global {
       TEST_LEGACY_API_KEY: string;
       /** The key whose hash is ADMIN_KEY_SHA256. */
       TEST_ADMIN_KEY: string;
+      /** The library's own TokenStoreObject (test/workers/main.ts), for the conformance suite. */
+      LIBRARY_STORE: DurableObjectNamespace<TokenStoreObject>;
     }
   }
 }

@@ -6,7 +6,6 @@ import { env, evictDurableObject, listDurableObjectIds, runDurableObjectAlarm, r
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCipher } from '../../src/cipher.ts';
 import { cipherCodec, type StoredRecord } from '../../src/codec.ts';
-import { createDurableObjectStore } from '../../src/durable-object.ts';
 import { zohoOAuth } from '../../src/zoho.ts';
 import type { Env } from '../../worker/env.ts';
 import worker from '../../worker/index.ts';
@@ -14,7 +13,7 @@ import { bucketOf, DIRECTORY_SHARDS, userObjectName } from '../../worker/objects
 import { sha256, sign } from '../../worker/signing.ts';
 import './env.ts';
 import { client, grant, usageOf } from './local-zoho.ts';
-import { APP, call, consent, cookieFrom, expectNothingLeaked, loginAs, recordLogs, userStore, userStub, userNameOf, type LoggedIn } from './worker-client.ts';
+import { APP, call, consent, cookieFrom, expectNothingLeaked, loginAs, recordLogs, storeInside, userStore, userStub, userNameOf, type LoggedIn } from './worker-client.ts';
 
 const logSpy = recordLogs();
 const adminHeaders = { authorization: `Bearer ${env.TEST_ADMIN_KEY}` };
@@ -111,7 +110,7 @@ describe('one object per user', () => {
   });
 });
 
-/** env with the user objects' namespace wrapped: `session` and `freshToken` calls fail with `errors` first. */
+/** env with the user objects' namespace wrapped: `session` and `apiKeyToken` calls fail with `errors` first. */
 function faultyEnv(errors: Error[]) {
   const seen = { attempts: 0 };
   const namespace = env.TOKEN_STORE;
@@ -122,7 +121,7 @@ function faultyEnv(errors: Error[]) {
       const stub = namespace.get(id);
       return new Proxy(stub, {
         get(target, prop) {
-          if (prop !== 'session' && prop !== 'freshToken') return Reflect.get(target, prop);
+          if (prop !== 'session' && prop !== 'apiKeyToken') return Reflect.get(target, prop);
           return async (...args: unknown[]) => {
             if (seen.attempts++ < errors.length) throw errors[seen.attempts - 1];
             return (target[prop] as (...a: unknown[]) => unknown)(...args);
@@ -266,7 +265,7 @@ describe('objects keep themselves clean', () => {
 describe('upgrade from the single-object layout', () => {
   it('moves tokens and sessions into per-user objects; old cookies and old API keys keep working', async () => {
     const oauth = zohoOAuth({ accountsUrl: 'http://zoho.local', ...client, redirectUrl: `${APP}/auth/callback` });
-    const legacy = createDurableObjectStore({ namespace: env.TOKEN_STORE, name: 'tokens' });
+    const legacy = storeInside(env.TOKEN_STORE.get(env.TOKEN_STORE.idFromName('tokens')));
     const exchange = async (email: string) => oauth.exchangeGrant(await grant(client.clientId, `${APP}/auth/callback`, email));
     // As the old Worker stored them: every user in the one `tokens` object...
     const carol = await legacy.saveToken({ userName: userNameOf('user40@org4.example'), ...client, ...(await exchange('user40@org4.example')) });
@@ -299,6 +298,8 @@ describe('upgrade from the single-object layout', () => {
     expect((await call('/crm/v8/org', { headers: legacyKey })).status).toBe(200);
     // Ana's object kept the token of her newer login, not the old layout's.
     expect((await (await userStore('ana@example.com:7001')).findToken({ userName: 'ana@example.com:7001' }))?.refreshToken).not.toBe(anaOld.refreshToken);
+    // The moved tokens left the old layout's copy of the client secret behind.
+    expect((await (await userStore(userNameOf('user40@org4.example'))).findToken({ userName: userNameOf('user40@org4.example') }))?.clientSecret).toBeNull();
 
     const again = await call('/admin/upgrade', { method: 'POST', headers: adminHeaders });
     expect(await again.json()).toEqual({ tokensMoved: 0, sessionsMoved: 0, tokensLeft: 0 });

@@ -3,10 +3,11 @@
  * and records every response body and log line so a test file can check, at its end, that
  * none carried a secret.
  */
-import { env, SELF } from 'cloudflare:test';
+import { env, runInDurableObject, SELF } from 'cloudflare:test';
 import { expect, vi } from 'vitest';
-import { createDurableObjectStore } from '../../src/durable-object.ts';
-import type { OAuthToken } from '../../src/types.ts';
+import { objectInternals } from '../../src/durable-object.ts';
+import type { OAuthToken, SealedTokenStore } from '../../src/types.ts';
+import type { UserTokensObject } from '../../worker/user-object.ts';
 import { userObjectName } from '../../worker/objects.ts';
 import { sign } from '../../worker/signing.ts';
 import './env.ts';
@@ -63,9 +64,26 @@ export function userNameOf(email: string): string {
 /** The data center the local Zoho keeps a user in. */
 export const dataCenterOf = (email: string): 'us' | 'eu' => (/\.eu(\.example)?$/.test(email) ? 'eu' : 'us');
 
+/**
+ * The sealed store inside one of the Worker's objects, reached from inside it: the object's
+ * RPC hands out no raw token, so tests read and write through its internals.
+ */
+export function storeInside(stub: DurableObjectStub<UserTokensObject>): SealedTokenStore {
+  const inside = <T>(work: (store: SealedTokenStore) => Promise<T>) => runInDurableObject(stub, (object: UserTokensObject) => work(object[objectInternals]().store()));
+  return {
+    findToken: (query) => inside((s) => s.findToken(query)),
+    saveToken: (token) => inside((s) => s.saveToken(token)),
+    deleteToken: (id) => inside((s) => s.deleteToken(id)),
+    getTokens: () => inside((s) => s.getTokens()),
+    deleteTokens: () => inside((s) => s.deleteTokens()),
+    findTokenById: (id) => inside((s) => s.findTokenById(id)),
+    rotate: () => inside((s) => s.rotate()),
+  };
+}
+
 /** The store in a user's own object, as the Worker names it (tests run unplaced: OBJECT_PLACEMENT = off). */
-export async function userStore(userName: string) {
-  return createDurableObjectStore({ namespace: env.TOKEN_STORE, name: await userObjectName(env.USER_OBJECT_SECRET, userName) });
+export async function userStore(userName: string): Promise<SealedTokenStore> {
+  return storeInside(await userStub(userName));
 }
 
 export async function userStub(userName: string) {
