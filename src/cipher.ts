@@ -1,14 +1,22 @@
 /**
  * Encryption at rest with Web Crypto only.
  *
- * Each key-ring secret (32 random bytes) yields, through HKDF-SHA-256 with distinct `info`,
- * an AES-256-GCM key for records and an HMAC-SHA-256 key for blind indexes, so the two uses
- * never share a key. Only `current` seals; every key in the ring still opens, so keys can be
- * rotated without downtime.
+ * Format v2 (what seals now): each key-ring secret (32 random bytes) yields, through
+ * HKDF-SHA-256, an AES-256-GCM key and an HMAC-SHA-256 blind-index key *per store* (the
+ * store's name is in HKDF's `info`), so no key seals more than one store's records: a
+ * deployment's many objects each count their own encryptions toward GCM's random-IV bound
+ * (NIST SP 800-38D: at most 2^32 seals per key), instead of all of them sharing one key.
+ * Associated data and blind-index inputs are length-prefixed, so no two different contexts
+ * encode alike. Keys given as `CryptoKey`s (`cipherFromKeys`, the browser's non-extractable
+ * keys) cannot be derived from: they seal their one store directly, length-prefixed too.
  *
- * Sealed form: `v1.<keyId>.<iv>.<ciphertext+tag>` (base64url). The associated data binds the
- * ciphertext to its key id and to a caller-given context (store and record id), so a record
- * copied onto another id or into another store fails to open.
+ * Format v1 (older records): one key pair per secret for every store, contexts joined with
+ * `|`. Still opened and still found through its blind indexes; `isCurrent` says it is not
+ * current, so rotation re-seals it as v2.
+ *
+ * Sealed form: `v2.<keyId>.<iv>.<ciphertext+tag>` (base64url). A context is a list of parts,
+ * the store's name first (`[store, 'record', id]`): a record copied onto another id or into
+ * another store fails to open.
  */
 import { TokenStoreError } from './errors.ts';
 import { fromBase64Url, fromUtf8, toBase64Url, utf8 } from './encoding.ts';
@@ -20,17 +28,26 @@ export interface CipherKeys {
   blindIndex: CryptoKey;
 }
 
+/** Where a sealed value or digest belongs: the store's name first, then what it is in that store. */
+export type CipherContext = readonly [store: string, ...rest: string[]];
+
 export interface Cipher {
   /** The key id that seals and computes new blind indexes. */
   readonly currentKeyId: string;
   /** Every key id in the ring, current first. */
   readonly keyIds: readonly string[];
-  seal(plaintext: string, context: string): Promise<string>;
-  open(sealed: string, context: string): Promise<string>;
+  seal(plaintext: string, context: CipherContext): Promise<string>;
+  /** Opens values of either format. */
+  open(sealed: string, context: CipherContext): Promise<string>;
   /** The key id a sealed value names (without opening it). */
   keyIdOf(sealed: string): string;
-  /** HMAC-SHA-256 digest of `value` under one key (current by default), base64url. */
-  blindIndex(value: string, context: string, keyId?: string): Promise<string>;
+  /** Whether a sealed value is in the current format under the current key (else: re-seal it). */
+  isCurrent(sealed: string): boolean;
+  /**
+   * HMAC-SHA-256 digest of `value` under one key (current by default), base64url. `format` 1
+   * computes the digest v1 records were indexed under, to find them until they are re-sealed.
+   */
+  blindIndex(value: string, context: CipherContext, keyId?: string, format?: 1 | 2): Promise<string>;
 }
 
 export interface CipherOptions {
@@ -57,24 +74,37 @@ export function generateSecret(): string {
   return toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
 }
 
-async function deriveKeys(secret: Uint8Array<ArrayBuffer>): Promise<CipherKeys> {
+/** Length-prefixed parts (4-byte big-endian length, then UTF-8): no two lists encode alike. */
+function encodeParts(parts: readonly string[]): Uint8Array<ArrayBuffer> {
+  const encoded = parts.map((part) => utf8.encode(part));
+  const out = new Uint8Array(encoded.reduce((n, bytes) => n + 4 + bytes.length, 0));
+  const view = new DataView(out.buffer);
+  let at = 0;
+  for (const bytes of encoded) {
+    view.setUint32(at, bytes.length);
+    out.set(bytes, at + 4);
+    at += 4 + bytes.length;
+  }
+  return out;
+}
+
+async function deriveKeys(secret: Uint8Array<ArrayBuffer>, info: (use: string) => Uint8Array<ArrayBuffer>): Promise<CipherKeys> {
   const ikm = await crypto.subtle.importKey('raw', secret, 'HKDF', false, ['deriveKey']);
-  const hkdf = (info: string) => ({ name: 'HKDF', hash: 'SHA-256', salt: HKDF_SALT, info: utf8.encode(info) });
+  const hkdf = (use: string) => ({ name: 'HKDF', hash: 'SHA-256', salt: HKDF_SALT, info: info(use) });
   const [encryption, blindIndex] = await Promise.all([
-    crypto.subtle.deriveKey(hkdf('edge-token-store/v1/records'), ikm, { name: 'AES-GCM', length: 256 }, false, [
-      'encrypt',
-      'decrypt',
-    ]),
-    crypto.subtle.deriveKey(
-      hkdf('edge-token-store/v1/blind-index'),
-      ikm,
-      { name: 'HMAC', hash: 'SHA-256', length: 256 },
-      false,
-      ['sign'],
-    ),
+    crypto.subtle.deriveKey(hkdf('records'), ikm, { name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']),
+    crypto.subtle.deriveKey(hkdf('blind-index'), ikm, { name: 'HMAC', hash: 'SHA-256', length: 256 }, false, ['sign']),
   ]);
   return { encryption, blindIndex };
 }
+
+/** v1: one pair per secret, for every store. */
+const v1Info = (use: string): Uint8Array<ArrayBuffer> => utf8.encode(`edge-token-store/v1/${use}`) as Uint8Array<ArrayBuffer>;
+/** v2: one pair per secret and store. */
+const v2Info = (store: string) => (use: string) => encodeParts([`edge-token-store/v2/${use}`, store]);
+
+/** Where a cipher's keys come from: by key id, format and store (v1 and `cipherFromKeys` ignore the store). */
+type KeysOf = (keyId: string, format: 1 | 2, store: string) => Promise<CipherKeys>;
 
 /** A cipher from base64url secrets; keys are derived once, on first use. */
 export function createCipher(options: CipherOptions): Cipher {
@@ -95,9 +125,10 @@ export function createCipher(options: CipherOptions): Cipher {
   }
   if (typeof current !== 'string' || !secrets.has(current)) throw badOptions('current must name a key in keys');
   const derived = new Map<string, Promise<CipherKeys>>();
-  return cipherFromKeyRing(current, [...secrets.keys()], (keyId) => {
-    let keysFor = derived.get(keyId);
-    if (!keysFor) derived.set(keyId, (keysFor = deriveKeys(secrets.get(keyId)!)));
+  return cipherFromKeyRing(current, [...secrets.keys()], (keyId, format, store) => {
+    const cacheKey = format === 1 ? `1\u0000${keyId}` : `2\u0000${keyId}\u0000${store}`;
+    let keysFor = derived.get(cacheKey);
+    if (!keysFor) derived.set(cacheKey, (keysFor = deriveKeys(secrets.get(keyId)!, format === 1 ? v1Info : v2Info(store))));
     return keysFor;
   });
 }
@@ -108,30 +139,35 @@ export function cipherFromKeys(ring: Record<string, CipherKeys>, current: string
   if (!ids.every((id) => KEY_ID.test(id)) || !(current in ring)) {
     throw new TokenStoreError('INVALID_INPUT', 'cipherFromKeys: key ids must be short identifiers and include current');
   }
+  // Already keys, nothing to derive from: both formats use them as given (one store per ring).
   return cipherFromKeyRing(current, ids, async (keyId) => ring[keyId]!);
 }
 
-function cipherFromKeyRing(
-  current: string,
-  ids: string[],
-  keysOf: (keyId: string) => Promise<CipherKeys>,
-): Cipher {
+function cipherFromKeyRing(current: string, ids: string[], keysOf: KeysOf): Cipher {
   const keyIds = [current, ...ids.filter((id) => id !== current)];
   const known = new Set(keyIds);
-  const aad = (keyId: string, context: string) => utf8.encode(`edge-token-store/v1|${keyId}|${context}`);
+  const aad = (format: 1 | 2, keyId: string, context: CipherContext) =>
+    format === 1 ? utf8.encode(`edge-token-store/v1|${keyId}|${context.join('|')}`) : encodeParts(['edge-token-store/v2', keyId, ...context]);
 
-  function parse(sealed: string): { keyId: string; iv: Uint8Array<ArrayBuffer>; data: Uint8Array<ArrayBuffer> } {
+  function parse(sealed: string): { format: 1 | 2; keyId: string; iv: Uint8Array<ArrayBuffer>; data: Uint8Array<ArrayBuffer> } {
     const parts = typeof sealed === 'string' ? sealed.split('.') : [];
-    if (parts.length !== 4 || parts[0] !== 'v1') throw decryptFailed('sealed value is malformed');
+    const format = parts[0] === 'v2' ? 2 : parts[0] === 'v1' ? 1 : null;
+    if (parts.length !== 4 || format === null) throw decryptFailed('sealed value is malformed');
     const keyId = parts[1]!;
     if (!known.has(keyId)) throw decryptFailed(`sealed with key id "${keyId.slice(0, 40)}", which is not in the key ring`);
     try {
       const iv = fromBase64Url(parts[2]!);
       const data = fromBase64Url(parts[3]!);
       if (iv.length !== IV_BYTES) throw new Error('bad iv length');
-      return { keyId, iv, data };
+      return { format, keyId, iv, data };
     } catch (cause) {
       throw decryptFailed('sealed value is malformed', cause);
+    }
+  }
+
+  function checkContext(context: CipherContext): void {
+    if (!Array.isArray(context) || context.length === 0 || !context.every((part) => typeof part === 'string')) {
+      throw new TokenStoreError('INVALID_INPUT', 'a cipher context is a list of strings, the store first');
     }
   }
 
@@ -139,36 +175,36 @@ function cipherFromKeyRing(
     currentKeyId: current,
     keyIds,
     keyIdOf: (sealed) => parse(sealed).keyId,
+    isCurrent: (sealed) => typeof sealed === 'string' && sealed.startsWith(`v2.${current}.`),
 
     async seal(plaintext, context) {
-      const { encryption } = await keysOf(current);
-      // A fresh random 96-bit IV per seal: with at most a few million writes per key the
-      // collision probability stays far below NIST's 2^-32 bound.
+      checkContext(context);
+      const { encryption } = await keysOf(current, 2, context[0]);
+      // A fresh random 96-bit IV per seal, under this store's own key.
       const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
-      const data = await crypto.subtle.encrypt(
-        { name: 'AES-GCM', iv, additionalData: aad(current, context) },
-        encryption,
-        utf8.encode(plaintext),
-      );
-      return `v1.${current}.${toBase64Url(iv)}.${toBase64Url(new Uint8Array(data))}`;
+      const data = await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: aad(2, current, context) }, encryption, utf8.encode(plaintext));
+      return `v2.${current}.${toBase64Url(iv)}.${toBase64Url(new Uint8Array(data))}`;
     },
 
     async open(sealed, context) {
-      const { keyId, iv, data } = parse(sealed);
-      const { encryption } = await keysOf(keyId);
+      checkContext(context);
+      const { format, keyId, iv, data } = parse(sealed);
+      const { encryption } = await keysOf(keyId, format, context[0]);
       let plain: ArrayBuffer;
       try {
-        plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv, additionalData: aad(keyId, context) }, encryption, data);
+        plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv, additionalData: aad(format, keyId, context) }, encryption, data);
       } catch (cause) {
         throw decryptFailed('record failed authentication: wrong key, altered bytes, or moved to another id or store', cause);
       }
       return fromUtf8.decode(plain);
     },
 
-    async blindIndex(value, context, keyId = current) {
+    async blindIndex(value, context, keyId = current, format = 2) {
+      checkContext(context);
       if (!known.has(keyId)) throw decryptFailed(`key id "${keyId.slice(0, 40)}" is not in the key ring`);
-      const { blindIndex } = await keysOf(keyId);
-      const mac = await crypto.subtle.sign('HMAC', blindIndex, utf8.encode(`${context}\u0000${value}`));
+      const { blindIndex } = await keysOf(keyId, format, context[0]);
+      const input = format === 1 ? utf8.encode(`${context.join('|')}\u0000${value}`) : encodeParts([...context, value]);
+      const mac = await crypto.subtle.sign('HMAC', blindIndex, input);
       return toBase64Url(new Uint8Array(mac));
     },
   };

@@ -2,7 +2,7 @@
  * How a token becomes a stored record and back. Backends only ever see `StoredRecord`s:
  * an id, opaque data, and index digests.
  */
-import type { Cipher } from './cipher.ts';
+import type { Cipher, CipherContext } from './cipher.ts';
 import { TokenStoreError } from './errors.ts';
 import { indexValues, type IndexField } from './matching.ts';
 import { TOKEN_FIELDS, type OAuthToken } from './types.ts';
@@ -64,11 +64,12 @@ export function plainCodec(): RecordCodec {
 
 /**
  * AES-GCM records bound to `storeId` and their id; HMAC blind indexes bound to `storeId` and field,
- * so the same refresh token has unrelated digests in two stores or two fields.
+ * so the same refresh token has unrelated digests in two stores or two fields. Records of the
+ * older format (v1) still open and are found through their v1 digests until rotation re-seals them.
  */
 export function cipherCodec(cipher: Cipher, storeId: string): RecordCodec {
-  const recordContext = (id: string) => `${storeId}|record|${id}`;
-  const indexContext = (field: IndexField) => `${storeId}|index|${field}`;
+  const recordContext = (id: string): CipherContext => [storeId, 'record', id];
+  const indexContext = (field: IndexField): CipherContext => [storeId, 'index', field];
   return {
     async seal(token) {
       const keyId = cipher.currentKeyId;
@@ -83,9 +84,12 @@ export function cipherCodec(cipher: Cipher, storeId: string): RecordCodec {
     async open(record) {
       return fromBody(record.id, await cipher.open(record.data, recordContext(record.id)));
     },
-    digests(field, value) {
-      return Promise.all(cipher.keyIds.map((keyId) => cipher.blindIndex(value, indexContext(field), keyId)));
+    async digests(field, value) {
+      const perKey = await Promise.all(
+        cipher.keyIds.map((keyId) => Promise.all([cipher.blindIndex(value, indexContext(field), keyId, 2), cipher.blindIndex(value, indexContext(field), keyId, 1)])),
+      );
+      return perKey.flat();
     },
-    isCurrent: (record) => record.keyId === cipher.currentKeyId,
+    isCurrent: (record) => record.keyId === cipher.currentKeyId && cipher.isCurrent(record.data),
   };
 }

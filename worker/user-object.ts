@@ -111,7 +111,8 @@ export class UserTokensObject extends TokenStoreObjectBase {
 
   #staleKeys(): boolean {
     const current = this.env.TOKEN_STORE_CURRENT_KEY;
-    return this.ctx.storage.sql.exec('SELECT 1 FROM tokens WHERE key_id != ? LIMIT 1', current).toArray().length > 0;
+    // Under an old key, or in the older sealed format (v1) under any key: re-sealed by the alarm.
+    return this.ctx.storage.sql.exec("SELECT 1 FROM tokens WHERE key_id != ? OR data NOT LIKE 'v2.%' LIMIT 1", current).toArray().length > 0;
   }
 
   /** Whether records here may still carry a client secret (written before logins stopped storing it). */
@@ -119,9 +120,16 @@ export class UserTokensObject extends TokenStoreObjectBase {
     return this.#meta('secrets_dropped') === null && this.ctx.storage.sql.exec('SELECT 1 FROM tokens LIMIT 1').toArray().length > 0;
   }
 
-  /** The key ids that seal this object's records (none when it holds no token), through the key_id index. */
+  /**
+   * The key ids that seal this object's records (none when it holds no token). A record of the
+   * older sealed format shows as `<key id>:v1`: not the current key, so operators' re-seal and
+   * /admin/keys treat it as one to re-seal.
+   */
   #keyIds(): string[] {
-    return this.#sql().exec<{ key_id: string }>('SELECT DISTINCT key_id FROM tokens ORDER BY key_id').toArray().map((r) => r.key_id);
+    return this.#sql()
+      .exec<{ key_id: string }>("SELECT DISTINCT key_id || CASE WHEN data LIKE 'v1.%' THEN ':v1' ELSE '' END AS key_id FROM tokens ORDER BY key_id")
+      .toArray()
+      .map((r) => r.key_id);
   }
 
   #state(keyIds = this.#keyIds()): { keyIds: string[]; tokens: number; sessions: number } {

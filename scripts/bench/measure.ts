@@ -130,13 +130,13 @@ export async function seedKeyValue(kv: KeyValueLike, n: number): Promise<OAuthTo
 export async function cipherOps(makeMemory: (sealed: boolean) => TokenStore): Promise<Record<string, (i: number) => Promise<unknown>>> {
   const cipher = BENCH_CIPHER();
   const body = JSON.stringify(token(1));
-  const sealed = await cipher.seal(body, 'bench|record|x');
+  const sealed = await cipher.seal(body, ['bench', 'record', 'x']);
   const plain = makeMemory(false);
   const withCipher = makeMemory(true);
   const [p, s] = [await seed(plain, 100), await seed(withCipher, 100)];
   return {
-    'seal one record': () => cipher.seal(body, 'bench|record|x'),
-    'open one record': () => cipher.open(sealed, 'bench|record|x'),
+    'seal one record': () => cipher.seal(body, ['bench', 'record', 'x']),
+    'open one record': () => cipher.open(sealed, ['bench', 'record', 'x']),
     'findToken, plain': (i) => plain.findToken({ userName: p[i % 100]!.userName! }),
     'findToken, sealed': (i) => withCipher.findToken({ userName: s[i % 100]!.userName! }),
   };

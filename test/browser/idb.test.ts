@@ -36,7 +36,7 @@ describe('indexeddb store', () => {
     const tokens = [sampleToken(1, { grantToken: 'grant-secret-1' }), sampleToken(2)];
     for (const token of tokens) await store.saveToken(token);
     const raw = JSON.stringify(await rawValues(name));
-    expect(raw).toContain('"data":"v1.');
+    expect(raw).toContain('"data":"v2.');
     expectNothingInClear(raw, tokens);
   });
 

@@ -221,7 +221,7 @@ describe('the demo, end to end', () => {
     expect(secrets.length).toBeGreaterThan(3);
     for (const secret of secrets) expect(served).not.toContain(secret);
     const raw = await rawIndexedDB(page, 'edge-token-store-demo');
-    expect(raw).toContain('"data":"v1.');
+    expect(raw).toContain('"data":"v2.');
     for (const clear of ['1000.access.', '1000.refresh.', '1000.grant.', 'bo@example.com']) expect(raw).not.toContain(clear);
     const logins = (await zohoCounts()).grantsIssued;
     await page.reload();
@@ -268,7 +268,7 @@ describe('the demo, end to end', () => {
       expect(await popup.locator('#leads').textContent()).toContain('Lovelace');
       await popup.screenshot({ path: `${SHOTS}/${String(++step).padStart(2, '0')}-extension-popup.png` });
       const raw = await rawIndexedDB(popup, 'zoho-tokens');
-      expect(raw).toContain('"data":"v1.');
+      expect(raw).toContain('"data":"v2.');
       for (const clear of ['1000.access.', '1000.refresh.', 'ana@example.com']) expect(raw).not.toContain(clear);
     } finally {
       await context.close();

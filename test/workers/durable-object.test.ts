@@ -39,7 +39,7 @@ describe('durable object store', () => {
     const tokens = [sampleToken(1, { grantToken: 'grant-secret-1' }), sampleToken(2)];
     for (const token of tokens) await store.saveToken(token);
     const raw = JSON.stringify(await rows(name));
-    expect(raw).toContain('v1.k1.');
+    expect(raw).toContain('v2.k1.');
     expectNothingInClear(raw, tokens);
   });
 

@@ -11,6 +11,7 @@ import type { Env } from '../../worker/env.ts';
 import worker from '../../worker/index.ts';
 import { bucketOf, DIRECTORY_SHARDS, userObjectName } from '../../worker/objects.ts';
 import { sha256, sign } from '../../worker/signing.ts';
+import { sealV1 } from '../shared/sealed-v1.ts';
 import './env.ts';
 import { client, grant, usageOf } from './local-zoho.ts';
 import { APP, call, consent, cookieFrom, expectNothingLeaked, loginAs, recordLogs, storeInside, userStore, userStub, userNameOf, type LoggedIn } from './worker-client.ts';
@@ -198,6 +199,25 @@ async function sealUnder(userName: string, keyId: string) {
   });
 }
 
+/** Rewrites one object's records in the older sealed format (v1) under the current key, blind indexes included, as a deployment before format v2 stored them. */
+async function sealAsV1(userName: string) {
+  await runInDurableObject(await userStub(userName), async (_o, state) => {
+    const keys = JSON.parse(env.TOKEN_STORE_KEYS) as Record<string, string>;
+    const current = env.TOKEN_STORE_CURRENT_KEY;
+    const storeId = `do:${state.id.toString()}`;
+    const cipher = createCipher({ keys, current });
+    const now = cipherCodec(cipher, storeId);
+    const { sql } = state.storage;
+    for (const row of sql.exec<{ id: string; key_id: string; data: string }>('SELECT id, key_id, data FROM tokens').toArray()) {
+      const { id, ...body } = await now.open({ id: row.id, keyId: row.key_id, data: row.data, index: {} });
+      const v1 = await sealV1(keys[current]!, current, JSON.stringify(body), [storeId, 'record', id]);
+      const digest = (field: 'userName' | 'accessToken' | 'refreshToken') =>
+        body[field] ? cipher.blindIndex(body[field], [storeId, 'index', field], current, 1) : null;
+      sql.exec('UPDATE tokens SET data = ?, ix_userName = ?, ix_accessToken = ?, ix_refreshToken = ? WHERE id = ?', v1, await digest('userName'), await digest('accessToken'), await digest('refreshToken'), id);
+    }
+  });
+}
+
 const keyIdsIn = async (userName: string) =>
   runInDurableObject(await userStub(userName), (_o, state) => state.storage.sql.exec<{ key_id: string }>('SELECT key_id FROM tokens').toArray().map((r) => r.key_id));
 
@@ -229,6 +249,26 @@ describe('objects keep themselves clean', () => {
     expect((await call('/auth/me', { cookie: user.cookie })).status).toBe(200); // wakes it, and still opens k0
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await keyIdsIn(userName)).toEqual(['k1']);
+    expect((await call('/crm/v8/org', { cookie: user.cookie })).status).toBe(200);
+  });
+
+  it('records sealed in the older format (v1) still open and are still found; the alarm re-seals them as v2', async () => {
+    const email = 'user33@org3.example';
+    const userName = userNameOf(email);
+    const user = await login(email);
+    await sealAsV1(userName);
+    const dataIn = async () => runInDurableObject(await userStub(userName), (_o, state) => state.storage.sql.exec<{ data: string }>('SELECT data FROM tokens').one().data);
+    expect(await dataIn()).toMatch(/^v1\.k1\./);
+    const stub = await userStub(userName);
+    await runDurableObjectAlarm(stub);
+    await evictDurableObject(stub);
+    // Opens (a CRM call with the session) and is found by user name through its v1 blind index.
+    expect((await call('/crm/v8/org', { cookie: user.cookie })).status).toBe(200);
+    expect((await (await userStore(userName)).findToken({ userName }))?.id).toBe(user.token.id);
+    // The object woke with a v1 record: its alarm re-seals it in the current format, under the same key.
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await dataIn()).toMatch(/^v2\.k1\./);
+    expect((await (await userStore(userName)).findToken({ userName }))?.id).toBe(user.token.id);
     expect((await call('/crm/v8/org', { cookie: user.cookie })).status).toBe(200);
   });
 
