@@ -13,6 +13,7 @@ export {
   cipherFromKeys,
   generateSecret,
   type Cipher,
+  type CipherContext,
   type CipherKeys,
   type CipherOptions,
 } from './cipher.ts';
@@ -20,8 +21,10 @@ export {
   createTokenManager,
   type AccessToken,
   type EraseResult,
+  type SaveGrantOptions,
   type TokenEvent,
   type TokenManager,
   type TokenManagerOptions,
 } from './token-manager.ts';
 export type { BackoffOptions } from './backoff.ts';
+export type { CrmAccess } from './crm-call.ts';
