@@ -100,9 +100,21 @@ async function sessionCookie(config: Config, ref: UserRef, sessionId: string): P
   return setCookie(SESSION_COOKIE, `${value}.${await sign(config.sessionSecret, 'session', value)}`, config.sessionTtlSeconds);
 }
 
+/** A grant code as Zoho issues them (`1000.<hex>.<hex>`), loosely: anything else is not sent to Zoho. */
+const CODE_SHAPE = /^[A-Za-z0-9._-]{8,256}$/;
+
 export async function callback({ env, config, request, url }: AuthContext): Promise<{ response: Response; outcome: string }> {
   const params = url.searchParams;
   if (params.get('error')) return { response: refuse('Zoho did not grant access.'), outcome: 'denied' };
+  const code = params.get('code');
+  if (code !== null && !CODE_SHAPE.test(code)) return { response: refuse('Zoho sent no usable authorization code.'), outcome: 'bad_code' };
+  // Each callback may send the client secret to Zoho: a client address gets a few per minute.
+  // Cloudflare sets cf-connecting-ip; without it (local tests) there is no address to count.
+  const address = request.headers.get('cf-connecting-ip');
+  if (env.CALLBACK_LIMITER && address && !(await env.CALLBACK_LIMITER.limit({ key: address })).success) {
+    const response = refuse('Too many login attempts from here; wait a minute.');
+    return { response: new Response(response.body, { status: 429, headers: new Headers([...response.headers, ['retry-after', '60']]) }), outcome: 'rate_limited' };
+  }
 
   // 1. State: signed by us, not expired, issued to this browser.
   const [nonce, expires, bucket, signature, extra] = (params.get('state') ?? '').split('.');

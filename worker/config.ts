@@ -10,6 +10,7 @@ export interface Config {
   /** The Zoho data centers served, and where (Zoho's servers, or local stand-ins in development). */
   zoho: ZohoDataCenters;
   scope: string;
+  /** Where Zoho sends users back; required unless the Zoho is a local stand-in (then: this Worker's origin). */
   redirectUrl: string | undefined;
   sessionSecret: string;
   sessionTtlSeconds: number;
@@ -56,6 +57,17 @@ function origin(value: string, what: string): string {
   }
 }
 
+/** Loopback hosts, which browsers treat as secure contexts: the only places plain http is accepted. */
+const isLoopback = (url: URL) => url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]';
+
+/** An origin allowed to call with credentials: https only (a plain-http page can be rewritten on the way). */
+function browserOrigin(value: string): string {
+  const checked = origin(value, 'ALLOWED_ORIGINS');
+  const url = new URL(checked);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url))) throw new Error('configuration: ALLOWED_ORIGINS must be https: origins (plain http only on localhost)');
+  return checked;
+}
+
 export function readConfig(env: Env): Config {
   const missing = ['ZOHO_CLIENT_ID', 'ZOHO_CLIENT_SECRET', 'SESSION_SECRET', 'USER_OBJECT_SECRET', 'TOKEN_STORE_KEYS'].filter(
     (name) => !env[name as keyof Env],
@@ -72,6 +84,13 @@ export function readConfig(env: Env): Config {
   if (!Number.isSafeInteger(buckets) || buckets < 1 || buckets > 1024) throw new Error('configuration: LOGIN_STATE_BUCKETS must be a whole number from 1 to 1024');
   const apiKeys = new Map(Object.entries(env.API_KEYS ? parseSecretJson(env.API_KEYS, 'API_KEYS') : {}));
   const tokenStoreKeys = parseSecretJson(env.TOKEN_STORE_KEYS, 'TOKEN_STORE_KEYS');
+  // Against Zoho itself the redirect URI is fixed by configuration, never taken from the request's Host.
+  const local = !!(env.ZOHO_LOCAL_DATA_CENTERS || env.ZOHO_ACCOUNTS_URL);
+  if (!env.ZOHO_REDIRECT_URL && !local) throw new Error('configuration: ZOHO_REDIRECT_URL is required (the callback URL registered at Zoho)');
+  if (env.ZOHO_REDIRECT_URL) {
+    const redirect = new URL(origin(env.ZOHO_REDIRECT_URL, 'ZOHO_REDIRECT_URL'));
+    if (redirect.protocol !== 'https:' && !isLoopback(redirect) && !local) throw new Error('configuration: ZOHO_REDIRECT_URL must be https:');
+  }
   const ttl = Number(env.SESSION_TTL_SECONDS ?? 8 * 3600);
   if (!Number.isSafeInteger(ttl) || ttl < 60) throw new Error('configuration: SESSION_TTL_SECONDS must be at least 60');
   return {
@@ -90,7 +109,7 @@ export function readConfig(env: Env): Config {
       ...Object.values(zoho.table).map((dc) => dc.apiDomain),
       ...list(env.ZOHO_EXTRA_API_DOMAINS).map((d) => origin(d, 'ZOHO_EXTRA_API_DOMAINS')),
     ]),
-    allowedOrigins: new Set(list(env.ALLOWED_ORIGINS).map((o) => origin(o, 'ALLOWED_ORIGINS'))),
+    allowedOrigins: new Set(list(env.ALLOWED_ORIGINS).map(browserOrigin)),
     appUrl: env.APP_URL || '/',
     apiKeys,
     tokenStoreKeys,

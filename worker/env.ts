@@ -43,11 +43,19 @@ export interface Env extends TokenStoreObjectEnv {
   SESSION_TTL_SECONDS?: string;
   /** Comma-separated scopes asked at login. */
   ZOHO_SCOPE?: string;
-  /** Where Zoho sends users back (default: this Worker's origin + /auth/callback). */
+  /**
+   * Where Zoho sends users back: the callback URL registered at Zoho (https). Required against
+   * Zoho; with a local stand-in (ZOHO_LOCAL_DATA_CENTERS) it defaults to this Worker's origin + /auth/callback.
+   */
   ZOHO_REDIRECT_URL?: string;
+  /**
+   * Cloudflare's Rate Limiting binding for /auth/callback, per client address (wrangler.toml:
+   * 20 per minute). Each callback can send the client secret to Zoho. Unbound: no limit.
+   */
+  CALLBACK_LIMITER?: RateLimit;
   /** Comma-separated extra API domains to allow (development: the local Zoho). */
   ZOHO_EXTRA_API_DOMAINS?: string;
-  /** Comma-separated origins allowed to call /crm/* from a browser, with credentials. */
+  /** Comma-separated origins allowed to call /crm/* from a browser, with credentials (https:, or http: on localhost). */
   ALLOWED_ORIGINS?: string;
   /** Where /auth/callback sends the browser after login (default "/"). */
   APP_URL?: string;

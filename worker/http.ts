@@ -20,6 +20,10 @@ export function htmlPage(status: number, title: string, message: string, headers
   const response = new Response(body, { status, headers });
   response.headers.set('content-type', 'text/html;charset=utf-8');
   response.headers.set('cache-control', 'no-store');
+  // The page's URL may hold a code and a state: never sent on as a referrer. Never framed.
+  response.headers.set('referrer-policy', 'no-referrer');
+  response.headers.set('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+  response.headers.set('x-content-type-options', 'nosniff');
   return response;
 }
 
@@ -73,6 +77,8 @@ export function clearCookie(name: string): string {
 
 export interface LogFields {
   requestId: string;
+  /** For an unexpected exception: its class (`TypeError`...), never its message, which may quote data. */
+  errorClass?: string;
   method: string;
   path: string;
   status?: number;

@@ -122,14 +122,17 @@ export default {
   async fetch(request, env): Promise<Response> {
     const requestId = crypto.randomUUID();
     const started = Date.now();
-    let result: { response: Response; event?: string; code?: string };
+    let result: { response: Response; event?: string; code?: string; errorClass?: string };
     try {
       result = await route(request, env, requestId);
-    } catch {
-      result = { response: jsonError(500, 'internal', 'something went wrong'), event: 'exception' };
+    } catch (error) {
+      const errorClass = error instanceof Error ? error.name || error.constructor.name : typeof error;
+      result = { response: jsonError(500, 'internal', 'something went wrong'), event: 'exception', errorClass };
     }
-    const { response, event, code } = result;
-    log({ requestId, method: request.method, path: new URL(request.url).pathname, status: response.status, ms: Date.now() - started, event, code });
+    const { response, event, code, errorClass } = result;
+    log({ requestId, method: request.method, path: new URL(request.url).pathname, status: response.status, ms: Date.now() - started, event, code, errorClass });
+    // Every /auth/* answer: its URL can hold a code and a state, which a referrer must not carry.
+    if (new URL(request.url).pathname.startsWith('/auth/')) response.headers.set('referrer-policy', 'no-referrer');
     response.headers.set('x-request-id', requestId);
     return response;
   },

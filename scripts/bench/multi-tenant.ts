@@ -90,7 +90,8 @@ export async function multiTenantLoad(options: MultiTenantOptions): Promise<Mult
     const emails = Array.from({ length: users }, (_, i) => `user${i}@org${i % orgs}${(i % orgs) % 2 ? '.eu' : ''}.example`);
     const loginStart = performance.now();
     const cookies: string[] = [];
-    await pool(users, 10, async (i) => void (cookies[i] = await workerSession(APP, ZOHO, emails[i]!)));
+    // Each user logs in from their own address, as from their own browser.
+    await pool(users, 10, async (i) => void (cookies[i] = await workerSession(APP, ZOHO, emails[i]!, `10.0.${i >> 8}.${i & 255}`)));
     const loginSeconds = (performance.now() - loginStart) / 1000;
     // Each new object reports itself to the directory from its alarm, due at once.
     for (let waited = 0; (await allObjects()).length < users; waited += 200) {

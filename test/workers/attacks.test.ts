@@ -3,8 +3,8 @@
  * in workerd with the local Zoho, and each refused. One test per attack; what it proves is in
  * its name.
  */
-import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { TokenStoreObject } from '../../src/durable-object.ts';
 import { createMemoryStore } from '../../src/memory.ts';
 import { createTokenManager } from '../../src/token-manager.ts';
@@ -15,6 +15,8 @@ import { admin, client, grant, refreshesOf, usageOf } from './local-zoho.ts';
 import { MAX_BODY_BYTES, proxiedHeaders } from '../../worker/proxy.ts';
 import { UserTokensObject } from '../../worker/user-object.ts';
 import { MAX_PENDING_LOGINS } from '../../worker/auth.ts';
+import type { Env } from '../../worker/env.ts';
+import worker from '../../worker/index.ts';
 import { APP, call, consent, cookieFrom, loginAs, recordLogs, startLogin, userStore, userStub, type LoggedIn } from './worker-client.ts';
 
 recordLogs();
@@ -286,5 +288,84 @@ describe('least privilege: the user object hands out only what a CRM call needs'
     await runInDurableObject(stub, (_o, state) => void state.storage.sql.exec("DELETE FROM meta WHERE key = 'secrets_dropped'"));
     await runDurableObjectAlarm(stub);
     expect((await store.findTokenById(bo.token.id))?.clientSecret).toBeNull();
+  });
+});
+
+describe('smaller gaps', () => {
+  it('/auth/* pages send no referrer (their URL holds a code and a state) and cannot be framed', async () => {
+    const { consent: consentUrl, stateCookie } = await startLogin();
+    const back = await consent(consentUrl, 'ana@example.com');
+    back.searchParams.set('accounts-server', 'https://accounts.evil.example');
+    const refused = await call(back.toString(), { cookie: stateCookie });
+    expect(refused.status).toBe(400);
+    expect(refused.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(refused.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect((await call('/auth/login')).headers.get('referrer-policy')).toBe('no-referrer');
+  });
+
+  it('a callback whose code is not shaped like a grant code is refused without a call to Zoho', async () => {
+    const { consent: consentUrl, stateCookie } = await startLogin();
+    const back = await consent(consentUrl, 'ana@example.com');
+    const before = (await admin('counts', { client_id: client.clientId })) as { grantExchanges: number };
+    for (const code of ['<script>', 'x'.repeat(5000), 'short', '1000.a b']) {
+      back.searchParams.set('code', code);
+      expect((await call(back.toString(), { cookie: stateCookie })).status).toBe(400);
+    }
+    expect(((await admin('counts', { client_id: client.clientId })) as { grantExchanges: number }).grantExchanges).toBe(before.grantExchanges);
+  });
+
+  it('one client address cannot drive /auth/callback without limit (Rate Limiting binding): 429 and no call to Zoho', async () => {
+    const from = { 'cf-connecting-ip': '203.0.113.9' };
+    // 20 per minute, in windows aligned to the clock: a run that crosses one boundary may pass
+    // up to 40 before the first 429, never more (it would have to take a minute).
+    let passed = 0;
+    let limited: Response | undefined;
+    while (!limited && passed <= 100) {
+      const response = await call('/auth/callback?code=1000.grant.abcdef&state=x.1.0.y', { headers: from });
+      if (response.status === 429) limited = response;
+      else (expect(response.status).toBe(400), passed++);
+    }
+    expect(limited?.headers.get('retry-after')).toBe('60');
+    expect(passed).toBeGreaterThanOrEqual(1);
+    expect(passed).toBeLessThanOrEqual(40);
+    // Another address is not affected.
+    expect((await call('/auth/callback?code=1000.grant.abcdef&state=x.1.0.y', { headers: { 'cf-connecting-ip': '203.0.113.10' } })).status).toBe(400);
+  });
+
+  it('a callback that fails after the exchange revokes the new refresh token at Zoho', async () => {
+    const { consent: consentUrl, stateCookie } = await startLogin();
+    // The person unticks the users and org scopes: the exchange works, the user lookup does not.
+    consentUrl.searchParams.set('scope', 'ZohoCRM.modules.ALL');
+    const back = await consent(consentUrl, 'ana@example.com');
+    const before = (await admin('counts', { client_id: client.clientId })) as { grantExchanges: number; revokes: number };
+    const refused = await call(back.toString(), { cookie: stateCookie });
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain('accept every permission');
+    const after = (await admin('counts', { client_id: client.clientId })) as { grantExchanges: number; revokes: number };
+    expect(after.grantExchanges - before.grantExchanges).toBe(1);
+    expect(after.revokes - before.revokes).toBe(1);
+  });
+
+  it('an unexpected exception is logged with its class, never its message', async () => {
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, 'log').mockImplementation((line: unknown) => void lines.push(String(line)));
+    const ana = await loginAs('ana@example.com');
+    const broken = {
+      ...env,
+      TOKEN_STORE: {
+        idFromName: () => {
+          throw new RangeError('object name u-secretish');
+        },
+      },
+    } as unknown as Env;
+    try {
+      const response = await worker.fetch(new Request(`${APP}/auth/me`, { headers: { cookie: ana.cookie } }), broken);
+      expect(response.status).toBe(500);
+    } finally {
+      spy.mockRestore();
+    }
+    const line = lines.find((l) => l.includes('"event":"exception"'))!;
+    expect(JSON.parse(line)).toMatchObject({ event: 'exception', errorClass: 'RangeError', status: 500 });
+    expect(line).not.toContain('secretish');
   });
 });

@@ -45,7 +45,21 @@ describe('worker configuration', () => {
     expect(refused({ IDLE_PURGE_DAYS: '' })).toBe('');
     expect(refused({ OBJECT_PLACEMENT: 'maybe' })).toMatch(/OBJECT_PLACEMENT/);
     for (const bad of ['mars', 'us,mars', 'US']) expect(refused({ ZOHO_DATA_CENTER: bad })).toMatch(/ZOHO_DATA_CENTER/);
-    expect(readConfig({ ...env, ZOHO_DATA_CENTER: 'any', ZOHO_LOCAL_DATA_CENTERS: '' }).zoho.served).toHaveLength(9);
+    expect(readConfig({ ...env, ZOHO_DATA_CENTER: 'any', ZOHO_LOCAL_DATA_CENTERS: '', ZOHO_REDIRECT_URL: 'https://app.example.com/auth/callback' }).zoho.served).toHaveLength(9);
     expect(refused({ ZOHO_LOCAL_DATA_CENTERS: '{"us":"http://zoho.local"}' })).toMatch(/no origin for eu/);
+  });
+
+  it('against Zoho itself, needs ZOHO_REDIRECT_URL (https): the callback URL is never taken from the request', () => {
+    const zoho = { ...env, ZOHO_DATA_CENTER: 'eu', ZOHO_LOCAL_DATA_CENTERS: '' };
+    expect(() => readConfig(zoho)).toThrow('configuration: ZOHO_REDIRECT_URL is required (the callback URL registered at Zoho)');
+    expect(() => readConfig({ ...zoho, ZOHO_REDIRECT_URL: 'http://app.example.com/auth/callback' })).toThrow(/must be https/);
+    expect(readConfig({ ...zoho, ZOHO_REDIRECT_URL: 'https://app.example.com/auth/callback' }).redirectUrl).toBe('https://app.example.com/auth/callback');
+    // With a local stand-in Zoho (npm start, these tests) it defaults to the Worker's own origin.
+    expect(readConfig(env).redirectUrl).toBeUndefined();
+  });
+
+  it('accepts only https: origins in ALLOWED_ORIGINS (plain http on localhost only)', () => {
+    expect(() => readConfig({ ...env, ALLOWED_ORIGINS: 'https://app.example.com, http://app.example.com' })).toThrow(/ALLOWED_ORIGINS must be https/);
+    expect([...readConfig({ ...env, ALLOWED_ORIGINS: 'https://app.example.com,http://localhost:5173' }).allowedOrigins]).toEqual(['https://app.example.com', 'http://localhost:5173']);
   });
 });
