@@ -151,10 +151,20 @@ const wrangler = spawn(
  * per-user objects on the first start after the upgrade; later starts find nothing to move.
  */
 async function upgradeLocalState(): Promise<void> {
-  const response = await fetch(`http://127.0.0.1:${WORKER_PORT}/admin/upgrade`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}` } });
-  if (!response.ok) throw new Error(`the upgrade of local state answered HTTP ${response.status}`);
-  const { tokensMoved, sessionsMoved } = (await response.json()) as { tokensMoved: number; sessionsMoved: number };
-  if (tokensMoved > 0) console.log(`moved ${tokensMoved} tokens and ${sessionsMoved} sessions from the single-object layout into per-user objects`);
+  let tokens = 0;
+  let sessions = 0;
+  // In bounded steps, each resuming where the last ended.
+  for (let after = '', done = false; !done; ) {
+    const url = `http://127.0.0.1:${WORKER_PORT}/admin/upgrade?after=${encodeURIComponent(after)}`;
+    const response = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    if (!response.ok) throw new Error(`the upgrade of local state answered HTTP ${response.status}`);
+    const step = (await response.json()) as { tokensMoved: number; sessionsMoved: number; done: boolean; next: string | null };
+    tokens += step.tokensMoved;
+    sessions += step.sessionsMoved;
+    ({ done } = step);
+    after = step.next ?? '';
+  }
+  if (tokens > 0) console.log(`moved ${tokens} tokens and ${sessions} sessions from the single-object layout into per-user objects`);
 }
 
 wrangler.stdout.on('data', async (chunk: Buffer) => {

@@ -2,7 +2,8 @@
  * Operators' routes, behind `Authorization: Bearer <admin key>` (only its SHA-256 is
  * configured, ADMIN_KEY_SHA256; without it these routes do not exist). None of them is on a
  * user's request path; they may fan out over many objects.
- *   POST /admin/upgrade   moves the single-object layout's tokens and sessions into per-user objects
+ *   POST /admin/upgrade   moves the single-object layout's tokens and sessions into per-user objects,
+ *                         in bounded steps (?after=<next>&limit=<n>; call again until `done`)
  *   GET  /admin/objects   the user objects, with live counts (?after=<id>&limit=<n>)
  *   GET  /admin/keys      how many objects hold records under each key id; done when only the current one is left
  *   POST /admin/reseal    wakes objects still holding records under an old key, so they re-seal them
@@ -13,7 +14,7 @@ import type { AuthContext } from './auth.ts';
 import type { DirectoryEntry } from './directory.ts';
 import type { Env } from './env.ts';
 import { jsonError } from './http.ts';
-import { oauthFor, refString } from './auth.ts';
+import { oauthFor, parseRef, refString } from './auth.ts';
 import { ask, DIRECTORY_SHARDS, directoryShard, isDataCenter, refBucket, userObject, userObjectName, type UserRef } from './objects.ts';
 import { constantTimeEqual, sha256 } from './signing.ts';
 import { LEGACY_TOKENS_OBJECT, type EraseAnswer, type ObjectStats } from './user-object.ts';
@@ -32,46 +33,65 @@ async function authorized(request: Request, expectedHash: string): Promise<boole
   return constantTimeEqual(await sha256(authorization.slice('Bearer '.length)), expectedHash);
 }
 
+/** How much one upgrade step does at most (tokens, then sessions), so a large deployment finishes in many bounded requests. */
+const UPGRADE_STEP = 50;
+
 /**
- * Moves every token of the single `tokens` object into its user's object (keeping its id), and
- * every session of the single `sessions` object with it, then empties the old objects. Leaves
- * references so old cookies and API keys (bare token ids) keep working. Safe to run again: a
- * user whose object already holds a token (they logged in after the deploy) keeps that one.
+ * One bounded step of moving the single-object layout into per-user objects (call it again
+ * with `after=<next>` until `done`). First the tokens of the single `tokens` object, in id
+ * order: each goes to its user's object (keeping its id, without its client secret), leaves a
+ * reference so old API keys (bare token ids) keep working, and is then deleted there. Then the
+ * sessions of the single `sessions` object: each follows its token (found through that
+ * reference), leaves a reference for its old cookie, and is deleted there. Every step is safe
+ * to repeat: a user whose object already holds a token keeps it, and nothing is deleted
+ * before its copy and reference exist.
  */
 async function upgrade({ env, config, url }: AuthContext): Promise<Answer> {
+  const limit = Math.min(Math.max(Number(url.searchParams.get('limit') ?? UPGRADE_STEP) || UPGRADE_STEP, 1), 200);
+  const after = url.searchParams.get('after') ?? '';
   const legacy = () => env.TOKEN_STORE.get(env.TOKEN_STORE.idFromName(LEGACY_TOKENS_OBJECT));
   const oauth = oauthFor(config, url);
-  const moved = new Map<string, { ref: UserRef; tokenId: string }>();
-  let kept = 0;
-  for (const token of await ask(legacy, (s) => s.legacyTokens())) {
+  let tokensMoved = 0;
+  let tokensLeft = 0;
+  const batch = await ask(legacy, (s) => s.legacyTokens(after, limit));
+  for (const token of batch) {
     const dataCenter = oauth.dataCenterOf(token.apiDomain);
     if (!token.userName || !dataCenter) {
       // Not the Worker's to move: it never stored a nameless token, nor one of a data center it does not serve.
-      kept++;
+      tokensLeft++;
       continue;
     }
     const ref: UserRef = { dataCenter, name: await userObjectName(config.userObjectSecret, token.userName) };
     // Safe to retry: a second adoption finds the token by its user's name.
     const tokenId = await ask(userObject(env, ref), (s) => s.adoptToken(token));
-    moved.set(token.id, { ref, tokenId });
     const key = `token:${token.id}`;
     await callObject(await refBucket(env, key), (s) => s.putRef(key, `${dataCenter}/${ref.name}/${tokenId}`, null));
+    await ask(legacy, (s) => s.dropLegacyToken(token.id));
+    tokensMoved++;
+  }
+  if (batch.length === limit) {
+    return { response: Response.json({ tokensMoved, tokensLeft, sessionsMoved: 0, done: false, next: batch.at(-1)!.id }), event: 'upgrade' };
   }
 
-  const oldSessions = env.SESSIONS.get(env.SESSIONS.idFromName(LEGACY_SESSIONS));
-  let sessions = 0;
-  for (const row of await oldSessions.exportLegacySessions()) {
-    const target = moved.get(row.token_id);
-    if (!target) continue; // its token is gone: the session was dead already
-    await ask(userObject(env, target.ref), (s) => s.importSession(row.id_hash, target.tokenId, row.expires_at));
-    const key = `session:${row.id_hash}`;
-    await callObject(await refBucket(env, key), (s) => s.putRef(key, refString(target.ref), row.expires_at));
-    sessions++;
+  const oldSessions = () => env.SESSIONS.get(env.SESSIONS.idFromName(LEGACY_SESSIONS));
+  const rows = await callObject(oldSessions, (s) => s.exportLegacySessions(limit));
+  let sessionsMoved = 0;
+  for (const row of rows) {
+    const key = `token:${row.token_id}`;
+    const [dataCenter, name, tokenId, extra] = ((await callObject(await refBucket(env, key), (s) => s.getRef(key))) ?? '').split('/');
+    const ref = parseRef(`${dataCenter}.${name}`);
+    // No reference: its token was not the Worker's to move, so the session was dead already.
+    if (!ref || !tokenId || extra !== undefined) continue;
+    await ask(userObject(env, ref), (s) => s.importSession(row.id_hash, tokenId, row.expires_at));
+    const sessionKey = `session:${row.id_hash}`;
+    await callObject(await refBucket(env, sessionKey), (s) => s.putRef(sessionKey, refString(ref), row.expires_at));
+    sessionsMoved++;
   }
-  // Only now, with everything in place, empty the old layout.
-  for (const id of moved.keys()) await ask(legacy, (s) => s.dropLegacyToken(id));
-  await oldSessions.dropLegacySessions();
-  return { response: Response.json({ tokensMoved: moved.size, sessionsMoved: sessions, tokensLeft: kept }), event: 'upgrade' };
+  await callObject(oldSessions, (s) => s.dropLegacySessionRows(rows.map((r) => r.id_hash)));
+  const done = rows.length < limit;
+  if (done) await callObject(oldSessions, (s) => s.dropLegacySessions());
+  // Tokens are through: later steps only carry sessions, from wherever the token cursor ended.
+  return { response: Response.json({ tokensMoved, tokensLeft, sessionsMoved, done, next: done ? null : batch.at(-1)?.id ?? after }), event: 'upgrade' };
 }
 
 async function objects({ env, url }: AuthContext): Promise<Answer> {

@@ -63,11 +63,20 @@ export class SessionsObject extends DurableObject {
     return rows[0]?.target ?? null;
   }
 
-  /** The sessions the single-object layout kept here (empty once the upgrade is done). */
-  exportLegacySessions(): LegacySession[] {
-    const { sql } = this.ctx.storage;
-    if (sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sessions'").toArray().length === 0) return [];
-    return sql.exec<LegacySession>('SELECT id_hash, token_id, expires_at FROM sessions WHERE expires_at > ?', Date.now()).toArray();
+  #hasLegacySessions(): boolean {
+    return this.ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sessions'").toArray().length > 0;
+  }
+
+  /** Up to `limit` live sessions the single-object layout kept here (none once the upgrade is done). */
+  exportLegacySessions(limit: number): LegacySession[] {
+    if (!this.#hasLegacySessions()) return [];
+    return this.ctx.storage.sql.exec<LegacySession>('SELECT id_hash, token_id, expires_at FROM sessions WHERE expires_at > ? ORDER BY id_hash LIMIT ?', Date.now(), limit).toArray();
+  }
+
+  /** Deletes sessions the upgrade has carried (or found dead). */
+  dropLegacySessionRows(idHashes: string[]): void {
+    if (!this.#hasLegacySessions()) return;
+    for (const idHash of idHashes) this.ctx.storage.sql.exec('DELETE FROM sessions WHERE id_hash = ?', idHash);
   }
 
   dropLegacySessions(): void {

@@ -314,9 +314,14 @@ export class UserTokensObject extends TokenStoreObjectBase {
     return this.ctx.id.equals(this.#env.TOKEN_STORE.idFromName(LEGACY_TOKENS_OBJECT));
   }
 
-  /** The tokens the single-object layout kept (for the upgrade); empty on any other object. */
-  legacyTokens(): Promise<Outcome<OAuthToken[]>> {
-    return this.#internals.answer(async () => (this.#isLegacy() ? this.#internals.store().getTokens() : []));
+  /** Up to `limit` tokens the single-object layout kept, after id `after` in id order (for the upgrade); none on any other object. */
+  legacyTokens(after: string, limit: number): Promise<Outcome<OAuthToken[]>> {
+    return this.#internals.answer(async () => {
+      if (!this.#isLegacy()) return [];
+      const ids = this.ctx.storage.sql.exec<{ id: string }>('SELECT id FROM tokens WHERE id > ? ORDER BY id LIMIT ?', after, limit).toArray();
+      const tokens = await Promise.all(ids.map(({ id }) => this.#internals.store().findTokenById(id)));
+      return tokens.filter((t): t is OAuthToken => t !== null);
+    });
   }
 
   /** Deletes a token the upgrade has moved; does nothing on any other object. */

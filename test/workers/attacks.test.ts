@@ -275,7 +275,7 @@ describe('least privilege: the user object hands out only what a CRM call needs'
     const answer = (await stub.session(sessionId, null)) as { ok: true; value: Record<string, unknown> };
     expect(Object.keys(answer.value).sort()).toEqual(['accessToken', 'apiDomain', 'expiryTime', 'id']);
     // Only the old layout's own object hands its tokens to the upgrade.
-    expect(await stub.legacyTokens()).toEqual({ ok: true, value: [] });
+    expect(await stub.legacyTokens('', 10)).toEqual({ ok: true, value: [] });
   });
 
   it('records keep no client secret: new logins store none, and older records lose theirs in the alarm', async () => {

@@ -324,8 +324,18 @@ describe('upgrade from the single-object layout', () => {
     expect((await call('/crm/v8/org', { cookie: oldCookie })).status).toBe(401);
     expect((await call('/crm/v8/org', { headers: legacyKey })).status).toBe(401);
 
-    const moved = await call('/admin/upgrade', { method: 'POST', headers: adminHeaders });
-    expect(await moved.json()).toEqual({ tokensMoved: 3, sessionsMoved: 1, tokensLeft: 0 });
+    // In bounded steps (one item each here), each resuming where the last ended, until done.
+    const total = { tokensMoved: 0, sessionsMoved: 0, tokensLeft: 0 };
+    let steps = 0;
+    for (let after = '', done = false; !done; steps++) {
+      const step = (await (await call(`/admin/upgrade?limit=1&after=${encodeURIComponent(after)}`, { method: 'POST', headers: adminHeaders })).json()) as typeof total & { done: boolean; next: string | null };
+      for (const k of ['tokensMoved', 'sessionsMoved', 'tokensLeft'] as const) total[k] += step[k];
+      ({ done } = step);
+      after = step.next ?? '';
+      expect(steps).toBeLessThan(10);
+    }
+    expect(total).toEqual({ tokensMoved: 3, sessionsMoved: 1, tokensLeft: 0 });
+    expect(steps).toBeGreaterThanOrEqual(4);
     expect(await legacy.getTokens()).toEqual([]);
 
     const viaOld = await call('/crm/v8/org', { cookie: oldCookie });
@@ -342,7 +352,7 @@ describe('upgrade from the single-object layout', () => {
     expect((await (await userStore(userNameOf('user40@org4.example'))).findToken({ userName: userNameOf('user40@org4.example') }))?.clientSecret).toBeNull();
 
     const again = await call('/admin/upgrade', { method: 'POST', headers: adminHeaders });
-    expect(await again.json()).toEqual({ tokensMoved: 0, sessionsMoved: 0, tokensLeft: 0 });
+    expect(await again.json()).toEqual({ tokensMoved: 0, sessionsMoved: 0, tokensLeft: 0, done: true, next: null });
   });
 });
 
