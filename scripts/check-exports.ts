@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
-const WORKERD_ONLY = new Set(['./durable-object']);
+const WORKERD_ONLY = new Set(['./durable-object', './worker']);
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 const problems: string[] = [];
 
@@ -35,7 +35,7 @@ if (!existsSync('LICENSE') || !readFileSync('LICENSE', 'utf8').startsWith(`${pkg
   problems.push(`LICENSE: missing, or not the ${pkg.license} text package.json names`);
 }
 
-for (const file of readdirSync('dist')) {
+for (const file of readdirSync('dist', { recursive: true, encoding: 'utf8' })) {
   if (!/\.(js|d\.ts)$/.test(file)) continue;
   if (/from '\.[^']*\.ts'/.test(readFileSync(`dist/${file}`, 'utf8'))) problems.push(`dist/${file}: imports a .ts file`);
 }

@@ -2,7 +2,7 @@
 // not in declaration files; do the same for dist/*.d.ts so consumers resolve `./x.js` -> `./x.d.ts`.
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 
-for (const file of readdirSync('dist')) {
+for (const file of readdirSync('dist', { recursive: true, encoding: 'utf8' })) {
   if (!file.endsWith('.d.ts')) continue;
   const path = `dist/${file}`;
   const text = readFileSync(path, 'utf8');

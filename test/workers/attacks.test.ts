@@ -12,10 +12,10 @@ import { zohoOAuth } from '../../src/zoho.ts';
 import { tokenErrorOf } from '../shared/token-error.ts';
 import './env.ts';
 import { admin, client, grant, refreshesOf, usageOf } from './local-zoho.ts';
-import { MAX_BODY_BYTES, proxiedHeaders } from '../../worker/proxy.ts';
-import { UserTokensObject } from '../../worker/user-object.ts';
-import { MAX_PENDING_LOGINS } from '../../worker/auth.ts';
-import type { Env } from '../../worker/env.ts';
+import { MAX_BODY_BYTES, proxiedHeaders } from '../../src/worker/proxy.ts';
+import { UserTokensObject } from '../../src/worker/user-object.ts';
+import { MAX_PENDING_LOGINS } from '../../src/worker/auth.ts';
+import type { Env } from '../../src/worker/env.ts';
 import worker from '../../worker/index.ts';
 import { APP, call, consent, cookieFrom, loginAs, recordLogs, startLogin, userStore, userStub, type LoggedIn } from './worker-client.ts';
 

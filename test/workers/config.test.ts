@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { readConfig } from '../../worker/config.ts';
+import { readConfig } from '../../src/worker/config.ts';
 import './env.ts';
 
 describe('worker configuration', () => {

@@ -6,7 +6,7 @@
 import { env } from 'cloudflare:test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATA_CENTER_PLACEMENT } from '../../src/durable-object.ts';
-import type { Env } from '../../worker/env.ts';
+import type { Env } from '../../src/worker/env.ts';
 import worker from '../../worker/index.ts';
 import './env.ts';
 import { zohoOAuth } from '../../src/zoho.ts';

@@ -19,3 +19,10 @@ it('every built entry point imports in workerd, and the stores work from dist/',
   }
   expect(typeof durable.TokenStoreObject).toBe('function');
 });
+
+it('the Worker library imports from dist/ in workerd and makes a handler', async () => {
+  const worker = await import('../../dist/worker/index.js');
+  for (const name of ['ZohoUserObject', 'ZohoLoginStates', 'ZohoDirectory', 'createZohoWorker', 'createZohoHandler', 'getZohoSession']) expect(typeof worker[name as keyof typeof worker]).toBe('function');
+  const handler = worker.createZohoHandler({ basePath: '/zoho' });
+  expect(await handler.route(new Request('https://app.example/elsewhere'), env as never)).toBeNull();
+});

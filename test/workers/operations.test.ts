@@ -5,7 +5,7 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { afterAll, describe, expect, it } from 'vitest';
 import { zohoOAuth } from '../../src/zoho.ts';
-import { userObjectName } from '../../worker/objects.ts';
+import { userObjectName } from '../../src/worker/objects.ts';
 import './env.ts';
 import { admin, client, usageOf } from './local-zoho.ts';
 import { call, expectNothingLeaked, loginAs, recordLogs, userNameOf, userStore, userStub, type LoggedIn } from './worker-client.ts';

@@ -7,9 +7,9 @@ import { env, runInDurableObject, SELF } from 'cloudflare:test';
 import { expect, vi } from 'vitest';
 import { objectInternals } from '../../src/durable-object.ts';
 import type { OAuthToken, SealedTokenStore } from '../../src/types.ts';
-import type { UserTokensObject } from '../../worker/user-object.ts';
-import { userObjectName } from '../../worker/objects.ts';
-import { sign } from '../../worker/signing.ts';
+import type { UserTokensObject } from '../../src/worker/user-object.ts';
+import { userObjectName } from '../../src/worker/objects.ts';
+import { sign } from '../../src/worker/signing.ts';
 import './env.ts';
 import { client, ZOHO } from './local-zoho.ts';
 

@@ -9,7 +9,7 @@
  *   POST /admin/reseal    wakes objects still holding records under an old key, so they re-seal them
  *   POST /admin/erase     erases one user on request: {"userName": "email:zgid", "dataCenter"?: "eu"}
  */
-import { callObject } from '../src/object-call.ts';
+import { callObject } from '../object-call.ts';
 import type { AuthContext } from './auth.ts';
 import type { DirectoryEntry } from './directory.ts';
 import type { Env } from './env.ts';
@@ -46,11 +46,12 @@ const UPGRADE_STEP = 50;
  * to repeat: a user whose object already holds a token keeps it, and nothing is deleted
  * before its copy and reference exist.
  */
-async function upgrade({ env, config, url }: AuthContext): Promise<Answer> {
+async function upgrade(context: AuthContext): Promise<Answer> {
+  const { env, config, url } = context;
   const limit = Math.min(Math.max(Number(url.searchParams.get('limit') ?? UPGRADE_STEP) || UPGRADE_STEP, 1), 200);
   const after = url.searchParams.get('after') ?? '';
   const legacy = () => env.TOKEN_STORE.get(env.TOKEN_STORE.idFromName(LEGACY_TOKENS_OBJECT));
-  const oauth = oauthFor(config, url);
+  const oauth = oauthFor(context);
   let tokensMoved = 0;
   let tokensLeft = 0;
   const batch = await ask(legacy, (s) => s.legacyTokens(after, limit));
@@ -172,9 +173,10 @@ const ROUTES: Record<string, (context: AuthContext) => Promise<Answer>> = {
   'POST /admin/erase': erase,
 };
 
-export async function admin(context: AuthContext): Promise<Answer> {
-  const { config, request, url } = context;
-  const route = ROUTES[`${request.method} ${url.pathname}`];
+/** `path`: the request's path with the base path taken off. */
+export async function admin(context: AuthContext, path: string): Promise<Answer> {
+  const { config, request } = context;
+  const route = ROUTES[`${request.method} ${path}`];
   if (!route || !config.adminKeyHash) return { response: jsonError(404, 'not_found', 'no such route') };
   if (!(await authorized(request, config.adminKeyHash))) return { response: jsonError(401, 'unauthorized', 'admin key required'), code: 'admin_unauthorized' };
   return route(context);

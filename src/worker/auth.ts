@@ -8,12 +8,13 @@
  * single-object layout (no object in them) are found through the references the upgrade
  * left, and re-issued in the new form. Users of every served data center log in here.
  */
-import { isTokenStoreError } from '../src/errors.ts';
-import { callObject } from '../src/object-call.ts';
-import type { CrmAccess } from '../src/crm-call.ts';
-import type { RefreshOptions } from '../src/types.ts';
-import { dataCenterOfAccountsServer, pkceChallenge, zohoOAuth, type DataCenter, type ZohoOAuth, type ZohoTokens } from '../src/zoho.ts';
+import { isTokenStoreError } from '../errors.ts';
+import { callObject } from '../object-call.ts';
+import type { CrmAccess } from '../crm-call.ts';
+import type { RefreshOptions } from '../types.ts';
+import { dataCenterOfAccountsServer, pkceChallenge, zohoOAuth, type DataCenter, type ZohoOAuth, type ZohoTokens } from '../zoho.ts';
 import type { Config } from './config.ts';
+import type { ResolvedOptions } from './options.ts';
 import type { Env } from './env.ts';
 import { clearCookie, htmlPage, readCookie, SESSION_COOKIE, setCookie, STATE_COOKIE } from './http.ts';
 import { ask, isDataCenter, refBucket, stateBucket, userObject, userObjectName, type UserRef } from './objects.ts';
@@ -36,6 +37,7 @@ const stateCookie = (nonces: string[]) => (nonces.length > 0 ? setCookie(STATE_C
 export interface AuthContext {
   env: Env;
   config: Config;
+  options: ResolvedOptions;
   request: Request;
   url: URL;
 }
@@ -45,14 +47,18 @@ const DATA_CENTER_NAMES: Record<DataCenter, string> = {
   us: 'United States', eu: 'European Union', in: 'India', au: 'Australia', jp: 'Japan', ca: 'Canada', sa: 'Saudi Arabia', cn: 'China', uk: 'United Kingdom',
 };
 
-/** Users of every served data center sign in through one client; each token goes back to its own. */
-export function oauthFor(config: Config, url: URL): ZohoOAuth {
+/**
+ * Users of every served data center sign in through one client; each token goes back to its
+ * own. The redirect URI is configuration (ZOHO_REDIRECT_URL), or with a local Zoho this
+ * origin's callback under the base path.
+ */
+export function oauthFor({ config, options, url }: Pick<AuthContext, 'config' | 'options' | 'url'>): ZohoOAuth {
   return zohoOAuth({
     dataCenter: 'any',
     dataCenters: config.zoho.table,
     clientId: config.clientId,
     clientSecret: config.clientSecret,
-    redirectUrl: config.redirectUrl ?? `${url.origin}/auth/callback`,
+    redirectUrl: config.redirectUrl ?? `${url.origin}${options.basePath}/auth/callback`,
   });
 }
 
@@ -74,7 +80,8 @@ function servedDataCenterAt(config: Config, server: string): DataCenter | null {
  */
 const pkceVerifier = (config: Config, nonce: string) => sign(config.sessionSecret, 'pkce', nonce);
 
-export async function login({ config, request, url }: AuthContext): Promise<Response> {
+export async function login(context: AuthContext): Promise<Response> {
+  const { config, options, request, url } = context;
   const nonce = randomId(16);
   const expires = Date.now() + STATE_TTL_MS;
   const bucket = crypto.getRandomValues(new Uint32Array(1))[0]! % config.loginStateBuckets;
@@ -83,7 +90,7 @@ export async function login({ config, request, url }: AuthContext): Promise<Resp
   // China's users must start at accounts.zoho.com.cn, not the global sign-in: /auth/login?dc=cn.
   const signInAt = url.searchParams.get('dc') === 'cn' && config.zoho.served.includes('cn') ? 'cn' : undefined;
   const codeChallenge = await pkceChallenge(await pkceVerifier(config, nonce));
-  const location = oauthFor(config, url).authorizationUrl({ scope: config.scope, state, signInAt, codeChallenge });
+  const location = oauthFor(context).authorizationUrl({ scope: options.scope ?? config.scope, state, signInAt, codeChallenge });
   return new Response(null, {
     status: 302,
     headers: { location, 'set-cookie': stateCookie([...pendingNonces(request), nonce].slice(-MAX_PENDING_LOGINS)), 'cache-control': 'no-store' },
@@ -103,7 +110,8 @@ async function sessionCookie(config: Config, ref: UserRef, sessionId: string): P
 /** A grant code as Zoho issues them (`1000.<hex>.<hex>`), loosely: anything else is not sent to Zoho. */
 const CODE_SHAPE = /^[A-Za-z0-9._-]{8,256}$/;
 
-export async function callback({ env, config, request, url }: AuthContext): Promise<{ response: Response; outcome: string }> {
+export async function callback(context: AuthContext): Promise<{ response: Response; outcome: string }> {
+  const { env, config, request, url } = context;
   const params = url.searchParams;
   if (params.get('error')) return { response: refuse('Zoho did not grant access.'), outcome: 'denied' };
   const code = params.get('code');
@@ -125,13 +133,14 @@ export async function callback({ env, config, request, url }: AuthContext): Prom
     pendingNonces(request).includes(nonce);
   if (!stateOk) return { response: refuse('The login request was not started here, or it expired.'), outcome: 'bad_state' };
   // From here on this login is over, whatever the outcome: its nonce leaves the cookie.
-  const finished = await checkedCallback(env, config, url, nonce!, Number(expires), Number(bucket));
+  const finished = await checkedCallback(context, nonce!, Number(expires), Number(bucket));
   finished.response.headers.append('set-cookie', stateCookie(pendingNonces(request).filter((n) => n !== nonce)));
   return finished;
 }
 
 /** The callback past its state check: the accounts server, the code, the exchange, the session. */
-async function checkedCallback(env: Env, config: Config, url: URL, nonce: string, expires: number, bucket: number): Promise<{ response: Response; outcome: string }> {
+async function checkedCallback(context: AuthContext, nonce: string, expires: number, bucket: number): Promise<{ response: Response; outcome: string }> {
+  const { env, config, options, request, url } = context;
   const params = url.searchParams;
 
   // 2. The accounts server Zoho names must be the accounts server of a data center served here.
@@ -156,7 +165,7 @@ async function checkedCallback(env: Env, config: Config, url: URL, nonce: string
   }
 
   // 4. Exchange here (the user is unknown until Zoho names them), then one call to their object.
-  const oauth = oauthFor(config, url);
+  const oauth = oauthFor(context);
   let ref: UserRef;
   let sessionId: string;
   let answer: ZohoTokens | undefined;
@@ -174,6 +183,11 @@ async function checkedCallback(env: Env, config: Config, url: URL, nonce: string
     const userName = await oauth.currentUser(answer);
     // Their object is placed by their data center: an EU user's stays in the EU.
     ref = { dataCenter, name: await userObjectName(config.userObjectSecret, userName) };
+    const allowed = options.onLogin ? await options.onLogin({ dataCenter, user: ref.name, userName, request }) : true;
+    if (allowed !== true) {
+      await revokeFresh();
+      return { response: allowed instanceof Response ? allowed : refuse('This service does not accept this Zoho account.'), outcome: 'refused_by_app' };
+    }
     const tokens = answer;
     // Safe to retry: the save finds the user's record by name, and an extra session just expires.
     ({ sessionId } = await ask(userObject(env, ref), (s) => s.login(tokens, userName, oauth.redirectUrl ?? null, config.sessionTtlSeconds)));
@@ -183,7 +197,7 @@ async function checkedCallback(env: Env, config: Config, url: URL, nonce: string
     const message = code === 'ZOHO_SCOPE_MISMATCH' ? 'The login did not grant the access this service asks for. Please accept every permission.' : 'Zoho did not accept the login.';
     return { response: refuse(message), outcome: `exchange_failed:${code}` };
   }
-  const headers = new Headers({ location: config.appUrl, 'cache-control': 'no-store' });
+  const headers = new Headers({ location: options.appUrl ?? config.appUrl, 'cache-control': 'no-store' });
   headers.append('set-cookie', await sessionCookie(config, ref, sessionId));
   return { response: new Response(null, { status: 302, headers }), outcome: 'logged_in' };
 }

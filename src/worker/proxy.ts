@@ -10,12 +10,13 @@
  * a second call to it only when Zoho rejects the access token. Callers named through the
  * upgrade's references (old cookies, old API keys) pay one more call, to a reference bucket.
  */
-import { callCrm, type CrmAccess } from '../src/crm-call.ts';
-import { isTokenStoreError, TokenStoreError } from '../src/errors.ts';
-import { callObject } from '../src/object-call.ts';
-import type { RefreshOptions } from '../src/types.ts';
+import { callCrm, type CrmAccess } from '../crm-call.ts';
+import { isTokenStoreError, TokenStoreError } from '../errors.ts';
+import { callObject } from '../object-call.ts';
+import type { RefreshOptions } from '../types.ts';
 import { parseRef, sessionOf, sessionToken, withRenewedCookie, type Session } from './auth.ts';
 import type { Config } from './config.ts';
+import type { ResolvedOptions } from './options.ts';
 import type { Env } from './env.ts';
 import { jsonError, tokenErrorResponse } from './http.ts';
 import { ask, refBucket, userObject, type UserRef } from './objects.ts';
@@ -112,7 +113,7 @@ async function apiKeyTarget(env: Env, value: string): Promise<{ ref: UserRef; to
 }
 
 /** Who is calling, their token for this call, and how to get a fresh one if Zoho rejects it. */
-interface Caller {
+export interface Caller {
   ref: UserRef;
   token: CrmAccess;
   session: Session | null;
@@ -134,8 +135,13 @@ async function caller(request: Request, env: Env, config: Config): Promise<Calle
     return { ref: target.ref, token: await fresh({ skewMs: SKEW_MS }), session: null, refresh: (rejectedAccessToken) => fresh({ skewMs: SKEW_MS, rejectedAccessToken }) };
   }
   const session = await sessionOf(request, env, config);
-  const token = session && (await sessionToken(env, session, { skewMs: SKEW_MS }));
-  if (!session || !token) return null;
+  return session && sessionCaller(env, session);
+}
+
+/** A session's caller: its fresh token in one call to its object, or null when the session is over. */
+export async function sessionCaller(env: Env, session: Session): Promise<Caller | null> {
+  const token = await sessionToken(env, session, { skewMs: SKEW_MS });
+  if (!token) return null;
   const refresh = async (rejectedAccessToken: string) => {
     const fresh = await sessionToken(env, session, { skewMs: SKEW_MS, rejectedAccessToken });
     // The session ended between the two calls: as if Zoho no longer accepted the login.
@@ -145,11 +151,18 @@ async function caller(request: Request, env: Env, config: Config): Promise<Calle
   return { ref: session.ref, token, session, refresh };
 }
 
+/** Whether the app's `authorizeCrm` hook lets this caller make this call (no hook: yes). */
+export async function crmAllowed(options: ResolvedOptions, who: Caller, method: string, path: string): Promise<boolean> {
+  return !options.authorizeCrm || (await options.authorizeCrm({ dataCenter: who.ref.dataCenter, user: who.ref.name, method, path }));
+}
+
 /** Refresh when fewer than this many ms remain, as the token manager does by default. */
 const SKEW_MS = 5_000;
 
-export async function proxy(request: Request, env: Env, config: Config): Promise<{ response: Response; code?: string }> {
-  const raw = rawPath(request);
+export async function proxy(env: Env, config: Config, options: ResolvedOptions, request: Request): Promise<{ response: Response; code?: string }> {
+  // The CRM path is what follows the base path, as sent (before URL parsing could normalize it).
+  const sent = rawPath(request);
+  const raw = sent.startsWith(options.basePath) ? sent.slice(options.basePath.length) : '';
   if (!isSafeCrmPath(raw)) return { response: jsonError(400, 'bad_path', 'not a CRM API path'), code: 'bad_path' };
   // A declared size past the limit is refused before any object call; a chunked body is counted as it is read.
   if (Number(request.headers.get('content-length') ?? 0) > MAX_BODY_BYTES) return tooLarge();
@@ -162,6 +175,9 @@ export async function proxy(request: Request, env: Env, config: Config): Promise
     return { response: tokenErrorResponse(error, !request.headers.has('authorization')), code: error.code };
   }
   if (!who) return { response: jsonError(401, 'unauthorized', 'log in first'), code: 'unauthorized' };
+  if (!(await crmAllowed(options, who, request.method, raw))) {
+    return { response: jsonError(403, 'forbidden', 'this call is not allowed for this user'), code: 'crm_refused' };
+  }
 
   const url = new URL(request.url);
   const headers = new Headers();

@@ -1,7 +1,7 @@
 // Reads and checks the Worker's configuration once per isolate. Misconfiguration is an
 // error at the first request (logged without values), never a silently weaker Worker.
-import { ZOHO_API_DOMAINS } from '../src/zoho.ts';
-import { zohoDataCenters, type ZohoDataCenters } from '../src/zoho-env.ts';
+import { ZOHO_API_DOMAINS } from '../zoho.ts';
+import { zohoDataCenters, type ZohoDataCenters } from '../zoho-env.ts';
 import type { Env } from './env.ts';
 
 export interface Config {
@@ -114,4 +114,12 @@ export function readConfig(env: Env): Config {
     apiKeys,
     tokenStoreKeys,
   };
+}
+
+let cached: { env: Env; config: Config } | undefined;
+
+/** The configuration read from `env`, checked once per isolate (per env object). */
+export function configOf(env: Env): Config {
+  if (cached?.env !== env) cached = { env, config: readConfig(env) };
+  return cached.config;
 }

@@ -1,4 +1,4 @@
-import type { TokenStoreObjectEnv } from '../src/durable-object.ts';
+import type { TokenStoreObjectEnv } from '../durable-object.ts';
 import type { ObjectDirectory } from './directory.ts';
 import type { SessionsObject } from './sessions.ts';
 import type { UserTokensObject } from './user-object.ts';
@@ -32,11 +32,6 @@ export interface Env extends TokenStoreObjectEnv {
    * jurisdiction; others: a location hint). "off": local runs only, where workerd cannot place.
    */
   OBJECT_PLACEMENT?: string;
-  /**
-   * Local runs only (`npm start` sets it): the in-browser demo's client, JSON
-   * {"accountsUrl", "clientId"}, answered at GET /demo/browser-client. Unset: that route is 404.
-   */
-  DEMO_BROWSER_CLIENT?: string;
   /** Days after which a token neither used nor refreshed is revoked at Zoho and deleted (default: never). */
   IDLE_PURGE_DAYS?: string;
   /** Session lifetime in seconds (default 8 hours). */

@@ -1,0 +1,149 @@
+/**
+ * The Worker's routes, under a base path, for any router: `route` answers its own paths and
+ * `null` for every other, so it composes with a Hono app, another router or a bare `fetch`.
+ *   GET  <base>/auth/login     -> Zoho's consent page (state bound to this browser, PKCE)
+ *   GET  <base>/auth/callback  -> checks state and accounts server, exchanges, starts a session
+ *   GET  <base>/auth/me        -> who is logged in (no token)
+ *   POST <base>/auth/refresh   -> refreshes the session's token now (at most every 2 minutes)
+ *   POST <base>/auth/logout    -> ends the session
+ *   POST <base>/auth/revoke    -> revokes at Zoho, deletes the token, ends its sessions
+ *   ANY  <base>/crm/*          -> Zoho CRM, with the caller's token
+ *   <base>/admin/*             -> operators only, behind the admin key (admin.ts)
+ * Each user's token and sessions live in their own object (objects.ts says how objects are
+ * named): a proxied call is one call to that one object.
+ */
+import { isTokenStoreError } from '../errors.ts';
+import { admin } from './admin.ts';
+import { callback, login, logout, me, refreshNow, revoke, type AuthContext } from './auth.ts';
+import { configOf, type Config } from './config.ts';
+import type { Env } from './env.ts';
+import { corsHeaders, jsonError, log, tokenErrorResponse } from './http.ts';
+import { resolveOptions, type ZohoWorkerOptions } from './options.ts';
+import { proxy } from './proxy.ts';
+
+type Answer = { response: Response; event?: string; code?: string };
+
+/**
+ * Fetch Metadata: a request the browser marks as coming from another site passes only as a
+ * CORS request (which the Origin check then admits or refuses). A link, a form, an `<img>` or
+ * a frame on any other site never reaches a session route with the user's cookie. Requests
+ * without these headers (servers, older browsers) are left to the Origin check.
+ */
+function crossSiteByMetadata(request: Request): boolean {
+  const site = request.headers.get('sec-fetch-site');
+  if (site === null || site === 'same-origin' || site === 'none') return false;
+  return request.headers.get('sec-fetch-mode') !== 'cors';
+}
+
+/** Requests that change state with a cookie must come from this origin or an allowed one. */
+function crossSiteRefused(request: Request, url: URL, config: Config): boolean {
+  if (crossSiteByMetadata(request)) return true;
+  const origin = request.headers.get('origin');
+  if (origin === null || origin === url.origin) return false;
+  return !config.allowedOrigins.has(origin);
+}
+
+const POSTS: Record<string, (c: AuthContext) => Promise<Response>> = {
+  '/auth/logout': logout,
+  '/auth/revoke': revoke,
+  '/auth/refresh': refreshNow,
+};
+
+/** One request to a path of ours (`path`: with the base path taken off). */
+async function answer(context: AuthContext, path: string): Promise<Answer> {
+  const { request, url, config, options } = context;
+  const method = request.method;
+  try {
+    if (path.startsWith('/admin/')) return await admin(context, path);
+    if (path === '/auth/login' && method === 'GET') return { response: await login(context) };
+    if (path === '/auth/callback' && method === 'GET') {
+      const { response, outcome } = await callback(context);
+      return { response, event: outcome };
+    }
+    if (path === '/auth/me' && method === 'GET') return { response: await me(context) };
+  } catch (error) {
+    // A busy or failing object (a login-state bucket, a user's object) is a 503 with a wait, not a 500.
+    if (!isTokenStoreError(error)) throw error;
+    return { response: tokenErrorResponse(error, false), code: error.code };
+  }
+  const post = POSTS[path];
+  if (post && method === 'POST') {
+    if (crossSiteRefused(request, url, config)) return { response: jsonError(403, 'forbidden_origin', 'cross-site request refused') };
+    try {
+      return { response: await post(context) };
+    } catch (error) {
+      if (!isTokenStoreError(error)) throw error;
+      return { response: tokenErrorResponse(error, true), code: error.code };
+    }
+  }
+  if (path === '/crm' || path.startsWith('/crm/')) {
+    // Before any object or Zoho call: another site's link or subresource gets nothing.
+    if (crossSiteByMetadata(request)) return { response: jsonError(403, 'cross_site', 'cross-site navigation or subresource load refused') };
+    const origin = request.headers.get('origin');
+    const cors = origin && origin !== url.origin ? corsHeaders(origin, config.allowedOrigins) : null;
+    if (method === 'OPTIONS') {
+      return { response: cors ? new Response(null, { status: 204, headers: cors }) : jsonError(403, 'forbidden_origin', 'origin not allowed') };
+    }
+    if (origin && origin !== url.origin && !cors) return { response: jsonError(403, 'forbidden_origin', 'origin not allowed') };
+    const { response, code } = await proxy(context.env, config, options, request);
+    for (const [name, value] of Object.entries(cors ?? {})) response.headers.set(name, value);
+    return { response, code };
+  }
+  return { response: jsonError(404, 'not_found', 'no such route') };
+}
+
+/** Whether `path` (base path taken off) is one of ours: the auth and CRM routes, and admin when enabled. */
+const ours = (path: string, adminEnabled: boolean) => path.startsWith('/auth/') || path === '/crm' || path.startsWith('/crm/') || (adminEnabled && path.startsWith('/admin/'));
+
+export interface ZohoHandler {
+  /** A `Response` for a path of ours under the base path; `null` for any other (the caller routes it). */
+  route(request: Request, env: Env, ctx?: ExecutionContext): Promise<Response | null>;
+}
+
+export function createZohoHandler(options?: ZohoWorkerOptions): ZohoHandler {
+  const resolved = resolveOptions(options);
+  return {
+    async route(request, env) {
+      const url = new URL(request.url);
+      const { basePath } = resolved;
+      if (basePath !== '' && !url.pathname.startsWith(`${basePath}/`)) return null;
+      const path = url.pathname.slice(basePath.length);
+      if (!ours(path, resolved.admin)) return null;
+
+      const requestId = crypto.randomUUID();
+      const started = Date.now();
+      let result: Answer & { errorClass?: string };
+      try {
+        let config: Config;
+        try {
+          config = configOf(env);
+        } catch (error) {
+          log({ requestId, method: request.method, path: url.pathname, event: 'misconfigured', code: (error as Error).message });
+          return jsonError(500, 'misconfigured', 'the service is not configured');
+        }
+        result = await answer({ env, config, options: resolved, request, url }, path);
+      } catch (error) {
+        const errorClass = error instanceof Error ? error.name || error.constructor.name : typeof error;
+        result = { response: jsonError(500, 'internal', 'something went wrong'), event: 'exception', errorClass };
+      }
+      const { response, event, code, errorClass } = result;
+      log({ requestId, method: request.method, path: url.pathname, status: response.status, ms: Date.now() - started, event, code, errorClass });
+      // Every auth answer: its URL can hold a code and a state, which a referrer must not carry.
+      if (path.startsWith('/auth/')) response.headers.set('referrer-policy', 'no-referrer');
+      response.headers.set('x-request-id', requestId);
+      return response;
+    },
+  };
+}
+
+/** A whole Worker: the routes, `/healthz`, and 404 for anything else. */
+export function createZohoWorker(options?: ZohoWorkerOptions): { fetch(request: Request, env: Env, ctx?: ExecutionContext): Promise<Response> } {
+  const handler = createZohoHandler(options);
+  const health = `${resolveOptions(options).basePath}/healthz`;
+  return {
+    async fetch(request, env, ctx) {
+      if (new URL(request.url).pathname === health) return Response.json({ ok: true });
+      return (await handler.route(request, env, ctx)) ?? jsonError(404, 'not_found', 'no such route');
+    },
+  };
+}
