@@ -1,10 +1,12 @@
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { playwright } from '@vitest/browser-playwright';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { resolve as resolvePathFrom } from 'node:path';
 import { defineConfig } from 'vitest/config';
 import { LocalZoho } from './local-zoho/server.ts';
 
 // Debian's Chromium; never a downloaded browser. The flags keep it off the (closed) network.
+const resolvePath = (path: string) => resolvePathFrom(import.meta.dirname, path);
 const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const chromiumArgs = [
   '--no-sandbox',
@@ -21,7 +23,7 @@ const workersClient = {
   clientId: '1000.WORKERSTEST',
   clientSecret: randomBytes(16).toString('hex'),
   // The Worker's callback (test/workers/worker-client.ts APP), and the redirect the library's tests name.
-  redirectUris: ['https://worker.test/auth/callback', 'https://app.example.com/callback'],
+  redirectUris: ['https://worker.test/auth/callback', 'https://worker.test/zoho/auth/callback', 'https://app.example.com/callback'],
 };
 // Two data centers, as Zoho's multi-DC clients see them: US at zoho.local, EU at eu.zoho.local.
 const ZOHO_ORIGINS = { us: 'http://zoho.local', eu: 'http://eu.zoho.local' };
@@ -48,6 +50,54 @@ const limits = {
   // expect.poll waits for a page to reach a state; its default (1 s) is a speed assumption.
   e2e: { testTimeout: 180_000, hookTimeout: 300_000, expect: { poll: { timeout: 30_000 } } },
 };
+
+
+/** The settings and secrets every workers project's Worker reads (the Worker's own, and the fixtures'). */
+const workerBindings = {
+  // k1 seals; k0 is an older key still in the ring (tests of re-sealing write records under it).
+  TOKEN_STORE_KEYS: JSON.stringify({ k1: randomBytes(32).toString('base64url'), k0: randomBytes(32).toString('base64url') }),
+  ZOHO_DATA_CENTER: 'us,eu',
+  // workerd cannot place objects in a jurisdiction; the residency test checks placement through the binding.
+  OBJECT_PLACEMENT: 'off',
+  ZOHO_LOCAL_DATA_CENTERS: JSON.stringify(ZOHO_ORIGINS),
+  ZOHO_CLIENT_ID: workersClient.clientId,
+  ZOHO_CLIENT_SECRET: workersClient.clientSecret,
+  ZOHO_EXTRA_API_DOMAINS: 'http://zoho.local',
+  SESSION_SECRET: randomBytes(32).toString('base64url'),
+  ALLOWED_ORIGINS: 'https://app.example.com',
+  USER_OBJECT_SECRET,
+  API_KEYS: JSON.stringify({
+    [sha256(TEST_API_KEY)]: `us/${userObjectName('bo@example.com:7002')}/api-key-token`,
+    // The single-object layout's form, a bare token id: served after the upgrade.
+    [sha256(TEST_LEGACY_API_KEY)]: 'legacy-api-key-token',
+  }),
+  ADMIN_KEY_SHA256: sha256(TEST_ADMIN_KEY),
+  // Idle tokens are purged after 90 days (tests move a token's expiry back to see it).
+  IDLE_PURGE_DAYS: '90',
+  TEST_API_KEY,
+  TEST_LEGACY_API_KEY,
+  TEST_ADMIN_KEY,
+};
+
+/** A workerd project: a Worker by its wrangler config, with the shared settings and the local Zoho behind every outbound fetch. */
+function workersProject(name: string, configPath: string, include: string[], extra: { main?: string; durableObjects?: Record<string, { className: string; useSQLite: boolean }> } = {}) {
+  return {
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath },
+        ...(extra.main ? { main: extra.main } : {}),
+        miniflare: {
+          bindings: workerBindings,
+          outboundService: (request: Request) => localZoho.fetch(request),
+          ...(extra.durableObjects ? { durableObjects: extra.durableObjects } : {}),
+        },
+      }),
+    ],
+    // Fixtures import the package by name, as its users do: here it is the source.
+    resolve: { alias: { 'edge-token-store/worker': resolvePath('src/worker/index.ts'), 'edge-token-store/hono': resolvePath('src/hono/index.ts') } },
+    test: { name, ...limits.workers, include },
+  };
+}
 
 export default defineConfig({
   test: {
@@ -83,51 +133,15 @@ export default defineConfig({
           },
         },
       },
-      {
-        plugins: [
-          cloudflareTest({
-            wrangler: { configPath: './wrangler.toml' },
-            // The Worker's bindings and settings, with an entry that also exports the library's object class.
-            main: './test/workers/main.ts',
-            // A fresh key per run: the tests never depend on a key in the repo.
-            miniflare: {
-              bindings: {
-                // k1 seals; k0 is an older key still in the ring (tests of re-sealing write records under it).
-                TOKEN_STORE_KEYS: JSON.stringify({ k1: randomBytes(32).toString('base64url'), k0: randomBytes(32).toString('base64url') }),
-                ZOHO_DATA_CENTER: 'us,eu',
-                // workerd cannot place objects in a jurisdiction; the residency test checks placement through the binding.
-                OBJECT_PLACEMENT: 'off',
-                ZOHO_LOCAL_DATA_CENTERS: JSON.stringify(ZOHO_ORIGINS),
-                ZOHO_CLIENT_ID: workersClient.clientId,
-                ZOHO_CLIENT_SECRET: workersClient.clientSecret,
-                ZOHO_EXTRA_API_DOMAINS: 'http://zoho.local',
-                SESSION_SECRET: randomBytes(32).toString('base64url'),
-                ALLOWED_ORIGINS: 'https://app.example.com',
-                USER_OBJECT_SECRET,
-                API_KEYS: JSON.stringify({
-                  [sha256(TEST_API_KEY)]: `us/${userObjectName('bo@example.com:7002')}/api-key-token`,
-                  // The single-object layout's form, a bare token id: served after the upgrade.
-                  [sha256(TEST_LEGACY_API_KEY)]: 'legacy-api-key-token',
-                }),
-                ADMIN_KEY_SHA256: sha256(TEST_ADMIN_KEY),
-                // Idle tokens are purged after 90 days (tests move a token's expiry back to see it).
-                IDLE_PURGE_DAYS: '90',
-                TEST_API_KEY,
-                TEST_LEGACY_API_KEY,
-                TEST_ADMIN_KEY,
-              },
-              outboundService: (request: Request) => localZoho.fetch(request),
-              // The library's TokenStoreObject (test/workers/main.ts), beside the Worker's own objects.
-              durableObjects: { LIBRARY_STORE: { className: 'LibraryStoreObject', useSQLite: true } },
-            },
-          }),
-        ],
-        test: {
-          name: 'workers',
-          ...limits.workers,
-          include: ['test/workers/**/*.test.ts'],
-        },
-      },
+      workersProject('workers', './wrangler.toml', ['test/workers/**/*.test.ts'], {
+        // The Worker's bindings and settings, with an entry that also exports the library's object class.
+        main: './test/workers/main.ts',
+        // The library's TokenStoreObject (test/workers/main.ts), beside the Worker's own objects.
+        durableObjects: { LIBRARY_STORE: { className: 'LibraryStoreObject', useSQLite: true } },
+      }),
+      // Users' own Workers: the routes mounted under /zoho in a Hono app, and without a framework.
+      workersProject('fixture-hono', './test/fixtures/hono/wrangler.toml', ['test/fixtures/hono/*.test.ts']),
+      workersProject('fixture-plain', './test/fixtures/plain/wrangler.toml', ['test/fixtures/plain/*.test.ts']),
     ],
   },
 });

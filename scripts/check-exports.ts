@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
-const WORKERD_ONLY = new Set(['./durable-object', './worker']);
+const WORKERD_ONLY = new Set(['./durable-object', './worker', './hono']);
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 const problems: string[] = [];
 

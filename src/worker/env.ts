@@ -3,7 +3,10 @@ import type { ObjectDirectory } from './directory.ts';
 import type { SessionsObject } from './sessions.ts';
 import type { UserTokensObject } from './user-object.ts';
 
-/** The Worker's bindings, as wrangler.toml and its secrets declare them. */
+/**
+ * The bindings and secrets the Worker library reads (`ZohoEnv`): bind the three classes under
+ * these names, set the secrets with `wrangler secret put`, the rest as `[vars]`.
+ */
 export interface Env extends TokenStoreObjectEnv {
   /** One object per Zoho user: their token and sessions (the class is bound as TokenStoreObject). */
   TOKEN_STORE: DurableObjectNamespace<UserTokensObject>;
@@ -11,8 +14,6 @@ export interface Env extends TokenStoreObjectEnv {
   SESSIONS: DurableObjectNamespace<SessionsObject>;
   /** The directory of user objects, for operators. */
   DIRECTORY: DurableObjectNamespace<ObjectDirectory>;
-  /** Not used by the Worker (see README, "Why the Worker has no KV mode"); the library's KV tests and the import use it. */
-  TOKENS_KV: KVNamespace;
   /** Only "durable-object" (the default) is accepted; "kv" was removed. */
   STORE?: string;
   /** A secret: signs session cookies and login state. At least 32 characters. */

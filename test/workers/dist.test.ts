@@ -26,3 +26,8 @@ it('the Worker library imports from dist/ in workerd and makes a handler', async
   const handler = worker.createZohoHandler({ basePath: '/zoho' });
   expect(await handler.route(new Request('https://app.example/elsewhere'), env as never)).toBeNull();
 });
+
+it('the Hono adapter imports from dist/ in workerd', async () => {
+  const hono = await import('../../dist/hono/index.js');
+  for (const name of ['zohoRoutes', 'zohoSession', 'requireZoho']) expect(typeof hono[name as keyof typeof hono]).toBe('function');
+});

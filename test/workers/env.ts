@@ -11,6 +11,8 @@ declare global {
       TEST_LEGACY_API_KEY: string;
       /** The key whose hash is ADMIN_KEY_SHA256. */
       TEST_ADMIN_KEY: string;
+      /** Workers KV for the library's KV store tests (and `edge-token-store import --to wrangler-kv`); the Worker does not use it. */
+      TOKENS_KV: KVNamespace;
       /** The library's own TokenStoreObject (test/workers/main.ts), for the conformance suite. */
       LIBRARY_STORE: DurableObjectNamespace<TokenStoreObject>;
     }

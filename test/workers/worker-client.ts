@@ -36,9 +36,9 @@ export function cookieFrom(response: Response, name: string): string {
   return line.split(';')[0]!;
 }
 
-/** Starts a login at the Worker (in a browser whose state cookie is `stateCookie`, if any); returns Zoho's consent URL and the new state cookie. */
-export async function startLogin(stateCookie?: string) {
-  const start = await call('/auth/login', { cookie: stateCookie });
+/** Starts a login at the Worker (routes under `basePath`; in a browser whose state cookie is `stateCookie`, if any); returns Zoho's consent URL and the new state cookie. */
+export async function startLogin(stateCookie?: string, basePath = '') {
+  const start = await call(`${basePath}/auth/login`, { cookie: stateCookie });
   expect(start.status).toBe(302);
   return { consent: new URL(start.headers.get('location')!), stateCookie: cookieFrom(start, '__Host-ets-state') };
 }
@@ -95,8 +95,8 @@ export interface LoggedIn {
   token: OAuthToken;
 }
 
-export async function loginAs(email: string): Promise<LoggedIn> {
-  const { consent: consentUrl, stateCookie } = await startLogin();
+export async function loginAs(email: string, basePath = ''): Promise<LoggedIn> {
+  const { consent: consentUrl, stateCookie } = await startLogin(undefined, basePath);
   const back = await consent(consentUrl, email);
   const done = await call(back.toString(), { cookie: stateCookie });
   if (done.status !== 302) throw new Error(`login failed: ${done.status} ${(await done.text()).slice(0, 300)} ${logs.slice(-3).join(' | ')}`);
