@@ -1,0 +1,86 @@
+/**
+ * The package as its users get it: `npm pack`, the tarball installed into an empty folder, and
+ * the two fixture Workers (test/fixtures) type-checked with Workers types and no DOM library,
+ * then bundled with esbuild, as a user's build would. `npm test` builds dist/ first.
+ */
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const APP = mkdtempSync(join(tmpdir(), 'ets-consumer-'));
+const run = (command: string, args: string[], cwd: string) => execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+beforeAll(() => {
+  if (!existsSync(join(ROOT, 'dist/worker/index.js'))) throw new Error('dist/ is not built: run `npm run build` (npm test does)');
+  const tarball = run('npm', ['pack', '--silent', '--pack-destination', APP], ROOT).trim().split('\n').at(-1)!;
+  writeFileSync(
+    join(APP, 'package.json'),
+    JSON.stringify({ name: 'consumer', private: true, type: 'module', dependencies: { 'edge-token-store': `file:./${tarball}`, hono: '^4' } }),
+  );
+  // From npm's cache when it can (the repository's own install filled it), from the registry if not.
+  run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], APP);
+  // The Workers types a user's project has; taken from this repository instead of downloaded again.
+  mkdirSync(join(APP, 'node_modules/@cloudflare'), { recursive: true });
+  symlinkSync(join(ROOT, 'node_modules/@cloudflare/workers-types'), join(APP, 'node_modules/@cloudflare/workers-types'));
+  for (const kind of ['hono', 'plain']) cpSync(join(ROOT, `test/fixtures/${kind}/index.ts`), join(APP, `${kind}.ts`));
+  writeFileSync(
+    join(APP, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'ES2023',
+        lib: ['ES2023'],
+        module: 'ESNext',
+        moduleResolution: 'Bundler',
+        types: ['@cloudflare/workers-types'],
+        strict: true,
+        noEmit: true,
+        skipLibCheck: false,
+      },
+      include: ['hono.ts', 'plain.ts'],
+    }),
+  );
+}, 240_000);
+
+describe('the packed package in a fresh project', () => {
+  it('installs with only its own files: dist/, no sources, no tests', () => {
+    const installed = JSON.parse(readFileSync(join(APP, 'node_modules/edge-token-store/package.json'), 'utf8')) as { exports: Record<string, unknown> };
+    expect(Object.keys(installed.exports)).toEqual(expect.arrayContaining(['./worker', './hono']));
+    expect(existsSync(join(APP, 'node_modules/edge-token-store/src'))).toBe(false);
+    expect(existsSync(join(APP, 'node_modules/edge-token-store/dist/worker/index.d.ts'))).toBe(true);
+  });
+
+  it('type-checks a Hono Worker and a framework-free one with Workers types and no DOM library', () => {
+    const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
+    let output = '';
+    try {
+      run(process.execPath, [tsc, '-p', join(APP, 'tsconfig.json')], APP);
+    } catch (error) {
+      output = String((error as { stdout?: string }).stdout ?? error);
+    }
+    expect(output).toBe('');
+  });
+
+  it('bundles both with esbuild as a Worker build would', async () => {
+    for (const kind of ['hono', 'plain']) {
+      const result = await build({
+        entryPoints: [join(APP, `${kind}.ts`)],
+        bundle: true,
+        format: 'esm',
+        platform: 'neutral',
+        conditions: ['workerd', 'worker', 'browser'],
+        external: ['cloudflare:*'],
+        minify: true,
+        write: false,
+        logLevel: 'silent',
+      });
+      const code = result.outputFiles[0]!.text;
+      expect(code.length).toBeGreaterThan(1000);
+      // The classes a user exports and binds are in the bundle, under their names.
+      for (const name of ['ZohoUserObject', 'ZohoLoginStates', 'ZohoDirectory']) expect(code).toContain(name);
+    }
+  });
+});
