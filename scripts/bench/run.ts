@@ -14,6 +14,7 @@ import { createTokenManager } from '../../src/token-manager.ts';
 import { zohoOAuth } from '../../src/zoho.ts';
 import { BENCH_CIPHER, cipherOps, seed, storeOps, time, type Stats } from './measure.ts';
 import { zohoFileStore } from './node-peers.ts';
+import { bundleSizes } from './bundles.ts';
 import { multiTenantLoad } from './multi-tenant.ts';
 import { proxyOverhead } from './proxy.ts';
 import { sdkStorms, warmUpSdkStorms } from './sdk-storm.ts';
@@ -37,6 +38,7 @@ const results: {
   sdkFirstStorms?: Record<string, number>;
   proxy?: Awaited<ReturnType<typeof proxyOverhead>>;
   multiTenant?: Awaited<ReturnType<typeof multiTenantLoad>>;
+  bundles?: Awaited<ReturnType<typeof bundleSizes>>;
 } = {
   lookups: {},
   cipher: {},
@@ -178,6 +180,8 @@ log('wrangler dev: proxy overhead');
 results.proxy = await proxyOverhead(quick ? 100 : 300);
 log('multi-tenant load: 200 users in 20 orgs (half in the EU data center), 2,000 proxied calls at concurrency 50, tokens killed halfway');
 results.multiTenant = await multiTenantLoad({ users: 200, orgs: 20, calls: 2000, concurrency: 50 });
+log('bundles a user deploys');
+results.bundles = await bundleSizes();
 log('wrangler dev done');
 
 // --- Report ------------------------------------------------------------------------------------
@@ -250,6 +254,13 @@ console.log(`  object calls per proxied call           ${mt.objectCallsPerCall.b
 console.log(`  objects holding tokens                  ${mt.objectsHoldingTokens} (users: ${mt.users})`);
 console.log(`  proxied, median ms (p99)                ${ms(mt.proxied.median)} (${ms(mt.proxied.p99)}), ${mt.callsPerSecond.toFixed(0)} calls/s`);
 console.log(`  direct to Zoho, median ms (p99)         ${ms(mt.direct.median)} (${ms(mt.direct.p99)})   ratio x${(mt.proxied.median / mt.direct.median).toFixed(1)}`);
+
+const bundles = results.bundles!;
+const bare = bundles['Hono app without our routes'];
+console.log(`\n7. The bundle a user deploys (esbuild, minified): bytes, gzipped bytes, gzipped : a Hono app without our routes`);
+for (const [name, size] of Object.entries(bundles)) {
+  console.log(`  ${name.padEnd(38)}  ${String(size.minified).padStart(7)}  ${String(size.gzipped).padStart(6)}  x${(size.gzipped / bare.gzipped).toFixed(1)}`);
+}
 
 const machine = {
   os: `${osType()} ${release()}`,
