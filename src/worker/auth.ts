@@ -14,7 +14,8 @@ import type { CrmAccess } from '../crm-call.ts';
 import type { RefreshOptions } from '../types.ts';
 import { dataCenterOfAccountsServer, pkceChallenge, zohoOAuth, type DataCenter, type ZohoOAuth, type ZohoTokens } from '../zoho.ts';
 import type { Config } from './config.ts';
-import type { ResolvedOptions } from './options.ts';
+import { isSameOriginPath, type ResolvedOptions } from './options.ts';
+import { fromBase64Url, fromUtf8, toBase64Url, utf8 } from '../encoding.ts';
 import type { Env } from './env.ts';
 import { clearCookie, htmlPage, readCookie, SESSION_COOKIE, setCookie, STATE_COOKIE } from './http.ts';
 import { ask, isDataCenter, refBucket, stateBucket, userObject, userObjectName, type UserRef } from './objects.ts';
@@ -85,7 +86,10 @@ export async function login(context: AuthContext): Promise<Response> {
   const nonce = randomId(16);
   const expires = Date.now() + STATE_TTL_MS;
   const bucket = crypto.getRandomValues(new Uint32Array(1))[0]! % config.loginStateBuckets;
-  const signed = `${nonce}.${expires}.${bucket}`;
+  // Where this login lands: `?return_to=` when it is a path on this origin, carried (signed) in the state.
+  const requested = url.searchParams.get('return_to');
+  const landing = requested && requested.length <= 512 && isSameOriginPath(requested) ? toBase64Url(utf8.encode(requested)) : '';
+  const signed = `${nonce}.${expires}.${bucket}.${landing}`;
   const state = `${signed}.${await sign(config.sessionSecret, 'state', signed)}`;
   // China's users must start at accounts.zoho.com.cn, not the global sign-in: /auth/login?dc=cn.
   const signInAt = url.searchParams.get('dc') === 'cn' && config.zoho.served.includes('cn') ? 'cn' : undefined;
@@ -124,22 +128,26 @@ export async function callback(context: AuthContext): Promise<{ response: Respon
     return { response: new Response(response.body, { status: 429, headers: new Headers([...response.headers, ['retry-after', '60']]) }), outcome: 'rate_limited' };
   }
 
-  // 1. State: signed by us, not expired, issued to this browser.
-  const [nonce, expires, bucket, signature, extra] = (params.get('state') ?? '').split('.');
+  // 1. State: signed by us, not expired, issued to this browser. `<nonce>.<expiry>.<bucket>.<landing>.<signature>`
+  // (a state issued before landings were carried has no landing part, and lands on the default).
+  const parts = (params.get('state') ?? '').split('.');
+  const signature = parts.pop();
+  const [nonce, expires, bucket, landing = '', extra] = parts;
   const stateOk =
     !!nonce && !!expires && !!bucket && !!signature && extra === undefined &&
     Number(expires) > Date.now() &&
-    (await verify(config.sessionSecret, 'state', `${nonce}.${expires}.${bucket}`, signature)) &&
+    (await verify(config.sessionSecret, 'state', parts.join('.'), signature)) &&
     pendingNonces(request).includes(nonce);
   if (!stateOk) return { response: refuse('The login request was not started here, or it expired.'), outcome: 'bad_state' };
   // From here on this login is over, whatever the outcome: its nonce leaves the cookie.
-  const finished = await checkedCallback(context, nonce!, Number(expires), Number(bucket));
+  const landingPath = landing ? fromUtf8.decode(fromBase64Url(landing)) : null;
+  const finished = await checkedCallback(context, nonce!, Number(expires), Number(bucket), landingPath);
   finished.response.headers.append('set-cookie', stateCookie(pendingNonces(request).filter((n) => n !== nonce)));
   return finished;
 }
 
 /** The callback past its state check: the accounts server, the code, the exchange, the session. */
-async function checkedCallback(context: AuthContext, nonce: string, expires: number, bucket: number): Promise<{ response: Response; outcome: string }> {
+async function checkedCallback(context: AuthContext, nonce: string, expires: number, bucket: number, landing: string | null): Promise<{ response: Response; outcome: string }> {
   const { env, config, options, request, url } = context;
   const params = url.searchParams;
 
@@ -197,7 +205,7 @@ async function checkedCallback(context: AuthContext, nonce: string, expires: num
     const message = code === 'ZOHO_SCOPE_MISMATCH' ? 'The login did not grant the access this service asks for. Please accept every permission.' : 'Zoho did not accept the login.';
     return { response: refuse(message), outcome: `exchange_failed:${code}` };
   }
-  const headers = new Headers({ location: options.appUrl ?? config.appUrl, 'cache-control': 'no-store' });
+  const headers = new Headers({ location: landing ?? options.appUrl ?? config.appUrl, 'cache-control': 'no-store' });
   headers.append('set-cookie', await sessionCookie(config, ref, sessionId));
   return { response: new Response(null, { status: 302, headers }), outcome: 'logged_in' };
 }
