@@ -137,7 +137,8 @@ export default defineConfig({
         // The Worker's bindings and settings, with an entry that also exports the library's object class.
         main: './test/workers/main.ts',
         // The library's TokenStoreObject (test/workers/main.ts), beside the Worker's own objects.
-        durableObjects: { LIBRARY_STORE: { className: 'LibraryStoreObject', useSQLite: true } },
+        // and a user's subclass of the user object (its alarm hook).
+        durableObjects: { LIBRARY_STORE: { className: 'LibraryStoreObject', useSQLite: true }, HOOKED_USERS: { className: 'HookedUserObject', useSQLite: true } },
       }),
       // Users' own Workers: the routes mounted under /zoho in a Hono app, and without a framework.
       workersProject('fixture-hono', './test/fixtures/hono/wrangler.toml', ['test/fixtures/hono/*.test.ts']),

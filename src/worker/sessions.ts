@@ -31,6 +31,12 @@ export type LegacySession = {
 export class SessionsObject extends DurableObject {
   #sql = sqlWithSchema(this.ctx.storage, SCHEMA);
 
+  constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
+    super(ctx, env);
+    // The sweep cannot be switched off: this instance's alarm is this class's, whatever a subclass declares.
+    Object.defineProperty(this, 'alarm', { value: SessionsObject.prototype.alarm.bind(this) });
+  }
+
   /** Wakes the alarm for `at` unless it is already due sooner. */
   async #sweepBy(at: number): Promise<void> {
     const set = await this.ctx.storage.getAlarm();
@@ -84,7 +90,20 @@ export class SessionsObject extends DurableObject {
     this.ctx.storage.sql.exec('DROP TABLE IF EXISTS used_states');
   }
 
+  /**
+   * The object's alarm: the housekeeping above, then the subclass's `onAlarm()`. It cannot be
+   * switched off: the constructor pins this method on the instance, so a subclass's own
+   * `alarm()` never runs in its place; put extra work in `onAlarm()`.
+   */
   override async alarm(): Promise<void> {
+    await this.#housekeeping();
+    await this.onAlarm();
+  }
+
+  /** A subclass's work at each alarm, after the housekeeping (which sets the next alarm). Nothing by default. */
+  protected onAlarm(): void | Promise<void> {}
+
+  async #housekeeping(): Promise<void> {
     const sql = this.#sql();
     const now = Date.now();
     sql.exec('DELETE FROM login_states WHERE expires_at <= ?', now);

@@ -80,6 +80,12 @@ export class UserTokensObject extends TokenStoreObjectBase {
   #tables = sqlWithSchema(this.ctx.storage, SCHEMA);
   #awake = false;
 
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    // The housekeeping cannot be switched off: this instance's alarm is this class's, whatever a subclass declares.
+    Object.defineProperty(this, 'alarm', { value: UserTokensObject.prototype.alarm.bind(this) });
+  }
+
   #sql() {
     const sql = this.#tables();
     if (!this.#awake) {
@@ -347,7 +353,20 @@ export class UserTokensObject extends TokenStoreObjectBase {
     return { calls: this.#internals.calls(), ...this.#state() };
   }
 
+  /**
+   * The object's alarm: the housekeeping above, then the subclass's `onAlarm()`. It cannot be
+   * switched off: the constructor pins this method on the instance, so a subclass's own
+   * `alarm()` never runs in its place; put extra work in `onAlarm()`.
+   */
   override async alarm(): Promise<void> {
+    await this.#housekeeping();
+    await this.onAlarm();
+  }
+
+  /** A subclass's work at each alarm, after the housekeeping (which sets the next alarm). Nothing by default. */
+  protected onAlarm(): void | Promise<void> {}
+
+  async #housekeeping(): Promise<void> {
     const sql = this.#sql();
     sql.exec('DELETE FROM sessions WHERE expires_at <= ?', Date.now());
     if (this.#secretsToDrop()) {

@@ -15,6 +15,8 @@ declare global {
       TOKENS_KV: KVNamespace;
       /** The library's own TokenStoreObject (test/workers/main.ts), for the conformance suite. */
       LIBRARY_STORE: DurableObjectNamespace<TokenStoreObject>;
+      /** A user's subclass of the user object (test/workers/main.ts). */
+      HOOKED_USERS: DurableObjectNamespace<import('./main.ts').HookedUserObject>;
     }
   }
 }

@@ -3,3 +3,19 @@
 // the Worker's user object does not expose the raw store methods.
 export { default, ObjectDirectory, SessionsObject, TokenStoreObject } from '../../worker/index.ts';
 export { TokenStoreObject as LibraryStoreObject } from '../../src/durable-object.ts';
+
+import { ZohoUserObject } from '../../src/worker/index.ts';
+
+/**
+ * A user's subclass that tries to replace the alarm (and so the housekeeping) and adds work
+ * of its own in `onAlarm` (bound as HOOKED_USERS, for test/workers/library.test.ts).
+ */
+export class HookedUserObject extends ZohoUserObject {
+  override async alarm(): Promise<void> {
+    await this.ctx.storage.put('ownAlarmRan', true);
+  }
+
+  protected override async onAlarm(): Promise<void> {
+    await this.ctx.storage.put('onAlarmRuns', ((await this.ctx.storage.get<number>('onAlarmRuns')) ?? 0) + 1);
+  }
+}
