@@ -132,7 +132,7 @@ const wrangler = spawn(
     'dev',
     ...['--ip', '127.0.0.1', '--port', String(WORKER_PORT), '--persist-to', `${STATE_DIR}/state`],
     ...['--var', `ZOHO_CLIENT_ID:${CLIENT_ID}`, '--var', 'ZOHO_DATA_CENTER:us,eu', '--var', `ZOHO_LOCAL_DATA_CENTERS:${JSON.stringify(DATA_CENTERS)}`],
-    // workerd cannot place objects in a jurisdiction; a deployment does (README, residency).
+    // workerd cannot place objects in a jurisdiction; a deployment does (docs/worker.md, data centers).
     ...['--var', 'OBJECT_PLACEMENT:off'],
     // The in-browser page's client (an id, no secret), served at /demo/browser-client by this local run only.
     ...['--var', `DEMO_BROWSER_CLIENT:${JSON.stringify({ accountsUrl: ZOHO_URL, clientId: BROWSER_CLIENT_ID })}`],

@@ -78,7 +78,7 @@ export function readConfig(env: Env): Config {
   const zoho = zohoDataCenters(env);
   if (env.OBJECT_PLACEMENT && env.OBJECT_PLACEMENT !== 'on' && env.OBJECT_PLACEMENT !== 'off') throw new Error('configuration: OBJECT_PLACEMENT must be "on" or "off"');
   if (env.IDLE_PURGE_DAYS && !(Number(env.IDLE_PURGE_DAYS) > 0)) throw new Error('configuration: IDLE_PURGE_DAYS must be a positive number of days, or empty for never');
-  // KV mode could not keep refreshes single-flight across isolates (README: "Why the Worker has no KV mode").
+  // KV mode could not keep refreshes single-flight across isolates (docs/worker.md: "Why the Worker has no KV mode").
   if (env.STORE && env.STORE !== 'durable-object') throw new Error('configuration: STORE must be "durable-object" (the Worker has no KV mode any more)');
   const buckets = Number(env.LOGIN_STATE_BUCKETS || 16);
   if (!Number.isSafeInteger(buckets) || buckets < 1 || buckets > 1024) throw new Error('configuration: LOGIN_STATE_BUCKETS must be a whole number from 1 to 1024');

@@ -26,7 +26,7 @@ export interface Env extends TokenStoreObjectEnv {
   USER_OBJECT_SECRET: string;
   /** A secret, optional: SHA-256 (base64url) of the key that opens /admin/* routes. */
   ADMIN_KEY_SHA256?: string;
-  /** How many objects share the single-use login states (default 16; see README). */
+  /** How many objects share the single-use login states (default 16; see docs/worker.md). */
   LOGIN_STATE_BUCKETS?: string;
   /**
    * "on" (default): each user's object is placed by their data center (EU: the `eu`
