@@ -2,7 +2,7 @@
 // or a clash between rows stops the import before anything is written), then write in
 // batches to the target. Rows stream from the file both times; only the stores hold tokens.
 import { readTokenFile, type SourceRow } from './read-tokens.ts';
-import { dataCenterOfApiDomain } from '../src/zoho.ts';
+import { dataCenterOfApiDomain } from '../src/zoho/zoho.ts';
 import { memoryTarget, type ImportTarget } from './targets.ts';
 
 export interface ImportSummary {

@@ -4,7 +4,7 @@
 //   - SQLite `zohooauth.db` from Zoho's Python samples: table `oauthtoken`, same columns.
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import type { TokenQuery } from '../src/types.ts';
+import type { TokenQuery } from '../src/store/types.ts';
 
 export interface SourceRow {
   /** Where the row is, for messages: "line 7" (CSV) or "row 7" (SQLite). */

@@ -3,13 +3,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, posix, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createCipher } from '../src/cipher.ts';
-import { importTokens, type ImportFailure, type ImportOutcome } from '../src/import-tokens.ts';
-import { createKVStore, type KVNamespaceLike } from '../src/kv.ts';
-import { createMemoryStore } from '../src/memory.ts';
-import type { TokenQuery, TokenStore } from '../src/types.ts';
+import { createCipher } from '../src/store/cipher.ts';
+import { importTokens, type ImportFailure, type ImportOutcome } from '../src/zoho/import-tokens.ts';
+import { createKVStore, type KVNamespaceLike } from '../src/backends/kv.ts';
+import { createMemoryStore } from '../src/backends/memory.ts';
+import type { TokenQuery, TokenStore } from '../src/store/types.ts';
 
 export interface ImportTarget {
   /** What the summary calls it. */
@@ -124,7 +124,8 @@ function moduleClosure(dist: string, entries: string[]) {
     seen.add(file);
     const contents = readFileSync(join(dist, file), 'utf8');
     modules.push({ type: 'ESModule', path: join(dist, file), contents });
-    for (const match of contents.matchAll(/from ["']\.\/([\w.-]+\.js)["']/g)) visit(match[1]!);
+    // Relative imports, resolved against the importing module's folder (dist/ is laid out by layer).
+    for (const match of contents.matchAll(/from ["'](\.{1,2}\/[\w./-]+\.js)["']/g)) visit(posix.join(posix.dirname(file), match[1]!));
   };
   entries.forEach(visit);
   return modules;
@@ -139,10 +140,10 @@ function importWorkerSource(kind: WranglerTargetOptions['kind'], binding: string
       : objectName !== undefined
         ? `createDurableObjectStore({ namespace: ${namespace}, name: ${JSON.stringify(objectName)} })`
         : `async (userName) => createDurableObjectStore({ namespace: ${namespace}, name: await userObjectName(env.USER_OBJECT_SECRET, userName) })`;
-  return `import { createCipher } from './cipher.js';
-import { createKVStore } from './kv.js';
-import { createDurableObjectStore, TokenStoreObject, userObjectName } from './durable-object.js';
-import { importTokens } from './import-tokens.js';
+  return `import { createCipher } from './store/cipher.js';
+import { createKVStore } from './backends/kv.js';
+import { createDurableObjectStore, TokenStoreObject, userObjectName } from './backends/durable-object.js';
+import { importTokens } from './zoho/import-tokens.js';
 export { TokenStoreObject as ${className} };
 export default {
   async fetch(request, env) {
@@ -188,7 +189,8 @@ export async function wranglerTarget(options: WranglerTargetOptions): Promise<Im
     convertV4MiniflareOptions({
       name,
       cf: false,
-      modules: [entry, ...moduleClosure(dist, ['cipher.js', 'kv.js', 'durable-object.js', 'import-tokens.js'])],
+      modules: [entry, ...moduleClosure(dist, ['store/cipher.js', 'backends/kv.js', 'backends/durable-object.js', 'zoho/import-tokens.js'])],
+      modulesRoot: dist,
       compatibilityDate: workerOptions.compatibilityDate ?? '2026-11-01',
       bindings: { TOKEN_STORE_KEYS: keys!, TOKEN_STORE_CURRENT_KEY: current!, USER_OBJECT_SECRET: userObjectSecret },
       // `wrangler dev --persist-to <dir>` keeps its storage under <dir>/v3.

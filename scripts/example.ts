@@ -1,9 +1,9 @@
 // `npm start` until the Worker lands: saves, finds, rotates and deletes tokens in a sealed
 // in-memory store, printing what it does (never a secret: only ids, key ids and lengths).
-import { createCipher, generateSecret } from '../src/cipher.ts';
-import { cipherCodec } from '../src/codec.ts';
-import { memoryBackend } from '../src/memory.ts';
-import { createRecordStore } from '../src/record-store.ts';
+import { createCipher, generateSecret } from '../src/store/cipher.ts';
+import { cipherCodec } from '../src/store/codec.ts';
+import { memoryBackend } from '../src/backends/memory.ts';
+import { createRecordStore } from '../src/store/record-store.ts';
 
 const backend = memoryBackend();
 const k1 = generateSecret();

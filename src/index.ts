@@ -5,9 +5,9 @@ export type {
   SealedTokenStore,
   RefreshingTokenStore,
   RefreshOptions,
-} from './types.ts';
-export { TokenStoreError, isTokenStoreError, type TokenStoreErrorCode } from './errors.ts';
-export { createMemoryStore, type MemoryStoreOptions } from './memory.ts';
+} from './store/types.ts';
+export { TokenStoreError, isTokenStoreError, type TokenStoreErrorCode } from './store/errors.ts';
+export { createMemoryStore, type MemoryStoreOptions } from './backends/memory.ts';
 export {
   createCipher,
   cipherFromKeys,
@@ -16,7 +16,7 @@ export {
   type CipherContext,
   type CipherKeys,
   type CipherOptions,
-} from './cipher.ts';
+} from './store/cipher.ts';
 export {
   createTokenManager,
   type AccessToken,
@@ -25,6 +25,6 @@ export {
   type TokenEvent,
   type TokenManager,
   type TokenManagerOptions,
-} from './token-manager.ts';
-export type { BackoffOptions } from './backoff.ts';
-export type { CrmAccess } from './crm-call.ts';
+} from './zoho/token-manager.ts';
+export type { BackoffOptions } from './zoho/backoff.ts';
+export type { CrmAccess } from './zoho/crm-call.ts';

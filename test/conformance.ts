@@ -4,8 +4,8 @@
  * Each test gets a fresh, empty store from the factory.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { TokenStoreError } from '../src/errors.ts';
-import type { OAuthToken, TokenQuery, TokenStore } from '../src/types.ts';
+import { TokenStoreError } from '../src/store/errors.ts';
+import type { OAuthToken, TokenQuery, TokenStore } from '../src/store/types.ts';
 
 export type StoreFactory = () => TokenStore | Promise<TokenStore>;
 

@@ -6,11 +6,11 @@
  * origin is a JavaScript domain registered for the client. When the hour is over, the person
  * logs in again. Bundled to demo/public/in-browser.js.
  */
-import { browserCipher, openIndexedDBStore } from '../../src/idb.ts';
-import { isTokenStoreError } from '../../src/errors.ts';
-import { createTokenManager, type TokenManager } from '../../src/token-manager.ts';
-import type { OAuthToken, TokenStore } from '../../src/types.ts';
-import { zohoOAuth } from '../../src/zoho.ts';
+import { browserCipher, openIndexedDBStore } from '../../src/backends/idb.ts';
+import { isTokenStoreError } from '../../src/store/errors.ts';
+import { createTokenManager, type TokenManager } from '../../src/zoho/token-manager.ts';
+import type { OAuthToken, TokenStore } from '../../src/store/types.ts';
+import { zohoOAuth } from '../../src/zoho/zoho.ts';
 
 const DB = 'edge-token-store-demo';
 const SCOPE = 'ZohoCRM.modules.ALL,ZohoCRM.users.READ,ZohoCRM.org.READ';

@@ -2,8 +2,8 @@
 // window.runBench({scenario, n, iterations}) answers stats measured in this page.
 import indexedDbDriver from 'unstorage/drivers/indexedb';
 import { createStorage } from 'unstorage';
-import { openIndexedDBStore } from '../../src/idb.ts';
-import { createMemoryStore } from '../../src/memory.ts';
+import { openIndexedDBStore } from '../../src/backends/idb.ts';
+import { createMemoryStore } from '../../src/backends/memory.ts';
 import { BENCH_CIPHER, cipherOps, keyValueOps, seed, seedKeyValue, storeOps, time } from './measure.ts';
 
 /** IndexedDB requests made by this page, counted at the prototype (reads, writes, cursors). */

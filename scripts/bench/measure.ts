@@ -1,6 +1,6 @@
 // Runtime-neutral measuring: the same code times stores in Node, workerd and Chromium.
-import { createCipher } from '../../src/cipher.ts';
-import type { OAuthToken, TokenQuery, TokenStore } from '../../src/types.ts';
+import { createCipher } from '../../src/store/cipher.ts';
+import type { OAuthToken, TokenQuery, TokenStore } from '../../src/store/types.ts';
 
 export interface Stat {
   median: number;

@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { OAuthToken } from '../../src/types.ts';
+import type { OAuthToken } from '../../src/store/types.ts';
 import { CLIENT, token, type Stats, time } from './measure.ts';
 
 const require = createRequire(import.meta.url);

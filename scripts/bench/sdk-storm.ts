@@ -14,10 +14,10 @@ import { join } from 'node:path';
 import { serveLocalZoho } from '../../local-zoho/node.ts';
 import { getLeads, grantToken, initializeSdk, ZohoSdk as Zoho } from '../../local-zoho/official-sdk.ts';
 import { DEFAULT_CLIENT } from '../../local-zoho/server.ts';
-import { createMemoryStore } from '../../src/memory.ts';
-import { createTokenManager } from '../../src/token-manager.ts';
-import { createZohoSdkStore } from '../../src/zoho-sdk.ts';
-import { zohoOAuth } from '../../src/zoho.ts';
+import { createMemoryStore } from '../../src/backends/memory.ts';
+import { createTokenManager } from '../../src/zoho/token-manager.ts';
+import { createZohoSdkStore } from '../../src/zoho/zoho-sdk.ts';
+import { zohoOAuth } from '../../src/zoho/zoho.ts';
 
 const REDIRECT = DEFAULT_CLIENT.redirectUris[0]!;
 

@@ -2,11 +2,11 @@
 // {scenario, n, iterations} answers stats measured here, next to real local KV and SQLite.
 import cloudflareKVBindingDriver from 'unstorage/drivers/cloudflare-kv-binding';
 import { createStorage } from 'unstorage';
-import { createDurableObjectStore, TokenStoreObject, type TokenStoreObjectEnv } from '../../src/durable-object.ts';
-import { createKVStore } from '../../src/kv.ts';
-import { createMemoryStore } from '../../src/memory.ts';
-import { createTokenManager } from '../../src/token-manager.ts';
-import { zohoOAuth } from '../../src/zoho.ts';
+import { createDurableObjectStore, TokenStoreObject, type TokenStoreObjectEnv } from '../../src/backends/durable-object.ts';
+import { createKVStore } from '../../src/backends/kv.ts';
+import { createMemoryStore } from '../../src/backends/memory.ts';
+import { createTokenManager } from '../../src/zoho/token-manager.ts';
+import { zohoOAuth } from '../../src/zoho/zoho.ts';
 import { countingKV } from '../../test/workers/counting-kv.ts';
 import { BENCH_CIPHER, cipherOps, keyValueOps, seed, seedKeyValue, storeOps, time } from './measure.ts';
 

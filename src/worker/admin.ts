@@ -9,7 +9,7 @@
  *   POST /admin/reseal    wakes objects still holding records under an old key, so they re-seal them
  *   POST /admin/erase     erases one user on request: {"userName": "email:zgid", "dataCenter"?: "eu"}
  */
-import { callObject } from '../object-call.ts';
+import { callObject } from '../backends/object-call.ts';
 import type { AuthContext } from './auth.ts';
 import type { DirectoryEntry } from './directory.ts';
 import type { Env } from './env.ts';

@@ -8,14 +8,14 @@
  * single-object layout (no object in them) are found through the references the upgrade
  * left, and re-issued in the new form. Users of every served data center log in here.
  */
-import { isTokenStoreError } from '../errors.ts';
-import { callObject } from '../object-call.ts';
-import type { CrmAccess } from '../crm-call.ts';
-import type { RefreshOptions } from '../types.ts';
-import { dataCenterOfAccountsServer, pkceChallenge, zohoOAuth, type DataCenter, type ZohoOAuth, type ZohoTokens } from '../zoho.ts';
+import { isTokenStoreError } from '../store/errors.ts';
+import { callObject } from '../backends/object-call.ts';
+import type { CrmAccess } from '../zoho/crm-call.ts';
+import type { RefreshOptions } from '../store/types.ts';
+import { dataCenterOfAccountsServer, pkceChallenge, zohoOAuth, type DataCenter, type ZohoOAuth, type ZohoTokens } from '../zoho/zoho.ts';
 import type { Config } from './config.ts';
 import { isSameOriginPath, type ResolvedOptions } from './options.ts';
-import { fromBase64Url, fromUtf8, toBase64Url, utf8 } from '../encoding.ts';
+import { fromBase64Url, fromUtf8, toBase64Url, utf8 } from '../store/encoding.ts';
 import type { Env } from './env.ts';
 import { clearCookie, htmlPage, readCookie, SESSION_COOKIE, setCookie, STATE_COOKIE } from './http.ts';
 import { ask, isDataCenter, refBucket, stateBucket, userObject, userObjectName, type UserRef } from './objects.ts';

@@ -1,7 +1,7 @@
 // Reads and checks the Worker's configuration once per isolate. Misconfiguration is an
 // error at the first request (logged without values), never a silently weaker Worker.
-import { ZOHO_API_DOMAINS } from '../zoho.ts';
-import { zohoDataCenters, type ZohoDataCenters } from '../zoho-env.ts';
+import { ZOHO_API_DOMAINS } from '../zoho/zoho.ts';
+import { zohoDataCenters, type ZohoDataCenters } from '../zoho/zoho-env.ts';
 import type { Env } from './env.ts';
 
 export interface Config {

@@ -1,4 +1,4 @@
-import type { TokenStoreError } from '../errors.ts';
+import type { TokenStoreError } from '../store/errors.ts';
 
 // Responses, cookies, CORS and structured logs. Logs carry a request id, the method, the
 // path (never the query: it holds codes and state) and outcomes; never a header or body.

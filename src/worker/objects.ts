@@ -10,10 +10,10 @@
  *     token id -> its user's object): bucket `refs-<k>`, k from the hash of what it refers to;
  *   - the directory of user objects, for operators only: shard `directory-<k>` by object id.
  */
-import { placedNamespace, unwrap, type Outcome } from '../durable-object.ts';
-import { DATA_CENTER_PLACEMENT, type ObjectPlacement } from '../object-names.ts';
-import { DATA_CENTERS, type DataCenter } from '../zoho.ts';
-import { callObject } from '../object-call.ts';
+import { placedNamespace, unwrap, type Outcome } from '../backends/durable-object.ts';
+import { DATA_CENTER_PLACEMENT, type ObjectPlacement } from '../backends/object-names.ts';
+import { DATA_CENTERS, type DataCenter } from '../zoho/zoho.ts';
+import { callObject } from '../backends/object-call.ts';
 import type { Env } from './env.ts';
 
 /** Directory shards: the directory is written by object alarms, never on a request path. */
@@ -21,7 +21,7 @@ export const DIRECTORY_SHARDS = 8;
 /** Buckets for references from the old layout; they are read only for old cookies and API keys. */
 export const REF_BUCKETS = 16;
 
-export { userObjectName } from '../object-names.ts';
+export { userObjectName } from '../backends/object-names.ts';
 
 /** A bucket number in [0, buckets), from the SHA-256 of `value` (so any string spreads evenly). */
 export async function bucketOf(value: string, buckets: number): Promise<number> {

@@ -10,10 +10,10 @@
  * a second call to it only when Zoho rejects the access token. Callers named through the
  * upgrade's references (old cookies, old API keys) pay one more call, to a reference bucket.
  */
-import { callCrm, type CrmAccess } from '../crm-call.ts';
-import { isTokenStoreError, TokenStoreError } from '../errors.ts';
-import { callObject } from '../object-call.ts';
-import type { RefreshOptions } from '../types.ts';
+import { callCrm, type CrmAccess } from '../zoho/crm-call.ts';
+import { isTokenStoreError, TokenStoreError } from '../store/errors.ts';
+import { callObject } from '../backends/object-call.ts';
+import type { RefreshOptions } from '../store/types.ts';
 import { parseRef, sessionOf, sessionToken, withRenewedCookie, type Session } from './auth.ts';
 import type { Config } from './config.ts';
 import type { ResolvedOptions } from './options.ts';

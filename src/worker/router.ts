@@ -12,7 +12,7 @@
  * Each user's token and sessions live in their own object (objects.ts says how objects are
  * named): a proxied call is one call to that one object.
  */
-import { isTokenStoreError } from '../errors.ts';
+import { isTokenStoreError } from '../store/errors.ts';
 import { admin } from './admin.ts';
 import { callback, login, logout, me, refreshNow, revoke, type AuthContext } from './auth.ts';
 import { configOf, type Config } from './config.ts';

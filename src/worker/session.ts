@@ -2,8 +2,8 @@
  * The logged-in user of a request, for an app's own routes: who (data center, the keyed hash
  * naming their object) and `fetch`, a CRM call as them with the guards of `/crm/*`.
  */
-import { callCrm } from '../crm-call.ts';
-import { isTokenStoreError } from '../errors.ts';
+import { callCrm } from '../zoho/crm-call.ts';
+import { isTokenStoreError } from '../store/errors.ts';
 import { sessionOf } from './auth.ts';
 import { configOf } from './config.ts';
 import type { Env } from './env.ts';

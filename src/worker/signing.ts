@@ -1,5 +1,5 @@
 // HMAC-SHA-256 signatures for cookies and login state, and SHA-256 for ids kept at rest.
-import { toBase64Url, utf8 } from '../encoding.ts';
+import { toBase64Url, utf8 } from '../store/encoding.ts';
 
 const keys = new Map<string, Promise<CryptoKey>>();
 

@@ -11,12 +11,12 @@
  * What happens to the token is logged as audit lines naming the user by this object's name.
  * Only SHA-256 hashes of session ids are stored, so a copy of storage cannot be replayed.
  */
-import type { CrmAccess } from '../crm-call.ts';
-import { objectEvents, objectInternals, TokenStoreObjectBase, type ObjectInternals, type Outcome } from '../durable-object.ts';
-import { userObjectName } from '../object-names.ts';
-import type { TokenEvent } from '../token-manager.ts';
-import type { OAuthToken, RefreshOptions } from '../types.ts';
-import type { ZohoTokens } from '../zoho.ts';
+import type { CrmAccess } from '../zoho/crm-call.ts';
+import { objectEvents, objectInternals, TokenStoreObjectBase, type ObjectInternals, type Outcome } from '../backends/durable-object.ts';
+import { userObjectName } from '../backends/object-names.ts';
+import type { TokenEvent } from '../zoho/token-manager.ts';
+import type { OAuthToken, RefreshOptions } from '../store/types.ts';
+import type { ZohoTokens } from '../zoho/zoho.ts';
 import type { DirectoryEntry } from './directory.ts';
 import type { Env } from './env.ts';
 import { audit } from './http.ts';

@@ -1,8 +1,8 @@
 import { openDB } from 'idb';
 import { describe, expect, it } from 'vitest';
-import { createCipher, generateSecret } from '../../src/cipher.ts';
-import { TokenStoreError } from '../../src/errors.ts';
-import { browserCipher, openIndexedDBStore } from '../../src/idb.ts';
+import { createCipher, generateSecret } from '../../src/store/cipher.ts';
+import { TokenStoreError } from '../../src/store/errors.ts';
+import { browserCipher, openIndexedDBStore } from '../../src/backends/idb.ts';
 import { runConformance, sampleToken } from '../conformance.ts';
 import { expectNothingInClear } from '../shared/in-clear.ts';
 

@@ -1,9 +1,9 @@
 // Purging idle tokens where a page keeps them: IndexedDB, sealed, in Chromium, with the
 // manager's clock moved by the test. A page or extension does this when it opens its store.
 import { describe, expect, inject, it } from 'vitest';
-import { browserCipher, openIndexedDBStore } from '../../src/idb.ts';
-import { createTokenManager } from '../../src/token-manager.ts';
-import { zohoOAuth } from '../../src/zoho.ts';
+import { browserCipher, openIndexedDBStore } from '../../src/backends/idb.ts';
+import { createTokenManager } from '../../src/zoho/token-manager.ts';
+import { zohoOAuth } from '../../src/zoho/zoho.ts';
 
 const REDIRECT = 'https://app.example.com/callback';
 const DAY = 86_400_000;

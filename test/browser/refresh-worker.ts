@@ -1,8 +1,8 @@
 // A second browsing context (a dedicated worker) that refreshes through its own token
 // manager over the shared IndexedDB store. Only Web Locks coordinate it with the page.
-import { browserCipher, openIndexedDBStore } from '../../src/idb.ts';
-import { createTokenManager } from '../../src/token-manager.ts';
-import { zohoOAuth } from '../../src/zoho.ts';
+import { browserCipher, openIndexedDBStore } from '../../src/backends/idb.ts';
+import { createTokenManager } from '../../src/zoho/token-manager.ts';
+import { zohoOAuth } from '../../src/zoho/zoho.ts';
 
 export interface RefreshJob {
   dbName: string;

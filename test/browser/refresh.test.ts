@@ -1,8 +1,8 @@
 import { describe, expect, inject, it } from 'vitest';
 import { DEFAULT_CLIENT } from '../../local-zoho/server.ts';
-import { browserCipher, openIndexedDBStore } from '../../src/idb.ts';
-import { createTokenManager } from '../../src/token-manager.ts';
-import { zohoOAuth } from '../../src/zoho.ts';
+import { browserCipher, openIndexedDBStore } from '../../src/backends/idb.ts';
+import { createTokenManager } from '../../src/zoho/token-manager.ts';
+import { zohoOAuth } from '../../src/zoho/zoho.ts';
 import type { RefreshJob } from './refresh-worker.ts';
 
 const REDIRECT = 'https://app.example.com/callback';

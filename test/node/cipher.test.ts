@@ -1,6 +1,6 @@
 import { createDecipheriv, createHmac, hkdfSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createCipher } from '../../src/cipher.ts';
+import { createCipher } from '../../src/store/cipher.ts';
 import { KAT_INDEX, KAT_SECRET, runCipherSuite } from '../shared/cipher-suite.ts';
 
 runCipherSuite('node');

@@ -5,11 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import { ZohoSdk } from '../../local-zoho/official-sdk.ts';
 import { APP_SCOPE, DEFAULT_CLIENT, LocalZoho } from '../../local-zoho/server.ts';
-import { TokenStoreError } from '../../src/errors.ts';
-import { createMemoryStore } from '../../src/memory.ts';
-import { createTokenManager } from '../../src/token-manager.ts';
-import { createZohoSdkStore } from '../../src/zoho-sdk.ts';
-import { DATA_CENTERS, zohoOAuth, type DataCenter } from '../../src/zoho.ts';
+import { TokenStoreError } from '../../src/store/errors.ts';
+import { createMemoryStore } from '../../src/backends/memory.ts';
+import { createTokenManager } from '../../src/zoho/token-manager.ts';
+import { createZohoSdkStore } from '../../src/zoho/zoho-sdk.ts';
+import { DATA_CENTERS, zohoOAuth, type DataCenter } from '../../src/zoho/zoho.ts';
 
 /** A fetch that records where each request went and answers as Zoho would, successfully. */
 function recorder() {

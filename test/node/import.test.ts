@@ -8,10 +8,10 @@ import { DatabaseSync } from 'node:sqlite';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { readTokenFile, UnreadableFile, type SourceRow } from '../../cli/read-tokens.ts';
-import { createCipher, generateSecret } from '../../src/cipher.ts';
-import { importTokens } from '../../src/import-tokens.ts';
-import { createKVStore, type KVNamespaceLike } from '../../src/kv.ts';
-import { createMemoryStore } from '../../src/memory.ts';
+import { createCipher, generateSecret } from '../../src/store/cipher.ts';
+import { importTokens } from '../../src/zoho/import-tokens.ts';
+import { createKVStore, type KVNamespaceLike } from '../../src/backends/kv.ts';
+import { createMemoryStore } from '../../src/backends/memory.ts';
 import { expectNothingInClear } from '../shared/in-clear.ts';
 
 const HEADER = 'id,user_mail,client_id,client_secret,refresh_token,access_token,grant_token,expiry_time,redirect_url,api_domain';

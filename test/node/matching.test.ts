@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { findConflict, lookupFor, matches, planSave } from '../../src/matching.ts';
-import type { OAuthToken } from '../../src/types.ts';
+import { findConflict, lookupFor, matches, planSave } from '../../src/store/matching.ts';
+import type { OAuthToken } from '../../src/store/types.ts';
 
 const stored: OAuthToken = {
   id: 't1',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createCipher, generateSecret } from '../../src/cipher.ts';
-import { createMemoryStore } from '../../src/memory.ts';
+import { createCipher, generateSecret } from '../../src/store/cipher.ts';
+import { createMemoryStore } from '../../src/backends/memory.ts';
 import { runConformance, sampleToken } from '../conformance.ts';
 
 runConformance('memory', () => createMemoryStore());

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { callObject } from '../../src/object-call.ts';
+import { callObject } from '../../src/backends/object-call.ts';
 import { tokenErrorOf } from '../shared/token-error.ts';
 
 /** An error as Durable Objects throw them: `retryable` and `overloaded` set by the runtime. */

@@ -4,10 +4,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CLIENT, LocalZoho } from '../../local-zoho/server.ts';
-import { TokenStoreError } from '../../src/errors.ts';
-import { createMemoryStore } from '../../src/memory.ts';
-import { createTokenManager, type TokenEvent, type TokenManagerOptions } from '../../src/token-manager.ts';
-import { zohoOAuth } from '../../src/zoho.ts';
+import { TokenStoreError } from '../../src/store/errors.ts';
+import { createMemoryStore } from '../../src/backends/memory.ts';
+import { createTokenManager, type TokenEvent, type TokenManagerOptions } from '../../src/zoho/token-manager.ts';
+import { zohoOAuth } from '../../src/zoho/zoho.ts';
 import { REDIRECT, ZOHO_ORIGIN } from '../shared/local-zoho.ts';
 
 const DAY = 86_400_000;

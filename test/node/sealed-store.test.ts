@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createCipher, generateSecret } from '../../src/cipher.ts';
-import { cipherCodec } from '../../src/codec.ts';
-import { TokenStoreError } from '../../src/errors.ts';
-import { memoryBackend } from '../../src/memory.ts';
-import { createRecordStore } from '../../src/record-store.ts';
+import { createCipher, generateSecret } from '../../src/store/cipher.ts';
+import { cipherCodec } from '../../src/store/codec.ts';
+import { TokenStoreError } from '../../src/store/errors.ts';
+import { memoryBackend } from '../../src/backends/memory.ts';
+import { createRecordStore } from '../../src/store/record-store.ts';
 import { sampleToken } from '../conformance.ts';
 import { expectNothingInClear } from '../shared/in-clear.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createMemoryStore } from '../../src/memory.ts';
+import { createMemoryStore } from '../../src/backends/memory.ts';
 import { localZoho, REDIRECT } from '../shared/local-zoho.ts';
 import { tokenErrorOf } from '../shared/token-error.ts';
 

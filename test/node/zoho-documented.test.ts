@@ -5,10 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CLIENT, LocalZoho } from '../../local-zoho/server.ts';
-import { TokenStoreError } from '../../src/errors.ts';
-import { createMemoryStore } from '../../src/memory.ts';
-import { createTokenManager } from '../../src/token-manager.ts';
-import { createPkce, zohoOAuth } from '../../src/zoho.ts';
+import { TokenStoreError } from '../../src/store/errors.ts';
+import { createMemoryStore } from '../../src/backends/memory.ts';
+import { createTokenManager } from '../../src/zoho/token-manager.ts';
+import { createPkce, zohoOAuth } from '../../src/zoho/zoho.ts';
 import { localZoho, REDIRECT, ZOHO_ORIGIN } from '../shared/local-zoho.ts';
 import { tokenErrorOf } from '../shared/token-error.ts';
 

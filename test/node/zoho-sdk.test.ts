@@ -7,11 +7,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CLIENT } from '../../local-zoho/server.ts';
 import { serveLocalZoho } from '../../local-zoho/node.ts';
 import { getLeads, grantToken, initializeSdk, ZohoSdk as Zoho } from '../../local-zoho/official-sdk.ts';
-import { createMemoryStore } from '../../src/memory.ts';
-import { createTokenManager } from '../../src/token-manager.ts';
-import type { TokenStore } from '../../src/types.ts';
-import { createZohoSdkStore } from '../../src/zoho-sdk.ts';
-import { zohoOAuth } from '../../src/zoho.ts';
+import { createMemoryStore } from '../../src/backends/memory.ts';
+import { createTokenManager } from '../../src/zoho/token-manager.ts';
+import type { TokenStore } from '../../src/store/types.ts';
+import { createZohoSdkStore } from '../../src/zoho/zoho-sdk.ts';
+import { zohoOAuth } from '../../src/zoho/zoho.ts';
 
 const REDIRECT = 'https://app.example.com/callback';
 const ANA = 'ana@example.com:7001';

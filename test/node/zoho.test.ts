@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CLIENT } from '../../local-zoho/server.ts';
-import { TokenStoreError } from '../../src/errors.ts';
-import { DATA_CENTERS, isKnownAccountsServer, zohoOAuth } from '../../src/zoho.ts';
+import { TokenStoreError } from '../../src/store/errors.ts';
+import { DATA_CENTERS, isKnownAccountsServer, zohoOAuth } from '../../src/zoho/zoho.ts';
 import { localZoho, REDIRECT, ZOHO_ORIGIN } from '../shared/local-zoho.ts';
 import { tokenErrorOf } from '../shared/token-error.ts';
 

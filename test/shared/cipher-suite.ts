@@ -4,9 +4,9 @@
  * opens in the others.
  */
 import { describe, expect, it } from 'vitest';
-import { createCipher, generateSecret } from '../../src/cipher.ts';
-import { TokenStoreError } from '../../src/errors.ts';
-import { fromBase64Url, toBase64Url } from '../../src/encoding.ts';
+import { createCipher, generateSecret } from '../../src/store/cipher.ts';
+import { TokenStoreError } from '../../src/store/errors.ts';
+import { fromBase64Url, toBase64Url } from '../../src/store/encoding.ts';
 
 export const KAT_SECRET = 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8'; // bytes 0..31
 /** Known answers of format v1 (what older records hold): they must keep opening and being found. */

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import type { TokenQuery } from '../../src/types.ts';
+import type { TokenQuery } from '../../src/store/types.ts';
 
 const SECRET_FIELDS = ['userName', 'clientSecret', 'refreshToken', 'accessToken', 'grantToken'] as const;
 

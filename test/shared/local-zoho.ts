@@ -1,9 +1,9 @@
 // Wires a LocalZoho instance in as `fetch`, in-process, at a made-up origin.
 import { DEFAULT_CLIENT, LocalZoho, type LocalZohoOptions } from '../../local-zoho/server.ts';
-import { createMemoryStore } from '../../src/memory.ts';
-import { createTokenManager, type TokenManagerOptions } from '../../src/token-manager.ts';
-import type { TokenStore } from '../../src/types.ts';
-import { zohoOAuth } from '../../src/zoho.ts';
+import { createMemoryStore } from '../../src/backends/memory.ts';
+import { createTokenManager, type TokenManagerOptions } from '../../src/zoho/token-manager.ts';
+import type { TokenStore } from '../../src/store/types.ts';
+import { zohoOAuth } from '../../src/zoho/zoho.ts';
 
 export const ZOHO_ORIGIN = 'http://zoho.local';
 export const REDIRECT = 'https://app.example.com/callback';

@@ -1,9 +1,9 @@
 /**
- * Format v1, written out independently of src/cipher.ts: what versions before format v2 stored.
+ * Format v1, written out independently of src/store/cipher.ts: what versions before format v2 stored.
  * Tests use it to start from records of that time (the known answer in cipher-suite.ts pins the
  * same format from the other side).
  */
-import { fromBase64Url, toBase64Url } from '../../src/encoding.ts';
+import { fromBase64Url, toBase64Url } from '../../src/store/encoding.ts';
 
 const utf8 = new TextEncoder();
 

@@ -5,10 +5,10 @@
  */
 import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { TokenStoreObject } from '../../src/durable-object.ts';
-import { createMemoryStore } from '../../src/memory.ts';
-import { createTokenManager } from '../../src/token-manager.ts';
-import { zohoOAuth } from '../../src/zoho.ts';
+import { TokenStoreObject } from '../../src/backends/durable-object.ts';
+import { createMemoryStore } from '../../src/backends/memory.ts';
+import { createTokenManager } from '../../src/zoho/token-manager.ts';
+import { zohoOAuth } from '../../src/zoho/zoho.ts';
 import { tokenErrorOf } from '../shared/token-error.ts';
 import './env.ts';
 import { admin, client, grant, refreshesOf, usageOf } from './local-zoho.ts';

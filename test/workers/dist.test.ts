@@ -5,9 +5,9 @@ import './env.ts';
 // `npm test` builds before it runs vitest, so these import what would be published.
 it('every built entry point imports in workerd, and the stores work from dist/', async () => {
   const core = await import('../../dist/index.js');
-  const kv = await import('../../dist/kv.js');
-  const durable = await import('../../dist/durable-object.js');
-  await import('../../dist/idb.js');
+  const kv = await import('../../dist/backends/kv.js');
+  const durable = await import('../../dist/backends/durable-object.js');
+  await import('../../dist/backends/idb.js');
   const cipher = core.createCipher({ keys: { k1: core.generateSecret() }, current: 'k1' });
   for (const store of [
     core.createMemoryStore({ cipher }),

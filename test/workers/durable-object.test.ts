@@ -1,8 +1,8 @@
 import { env } from 'cloudflare:workers';
 import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { createDurableObjectStore, TokenStoreObject } from '../../src/durable-object.ts';
-import { TokenStoreError } from '../../src/errors.ts';
+import { createDurableObjectStore, TokenStoreObject } from '../../src/backends/durable-object.ts';
+import { TokenStoreError } from '../../src/store/errors.ts';
 import { runConformance, sampleToken } from '../conformance.ts';
 import './env.ts';
 import { expectNothingInClear } from '../shared/in-clear.ts';

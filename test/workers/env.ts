@@ -1,5 +1,5 @@
 // Types `env` from `cloudflare:workers` in tests as the Worker's own bindings.
-import type { TokenStoreObject } from '../../src/durable-object.ts';
+import type { TokenStoreObject } from '../../src/backends/durable-object.ts';
 import type { Env as WorkerEnv } from '../../src/worker/env.ts';
 
 declare global {

@@ -1,8 +1,8 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createCipher, generateSecret } from '../../src/cipher.ts';
-import { TokenStoreError } from '../../src/errors.ts';
-import { createKVStore } from '../../src/kv.ts';
+import { createCipher, generateSecret } from '../../src/store/cipher.ts';
+import { TokenStoreError } from '../../src/store/errors.ts';
+import { createKVStore } from '../../src/backends/kv.ts';
 import { runConformance, sampleToken } from '../conformance.ts';
 import { countingKV } from './counting-kv.ts';
 import './env.ts';

@@ -1,4 +1,4 @@
-import { createMemoryStore } from '../../src/memory.ts';
+import { createMemoryStore } from '../../src/backends/memory.ts';
 import { runConformance } from '../conformance.ts';
 
 runConformance('memory', () => createMemoryStore());

@@ -1,9 +1,9 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { createDurableObjectStore } from '../../src/durable-object.ts';
-import { TokenStoreError } from '../../src/errors.ts';
-import { createTokenManager } from '../../src/token-manager.ts';
-import { zohoOAuth } from '../../src/zoho.ts';
+import { createDurableObjectStore } from '../../src/backends/durable-object.ts';
+import { TokenStoreError } from '../../src/store/errors.ts';
+import { createTokenManager } from '../../src/zoho/token-manager.ts';
+import { zohoOAuth } from '../../src/zoho/zoho.ts';
 import './env.ts';
 import { client, grant, refreshesOf, ZOHO } from './local-zoho.ts';
 

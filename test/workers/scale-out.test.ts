@@ -4,9 +4,9 @@
  */
 import { env, evictDurableObject, listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCipher } from '../../src/cipher.ts';
-import { cipherCodec, type StoredRecord } from '../../src/codec.ts';
-import { zohoOAuth } from '../../src/zoho.ts';
+import { createCipher } from '../../src/store/cipher.ts';
+import { cipherCodec, type StoredRecord } from '../../src/store/codec.ts';
+import { zohoOAuth } from '../../src/zoho/zoho.ts';
 import type { Env } from '../../src/worker/env.ts';
 import worker from '../../worker/index.ts';
 import { bucketOf, DIRECTORY_SHARDS, userObjectName } from '../../src/worker/objects.ts';

@@ -1,8 +1,8 @@
 // The service worker: logs in (the popup closes when the sign-in window opens, so the flow runs
 // here), answers the popup's "leads" message with the CRM's Leads, and keeps the access token
 // fresh on an alarm. Its refreshes and the popup's share one Web Lock.
-import { isTokenStoreError } from '../../../src/errors.ts';
-import { createPkce } from '../../../src/zoho.ts';
+import { isTokenStoreError } from '../../../src/store/errors.ts';
+import { createPkce } from '../../../src/zoho/zoho.ts';
 import { open, SCOPE, type LeadsAnswer } from './shared.ts';
 
 const ready = open();

@@ -6,10 +6,10 @@
 // chrome.identity.launchWebAuthFlow, redirected to https://<extension id>.chromiumapp.org/
 // (registered for the client). Zoho's token endpoint requires that client type's secret too,
 // so it ships in the bundle: it is not a secret there, PKCE is what protects the codes.
-import { browserCipher, openIndexedDBStore } from '../../../src/idb.ts';
-import { createTokenManager, type TokenManager } from '../../../src/token-manager.ts';
-import type { TokenStore } from '../../../src/types.ts';
-import { zohoOAuth, type ZohoOAuth } from '../../../src/zoho.ts';
+import { browserCipher, openIndexedDBStore } from '../../../src/backends/idb.ts';
+import { createTokenManager, type TokenManager } from '../../../src/zoho/token-manager.ts';
+import type { TokenStore } from '../../../src/store/types.ts';
+import { zohoOAuth, type ZohoOAuth } from '../../../src/zoho/zoho.ts';
 
 export interface ExtensionConfig {
   accountsUrl: string;

@@ -7,8 +7,8 @@
  * the query string. Every Zoho answer maps to a `TokenStoreError` code; messages carry
  * Zoho's error name, never a request value.
  */
-import { toBase64Url, utf8 } from './encoding.ts';
-import { TokenStoreError } from './errors.ts';
+import { toBase64Url, utf8 } from '../store/encoding.ts';
+import { TokenStoreError } from '../store/errors.ts';
 
 export const DATA_CENTERS = {
   us: { accounts: 'https://accounts.zoho.com', apiDomain: 'https://www.zohoapis.com' },

@@ -4,8 +4,8 @@
  * apply one rule set: the store's own (an id that is stored, else user name, access token,
  * or refresh/grant token with the client id).
  */
-import { TokenStoreError } from './errors.ts';
-import type { OAuthToken, TokenQuery, TokenStore } from './types.ts';
+import { TokenStoreError } from '../store/errors.ts';
+import type { OAuthToken, TokenQuery, TokenStore } from '../store/types.ts';
 
 export type ImportOutcome = 'inserted' | 'merged';
 

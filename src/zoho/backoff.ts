@@ -9,7 +9,7 @@
  * Zoho is not called: during its rate limit no call can succeed, and during an outage every
  * extra call joins the herd that meets Zoho when it comes back.
  */
-import { TokenStoreError } from './errors.ts';
+import { TokenStoreError } from '../store/errors.ts';
 
 export interface BackoffOptions {
   /** The first wait after a server failure, at most (default 1,000 ms; at least half of it). */

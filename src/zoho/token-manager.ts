@@ -13,9 +13,9 @@
  */
 import { createBackoff, type BackoffOptions } from './backoff.ts';
 import { callCrm, type CrmAccess } from './crm-call.ts';
-import { TokenStoreError } from './errors.ts';
-import type { OAuthToken, RefreshingTokenStore, RefreshOptions, TokenQuery, TokenStore } from './types.ts';
-import { checkTokenInput } from './validate.ts';
+import { TokenStoreError } from '../store/errors.ts';
+import type { OAuthToken, RefreshingTokenStore, RefreshOptions, TokenQuery, TokenStore } from '../store/types.ts';
+import { checkTokenInput } from '../store/validate.ts';
 import { isKnownAccountsServer, ZOHO_API_DOMAINS, type ZohoOAuth, type ZohoTokens } from './zoho.ts';
 
 export interface TokenManagerOptions {

@@ -10,19 +10,19 @@
  * one record. Calls to it retry transient faults and report overload (src/object-call.ts).
  */
 import { DurableObject } from 'cloudflare:workers';
-import { createCipher, type Cipher } from './cipher.ts';
-import { cipherCodec, type StoredRecord } from './codec.ts';
-import { TokenStoreError, type TokenStoreErrorCode } from './errors.ts';
-import { INDEX_FIELDS, type IndexField } from './matching.ts';
+import { createCipher, type Cipher } from '../store/cipher.ts';
+import { cipherCodec, type StoredRecord } from '../store/codec.ts';
+import { TokenStoreError, type TokenStoreErrorCode } from '../store/errors.ts';
+import { INDEX_FIELDS, type IndexField } from '../store/matching.ts';
 import { callObject, type ObjectCallOptions } from './object-call.ts';
 import type { ObjectPlacement } from './object-names.ts';
 export { DATA_CENTER_PLACEMENT, userObjectName, type ObjectPlacement } from './object-names.ts';
-import { createRecordStore, WriteConflict, type RecordBackend } from './record-store.ts';
-import { createTokenManager, type TokenEvent, type TokenManager } from './token-manager.ts';
-import type { OAuthToken, RefreshingTokenStore, RefreshOptions, SealedTokenStore, TokenQuery } from './types.ts';
-import { checkId, checkTokenInput } from './validate.ts';
-import { zohoOAuth } from './zoho.ts';
-import { zohoDataCenters, type ZohoEnv } from './zoho-env.ts';
+import { createRecordStore, WriteConflict, type RecordBackend } from '../store/record-store.ts';
+import { createTokenManager, type TokenEvent, type TokenManager } from '../zoho/token-manager.ts';
+import type { OAuthToken, RefreshingTokenStore, RefreshOptions, SealedTokenStore, TokenQuery } from '../store/types.ts';
+import { checkId, checkTokenInput } from '../store/validate.ts';
+import { zohoOAuth } from '../zoho/zoho.ts';
+import { zohoDataCenters, type ZohoEnv } from '../zoho/zoho-env.ts';
 
 /** What the object reads from the Worker's environment (the Zoho settings: src/zoho-env.ts). */
 export interface TokenStoreObjectEnv extends ZohoEnv {

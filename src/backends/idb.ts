@@ -6,12 +6,12 @@
  * Lock per database, so contexts take turns instead of retrying against each other.
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
-import { cipherFromKeys, type Cipher, type CipherKeys } from './cipher.ts';
-import { cipherCodec, type StoredRecord } from './codec.ts';
-import { TokenStoreError } from './errors.ts';
-import { INDEX_FIELDS, type IndexField } from './matching.ts';
-import { createRecordStore, WriteConflict, type RecordBackend } from './record-store.ts';
-import type { SealedTokenStore } from './types.ts';
+import { cipherFromKeys, type Cipher, type CipherKeys } from '../store/cipher.ts';
+import { cipherCodec, type StoredRecord } from '../store/codec.ts';
+import { TokenStoreError } from '../store/errors.ts';
+import { INDEX_FIELDS, type IndexField } from '../store/matching.ts';
+import { createRecordStore, WriteConflict, type RecordBackend } from '../store/record-store.ts';
+import type { SealedTokenStore } from '../store/types.ts';
 
 interface TokenDB extends DBSchema {
   tokens: {

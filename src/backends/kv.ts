@@ -6,12 +6,12 @@
  * lists keys. KV has no transactions, so an index entry can go stale: the record's own
  * digest must agree before the matching module even sees it.
  */
-import type { Cipher } from './cipher.ts';
-import { cipherCodec, type StoredRecord } from './codec.ts';
-import { TokenStoreError } from './errors.ts';
-import type { IndexField } from './matching.ts';
-import { createRecordStore, type RecordBackend } from './record-store.ts';
-import type { SealedTokenStore } from './types.ts';
+import type { Cipher } from '../store/cipher.ts';
+import { cipherCodec, type StoredRecord } from '../store/codec.ts';
+import { TokenStoreError } from '../store/errors.ts';
+import type { IndexField } from '../store/matching.ts';
+import { createRecordStore, type RecordBackend } from '../store/record-store.ts';
+import type { SealedTokenStore } from '../store/types.ts';
 
 /** The parts of a `KVNamespace` binding this store uses (a real binding satisfies it). */
 export interface KVNamespaceLike {

@@ -4,8 +4,8 @@
  * access token is not (or no longer) valid. The token manager's `fetchCrm` and the Worker's
  * proxy both call through here; each says how to get a fresh token.
  */
-import { TokenStoreError } from './errors.ts';
-import type { OAuthToken } from './types.ts';
+import { TokenStoreError } from '../store/errors.ts';
+import type { OAuthToken } from '../store/types.ts';
 import { isRedirect } from './zoho.ts';
 
 /** What a CRM call needs of a token: nothing else (no refresh token, no client secret). */

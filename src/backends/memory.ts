@@ -3,11 +3,11 @@
  * in this process only, so without a cipher they are kept as plain JSON; pass a cipher to
  * measure or exercise the sealed path.
  */
-import type { Cipher } from './cipher.ts';
-import { cipherCodec, plainCodec, type StoredRecord } from './codec.ts';
-import type { IndexField } from './matching.ts';
-import { createRecordStore, WriteConflict, type RecordBackend } from './record-store.ts';
-import type { SealedTokenStore } from './types.ts';
+import type { Cipher } from '../store/cipher.ts';
+import { cipherCodec, plainCodec, type StoredRecord } from '../store/codec.ts';
+import type { IndexField } from '../store/matching.ts';
+import { createRecordStore, WriteConflict, type RecordBackend } from '../store/record-store.ts';
+import type { SealedTokenStore } from '../store/types.ts';
 
 export interface MemoryStoreOptions {
   /** Seal records as the persistent backends do (default: plain, since nothing leaves the process). */

@@ -4,7 +4,7 @@
  * same name (and so the same object) wherever the secret is the same, and nothing about the
  * user for anyone without it. The Worker and the import command both name objects this way.
  */
-import { toBase64Url, utf8 } from './encoding.ts';
+import { toBase64Url, utf8 } from '../store/encoding.ts';
 
 /** `u-` + base64url(HMAC-SHA-256(secret, "user-object" NUL userName)). */
 export async function userObjectName(secret: string, userName: string): Promise<string> {

@@ -12,9 +12,9 @@
  * Given a token manager, both finds hand the SDK a token refreshed single-flight with more
  * than the SDK's 5 seconds left, so the SDK never refreshes (nor saves) on its own.
  */
-import { TokenStoreError } from './errors.ts';
+import { TokenStoreError } from '../store/errors.ts';
 import type { TokenManager } from './token-manager.ts';
-import type { OAuthToken, TokenQuery, TokenStore } from './types.ts';
+import type { OAuthToken, TokenQuery, TokenStore } from '../store/types.ts';
 
 /** The SDK's `OAuthToken`, as far as this adapter uses it. */
 export interface SdkOAuthToken {

@@ -7,7 +7,7 @@
  *     the caller gets STORAGE_FAILED with `retryAfterMs`, which the Worker answers with 503.
  *   - anything else: STORAGE_FAILED at once, the cause attached.
  */
-import { TokenStoreError } from './errors.ts';
+import { TokenStoreError } from '../store/errors.ts';
 
 export interface ObjectCallOptions {
   /** Attempts in all, the first included (default 3). 1 turns retries off. */
