@@ -10,16 +10,15 @@
  */
 import { isTokenStoreError } from '../store/errors.ts';
 import { callObject } from '../backends/object-call.ts';
-import type { CrmAccess } from '../zoho/crm-call.ts';
-import type { RefreshOptions } from '../store/types.ts';
 import { dataCenterOfAccountsServer, pkceChallenge, zohoOAuth, type DataCenter, type ZohoOAuth, type ZohoTokens } from '../zoho/zoho.ts';
+import { sessionCookie, sessionOf, withRenewedCookie } from './callers.ts';
 import type { Config } from './config.ts';
 import { isSameOriginPath, type ResolvedOptions } from './options.ts';
 import { fromBase64Url, fromUtf8, toBase64Url, utf8 } from '../store/encoding.ts';
 import type { Env } from './env.ts';
 import { clearCookie, htmlPage, readCookie, SESSION_COOKIE, setCookie, STATE_COOKIE } from './http.ts';
-import { ask, isDataCenter, refBucket, stateBucket, userObject, userObjectName, type UserRef } from './objects.ts';
-import { randomId, sha256, sign, verify } from './signing.ts';
+import { ask, stateBucket, userObject, userObjectName, type UserRef } from './objects.ts';
+import { randomId, sign, verify } from './signing.ts';
 
 const STATE_TTL_MS = 10 * 60_000;
 /**
@@ -104,11 +103,6 @@ export async function login(context: AuthContext): Promise<Response> {
 /** A failed login's page. Other logins under way in this browser keep their nonces. */
 function refuse(message: string): Response {
   return htmlPage(400, 'Login failed', `${message} Please start the login again.`);
-}
-
-async function sessionCookie(config: Config, ref: UserRef, sessionId: string): Promise<string> {
-  const value = `${ref.dataCenter}.${ref.name}.${sessionId}`;
-  return setCookie(SESSION_COOKIE, `${value}.${await sign(config.sessionSecret, 'session', value)}`, config.sessionTtlSeconds);
 }
 
 /** A grant code as Zoho issues them (`1000.<hex>.<hex>`), loosely: anything else is not sent to Zoho. */
@@ -208,57 +202,6 @@ async function checkedCallback(context: AuthContext, nonce: string, expires: num
   const headers = new Headers({ location: landing ?? options.appUrl ?? config.appUrl, 'cache-control': 'no-store' });
   headers.append('set-cookie', await sessionCookie(config, ref, sessionId));
   return { response: new Response(null, { status: 302, headers }), outcome: 'logged_in' };
-}
-
-/** A session as the cookie names it; `renewCookie` is set when an old-layout cookie was found through its reference. */
-export interface Session {
-  ref: UserRef;
-  sessionId: string;
-  renewCookie?: string;
-}
-
-/** A user object reference as cookies and references write it: `<data center>.<object name>`. */
-export const refString = (ref: UserRef) => `${ref.dataCenter}.${ref.name}`;
-export function parseRef(value: string | null | undefined): UserRef | null {
-  const [dataCenter, name, extra] = (value ?? '').split('.');
-  return isDataCenter(dataCenter) && name?.startsWith('u-') && extra === undefined ? { dataCenter, name } : null;
-}
-
-/** The session a cookie names, if its signature checks out (no storage call for forgeries). */
-export async function sessionOf(request: Request, env: Env, config: Config): Promise<Session | null> {
-  const cookie = readCookie(request, SESSION_COOKIE);
-  if (!cookie) return null;
-  const parts = cookie.split('.');
-  if (parts.length === 4) {
-    const [dataCenter, name, sessionId, signature] = parts as [string, string, string, string];
-    const ref = parseRef(`${dataCenter}.${name}`);
-    if (!ref || !(await verify(config.sessionSecret, 'session', `${dataCenter}.${name}.${sessionId}`, signature))) return null;
-    return { ref, sessionId };
-  }
-  if (parts.length === 2) {
-    // The single-object layout's cookie: its session moved with the upgrade; a reference says where.
-    const [sessionId, signature] = parts as [string, string];
-    if (!(await verify(config.sessionSecret, 'session', sessionId, signature))) return null;
-    const key = `session:${await sha256(sessionId)}`;
-    const ref = parseRef(await callObject(await refBucket(env, key), (s) => s.getRef(key)));
-    if (!ref) return null;
-    return { ref, sessionId, renewCookie: await sessionCookie(config, ref, sessionId) };
-  }
-  return null;
-}
-
-/**
- * The session's token, in one call to its object: as stored, or fresh (refreshed in the object,
- * single-flight) when `refresh` is given. Null without a live session. Safe to retry: a read,
- * or a refresh that re-checks what is stored before it calls Zoho.
- */
-export function sessionToken(env: Env, session: Session, refresh: RefreshOptions | null): Promise<CrmAccess | null> {
-  return ask(userObject(env, session.ref), (s) => s.session(session.sessionId, refresh));
-}
-
-export function withRenewedCookie(response: Response, session: Session | null): Response {
-  if (session?.renewCookie) response.headers.append('set-cookie', session.renewCookie);
-  return response;
 }
 
 export async function logout({ env, config, request }: AuthContext): Promise<Response> {

@@ -3,24 +3,23 @@
  * path on Zoho's CRM, never a host: paths with encoded separators, dot segments, `//`, `@`
  * or backslashes are refused, and the target must stay on an allowed API domain.
  * Authorization and cookies are stripped both ways; a 401 INVALID_TOKEN is refreshed
- * (single-flight) and retried once by the token manager. Bodies are bounded; answers cannot
- * run as this origin's pages (proxiedHeaders).
+ * (single-flight, in the user's object) and retried once by callCrm. Bodies are bounded;
+ * answers cannot run as this origin's pages (proxiedHeaders).
+ *
+ * One request, in one direction: router.ts -> here (path, size) -> callers.ts (who, and their
+ * token, from their object) -> ../zoho/crm-call.ts (Zoho) -> here (the answer's headers).
  *
  * Cost: one call to one object, the caller's own (session check and fresh token in one);
  * a second call to it only when Zoho rejects the access token. Callers named through the
  * upgrade's references (old cookies, old API keys) pay one more call, to a reference bucket.
  */
-import { callCrm, type CrmAccess } from '../zoho/crm-call.ts';
-import { isTokenStoreError, TokenStoreError } from '../store/errors.ts';
-import { callObject } from '../backends/object-call.ts';
-import type { RefreshOptions } from '../store/types.ts';
-import { parseRef, sessionOf, sessionToken, withRenewedCookie, type Session } from './auth.ts';
+import { callCrm } from '../zoho/crm-call.ts';
+import { isTokenStoreError } from '../store/errors.ts';
+import { callerOf, crmAllowed, withRenewedCookie, type Caller } from './callers.ts';
 import type { Config } from './config.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { Env } from './env.ts';
 import { jsonError, tokenErrorResponse } from './http.ts';
-import { ask, refBucket, userObject, type UserRef } from './objects.ts';
-import { sha256 } from './signing.ts';
 
 const REQUEST_HEADERS = ['accept', 'accept-language', 'content-type', 'if-modified-since', 'if-none-match', 'x-crm-org', 'x-external'];
 const RESPONSE_HEADERS = ['content-type', 'etag', 'last-modified', 'retry-after'];
@@ -97,68 +96,6 @@ export function isSafeCrmPath(raw: string): boolean {
   return CRM_PATH.test(raw);
 }
 
-/**
- * What an API key maps to: `tokenRef` as /auth/me shows it, "<data center>/<user object>/<token
- * id>", or a bare token id of the old layout (found through the upgrade's reference).
- */
-async function apiKeyTarget(env: Env, value: string): Promise<{ ref: UserRef; tokenId: string } | null> {
-  let tokenRef: string | null = value;
-  if (!value.includes('/')) {
-    const key = `token:${value}`;
-    tokenRef = await callObject(await refBucket(env, key), (s) => s.getRef(key));
-  }
-  const [dataCenter, name, tokenId, extra] = tokenRef?.split('/') ?? [];
-  const ref = parseRef(`${dataCenter}.${name}`);
-  return ref && tokenId && extra === undefined ? { ref, tokenId } : null;
-}
-
-/** Who is calling, their token for this call, and how to get a fresh one if Zoho rejects it. */
-export interface Caller {
-  ref: UserRef;
-  token: CrmAccess;
-  session: Session | null;
-  refresh: (rejectedAccessToken: string) => Promise<CrmAccess>;
-}
-
-/**
- * Who is calling and their fresh token, in one call to their object: a session cookie, or a
- * server API key (stored as its SHA-256). Null when neither names a live token. Every object
- * call here is safe to retry: a read, or a refresh that re-checks the stored token first.
- */
-async function caller(request: Request, env: Env, config: Config): Promise<Caller | null> {
-  const authorization = request.headers.get('authorization');
-  if (authorization?.startsWith('Bearer ')) {
-    const value = config.apiKeys.get(await sha256(authorization.slice('Bearer '.length)));
-    const target = value ? await apiKeyTarget(env, value) : null;
-    if (!target) return null;
-    const fresh = (options: RefreshOptions) => ask(userObject(env, target.ref), (s) => s.apiKeyToken(target.tokenId, options));
-    return { ref: target.ref, token: await fresh({ skewMs: SKEW_MS }), session: null, refresh: (rejectedAccessToken) => fresh({ skewMs: SKEW_MS, rejectedAccessToken }) };
-  }
-  const session = await sessionOf(request, env, config);
-  return session && sessionCaller(env, session);
-}
-
-/** A session's caller: its fresh token in one call to its object, or null when the session is over. */
-export async function sessionCaller(env: Env, session: Session): Promise<Caller | null> {
-  const token = await sessionToken(env, session, { skewMs: SKEW_MS });
-  if (!token) return null;
-  const refresh = async (rejectedAccessToken: string) => {
-    const fresh = await sessionToken(env, session, { skewMs: SKEW_MS, rejectedAccessToken });
-    // The session ended between the two calls: as if Zoho no longer accepted the login.
-    if (!fresh) throw new TokenStoreError('REAUTH_REQUIRED', 'the session ended during the call');
-    return fresh;
-  };
-  return { ref: session.ref, token, session, refresh };
-}
-
-/** Whether the app's `authorizeCrm` hook lets this caller make this call (no hook: yes). */
-export async function crmAllowed(options: ResolvedOptions, who: Caller, method: string, path: string): Promise<boolean> {
-  return !options.authorizeCrm || (await options.authorizeCrm({ dataCenter: who.ref.dataCenter, user: who.ref.name, method, path }));
-}
-
-/** Refresh when fewer than this many ms remain, as the token manager does by default. */
-const SKEW_MS = 5_000;
-
 export async function proxy(env: Env, config: Config, options: ResolvedOptions, request: Request): Promise<{ response: Response; code?: string }> {
   // The CRM path is what follows the base path, as sent (before URL parsing could normalize it).
   const sent = rawPath(request);
@@ -169,7 +106,7 @@ export async function proxy(env: Env, config: Config, options: ResolvedOptions, 
 
   let who: Caller | null;
   try {
-    who = await caller(request, env, config);
+    who = await callerOf(request, env, config);
   } catch (error) {
     if (!isTokenStoreError(error)) throw error;
     return { response: tokenErrorResponse(error, !request.headers.has('authorization')), code: error.code };

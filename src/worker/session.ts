@@ -4,12 +4,12 @@
  */
 import { callCrm } from '../zoho/crm-call.ts';
 import { isTokenStoreError } from '../store/errors.ts';
-import { sessionOf } from './auth.ts';
+import { crmAllowed, sessionCaller, sessionOf } from './callers.ts';
 import { configOf } from './config.ts';
 import type { Env } from './env.ts';
 import { jsonError, tokenErrorResponse } from './http.ts';
 import { resolveOptions, type ZohoCaller, type ZohoWorkerOptions } from './options.ts';
-import { crmAllowed, isSafeCrmPath, sessionCaller } from './proxy.ts';
+import { isSafeCrmPath } from './proxy.ts';
 
 export interface ZohoSession extends ZohoCaller {
   /**

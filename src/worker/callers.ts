@@ -1,0 +1,135 @@
+/**
+ * Who is calling: the session a cookie names (signed; old-layout cookies found through the
+ * upgrade's references), or the token a server API key maps to, and their token for a CRM
+ * call, in one call to their object. The routes (auth.ts, proxy.ts, session.ts) ask here;
+ * this file asks only the objects below it.
+ */
+import { callObject } from '../backends/object-call.ts';
+import { TokenStoreError } from '../store/errors.ts';
+import type { RefreshOptions } from '../store/types.ts';
+import type { CrmAccess } from '../zoho/crm-call.ts';
+import type { Config } from './config.ts';
+import type { Env } from './env.ts';
+import { readCookie, SESSION_COOKIE, setCookie } from './http.ts';
+import type { ResolvedOptions } from './options.ts';
+import { ask, isDataCenter, refBucket, userObject, type UserRef } from './objects.ts';
+import { sha256, sign, verify } from './signing.ts';
+
+/** Refresh when fewer than this many ms remain, as the token manager does by default. */
+const SKEW_MS = 5_000;
+
+/** The session cookie for a session in `ref`'s object: `<data center>.<object name>.<session id>.<signature>`. */
+export async function sessionCookie(config: Config, ref: UserRef, sessionId: string): Promise<string> {
+  const value = `${ref.dataCenter}.${ref.name}.${sessionId}`;
+  return setCookie(SESSION_COOKIE, `${value}.${await sign(config.sessionSecret, 'session', value)}`, config.sessionTtlSeconds);
+}
+
+/** A session as the cookie names it; `renewCookie` is set when an old-layout cookie was found through its reference. */
+export interface Session {
+  ref: UserRef;
+  sessionId: string;
+  renewCookie?: string;
+}
+
+/** A user object reference as cookies and references write it: `<data center>.<object name>`. */
+export const refString = (ref: UserRef) => `${ref.dataCenter}.${ref.name}`;
+export function parseRef(value: string | null | undefined): UserRef | null {
+  const [dataCenter, name, extra] = (value ?? '').split('.');
+  return isDataCenter(dataCenter) && name?.startsWith('u-') && extra === undefined ? { dataCenter, name } : null;
+}
+
+/** The session a cookie names, if its signature checks out (no storage call for forgeries). */
+export async function sessionOf(request: Request, env: Env, config: Config): Promise<Session | null> {
+  const cookie = readCookie(request, SESSION_COOKIE);
+  if (!cookie) return null;
+  const parts = cookie.split('.');
+  if (parts.length === 4) {
+    const [dataCenter, name, sessionId, signature] = parts as [string, string, string, string];
+    const ref = parseRef(`${dataCenter}.${name}`);
+    if (!ref || !(await verify(config.sessionSecret, 'session', `${dataCenter}.${name}.${sessionId}`, signature))) return null;
+    return { ref, sessionId };
+  }
+  if (parts.length === 2) {
+    // The single-object layout's cookie: its session moved with the upgrade; a reference says where.
+    const [sessionId, signature] = parts as [string, string];
+    if (!(await verify(config.sessionSecret, 'session', sessionId, signature))) return null;
+    const key = `session:${await sha256(sessionId)}`;
+    const ref = parseRef(await callObject(await refBucket(env, key), (s) => s.getRef(key)));
+    if (!ref) return null;
+    return { ref, sessionId, renewCookie: await sessionCookie(config, ref, sessionId) };
+  }
+  return null;
+}
+
+/**
+ * The session's token, in one call to its object: as stored, or fresh (refreshed in the object,
+ * single-flight) when `refresh` is given. Null without a live session. Safe to retry: a read,
+ * or a refresh that re-checks what is stored before it calls Zoho.
+ */
+export function sessionToken(env: Env, session: Session, refresh: RefreshOptions | null): Promise<CrmAccess | null> {
+  return ask(userObject(env, session.ref), (s) => s.session(session.sessionId, refresh));
+}
+
+export function withRenewedCookie(response: Response, session: Session | null): Response {
+  if (session?.renewCookie) response.headers.append('set-cookie', session.renewCookie);
+  return response;
+}
+
+/**
+ * What an API key maps to: `tokenRef` as /auth/me shows it, "<data center>/<user object>/<token
+ * id>", or a bare token id of the old layout (found through the upgrade's reference).
+ */
+async function apiKeyTarget(env: Env, value: string): Promise<{ ref: UserRef; tokenId: string } | null> {
+  let tokenRef: string | null = value;
+  if (!value.includes('/')) {
+    const key = `token:${value}`;
+    tokenRef = await callObject(await refBucket(env, key), (s) => s.getRef(key));
+  }
+  const [dataCenter, name, tokenId, extra] = tokenRef?.split('/') ?? [];
+  const ref = parseRef(`${dataCenter}.${name}`);
+  return ref && tokenId && extra === undefined ? { ref, tokenId } : null;
+}
+
+/** Who is calling, their token for this call, and how to get a fresh one if Zoho rejects it. */
+export interface Caller {
+  ref: UserRef;
+  token: CrmAccess;
+  session: Session | null;
+  refresh: (rejectedAccessToken: string) => Promise<CrmAccess>;
+}
+
+/**
+ * Who is calling and their fresh token, in one call to their object: a session cookie, or a
+ * server API key (stored as its SHA-256). Null when neither names a live token. Every object
+ * call here is safe to retry: a read, or a refresh that re-checks the stored token first.
+ */
+export async function callerOf(request: Request, env: Env, config: Config): Promise<Caller | null> {
+  const authorization = request.headers.get('authorization');
+  if (authorization?.startsWith('Bearer ')) {
+    const value = config.apiKeys.get(await sha256(authorization.slice('Bearer '.length)));
+    const target = value ? await apiKeyTarget(env, value) : null;
+    if (!target) return null;
+    const fresh = (options: RefreshOptions) => ask(userObject(env, target.ref), (s) => s.apiKeyToken(target.tokenId, options));
+    return { ref: target.ref, token: await fresh({ skewMs: SKEW_MS }), session: null, refresh: (rejectedAccessToken) => fresh({ skewMs: SKEW_MS, rejectedAccessToken }) };
+  }
+  const session = await sessionOf(request, env, config);
+  return session && sessionCaller(env, session);
+}
+
+/** A session's caller: its fresh token in one call to its object, or null when the session is over. */
+export async function sessionCaller(env: Env, session: Session): Promise<Caller | null> {
+  const token = await sessionToken(env, session, { skewMs: SKEW_MS });
+  if (!token) return null;
+  const refresh = async (rejectedAccessToken: string) => {
+    const fresh = await sessionToken(env, session, { skewMs: SKEW_MS, rejectedAccessToken });
+    // The session ended between the two calls: as if Zoho no longer accepted the login.
+    if (!fresh) throw new TokenStoreError('REAUTH_REQUIRED', 'the session ended during the call');
+    return fresh;
+  };
+  return { ref: session.ref, token, session, refresh };
+}
+
+/** Whether the app's `authorizeCrm` hook lets this caller make this call (no hook: yes). */
+export async function crmAllowed(options: ResolvedOptions, who: Caller, method: string, path: string): Promise<boolean> {
+  return !options.authorizeCrm || (await options.authorizeCrm({ dataCenter: who.ref.dataCenter, user: who.ref.name, method, path }));
+}
