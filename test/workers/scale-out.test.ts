@@ -360,3 +360,42 @@ afterAll(async () => {
   logSpy.mockRestore();
   expectNothingLeaked([ana.token, bo.token, ...seenTokens], ['ana@example', 'bo@example', '.example:']);
 });
+
+describe('a deployment of the Worker from before it became a library keeps working', () => {
+  it('its objects (records sealed v1, with the client secret), session cookies, server API keys and logins under way', async () => {
+    // State as the previous version left it: a user's object whose record is sealed in format v1
+    // and still carries the client secret, with none of this version's bookkeeping...
+    const email = 'user60@org6.example';
+    const userName = userNameOf(email);
+    const user = await login(email);
+    const store = await userStore(userName);
+    await store.saveToken({ id: user.token.id, clientSecret: client.clientSecret });
+    await sealAsV1(userName);
+    const stub = await userStub(userName);
+    await runInDurableObject(stub, (_o, state) => void state.storage.sql.exec('DELETE FROM meta'));
+    // ...bo's token under the id a server API key names (vitest.config.ts), also from then...
+    const boTokens = await zohoOAuth({ accountsUrl: 'http://zoho.local', ...client, redirectUrl: `${APP}/auth/callback` }).exchangeGrant(
+      await grant(client.clientId, `${APP}/auth/callback`, 'bo@example.com'),
+    );
+    await (await userStore('bo@example.com:7002')).saveToken({ id: 'api-key-token', ...client, ...boTokens });
+    // ...and a login under way, its state in the form that version signed (no landing part).
+    const start = await call('/auth/login');
+    const nonce = cookieFrom(start, '__Host-ets-state').split('=')[1]!;
+    const consentUrl = new URL(start.headers.get('location')!);
+    const [, expires, bucket] = consentUrl.searchParams.get('state')!.split('.');
+    consentUrl.searchParams.set('state', `${nonce}.${expires}.${bucket}.${await sign(env.SESSION_SECRET, 'state', `${nonce}.${expires}.${bucket}`)}`);
+    const back = await consent(consentUrl, 'ana@example.com');
+    await evictDurableObject(stub);
+
+    // This version, started on that state:
+    expect((await call('/crm/v8/org', { cookie: user.cookie })).status).toBe(200);
+    expect(await (await call('/auth/me', { cookie: user.cookie })).json()).toMatchObject({ loggedIn: true, user: userName });
+    expect((await call('/crm/v8/org', { headers: { authorization: `Bearer ${env.TEST_API_KEY}` } })).status).toBe(200);
+    expect((await call(back.toString(), { cookie: cookieFrom(start, '__Host-ets-state') })).status).toBe(302);
+    // The object's alarm brings its record up to date: format v2, no client secret.
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    await runInDurableObject(stub, (_o, state) => expect(state.storage.sql.exec<{ data: string }>('SELECT data FROM tokens').one().data).toMatch(/^v2\./));
+    expect((await store.findTokenById(user.token.id))?.clientSecret).toBeNull();
+    expect((await call('/crm/v8/org', { cookie: user.cookie })).status).toBe(200);
+  });
+});
