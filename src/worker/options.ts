@@ -11,6 +11,20 @@ export interface ZohoCaller {
   user: string;
 }
 
+/** The names the three Durable Object namespaces are bound under in `env`. */
+export interface ZohoBindings {
+  /** `ZohoUserObject` (default `TOKEN_STORE`). */
+  users?: string;
+  /** `ZohoLoginStates` (default `SESSIONS`). */
+  loginStates?: string;
+  /**
+   * `ZohoDirectory` (default `DIRECTORY`). The user objects report to it from their alarms,
+   * where they see only `env`: give your `ZohoUserObject` subclass the same name in its
+   * static `directoryBinding`.
+   */
+  directory?: string;
+}
+
 export interface ZohoWorkerOptions {
   /** Where the routes are mounted, such as `/zoho` (default: the root). The redirect URI follows it. */
   basePath?: string;
@@ -20,6 +34,8 @@ export interface ZohoWorkerOptions {
   scope?: string;
   /** Whether the operators' routes exist (default true; they also need ADMIN_KEY_SHA256). */
   admin?: boolean;
+  /** Binding names, when yours are not `TOKEN_STORE`, `SESSIONS` and `DIRECTORY`. */
+  bindings?: ZohoBindings;
   /**
    * After Zoho named the user, before their token is stored: `false` or a `Response` refuses
    * the login (an org allowlist, say); the new refresh token is then revoked at Zoho.
@@ -34,6 +50,7 @@ export interface ResolvedOptions {
   appUrl: string | undefined;
   scope: string | undefined;
   admin: boolean;
+  bindings: Required<ZohoBindings>;
   onLogin: ZohoWorkerOptions['onLogin'];
   authorizeCrm: ZohoWorkerOptions['authorizeCrm'];
 }
@@ -50,6 +67,8 @@ export function resolveOptions(options: ZohoWorkerOptions = {}): ResolvedOptions
   if (basePath !== '' && !/^(\/[A-Za-z0-9._~-]+)+$/.test(basePath)) throw invalid('basePath must be a path such as "/zoho"');
   if (options.appUrl !== undefined && !isSameOriginPath(options.appUrl)) throw invalid('appUrl must be a path on this origin, such as "/app"');
   if (options.scope !== undefined && (typeof options.scope !== 'string' || options.scope.trim() === '')) throw invalid('scope must be a non-empty string');
+  const bindings = { users: 'TOKEN_STORE', loginStates: 'SESSIONS', directory: 'DIRECTORY', ...options.bindings };
+  for (const name of Object.values(bindings)) if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw invalid('bindings are names of env bindings, such as "TOKEN_STORE"');
   for (const hook of ['onLogin', 'authorizeCrm'] as const) {
     if (options[hook] !== undefined && typeof options[hook] !== 'function') throw invalid(`${hook} must be a function`);
   }
@@ -58,7 +77,31 @@ export function resolveOptions(options: ZohoWorkerOptions = {}): ResolvedOptions
     appUrl: options.appUrl,
     scope: options.scope,
     admin: options.admin ?? true,
+    bindings,
     onLogin: options.onLogin,
     authorizeCrm: options.authorizeCrm,
   };
+}
+
+const DEFAULT_BINDINGS: Required<ZohoBindings> = { users: 'TOKEN_STORE', loginStates: 'SESSIONS', directory: 'DIRECTORY' };
+const views = new WeakMap<object, Map<string, unknown>>();
+
+/**
+ * `env` as the library reads it: the namespaces under their default names. With the default
+ * names, `env` itself; otherwise one view per env object (so configuration is still read once).
+ */
+export function envWithBindings<E extends object>(env: E, bindings: Required<ZohoBindings>): E {
+  if (bindings.users === DEFAULT_BINDINGS.users && bindings.loginStates === DEFAULT_BINDINGS.loginStates && bindings.directory === DEFAULT_BINDINGS.directory) return env;
+  const key = `${bindings.users}/${bindings.loginStates}/${bindings.directory}`;
+  let perEnv = views.get(env);
+  if (!perEnv) views.set(env, (perEnv = new Map()));
+  let view = perEnv.get(key) as E | undefined;
+  if (!view) {
+    const source = env as Record<string, unknown>;
+    const missing = Object.values(bindings).filter((name) => !source[name]);
+    if (missing.length > 0) throw new Error(`configuration: no binding named ${missing.join(', ')} in env`);
+    view = { ...env, TOKEN_STORE: source[bindings.users], SESSIONS: source[bindings.loginStates], DIRECTORY: source[bindings.directory] } as E;
+    perEnv.set(key, view);
+  }
+  return view;
 }

@@ -18,7 +18,7 @@ import { callback, login, logout, me, refreshNow, revoke, type AuthContext } fro
 import { configOf, type Config } from './config.ts';
 import type { Env } from './env.ts';
 import { corsHeaders, jsonError, log, tokenErrorResponse } from './http.ts';
-import { resolveOptions, type ZohoWorkerOptions } from './options.ts';
+import { envWithBindings, resolveOptions, type ZohoWorkerOptions } from './options.ts';
 import { proxy } from './proxy.ts';
 
 type Answer = { response: Response; event?: string; code?: string };
@@ -116,6 +116,7 @@ export function createZohoHandler(options?: ZohoWorkerOptions): ZohoHandler {
       try {
         let config: Config;
         try {
+          env = envWithBindings(env, resolved.bindings);
           config = configOf(env);
         } catch (error) {
           log({ requestId, method: request.method, path: url.pathname, event: 'misconfigured', code: (error as Error).message });

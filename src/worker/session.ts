@@ -8,7 +8,7 @@ import { crmAllowed, sessionCaller, sessionOf } from './callers.ts';
 import { configOf } from './config.ts';
 import type { Env } from './env.ts';
 import { jsonError, tokenErrorResponse } from './http.ts';
-import { resolveOptions, type ZohoCaller, type ZohoWorkerOptions } from './options.ts';
+import { envWithBindings, resolveOptions, type ZohoCaller, type ZohoWorkerOptions } from './options.ts';
 import { isSafeCrmPath } from './proxy.ts';
 
 export interface ZohoSession extends ZohoCaller {
@@ -28,6 +28,7 @@ export interface ZohoSession extends ZohoCaller {
  */
 export async function getZohoSession(request: Request, env: Env, options?: ZohoWorkerOptions): Promise<ZohoSession | null> {
   const resolved = resolveOptions(options);
+  env = envWithBindings(env, resolved.bindings);
   const session = await sessionOf(request, env, configOf(env));
   if (!session) return null;
   const { ref } = session;

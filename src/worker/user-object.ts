@@ -76,6 +76,9 @@ export const LEGACY_TOKENS_OBJECT = 'tokens';
  * client's secret, and the raw store methods of `TokenStoreObject` are not inherited.
  */
 export class UserTokensObject extends TokenStoreObjectBase {
+  /** The env binding of the directory this object reports to: set it in a subclass if yours is not `DIRECTORY`. */
+  static directoryBinding = 'DIRECTORY';
+
   #internals: ObjectInternals = this[objectInternals]();
   #tables = sqlWithSchema(this.ctx.storage, SCHEMA);
   #awake = false;
@@ -317,7 +320,9 @@ export class UserTokensObject extends TokenStoreObjectBase {
 
   /** The single-object layout's object, and only it, hands its tokens to the upgrade. */
   #isLegacy(): boolean {
-    return this.ctx.id.equals(this.#env.TOKEN_STORE.idFromName(LEGACY_TOKENS_OBJECT));
+    // Only a deployment that ran that layout has it, under the default binding name.
+    const namespace = this.#env.TOKEN_STORE as Env['TOKEN_STORE'] | undefined;
+    return !!namespace && this.ctx.id.equals(namespace.idFromName(LEGACY_TOKENS_OBJECT));
   }
 
   /** Up to `limit` tokens the single-object layout kept, after id `after` in id order (for the upgrade); none on any other object. */
@@ -387,7 +392,8 @@ export class UserTokensObject extends TokenStoreObjectBase {
     if (report !== (this.#meta('reported') ?? '')) {
       const { keyIds, tokens, sessions } = this.#state(current);
       const id = this.ctx.id.toString();
-      const shard = this.#env.DIRECTORY.get(this.#env.DIRECTORY.idFromName(`directory-${await bucketOf(id, DIRECTORY_SHARDS)}`));
+      const directory = (this.#env as unknown as Record<string, Env['DIRECTORY']>)[(this.constructor as typeof UserTokensObject).directoryBinding]!;
+      const shard = directory.get(directory.idFromName(`directory-${await bucketOf(id, DIRECTORY_SHARDS)}`));
       // A failure throws: the runtime retries the alarm with backoff.
       await shard.report({ id, keyIds, tokens, sessions } satisfies DirectoryEntry);
       this.#setMeta('reported', report);
