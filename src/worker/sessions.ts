@@ -11,6 +11,7 @@
  * session in its instance `sessions`, which the upgrade reads once and then empties.
  */
 import { DurableObject } from 'cloudflare:workers';
+import { pinAlarm } from './alarm.ts';
 import { sqlWithSchema } from './sql.ts';
 import { sha256 } from './signing.ts';
 
@@ -33,8 +34,7 @@ export class SessionsObject extends DurableObject {
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
-    // The sweep cannot be switched off: this instance's alarm is this class's, whatever a subclass declares.
-    Object.defineProperty(this, 'alarm', { value: SessionsObject.prototype.alarm.bind(this) });
+    pinAlarm(this, SessionsObject);
   }
 
   /** Wakes the alarm for `at` unless it is already due sooner. */
@@ -90,17 +90,12 @@ export class SessionsObject extends DurableObject {
     this.ctx.storage.sql.exec('DROP TABLE IF EXISTS used_states');
   }
 
-  /**
-   * The object's alarm: the housekeeping above, then the subclass's `onAlarm()`. It cannot be
-   * switched off: the constructor pins this method on the instance, so a subclass's own
-   * `alarm()` never runs in its place; put extra work in `onAlarm()`.
-   */
+  /** The housekeeping, then `onAlarm()`; pinned (alarm.ts). */
   override async alarm(): Promise<void> {
-    await this.#housekeeping();
-    await this.onAlarm();
+    await this.#housekeeping().then(() => this.onAlarm());
   }
 
-  /** A subclass's work at each alarm, after the housekeeping (which sets the next alarm). Nothing by default. */
+  /** A subclass's work at each alarm, after the housekeeping. */
   protected onAlarm(): void | Promise<void> {}
 
   async #housekeeping(): Promise<void> {

@@ -22,6 +22,7 @@ import type { Env } from './env.ts';
 import { audit } from './http.ts';
 import { DIRECTORY_SHARDS, bucketOf } from './objects.ts';
 import { randomId, sha256 } from './signing.ts';
+import { pinAlarm } from './alarm.ts';
 import { sqlWithSchema } from './sql.ts';
 
 const SCHEMA = [
@@ -85,8 +86,7 @@ export class UserTokensObject extends TokenStoreObjectBase {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    // The housekeeping cannot be switched off: this instance's alarm is this class's, whatever a subclass declares.
-    Object.defineProperty(this, 'alarm', { value: UserTokensObject.prototype.alarm.bind(this) });
+    pinAlarm(this, UserTokensObject);
   }
 
   #sql() {
@@ -358,17 +358,12 @@ export class UserTokensObject extends TokenStoreObjectBase {
     return { calls: this.#internals.calls(), ...this.#state() };
   }
 
-  /**
-   * The object's alarm: the housekeeping above, then the subclass's `onAlarm()`. It cannot be
-   * switched off: the constructor pins this method on the instance, so a subclass's own
-   * `alarm()` never runs in its place; put extra work in `onAlarm()`.
-   */
+  /** The housekeeping, then `onAlarm()`; pinned (alarm.ts). */
   override async alarm(): Promise<void> {
-    await this.#housekeeping();
-    await this.onAlarm();
+    await this.#housekeeping().then(() => this.onAlarm());
   }
 
-  /** A subclass's work at each alarm, after the housekeeping (which sets the next alarm). Nothing by default. */
+  /** A subclass's work at each alarm, after the housekeeping. */
   protected onAlarm(): void | Promise<void> {}
 
   async #housekeeping(): Promise<void> {
