@@ -172,6 +172,8 @@ export class LocalZoho {
 
   readonly #options: LocalZohoOptions;
   readonly #grants = new Map<string, Grant>();
+  /** What became of each code presented at the token endpoint, so a test can ask about its own code (admin: counts?code=). */
+  readonly #codeOutcomes = new Map<string, 'redeemed' | 'refused'>();
   readonly #grantTimes = new Map<string, number[]>();
   /** When each (client, user) got its refresh tokens, for the per-user creation limit. */
   readonly #refreshTimes = new Map<string, number[]>();
@@ -392,6 +394,13 @@ export class LocalZoho {
     if (op === 'counts' && refreshToken) {
       const record = this.#refresh.get(refreshToken);
       return json({ refreshes: record?.refreshes ?? 0, crmCalls: record?.crmCalls ?? 0, live: !!record });
+    }
+    // One code's fate (never presented: null), and one user's live refresh tokens: counts a test
+    // can read while other test files use the same client.
+    if (op === 'counts' && params.get('code')) return json({ outcome: this.#codeOutcomes.get(params.get('code')!) ?? null });
+    if (op === 'counts' && params.get('email')) {
+      const email = params.get('email');
+      return json({ liveRefreshTokens: [...this.#refresh.values()].filter((r) => r.user.email === email).length });
     }
     const dataCenter = params.get('dc');
     if (op === 'sink') return json({ hits: this.sinkHits });
@@ -621,8 +630,9 @@ export class LocalZoho {
     const grantType = form.get('grant_type');
     if (grantType === 'authorization_code') {
       this.#count(client.id, 'grantExchanges', here!);
-      const refused = (error: string) => (this.#count(client.id, 'grantsRefused', here!), json({ error }));
-      const grant = this.#grants.get(String(form.get('code') ?? ''));
+      const presented = String(form.get('code') ?? '');
+      const refused = (error: string) => (this.#count(client.id, 'grantsRefused', here!), this.#codeOutcomes.set(presented, 'refused'), json({ error }));
+      const grant = this.#grants.get(presented);
       // A grant is redeemable once, in time, by its client, at its own data center's accounts server.
       if (!grant || grant.used || grant.expiresAt < this.now() || grant.clientId !== client.id || grant.dataCenter !== here) return refused('invalid_code');
       if (grant.redirectUri !== null && form.get('redirect_uri') !== grant.redirectUri) return refused('invalid_redirect_uri');
@@ -634,6 +644,7 @@ export class LocalZoho {
           return refused('invalid_code');
         }
       }
+      this.#codeOutcomes.set(presented, 'redeemed');
       return this.#newRefreshToken(client, grant.user, here!, grant.scope, origin);
     }
     if (grantType === 'refresh_token') {

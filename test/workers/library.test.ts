@@ -3,7 +3,8 @@ import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { expect, it } from 'vitest';
 import { createZohoHandler, getZohoSession, type ZohoEnv } from '../../src/worker/index.ts';
 import './env.ts';
-import { APP, consent, cookieFrom } from './worker-client.ts';
+import { codeOutcome, liveRefreshTokens, usageOf } from './local-zoho.ts';
+import { APP, consent, cookieFrom, userNameOf, userStore } from './worker-client.ts';
 
 it("a subclass's onAlarm runs after the housekeeping, and its own alarm() cannot switch the housekeeping off", async () => {
   const stub = env.HOOKED_USERS.get(env.HOOKED_USERS.idFromName(`hooked-${Date.now()}`));
@@ -43,4 +44,41 @@ it('binding names of your own: the handler and getZohoSession read the namespace
   // A name that is not bound is a configuration error, said at the first request.
   const missing = createZohoHandler({ bindings: { users: 'NOT_BOUND' } });
   expect(await (await missing.route(new Request(`${APP}/auth/me`, { headers: { cookie } }), renamed))!.json()).toMatchObject({ error: 'misconfigured' });
+});
+
+it("the app's hooks: onLogin may refuse a login (its new refresh token is revoked), authorizeCrm a CRM call (no call to Zoho)", async () => {
+  const seen: unknown[] = [];
+  const allowed = 'user90@org9.example';
+  const handler = createZohoHandler({
+    onLogin: ({ userName, dataCenter, user }) => {
+      seen.push({ userName, dataCenter, user });
+      return userName.startsWith(`${allowed}:`);
+    },
+    authorizeCrm: ({ method }) => method === 'GET',
+  });
+  const loginAt = async (email: string) => {
+    const start = (await handler.route(new Request(`${APP}/auth/login`), env))!;
+    const back = await consent(new URL(start.headers.get('location')!), email);
+    return { back, done: (await handler.route(new Request(back, { headers: { cookie: cookieFrom(start, '__Host-ets-state') } }), env))! };
+  };
+  const refusedUser = 'user89@org8.example';
+  const live = await liveRefreshTokens(refusedUser);
+  const refused = await loginAt(refusedUser);
+  expect(refused.done.status).toBe(400);
+  expect(refused.done.headers.getSetCookie().some((c) => c.startsWith('__Host-ets-session=') && !c.includes('Max-Age=0'))).toBe(false);
+  // Exchanged at Zoho, then the new refresh token revoked: nothing of this login stays live.
+  expect(await codeOutcome(refused.back.searchParams.get('code')!)).toBe('redeemed');
+  expect(await liveRefreshTokens(refusedUser)).toBe(live);
+  expect(seen).toEqual([{ userName: userNameOf(refusedUser), dataCenter: 'us', user: expect.stringMatching(/^u-/) }]);
+
+  const cookie = cookieFrom((await loginAt(allowed)).done, '__Host-ets-session');
+  const token = (await (await userStore(userNameOf(allowed))).findToken({ userName: userNameOf(allowed) }))!;
+  const before = (await usageOf(token.refreshToken!)).crmCalls;
+  const post = await handler.route(new Request(`${APP}/crm/v8/Leads`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: '{"data":[]}' }), env);
+  expect(post!.status).toBe(403);
+  const session = (await getZohoSession(new Request(APP, { headers: { cookie } }), env, { authorizeCrm: ({ method }) => method === 'GET' }))!;
+  expect((await session.fetch('/crm/v8/Leads', { method: 'POST', body: '{"data":[]}' })).status).toBe(403);
+  expect((await usageOf(token.refreshToken!)).crmCalls).toBe(before);
+  expect((await handler.route(new Request(`${APP}/crm/v8/org`, { headers: { cookie } }), env))!.status).toBe(200);
+  expect((await usageOf(token.refreshToken!)).crmCalls).toBe(before + 1);
 });

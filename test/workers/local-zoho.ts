@@ -28,3 +28,13 @@ export async function usageOf(refreshToken: string): Promise<{ refreshes: number
 }
 
 export { env };
+
+/** What became of a code at Zoho's token endpoint: redeemed, refused, or null (never presented). */
+export async function codeOutcome(code: string): Promise<'redeemed' | 'refused' | null> {
+  return ((await admin('counts', { code })) as { outcome: 'redeemed' | 'refused' | null }).outcome;
+}
+
+/** How many refresh tokens Zoho holds live for one user (every client). */
+export async function liveRefreshTokens(email: string): Promise<number> {
+  return ((await admin('counts', { email })) as { liveRefreshTokens: number }).liveRefreshTokens;
+}
