@@ -188,7 +188,9 @@ async function checkedCallback(context: AuthContext, nonce: string, expires: num
     const allowed = options.onLogin ? await options.onLogin({ dataCenter, user: ref.name, userName, request }) : true;
     if (allowed !== true) {
       await revokeFresh();
-      return { response: allowed instanceof Response ? allowed : refuse('This service does not accept this Zoho account.'), outcome: 'refused_by_app' };
+      // The app's own answer, copied so its headers can be added to (Response.redirect's cannot).
+      const response = allowed instanceof Response ? new Response(allowed.body, allowed) : refuse('This service does not accept this Zoho account.');
+      return { response, outcome: 'refused_by_app' };
     }
     const tokens = answer;
     // Safe to retry: the save finds the user's record by name, and an extra session just expires.

@@ -52,7 +52,8 @@ it("the app's hooks: onLogin may refuse a login (its new refresh token is revoke
   const handler = createZohoHandler({
     onLogin: ({ userName, dataCenter, user }) => {
       seen.push({ userName, dataCenter, user });
-      return userName.startsWith(`${allowed}:`);
+      // The app may answer with its own page (here a redirect, whose headers are immutable).
+      return userName.startsWith(`${allowed}:`) || Response.redirect(`${APP}/not-allowed`, 302);
     },
     authorizeCrm: ({ method }) => method === 'GET',
   });
@@ -64,7 +65,8 @@ it("the app's hooks: onLogin may refuse a login (its new refresh token is revoke
   const refusedUser = 'user89@org8.example';
   const live = await liveRefreshTokens(refusedUser);
   const refused = await loginAt(refusedUser);
-  expect(refused.done.status).toBe(400);
+  expect(refused.done.status).toBe(302);
+  expect(refused.done.headers.get('location')).toBe(`${APP}/not-allowed`);
   expect(refused.done.headers.getSetCookie().some((c) => c.startsWith('__Host-ets-session=') && !c.includes('Max-Age=0'))).toBe(false);
   // Exchanged at Zoho, then the new refresh token revoked: nothing of this login stays live.
   expect(await codeOutcome(refused.back.searchParams.get('code')!)).toBe('redeemed');
