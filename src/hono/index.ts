@@ -8,6 +8,7 @@
  */
 import { Hono, type MiddlewareHandler } from 'hono';
 import { createZohoHandler, getZohoSession, type ZohoEnv, type ZohoHandler, type ZohoSession, type ZohoWorkerOptions } from '../worker/index.ts';
+import { resolveOptions } from '../worker/options.ts';
 
 /** What `zohoSession()` sets: `c.var.zoho`, the logged-in user's session or null. */
 export type ZohoVariables = { zoho: ZohoSession | null };
@@ -29,7 +30,8 @@ function executionCtx(c: { readonly executionCtx: unknown }): ExecutionContext |
  * so the redirect URI and the proxy follow it (`options.basePath` is not needed, and is refused
  * if it says otherwise). Paths it does not answer fall through to your app's 404.
  */
-export function zohoRoutes(options: Omit<ZohoWorkerOptions, 'basePath'> & { basePath?: string } = {}): Hono<ZohoApp> {
+export function zohoRoutes(options: ZohoWorkerOptions = {}): Hono<ZohoApp> {
+  resolveOptions(options); // a mistake in the options fails here, at startup, not at a request
   const handlers = new Map<string, ZohoHandler>();
   const handlerAt = (basePath: string) => {
     if (options.basePath !== undefined && options.basePath.replace(/\/+$/, '') !== basePath) {
