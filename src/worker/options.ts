@@ -45,6 +45,8 @@ export interface ZohoWorkerOptions {
   authorizeCrm?: (call: ZohoCaller & { method: string; path: string }) => boolean | Promise<boolean>;
 }
 
+const DEFAULT_BINDINGS: Required<ZohoBindings> = { users: 'TOKEN_STORE', loginStates: 'SESSIONS', directory: 'DIRECTORY' };
+
 export interface ResolvedOptions {
   basePath: string;
   appUrl: string | undefined;
@@ -67,7 +69,7 @@ export function resolveOptions(options: ZohoWorkerOptions = {}): ResolvedOptions
   if (basePath !== '' && !/^(\/[A-Za-z0-9._~-]+)+$/.test(basePath)) throw invalid('basePath must be a path such as "/zoho"');
   if (options.appUrl !== undefined && !isSameOriginPath(options.appUrl)) throw invalid('appUrl must be a path on this origin, such as "/app"');
   if (options.scope !== undefined && (typeof options.scope !== 'string' || options.scope.trim() === '')) throw invalid('scope must be a non-empty string');
-  const bindings = { users: 'TOKEN_STORE', loginStates: 'SESSIONS', directory: 'DIRECTORY', ...options.bindings };
+  const bindings = { ...DEFAULT_BINDINGS, ...options.bindings };
   for (const name of Object.values(bindings)) if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw invalid('bindings are names of env bindings, such as "TOKEN_STORE"');
   for (const hook of ['onLogin', 'authorizeCrm'] as const) {
     if (options[hook] !== undefined && typeof options[hook] !== 'function') throw invalid(`${hook} must be a function`);
@@ -83,7 +85,6 @@ export function resolveOptions(options: ZohoWorkerOptions = {}): ResolvedOptions
   };
 }
 
-const DEFAULT_BINDINGS: Required<ZohoBindings> = { users: 'TOKEN_STORE', loginStates: 'SESSIONS', directory: 'DIRECTORY' };
 const views = new WeakMap<object, Map<string, unknown>>();
 
 /**
