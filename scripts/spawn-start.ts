@@ -4,6 +4,8 @@ import { spawn } from 'node:child_process';
 
 export interface RunningApp {
   stop(): Promise<void>;
+  /** What it has printed so far (stdout and stderr). */
+  output(): string;
 }
 
 export async function spawnStart(options: { port: number; zohoPort: number; stateDir: string; readyWithinMs: number; env?: Record<string, string> }): Promise<RunningApp> {
@@ -25,6 +27,7 @@ export async function spawnStart(options: { port: number; zohoPort: number; stat
     child.on('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
   });
   return {
+    output: () => output,
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.on('exit', resolve));

@@ -329,7 +329,8 @@ export class UserTokensObject extends TokenStoreObjectBase {
   legacyTokens(after: string, limit: number): Promise<Outcome<OAuthToken[]>> {
     return this.#internals.answer(async () => {
       if (!this.#isLegacy()) return [];
-      const ids = this.ctx.storage.sql.exec<{ id: string }>('SELECT id FROM tokens WHERE id > ? ORDER BY id LIMIT ?', after, limit).toArray();
+      // Through #sql(): it makes sure the tokens table exists (an object that never held a token has none).
+      const ids = this.#sql().exec<{ id: string }>('SELECT id FROM tokens WHERE id > ? ORDER BY id LIMIT ?', after, limit).toArray();
       const tokens = await Promise.all(ids.map(({ id }) => this.#internals.store().findTokenById(id)));
       return tokens.filter((t): t is OAuthToken => t !== null);
     });

@@ -1,5 +1,5 @@
 // The Worker library's objects as a user extends them.
-import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { env, runDurableObjectAlarm, runInDurableObject, SELF } from 'cloudflare:test';
 import { expect, it } from 'vitest';
 import { createZohoHandler, getZohoSession, type ZohoEnv } from '../../src/worker/index.ts';
 import './env.ts';
@@ -83,4 +83,10 @@ it("the app's hooks: onLogin may refuse a login (its new refresh token is revoke
   expect((await usageOf(token.refreshToken!)).crmCalls).toBe(before);
   expect((await handler.route(new Request(`${APP}/crm/v8/org`, { headers: { cookie } }), env))!.status).toBe(200);
   expect((await usageOf(token.refreshToken!)).crmCalls).toBe(before + 1);
+});
+
+it('the upgrade on a deployment that never ran the single-object layout has nothing to move, and says done', async () => {
+  const answer = await SELF.fetch(`${APP}/admin/upgrade?after=`, { method: 'POST', headers: { authorization: `Bearer ${env.TEST_ADMIN_KEY}` } });
+  expect(answer.status).toBe(200);
+  expect(await answer.json()).toEqual({ tokensMoved: 0, tokensLeft: 0, sessionsMoved: 0, done: true, next: null });
 });
