@@ -15,7 +15,7 @@ import type { DirectoryEntry } from './directory.ts';
 import type { Env } from './env.ts';
 import { jsonError } from './http.ts';
 import { oauthFor } from './auth.ts';
-import { parseRef, refString } from './callers.ts';
+import { movedToken, refString, tokenRefString } from './callers.ts';
 import { ask, DIRECTORY_SHARDS, directoryShard, isDataCenter, refBucket, userObject, userObjectName, type UserRef } from './objects.ts';
 import { constantTimeEqual, sha256 } from './signing.ts';
 import { LEGACY_TOKENS_OBJECT, type EraseAnswer, type ObjectStats } from './user-object.ts';
@@ -67,7 +67,7 @@ async function upgrade(context: AuthContext): Promise<Answer> {
     // Safe to retry: a second adoption finds the token by its user's name.
     const tokenId = await ask(userObject(env, ref), (s) => s.adoptToken(token));
     const key = `token:${token.id}`;
-    await callObject(await refBucket(env, key), (s) => s.putRef(key, `${dataCenter}/${ref.name}/${tokenId}`, null));
+    await callObject(await refBucket(env, key), (s) => s.putRef(key, tokenRefString(ref, tokenId), null));
     await ask(legacy, (s) => s.dropLegacyToken(token.id));
     tokensMoved++;
   }
@@ -79,11 +79,10 @@ async function upgrade(context: AuthContext): Promise<Answer> {
   const rows = await callObject(oldSessions, (s) => s.exportLegacySessions(limit));
   let sessionsMoved = 0;
   for (const row of rows) {
-    const key = `token:${row.token_id}`;
-    const [dataCenter, name, tokenId, extra] = ((await callObject(await refBucket(env, key), (s) => s.getRef(key))) ?? '').split('/');
-    const ref = parseRef(`${dataCenter}.${name}`);
+    const target = await movedToken(env, row.token_id);
     // No reference: its token was not the Worker's to move, so the session was dead already.
-    if (!ref || !tokenId || extra !== undefined) continue;
+    if (!target) continue;
+    const { ref, tokenId } = target;
     await ask(userObject(env, ref), (s) => s.importSession(row.id_hash, tokenId, row.expires_at));
     const sessionKey = `session:${row.id_hash}`;
     await callObject(await refBucket(env, sessionKey), (s) => s.putRef(sessionKey, refString(ref), row.expires_at));

@@ -11,7 +11,7 @@
 import { isTokenStoreError } from '../store/errors.ts';
 import { callObject } from '../backends/object-call.ts';
 import { dataCenterOfAccountsServer, pkceChallenge, zohoOAuth, type DataCenter, type ZohoOAuth, type ZohoTokens } from '../zoho/zoho.ts';
-import { sessionCookie, sessionOf, withRenewedCookie } from './callers.ts';
+import { sessionCookie, sessionOf, tokenRefString, withRenewedCookie } from './callers.ts';
 import type { Config } from './config.ts';
 import { isSameOriginPath, type ResolvedOptions } from './options.ts';
 import { fromBase64Url, fromUtf8, toBase64Url, utf8 } from '../store/encoding.ts';
@@ -254,7 +254,7 @@ export async function me({ env, config, request }: AuthContext): Promise<Respons
         dataCenterName: DATA_CENTER_NAMES[dataCenter],
         apiDomain: info.apiDomain,
         expiryTime: info.expiryTime,
-        tokenRef: `${dataCenter}/${session.ref.name}/${info.tokenId}`,
+        tokenRef: tokenRefString(session.ref, info.tokenId),
       },
       { headers: { 'cache-control': 'no-store' } },
     ),

@@ -75,20 +75,23 @@ export function withRenewedCookie(response: Response, session: Session | null): 
   return response;
 }
 
-/**
- * What an API key maps to: `tokenRef` as /auth/me shows it, "<data center>/<user object>/<token
- * id>", or a bare token id of the old layout (found through the upgrade's reference).
- */
-async function apiKeyTarget(env: Env, value: string): Promise<{ ref: UserRef; tokenId: string } | null> {
-  let tokenRef: string | null = value;
-  if (!value.includes('/')) {
-    const key = `token:${value}`;
-    tokenRef = await callObject(await refBucket(env, key), (s) => s.getRef(key));
-  }
-  const [dataCenter, name, tokenId, extra] = tokenRef?.split('/') ?? [];
+/** A token's reference, as /auth/me shows it (`tokenRef`) and API_KEYS and the upgrade's references hold it: `<data center>/<object name>/<token id>`. */
+export const tokenRefString = (ref: UserRef, tokenId: string) => `${ref.dataCenter}/${ref.name}/${tokenId}`;
+
+function parseTokenRef(value: string | null): { ref: UserRef; tokenId: string } | null {
+  const [dataCenter, name, tokenId, extra] = value?.split('/') ?? [];
   const ref = parseRef(`${dataCenter}.${name}`);
   return ref && tokenId && extra === undefined ? { ref, tokenId } : null;
 }
+
+/** Where a token of the single-object layout went, through the reference the upgrade left (null: it was not moved). */
+export async function movedToken(env: Env, legacyTokenId: string): Promise<{ ref: UserRef; tokenId: string } | null> {
+  const key = `token:${legacyTokenId}`;
+  return parseTokenRef(await callObject(await refBucket(env, key), (s) => s.getRef(key)));
+}
+
+/** What an API key maps to: a token reference, or a bare token id of the old layout (found through the upgrade's reference). */
+const apiKeyTarget = (env: Env, value: string) => (value.includes('/') ? parseTokenRef(value) : movedToken(env, value));
 
 /** Who is calling, their token for this call, and how to get a fresh one if Zoho rejects it. */
 export interface Caller {
