@@ -35,7 +35,8 @@ async function isRejectedToken(response: Response): Promise<boolean> {
   }
 }
 
-function usable(token: CrmAccess): { accessToken: string; apiDomain: string } {
+/** The access token and API domain a call needs; a token without them is Zoho's fault (ZOHO_BAD_RESPONSE). */
+export function usable(token: CrmAccess): { accessToken: string; apiDomain: string } {
   if (!token.accessToken || !token.apiDomain) throw new TokenStoreError('ZOHO_BAD_RESPONSE', 'the token has no access token or API domain');
   return { accessToken: token.accessToken, apiDomain: token.apiDomain };
 }

@@ -12,7 +12,7 @@
  * is backed off (src/backoff.ts): while the wait runs, callers get the error, Zoho no call.
  */
 import { createBackoff, type BackoffOptions } from './backoff.ts';
-import { callCrm, type CrmAccess } from './crm-call.ts';
+import { callCrm, usable, type CrmAccess } from './crm-call.ts';
 import { TokenStoreError } from '../store/errors.ts';
 import type { OAuthToken, RefreshingTokenStore, RefreshOptions, TokenQuery, TokenStore } from '../store/types.ts';
 import { checkTokenInput } from '../store/validate.ts';
@@ -149,10 +149,7 @@ function webLocks(): TokenManagerOptions['lock'] {
 }
 
 function result(token: OAuthToken): AccessToken {
-  if (!token.accessToken || !token.apiDomain) {
-    throw new TokenStoreError('ZOHO_BAD_RESPONSE', 'the refreshed token has no access token or API domain');
-  }
-  return { accessToken: token.accessToken, apiDomain: token.apiDomain, token };
+  return { ...usable(token), token };
 }
 
 export function createTokenManager(options: TokenManagerOptions): TokenManager {
