@@ -101,8 +101,8 @@ export async function login(context: AuthContext): Promise<Response> {
 }
 
 /** A failed login's page. Other logins under way in this browser keep their nonces. */
-function refuse(message: string): Response {
-  return htmlPage(400, 'Login failed', `${message} Please start the login again.`);
+function refuse(message: string, status = 400, headers?: HeadersInit): Response {
+  return htmlPage(status, 'Login failed', `${message} Please start the login again.`, headers);
 }
 
 /** A grant code as Zoho issues them (`1000.<hex>.<hex>`), loosely: anything else is not sent to Zoho. */
@@ -118,8 +118,7 @@ export async function callback(context: AuthContext): Promise<{ response: Respon
   // Cloudflare sets cf-connecting-ip; without it (local tests) there is no address to count.
   const address = request.headers.get('cf-connecting-ip');
   if (env.CALLBACK_LIMITER && address && !(await env.CALLBACK_LIMITER.limit({ key: address })).success) {
-    const response = refuse('Too many login attempts from here; wait a minute.');
-    return { response: new Response(response.body, { status: 429, headers: new Headers([...response.headers, ['retry-after', '60']]) }), outcome: 'rate_limited' };
+    return { response: refuse('Too many login attempts from here; wait a minute.', 429, { 'retry-after': '60' }), outcome: 'rate_limited' };
   }
 
   // 1. State: signed by us, not expired, issued to this browser. `<nonce>.<expiry>.<bucket>.<landing>.<signature>`
