@@ -10,6 +10,7 @@
  * test/node/local-zoho-*.test.ts state each documented behaviour and check it here.
  */
 import { answerCrm, crmError, hasScope, type Attachment } from './crm.ts';
+import { IdTokenIssuer, wantsIdToken } from './id-token.ts';
 import {
   APP_SCOPE,
   DEFAULT_CLIENT,
@@ -27,6 +28,8 @@ import {
 } from './model.ts';
 
 export * from './model.ts';
+
+const isPkceMode = (value: unknown): value is LocalZohoPkceMode => value === 'check' || value === 'ignore-server';
 
 export interface LocalZohoOptions {
   /** Clients that exist; any other client id gets `invalid_client`. */
@@ -52,7 +55,17 @@ export interface LocalZohoOptions {
    */
   grantsPerWindow?: number;
   refreshTokensPerWindow?: number;
+  /**
+   * `check` (default): a code issued with a PKCE challenge is redeemed only with its verifier,
+   * for every client type. `ignore-server`: server-based clients' verifiers are not checked,
+   * which Zoho's docs leave open (they document PKCE for mobile and desktop clients only), so
+   * tests can show what still refuses a code injection there. Also `LOCAL_ZOHO_PKCE` under
+   * `npm start`, and POST /__admin/pkce?mode=.
+   */
+  pkce?: LocalZohoPkceMode;
 }
+
+export type LocalZohoPkceMode = 'check' | 'ignore-server';
 
 export interface LocalZohoCounts {
   grantsIssued: number;
@@ -94,6 +107,8 @@ interface Grant {
   expiresAt: number;
   used: boolean;
   challenge?: { value: string; method: string };
+  /** The authorization request's OpenID Connect nonce, for the ID token. */
+  nonce?: string;
 }
 interface Refresh {
   clientId: string;
@@ -167,6 +182,11 @@ export class LocalZoho {
   readonly #failing = new Map<string, number>();
   /** While set, revokes are throttled: HTTP 400 with Zoho's "Access Denied" body (admin: /__admin/throttle-revokes). */
   #revokesThrottled = false;
+  /** Whether PKCE verifiers of server-based clients are checked (LocalZohoOptions.pkce). */
+  pkce: LocalZohoPkceMode;
+  /** The same, for one user's codes only (admin: /__admin/pkce?mode=&email=), so test files running at once keep their own mode. */
+  readonly #pkceFor = new Map<string, LocalZohoPkceMode>();
+  readonly #idTokens = new IdTokenIssuer();
 
   readonly #options: LocalZohoOptions;
   readonly #grants = new Map<string, Grant>();
@@ -185,6 +205,8 @@ export class LocalZoho {
 
   constructor(options: LocalZohoOptions = {}) {
     this.#options = options;
+    if (options.pkce !== undefined && !isPkceMode(options.pkce)) throw new TypeError("LocalZoho: pkce must be 'check' or 'ignore-server'");
+    this.pkce = options.pkce ?? 'check';
     for (const c of options.clients ?? [DEFAULT_CLIENT]) this.addClient(c);
     this.users = options.users ?? DEFAULT_USERS;
   }
@@ -270,7 +292,7 @@ export class LocalZoho {
     clientId: string,
     email: string,
     redirectUri: string | null,
-    options: { scope?: string; codeChallenge?: string; codeChallengeMethod?: string } = {},
+    options: { scope?: string; codeChallenge?: string; codeChallengeMethod?: string; nonce?: string } = {},
   ): string | null {
     const user = this.userByEmail(email);
     const client = this.clients.get(clientId);
@@ -290,6 +312,7 @@ export class LocalZoho {
       expiresAt: this.now() + GRANT_TTL,
       used: false,
       ...(options.codeChallenge ? { challenge: { value: options.codeChallenge, method } } : {}),
+      ...(options.nonce ? { nonce: options.nonce } : {}),
     });
     this.#count(clientId, 'grantsIssued');
     return code;
@@ -372,6 +395,8 @@ export class LocalZoho {
     // server sends no CORS headers at all (nothing documents them on its token endpoints).
     if (path.startsWith('/crm/v8/')) return this.#crm(request, url);
     if (path === '/oauth/v2/auth' && request.method === 'GET') return this.#consentPage(url);
+    if (path === '/.well-known/openid-configuration' && request.method === 'GET') return json(IdTokenIssuer.discovery(url.origin));
+    if (path === '/oauth/v2/keys' && request.method === 'GET') return json(await this.#idTokens.keys());
     if (path === '/oauth/v2/auth/approve' && request.method === 'POST') return this.#approve(request, url);
     if (path === '/oauth/v2/token/revoke' && request.method === 'POST') return this.#revoke(url);
     if (path === '/oauth/v2/token' && request.method === 'POST') {
@@ -433,6 +458,14 @@ export class LocalZoho {
       else this.#redirects.delete(`${from.origin}${from.pathname}`);
       return json({ ok: true });
     }
+    if (op === 'pkce') {
+      const mode = params.get('mode');
+      if (!isPkceMode(mode)) return json({ error: 'mode must be check or ignore-server' }, 400);
+      const email = params.get('email');
+      if (email) this.#pkceFor.set(email, mode);
+      else this.pkce = mode;
+      return json({ ok: true, mode });
+    }
     if (op === 'throttle-revokes') {
       this.#revokesThrottled = params.get('on') !== '0';
       return json({ ok: true });
@@ -446,6 +479,7 @@ export class LocalZoho {
         scope: params.get('scope') ?? undefined,
         codeChallenge: params.get('code_challenge') ?? undefined,
         codeChallengeMethod: params.get('code_challenge_method') ?? undefined,
+        nonce: params.get('nonce') ?? undefined,
       });
       return code ? json({ code }) : json({ error: 'refused' }, 400);
     }
@@ -548,6 +582,7 @@ export class LocalZoho {
       scope,
       codeChallenge: params.get('code_challenge') ?? undefined,
       codeChallengeMethod: params.get('code_challenge_method') ?? undefined,
+      nonce: params.get('nonce') ?? undefined,
     });
     if (!code) return htmlError('Access Denied', 'Too many requests: try again later.');
     target.searchParams.set('code', code);
@@ -634,15 +669,18 @@ export class LocalZoho {
       if (!grant || grant.used || grant.expiresAt < this.now() || grant.clientId !== client.id || grant.dataCenter !== here) return refused('invalid_code');
       if (grant.redirectUri !== null && form.get('redirect_uri') !== grant.redirectUri) return refused('invalid_redirect_uri');
       grant.used = true;
-      // PKCE: a code issued with a challenge is redeemed only with its verifier (and a wrong one burns it).
-      if (grant.challenge) {
+      // PKCE: a code issued with a challenge is redeemed only with its verifier (and a wrong one burns it),
+      // unless this stand-in plays a Zoho that ignores PKCE for server-based clients.
+      const pkce = this.#pkceFor.get(grant.user.email) ?? this.pkce;
+      if (grant.challenge && !(pkce === 'ignore-server' && client.type === 'server')) {
         const verifier = form.get('code_verifier');
         if (typeof verifier !== 'string' || !/^[A-Za-z0-9\-._~]{43,128}$/.test(verifier) || (await pkceChallenge(verifier, grant.challenge.method)) !== grant.challenge.value) {
           return refused('invalid_code');
         }
       }
       this.#codeOutcomes.set(presented, 'redeemed');
-      return this.#newRefreshToken(client, grant.user, here!, grant.scope, origin);
+      const answer = await this.#newRefreshToken(client, grant.user, here!, grant.scope, origin);
+      return wantsIdToken(grant.scope) ? this.#withIdToken(answer, client, grant, origin) : answer;
     }
     if (grantType === 'refresh_token') {
       this.#count(client.id, 'refreshes', here!);
@@ -657,6 +695,14 @@ export class LocalZoho {
       return this.#mint(refreshToken, record, this.#apiDomain(here, origin), true);
     }
     return json({ error: 'unsupported_grant_type' });
+  }
+
+  /** A successful exchange's answer with its ID token (issued by the accounts server that answered). */
+  async #withIdToken(answer: Response, client: Client, grant: Grant, origin: string): Promise<Response> {
+    const body = (await answer.json()) as Record<string, unknown>;
+    if (typeof body.access_token !== 'string') return json(body);
+    const idToken = await this.#idTokens.issue({ issuer: origin, clientId: client.id, user: grant.user, nonce: grant.nonce, accessToken: body.access_token, now: this.now() });
+    return json({ ...body, id_token: idToken });
   }
 
   /** The device flow's first step: a user code for the person, a device code for the device. */

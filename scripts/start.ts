@@ -92,7 +92,15 @@ function adminKey(vars: Record<string, string>): string {
 const vars = devVars();
 const ADMIN_KEY = adminKey(vars);
 mkdirSync(STATE_DIR, { recursive: true });
+// LOCAL_ZOHO_PKCE=ignore-server plays a Zoho that does not check server-based clients' PKCE
+// verifiers (its docs leave that open): logins must still refuse an injected code.
+const PKCE = process.env.LOCAL_ZOHO_PKCE || 'check';
+if (PKCE !== 'check' && PKCE !== 'ignore-server') {
+  console.error(`LOCAL_ZOHO_PKCE must be "check" (the default) or "ignore-server", not "${PKCE}"`);
+  process.exit(2);
+}
 const zoho = new LocalZoho({
+  pkce: PKCE,
   dataCenters: DATA_CENTERS,
   // Zoho's 10 grants per client per 10 minutes, unless a benchmark logs in many users.
   grantsPerWindow: process.env.LOCAL_ZOHO_GRANTS_PER_WINDOW ? Number(process.env.LOCAL_ZOHO_GRANTS_PER_WINDOW) : undefined,
@@ -177,6 +185,7 @@ wrangler.stdout.on('data', async (chunk: Buffer) => {
         `  edge-token-store is running.`,
         `    demo page:   http://127.0.0.1:${WORKER_PORT}/  (log in at the local Zoho with one click)`,
         `    local Zoho:  ${ZOHO_URL} (US, and the sign-in), ${ZOHO_EU_URL} (EU)  (stand-ins; nothing calls the real Zoho)`,
+        `                 PKCE of server-based clients: ${PKCE === 'check' ? 'checked' : 'ignored (LOCAL_ZOHO_PKCE=ignore-server)'}`,
         `    state:       ${STATE_DIR}/  (a restart keeps you logged in)`,
         `    admin key:   .admin-key  (Authorization: Bearer <key> for /admin/*: objects, keys, reseal, erase)`,
         '  Stop with Ctrl+C.',
