@@ -35,7 +35,12 @@ export type TokenStoreErrorCode =
    * Zoho's OAUTH_SCOPE_MISMATCH: the login was not granted a scope the call needs. A refresh
    * cannot cure it (the token keeps its scopes): log in again asking for the scope.
    */
-  | 'ZOHO_SCOPE_MISMATCH';
+  | 'ZOHO_SCOPE_MISMATCH'
+  /**
+   * The exchange's ID token is missing, or is not this login's (another nonce, client or
+   * issuer): the code was issued to another login. Its new refresh token was revoked.
+   */
+  | 'ZOHO_ID_TOKEN_INVALID';
 
 export class TokenStoreError extends Error {
   override readonly name = 'TokenStoreError';

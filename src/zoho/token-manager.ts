@@ -88,10 +88,11 @@ export interface TokenManager {
    * Exchanges a grant code and stores the user's tokens; names the user (`email:zgid`, as the
    * SDK) unless told. `accountsServer`: the `accounts-server` of Zoho's redirect (required
    * with `dataCenter: 'any'`; checked against Zoho's servers before anything is sent).
-   * `codeVerifier`: the PKCE verifier of the login. If the user cannot be named (the lookup
-   * fails), the new refresh token is revoked, not left live at Zoho.
+   * `codeVerifier`: the PKCE verifier of the login; `nonce`: its OpenID Connect nonce (the
+   * answer's ID token must carry it). If the user cannot be named (the lookup fails), the new
+   * refresh token is revoked, not left live at Zoho.
    */
-  exchangeGrant(code: string, options?: { userName?: string; redirectUrl?: string; accountsServer?: string; codeVerifier?: string }): Promise<OAuthToken>;
+  exchangeGrant(code: string, options?: { userName?: string; redirectUrl?: string; accountsServer?: string; codeVerifier?: string; nonce?: string }): Promise<OAuthToken>;
   /**
    * Stores what a grant exchange made elsewhere answered, for a user already named: the second
    * half of `exchangeGrant`, for callers that must know the user before choosing the store (the
@@ -290,8 +291,8 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
       return result(await freshToken(query, { skewMs: Number.POSITIVE_INFINITY }));
     },
 
-    async exchangeGrant(code, { userName, redirectUrl = oauth.redirectUrl, accountsServer, codeVerifier } = {}) {
-      const answer = await oauth.exchangeGrant(code, { redirectUrl, accountsServer, codeVerifier });
+    async exchangeGrant(code, { userName, redirectUrl = oauth.redirectUrl, accountsServer, codeVerifier, nonce } = {}) {
+      const answer = await oauth.exchangeGrant(code, { redirectUrl, accountsServer, codeVerifier, nonce });
       if (!answer.refreshToken) throw new TokenStoreError('ZOHO_BAD_RESPONSE', 'Zoho gave no refresh token for the grant (access_type=offline?)');
       let name = userName;
       try {

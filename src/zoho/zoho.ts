@@ -9,6 +9,7 @@
  */
 import { toBase64Url, utf8 } from '../store/encoding.ts';
 import { TokenStoreError } from '../store/errors.ts';
+import { checkIdToken } from './id-token.ts';
 
 export const DATA_CENTERS = {
   us: { accounts: 'https://accounts.zoho.com', apiDomain: 'https://www.zohoapis.com' },
@@ -98,6 +99,8 @@ export interface ZohoTokens {
   apiDomain: string;
   /** Epoch ms at which the access token expires. */
   expiryTime: number;
+  /** An exchange's OpenID Connect ID token, when the login asked for one (the `email` or `openid` scope). */
+  idToken?: string;
 }
 
 /** What `authorizationUrl` takes. */
@@ -107,6 +110,11 @@ export interface AuthorizationOptions {
   redirectUrl?: string;
   /** PKCE (S256): the challenge of a verifier the caller keeps for `exchangeGrant`. See `createPkce()`. */
   codeChallenge?: string;
+  /**
+   * OpenID Connect: a value of this login's that Zoho puts in the exchange's ID token; give the
+   * same to `exchangeGrant`. Needs a scope that yields an ID token (`email` or `openid`).
+   */
+  nonce?: string;
   /** `token`: the implicit flow of client-based apps (no refresh token). Default `code`. */
   responseType?: 'code' | 'token';
   /**
@@ -132,8 +140,12 @@ export interface ZohoOAuth {
    * `accountsServer`: the `accounts-server` of Zoho's redirect. With `'any'` it is required and
    * must be a served data center's; otherwise, if given, it must be this client's server.
    * `codeVerifier`: the PKCE verifier whose challenge the authorization URL carried.
+   * `nonce`: the authorization URL's; the answer must then hold an ID token of this client,
+   * from that accounts server, with this nonce (else ZOHO_ID_TOKEN_INVALID, and the answer's
+   * refresh token is revoked): a code injected from another login is refused even where Zoho
+   * does not check PKCE.
    */
-  exchangeGrant(code: string, options?: { redirectUrl?: string; accountsServer?: string; codeVerifier?: string }): Promise<ZohoTokens>;
+  exchangeGrant(code: string, options?: { redirectUrl?: string; accountsServer?: string; codeVerifier?: string; nonce?: string }): Promise<ZohoTokens>;
   /**
    * The implicit flow's answer: the token in the fragment of Zoho's redirect (`location.hash`),
    * checked against the state the caller sent and the served data centers. No refresh token.
@@ -186,6 +198,8 @@ const invalid = (message: string) => new TokenStoreError('INVALID_INPUT', `zohoO
 
 /** RFC 7636: 43-128 characters of A-Z a-z 0-9 - . _ ~ (a challenge, S256 of one, is 43). */
 const PKCE_VALUE = /^[A-Za-z0-9\-._~]{43,128}$/;
+/** An OpenID Connect nonce as this library makes them (a keyed hash, base64url), or any like it. */
+const NONCE = /^[A-Za-z0-9\-._~]{16,128}$/;
 
 /** The S256 challenge of a PKCE verifier (for a verifier derived rather than drawn, as the Worker's is). */
 export async function pkceChallenge(verifier: string): Promise<string> {
@@ -350,7 +364,19 @@ export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
       refreshToken: typeof refresh_token === 'string' ? refresh_token : null,
       apiDomain: api_domain,
       expiryTime: now() + seconds * 1000,
+      ...(typeof answer.id_token === 'string' ? { idToken: answer.id_token } : {}),
     };
+  }
+
+  /** Revokes a refresh token at one accounts server: true when Zoho confirmed it. */
+  async function revokeAt(server: string, refreshToken: string): Promise<boolean> {
+    const url = `${server}/oauth/v2/token/revoke?${new URLSearchParams({ token: refreshToken })}`;
+    const { status, body } = await call(url, { method: 'POST' }, 'revoking a refresh token');
+    const answer = (body ?? {}) as { status?: unknown; error?: unknown };
+    if (answer.status === 'success') return true;
+    // Throttled, unknown to this server, or anything else: Zoho did not say the token is dead.
+    if (answer.error === 'Access Denied') throw tokenError(answer as Record<string, unknown>, 'revoking a refresh token', false);
+    throw new TokenStoreError('ZOHO_BAD_RESPONSE', `Zoho answered HTTP ${status} without success while revoking: the token may still be live`);
   }
 
   return {
@@ -363,8 +389,9 @@ export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
     accountsServerFor,
     dataCenterOf,
 
-    authorizationUrl({ scope, state, redirectUrl: redirect = redirectUrl, codeChallenge, responseType = 'code', signInAt }) {
+    authorizationUrl({ scope, state, redirectUrl: redirect = redirectUrl, codeChallenge, nonce, responseType = 'code', signInAt }) {
       if (!redirect) throw invalid('a redirectUrl is needed for the authorization URL');
+      if (nonce !== undefined && (typeof nonce !== 'string' || !NONCE.test(nonce))) throw invalid('nonce must be 16 to 128 URL-safe characters');
       if (codeChallenge !== undefined && (typeof codeChallenge !== 'string' || !PKCE_VALUE.test(codeChallenge))) throw invalid('codeChallenge must be an S256 PKCE challenge (see createPkce)');
       if (responseType !== 'code' && responseType !== 'token') throw invalid("responseType must be 'code' or 'token'");
       let server = accountsUrl;
@@ -377,20 +404,31 @@ export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
       // A refresh token comes only with the code flow, offline, and (after the first consent) prompt=consent.
       if (responseType === 'code') params.set('access_type', 'offline'), params.set('prompt', 'consent');
       if (codeChallenge !== undefined) params.set('code_challenge', codeChallenge), params.set('code_challenge_method', 'S256');
+      if (nonce !== undefined) params.set('nonce', nonce);
       params.set('state', state);
       const url = new URL('/oauth/v2/auth', server);
       url.search = params.toString();
       return url.toString();
     },
 
-    async exchangeGrant(code, { redirectUrl: redirect = redirectUrl, accountsServer, codeVerifier } = {}) {
+    async exchangeGrant(code, { redirectUrl: redirect = redirectUrl, accountsServer, codeVerifier, nonce } = {}) {
       if (typeof code !== 'string' || code === '') throw invalid('a grant code is required');
       if (codeVerifier !== undefined && (typeof codeVerifier !== 'string' || !PKCE_VALUE.test(codeVerifier))) throw invalid('codeVerifier must be a PKCE verifier (see createPkce)');
+      if (nonce !== undefined && (typeof nonce !== 'string' || !NONCE.test(nonce))) throw invalid('nonce must be 16 to 128 URL-safe characters');
       const server = exchangeServer(accountsServer);
       const form: Record<string, string> = { grant_type: 'authorization_code', code };
       if (redirect) form.redirect_uri = redirect;
       if (codeVerifier !== undefined) form.code_verifier = codeVerifier;
-      return token(server, form, 'exchanging a grant code', false);
+      const answer = await token(server, form, 'exchanging a grant code', false);
+      if (nonce === undefined) return answer;
+      try {
+        checkIdToken(answer.idToken, { issuer: server, clientId, nonce, now: now() });
+      } catch (error) {
+        // Not this login's tokens: they must not stay live at Zoho (best effort; the refusal stands either way).
+        if (answer.refreshToken) await revokeAt(server, answer.refreshToken).catch(() => false);
+        throw error;
+      }
+      return answer;
     },
 
     tokenFromRedirect(fragment, { state }) {
@@ -414,13 +452,7 @@ export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
 
     async revoke(refreshToken, { apiDomain } = {}) {
       if (typeof refreshToken !== 'string' || refreshToken === '') throw invalid('a refresh token is required');
-      const url = `${accountsServerFor(apiDomain)}/oauth/v2/token/revoke?${new URLSearchParams({ token: refreshToken })}`;
-      const { status, body } = await call(url, { method: 'POST' }, 'revoking a refresh token');
-      const answer = (body ?? {}) as { status?: unknown; error?: unknown };
-      if (answer.status === 'success') return;
-      // Throttled, unknown to this server, or anything else: Zoho did not say the token is dead.
-      if (answer.error === 'Access Denied') throw tokenError(answer as Record<string, unknown>, 'revoking a refresh token', false);
-      throw new TokenStoreError('ZOHO_BAD_RESPONSE', `Zoho answered HTTP ${status} without success while revoking: the token may still be live`);
+      await revokeAt(accountsServerFor(apiDomain), refreshToken);
     },
 
     async currentUser({ accessToken, apiDomain }) {
