@@ -8,7 +8,7 @@
  */
 import { Hono, type MiddlewareHandler } from 'hono';
 import { createZohoHandler, getZohoSession, type ZohoEnv, type ZohoHandler, type ZohoSession, type ZohoWorkerOptions } from '../worker/index.ts';
-import { resolveOptions } from '../worker/options.ts';
+import { registerHandler, resolveOptions, type ZohoSessionOptions } from '../worker/options.ts';
 
 /** What `zohoSession()` sets: `c.var.zoho`, the logged-in user's session or null. */
 export type ZohoVariables = { zoho: ZohoSession | null };
@@ -32,6 +32,7 @@ function executionCtx(c: { readonly executionCtx: unknown }): ExecutionContext |
  */
 export function zohoRoutes(options: ZohoWorkerOptions = {}): Hono<ZohoApp> {
   resolveOptions(options); // a mistake in the options fails here, at startup, not at a request
+  registerHandler(options); // zohoSession() of the app's routes follows these hooks and bindings
   const handlers = new Map<string, ZohoHandler>();
   const handlerAt = (basePath: string) => {
     if (options.basePath !== undefined && options.basePath.replace(/\/+$/, '') !== basePath) {
@@ -52,8 +53,12 @@ export function zohoRoutes(options: ZohoWorkerOptions = {}): Hono<ZohoApp> {
   return app;
 }
 
-/** Middleware: `c.var.zoho` is the session the request's cookie names (checked by signature), or null. */
-export function zohoSession(options?: ZohoWorkerOptions): MiddlewareHandler<ZohoApp> {
+/**
+ * Middleware: `c.var.zoho` is the live session of the request's cookie, or null (none, ended,
+ * or a request from another site unless `allowCrossSite`); getZohoSession() says more. It
+ * follows the hooks and bindings given to `zohoRoutes()`.
+ */
+export function zohoSession(options?: ZohoSessionOptions): MiddlewareHandler<ZohoApp> {
   return async (c, next) => {
     c.set('zoho', await getZohoSession(c.req.raw, c.env, options));
     await next();

@@ -13,26 +13,50 @@ import { callObject } from '../backends/object-call.ts';
 import { dataCenterOfAccountsServer, pkceChallenge, zohoOAuth, type DataCenter, type ZohoOAuth, type ZohoTokens } from '../zoho/zoho.ts';
 import { sessionCookie, sessionOf, tokenRefString, withRenewedCookie } from './callers.ts';
 import type { Config } from './config.ts';
-import { isSameOriginPath, type ResolvedOptions } from './options.ts';
+import { landingPath, type ResolvedOptions } from './options.ts';
 import { fromBase64Url, fromUtf8, toBase64Url, utf8 } from '../store/encoding.ts';
 import type { Env } from './env.ts';
 import { clearCookie, htmlPage, readCookie, SESSION_COOKIE, setCookie, STATE_COOKIE } from './http.ts';
 import { ask, stateBucket, userObject, userObjectName, type UserRef } from './objects.ts';
-import { randomId, sign, verify } from './signing.ts';
+import { constantTimeEqual, randomId, sign, verify } from './signing.ts';
 
 const STATE_TTL_MS = 10 * 60_000;
 /**
  * Logins one browser may have under way at once (tabs, a retry): the state cookie holds the
- * nonces of the latest few, so a second login does not break the first, and a page that
+ * secrets of the latest few, so a second login does not break the first, and a page that
  * starts logins in a loop cannot grow the cookie.
  */
 export const MAX_PENDING_LOGINS = 5;
 
-/** The nonces of this browser's logins under way, oldest first. */
-const pendingNonces = (request: Request) => (readCookie(request, STATE_COOKIE) ?? '').split('.').filter(Boolean);
+/**
+ * A login is bound to its browser by a random secret that only the state cookie holds. The
+ * state (which travels through Zoho and the callback URL) carries a keyed hash of it, and the
+ * PKCE verifier and the OpenID Connect nonce derive from it: a callback URL seen elsewhere
+ * (history, logs, a referrer) is worth nothing without the cookie.
+ */
+const loginBinding = (config: Config, secret: string) => sign(config.sessionSecret, 'login-binding', secret);
+/** The PKCE verifier: a victim's code injected into another login fails at Zoho, where Zoho checks PKCE. */
+const pkceVerifier = (config: Config, secret: string) => sign(config.sessionSecret, 'pkce', secret);
+/** The ID token's nonce: a victim's code injected into another login is refused here, whatever Zoho does with PKCE. */
+const oidcNonce = (config: Config, secret: string) => sign(config.sessionSecret, 'oidc-nonce', secret);
 
-/** The state cookie holding `nonces`, or clearing it when none are left. */
-const stateCookie = (nonces: string[]) => (nonces.length > 0 ? setCookie(STATE_COOKIE, nonces.join('.'), STATE_TTL_MS / 1000) : clearCookie(STATE_COOKIE));
+/** The secrets of this browser's logins under way, oldest first. */
+const pendingSecrets = (request: Request) => (readCookie(request, STATE_COOKIE) ?? '').split('.').filter(Boolean);
+
+/** The state cookie holding `secrets`, or clearing it when none are left. */
+const stateCookie = (secrets: string[]) => (secrets.length > 0 ? setCookie(STATE_COOKIE, secrets.join('.'), STATE_TTL_MS / 1000) : clearCookie(STATE_COOKIE));
+
+/** The pending login whose binding the state names, if this browser holds its secret. */
+async function pendingLogin(config: Config, request: Request, binding: string): Promise<string | null> {
+  for (const secret of pendingSecrets(request)) if (constantTimeEqual(await loginBinding(config, secret), binding)) return secret;
+  return null;
+}
+
+/** The scopes asked at login, with `email`, which makes Zoho answer an ID token (its "Sign in using Zoho" page). */
+function loginScope(scope: string): string {
+  const scopes = scope.split(',').map((s) => s.trim()).filter(Boolean);
+  return scopes.some((s) => s === 'email' || s === 'openid') ? scopes.join(',') : [...scopes, 'email'].join(',');
+}
 
 export interface AuthContext {
   env: Env;
@@ -73,36 +97,51 @@ function servedDataCenterAt(config: Config, server: string): DataCenter | null {
   return config.zoho.served.find((dc) => config.zoho.table[dc]?.accounts === origin) ?? null;
 }
 
-/**
- * The login's PKCE verifier, derived from its nonce with a keyed hash: nothing more is stored,
- * and only this Worker can compute it. A code injected into someone else's callback (the
- * attacker's own state and cookie, the victim's code) fails at Zoho: its challenge was the victim's.
- */
-const pkceVerifier = (config: Config, nonce: string) => sign(config.sessionSecret, 'pkce', nonce);
-
 export async function login(context: AuthContext): Promise<Response> {
   const { config, options, request, url } = context;
-  const nonce = randomId(16);
+  const secret = randomId(16);
   const expires = Date.now() + STATE_TTL_MS;
   const bucket = crypto.getRandomValues(new Uint32Array(1))[0]! % config.loginStateBuckets;
-  // Where this login lands: `?return_to=` when it is a path on this origin, carried (signed) in the state.
-  const requested = url.searchParams.get('return_to');
-  const landing = requested && requested.length <= 512 && isSameOriginPath(requested) ? toBase64Url(utf8.encode(requested)) : '';
-  const signed = `${nonce}.${expires}.${bucket}.${landing}`;
+  // Where this login lands: `?return_to=` when it is a safe path on this origin, carried (signed) in the state.
+  const landing = landingPath(url.searchParams.get('return_to'));
+  const signed = `${await loginBinding(config, secret)}.${expires}.${bucket}.${landing === null ? '' : toBase64Url(utf8.encode(landing))}`;
   const state = `${signed}.${await sign(config.sessionSecret, 'state', signed)}`;
   // China's users must start at accounts.zoho.com.cn, not the global sign-in: /auth/login?dc=cn.
   const signInAt = url.searchParams.get('dc') === 'cn' && config.zoho.served.includes('cn') ? 'cn' : undefined;
-  const codeChallenge = await pkceChallenge(await pkceVerifier(config, nonce));
-  const location = oauthFor(context).authorizationUrl({ scope: options.scope ?? config.scope, state, signInAt, codeChallenge });
+  const location = oauthFor(context).authorizationUrl({
+    scope: loginScope(options.scope ?? config.scope),
+    state,
+    signInAt,
+    codeChallenge: await pkceChallenge(await pkceVerifier(config, secret)),
+    nonce: await oidcNonce(config, secret),
+  });
   return new Response(null, {
     status: 302,
-    headers: { location, 'set-cookie': stateCookie([...pendingNonces(request), nonce].slice(-MAX_PENDING_LOGINS)), 'cache-control': 'no-store' },
+    headers: { location, 'set-cookie': stateCookie([...pendingSecrets(request), secret].slice(-MAX_PENDING_LOGINS)), 'cache-control': 'no-store' },
   });
 }
 
-/** A failed login's page. Other logins under way in this browser keep their nonces. */
+/** A failed login's page. Other logins under way in this browser keep their secrets. */
 function refuse(message: string, status = 400, headers?: HeadersInit): Response {
   return htmlPage(status, 'Login failed', `${message} Please start the login again.`, headers);
+}
+
+/**
+ * The callback limiter's key for a client address: an IPv4 address as it is, an IPv6 address by
+ * its /64, the block one subscriber usually holds (counting each of its 2^64 addresses apart
+ * would limit nothing).
+ */
+export function limiterKey(address: string): string {
+  const plain = address.replace(/%.*$/, '').toLowerCase();
+  if (!plain.includes(':')) return plain;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(plain);
+  if (mapped) return mapped[1]!;
+  const groupsOf = (part: string) => (part === '' ? [] : part.split(':')).flatMap((g) => (g.includes('.') ? ['0', '0'] : [g]));
+  const [head = '', tail] = plain.split('::', 2);
+  const left = groupsOf(head);
+  const right = tail === undefined ? [] : groupsOf(tail);
+  const groups = [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return `${groups.slice(0, 4).map((g) => (Number.parseInt(g, 16) || 0).toString(16)).join(':')}::/64`;
 }
 
 /** A grant code as Zoho issues them (`1000.<hex>.<hex>`), loosely: anything else is not sent to Zoho. */
@@ -117,30 +156,50 @@ export async function callback(context: AuthContext): Promise<{ response: Respon
   // Each callback may send the client secret to Zoho: a client address gets a few per minute.
   // Cloudflare sets cf-connecting-ip; without it (local tests) there is no address to count.
   const address = request.headers.get('cf-connecting-ip');
-  if (env.CALLBACK_LIMITER && address && !(await env.CALLBACK_LIMITER.limit({ key: address })).success) {
+  if (env.CALLBACK_LIMITER && address && !(await env.CALLBACK_LIMITER.limit({ key: limiterKey(address) })).success) {
     return { response: refuse('Too many login attempts from here; wait a minute.', 429, { 'retry-after': '60' }), outcome: 'rate_limited' };
   }
 
-  // 1. State: signed by us, not expired, issued to this browser. `<nonce>.<expiry>.<bucket>.<landing>.<signature>`
-  // (a state issued before landings were carried has no landing part, and lands on the default).
+  // 1. State: signed by us, not expired, and bound to a secret this browser's cookie holds.
+  // `<binding>.<expiry>.<bucket>.<landing>.<signature>`, the binding a keyed hash of the secret.
   const parts = (params.get('state') ?? '').split('.');
   const signature = parts.pop();
-  const [nonce, expires, bucket, landing = '', extra] = parts;
-  const stateOk =
-    !!nonce && !!expires && !!bucket && !!signature && extra === undefined &&
+  const [binding, expires, bucket, landing, extra] = parts;
+  const signedOk =
+    !!binding && !!expires && !!bucket && landing !== undefined && !!signature && extra === undefined &&
     Number(expires) > Date.now() &&
-    (await verify(config.sessionSecret, 'state', parts.join('.'), signature)) &&
-    pendingNonces(request).includes(nonce);
-  if (!stateOk) return { response: refuse('The login request was not started here, or it expired.'), outcome: 'bad_state' };
-  // From here on this login is over, whatever the outcome: its nonce leaves the cookie.
-  const landingPath = landing ? fromUtf8.decode(fromBase64Url(landing)) : null;
-  const finished = await checkedCallback(context, nonce!, Number(expires), Number(bucket), landingPath);
-  finished.response.headers.append('set-cookie', stateCookie(pendingNonces(request).filter((n) => n !== nonce)));
+    (await verify(config.sessionSecret, 'state', parts.join('.'), signature));
+  const secret = signedOk ? await pendingLogin(config, request, binding!) : null;
+  if (!secret) return { response: refuse('The login request was not started here, or it expired.'), outcome: 'bad_state' };
+  // From here on this login is over, whatever the outcome: its secret leaves the cookie.
+  const finished = await checkedCallback(context, { secret, binding: binding!, expires: Number(expires), bucket: Number(bucket), landing: landing! });
+  finished.response.headers.append('set-cookie', stateCookie(pendingSecrets(request).filter((s) => s !== secret)));
   return finished;
 }
 
+/** A login whose state checked out: its secret (from the cookie), and what its state said. */
+interface PendingLogin {
+  secret: string;
+  binding: string;
+  expires: number;
+  bucket: number;
+  /** base64url of the landing path, or empty for the default. */
+  landing: string;
+}
+
+/** Where a finished login goes: the path its state carried, if it is (still) a safe one, else the default. */
+function landingOf(context: AuthContext, landing: string): string {
+  let carried: string | null = null;
+  try {
+    carried = landing ? landingPath(fromUtf8.decode(fromBase64Url(landing))) : null;
+  } catch {
+    carried = null;
+  }
+  return carried ?? context.options.appUrl ?? context.config.appUrl;
+}
+
 /** The callback past its state check: the accounts server, the code, the exchange, the session. */
-async function checkedCallback(context: AuthContext, nonce: string, expires: number, bucket: number, landing: string | null): Promise<{ response: Response; outcome: string }> {
+async function checkedCallback(context: AuthContext, login: PendingLogin): Promise<{ response: Response; outcome: string }> {
   const { env, config, options, request, url } = context;
   const params = url.searchParams;
 
@@ -158,17 +217,21 @@ async function checkedCallback(context: AuthContext, nonce: string, expires: num
   }
   const code = params.get('code');
   if (!code) return { response: refuse('Zoho sent no authorization code.'), outcome: 'no_code' };
+  // The answer's headers are made before anything is stored: nothing in them can fail later.
+  const headers = new Headers({ location: landingOf(context, login.landing), 'cache-control': 'no-store' });
 
   // 3. Single use, in the bucket the state names. The claim makes a retried call idempotent.
   const claim = randomId(16);
-  if (!(await callObject(stateBucket(env, bucket), (s) => s.consumeState(nonce, expires, claim)))) {
+  if (!(await callObject(stateBucket(env, login.bucket), (s) => s.consumeState(login.binding, login.expires, claim)))) {
     return { response: refuse('This login link was already used.'), outcome: 'replayed_state' };
   }
 
   // 4. Exchange here (the user is unknown until Zoho names them), then one call to their object.
+  // The verifier answers this login's PKCE challenge, and the answer's ID token must carry this
+  // login's nonce: a code from another login is refused at Zoho, or here if Zoho ignores PKCE.
   const oauth = oauthFor(context);
   let ref: UserRef;
-  let sessionId: string;
+  let session: { sessionId: string; expiresAt: number };
   let answer: ZohoTokens | undefined;
   // A login that fails after the exchange must not leave its new refresh token live at Zoho:
   // revoked at the server that issued it (best effort).
@@ -176,7 +239,7 @@ async function checkedCallback(context: AuthContext, nonce: string, expires: num
     if (answer?.refreshToken) await oauth.revoke(answer.refreshToken, { apiDomain: config.zoho.table[dataCenter]!.apiDomain }).catch(() => undefined);
   };
   try {
-    answer = await oauth.exchangeGrant(code, { accountsServer: server, codeVerifier: await pkceVerifier(config, nonce) });
+    answer = await oauth.exchangeGrant(code, { accountsServer: server, codeVerifier: await pkceVerifier(config, login.secret), nonce: await oidcNonce(config, login.secret) });
     if (oauth.dataCenterOf(answer.apiDomain) !== dataCenter) {
       await revokeFresh();
       return { response: refuse('Zoho answered for another data center than it named.'), outcome: 'api_domain_mismatch' };
@@ -191,17 +254,17 @@ async function checkedCallback(context: AuthContext, nonce: string, expires: num
       const response = allowed instanceof Response ? new Response(allowed.body, allowed) : refuse('This service does not accept this Zoho account.');
       return { response, outcome: 'refused_by_app' };
     }
-    const tokens = answer;
+    // The object keeps the tokens, not the ID token (it names the user's email).
+    const tokens: ZohoTokens = { accessToken: answer.accessToken, refreshToken: answer.refreshToken, apiDomain: answer.apiDomain, expiryTime: answer.expiryTime };
     // Safe to retry: the save finds the user's record by name, and an extra session just expires.
-    ({ sessionId } = await ask(userObject(env, ref), (s) => s.login(tokens, userName, oauth.redirectUrl ?? null, config.sessionTtlSeconds)));
+    session = await ask(userObject(env, ref), (s) => s.login(tokens, userName, oauth.redirectUrl ?? null, config.sessionTtlSeconds));
   } catch (error) {
     await revokeFresh();
     const code = isTokenStoreError(error) ? error.code : 'UNKNOWN';
     const message = code === 'ZOHO_SCOPE_MISMATCH' ? 'The login did not grant the access this service asks for. Please accept every permission.' : 'Zoho did not accept the login.';
     return { response: refuse(message), outcome: `exchange_failed:${code}` };
   }
-  const headers = new Headers({ location: landing ?? options.appUrl ?? config.appUrl, 'cache-control': 'no-store' });
-  headers.append('set-cookie', await sessionCookie(config, ref, sessionId));
+  headers.append('set-cookie', await sessionCookie(config, ref, session.sessionId, session.expiresAt));
   return { response: new Response(null, { status: 302, headers }), outcome: 'logged_in' };
 }
 

@@ -8,6 +8,7 @@ import { callObject } from '../backends/object-call.ts';
 import { TokenStoreError } from '../store/errors.ts';
 import type { RefreshOptions } from '../store/types.ts';
 import type { CrmAccess } from '../zoho/crm-call.ts';
+import type { CallerToken } from './user-object.ts';
 import type { Config } from './config.ts';
 import type { Env } from './env.ts';
 import { readCookie, SESSION_COOKIE, setCookie } from './http.ts';
@@ -18,10 +19,15 @@ import { sha256, sign, verify } from './signing.ts';
 /** Refresh when fewer than this many ms remain, as the token manager does by default. */
 const SKEW_MS = 5_000;
 
-/** The session cookie for a session in `ref`'s object: `<data center>.<object name>.<session id>.<signature>`. */
-export async function sessionCookie(config: Config, ref: UserRef, sessionId: string): Promise<string> {
-  const value = `${ref.dataCenter}.${ref.name}.${sessionId}`;
-  return setCookie(SESSION_COOKIE, `${value}.${await sign(config.sessionSecret, 'session', value)}`, config.sessionTtlSeconds);
+/**
+ * The session cookie for a session in `ref`'s object, ending at `expiresAt` (epoch ms, as the
+ * object's own record of it): `<data center>.<object name>.<session id>.<expires at>.<signature>`.
+ * The signed expiry ends it in the Worker without asking anyone.
+ */
+export async function sessionCookie(config: Config, ref: UserRef, sessionId: string, expiresAt: number): Promise<string> {
+  const value = `${ref.dataCenter}.${ref.name}.${sessionId}.${expiresAt}`;
+  const maxAge = Math.max(0, Math.floor((expiresAt - Date.now()) / 1000));
+  return setCookie(SESSION_COOKIE, `${value}.${await sign(config.sessionSecret, 'session', value)}`, maxAge);
 }
 
 /** A session as the cookie names it; `renewCookie` is set when an old-layout cookie was found through its reference. */
@@ -43,10 +49,11 @@ export async function sessionOf(request: Request, env: Env, config: Config): Pro
   const cookie = readCookie(request, SESSION_COOKIE);
   if (!cookie) return null;
   const parts = cookie.split('.');
-  if (parts.length === 4) {
-    const [dataCenter, name, sessionId, signature] = parts as [string, string, string, string];
+  if (parts.length === 5) {
+    const [dataCenter, name, sessionId, expiresAt, signature] = parts as [string, string, string, string, string];
     const ref = parseRef(`${dataCenter}.${name}`);
-    if (!ref || !(await verify(config.sessionSecret, 'session', `${dataCenter}.${name}.${sessionId}`, signature))) return null;
+    if (!ref || !/^\d{1,15}$/.test(expiresAt) || Number(expiresAt) <= Date.now()) return null;
+    if (!(await verify(config.sessionSecret, 'session', `${dataCenter}.${name}.${sessionId}.${expiresAt}`, signature))) return null;
     return { ref, sessionId };
   }
   if (parts.length === 2) {
@@ -56,7 +63,8 @@ export async function sessionOf(request: Request, env: Env, config: Config): Pro
     const key = `session:${await sha256(sessionId)}`;
     const ref = parseRef(await callObject(await refBucket(env, key), (s) => s.getRef(key)));
     if (!ref) return null;
-    return { ref, sessionId, renewCookie: await sessionCookie(config, ref, sessionId) };
+    // The object keeps the session's own expiry; the renewed cookie's ends no later than a new login's would.
+    return { ref, sessionId, renewCookie: await sessionCookie(config, ref, sessionId, Date.now() + config.sessionTtlSeconds * 1000) };
   }
   return null;
 }
@@ -66,7 +74,7 @@ export async function sessionOf(request: Request, env: Env, config: Config): Pro
  * single-flight) when `refresh` is given. Null without a live session. Safe to retry: a read,
  * or a refresh that re-checks what is stored before it calls Zoho.
  */
-export function sessionToken(env: Env, session: Session, refresh: RefreshOptions | null): Promise<CrmAccess | null> {
+export function sessionToken(env: Env, session: Session, refresh: RefreshOptions | null): Promise<CallerToken | null> {
   return ask(userObject(env, session.ref), (s) => s.session(session.sessionId, refresh));
 }
 
@@ -97,6 +105,8 @@ const apiKeyTarget = (env: Env, value: string) => (value.includes('/') ? parseTo
 export interface Caller {
   ref: UserRef;
   token: CrmAccess;
+  /** The user's own org (the zgid in their user name), for the `authorizeCrm` hook; null when unknown. */
+  org: string | null;
   session: Session | null;
   refresh: (rejectedAccessToken: string) => Promise<CrmAccess>;
 }
@@ -113,7 +123,8 @@ export async function callerOf(request: Request, env: Env, config: Config): Prom
     const target = value ? await apiKeyTarget(env, value) : null;
     if (!target) return null;
     const fresh = (options: RefreshOptions) => ask(userObject(env, target.ref), (s) => s.apiKeyToken(target.tokenId, options));
-    return { ref: target.ref, token: await fresh({ skewMs: SKEW_MS }), session: null, refresh: (rejectedAccessToken) => fresh({ skewMs: SKEW_MS, rejectedAccessToken }) };
+    const { org, ...token } = await fresh({ skewMs: SKEW_MS });
+    return { ref: target.ref, token, org, session: null, refresh: (rejectedAccessToken) => fresh({ skewMs: SKEW_MS, rejectedAccessToken }) };
   }
   const session = await sessionOf(request, env, config);
   return session && sessionCaller(env, session);
@@ -121,18 +132,27 @@ export async function callerOf(request: Request, env: Env, config: Config): Prom
 
 /** A session's caller: its fresh token in one call to its object, or null when the session is over. */
 export async function sessionCaller(env: Env, session: Session): Promise<Caller | null> {
-  const token = await sessionToken(env, session, { skewMs: SKEW_MS });
-  if (!token) return null;
+  const found = await sessionToken(env, session, { skewMs: SKEW_MS });
+  if (!found) return null;
+  const { org, ...token } = found;
   const refresh = async (rejectedAccessToken: string) => {
     const fresh = await sessionToken(env, session, { skewMs: SKEW_MS, rejectedAccessToken });
     // The session ended between the two calls: as if Zoho no longer accepted the login.
     if (!fresh) throw new TokenStoreError('REAUTH_REQUIRED', 'the session ended during the call');
     return fresh;
   };
-  return { ref: session.ref, token, session, refresh };
+  return { ref: session.ref, token, org, session, refresh };
 }
 
-/** Whether the app's `authorizeCrm` hook lets this caller make this call (no hook: yes). */
-export async function crmAllowed(options: ResolvedOptions, who: Caller, method: string, path: string): Promise<boolean> {
-  return !options.authorizeCrm || (await options.authorizeCrm({ dataCenter: who.ref.dataCenter, user: who.ref.name, method, path }));
+/**
+ * Whether the app's `authorizeCrm` hook lets this caller make this call (no hook: yes). Only
+ * `true` allows: a hook that answers anything else, or throws, refuses.
+ */
+export async function crmAllowed(options: ResolvedOptions, who: Caller, method: string, path: string, targetOrg: string | null): Promise<boolean> {
+  if (!options.authorizeCrm) return true;
+  try {
+    return (await options.authorizeCrm({ dataCenter: who.ref.dataCenter, user: who.ref.name, method, path, org: targetOrg ?? who.org })) === true;
+  } catch {
+    return false;
+  }
 }

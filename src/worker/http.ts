@@ -58,12 +58,28 @@ export function tokenErrorResponse(error: TokenStoreError, endSession: boolean):
   }
 }
 
+/** Only space and tab surround a cookie's name and value (RFC 6265bis): nothing else is trimmed. */
+const OWS = /^[ \t]+|[ \t]+$/g;
+/** A name as someone tossing a look-alike cookie would spell it: no whitespace, controls or invisible characters, any case. */
+const looseName = (name: string) => name.replace(/[\s\p{Cc}\p{Cf}]/gu, '').toLowerCase();
+
+/**
+ * The value of the cookie named exactly `name`, or null. A second cookie of that name, or one
+ * whose name differs from it only by whitespace, invisible characters or case (which a sibling
+ * subdomain or a plain-http page can set, since no `__Host-` rule binds such a name), makes the
+ * answer null: a request carrying a tossed cookie is not authenticated by either.
+ */
 export function readCookie(request: Request, name: string): string | null {
+  const wanted = looseName(name);
+  let value: string | null = null;
   for (const part of (request.headers.get('cookie') ?? '').split(';')) {
-    const [key, ...value] = part.trim().split('=');
-    if (key === name) return value.join('=');
+    const eq = part.indexOf('=');
+    const key = (eq < 0 ? '' : part.slice(0, eq)).replace(OWS, '');
+    if (looseName(key) !== wanted) continue;
+    if (key !== name || value !== null) return null;
+    value = part.slice(eq + 1).replace(OWS, '');
   }
-  return null;
+  return value;
 }
 
 /** HttpOnly, Secure, SameSite=Lax, host-only (the __Host- prefix): script never sees it. */
@@ -115,4 +131,28 @@ export function corsHeaders(origin: string, allowed: Set<string>): Record<string
     'access-control-max-age': '600',
     vary: 'Origin',
   };
+}
+
+/**
+ * Fetch Metadata: a request the browser marks as coming from another site passes only as a
+ * CORS request (which the Origin check then admits or refuses). A link, a form, an `<img>` or
+ * a frame on any other site never reaches a session route with the user's cookie. Requests
+ * without these headers (servers, older browsers) are left to the Origin check.
+ */
+export function crossSiteByMetadata(request: Request): boolean {
+  const site = request.headers.get('sec-fetch-site');
+  if (site === null || site === 'same-origin' || site === 'none') return false;
+  return request.headers.get('sec-fetch-mode') !== 'cors';
+}
+
+/**
+ * Whether a request that acts with the user's cookie comes from another site: by Fetch
+ * Metadata, else by an `Origin` that is neither this origin nor an allowed one. The session
+ * routes, and app routes through getZohoSession(), refuse these.
+ */
+export function crossSiteRefused(request: Request, url: URL, allowedOrigins: Set<string>): boolean {
+  if (crossSiteByMetadata(request)) return true;
+  const origin = request.headers.get('origin');
+  if (origin === null || origin === url.origin) return false;
+  return !allowedOrigins.has(origin);
 }

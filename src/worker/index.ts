@@ -13,7 +13,7 @@
  */
 export { createZohoHandler, createZohoWorker, type ZohoHandler } from './router.ts';
 export { getZohoSession, type ZohoSession } from './session.ts';
-export type { ZohoBindings, ZohoCaller, ZohoWorkerOptions } from './options.ts';
+export type { ZohoBindings, ZohoCaller, ZohoSessionOptions, ZohoWorkerOptions } from './options.ts';
 export type { Env as ZohoEnv } from './env.ts';
 export { UserTokensObject as ZohoUserObject } from './user-object.ts';
 export { SessionsObject as ZohoLoginStates } from './sessions.ts';

@@ -41,8 +41,24 @@ export interface ZohoWorkerOptions {
    * the login (an org allowlist, say); the new refresh token is then revoked at Zoho.
    */
   onLogin?: (login: ZohoCaller & { userName: string; request: Request }) => boolean | Response | Promise<boolean | Response>;
-  /** Before every CRM call of a session or API key: `false` refuses it with 403 (read-only users, say). */
-  authorizeCrm?: (call: ZohoCaller & { method: string; path: string }) => boolean | Promise<boolean>;
+  /**
+   * Before every CRM call of a session or API key, through `/crm/*` and `session.fetch()` alike:
+   * only `true` allows it; anything else (`false`, a `Response`, a thrown error) refuses it with
+   * 403 before Zoho is called. `org` is the org the call targets: its `X-CRM-ORG` header, else
+   * the user's own (the zgid in their user name), null when unknown.
+   */
+  authorizeCrm?: (call: ZohoCaller & { method: string; path: string; org: string | null }) => boolean | Promise<boolean>;
+}
+
+/** What `getZohoSession()` and `zohoSession()` take beyond the handler's options. */
+export interface ZohoSessionOptions extends ZohoWorkerOptions {
+  /**
+   * By default a request another site made (a link, a form, an `<img>`, a frame, or a fetch from
+   * an origin not in ALLOWED_ORIGINS; by Fetch Metadata, else by `Origin`) gets no session, as
+   * on the library's own routes. `true` gives it one: any site can then make this route act as
+   * the user with their cookie. Only for a route that must work from a link and changes nothing.
+   */
+  allowCrossSite?: boolean;
 }
 
 const DEFAULT_BINDINGS: Required<ZohoBindings> = { users: 'TOKEN_STORE', loginStates: 'SESSIONS', directory: 'DIRECTORY' };
@@ -55,25 +71,38 @@ export interface ResolvedOptions {
   bindings: Required<ZohoBindings>;
   onLogin: ZohoWorkerOptions['onLogin'];
   authorizeCrm: ZohoWorkerOptions['authorizeCrm'];
+  allowCrossSite: boolean;
 }
 
 const invalid = (message: string) => new TypeError(`edge-token-store/worker: ${message}`);
 
-/** A path on this origin: `/`, then no second `/` or `\` (which a browser reads as another host). */
-export const isSameOriginPath = (value: string) => /^\/(?![/\\])/.test(value) && !/[\s\\]/.test(value);
+/** Dot segments, plain or percent-encoded: a browser resolves `/.//evil.example` to `//evil.example`. */
+const DOT_SEGMENT = /^(\.|%2e){1,2}$/i;
+
+/**
+ * A path a login may land on, on this origin: `/`, then printable ASCII only (non-ASCII
+ * percent-encoded), no backslash, and in the path part no `//` and no dot segment, at most 512
+ * bytes. Null for anything else, which lands on the default instead.
+ */
+export function landingPath(value: string | null | undefined): string | null {
+  if (typeof value !== 'string' || value.length > 512 || !/^\/[\x21-\x7e]*$/.test(value) || value.includes('\\')) return null;
+  const path = value.split(/[?#]/, 1)[0]!;
+  return path.includes('//') || path.split('/').some((segment) => DOT_SEGMENT.test(segment)) ? null : value;
+}
 
 /** Checks the options once, when the handler is made: a mistake fails at deploy, not at a request. */
-export function resolveOptions(options: ZohoWorkerOptions = {}): ResolvedOptions {
+export function resolveOptions(options: ZohoSessionOptions = {}): ResolvedOptions {
   if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
   const basePath = (options.basePath ?? '').replace(/\/+$/, '');
   if (basePath !== '' && !/^(\/[A-Za-z0-9._~-]+)+$/.test(basePath)) throw invalid('basePath must be a path such as "/zoho"');
-  if (options.appUrl !== undefined && !isSameOriginPath(options.appUrl)) throw invalid('appUrl must be a path on this origin, such as "/app"');
+  if (options.appUrl !== undefined && landingPath(options.appUrl) === null) throw invalid('appUrl must be a path on this origin, such as "/app"');
   if (options.scope !== undefined && (typeof options.scope !== 'string' || options.scope.trim() === '')) throw invalid('scope must be a non-empty string');
   const bindings = { ...DEFAULT_BINDINGS, ...options.bindings };
   for (const name of Object.values(bindings)) if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw invalid('bindings are names of env bindings, such as "TOKEN_STORE"');
   for (const hook of ['onLogin', 'authorizeCrm'] as const) {
     if (options[hook] !== undefined && typeof options[hook] !== 'function') throw invalid(`${hook} must be a function`);
   }
+  if (options.allowCrossSite !== undefined && typeof options.allowCrossSite !== 'boolean') throw invalid('allowCrossSite must be true or false');
   return {
     basePath,
     appUrl: options.appUrl,
@@ -82,7 +111,42 @@ export function resolveOptions(options: ZohoWorkerOptions = {}): ResolvedOptions
     bindings,
     onLogin: options.onLogin,
     authorizeCrm: options.authorizeCrm,
+    allowCrossSite: options.allowCrossSite ?? false,
   };
+}
+
+/** What a handler's options say about its sessions: the hooks and bindings `session.fetch()` must follow too. */
+type SessionDefaults = Pick<ZohoWorkerOptions, 'authorizeCrm' | 'bindings'>;
+const sameDefaults = (a: SessionDefaults, b: SessionDefaults) => a.authorizeCrm === b.authorizeCrm && JSON.stringify(a.bindings ?? {}) === JSON.stringify(b.bindings ?? {});
+
+/** The distinct session defaults of the handlers made in this isolate, and which handler routed a request. */
+const handlerDefaults: SessionDefaults[] = [];
+const routedBy = new WeakMap<Request, SessionDefaults>();
+
+/** Called when a handler (or `zohoRoutes()`) is made: its hooks and bindings become what its sessions follow. */
+export function registerHandler(options: ZohoWorkerOptions): SessionDefaults {
+  const defaults = { authorizeCrm: options.authorizeCrm, bindings: options.bindings };
+  const known = handlerDefaults.find((d) => sameDefaults(d, defaults));
+  if (known) return known;
+  handlerDefaults.push(defaults);
+  return defaults;
+}
+
+/** Called by a handler for every request it sees, its own paths or not (createZohoHandler's route). */
+export const markRouted = (request: Request, defaults: SessionDefaults) => void routedBy.set(request, defaults);
+
+/**
+ * The options a session of `request` follows: the handler's that routed it, else the one
+ * handler's made in this Worker, with `given` on top. A Worker with several handlers of
+ * different hooks or bindings must say which, by passing them: a CRM call never runs without
+ * the hooks its app set.
+ */
+export function sessionOptions(request: Request, given: ZohoSessionOptions | undefined): ResolvedOptions {
+  const base = routedBy.get(request) ?? (handlerDefaults.length <= 1 ? handlerDefaults[0] : undefined);
+  if (!base && given?.authorizeCrm === undefined && given?.bindings === undefined) {
+    throw invalid('this Worker made Zoho handlers with different hooks or bindings: pass getZohoSession() (or zohoSession()) the options of the one this route belongs to');
+  }
+  return resolveOptions({ ...base, ...given });
 }
 
 const views = new WeakMap<object, Map<string, unknown>>();

@@ -1,13 +1,15 @@
 /**
- * ANY /crm/* with the caller's token, to the token's API domain only. The caller names a
+ * Every CRM call, from `ANY <base>/crm/*` and from an app route's `session.fetch()`, through one
+ * pipeline (crmPipeline), with the caller's token, to the token's API domain only. The caller names a
  * path on Zoho's CRM, never a host: paths with encoded separators, dot segments, `//`, `@`
  * or backslashes are refused, and the target must stay on an allowed API domain.
  * Authorization and cookies are stripped both ways; a 401 INVALID_TOKEN is refreshed
  * (single-flight, in the user's object) and retried once by callCrm. Bodies are bounded;
  * answers cannot run as this origin's pages (proxiedHeaders).
  *
- * One request, in one direction: router.ts -> here (path, size) -> callers.ts (who, and their
- * token, from their object) -> ../zoho/crm-call.ts (Zoho) -> here (the answer's headers).
+ * One request, in one direction: router.ts or session.ts -> here (path, size) -> callers.ts
+ * (who, and their token, from their object) -> ../zoho/crm-call.ts (Zoho) -> here (the
+ * answer's headers).
  *
  * Cost: one call to one object, the caller's own (session check and fresh token in one);
  * a second call to it only when Zoho rejects the access token. Callers named through the
@@ -96,27 +98,45 @@ export function isSafeCrmPath(raw: string): boolean {
   return CRM_PATH.test(raw);
 }
 
-export async function proxy(env: Env, config: Config, options: ResolvedOptions, request: Request): Promise<{ response: Response; code?: string }> {
-  // The CRM path is what follows the base path, as sent (before URL parsing could normalize it).
-  const sent = rawPath(request);
-  const raw = sent.startsWith(options.basePath) ? sent.slice(options.basePath.length) : '';
-  if (!isSafeCrmPath(raw)) return { response: jsonError(400, 'bad_path', 'not a CRM API path'), code: 'bad_path' };
+/** A CRM call as it arrived, from `/crm/*` or `session.fetch()`: the path as sent (not yet parsed), its query, and the request whose method, headers and body go on. */
+export interface CrmCallRequest {
+  path: string;
+  search: string;
+  request: Request;
+}
+
+/** What a CRM call answers: Zoho's bytes behind the hardened headers (`proxiedHeaders`), or, asked for by name, Zoho's own headers. */
+export type CrmAnswer = 'hardened' | 'raw';
+
+/**
+ * The one pipeline of every CRM call, `/crm/*` and `session.fetch()` alike: the path rule, the
+ * body bound, who is calling (one call to their object), the app's hook, the header allowlist,
+ * the call (no redirect followed; refreshed and retried once if Zoho rejects the token), and
+ * the hardened answer. `caller` is asked only once the request itself is acceptable.
+ */
+export async function crmPipeline(
+  options: ResolvedOptions,
+  config: Config,
+  { path, search, request }: CrmCallRequest,
+  caller: () => Promise<Caller | null>,
+  answer: CrmAnswer = 'hardened',
+): Promise<{ response: Response; code?: string }> {
+  if (!isSafeCrmPath(path)) return { response: jsonError(400, 'bad_path', 'not a CRM API path'), code: 'bad_path' };
   // A declared size past the limit is refused before any object call; a chunked body is counted as it is read.
   if (Number(request.headers.get('content-length') ?? 0) > MAX_BODY_BYTES) return tooLarge();
 
   let who: Caller | null;
   try {
-    who = await callerOf(request, env, config);
+    who = await caller();
   } catch (error) {
     if (!isTokenStoreError(error)) throw error;
     return { response: tokenErrorResponse(error, !request.headers.has('authorization')), code: error.code };
   }
   if (!who) return { response: jsonError(401, 'unauthorized', 'log in first'), code: 'unauthorized' };
-  if (!(await crmAllowed(options, who, request.method, raw))) {
+  if (!(await crmAllowed(options, who, request.method, path, request.headers.get('x-crm-org')))) {
     return { response: jsonError(403, 'forbidden', 'this call is not allowed for this user'), code: 'crm_refused' };
   }
 
-  const url = new URL(request.url);
   const headers = new Headers();
   for (const name of REQUEST_HEADERS) {
     const value = request.headers.get(name);
@@ -128,14 +148,23 @@ export async function proxy(env: Env, config: Config, options: ResolvedOptions, 
     // A second call to the caller's object only if Zoho rejects the access token: the refresh runs there.
     const upstream = await callCrm({
       token: who.token,
-      path: `${raw}${url.search}`,
+      path: `${path}${search}`,
       init: { method: request.method, headers, body },
       isAllowedApiDomain: (origin) => config.apiDomains.has(origin),
       refresh: who.refresh,
     });
-    return { response: withRenewedCookie(new Response(upstream.body, { status: upstream.status, headers: proxiedHeaders(upstream) }), who.session) };
+    const response = answer === 'raw' ? upstream : new Response(upstream.body, { status: upstream.status, headers: proxiedHeaders(upstream) });
+    return { response: withRenewedCookie(response, who.session) };
   } catch (error) {
     if (!isTokenStoreError(error)) throw error;
     return { response: tokenErrorResponse(error, who.session !== null), code: error.code };
   }
+}
+
+/** ANY <base>/crm/*: the path as sent after the base path, with the caller a session cookie or a server API key names. */
+export function proxy(env: Env, config: Config, options: ResolvedOptions, request: Request): Promise<{ response: Response; code?: string }> {
+  // The CRM path is what follows the base path, as sent (before URL parsing could normalize it).
+  const sent = rawPath(request);
+  const path = sent.startsWith(options.basePath) ? sent.slice(options.basePath.length) : '';
+  return crmPipeline(options, config, { path, search: new URL(request.url).search, request }, () => callerOf(request, env, config));
 }

@@ -17,31 +17,11 @@ import { admin } from './admin.ts';
 import { callback, login, logout, me, refreshNow, revoke, type AuthContext } from './auth.ts';
 import { configOf, type Config } from './config.ts';
 import type { Env } from './env.ts';
-import { corsHeaders, jsonError, log, tokenErrorResponse } from './http.ts';
-import { envWithBindings, resolveOptions, type ZohoWorkerOptions } from './options.ts';
+import { corsHeaders, crossSiteByMetadata, crossSiteRefused, jsonError, log, tokenErrorResponse } from './http.ts';
+import { envWithBindings, markRouted, registerHandler, resolveOptions, type ZohoWorkerOptions } from './options.ts';
 import { proxy } from './proxy.ts';
 
 type Answer = { response: Response; event?: string; code?: string };
-
-/**
- * Fetch Metadata: a request the browser marks as coming from another site passes only as a
- * CORS request (which the Origin check then admits or refuses). A link, a form, an `<img>` or
- * a frame on any other site never reaches a session route with the user's cookie. Requests
- * without these headers (servers, older browsers) are left to the Origin check.
- */
-function crossSiteByMetadata(request: Request): boolean {
-  const site = request.headers.get('sec-fetch-site');
-  if (site === null || site === 'same-origin' || site === 'none') return false;
-  return request.headers.get('sec-fetch-mode') !== 'cors';
-}
-
-/** Requests that change state with a cookie must come from this origin or an allowed one. */
-function crossSiteRefused(request: Request, url: URL, config: Config): boolean {
-  if (crossSiteByMetadata(request)) return true;
-  const origin = request.headers.get('origin');
-  if (origin === null || origin === url.origin) return false;
-  return !config.allowedOrigins.has(origin);
-}
 
 const POSTS: Record<string, (c: AuthContext) => Promise<Response>> = {
   '/auth/logout': logout,
@@ -68,7 +48,7 @@ async function answer(context: AuthContext, path: string): Promise<Answer> {
   }
   const post = POSTS[path];
   if (post && method === 'POST') {
-    if (crossSiteRefused(request, url, config)) return { response: jsonError(403, 'forbidden_origin', 'cross-site request refused') };
+    if (crossSiteRefused(request, url, config.allowedOrigins)) return { response: jsonError(403, 'forbidden_origin', 'cross-site request refused') };
     try {
       return { response: await post(context) };
     } catch (error) {
@@ -104,8 +84,11 @@ export interface ZohoHandler {
 
 export function createZohoHandler(options?: ZohoWorkerOptions): ZohoHandler {
   const resolved = resolveOptions(options);
+  // getZohoSession() of an app route follows this handler's hooks and bindings.
+  const sessionDefaults = registerHandler(options ?? {});
   return {
     async route(request, env) {
+      markRouted(request, sessionDefaults);
       const url = new URL(request.url);
       const { basePath } = resolved;
       if (basePath !== '' && !url.pathname.startsWith(`${basePath}/`)) return null;

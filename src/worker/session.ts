@@ -1,52 +1,83 @@
 /**
  * The logged-in user of a request, for an app's own routes: who (data center, the keyed hash
- * naming their object) and `fetch`, a CRM call as them with the guards of `/crm/*`.
+ * naming their object) and `fetch`, a CRM call as them through the same pipeline as `/crm/*`.
+ *
+ * Cost: one call to the user's object, made here: it says whether the session is still live
+ * and hands back a fresh access token, which the route's first `fetch` uses. A route that
+ * calls Zoho once costs one object call in all, as `/crm/*` does.
  */
-import { callCrm } from '../zoho/crm-call.ts';
-import { isTokenStoreError } from '../store/errors.ts';
-import { crmAllowed, sessionCaller, sessionOf } from './callers.ts';
+import { isTokenStoreError, type TokenStoreError } from '../store/errors.ts';
+import { sessionCaller, sessionOf, type Caller } from './callers.ts';
 import { configOf } from './config.ts';
 import type { Env } from './env.ts';
-import { jsonError, tokenErrorResponse } from './http.ts';
-import { envWithBindings, resolveOptions, type ZohoCaller, type ZohoWorkerOptions } from './options.ts';
-import { isSafeCrmPath } from './proxy.ts';
+import { crossSiteRefused, jsonError, tokenErrorResponse } from './http.ts';
+import { envWithBindings, sessionOptions, type ZohoCaller, type ZohoSessionOptions } from './options.ts';
+import { crmPipeline, type CrmAnswer } from './proxy.ts';
 
 export interface ZohoSession extends ZohoCaller {
   /**
-   * Calls Zoho CRM as this user: `path` is a CRM path with its query (`/crm/v8/Leads?fields=
-   * Last_Name`), sent to the user's own API domain with their access token, refreshed and
-   * retried once if Zoho rejects it; never a redirect. One call to the user's object (two
-   * when Zoho rejected the token). Zoho's answer as it came; a session that ended, a refused
-   * path or the app's `authorizeCrm` saying no answer 401, 400 and 403, as `/crm/*` does.
+   * Calls Zoho CRM as this user, exactly as `/crm/*` would: `path` is a CRM path with its query
+   * (`/crm/v8/Leads?fields=Last_Name`), sent to the user's own API domain with their access
+   * token, refreshed and retried once if Zoho rejects it, never following a redirect; only the
+   * allowlisted headers of `init` and a bounded body go on; the handler's `authorizeCrm` runs
+   * first. The answer is hardened for a browser (`nosniff`, a sandbox CSP, `attachment` for
+   * anything but JSON, `private, no-store`): return it from a route as it is. A refused path,
+   * a hook saying no, an ended login and Zoho's rate limit answer 400, 403, 401 and 503.
    */
   fetch(path: string, init?: RequestInit): Promise<Response>;
+  /**
+   * The same call, answering with Zoho's own headers (its content type and cache headers, no
+   * hardening). For a route that reads the answer on the server; never return it to a browser
+   * as it is: an attachment would then run as a page of your origin.
+   */
+  fetchRaw(path: string, init?: RequestInit): Promise<Response>;
 }
 
 /**
- * The session the request's cookie names, checked by its signature alone (no storage call):
- * null without one. Whether it is still live shows at the first `fetch`.
+ * The live session of the request's cookie, or null: no cookie, a forged or expired one, a
+ * session that ended (logout, revoke, erase, idle purge), a login Zoho no longer accepts, a
+ * tossed look-alike cookie, or (unless `allowCrossSite`) a request another site made. Hooks and
+ * bindings are the handler's (createZohoHandler or zohoRoutes), without passing them again.
  */
-export async function getZohoSession(request: Request, env: Env, options?: ZohoWorkerOptions): Promise<ZohoSession | null> {
-  const resolved = resolveOptions(options);
+export async function getZohoSession(request: Request, env: Env, options?: ZohoSessionOptions): Promise<ZohoSession | null> {
+  const resolved = sessionOptions(request, options);
   env = envWithBindings(env, resolved.bindings);
-  const session = await sessionOf(request, env, configOf(env));
+  const config = configOf(env);
+  if (!resolved.allowCrossSite && crossSiteRefused(request, new URL(request.url), config.allowedOrigins)) return null;
+  const session = await sessionOf(request, env, config);
   if (!session) return null;
-  const { ref } = session;
+  // The one object call: is the session live, and its token. A transient fault (Zoho or the
+  // object busy) is not an ended session: the route's calls answer it, with its wait.
+  let who: Caller | null;
+  let fault: TokenStoreError | null = null;
+  try {
+    who = await sessionCaller(env, session);
+  } catch (error) {
+    if (!isTokenStoreError(error)) throw error;
+    if (error.code === 'REAUTH_REQUIRED' || error.code === 'NOT_FOUND') return null;
+    who = null;
+    fault = error;
+  }
+  if (!who && !fault) return null;
+
+  const call = async (path: string, init: RequestInit, answer: CrmAnswer): Promise<Response> => {
+    if (fault) return tokenErrorResponse(fault, false);
+    if (typeof path !== 'string' || /[#\s]/.test(path)) return jsonError(400, 'bad_path', 'not a CRM API path');
+    const [pathname = '', query] = path.split(/\?(.*)/s, 2);
+    let request: Request;
+    try {
+      // Only what the pipeline passes on is read from `init`: method, headers, body. Never its `redirect`.
+      request = new Request('https://crm.invalid/', { method: init.method, headers: init.headers, body: init.body });
+    } catch {
+      return jsonError(400, 'bad_request', 'the request cannot be made (a body with GET or HEAD, or a bad header)');
+    }
+    const { response } = await crmPipeline(resolved, config, { path: pathname, search: query ? `?${query}` : '', request }, async () => who, answer);
+    return response;
+  };
   return {
-    dataCenter: ref.dataCenter,
-    user: ref.name,
-    async fetch(path, init = {}) {
-      if (typeof path !== 'string' || !isSafeCrmPath(path.split('?', 1)[0]!)) return jsonError(400, 'bad_path', 'not a CRM API path');
-      const config = configOf(env);
-      try {
-        const who = await sessionCaller(env, session);
-        if (!who) return jsonError(401, 'unauthorized', 'log in first');
-        if (!(await crmAllowed(resolved, who, init.method ?? 'GET', path))) return jsonError(403, 'forbidden', 'this call is not allowed for this user');
-        return await callCrm({ token: who.token, path, init, isAllowedApiDomain: (origin) => config.apiDomains.has(origin), refresh: who.refresh });
-      } catch (error) {
-        if (!isTokenStoreError(error)) throw error;
-        return tokenErrorResponse(error, false);
-      }
-    },
+    dataCenter: session.ref.dataCenter,
+    user: session.ref.name,
+    fetch: (path, init = {}) => call(path, init, 'hardened'),
+    fetchRaw: (path, init = {}) => call(path, init, 'raw'),
   };
 }

@@ -44,11 +44,12 @@ export class SessionsObject extends DurableObject {
   }
 
   /**
-   * Marks a login state used. True for its first use, and again for the same `claim` (a retry
-   * of the same callback after a transient fault); false for a replay.
+   * Marks a login state used (`binding`: the keyed hash its state names). True for its first
+   * use, and again for the same `claim` (a retry of the same callback after a transient fault);
+   * false for a replay.
    */
-  async consumeState(nonce: string, expiresAt: number, claim: string): Promise<boolean> {
-    const hash = await sha256(nonce);
+  async consumeState(binding: string, expiresAt: number, claim: string): Promise<boolean> {
+    const hash = await sha256(binding);
     const used = this.#sql().exec<{ claim: string }>('SELECT claim FROM login_states WHERE nonce_hash = ?', hash).toArray()[0];
     if (used) return used.claim === claim;
     this.#sql().exec('INSERT INTO login_states (nonce_hash, claim, expires_at) VALUES (?, ?, ?)', hash, claim, expiresAt);

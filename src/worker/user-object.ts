@@ -58,8 +58,18 @@ export interface ObjectStats {
   keyIds: string[];
 }
 
-/** What the Worker may see of a token for a CRM call: never the refresh token or the client's secret. */
-const crmAccess = (token: OAuthToken): CrmAccess => ({ id: token.id, accessToken: token.accessToken, apiDomain: token.apiDomain, expiryTime: token.expiryTime });
+/**
+ * What the Worker may see of a token for a CRM call: never the refresh token or the client's
+ * secret; and the user's org (the zgid their user name ends with), for the app's hook.
+ */
+export type CallerToken = CrmAccess & { org: string | null };
+const callerToken = (token: OAuthToken): CallerToken => ({
+  id: token.id,
+  accessToken: token.accessToken,
+  apiDomain: token.apiDomain,
+  expiryTime: token.expiryTime,
+  org: /:(\w+)$/.exec(token.userName ?? '')?.[1] ?? null,
+});
 
 /** What a logged-in page may see of its own login: who, where, until when; no token. */
 export interface SessionInfo {
@@ -186,11 +196,12 @@ export class UserTokensObject extends TokenStoreObjectBase {
     this.#setMeta('purge_at', expiries.length > 0 ? String(Math.min(...expiries) + idleMs!) : null);
   }
 
-  async #startSession(tokenId: string, ttlSeconds: number): Promise<string> {
-    const id = randomId();
-    this.#sql().exec('INSERT INTO sessions (id_hash, token_id, expires_at) VALUES (?, ?, ?)', await sha256(id), tokenId, Date.now() + ttlSeconds * 1000);
+  async #startSession(tokenId: string, ttlSeconds: number): Promise<{ sessionId: string; expiresAt: number }> {
+    const sessionId = randomId();
+    const expiresAt = Date.now() + ttlSeconds * 1000;
+    this.#sql().exec('INSERT INTO sessions (id_hash, token_id, expires_at) VALUES (?, ?, ?)', await sha256(sessionId), tokenId, expiresAt);
     await this.#schedule();
-    return id;
+    return { sessionId, expiresAt };
   }
 
   async #sessionTokenId(sessionId: string): Promise<string | null> {
@@ -204,11 +215,11 @@ export class UserTokensObject extends TokenStoreObjectBase {
    * Stores the tokens of a login (exchanged by the Worker) and starts a session on them. No
    * client secret in the record: this object refreshes with the one in its environment.
    */
-  login(answer: ZohoTokens, userName: string, redirectUrl: string | null, ttlSeconds: number): Promise<Outcome<{ tokenId: string; sessionId: string }>> {
+  login(answer: ZohoTokens, userName: string, redirectUrl: string | null, ttlSeconds: number): Promise<Outcome<{ tokenId: string; sessionId: string; expiresAt: number }>> {
     return this.#internals.answer(async () => {
       const saved = await this.#internals.manager().saveGrant(answer, { userName, redirectUrl: redirectUrl ?? undefined, storeClientSecret: false });
       await this.#planPurge();
-      return { tokenId: saved.id, sessionId: await this.#startSession(saved.id, ttlSeconds) };
+      return { tokenId: saved.id, ...(await this.#startSession(saved.id, ttlSeconds)) };
     });
   }
 
@@ -216,12 +227,12 @@ export class UserTokensObject extends TokenStoreObjectBase {
    * The token of a live session: as stored (`refresh` null), or refreshed here, single-flight,
    * when fewer than `refresh.skewMs` remain. Null when the session is unknown or expired.
    */
-  session(sessionId: string, refresh: RefreshOptions | null): Promise<Outcome<CrmAccess | null>> {
+  session(sessionId: string, refresh: RefreshOptions | null): Promise<Outcome<CallerToken | null>> {
     return this.#internals.answer(async () => {
       const tokenId = await this.#sessionTokenId(sessionId);
       if (!tokenId) return null;
       const token = refresh ? await this.#internals.manager().freshToken({ id: tokenId }, refresh) : await this.#internals.store().findTokenById(tokenId);
-      return token && crmAccess(token);
+      return token && callerToken(token);
     });
   }
 
@@ -235,8 +246,8 @@ export class UserTokensObject extends TokenStoreObjectBase {
   }
 
   /** The token a server API key names (the operator mapped the key to it), fresh as `refresh` asks. */
-  apiKeyToken(tokenId: string, refresh: RefreshOptions): Promise<Outcome<CrmAccess>> {
-    return this.#internals.answer(async () => crmAccess(await this.#internals.manager().freshToken({ id: tokenId }, refresh)));
+  apiKeyToken(tokenId: string, refresh: RefreshOptions): Promise<Outcome<CallerToken>> {
+    return this.#internals.answer(async () => callerToken(await this.#internals.manager().freshToken({ id: tokenId }, refresh)));
   }
 
   /**

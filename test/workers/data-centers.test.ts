@@ -70,7 +70,7 @@ describe('users of two data centers in one deployment', () => {
     expect(await unknown.text()).toContain('an accounts server this service does not use');
     // The code was never exchanged: it is still good for one exchange at its own server.
     const oauth = zohoOAuth({ accountsUrl: ZOHO, ...client, redirectUrl: `${APP}/auth/callback` });
-    const codeVerifier = await pkceVerifierOf(back.searchParams.get('state')!);
+    const codeVerifier = await pkceVerifierOf(stateCookie, back.searchParams.get('state')!);
     await expect(oauth.exchangeGrant(back.searchParams.get('code')!, { codeVerifier })).resolves.toMatchObject({ refreshToken: expect.any(String) });
   });
 });

@@ -1,9 +1,9 @@
 // The Worker library's objects as a user extends them.
 import { env, runDurableObjectAlarm, runInDurableObject, SELF } from 'cloudflare:test';
 import { expect, it } from 'vitest';
-import { createZohoHandler, getZohoSession, type ZohoEnv } from '../../src/worker/index.ts';
+import { createZohoHandler, getZohoSession, type ZohoEnv, type ZohoHandler, type ZohoWorkerOptions } from '../../src/worker/index.ts';
 import './env.ts';
-import { codeOutcome, liveRefreshTokens, usageOf } from './local-zoho.ts';
+import { admin, codeOutcome, liveRefreshTokens, usageOf, ZOHO } from './local-zoho.ts';
 import { APP, consent, cookieFrom, userNameOf, userStore } from './worker-client.ts';
 
 it("a subclass's onAlarm runs after the housekeeping, and its own alarm() cannot switch the housekeeping off", async () => {
@@ -83,6 +83,77 @@ it("the app's hooks: onLogin may refuse a login (its new refresh token is revoke
   expect((await usageOf(token.refreshToken!)).crmCalls).toBe(before);
   expect((await handler.route(new Request(`${APP}/crm/v8/org`, { headers: { cookie } }), env))!.status).toBe(200);
   expect((await usageOf(token.refreshToken!)).crmCalls).toBe(before + 1);
+});
+
+/** Logs `email` in through `handler`; answers the session cookie and the user's refresh token. */
+async function loginThrough(handler: ZohoHandler, email: string): Promise<{ cookie: string; refreshToken: string }> {
+  const start = (await handler.route(new Request(`${APP}/auth/login`), env))!;
+  const back = await consent(new URL(start.headers.get('location')!), email);
+  const done = (await handler.route(new Request(back, { headers: { cookie: cookieFrom(start, '__Host-ets-state') } }), env))!;
+  const token = (await (await userStore(userNameOf(email))).findToken({ userName: userNameOf(email) }))!;
+  return { cookie: cookieFrom(done, '__Host-ets-session'), refreshToken: token.refreshToken! };
+}
+
+it('authorizeCrm allows only on exactly true: a Response, a truthy value, a rejected promise or a throw refuses with 403 before Zoho', async () => {
+  let answer: () => unknown = () => true;
+  const handler = createZohoHandler({ authorizeCrm: (() => answer()) as unknown as ZohoWorkerOptions['authorizeCrm'] });
+  const { cookie, refreshToken } = await loginThrough(handler, 'user91@org9.example');
+  const before = (await usageOf(refreshToken)).crmCalls;
+  const refusals: (() => unknown)[] = [
+    () => new Response('refused', { status: 403 }),
+    () => 'yes',
+    () => 1,
+    () => undefined,
+    () => Promise.resolve(new Response(null)),
+    () => Promise.reject(new Error('the allowlist is down')),
+    () => {
+      throw new Error('the allowlist is down');
+    },
+  ];
+  for (const refusal of refusals) {
+    answer = refusal;
+    expect((await handler.route(new Request(`${APP}/crm/v8/org`, { headers: { cookie } }), env))!.status).toBe(403);
+    const request = new Request(`${APP}/app`, { headers: { cookie } });
+    expect(await handler.route(request, env)).toBeNull();
+    expect((await (await getZohoSession(request, env))!.fetch('/crm/v8/org')).status).toBe(403);
+  }
+  expect((await usageOf(refreshToken)).crmCalls).toBe(before);
+  answer = () => Promise.resolve(true);
+  expect((await handler.route(new Request(`${APP}/crm/v8/org`, { headers: { cookie } }), env))!.status).toBe(200);
+  expect((await usageOf(refreshToken)).crmCalls).toBe(before + 1);
+});
+
+it("getZohoSession follows the hooks of the handler that routed the request; where several handlers differ and none routed it, it asks which", async () => {
+  const readOnly = createZohoHandler({ authorizeCrm: ({ method }) => method === 'GET' });
+  const other = createZohoHandler({ authorizeCrm: () => true });
+  const { cookie, refreshToken } = await loginThrough(readOnly, 'user92@org9.example');
+  const routed = new Request(`${APP}/app/leads`, { headers: { cookie } });
+  expect(await readOnly.route(routed, env)).toBeNull();
+  const before = (await usageOf(refreshToken)).crmCalls;
+  expect((await (await getZohoSession(routed, env))!.fetch('/crm/v8/Leads', { method: 'POST', body: '{"data":[]}' })).status).toBe(403);
+  expect((await usageOf(refreshToken)).crmCalls).toBe(before);
+  // A request no handler saw, in a Worker with handlers of different hooks: which hooks apply is not guessed.
+  await expect(getZohoSession(new Request(`${APP}/app/leads`, { headers: { cookie } }), env)).rejects.toThrow(/pass getZohoSession\(\) .* the options/);
+  expect(other).toBeDefined();
+});
+
+it('session.fetch never follows a redirect, whatever init asks: the access token goes nowhere', async () => {
+  const handler = createZohoHandler();
+  const { cookie } = await loginThrough(handler, 'user93@org9.example');
+  await admin('redirect', { url: `${ZOHO}/crm/v8/Vendors`, to: `${ZOHO}/__sink/stolen` });
+  try {
+    const before = ((await admin('sink', {})) as { hits: number }).hits;
+    const request = new Request(`${APP}/app`, { headers: { cookie } });
+    expect(await handler.route(request, env)).toBeNull();
+    const session = (await getZohoSession(request, env))!;
+    for (const fetchCrm of [session.fetch, session.fetchRaw]) {
+      const answer = await fetchCrm('/crm/v8/Vendors?fields=Vendor_Name', { redirect: 'follow' });
+      expect(answer.status).toBe(502);
+    }
+    expect(((await admin('sink', {})) as { hits: number }).hits).toBe(before);
+  } finally {
+    await admin('redirect', { url: `${ZOHO}/crm/v8/Vendors` });
+  }
 });
 
 it('the upgrade on a deployment that never ran the single-object layout has nothing to move, and says done', async () => {

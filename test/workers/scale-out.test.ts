@@ -341,7 +341,7 @@ describe('upgrade from the single-object layout', () => {
     const viaOld = await call('/crm/v8/org', { cookie: oldCookie });
     expect(viaOld.status).toBe(200);
     const renewed = viaOld.headers.getSetCookie().find((c) => c.startsWith('__Host-ets-session='))!.split(';')[0]!;
-    expect(renewed.split('=')[1]!.split('.')).toHaveLength(4);
+    expect(renewed.split('=')[1]!.split('.')).toHaveLength(5);
     const carolBefore = await callsOf('user40@org4.example');
     expect((await call('/crm/v8/org', { cookie: renewed })).status).toBe(200);
     expect(await callsOf('user40@org4.example')).toBe(carolBefore + 1);
@@ -362,7 +362,7 @@ afterAll(async () => {
 });
 
 describe('a deployment of the Worker from before it became a library keeps working', () => {
-  it('its objects (records sealed v1, with the client secret), session cookies, server API keys and logins under way', async () => {
+  it('its objects (records sealed v1, with the client secret), session cookies and server API keys', async () => {
     // State as the previous version left it: a user's object whose record is sealed in format v1
     // and still carries the client secret, with none of this version's bookkeeping...
     const email = 'user60@org6.example';
@@ -378,20 +378,13 @@ describe('a deployment of the Worker from before it became a library keeps worki
       await grant(client.clientId, `${APP}/auth/callback`, 'bo@example.com'),
     );
     await (await userStore('bo@example.com:7002')).saveToken({ id: 'api-key-token', ...client, ...boTokens });
-    // ...and a login under way, its state in the form that version signed (no landing part).
-    const start = await call('/auth/login');
-    const nonce = cookieFrom(start, '__Host-ets-state').split('=')[1]!;
-    const consentUrl = new URL(start.headers.get('location')!);
-    const [, expires, bucket] = consentUrl.searchParams.get('state')!.split('.');
-    consentUrl.searchParams.set('state', `${nonce}.${expires}.${bucket}.${await sign(env.SESSION_SECRET, 'state', `${nonce}.${expires}.${bucket}`)}`);
-    const back = await consent(consentUrl, 'ana@example.com');
     await evictDurableObject(stub);
 
-    // This version, started on that state:
+    // This version, started on that state. (Logins under way then are not carried over: their
+    // states named the login's secret in clear, which is what a leaked callback URL exploited.)
     expect((await call('/crm/v8/org', { cookie: user.cookie })).status).toBe(200);
     expect(await (await call('/auth/me', { cookie: user.cookie })).json()).toMatchObject({ loggedIn: true, user: userName });
     expect((await call('/crm/v8/org', { headers: { authorization: `Bearer ${env.TEST_API_KEY}` } })).status).toBe(200);
-    expect((await call(back.toString(), { cookie: cookieFrom(start, '__Host-ets-state') })).status).toBe(302);
     // The object's alarm brings its record up to date: format v2, no client secret.
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     await runInDurableObject(stub, (_o, state) => expect(state.storage.sql.exec<{ data: string }>('SELECT data FROM tokens').one().data).toMatch(/^v2\./));

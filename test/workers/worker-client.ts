@@ -43,8 +43,17 @@ export async function startLogin(stateCookie?: string, basePath = '') {
   return { consent: new URL(start.headers.get('location')!), stateCookie: cookieFrom(start, '__Host-ets-state') };
 }
 
-/** The PKCE verifier the Worker derives for a login (from the nonce its state starts with). */
-export const pkceVerifierOf = (state: string) => sign(env.SESSION_SECRET, 'pkce', state.split('.')[0]!);
+/** The secret of the login a state names, from the browser's state cookie (the state carries only a keyed hash of it). */
+export async function loginSecretOf(stateCookie: string, state: string): Promise<string> {
+  const binding = state.split('.')[0]!;
+  for (const secret of stateCookie.replace(/^__Host-ets-state=/, '').split('.')) {
+    if ((await sign(env.SESSION_SECRET, 'login-binding', secret)) === binding) return secret;
+  }
+  throw new Error('the state cookie holds no secret of this state');
+}
+
+/** The PKCE verifier the Worker derives for a login (from the secret its browser's cookie holds). */
+export const pkceVerifierOf = async (stateCookie: string, state: string) => sign(env.SESSION_SECRET, 'pkce', await loginSecretOf(stateCookie, state));
 
 /** Consents at the local Zoho; returns the callback URL Zoho redirects to. */
 export async function consent(consentUrl: URL, email: string): Promise<URL> {

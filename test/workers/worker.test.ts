@@ -8,6 +8,7 @@ import { zohoOAuth } from '../../src/zoho/zoho.ts';
 import './env.ts';
 import { admin, client, grant, usageOf, ZOHO } from './local-zoho.ts';
 import { APP, call, consent, pkceVerifierOf, expectNothingLeaked, loginAs, recordLogs, startLogin, userStore, userStub, type LoggedIn } from './worker-client.ts';
+import { sign } from '../../src/worker/signing.ts';
 
 const logSpy = recordLogs();
 
@@ -33,10 +34,16 @@ describe('worker: login and proxy', () => {
     expect(location.searchParams.get('redirect_uri')).toBe(`${APP}/auth/callback`);
     expect(location.searchParams.get('code_challenge_method')).toBe('S256');
     expect(location.searchParams.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // An ID token with this login's nonce (Zoho answers one for the email scope).
+    expect(location.searchParams.get('scope')!.split(',')).toContain('email');
+    expect(location.searchParams.get('nonce')).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const state = location.searchParams.get('state')!;
     const cookie = start.headers.getSetCookie()[0]!;
     expect(cookie).toMatch(/^__Host-ets-state=[^;]+; Max-Age=600; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
-    expect(state.startsWith(cookie.split(';')[0]!.split('=')[1]! + '.')).toBe(true);
+    // The state carries a keyed hash of the secret the cookie holds, never the secret itself.
+    const secret = cookie.split(';')[0]!.split('=')[1]!;
+    expect(state).not.toContain(secret);
+    expect(state.split('.')[0]).toBe(await sign(env.SESSION_SECRET, 'login-binding', secret));
   });
 
   it('logs in: an HttpOnly, Secure, SameSite=Lax session cookie that holds no Zoho token', async () => {
@@ -96,16 +103,21 @@ describe('worker: login and proxy', () => {
 describe('worker: sessions', () => {
   it('refuses /crm/* without a session, and with a forged, tampered or expired cookie; nothing reaches Zoho', async () => {
     const before = await usageOf(ana.token.refreshToken!);
-    const [dc, object, id, signature] = ana.cookie.split('=')[1]!.split('.');
+    const [dc, object, id, expires, signature] = ana.cookie.split('=')[1]!.split('.');
     const flipped = signature!.replace(/^./, (c) => (c === 'A' ? 'B' : 'A'));
     const [, boObject] = bo.cookie.split('=')[1]!.split('.');
+    const signed = async (value: string) => `__Host-ets-session=${value}.${await sign(env.SESSION_SECRET, 'session', value)}`;
     const cookies = [
       undefined,
-      `__Host-ets-session=${dc}.${object}.${crypto.randomUUID()}.${signature}`,
-      `__Host-ets-session=${dc}.${object}.${id}.${flipped}`,
+      `__Host-ets-session=${dc}.${object}.${crypto.randomUUID()}.${expires}.${signature}`,
+      `__Host-ets-session=${dc}.${object}.${id}.${expires}.${flipped}`,
       // Ana's session id and signature, pointed at Bo's object, or at another data center: the signature covers both.
-      `__Host-ets-session=${dc}.${boObject}.${id}.${signature}`,
-      `__Host-ets-session=eu.${object}.${id}.${signature}`,
+      `__Host-ets-session=${dc}.${boObject}.${id}.${expires}.${signature}`,
+      `__Host-ets-session=eu.${object}.${id}.${expires}.${signature}`,
+      // A later expiry under the same signature; a correctly signed expiry that has passed; the form without an expiry.
+      `__Host-ets-session=${dc}.${object}.${id}.${Number(expires) + 86_400_000}.${signature}`,
+      await signed(`${dc}.${object}.${id}.${Date.now() - 1}`),
+      await signed(`${dc}.${object}.${id}`),
       `__Host-ets-session=${id}.${signature}`,
       `__Host-ets-session=${object}.${id}.${signature}`,
       '__Host-ets-session=',
@@ -135,9 +147,9 @@ describe('worker: sessions', () => {
 
 describe('worker: the callback refuses before any secret leaves', () => {
   /** The Worker did not exchange the code: it is still good for one exchange (with its login's PKCE verifier). */
-  async function expectStillUnused(back: URL) {
+  async function expectStillUnused(back: URL, stateCookie: string) {
     const oauth = zohoOAuth({ accountsUrl: ZOHO, ...client, redirectUrl: `${APP}/auth/callback` });
-    const codeVerifier = await pkceVerifierOf(back.searchParams.get('state')!);
+    const codeVerifier = await pkceVerifierOf(stateCookie, back.searchParams.get('state')!);
     await expect(oauth.exchangeGrant(back.searchParams.get('code')!, { codeVerifier })).resolves.toMatchObject({ refreshToken: expect.any(String) });
   }
 
@@ -149,7 +161,7 @@ describe('worker: the callback refuses before any secret leaves', () => {
       const refused = await call(back.toString(), { cookie: stateCookie });
       expect(refused.status).toBe(400);
     }
-    await expectStillUnused(back);
+    await expectStillUnused(back, stateCookie);
   });
 
   it('a missing state, a state from another browser, a forged state', async () => {
@@ -164,7 +176,7 @@ describe('worker: the callback refuses before any secret leaves', () => {
     const [nonce, expires] = back.searchParams.get('state')!.split('.');
     forged.searchParams.set('state', `${nonce}.${Number(expires) + 3_600_000}.forged`);
     expect((await call(forged.toString(), { cookie: stateCookie })).status).toBe(400);
-    await expectStillUnused(back);
+    await expectStillUnused(back, stateCookie);
   });
 
   it('a replayed state', async () => {
