@@ -69,6 +69,14 @@ async function showStorage(): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  // Back from Zoho: the token is in the fragment, which never reaches a server. It leaves the
+  // address bar (and so history, and any script that reads it later) before anything else runs.
+  const fragment = location.hash.includes('access_token=') ? location.hash : null;
+  const expected = sessionStorage.getItem('ets-demo-state') ?? '';
+  if (fragment !== null) {
+    sessionStorage.removeItem('ets-demo-state');
+    history.replaceState(null, '', '/?mode=browser');
+  }
   const response = await fetch('/demo/browser-client');
   if (!response.ok) {
     $('b-unavailable').hidden = false;
@@ -83,13 +91,8 @@ async function main(): Promise<void> {
   await manager.purgeIdle({ idleMs: 90 * 86_400_000 }).catch(() => undefined);
   let token: OAuthToken | null = null;
 
-  // Back from Zoho: the token is in the fragment, which never reaches a server. Take it out of
-  // the address bar first, then check it was this page's login.
-  if (location.hash.includes('access_token=')) {
-    const fragment = location.hash;
-    const expected = sessionStorage.getItem('ets-demo-state') ?? '';
-    sessionStorage.removeItem('ets-demo-state');
-    history.replaceState(null, '', '/?mode=browser');
+  // Then: was it this page's login?
+  if (fragment !== null) {
     try {
       const answer = oauth.tokenFromRedirect(fragment, { state: expected });
       const userName = await oauth.currentUser(answer);
