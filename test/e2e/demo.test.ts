@@ -207,9 +207,17 @@ describe('the demo, end to end', () => {
     await expect.poll(() => page.url()).toMatch(new RegExp(`^${ZOHO}/oauth/v2/auth\\?`));
     expect(new URL(page.url()).searchParams.get('response_type')).toBe('token');
     await page.selectOption('select[name=email]', 'bo@example.com');
+    // The address bar as the page's first request (its settings) leaves: the token must be gone by then.
+    const addressAtFirstRequest: string[] = [];
+    await page.route('**/demo/browser-client', async (route) => {
+      addressAtFirstRequest.push(await page.evaluate(() => location.href));
+      await route.continue();
+    });
     await page.click('#accept');
     await expect.poll(() => page.locator('#b-user').textContent()).toBe('bo@example.com:7002');
-    // The token came in the fragment and left the address bar at once.
+    await page.unroute('**/demo/browser-client');
+    // The token came in the fragment and left the address bar before the page's first await.
+    expect(addressAtFirstRequest).toEqual([`${APP}/?mode=browser`]);
     expect(page.url()).toBe(`${APP}/?mode=browser`);
     await page.fill('#b-new-lead input[name=Last_Name]', 'Hopper');
     await page.click('#b-new-lead button');
