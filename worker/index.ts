@@ -3,7 +3,7 @@
  * plus the demo page's local settings. Your own Worker looks like this, with the package's name
  * in the imports.
  */
-import { createZohoWorker, type ZohoEnv } from '../src/worker/index.ts';
+import { createZohoWorker, getZohoSession, type ZohoEnv } from '../src/worker/index.ts';
 
 // The classes are bound under the names the earlier layouts used (wrangler.toml), so a
 // deployment that ran them keeps its objects: the name is what binds a class to its data.
@@ -22,8 +22,15 @@ const zoho = createZohoWorker();
 export default {
   async fetch(request: Request, env: Env, ctx?: ExecutionContext): Promise<Response> {
     // The in-browser demo's client in local runs (an id, no secret); never an asset, so never deployed.
-    if (new URL(request.url).pathname === '/demo/browser-client' && env.DEMO_BROWSER_CLIENT) {
+    const { pathname } = new URL(request.url);
+    if (pathname === '/demo/browser-client' && env.DEMO_BROWSER_CLIENT) {
       return new Response(env.DEMO_BROWSER_CLIENT, { headers: { 'content-type': 'application/json', 'cache-control': 'no-store' } });
+    }
+    // An app route of your own, as docs/worker.md writes one: the user's Leads through their session.
+    if (pathname === '/app/leads') {
+      const session = await getZohoSession(request, env);
+      if (!session) return Response.json({ error: 'unauthorized', message: 'log in at /auth/login' }, { status: 401, headers: { 'cache-control': 'no-store' } });
+      return session.fetch('/crm/v8/Leads?fields=Last_Name,Company');
     }
     return zoho.fetch(request, env, ctx);
   },

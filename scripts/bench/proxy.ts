@@ -1,11 +1,13 @@
-// Proxy overhead: one CRM call through the Worker (session cookie -> stored token -> Zoho)
-// against the same call made straight to the local Zoho with an access token, both served
-// by `npm start` (wrangler dev + local Zoho) on ports of their own, from a fresh state.
+// Proxy overhead: one CRM call through the Worker (session cookie -> stored token -> Zoho),
+// through an app route of the Worker's own (getZohoSession + session.fetch), and the same call
+// made straight to the local Zoho with an access token, all served by `npm start` (wrangler
+// dev + local Zoho) on ports of their own, from a fresh state. Then the calls the user's object
+// received per call, for /crm/* and for the app route.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnStart } from '../spawn-start.ts';
-import { directToken, workerSession } from './local-app.ts';
+import { adminHeaders, directToken, workerSession } from './local-app.ts';
 import { percentile, type Stat } from './measure.ts';
 
 const PORT = 28787;
@@ -13,14 +15,25 @@ const ZOHO_PORT = 28788;
 const APP = `http://127.0.0.1:${PORT}`;
 const ZOHO = `http://127.0.0.1:${ZOHO_PORT}`;
 
-type Series = 'through the Worker' | 'direct to Zoho' | 'Worker /healthz (no store, no Zoho)';
+type Series = 'through the Worker' | 'an app route (getZohoSession)' | 'direct to Zoho' | 'Worker /healthz (no store, no Zoho)';
 
-export async function proxyOverhead(iterations: number): Promise<Record<Series, Stat> & { ratio: number }> {
+/** Calls the one logged-in user's object has received (its own counter, through /admin/objects); waits for the directory to list it. */
+async function objectCalls(): Promise<number> {
+  for (let tries = 0; tries < 100; tries++) {
+    const { objects } = (await (await fetch(`${APP}/admin/objects?limit=10`, { headers: adminHeaders() })).json()) as { objects: { calls: number }[] };
+    if (objects.length > 0) return objects.reduce((sum, o) => sum + o.calls, 0);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('the user object never reached the directory');
+}
+
+export async function proxyOverhead(iterations: number): Promise<Record<Series, Stat> & { ratio: number; objectCallsPerCall: { crm: number; appRoute: number } }> {
   const app = await spawnStart({ port: PORT, zohoPort: ZOHO_PORT, stateDir: mkdtempSync(join(tmpdir(), 'ets-bench-')), readyWithinMs: 120_000 });
   try {
     const cookie = await workerSession(APP, ZOHO, 'ana@example.com');
     const accessToken = await directToken(APP, ZOHO, 'ana@example.com');
     const viaWorker = () => fetch(`${APP}/crm/v8/Leads?fields=Last_Name`, { headers: { cookie } });
+    const viaAppRoute = () => fetch(`${APP}/app/leads`, { headers: { cookie } });
     const direct = () => fetch(`${ZOHO}/crm/v8/Leads?fields=Last_Name`, { headers: { authorization: `Zoho-oauthtoken ${accessToken}` } });
     // wrangler dev's own cost per request (its proxy in front of workerd), for scale.
     const healthz = () => fetch(`${APP}/healthz`);
@@ -32,6 +45,7 @@ export async function proxyOverhead(iterations: number): Promise<Record<Series, 
     if (created.status !== 201) throw new Error(`creating a Lead through the Worker: HTTP ${created.status}`);
     const series: [Series, () => Promise<Response>][] = [
       ['through the Worker', viaWorker],
+      ['an app route (getZohoSession)', viaAppRoute],
       ['direct to Zoho', direct],
       ['Worker /healthz (no store, no Zoho)', healthz],
     ];
@@ -51,7 +65,14 @@ export async function proxyOverhead(iterations: number): Promise<Record<Series, 
       return { median: percentile(sorted, 0.5), p99: percentile(sorted, 0.99) };
     };
     const stats = Object.fromEntries(series.map(([name]) => [name, stat(samples[name])])) as Record<Series, Stat>;
-    return { ...stats, ratio: stats['through the Worker'].median / stats['direct to Zoho'].median };
+    // Counted apart from the timing: the session check and the token are one object call.
+    const perCall = async (call: () => Promise<Response>, n = 50) => {
+      const before = await objectCalls();
+      for (let i = 0; i < n; i++) await (await call()).arrayBuffer();
+      return ((await objectCalls()) - before) / n;
+    };
+    const objectCallsPerCall = { crm: await perCall(viaWorker), appRoute: await perCall(viaAppRoute) };
+    return { ...stats, ratio: stats['through the Worker'].median / stats['direct to Zoho'].median, objectCallsPerCall };
   } finally {
     await app.stop();
   }

@@ -100,6 +100,17 @@ describe('worker: login and proxy', () => {
   });
 });
 
+describe("worker: the example's app route (getZohoSession, session.fetch)", () => {
+  it("answers the user's Leads through their session, hardened as /crm/* is; 401 without one or from another site", async () => {
+    const leads = await call('/app/leads', { cookie: ana.cookie });
+    expect(leads.status).toBe(200);
+    expect(leads.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(leads.headers.get('cache-control')).toBe('private, no-store');
+    expect((await call('/app/leads')).status).toBe(401);
+    expect((await call('/app/leads', { cookie: ana.cookie, headers: { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate' } })).status).toBe(401);
+  });
+});
+
 describe('worker: sessions', () => {
   it('refuses /crm/* without a session, and with a forged, tampered or expired cookie; nothing reaches Zoho', async () => {
     const before = await usageOf(ana.token.refreshToken!);
