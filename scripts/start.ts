@@ -105,7 +105,8 @@ const zoho = new LocalZoho({
   // Zoho's 10 grants per client per 10 minutes, unless a benchmark logs in many users.
   grantsPerWindow: process.env.LOCAL_ZOHO_GRANTS_PER_WINDOW ? Number(process.env.LOCAL_ZOHO_GRANTS_PER_WINDOW) : undefined,
   clients: [
-    { clientId: CLIENT_ID, clientSecret: vars.ZOHO_CLIENT_SECRET!, redirectUris: APP_ORIGINS.map((o) => `${o}/auth/callback`) },
+    // The Worker's callback at the root, and under /zoho, where the docs' examples of your own Worker mount the routes.
+    { clientId: CLIENT_ID, clientSecret: vars.ZOHO_CLIENT_SECRET!, redirectUris: APP_ORIGINS.flatMap((o) => [`${o}/auth/callback`, `${o}/zoho/auth/callback`]) },
     { clientId: BROWSER_CLIENT_ID, type: 'client', redirectUris: APP_ORIGINS.map((o) => `${o}/?mode=browser`), jsDomains: APP_ORIGINS },
     { clientId: EXTENSION_CLIENT_ID, type: 'mobile', clientSecret: vars.DEMO_EXTENSION_CLIENT_SECRET!, redirectUris: [`https://${extensionId()}.chromiumapp.org/`] },
   ],
