@@ -33,7 +33,6 @@ const ZOHO_ORIGINS = { us: 'http://zoho.local', eu: 'http://eu.zoho.local' };
 const localZoho = new LocalZoho({ clients: [workersClient], grantsPerWindow: 1000, refreshTokensPerWindow: 1000, dataCenters: ZOHO_ORIGINS });
 /** Server API keys the Worker tests use; the Worker only knows their hashes. */
 const TEST_API_KEY = randomBytes(24).toString('base64url');
-const TEST_LEGACY_API_KEY = randomBytes(24).toString('base64url');
 const TEST_ADMIN_KEY = randomBytes(24).toString('base64url');
 const USER_OBJECT_SECRET = randomBytes(32).toString('base64url');
 const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url');
@@ -68,14 +67,11 @@ const workerBindings = {
   USER_OBJECT_SECRET,
   API_KEYS: JSON.stringify({
     [sha256(TEST_API_KEY)]: `us/${userObjectName('bo@example.com:7002')}/api-key-token`,
-    // The single-object layout's form, a bare token id: served after the upgrade.
-    [sha256(TEST_LEGACY_API_KEY)]: 'legacy-api-key-token',
   }),
   ADMIN_KEY_SHA256: sha256(TEST_ADMIN_KEY),
   // Idle tokens are purged after 90 days (tests move a token's expiry back to see it).
   IDLE_PURGE_DAYS: '90',
   TEST_API_KEY,
-  TEST_LEGACY_API_KEY,
   TEST_ADMIN_KEY,
 };
 

@@ -90,7 +90,7 @@ function adminKey(vars: Record<string, string>): string {
 }
 
 const vars = devVars();
-const ADMIN_KEY = adminKey(vars);
+adminKey(vars);
 mkdirSync(STATE_DIR, { recursive: true });
 // LOCAL_ZOHO_PKCE=ignore-server plays a Zoho that does not check server-based clients' PKCE
 // verifiers (its docs leave that open): logins must still refuse an injected code.
@@ -155,31 +155,9 @@ const wrangler = spawn(
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
   },
 );
-/**
- * State from before the per-user layout (every user in one `tokens` object) moves into
- * per-user objects on the first start after the upgrade; later starts find nothing to move.
- */
-async function upgradeLocalState(): Promise<void> {
-  let tokens = 0;
-  let sessions = 0;
-  // In bounded steps, each resuming where the last ended.
-  for (let after = '', done = false; !done; ) {
-    const url = `http://127.0.0.1:${WORKER_PORT}/admin/upgrade?after=${encodeURIComponent(after)}`;
-    const response = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}` } });
-    if (!response.ok) throw new Error(`the upgrade of local state answered HTTP ${response.status}`);
-    const step = (await response.json()) as { tokensMoved: number; sessionsMoved: number; done: boolean; next: string | null };
-    tokens += step.tokensMoved;
-    sessions += step.sessionsMoved;
-    ({ done } = step);
-    after = step.next ?? '';
-  }
-  if (tokens > 0) console.log(`moved ${tokens} tokens and ${sessions} sessions from the single-object layout into per-user objects`);
-}
-
-wrangler.stdout.on('data', async (chunk: Buffer) => {
+wrangler.stdout.on('data', (chunk: Buffer) => {
   process.stdout.write(chunk);
   if (chunk.toString().includes('Ready on')) {
-    await upgradeLocalState().catch((error: Error) => console.error(`edge-token-store: local state from before the per-user layout was not moved: ${error.message}`));
     console.log(
       [
         '',

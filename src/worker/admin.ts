@@ -2,8 +2,6 @@
  * Operators' routes, behind `Authorization: Bearer <admin key>` (only its SHA-256 is
  * configured, ADMIN_KEY_SHA256; without it these routes do not exist). None of them is on a
  * user's request path; they may fan out over many objects.
- *   POST /admin/upgrade   moves the single-object layout's tokens and sessions into per-user objects,
- *                         in bounded steps (?after=<next>&limit=<n>; call again until `done`)
  *   GET  /admin/objects   the user objects, with live counts (?after=<id>&limit=<n>)
  *   GET  /admin/keys      how many objects hold records under each key id; done when only the current one is left
  *   POST /admin/reseal    wakes objects still holding records under an old key, so they re-seal them
@@ -14,14 +12,9 @@ import type { AuthContext } from './auth.ts';
 import type { DirectoryEntry } from './directory.ts';
 import type { Env } from './env.ts';
 import { jsonError } from './http.ts';
-import { oauthFor } from './auth.ts';
-import { movedToken, refString, tokenRefString } from './callers.ts';
-import { ask, DIRECTORY_SHARDS, directoryShard, isDataCenter, refBucket, userObject, userObjectName, type UserRef } from './objects.ts';
+import { ask, DIRECTORY_SHARDS, directoryShard, isDataCenter, userObject, userObjectName } from './objects.ts';
 import { constantTimeEqual, sha256 } from './signing.ts';
-import { LEGACY_TOKENS_OBJECT, type EraseAnswer, type ObjectStats } from './user-object.ts';
-
-/** The single-object layout's sessions object (its tokens object: LEGACY_TOKENS_OBJECT). Read only by the upgrade. */
-const LEGACY_SESSIONS = 'sessions';
+import type { EraseAnswer, ObjectStats } from './user-object.ts';
 
 type Answer = { response: Response; event?: string; code?: string };
 
@@ -32,67 +25,6 @@ async function authorized(request: Request, expectedHash: string): Promise<boole
   const authorization = request.headers.get('authorization') ?? '';
   if (!authorization.startsWith('Bearer ')) return false;
   return constantTimeEqual(await sha256(authorization.slice('Bearer '.length)), expectedHash);
-}
-
-/** How much one upgrade step does at most (tokens, then sessions), so a large deployment finishes in many bounded requests. */
-const UPGRADE_STEP = 50;
-
-/**
- * One bounded step of moving the single-object layout into per-user objects (call it again
- * with `after=<next>` until `done`). First the tokens of the single `tokens` object, in id
- * order: each goes to its user's object (keeping its id, without its client secret), leaves a
- * reference so old API keys (bare token ids) keep working, and is then deleted there. Then the
- * sessions of the single `sessions` object: each follows its token (found through that
- * reference), leaves a reference for its old cookie, and is deleted there. Every step is safe
- * to repeat: a user whose object already holds a token keeps it, and nothing is deleted
- * before its copy and reference exist.
- */
-async function upgrade(context: AuthContext): Promise<Answer> {
-  const { env, config, url } = context;
-  const limit = Math.min(Math.max(Number(url.searchParams.get('limit') ?? UPGRADE_STEP) || UPGRADE_STEP, 1), 200);
-  const after = url.searchParams.get('after') ?? '';
-  const legacy = () => env.TOKEN_STORE.get(env.TOKEN_STORE.idFromName(LEGACY_TOKENS_OBJECT));
-  const oauth = oauthFor(context);
-  let tokensMoved = 0;
-  let tokensLeft = 0;
-  const batch = await ask(legacy, (s) => s.legacyTokens(after, limit));
-  for (const token of batch) {
-    const dataCenter = oauth.dataCenterOf(token.apiDomain);
-    if (!token.userName || !dataCenter) {
-      // Not the Worker's to move: it never stored a nameless token, nor one of a data center it does not serve.
-      tokensLeft++;
-      continue;
-    }
-    const ref: UserRef = { dataCenter, name: await userObjectName(config.userObjectSecret, token.userName) };
-    // Safe to retry: a second adoption finds the token by its user's name.
-    const tokenId = await ask(userObject(env, ref), (s) => s.adoptToken(token));
-    const key = `token:${token.id}`;
-    await callObject(await refBucket(env, key), (s) => s.putRef(key, tokenRefString(ref, tokenId), null));
-    await ask(legacy, (s) => s.dropLegacyToken(token.id));
-    tokensMoved++;
-  }
-  if (batch.length === limit) {
-    return { response: Response.json({ tokensMoved, tokensLeft, sessionsMoved: 0, done: false, next: batch.at(-1)!.id }), event: 'upgrade' };
-  }
-
-  const oldSessions = () => env.SESSIONS.get(env.SESSIONS.idFromName(LEGACY_SESSIONS));
-  const rows = await callObject(oldSessions, (s) => s.exportLegacySessions(limit));
-  let sessionsMoved = 0;
-  for (const row of rows) {
-    const target = await movedToken(env, row.token_id);
-    // No reference: its token was not the Worker's to move, so the session was dead already.
-    if (!target) continue;
-    const { ref, tokenId } = target;
-    await ask(userObject(env, ref), (s) => s.importSession(row.id_hash, tokenId, row.expires_at));
-    const sessionKey = `session:${row.id_hash}`;
-    await callObject(await refBucket(env, sessionKey), (s) => s.putRef(sessionKey, refString(ref), row.expires_at));
-    sessionsMoved++;
-  }
-  await callObject(oldSessions, (s) => s.dropLegacySessionRows(rows.map((r) => r.id_hash)));
-  const done = rows.length < limit;
-  if (done) await callObject(oldSessions, (s) => s.dropLegacySessions());
-  // Tokens are through: later steps only carry sessions, from wherever the token cursor ended.
-  return { response: Response.json({ tokensMoved, tokensLeft, sessionsMoved, done, next: done ? null : batch.at(-1)?.id ?? after }), event: 'upgrade' };
 }
 
 async function objects({ env, url }: AuthContext): Promise<Answer> {
@@ -166,7 +98,6 @@ async function erase({ env, config, request }: AuthContext): Promise<Answer> {
 }
 
 const ROUTES: Record<string, (context: AuthContext) => Promise<Answer>> = {
-  'POST /admin/upgrade': upgrade,
   'GET /admin/objects': objects,
   'GET /admin/keys': keys,
   'POST /admin/reseal': reseal,

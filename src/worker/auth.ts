@@ -3,15 +3,14 @@
  * (signed, expiring, bound to this browser by a cookie, single use) and the accounts server
  * are checked before the client secret goes anywhere.
  *
- * A session lives in its user's object, and the cookie names that object and the data center
- * that placed it (signed), so every session route is one call to one object. Cookies of the
- * single-object layout (no object in them) are found through the references the upgrade
- * left, and re-issued in the new form. Users of every served data center log in here.
+ * A session lives in its user's object, and the cookie names that object, the data center
+ * that placed it and the session's expiry (signed), so every session route is one call to one
+ * object. Users of every served data center log in here.
  */
 import { isTokenStoreError } from '../store/errors.ts';
 import { callObject } from '../backends/object-call.ts';
 import { dataCenterOfAccountsServer, pkceChallenge, zohoOAuth, type DataCenter, type ZohoOAuth, type ZohoTokens } from '../zoho/zoho.ts';
-import { sessionCookie, sessionOf, tokenRefString, withRenewedCookie } from './callers.ts';
+import { sessionCookie, sessionOf, tokenRefString } from './callers.ts';
 import type { Config } from './config.ts';
 import { landingPath, type ResolvedOptions } from './options.ts';
 import { fromBase64Url, fromUtf8, toBase64Url, utf8 } from '../store/encoding.ts';
@@ -294,7 +293,7 @@ export async function refreshNow({ env, config, request }: AuthContext): Promise
   if (!answer) return new Response(null, { status: 401 });
   const { expiryTime, refreshed, retryAfterMs } = answer;
   const headers = { 'cache-control': 'no-store', 'retry-after': String(Math.ceil(retryAfterMs / 1000)) };
-  return withRenewedCookie(Response.json({ expiryTime, refreshed }, { headers }), session);
+  return Response.json({ expiryTime, refreshed }, { headers });
 }
 
 /**
@@ -307,19 +306,16 @@ export async function me({ env, config, request }: AuthContext): Promise<Respons
   const info = session && (await ask(userObject(env, session.ref), (s) => s.me(session.sessionId)));
   if (!session || !info) return Response.json({ loggedIn: false }, { headers: { 'cache-control': 'no-store' } });
   const { dataCenter } = session.ref;
-  return withRenewedCookie(
-    Response.json(
-      {
-        loggedIn: true,
-        user: info.userName,
-        dataCenter,
-        dataCenterName: DATA_CENTER_NAMES[dataCenter],
-        apiDomain: info.apiDomain,
-        expiryTime: info.expiryTime,
-        tokenRef: tokenRefString(session.ref, info.tokenId),
-      },
-      { headers: { 'cache-control': 'no-store' } },
-    ),
-    session,
+  return Response.json(
+    {
+      loggedIn: true,
+      user: info.userName,
+      dataCenter,
+      dataCenterName: DATA_CENTER_NAMES[dataCenter],
+      apiDomain: info.apiDomain,
+      expiryTime: info.expiryTime,
+      tokenRef: tokenRefString(session.ref, info.tokenId),
+    },
+    { headers: { 'cache-control': 'no-store' } },
   );
 }

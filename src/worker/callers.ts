@@ -1,10 +1,8 @@
 /**
- * Who is calling: the session a cookie names (signed; old-layout cookies found through the
- * upgrade's references), or the token a server API key maps to, and their token for a CRM
- * call, in one call to their object. The routes (auth.ts, proxy.ts, session.ts) ask here;
+ * Who is calling: the session a cookie names (signed, with its expiry), or the token a server
+ * API key maps to, and their token for a CRM call, in one call to their object. The routes (auth.ts, proxy.ts, session.ts) ask here;
  * this file asks only the objects below it.
  */
-import { callObject } from '../backends/object-call.ts';
 import { TokenStoreError } from '../store/errors.ts';
 import type { RefreshOptions } from '../store/types.ts';
 import type { CrmAccess } from '../zoho/crm-call.ts';
@@ -13,7 +11,7 @@ import type { Config } from './config.ts';
 import type { Env } from './env.ts';
 import { readCookie, SESSION_COOKIE, setCookie } from './http.ts';
 import type { ResolvedOptions } from './options.ts';
-import { ask, isDataCenter, refBucket, userObject, type UserRef } from './objects.ts';
+import { ask, isDataCenter, userObject, type UserRef } from './objects.ts';
 import { sha256, sign, verify } from './signing.ts';
 
 /** Refresh when fewer than this many ms remain, as the token manager does by default. */
@@ -30,15 +28,13 @@ export async function sessionCookie(config: Config, ref: UserRef, sessionId: str
   return setCookie(SESSION_COOKIE, `${value}.${await sign(config.sessionSecret, 'session', value)}`, maxAge);
 }
 
-/** A session as the cookie names it; `renewCookie` is set when an old-layout cookie was found through its reference. */
+/** A session as the cookie names it. */
 export interface Session {
   ref: UserRef;
   sessionId: string;
-  renewCookie?: string;
 }
 
-/** A user object reference as cookies and references write it: `<data center>.<object name>`. */
-export const refString = (ref: UserRef) => `${ref.dataCenter}.${ref.name}`;
+/** A user object reference as cookies write it: `<data center>.<object name>`. */
 export function parseRef(value: string | null | undefined): UserRef | null {
   const [dataCenter, name, extra] = (value ?? '').split('.');
   return isDataCenter(dataCenter) && name?.startsWith('u-') && extra === undefined ? { dataCenter, name } : null;
@@ -49,24 +45,12 @@ export async function sessionOf(request: Request, env: Env, config: Config): Pro
   const cookie = readCookie(request, SESSION_COOKIE);
   if (!cookie) return null;
   const parts = cookie.split('.');
-  if (parts.length === 5) {
-    const [dataCenter, name, sessionId, expiresAt, signature] = parts as [string, string, string, string, string];
-    const ref = parseRef(`${dataCenter}.${name}`);
-    if (!ref || !/^\d{1,15}$/.test(expiresAt) || Number(expiresAt) <= Date.now()) return null;
-    if (!(await verify(config.sessionSecret, 'session', `${dataCenter}.${name}.${sessionId}.${expiresAt}`, signature))) return null;
-    return { ref, sessionId };
-  }
-  if (parts.length === 2) {
-    // The single-object layout's cookie: its session moved with the upgrade; a reference says where.
-    const [sessionId, signature] = parts as [string, string];
-    if (!(await verify(config.sessionSecret, 'session', sessionId, signature))) return null;
-    const key = `session:${await sha256(sessionId)}`;
-    const ref = parseRef(await callObject(await refBucket(env, key), (s) => s.getRef(key)));
-    if (!ref) return null;
-    // The object keeps the session's own expiry; the renewed cookie's ends no later than a new login's would.
-    return { ref, sessionId, renewCookie: await sessionCookie(config, ref, sessionId, Date.now() + config.sessionTtlSeconds * 1000) };
-  }
-  return null;
+  if (parts.length !== 5) return null;
+  const [dataCenter, name, sessionId, expiresAt, signature] = parts as [string, string, string, string, string];
+  const ref = parseRef(`${dataCenter}.${name}`);
+  if (!ref || !/^\d{1,15}$/.test(expiresAt) || Number(expiresAt) <= Date.now()) return null;
+  if (!(await verify(config.sessionSecret, 'session', `${dataCenter}.${name}.${sessionId}.${expiresAt}`, signature))) return null;
+  return { ref, sessionId };
 }
 
 /**
@@ -78,12 +62,7 @@ export function sessionToken(env: Env, session: Session, refresh: RefreshOptions
   return ask(userObject(env, session.ref), (s) => s.session(session.sessionId, refresh));
 }
 
-export function withRenewedCookie(response: Response, session: Session | null): Response {
-  if (session?.renewCookie) response.headers.append('set-cookie', session.renewCookie);
-  return response;
-}
-
-/** A token's reference, as /auth/me shows it (`tokenRef`) and API_KEYS and the upgrade's references hold it: `<data center>/<object name>/<token id>`. */
+/** A token's reference, as /auth/me shows it (`tokenRef`) and API_KEYS holds it: `<data center>/<object name>/<token id>`. */
 export const tokenRefString = (ref: UserRef, tokenId: string) => `${ref.dataCenter}/${ref.name}/${tokenId}`;
 
 function parseTokenRef(value: string | null): { ref: UserRef; tokenId: string } | null {
@@ -91,15 +70,6 @@ function parseTokenRef(value: string | null): { ref: UserRef; tokenId: string } 
   const ref = parseRef(`${dataCenter}.${name}`);
   return ref && tokenId && extra === undefined ? { ref, tokenId } : null;
 }
-
-/** Where a token of the single-object layout went, through the reference the upgrade left (null: it was not moved). */
-export async function movedToken(env: Env, legacyTokenId: string): Promise<{ ref: UserRef; tokenId: string } | null> {
-  const key = `token:${legacyTokenId}`;
-  return parseTokenRef(await callObject(await refBucket(env, key), (s) => s.getRef(key)));
-}
-
-/** What an API key maps to: a token reference, or a bare token id of the old layout (found through the upgrade's reference). */
-const apiKeyTarget = (env: Env, value: string) => (value.includes('/') ? parseTokenRef(value) : movedToken(env, value));
 
 /** Who is calling, their token for this call, and how to get a fresh one if Zoho rejects it. */
 export interface Caller {
@@ -120,7 +90,7 @@ export async function callerOf(request: Request, env: Env, config: Config): Prom
   const authorization = request.headers.get('authorization');
   if (authorization?.startsWith('Bearer ')) {
     const value = config.apiKeys.get(await sha256(authorization.slice('Bearer '.length)));
-    const target = value ? await apiKeyTarget(env, value) : null;
+    const target = value ? parseTokenRef(value) : null;
     if (!target) return null;
     const fresh = (options: RefreshOptions) => ask(userObject(env, target.ref), (s) => s.apiKeyToken(target.tokenId, options));
     const { org, ...token } = await fresh({ skewMs: SKEW_MS });

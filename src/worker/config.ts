@@ -22,7 +22,7 @@ export interface Config {
   apiDomains: Set<string>;
   allowedOrigins: Set<string>;
   appUrl: string;
-  /** SHA-256 (base64url) of an API key -> "<user object>/<token id>", or a bare token id (old layout). */
+  /** SHA-256 (base64url) of an API key -> "<data center>/<user object>/<token id>". */
   apiKeys: Map<string, string>;
   /** TOKEN_STORE_KEYS, parsed: checked at the first request (each object reads it itself). */
   tokenStoreKeys: Record<string, string>;

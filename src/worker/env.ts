@@ -10,7 +10,7 @@ import type { UserTokensObject } from './user-object.ts';
 export interface Env extends TokenStoreObjectEnv {
   /** One object per Zoho user: their token and sessions (the class is bound as TokenStoreObject). */
   TOKEN_STORE: DurableObjectNamespace<UserTokensObject>;
-  /** Login-state buckets, and references left by the upgrade from the single-object layout. */
+  /** Login-state buckets. */
   SESSIONS: DurableObjectNamespace<SessionsObject>;
   /** The directory of user objects, for operators. */
   DIRECTORY: DurableObjectNamespace<ObjectDirectory>;
@@ -57,8 +57,7 @@ export interface Env extends TokenStoreObjectEnv {
   APP_URL?: string;
   /**
    * A secret: JSON object of SHA-256 (base64url) of a server API key -> the token it uses, as
-   * `/auth/me` shows it (`tokenRef`: "<user object>/<token id>"). A bare token id (the
-   * single-object layout's form) still works after the upgrade, at one more object call.
+   * `/auth/me` shows it (`tokenRef`: "<data center>/<user object>/<token id>").
    */
   API_KEYS?: string;
 }

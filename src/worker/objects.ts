@@ -6,8 +6,6 @@
  *     hint near their data center: DATA_CENTER_PLACEMENT). A reference to it, in a cookie or an
  *     API key, names the data center too, so the object is found where it was placed;
  *   - a login state: bucket `states-<k>`, k picked at random at login and signed into the state;
- *   - a reference left by the upgrade from the single-object layout (an old session id or
- *     token id -> its user's object): bucket `refs-<k>`, k from the hash of what it refers to;
  *   - the directory of user objects, for operators only: shard `directory-<k>` by object id.
  */
 import { placedNamespace, unwrap, type Outcome } from '../backends/durable-object.ts';
@@ -18,8 +16,6 @@ import type { Env } from './env.ts';
 
 /** Directory shards: the directory is written by object alarms, never on a request path. */
 export const DIRECTORY_SHARDS = 8;
-/** Buckets for references from the old layout; they are read only for old cookies and API keys. */
-export const REF_BUCKETS = 16;
 
 export { userObjectName } from '../backends/object-names.ts';
 
@@ -52,10 +48,6 @@ export function userObject(env: Env, ref: UserRef) {
   return () => (namespace as Env['TOKEN_STORE']).get(id as DurableObjectId, options as DurableObjectNamespaceGetDurableObjectOptions);
 }
 export const stateBucket = (env: Env, k: number) => () => env.SESSIONS.get(env.SESSIONS.idFromName(`states-${k}`));
-export const refBucket = async (env: Env, key: string) => {
-  const k = await bucketOf(key, REF_BUCKETS);
-  return () => env.SESSIONS.get(env.SESSIONS.idFromName(`refs-${k}`));
-};
 export const directoryShard = (env: Env, k: number) => () => env.DIRECTORY.get(env.DIRECTORY.idFromName(`directory-${k}`));
 
 /**

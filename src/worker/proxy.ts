@@ -12,12 +12,11 @@
  * answer's headers).
  *
  * Cost: one call to one object, the caller's own (session check and fresh token in one);
- * a second call to it only when Zoho rejects the access token. Callers named through the
- * upgrade's references (old cookies, old API keys) pay one more call, to a reference bucket.
+ * a second call to it only when Zoho rejects the access token.
  */
 import { callCrm } from '../zoho/crm-call.ts';
 import { isTokenStoreError } from '../store/errors.ts';
-import { callerOf, crmAllowed, withRenewedCookie, type Caller } from './callers.ts';
+import { callerOf, crmAllowed, type Caller } from './callers.ts';
 import type { Config } from './config.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { Env } from './env.ts';
@@ -153,8 +152,7 @@ export async function crmPipeline(
       isAllowedApiDomain: (origin) => config.apiDomains.has(origin),
       refresh: who.refresh,
     });
-    const response = answer === 'raw' ? upstream : new Response(upstream.body, { status: upstream.status, headers: proxiedHeaders(upstream) });
-    return { response: withRenewedCookie(response, who.session) };
+    return { response: answer === 'raw' ? upstream : new Response(upstream.body, { status: upstream.status, headers: proxiedHeaders(upstream) }) };
   } catch (error) {
     if (!isTokenStoreError(error)) throw error;
     return { response: tokenErrorResponse(error, who.session !== null), code: error.code };

@@ -79,9 +79,6 @@ export interface SessionInfo {
   expiryTime: number | null;
 }
 
-/** The single-object layout's one token object, which only the upgrade reads. */
-export const LEGACY_TOKENS_OBJECT = 'tokens';
-
 /**
  * RPC methods are exactly the ones the Worker calls; none hands out a refresh token or the
  * client's secret, and the raw store methods of `TokenStoreObject` are not inherited.
@@ -307,50 +304,6 @@ export class UserTokensObject extends TokenStoreObjectBase {
       this.#setMeta('purge_at', null);
       await this.#schedule();
       return { found: tokens.length > 0, revokedAtZoho, tokensDeleted: tokens.length, sessionsEnded };
-    });
-  }
-
-  /** Takes over a session from the single-object layout (its hash, as that layout stored it). */
-  importSession(idHash: string, tokenId: string, expiresAt: number): Promise<Outcome<void>> {
-    return this.#internals.answer(async () => {
-      this.#sql().exec('INSERT OR REPLACE INTO sessions (id_hash, token_id, expires_at) VALUES (?, ?, ?)', idHash, tokenId, expiresAt);
-      await this.#schedule();
-    });
-  }
-
-  /**
-   * The upgrade carries a token of the single-object layout here: kept without its client
-   * secret, unless this user already has a token (they logged in since), which wins.
-   */
-  adoptToken(token: OAuthToken): Promise<Outcome<string>> {
-    return this.#internals.answer(async () => {
-      const already = token.userName ? await this.#internals.store().findToken({ userName: token.userName }) : null;
-      return already ? already.id : (await this.#internals.store().saveToken({ ...token, clientSecret: null })).id;
-    });
-  }
-
-  /** The single-object layout's object, and only it, hands its tokens to the upgrade. */
-  #isLegacy(): boolean {
-    // Only a deployment that ran that layout has it, under the default binding name.
-    const namespace = this.#env.TOKEN_STORE as Env['TOKEN_STORE'] | undefined;
-    return !!namespace && this.ctx.id.equals(namespace.idFromName(LEGACY_TOKENS_OBJECT));
-  }
-
-  /** Up to `limit` tokens the single-object layout kept, after id `after` in id order (for the upgrade); none on any other object. */
-  legacyTokens(after: string, limit: number): Promise<Outcome<OAuthToken[]>> {
-    return this.#internals.answer(async () => {
-      if (!this.#isLegacy()) return [];
-      // Through #sql(): it makes sure the tokens table exists (an object that never held a token has none).
-      const ids = this.#sql().exec<{ id: string }>('SELECT id FROM tokens WHERE id > ? ORDER BY id LIMIT ?', after, limit).toArray();
-      const tokens = await Promise.all(ids.map(({ id }) => this.#internals.store().findTokenById(id)));
-      return tokens.filter((t): t is OAuthToken => t !== null);
-    });
-  }
-
-  /** Deletes a token the upgrade has moved; does nothing on any other object. */
-  dropLegacyToken(tokenId: string): Promise<Outcome<void>> {
-    return this.#internals.answer(async () => {
-      if (this.#isLegacy()) await this.#internals.store().deleteToken(tokenId);
     });
   }
 

@@ -255,8 +255,6 @@ describe('least privilege: the user object hands out only what a CRM call needs'
     expect(Object.keys(answer.value).sort()).toEqual(['accessToken', 'apiDomain', 'expiryTime', 'id', 'org']);
     // The org is the zgid the user name ends with (for the app's hook), never the name.
     expect(answer.value.org).toBe(userNameOf('user84@org8.example').split(':')[1]);
-    // Only the old layout's own object hands its tokens to the upgrade.
-    expect(await stub.legacyTokens('', 10)).toEqual({ ok: true, value: [] });
   });
 
   it('records keep no client secret: new logins store none, and older records lose theirs in the alarm', async () => {

@@ -7,8 +7,6 @@ declare global {
     interface Env extends WorkerEnv {
       /** A server API key whose hash is in API_KEYS, naming bo's object and token (tests only). */
       TEST_API_KEY: string;
-      /** A server API key in the single-object layout's form (a bare token id). */
-      TEST_LEGACY_API_KEY: string;
       /** The key whose hash is ADMIN_KEY_SHA256. */
       TEST_ADMIN_KEY: string;
       /** Workers KV for the library's KV store tests (and `edge-token-store import --to wrangler-kv`); the Worker does not use it. */

@@ -1,6 +1,6 @@
 /**
  * The Worker's layout: one object per user, reached once per proxied call; faults of object
- * calls; housekeeping by alarm; re-sealing across objects; the upgrade from one shared object.
+ * calls; housekeeping by alarm; re-sealing across objects.
  */
 import { env, evictDurableObject, listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,11 +10,10 @@ import { zohoOAuth } from '../../src/zoho/zoho.ts';
 import type { Env } from '../../src/worker/env.ts';
 import worker from '../../worker/index.ts';
 import { bucketOf, DIRECTORY_SHARDS, userObjectName } from '../../src/worker/objects.ts';
-import { sha256, sign } from '../../src/worker/signing.ts';
 import { sealV1 } from '../shared/sealed-v1.ts';
 import './env.ts';
 import { client, grant, usageOf } from './local-zoho.ts';
-import { APP, call, consent, cookieFrom, expectNothingLeaked, loginAs, recordLogs, storeInside, userStore, userStub, userNameOf, type LoggedIn } from './worker-client.ts';
+import { APP, call, consent, cookieFrom, expectNothingLeaked, loginAs, recordLogs, userStore, userStub, userNameOf, type LoggedIn } from './worker-client.ts';
 
 const logSpy = recordLogs();
 const adminHeaders = { authorization: `Bearer ${env.TEST_ADMIN_KEY}` };
@@ -298,61 +297,8 @@ describe('objects keep themselves clean', () => {
   it('admin routes need the admin key', async () => {
     expect((await call('/admin/keys')).status).toBe(401);
     expect((await call('/admin/keys', { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
-    expect((await call('/admin/upgrade', { headers: adminHeaders })).status).toBe(404); // GET is no route
-  });
-});
-
-describe('upgrade from the single-object layout', () => {
-  it('moves tokens and sessions into per-user objects; old cookies and old API keys keep working', async () => {
-    const oauth = zohoOAuth({ accountsUrl: 'http://zoho.local', ...client, redirectUrl: `${APP}/auth/callback` });
-    const legacy = storeInside(env.TOKEN_STORE.get(env.TOKEN_STORE.idFromName('tokens')));
-    const exchange = async (email: string) => oauth.exchangeGrant(await grant(client.clientId, `${APP}/auth/callback`, email));
-    // As the old Worker stored them: every user in the one `tokens` object...
-    const carol = await legacy.saveToken({ userName: userNameOf('user40@org4.example'), ...client, ...(await exchange('user40@org4.example')) });
-    await legacy.saveToken({ id: 'legacy-api-key-token', userName: userNameOf('user41@org4.example'), ...client, ...(await exchange('user41@org4.example')) });
-    // ...ana, who also logged in again after the deploy (her object's newer token must win)...
-    const anaOld = await legacy.saveToken({ userName: 'ana@example.com:7001', ...client, ...(await exchange('ana@example.com')) });
-    seenTokens.push(carol, anaOld);
-    // ...and every session in the one `sessions` object, in its old table.
-    const sessionId = 'old-session-id-of-carol';
-    await runInDurableObject(env.SESSIONS.get(env.SESSIONS.idFromName('sessions')), async (_o, state) => {
-      state.storage.sql.exec('CREATE TABLE sessions (id_hash TEXT PRIMARY KEY, token_id TEXT NOT NULL, expires_at INTEGER NOT NULL)');
-      state.storage.sql.exec('INSERT INTO sessions VALUES (?, ?, ?)', await sha256(sessionId), carol.id, Date.now() + 3_600_000);
-    });
-    const oldCookie = `__Host-ets-session=${sessionId}.${await sign(env.SESSION_SECRET, 'session', sessionId)}`;
-    const legacyKey = { authorization: `Bearer ${env.TEST_LEGACY_API_KEY}` };
-    expect((await call('/crm/v8/org', { cookie: oldCookie })).status).toBe(401);
-    expect((await call('/crm/v8/org', { headers: legacyKey })).status).toBe(401);
-
-    // In bounded steps (one item each here), each resuming where the last ended, until done.
-    const total = { tokensMoved: 0, sessionsMoved: 0, tokensLeft: 0 };
-    let steps = 0;
-    for (let after = '', done = false; !done; steps++) {
-      const step = (await (await call(`/admin/upgrade?limit=1&after=${encodeURIComponent(after)}`, { method: 'POST', headers: adminHeaders })).json()) as typeof total & { done: boolean; next: string | null };
-      for (const k of ['tokensMoved', 'sessionsMoved', 'tokensLeft'] as const) total[k] += step[k];
-      ({ done } = step);
-      after = step.next ?? '';
-      expect(steps).toBeLessThan(10);
-    }
-    expect(total).toEqual({ tokensMoved: 3, sessionsMoved: 1, tokensLeft: 0 });
-    expect(steps).toBeGreaterThanOrEqual(4);
-    expect(await legacy.getTokens()).toEqual([]);
-
-    const viaOld = await call('/crm/v8/org', { cookie: oldCookie });
-    expect(viaOld.status).toBe(200);
-    const renewed = viaOld.headers.getSetCookie().find((c) => c.startsWith('__Host-ets-session='))!.split(';')[0]!;
-    expect(renewed.split('=')[1]!.split('.')).toHaveLength(5);
-    const carolBefore = await callsOf('user40@org4.example');
-    expect((await call('/crm/v8/org', { cookie: renewed })).status).toBe(200);
-    expect(await callsOf('user40@org4.example')).toBe(carolBefore + 1);
-    expect((await call('/crm/v8/org', { headers: legacyKey })).status).toBe(200);
-    // Ana's object kept the token of her newer login, not the old layout's.
-    expect((await (await userStore('ana@example.com:7001')).findToken({ userName: 'ana@example.com:7001' }))?.refreshToken).not.toBe(anaOld.refreshToken);
-    // The moved tokens left the old layout's copy of the client secret behind.
-    expect((await (await userStore(userNameOf('user40@org4.example'))).findToken({ userName: userNameOf('user40@org4.example') }))?.clientSecret).toBeNull();
-
-    const again = await call('/admin/upgrade', { method: 'POST', headers: adminHeaders });
-    expect(await again.json()).toEqual({ tokensMoved: 0, sessionsMoved: 0, tokensLeft: 0, done: true, next: null });
+    // The single-object layout's upgrade is gone (0.2.0): no such route, for GET or POST.
+    for (const method of ['GET', 'POST']) expect((await call('/admin/upgrade', { method, headers: adminHeaders })).status).toBe(404);
   });
 });
 
