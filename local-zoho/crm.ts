@@ -1,8 +1,8 @@
 /**
  * The CRM v8 side of the local Zoho: the calls this project makes (list, get and create Leads,
  * a lead's attachments, the current user, the org, field metadata), answered in the shapes and with the errors of
- * Zoho's documentation and its OpenAPI description of CRM v8 (../shared/zoho-notes.md, "CRM API
- * v8"). Only what a live, unexpired access token with the right scope may see.
+ * Zoho's CRM v8 API documentation and its OpenAPI description of CRM v8 (the public
+ * zoho/crm-oas repository). Only what a live, unexpired access token with the right scope may see.
  */
 import type { LocalZohoUser } from './model.ts';
 import { json } from './model.ts';

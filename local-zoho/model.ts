@@ -1,7 +1,7 @@
 // The local Zoho's users, clients and small helpers, shared by its accounts and CRM halves.
 
 /**
- * Zoho's client types (../shared/zoho-notes.md, "Client types"): `server` (code flow, secret on
+ * Zoho's client types (Zoho's OAuth docs, zoho.com/accounts/protocol/oauth, by client type): `server` (code flow, secret on
  * a server), `client` (a JavaScript app: implicit flow, no secret, no refresh token, CRM calls
  * from its JavaScript domains), `mobile` (mobile and desktop apps: code flow with PKCE, which
  * Zoho requires of them), `device` (non-browser apps: the device flow) and `self` (codes made

@@ -1,6 +1,6 @@
 /**
  * A local stand-in for Zoho's accounts and CRM servers that follows Zoho's documented rules
- * (../shared/zoho-notes.md), taking the stricter reading where the docs are unclear: clients of
+ * (its OAuth docs at zoho.com/accounts/protocol/oauth and the CRM v8 API docs), taking the stricter reading where the docs are unclear: clients of
  * each type with their registered redirect URIs and JavaScript domains, PKCE, one-use grant
  * codes that expire, refresh and revoke, every token limit (per client, per refresh token, per
  * user), Zoho's error shapes (mostly HTTP 200 on the accounts server), scopes, CORS only where

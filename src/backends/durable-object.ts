@@ -7,7 +7,7 @@
  * `TokenStoreObjectBase` is the same object without those methods, for a subclass that
  * exposes less (the Worker's per-user object hands out sessions, never raw tokens).
  * Within the object saves are serialized, so any number of Workers saving one user end with
- * one record. Calls to it retry transient faults and report overload (src/object-call.ts).
+ * one record. Calls to it retry transient faults and report overload (object-call.ts).
  */
 import { DurableObject } from 'cloudflare:workers';
 import { createCipher, type Cipher } from '../store/cipher.ts';
@@ -24,7 +24,7 @@ import { checkId, checkTokenInput } from '../store/validate.ts';
 import { zohoOAuth } from '../zoho/zoho.ts';
 import { zohoDataCenters, type ZohoEnv } from '../zoho/zoho-env.ts';
 
-/** What the object reads from the Worker's environment (the Zoho settings: src/zoho-env.ts). */
+/** What the object reads from the Worker's environment (the Zoho settings: ../zoho/zoho-env.ts). */
 export interface TokenStoreObjectEnv extends ZohoEnv {
   /** A secret: JSON object of key id -> base64url 32-byte secret, e.g. {"k1":"..."}. */
   TOKEN_STORE_KEYS: string;

@@ -1,8 +1,8 @@
 /**
  * Fidelity of the local Zoho's accounts side: each case states one documented behaviour of
- * Zoho's accounts server and names its source (../shared/zoho-notes.md by section and table
- * row, which cites Zoho's accounts docs). Every row of the notes' two tables (data centers,
- * client types) has a case. This file keeps the stand-in honest when someone changes it.
+ * Zoho's accounts server and names its source ("notes": the project's digest of Zoho's OAuth
+ * docs, zoho.com/accounts/protocol/oauth, by section and table row). Every data center and
+ * every client type has a case. This file keeps the stand-in honest when someone changes it.
  */
 import { describe, expect, it } from 'vitest';
 import { APP_SCOPE, DEFAULT_CLIENT, LocalZoho, pkceChallenge, type LocalZohoClient, type LocalZohoOptions } from '../../local-zoho/server.ts';

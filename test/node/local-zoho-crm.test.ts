@@ -1,6 +1,6 @@
 /**
  * Fidelity of the local Zoho's CRM side: each case states one documented behaviour of Zoho's
- * CRM API v8 and names its source ("notes" = ../shared/zoho-notes.md; "oas" = Zoho's OpenAPI
+ * CRM API v8 and names its source ("notes": the project's digest of Zoho's CRM v8 API docs, by section; "oas": Zoho's OpenAPI
  * description of CRM v8, zoho/crm-oas, by operation). Answers are checked against shapes
  * written from that description (test/shared/crm-shapes.ts). This file keeps the stand-in honest.
  */
