@@ -7,9 +7,12 @@ import { dirname, join, posix, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createCipher } from '../src/store/cipher.ts';
 import { importTokens, type ImportFailure, type ImportOutcome } from '../src/zoho/import-tokens.ts';
-import { createKVStore, type KVNamespaceLike } from '../src/backends/kv.ts';
+import { createKVStore, type KVStoreOptions } from '../src/backends/kv.ts';
 import { createMemoryStore } from '../src/backends/memory.ts';
 import type { TokenQuery, TokenStore } from '../src/store/types.ts';
+
+/** What a KV namespace binding offers the store. */
+type KVNamespaceLike = KVStoreOptions['kv'];
 
 export interface ImportTarget {
   /** What the summary calls it. */
@@ -142,7 +145,8 @@ function importWorkerSource(kind: WranglerTargetOptions['kind'], binding: string
         : `async (userName) => createDurableObjectStore({ namespace: ${namespace}, name: await userObjectName(env.USER_OBJECT_SECRET, userName) })`;
   return `import { createCipher } from './store/cipher.js';
 import { createKVStore } from './backends/kv.js';
-import { createDurableObjectStore, TokenStoreObject, userObjectName } from './backends/durable-object.js';
+import { createDurableObjectStore, TokenStoreObject } from './backends/durable-object.js';
+import { userObjectName } from './backends/object-names.js';
 import { importTokens } from './zoho/import-tokens.js';
 export { TokenStoreObject as ${className} };
 export default {
@@ -189,7 +193,7 @@ export async function wranglerTarget(options: WranglerTargetOptions): Promise<Im
     convertV4MiniflareOptions({
       name,
       cf: false,
-      modules: [entry, ...moduleClosure(dist, ['store/cipher.js', 'backends/kv.js', 'backends/durable-object.js', 'zoho/import-tokens.js'])],
+      modules: [entry, ...moduleClosure(dist, ['store/cipher.js', 'backends/kv.js', 'backends/durable-object.js', 'backends/object-names.js', 'zoho/import-tokens.js'])],
       modulesRoot: dist,
       compatibilityDate: workerOptions.compatibilityDate ?? '2026-11-01',
       bindings: { TOKEN_STORE_KEYS: keys!, TOKEN_STORE_CURRENT_KEY: current!, USER_OBJECT_SECRET: userObjectSecret },

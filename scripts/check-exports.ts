@@ -1,9 +1,14 @@
 // Fails the build when package.json's `exports` map and the built files in dist/ disagree:
 // every entry (and the bin) must point at files that exist, come from a source entry in src/, carry no
 // unrewritten `.ts` specifiers, and import in Node (workerd-only entries are imported by the
-// workers test project instead).
+// workers test project instead). It also counts what each entry point exports (values and
+// types, from its declarations) and fails past PUBLIC_EXPORTS_LIMIT: every export is something
+// a user calls or a type they write, and internals stay internal.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import ts from 'typescript';
+
+const PUBLIC_EXPORTS_LIMIT = 60;
 
 const WORKERD_ONLY = new Set(['./durable-object', './worker', './hono']);
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
@@ -40,8 +45,29 @@ for (const file of readdirSync('dist', { recursive: true, encoding: 'utf8' })) {
   if (/from '\.[^']*\.ts'/.test(readFileSync(`dist/${file}`, 'utf8'))) problems.push(`dist/${file}: imports a .ts file`);
 }
 
+/** The names an entry point's declarations export: values, and types (marked so). */
+function exportsOf(declarations: string): { values: string[]; types: string[] } {
+  const program = ts.createProgram([declarations], { skipLibCheck: true, types: [], noEmit: true });
+  const checker = program.getTypeChecker();
+  const module = checker.getSymbolAtLocation(program.getSourceFile(declarations)!)!;
+  const values: string[] = [];
+  const types: string[] = [];
+  for (const symbol of checker.getExportsOfModule(module)) {
+    const target = symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
+    (target.flags & ts.SymbolFlags.Value ? values : types).push(symbol.name);
+  }
+  return { values, types };
+}
+
+const counts = Object.entries<{ types: string }>(pkg.exports)
+  .filter(([, target]) => existsSync(target.types))
+  .map(([subpath, target]) => ({ subpath, ...exportsOf(target.types) }));
+const total = counts.reduce((sum, c) => sum + c.values.length + c.types.length, 0);
+if (total > PUBLIC_EXPORTS_LIMIT) problems.push(`the public API has ${total} exports, more than ${PUBLIC_EXPORTS_LIMIT}: keep internals out of the entry points`);
+
 if (problems.length > 0) {
   console.error(`exports check failed:\n  ${problems.join('\n  ')}`);
   process.exit(1);
 }
-console.log(`exports check: ${Object.keys(pkg.exports).length} entry points match dist/`);
+console.log(`exports check: ${Object.keys(pkg.exports).length} entry points match dist/; ${total} public exports (at most ${PUBLIC_EXPORTS_LIMIT}):`);
+for (const { subpath, values, types } of counts) console.log(`  ${subpath.padEnd(18)} ${String(values.length + types.length).padStart(2)}  (${values.length} values, ${types.length} types)`);

@@ -1,30 +1,5 @@
-export type {
-  OAuthToken,
-  TokenQuery,
-  TokenStore,
-  SealedTokenStore,
-  RefreshingTokenStore,
-  RefreshOptions,
-} from './store/types.ts';
+export type { OAuthToken, TokenQuery, TokenStore, SealedTokenStore } from './store/types.ts';
 export { TokenStoreError, isTokenStoreError, type TokenStoreErrorCode } from './store/errors.ts';
 export { createMemoryStore, type MemoryStoreOptions } from './backends/memory.ts';
-export {
-  createCipher,
-  cipherFromKeys,
-  generateSecret,
-  type Cipher,
-  type CipherContext,
-  type CipherKeys,
-  type CipherOptions,
-} from './store/cipher.ts';
-export {
-  createTokenManager,
-  type AccessToken,
-  type EraseResult,
-  type SaveGrantOptions,
-  type TokenEvent,
-  type TokenManager,
-  type TokenManagerOptions,
-} from './zoho/token-manager.ts';
-export type { BackoffOptions } from './zoho/backoff.ts';
-export type { CrmAccess } from './zoho/crm-call.ts';
+export { createCipher, generateSecret, type Cipher, type CipherOptions } from './store/cipher.ts';
+export { createTokenManager, type AccessToken, type TokenEvent, type TokenManager, type TokenManagerOptions } from './zoho/token-manager.ts';

@@ -14,7 +14,7 @@ import { createRecordStore, type RecordBackend } from '../store/record-store.ts'
 import type { SealedTokenStore } from '../store/types.ts';
 
 /** The parts of a `KVNamespace` binding this store uses (a real binding satisfies it). */
-export interface KVNamespaceLike {
+interface KVNamespaceLike {
   get(key: string): Promise<string | null>;
   get(keys: string[]): Promise<Map<string, string | null>>;
   put(key: string, value: string): Promise<void>;

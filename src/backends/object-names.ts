@@ -38,3 +38,16 @@ export const DATA_CENTER_PLACEMENT = {
   // The UK is outside the EU jurisdiction: a hint for western Europe, no promise.
   uk: { locationHint: 'weur' },
 } as const satisfies Record<string, ObjectPlacement>;
+
+/** The parts of a `DurableObjectNamespace` binding this store uses. */
+export interface DurableObjectNamespaceLike {
+  idFromName(name: string): unknown;
+  get(id: never, options?: { locationHint?: string }): unknown;
+  jurisdiction?(name: string): DurableObjectNamespaceLike;
+}
+
+/** The namespace and `get` options for an object placed as `placement` says. */
+export function placedNamespace(namespace: DurableObjectNamespaceLike, placement: ObjectPlacement = {}) {
+  const placed = placement.jurisdiction ? namespace.jurisdiction!(placement.jurisdiction) : namespace;
+  return { namespace: placed, options: placement.locationHint ? { locationHint: placement.locationHint } : undefined };
+}

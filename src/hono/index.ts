@@ -7,8 +7,7 @@
  *   app.get('/leads', zohoSession(), requireZoho(), (c) => c.var.zoho!.fetch('/crm/v8/Leads?fields=Last_Name'));
  */
 import { Hono, type MiddlewareHandler } from 'hono';
-import { createZohoHandler, getZohoSession, type ZohoEnv, type ZohoHandler, type ZohoSession, type ZohoWorkerOptions } from '../worker/index.ts';
-import { registerHandler, resolveOptions, type ZohoSessionOptions } from '../worker/options.ts';
+import { createZohoHandler, getZohoSession, type ZohoEnv, type ZohoHandler, type ZohoSession, type ZohoSessionOptions, type ZohoWorkerOptions } from '../worker/index.ts';
 
 /** What `zohoSession()` sets: `c.var.zoho`, the logged-in user's session or null. */
 export type ZohoVariables = { zoho: ZohoSession | null };
@@ -31,8 +30,9 @@ function executionCtx(c: { readonly executionCtx: unknown }): ExecutionContext |
  * if it says otherwise). Paths it does not answer fall through to your app's 404.
  */
 export function zohoRoutes(options: ZohoWorkerOptions = {}): Hono<ZohoApp> {
-  resolveOptions(options); // a mistake in the options fails here, at startup, not at a request
-  registerHandler(options); // zohoSession() of the app's routes follows these hooks and bindings
+  // Made now, not at the first request: a mistake in the options fails at startup, and the
+  // app's zohoSession() routes follow these hooks and bindings (handlers register them).
+  createZohoHandler(options);
   const handlers = new Map<string, ZohoHandler>();
   const handlerAt = (basePath: string) => {
     if (options.basePath !== undefined && options.basePath.replace(/\/+$/, '') !== basePath) {

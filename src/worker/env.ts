@@ -1,4 +1,4 @@
-import type { TokenStoreObjectEnv } from '../backends/durable-object.ts';
+import type { TokenStoreObjectEnv } from '../backends/object-base.ts';
 import type { ObjectDirectory } from './directory.ts';
 import type { SessionsObject } from './sessions.ts';
 import type { UserTokensObject } from './user-object.ts';

@@ -8,8 +8,8 @@
  *   - a login state: bucket `states-<k>`, k picked at random at login and signed into the state;
  *   - the directory of user objects, for operators only: shard `directory-<k>` by object id.
  */
-import { placedNamespace, unwrap, type Outcome } from '../backends/durable-object.ts';
-import { DATA_CENTER_PLACEMENT, type ObjectPlacement } from '../backends/object-names.ts';
+import { unwrap, type Outcome } from '../backends/object-base.ts';
+import { DATA_CENTER_PLACEMENT, placedNamespace, type ObjectPlacement } from '../backends/object-names.ts';
 import { DATA_CENTERS, type DataCenter } from '../zoho/zoho.ts';
 import { callObject } from '../backends/object-call.ts';
 import type { Env } from './env.ts';

@@ -12,7 +12,7 @@
  * Only SHA-256 hashes of session ids are stored, so a copy of storage cannot be replayed.
  */
 import type { CrmAccess } from '../zoho/crm-call.ts';
-import { objectEvents, objectInternals, TokenStoreObjectBase, type ObjectInternals, type Outcome } from '../backends/durable-object.ts';
+import { objectEvents, objectInternals, TokenStoreObjectBase, type ObjectInternals, type Outcome } from '../backends/object-base.ts';
 import { userObjectName } from '../backends/object-names.ts';
 import type { TokenEvent } from '../zoho/token-manager.ts';
 import type { OAuthToken, RefreshOptions } from '../store/types.ts';

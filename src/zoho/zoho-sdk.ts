@@ -17,7 +17,7 @@ import type { TokenManager } from './token-manager.ts';
 import type { OAuthToken, TokenQuery, TokenStore } from '../store/types.ts';
 
 /** The SDK's `OAuthToken`, as far as this adapter uses it. */
-export interface SdkOAuthToken {
+interface SdkOAuthToken {
   getId(): string | null;
   setId(id: string): void;
   getUserSignature(): { getName(): string } | null | undefined;
@@ -46,7 +46,7 @@ export interface SdkOAuthToken {
 }
 
 /** The SDK classes the adapter needs, from the copy of the SDK the application runs. */
-export interface ZohoSdkClasses {
+interface ZohoSdkClasses {
   // The SDK's constructor as it declares it; the adapter passes nulls and uses the setters.
   OAuthToken: new (
     clientID: string | null,

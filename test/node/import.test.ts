@@ -10,9 +10,11 @@ import { describe, expect, it } from 'vitest';
 import { readTokenFile, UnreadableFile, type SourceRow } from '../../cli/read-tokens.ts';
 import { createCipher, generateSecret } from '../../src/store/cipher.ts';
 import { importTokens } from '../../src/zoho/import-tokens.ts';
-import { createKVStore, type KVNamespaceLike } from '../../src/backends/kv.ts';
+import { createKVStore, type KVStoreOptions } from '../../src/backends/kv.ts';
 import { createMemoryStore } from '../../src/backends/memory.ts';
 import { expectNothingInClear } from '../shared/in-clear.ts';
+
+type KVNamespaceLike = KVStoreOptions['kv'];
 
 const HEADER = 'id,user_mail,client_id,client_secret,refresh_token,access_token,grant_token,expiry_time,redirect_url,api_domain';
 const CLI = join(import.meta.dirname, '../../dist/node/cli/main.js');

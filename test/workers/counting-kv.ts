@@ -1,6 +1,8 @@
 // A KV binding wrapper that counts operations by kind and can be told to fail, so tests can
 // assert costs (reads per find) and failure handling against real local KV.
-import type { KVNamespaceLike } from '../../src/backends/kv.ts';
+import type { KVStoreOptions } from '../../src/backends/kv.ts';
+
+type KVNamespaceLike = KVStoreOptions['kv'];
 
 export interface CountingKV extends KVNamespaceLike {
   counts: { get: number; bulkGet: number; put: number; delete: number; list: number };

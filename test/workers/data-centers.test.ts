@@ -5,7 +5,7 @@
  */
 import { env } from 'cloudflare:test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DATA_CENTER_PLACEMENT } from '../../src/backends/durable-object.ts';
+import { DATA_CENTER_PLACEMENT } from '../../src/backends/object-names.ts';
 import type { Env } from '../../src/worker/env.ts';
 import worker from '../../worker/index.ts';
 import './env.ts';

@@ -5,7 +5,7 @@
  */
 import { env, runInDurableObject, SELF } from 'cloudflare:test';
 import { expect, vi } from 'vitest';
-import { objectInternals } from '../../src/backends/durable-object.ts';
+import { objectInternals } from '../../src/backends/object-base.ts';
 import type { OAuthToken, SealedTokenStore } from '../../src/store/types.ts';
 import type { UserTokensObject } from '../../src/worker/user-object.ts';
 import { userObjectName } from '../../src/worker/objects.ts';
