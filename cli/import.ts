@@ -2,7 +2,7 @@
 // or a clash between rows stops the import before anything is written), then write in
 // batches to the target. Rows stream from the file both times; only the stores hold tokens.
 import { readTokenFile, type SourceRow } from './read-tokens.ts';
-import { dataCenterOfApiDomain } from '../src/zoho/zoho.ts';
+import { dataCenterAt } from '../src/zoho/data-centers.ts';
 import { memoryTarget, type ImportTarget } from './targets.ts';
 
 export interface ImportSummary {
@@ -41,7 +41,7 @@ async function pass(file: string, target: ImportTarget, progress: (line: string)
   for await (const batch of batches(readTokenFile(file))) {
     let pending = batch.filter((row) => {
       if (row.token) {
-        const where = row.token.apiDomain ? (dataCenterOfApiDomain(row.token.apiDomain) ?? 'other') : 'none';
+        const where = row.token.apiDomain ? (dataCenterAt(row.token.apiDomain, 'api') ?? 'other') : 'none';
         byDataCenter[where] = (byDataCenter[where] ?? 0) + 1;
         return true;
       }

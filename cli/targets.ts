@@ -5,7 +5,7 @@ import { open, rename } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, posix, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createCipher } from '../src/store/cipher.ts';
+import { cipherFromSettings } from '../src/store/cipher.ts';
 import { importTokens, type ImportFailure, type ImportOutcome } from '../src/zoho/import-tokens.ts';
 import { createKVStore, type KVStoreOptions } from '../src/backends/kv.ts';
 import { createMemoryStore } from '../src/backends/memory.ts';
@@ -42,15 +42,12 @@ export function memoryTarget(perUser = false): ImportTarget {
 
 /** Parses a key ring the way the Worker does: JSON { keyId: base64url secret }. */
 export function parseKeyRing(json: string | undefined, current: string | undefined, source: string) {
-  let keys: unknown;
   try {
-    keys = JSON.parse(json ?? '');
-  } catch {
-    // Never echo the value: it is a secret.
-    throw new Error(`${source}: TOKEN_STORE_KEYS is missing or is not JSON of the form {"k1": "<base64url secret>"}`);
+    return cipherFromSettings(json, current);
+  } catch (error) {
+    // The message names the settings, never their values: they are secrets.
+    throw new Error(`${source}: ${(error as Error).message}`);
   }
-  if (!current) throw new Error(`${source}: TOKEN_STORE_CURRENT_KEY is not set`);
-  return createCipher({ keys: keys as Record<string, string>, current });
 }
 
 /** An in-memory KV namespace, written out at the end as the JSON `wrangler kv bulk put` reads. */
@@ -139,11 +136,11 @@ function importWorkerSource(kind: WranglerTargetOptions['kind'], binding: string
   const namespace = `env[${JSON.stringify(binding)}]`;
   const store =
     kind === 'kv'
-      ? `createKVStore({ kv: ${namespace}, prefix: ${JSON.stringify(prefix)}, cipher: createCipher({ keys: JSON.parse(env.TOKEN_STORE_KEYS), current: env.TOKEN_STORE_CURRENT_KEY }) })`
+      ? `createKVStore({ kv: ${namespace}, prefix: ${JSON.stringify(prefix)}, cipher: cipherFromSettings(env.TOKEN_STORE_KEYS, env.TOKEN_STORE_CURRENT_KEY) })`
       : objectName !== undefined
         ? `createDurableObjectStore({ namespace: ${namespace}, name: ${JSON.stringify(objectName)} })`
         : `async (userName) => createDurableObjectStore({ namespace: ${namespace}, name: await userObjectName(env.USER_OBJECT_SECRET, userName) })`;
-  return `import { createCipher } from './store/cipher.js';
+  return `import { cipherFromSettings } from './store/cipher.js';
 import { createKVStore } from './backends/kv.js';
 import { createDurableObjectStore, TokenStoreObject } from './backends/durable-object.js';
 import { userObjectName } from './backends/object-names.js';

@@ -12,6 +12,7 @@ import { TokenStoreError } from '../store/errors.ts';
 import type { IndexField } from '../store/matching.ts';
 import { createRecordStore, type RecordBackend } from '../store/record-store.ts';
 import type { SealedTokenStore } from '../store/types.ts';
+import { retrying } from '../store/retry.ts';
 
 /** The parts of a `KVNamespace` binding this store uses (a real binding satisfies it). */
 interface KVNamespaceLike {
@@ -79,23 +80,15 @@ const isTooManyWrites = (error: unknown) => /\b429\b|too many requests/i.test(St
 /** `kv.put`, tried again on KV's 429 (too many writes to one key) with growing, jittered waits. */
 function putWithRetry(kv: KVNamespaceLike, retry: KVStoreOptions['writeRetry'] = {}) {
   const { attempts = 3, baseDelayMs = 1_000, sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms)) } = retry;
-  return async (key: string, value: string): Promise<void> => {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await kv.put(key, value);
-      } catch (error) {
-        if (!isTooManyWrites(error)) throw error;
-        const ceiling = baseDelayMs * 2 ** (attempt - 1);
-        if (attempt >= attempts) {
-          throw new TokenStoreError('STORAGE_FAILED', `Workers KV refused the write ${attempts} times: too many writes to one key (429)`, {
-            cause: error,
-            retryAfterMs: ceiling,
-          });
-        }
-        await sleep(ceiling / 2 + Math.random() * (ceiling / 2));
-      }
-    }
-  };
+  const ceiling = (attempt: number) => baseDelayMs * 2 ** (attempt - 1);
+  return (key: string, value: string): Promise<void> =>
+    retrying(() => kv.put(key, value), {
+      attempts,
+      retryable: isTooManyWrites,
+      sleep: (attempt) => sleep(ceiling(attempt) / 2 + Math.random() * (ceiling(attempt) / 2)),
+      exhausted: (error) =>
+        new TokenStoreError('STORAGE_FAILED', `Workers KV refused the write ${attempts} times: too many writes to one key (429)`, { cause: error, retryAfterMs: ceiling(attempts) }),
+    });
 }
 
 function kvBackend(kv: KVNamespaceLike, prefix: string, budget: number, put: (key: string, value: string) => Promise<void>): RecordBackend {

@@ -8,7 +8,7 @@
  * object saves are serialized, so any number of Workers saving one user end with one record.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { createCipher, type Cipher } from '../store/cipher.ts';
+import { cipherFromSettings } from '../store/cipher.ts';
 import { cipherCodec, type StoredRecord } from '../store/codec.ts';
 import { TokenStoreError, type TokenStoreErrorCode } from '../store/errors.ts';
 import { INDEX_FIELDS, type IndexField } from '../store/matching.ts';
@@ -16,10 +16,10 @@ import { createRecordStore, WriteConflict, type RecordBackend } from '../store/r
 import type { SealedTokenStore } from '../store/types.ts';
 import { createTokenManager, type TokenEvent, type TokenManager } from '../zoho/token-manager.ts';
 import { zohoOAuth } from '../zoho/zoho.ts';
-import { zohoDataCenters, type ZohoEnv } from '../zoho/zoho-env.ts';
+import { zohoDataCenters, type DataCenterEnv } from '../zoho/data-centers.ts';
 
-/** What the object reads from the Worker's environment (the Zoho settings: ../zoho/zoho-env.ts). */
-export interface TokenStoreObjectEnv extends ZohoEnv {
+/** What the object reads from the Worker's environment (the Zoho data centers: ../zoho/data-centers.ts). */
+export interface TokenStoreObjectEnv extends DataCenterEnv {
   /** A secret: JSON object of key id -> base64url 32-byte secret, e.g. {"k1":"..."}. */
   TOKEN_STORE_KEYS: string;
   /** The key id that seals (a plain variable). */
@@ -106,16 +106,6 @@ function sqlBackend(storage: Storage): RecordBackend {
   };
 }
 
-function cipherFromEnv(env: TokenStoreObjectEnv): Cipher {
-  let keys: unknown;
-  try {
-    keys = JSON.parse(env.TOKEN_STORE_KEYS);
-  } catch {
-    throw new TokenStoreError('INVALID_INPUT', 'TOKEN_STORE_KEYS must be a JSON object of key id -> base64url secret');
-  }
-  return createCipher({ keys: keys as Record<string, string>, current: env.TOKEN_STORE_CURRENT_KEY });
-}
-
 function managerFromEnv(store: SealedTokenStore, env: TokenStoreObjectEnv, onEvent: (event: TokenEvent) => void): TokenManager {
   if (!env.ZOHO_CLIENT_ID || !env.ZOHO_CLIENT_SECRET) {
     throw new TokenStoreError('INVALID_INPUT', 'the token store object has no Zoho client (ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET)');
@@ -198,7 +188,7 @@ export class TokenStoreObjectBase extends DurableObject<TokenStoreObjectEnv> {
     // Built on first use so that a misconfigured secret is reported per call, not as a crashed object.
     this.#tokens ??= createRecordStore(
       sqlBackend(this.ctx.storage),
-      cipherCodec(cipherFromEnv(this.env), `do:${this.ctx.id.toString()}`),
+      cipherCodec(cipherFromSettings(this.env.TOKEN_STORE_KEYS, this.env.TOKEN_STORE_CURRENT_KEY), `do:${this.ctx.id.toString()}`),
     );
     return this.#tokens;
   }

@@ -8,6 +8,7 @@
  *   - anything else: STORAGE_FAILED at once, the cause attached.
  */
 import { TokenStoreError } from '../store/errors.ts';
+import { retrying } from '../store/retry.ts';
 
 export interface ObjectCallOptions {
   /** Attempts in all, the first included (default 3). 1 turns retries off. */
@@ -32,26 +33,22 @@ const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(reso
  */
 export async function callObject<S, T>(stubFor: () => S, rpc: (stub: S) => Promise<T>, options: ObjectCallOptions = {}): Promise<T> {
   const { attempts = 3, baseDelayMs = 50, sleep = realSleep } = options;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await rpc(stubFor());
-    } catch (cause) {
+  const once = () =>
+    rpc(stubFor()).catch((cause: unknown) => {
       if (flag(cause, 'overloaded')) {
         throw new TokenStoreError('STORAGE_FAILED', 'the token store object is overloaded', {
           cause,
           retryAfterMs: OVERLOADED_RETRY_AFTER_MS + Math.floor(Math.random() * OVERLOADED_RETRY_AFTER_MS),
         });
       }
-      if (!flag(cause, 'retryable')) {
-        throw new TokenStoreError('STORAGE_FAILED', 'the call to the token store object failed', { cause });
-      }
-      if (attempt >= attempts) {
-        throw new TokenStoreError('STORAGE_FAILED', `the token store object failed ${attempts} times with a transient fault`, {
-          cause,
-          retryAfterMs: baseDelayMs * 2 ** attempts,
-        });
-      }
-      await sleep(Math.random() * baseDelayMs * 2 ** (attempt - 1));
-    }
-  }
+      if (!flag(cause, 'retryable')) throw new TokenStoreError('STORAGE_FAILED', 'the call to the token store object failed', { cause });
+      throw cause;
+    });
+  return retrying(once, {
+    attempts,
+    // The platform's own flag; not a TokenStoreError's `retryable` (an overloaded object's says wait, not retry now).
+    retryable: (cause) => !(cause instanceof TokenStoreError) && flag(cause, 'retryable'),
+    sleep: (attempt) => sleep(Math.random() * baseDelayMs * 2 ** (attempt - 1)),
+    exhausted: (cause) => new TokenStoreError('STORAGE_FAILED', `the token store object failed ${attempts} times with a transient fault`, { cause, retryAfterMs: baseDelayMs * 2 ** attempts }),
+  });
 }

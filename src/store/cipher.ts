@@ -209,3 +209,21 @@ function cipherFromKeyRing(current: string, ids: string[], keysOf: KeysOf): Ciph
     },
   };
 }
+
+/**
+ * The cipher of a key ring as deployments keep it: `TOKEN_STORE_KEYS` (JSON: key id -> base64url
+ * 32-byte secret) and `TOKEN_STORE_CURRENT_KEY`. The error names the settings, never a value
+ * (JSON.parse's own message quotes its input, and these end up in logs).
+ */
+export function cipherFromSettings(keysJson: string | undefined, current: string | undefined): Cipher {
+  let keys: unknown;
+  try {
+    keys = JSON.parse(keysJson ?? '');
+  } catch {
+    keys = null;
+  }
+  // Key id -> base64url secret, e.g. {"k1": "..."}.
+  if (typeof keys !== 'object' || keys === null || Array.isArray(keys)) throw new TokenStoreError('INVALID_INPUT', 'TOKEN_STORE_KEYS must be a JSON object');
+  if (!current) throw new TokenStoreError('INVALID_INPUT', 'TOKEN_STORE_CURRENT_KEY is not set');
+  return createCipher({ keys: keys as Record<string, string>, current });
+}

@@ -8,6 +8,7 @@ import { TokenStoreError } from './errors.ts';
 import { findConflict, indexValues, lookupFor, matches, planSave, type IndexField, type Lookup } from './matching.ts';
 import type { OAuthToken, SealedTokenStore, TokenQuery } from './types.ts';
 import { checkId, checkTokenInput } from './validate.ts';
+import { retrying } from './retry.ts';
 
 /** Storage verbs. A backend never interprets tokens; it stores records and index entries. */
 export interface RecordBackend {
@@ -66,7 +67,7 @@ export interface RecordStoreOptions {
 }
 
 /** Up to ~2^attempt ms of random delay, so writers that collided do not collide again in step. */
-const backoff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * 2 ** attempt));
+const backoff = (attempt: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.random() * 2 ** attempt));
 
 export function createRecordStore(
   backend: RecordBackend,
@@ -146,19 +147,14 @@ export function createRecordStore(
     async saveToken(token) {
       const input = checkTokenInput(token, 'token');
       if (Object.keys(input).length === 0) throw new TokenStoreError('INVALID_INPUT', 'token has no fields');
-      return exclusive(async () => {
-        for (let attempt = 1; ; attempt++) {
-          try {
-            return await saveOnce(input);
-          } catch (error) {
-            if (!(error instanceof WriteConflict)) throw error;
-            if (attempt >= MAX_SAVE_ATTEMPTS) {
-              throw new TokenStoreError('STORAGE_FAILED', 'concurrent writers kept changing the record', { cause: error });
-            }
-            await backoff(attempt);
-          }
-        }
-      });
+      return exclusive(() =>
+        retrying(() => saveOnce(input), {
+          attempts: MAX_SAVE_ATTEMPTS,
+          retryable: (error) => error instanceof WriteConflict,
+          sleep: backoff,
+          exhausted: (error) => new TokenStoreError('STORAGE_FAILED', 'concurrent writers kept changing the record', { cause: error }),
+        }),
+      );
     },
 
     async deleteToken(id) {

@@ -9,7 +9,8 @@
  */
 import { isTokenStoreError } from '../store/errors.ts';
 import { callObject } from '../backends/object-call.ts';
-import { dataCenterOfAccountsServer, pkceChallenge, zohoOAuth, type DataCenter, type ZohoOAuth, type ZohoTokens } from '../zoho/zoho.ts';
+import { DATA_CENTERS, dataCenterAt } from '../zoho/data-centers.ts';
+import { pkceChallenge, zohoOAuth, type ZohoOAuth, type ZohoTokens } from '../zoho/zoho.ts';
 import { sessionCookie, sessionOf, tokenRefString } from './callers.ts';
 import type { Config } from './config.ts';
 import { landingPath, type ResolvedOptions } from './options.ts';
@@ -65,11 +66,6 @@ export interface AuthContext {
   url: URL;
 }
 
-/** Zoho's data centers by the names people know them by, for the sentences a login may end with. */
-const DATA_CENTER_NAMES: Record<DataCenter, string> = {
-  us: 'United States', eu: 'European Union', in: 'India', au: 'Australia', jp: 'Japan', ca: 'Canada', sa: 'Saudi Arabia', cn: 'China', uk: 'United Kingdom',
-};
-
 /**
  * Users of every served data center sign in through one client; each token goes back to its
  * own. The redirect URI is configuration (ZOHO_REDIRECT_URL), or with a local Zoho this
@@ -83,17 +79,6 @@ export function oauthFor({ config, options, url }: Pick<AuthContext, 'config' | 
     clientSecret: config.clientSecret,
     redirectUrl: config.redirectUrl ?? `${url.origin}${options.basePath}/auth/callback`,
   });
-}
-
-/** The served data center whose accounts server is `server`, or null. */
-function servedDataCenterAt(config: Config, server: string): DataCenter | null {
-  let origin: string;
-  try {
-    origin = new URL(server).origin;
-  } catch {
-    return null;
-  }
-  return config.zoho.served.find((dc) => config.zoho.table[dc]?.accounts === origin) ?? null;
 }
 
 export async function login(context: AuthContext): Promise<Response> {
@@ -204,12 +189,12 @@ async function checkedCallback(context: AuthContext, login: PendingLogin): Promi
 
   // 2. The accounts server Zoho names must be the accounts server of a data center served here.
   const server = params.get('accounts-server') ?? '';
-  const dataCenter = servedDataCenterAt(config, server);
+  const dataCenter = dataCenterAt(server, 'accounts', config.zoho.table);
   if (!dataCenter) {
     // Zoho's, but not served here: say which one.
-    const elsewhere = dataCenterOfAccountsServer(server);
+    const elsewhere = dataCenterAt(server, 'accounts');
     if (elsewhere) {
-      const message = `Your Zoho account is in Zoho's ${DATA_CENTER_NAMES[elsewhere]} data center, which this service does not serve. Ask its operator to add it.`;
+      const message = `Your Zoho account is in Zoho's ${DATA_CENTERS[elsewhere].name} data center, which this service does not serve. Ask its operator to add it.`;
       return { response: refuse(message), outcome: 'data_center_not_served' };
     }
     return { response: refuse('The login came back from an accounts server this service does not use.'), outcome: 'bad_accounts_server' };
@@ -311,7 +296,7 @@ export async function me({ env, config, request }: AuthContext): Promise<Respons
       loggedIn: true,
       user: info.userName,
       dataCenter,
-      dataCenterName: DATA_CENTER_NAMES[dataCenter],
+      dataCenterName: DATA_CENTERS[dataCenter].name,
       apiDomain: info.apiDomain,
       expiryTime: info.expiryTime,
       tokenRef: tokenRefString(session.ref, info.tokenId),

@@ -6,16 +6,18 @@
 import { TokenStoreError } from '../store/errors.ts';
 import type { RefreshOptions } from '../store/types.ts';
 import type { CrmAccess } from '../zoho/crm-call.ts';
+import { DEFAULT_SKEW_MS } from '../zoho/token-manager.ts';
 import type { CallerToken } from './user-object.ts';
 import type { Config } from './config.ts';
 import type { Env } from './env.ts';
 import { readCookie, SESSION_COOKIE, setCookie } from './http.ts';
 import type { ResolvedOptions } from './options.ts';
-import { ask, isDataCenter, userObject, type UserRef } from './objects.ts';
+import { isDataCenter } from '../zoho/data-centers.ts';
+import { ask, userObject, type UserRef } from './objects.ts';
 import { sha256, sign, verify } from './signing.ts';
 
 /** Refresh when fewer than this many ms remain, as the token manager does by default. */
-const SKEW_MS = 5_000;
+const SKEW_MS = DEFAULT_SKEW_MS;
 
 /**
  * The session cookie for a session in `ref`'s object, ending at `expiresAt` (epoch ms, as the

@@ -1,7 +1,7 @@
 // Reads and checks the Worker's configuration once per isolate. Misconfiguration is an
 // error at the first request (logged without values), never a silently weaker Worker.
-import { ZOHO_API_DOMAINS } from '../zoho/zoho.ts';
-import { zohoDataCenters, type ZohoDataCenters } from '../zoho/zoho-env.ts';
+import { ZOHO_API_DOMAINS, zohoDataCenters, type ZohoDataCenters } from '../zoho/data-centers.ts';
+import { cipherFromSettings } from '../store/cipher.ts';
 import type { Env } from './env.ts';
 
 export interface Config {
@@ -24,8 +24,6 @@ export interface Config {
   appUrl: string;
   /** SHA-256 (base64url) of an API key -> "<data center>/<user object>/<token id>". */
   apiKeys: Map<string, string>;
-  /** TOKEN_STORE_KEYS, parsed: checked at the first request (each object reads it itself). */
-  tokenStoreKeys: Record<string, string>;
 }
 
 /**
@@ -83,7 +81,12 @@ export function readConfig(env: Env): Config {
   const buckets = Number(env.LOGIN_STATE_BUCKETS || 16);
   if (!Number.isSafeInteger(buckets) || buckets < 1 || buckets > 1024) throw new Error('configuration: LOGIN_STATE_BUCKETS must be a whole number from 1 to 1024');
   const apiKeys = new Map(Object.entries(env.API_KEYS ? parseSecretJson(env.API_KEYS, 'API_KEYS') : {}));
-  const tokenStoreKeys = parseSecretJson(env.TOKEN_STORE_KEYS, 'TOKEN_STORE_KEYS');
+  // The key ring is checked here, at the first request; each object reads it itself.
+  try {
+    cipherFromSettings(env.TOKEN_STORE_KEYS, env.TOKEN_STORE_CURRENT_KEY);
+  } catch (error) {
+    throw new Error(`configuration: ${(error as Error).message}`);
+  }
   // Against Zoho itself the redirect URI is fixed by configuration, never taken from the request's Host.
   const local = !!(env.ZOHO_LOCAL_DATA_CENTERS || env.ZOHO_ACCOUNTS_URL);
   if (!env.ZOHO_REDIRECT_URL && !local) throw new Error('configuration: ZOHO_REDIRECT_URL is required (the callback URL registered at Zoho)');
@@ -112,7 +115,6 @@ export function readConfig(env: Env): Config {
     allowedOrigins: new Set(list(env.ALLOWED_ORIGINS).map(browserOrigin)),
     appUrl: env.APP_URL || '/',
     apiKeys,
-    tokenStoreKeys,
   };
 }
 

@@ -1,4 +1,6 @@
 import type { TokenStoreError } from '../store/errors.ts';
+import type { TokenEvent } from '../zoho/token-manager.ts';
+import { DEFAULT_RATE_LIMIT_WAIT_MS } from '../zoho/zoho.ts';
 
 // Responses, cookies, CORS and structured logs. Logs carry a request id, the method, the
 // path (never the query: it holds codes and state) and outcomes; never a header or body.
@@ -43,7 +45,7 @@ export function tokenErrorResponse(error: TokenStoreError, endSession: boolean):
       return response;
     }
     case 'ZOHO_RATE_LIMITED':
-      return jsonError(503, 'zoho_rate_limited', 'Zoho asks to wait before refreshing again', retryAfter(error, 60_000));
+      return jsonError(503, 'zoho_rate_limited', 'Zoho asks to wait before refreshing again', retryAfter(error, DEFAULT_RATE_LIMIT_WAIT_MS));
     case 'ZOHO_UNAVAILABLE':
       // Backed off: the wait is how long the refresh leaves Zoho alone.
       return jsonError(503, 'zoho_unavailable', 'Zoho could not be reached; try again after the wait', retryAfter(error, 1_000));
@@ -109,7 +111,7 @@ export function log(fields: LogFields): void {
 
 /** An audit event: what happened to whose token. `user` is the keyed hash that names their object. */
 export interface AuditFields {
-  audit: 'login' | 'refresh' | 'refresh_failed' | 'backoff' | 'revoke' | 'erase' | 'purge';
+  audit: TokenEvent['type'];
   user: string | null;
   code?: string;
   retryAfterMs?: number;

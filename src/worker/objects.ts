@@ -10,7 +10,7 @@
  */
 import { unwrap, type Outcome } from '../backends/object-base.ts';
 import { DATA_CENTER_PLACEMENT, placedNamespace, type ObjectPlacement } from '../backends/object-names.ts';
-import { DATA_CENTERS, type DataCenter } from '../zoho/zoho.ts';
+import type { DataCenter } from '../zoho/data-centers.ts';
 import { callObject } from '../backends/object-call.ts';
 import type { Env } from './env.ts';
 
@@ -31,7 +31,6 @@ export interface UserRef {
   name: string;
 }
 
-export const isDataCenter = (value: unknown): value is DataCenter => typeof value === 'string' && Object.hasOwn(DATA_CENTERS, value);
 
 /**
  * Where a data center's users' objects go. OBJECT_PLACEMENT = "off" is for local runs only:

@@ -2,7 +2,7 @@
  * What a user of the Worker library decides in code. Secrets and deployment settings stay in
  * `env` (src/worker/env.ts), because the Durable Objects only see `env`.
  */
-import type { DataCenter } from '../zoho/zoho.ts';
+import type { DataCenter } from '../zoho/data-centers.ts';
 
 /** The logged-in caller of a CRM call, as hooks see them: never a token. */
 export interface ZohoCaller {

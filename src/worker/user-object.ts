@@ -14,7 +14,7 @@
 import type { CrmAccess } from '../zoho/crm-call.ts';
 import { objectEvents, objectInternals, TokenStoreObjectBase, type ObjectInternals, type Outcome } from '../backends/object-base.ts';
 import { userObjectName } from '../backends/object-names.ts';
-import type { TokenEvent } from '../zoho/token-manager.ts';
+import type { EraseResult, TokenEvent } from '../zoho/token-manager.ts';
 import type { OAuthToken, RefreshOptions } from '../store/types.ts';
 import type { ZohoTokens } from '../zoho/zoho.ts';
 import type { DirectoryEntry } from './directory.ts';
@@ -41,14 +41,8 @@ const DAY_MS = 86_400_000;
  */
 export const FORCED_REFRESH_INTERVAL_MS = 2 * 60_000;
 
-/** What `erase` did. */
-export interface EraseAnswer {
-  found: boolean;
-  /** Whether Zoho confirmed every revoke; the records are deleted either way. */
-  revokedAtZoho: boolean;
-  tokensDeleted: number;
-  sessionsEnded: number;
-}
+/** What erasing a user's object did: the token manager's erase (over every token), and the sessions it ended. */
+export type EraseAnswer = Pick<EraseResult, 'found' | 'revokedAtZoho'> & { tokensDeleted: number; sessionsEnded: number };
 
 /** What an operator sees of one object: counts and key ids, never a name or a token. */
 export interface ObjectStats {

@@ -10,6 +10,7 @@
  * extra call joins the herd that meets Zoho when it comes back.
  */
 import { TokenStoreError } from '../store/errors.ts';
+import { DEFAULT_RATE_LIMIT_WAIT_MS } from './zoho.ts';
 
 export interface BackoffOptions {
   /** The first wait after a server failure, at most (default 1,000 ms; at least half of it). */
@@ -53,7 +54,7 @@ export function createBackoff(now: () => number, options: BackoffOptions = {}): 
     failed(tokenId, server, error) {
       const at = now();
       if (error.code === 'ZOHO_RATE_LIMITED') {
-        const ms = error.retryAfterMs ?? 60_000;
+        const ms = error.retryAfterMs ?? DEFAULT_RATE_LIMIT_WAIT_MS;
         tokens.set(tokenId, { until: at + ms, error });
         return waiting(error, ms);
       }

@@ -3,14 +3,5 @@
  * (`createPkce`), and Zoho's data centers (`DATA_CENTERS`). The client's own helpers stay
  * internal (zoho.ts).
  */
-export {
-  createPkce,
-  DATA_CENTERS,
-  zohoOAuth,
-  type AuthorizationOptions,
-  type DataCenter,
-  type DataCenterOrigins,
-  type ZohoOAuth,
-  type ZohoOAuthOptions,
-  type ZohoTokens,
-} from './zoho.ts';
+export { createPkce, zohoOAuth, type AuthorizationOptions, type ZohoOAuth, type ZohoOAuthOptions, type ZohoTokens } from './zoho.ts';
+export { DATA_CENTERS, type DataCenter, type DataCenterOrigins } from './data-centers.ts';

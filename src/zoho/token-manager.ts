@@ -16,7 +16,8 @@ import { callCrm, usable, type CrmAccess } from './crm-call.ts';
 import { TokenStoreError } from '../store/errors.ts';
 import type { OAuthToken, RefreshingTokenStore, RefreshOptions, TokenQuery, TokenStore } from '../store/types.ts';
 import { checkTokenInput } from '../store/validate.ts';
-import { isKnownAccountsServer, ZOHO_API_DOMAINS, type ZohoOAuth, type ZohoTokens } from './zoho.ts';
+import { ZOHO_API_DOMAINS } from './data-centers.ts';
+import { isKnownAccountsServer, type ZohoOAuth, type ZohoTokens } from './zoho.ts';
 
 export interface TokenManagerOptions {
   store: TokenStore;
@@ -133,7 +134,7 @@ export interface SaveGrantOptions {
   storeClientSecret?: boolean;
 }
 
-const DEFAULT_SKEW_MS = 5_000;
+export const DEFAULT_SKEW_MS = 5_000;
 
 function isRefreshingStore(store: TokenStore): store is RefreshingTokenStore {
   return typeof (store as Partial<RefreshingTokenStore>).freshToken === 'function';

@@ -10,38 +10,9 @@
 import { toBase64Url, utf8 } from '../store/encoding.ts';
 import { TokenStoreError } from '../store/errors.ts';
 import { checkIdToken } from './id-token.ts';
+import { DATA_CENTER_IDS, DATA_CENTERS, dataCenterAt, isDataCenter, type DataCenter, type DataCenterOrigins, type DataCenterTable } from './data-centers.ts';
 
-export const DATA_CENTERS = {
-  us: { accounts: 'https://accounts.zoho.com', apiDomain: 'https://www.zohoapis.com' },
-  eu: { accounts: 'https://accounts.zoho.eu', apiDomain: 'https://www.zohoapis.eu' },
-  in: { accounts: 'https://accounts.zoho.in', apiDomain: 'https://www.zohoapis.in' },
-  au: { accounts: 'https://accounts.zoho.com.au', apiDomain: 'https://www.zohoapis.com.au' },
-  jp: { accounts: 'https://accounts.zoho.jp', apiDomain: 'https://www.zohoapis.jp' },
-  ca: { accounts: 'https://accounts.zohocloud.ca', apiDomain: 'https://www.zohoapis.ca' },
-  sa: { accounts: 'https://accounts.zoho.sa', apiDomain: 'https://www.zohoapis.sa' },
-  cn: { accounts: 'https://accounts.zoho.com.cn', apiDomain: 'https://www.zohoapis.com.cn' },
-  uk: { accounts: 'https://accounts.zoho.uk', apiDomain: 'https://www.zohoapis.uk' },
-} as const;
-export type DataCenter = keyof typeof DATA_CENTERS;
-
-/** Every Zoho CRM API origin: each data center's, and its sandbox and developer variants. */
-export const ZOHO_API_DOMAINS: readonly string[] = Object.values(DATA_CENTERS).flatMap(({ apiDomain }) => [
-  apiDomain,
-  apiDomain.replace('://www.', '://sandbox.'),
-  apiDomain.replace('://www.', '://developer.'),
-]);
-
-/** The Zoho data center an API domain belongs to (`www.`, `sandbox.` or `developer.`), or null. */
-export function dataCenterOfApiDomain(apiDomain: string | null | undefined): DataCenter | null {
-  if (typeof apiDomain !== 'string') return null;
-  let origin: string;
-  try {
-    origin = new URL(apiDomain).origin;
-  } catch {
-    return null;
-  }
-  return (Object.keys(DATA_CENTERS) as DataCenter[]).find((dc) => ['www.', 'sandbox.', 'developer.'].some((prefix) => DATA_CENTERS[dc].apiDomain.replace('://www.', `://${prefix}`) === origin)) ?? null;
-}
+export type { DataCenter, DataCenterOrigins } from './data-centers.ts';
 
 /** Zoho gives no wait time with "Access Denied"; its windows are 10 minutes long. */
 export const DEFAULT_RATE_LIMIT_WAIT_MS = 60_000;
@@ -59,12 +30,6 @@ function retryAfterOf(response: Response, now: number): number | undefined {
   return Number.isFinite(ms) && ms > 0 ? Math.min(ms, 3_600_000) : undefined;
 }
 
-/** Where one data center's accounts server and CRM API live. */
-export interface DataCenterOrigins {
-  accounts: string;
-  apiDomain: string;
-}
-
 export interface ZohoOAuthOptions {
   /**
    * One data center, or `'any'`: users of every data center, each exchanged, refreshed and
@@ -72,10 +37,11 @@ export interface ZohoOAuthOptions {
    */
   dataCenter?: DataCenter | 'any';
   /**
-   * With `dataCenter: 'any'`: the data centers served and where they are (default: all eight,
-   * Zoho's own servers). Development points them at a local stand-in; leaving one out refuses it.
+   * With `dataCenter: 'any'`: the data centers served and where they are (default: every Zoho
+   * data center, on Zoho's own servers). Development points them at a local stand-in; leaving
+   * one out refuses it.
    */
-  dataCenters?: Partial<Record<DataCenter, DataCenterOrigins>>;
+  dataCenters?: DataCenterTable;
   /** Overrides a fixed `dataCenter`: the accounts server's origin, e.g. the local Zoho in tests. */
   accountsUrl?: string;
   clientId: string;
@@ -175,17 +141,7 @@ export function isKnownAccountsServer(accountsServer: string, configured?: strin
     return false;
   }
   if (configured !== undefined && origin === new URL(configured).origin) return true;
-  return dataCenterOfAccountsServer(origin) !== null;
-}
-
-/** The Zoho data center whose accounts server `accountsServer` is, or null. */
-export function dataCenterOfAccountsServer(accountsServer: string): DataCenter | null {
-  try {
-    const origin = new URL(accountsServer).origin;
-    return (Object.keys(DATA_CENTERS) as DataCenter[]).find((dc) => DATA_CENTERS[dc].accounts === origin) ?? null;
-  } catch {
-    return null;
-  }
+  return dataCenterAt(origin, 'accounts') !== null;
 }
 
 /**
@@ -221,7 +177,7 @@ export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
   if (perDataCenter) {
     if (dataCenter !== 'any') throw invalid("a secret per data center needs dataCenter 'any'");
     for (const [dc, secret] of Object.entries(clientSecret)) {
-      if (!Object.hasOwn(DATA_CENTERS, dc) || typeof secret !== 'string' || secret === '') throw invalid('clientSecret per data center maps Zoho data centers to non-empty secrets');
+      if (!isDataCenter(dc) || typeof secret !== 'string' || secret === '') throw invalid('clientSecret per data center maps Zoho data centers to non-empty secrets');
     }
   } else if (clientSecret !== undefined && (typeof clientSecret !== 'string' || clientSecret === '')) {
     throw invalid('clientSecret must be a non-empty string, or one per data center');
@@ -235,45 +191,34 @@ export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
   };
   const any = dataCenter === 'any';
   // The data centers this client serves, and where (only with 'any'; a fixed client has one server).
-  const served = new Map<DataCenter, DataCenterOrigins>();
+  const served: DataCenterTable = {};
   let accountsUrl: string;
   if (any) {
     const table = options.dataCenters ?? DATA_CENTERS;
     for (const [dc, origins] of Object.entries(table) as [DataCenter, DataCenterOrigins][]) {
-      if (!Object.hasOwn(DATA_CENTERS, dc)) throw invalid(`dataCenters: ${dc} is not a Zoho data center`);
-      served.set(dc, { accounts: originOf(origins.accounts, `dataCenters.${dc}.accounts`), apiDomain: originOf(origins.apiDomain, `dataCenters.${dc}.apiDomain`) });
+      if (!isDataCenter(dc)) throw invalid(`dataCenters: ${dc} is not a Zoho data center`);
+      served[dc] = { accounts: originOf(origins.accounts, `dataCenters.${dc}.accounts`), apiDomain: originOf(origins.apiDomain, `dataCenters.${dc}.apiDomain`) };
     }
-    if (served.size === 0) throw invalid('dataCenters names no data center');
+    const first = served.us ?? Object.values(served)[0];
+    if (!first) throw invalid('dataCenters names no data center');
     // Zoho's global sign-in is the US accounts server; it sends each user on to their own.
-    accountsUrl = (served.get('us') ?? [...served.values()][0]!).accounts;
+    accountsUrl = first.accounts;
   } else if (options.accountsUrl !== undefined) {
     accountsUrl = originOf(options.accountsUrl, 'accountsUrl');
-  } else if (dataCenter !== undefined && Object.hasOwn(DATA_CENTERS, dataCenter)) {
+  } else if (isDataCenter(dataCenter)) {
     accountsUrl = DATA_CENTERS[dataCenter].accounts;
   } else {
-    throw invalid(`give accountsUrl, a dataCenter (${Object.keys(DATA_CENTERS).join(', ')}) or dataCenter 'any'`);
+    throw invalid(`give accountsUrl, a dataCenter (${DATA_CENTER_IDS.join(', ')}) or dataCenter 'any'`);
   }
 
   /** A served data center's, by API origin: Zoho's `www.`, `sandbox.` and `developer.` variants, or a stand-in's exact origin. */
-  function dataCenterOf(apiDomain: string | null | undefined): DataCenter | null {
-    if (!any) return dataCenterOfApiDomain(apiDomain);
-    let origin: string;
-    try {
-      origin = new URL(apiDomain ?? '').origin;
-    } catch {
-      return null;
-    }
-    for (const [dc, origins] of served) {
-      if (origins.apiDomain === origin || (origins.apiDomain === DATA_CENTERS[dc].apiDomain && dataCenterOfApiDomain(origin) === dc)) return dc;
-    }
-    return null;
-  }
+  const dataCenterOf = (apiDomain: string | null | undefined) => dataCenterAt(apiDomain, 'api', any ? served : DATA_CENTERS);
 
   function accountsServerFor(apiDomain: string | null | undefined): string {
     if (!any) return accountsUrl;
     const dc = dataCenterOf(apiDomain);
     if (!dc) throw invalid("the token's API domain is not a Zoho data center's this client serves: it is not sent anywhere");
-    return served.get(dc)!.accounts;
+    return served[dc]!.accounts;
   }
 
   function exchangeServer(accountsServer: string | undefined): string {
@@ -287,7 +232,7 @@ export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
     } catch {
       throw invalid('accountsServer must be an absolute URL');
     }
-    const allowed = any ? [...served.values()].map((o) => o.accounts) : [accountsUrl];
+    const allowed = any ? Object.values(served).map((o) => o.accounts) : [accountsUrl];
     if (!allowed.includes(origin)) throw invalid('accountsServer is not the accounts server of a data center this client serves');
     return origin;
   }
@@ -300,8 +245,7 @@ export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
     if (!perDataCenter) return clientSecret ?? null;
     return (dc && clientSecret[dc]) || null;
   }
-  const dataCenterOfServer = (server: string): DataCenter | null =>
-    any ? ([...served].find(([, o]) => o.accounts === server)?.[0] ?? null) : null;
+  const dataCenterOfServer = (server: string): DataCenter | null => (any ? dataCenterAt(server, 'accounts', served) : null);
 
   async function call(url: string, init: RequestInit, doing: string): Promise<{ status: number; body: unknown }> {
     let response: Response;
@@ -396,7 +340,7 @@ export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
       if (responseType !== 'code' && responseType !== 'token') throw invalid("responseType must be 'code' or 'token'");
       let server = accountsUrl;
       if (signInAt !== undefined) {
-        const at = any ? served.get(signInAt) : undefined;
+        const at = any ? served[signInAt] : undefined;
         if (!at) throw invalid('signInAt must be a data center this client serves (with dataCenter any)');
         server = at.accounts;
       }
@@ -440,7 +384,7 @@ export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
       if (!accessToken || !apiDomain || !(seconds > 0)) throw new TokenStoreError('ZOHO_BAD_RESPONSE', "Zoho's redirect lacks access_token, api_domain or expires_in");
       // The token goes only to a Zoho API domain this client serves (or, for a fixed accounts URL, that origin).
       const origin = URL.canParse(apiDomain) ? new URL(apiDomain).origin : null;
-      const known = origin !== null && (any ? dataCenterOf(origin) !== null : dataCenterOfApiDomain(origin) !== null || origin === accountsUrl);
+      const known = origin !== null && (dataCenterOf(origin) !== null || (!any && origin === accountsUrl));
       if (!known) throw invalid("the redirect's api_domain is not a Zoho data center's this client serves");
       return { accessToken, refreshToken: null, apiDomain: origin, expiryTime: now() + seconds * 1000 };
     },

@@ -9,7 +9,8 @@ import { TokenStoreError } from '../../src/store/errors.ts';
 import { createMemoryStore } from '../../src/backends/memory.ts';
 import { createTokenManager } from '../../src/zoho/token-manager.ts';
 import { createZohoSdkStore } from '../../src/zoho/zoho-sdk.ts';
-import { DATA_CENTERS, zohoOAuth, type DataCenter } from '../../src/zoho/zoho.ts';
+import { DATA_CENTERS, type DataCenter } from '../../src/zoho/data-centers.ts';
+import { zohoOAuth } from '../../src/zoho/zoho.ts';
 
 /** A fetch that records where each request went and answers as Zoho would, successfully. */
 function recorder() {

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { APP_SCOPE, DEFAULT_CLIENT, LocalZoho, pkceChallenge, type LocalZohoClient, type LocalZohoOptions } from '../../local-zoho/server.ts';
-import { DATA_CENTERS } from '../../src/zoho/zoho.ts';
+import { DATA_CENTERS } from '../../src/zoho/data-centers.ts';
 
 const REDIRECT = DEFAULT_CLIENT.redirectUris[0]!;
 const DCS = Object.keys(DATA_CENTERS);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CLIENT } from '../../local-zoho/server.ts';
 import { TokenStoreError } from '../../src/store/errors.ts';
-import { DATA_CENTERS, isKnownAccountsServer, zohoOAuth } from '../../src/zoho/zoho.ts';
+import { DATA_CENTERS } from '../../src/zoho/data-centers.ts';
+import { isKnownAccountsServer, zohoOAuth } from '../../src/zoho/zoho.ts';
 import { localZoho, REDIRECT, ZOHO_ORIGIN } from '../shared/local-zoho.ts';
 import { tokenErrorOf } from '../shared/token-error.ts';
 
@@ -10,7 +11,7 @@ const answering = (body: string, status = 200): typeof fetch => async () => new 
 describe('zohoOAuth', () => {
   it("knows Zoho's nine data centers, with Canada on zohocloud.ca and the United Kingdom", () => {
     expect(Object.keys(DATA_CENTERS).sort()).toEqual(['au', 'ca', 'cn', 'eu', 'in', 'jp', 'sa', 'uk', 'us']);
-    expect(DATA_CENTERS.uk).toEqual({ accounts: 'https://accounts.zoho.uk', apiDomain: 'https://www.zohoapis.uk' });
+    expect(DATA_CENTERS.uk).toEqual({ accounts: 'https://accounts.zoho.uk', apiDomain: 'https://www.zohoapis.uk', name: 'United Kingdom' });
     expect(zohoOAuth({ dataCenter: 'ca', ...DEFAULT_CLIENT }).accountsUrl).toBe('https://accounts.zohocloud.ca');
     expect(isKnownAccountsServer('https://accounts.zoho.eu')).toBe(true);
     expect(isKnownAccountsServer('https://accounts.zoho.ca')).toBe(false);

@@ -23,7 +23,23 @@ describe('worker configuration', () => {
   });
 
   it('checks the key ring at the first request, so a bad one is a clear error, not a failing object later', () => {
-    expect(readConfig(env).tokenStoreKeys).toEqual(JSON.parse(env.TOKEN_STORE_KEYS));
+    expect(() => readConfig(env)).not.toThrow();
+    const short = 'c2hvcnQtc2VjcmV0';
+    const broken = [
+      [{ TOKEN_STORE_KEYS: JSON.stringify({ k1: short }) }, 'createCipher: the secret for key "k1" must be 32 bytes (got 12)'],
+      [{ TOKEN_STORE_CURRENT_KEY: 'k9' }, 'createCipher: current must name a key in keys'],
+      [{ TOKEN_STORE_CURRENT_KEY: '' }, 'TOKEN_STORE_CURRENT_KEY is not set'],
+    ] as const;
+    for (const [changes, said] of broken) {
+      let message = '';
+      try {
+        readConfig({ ...env, ...changes });
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).toBe(`configuration: ${said}`);
+      expect(message).not.toContain(short);
+    }
   });
 
   it('refuses KV mode, a missing or short USER_OBJECT_SECRET, and a bucket count out of range', () => {
