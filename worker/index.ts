@@ -5,9 +5,8 @@
  */
 import { createZohoWorker, getZohoSession, type ZohoEnv } from '../src/worker/index.ts';
 
-// The classes are bound under the names the earlier layouts used (wrangler.toml), so a
-// deployment that ran them keeps its objects: the name is what binds a class to its data.
-export { ZohoUserObject as TokenStoreObject, ZohoLoginStates as SessionsObject, ZohoDirectory as ObjectDirectory } from '../src/worker/index.ts';
+// Bound under these names in wrangler.toml (its v4 migration renamed the classes of earlier versions).
+export { ZohoDirectory, ZohoLoginStates, ZohoUserObject } from '../src/worker/index.ts';
 
 interface Env extends ZohoEnv {
   /**

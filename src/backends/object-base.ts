@@ -165,7 +165,7 @@ export interface ObjectInternals {
  * subclass decides what callers may ask (the Worker's user object exposes sessions, never raw
  * tokens). `TokenStoreObject` is this plus the store's methods.
  */
-export class TokenStoreObjectBase extends DurableObject<TokenStoreObjectEnv> {
+export class TokenStoreObjectBase<E extends TokenStoreObjectEnv = TokenStoreObjectEnv> extends DurableObject<E> {
   #tokens: SealedTokenStore | undefined;
   #refresher: TokenManager | undefined;
   #calls = 0;

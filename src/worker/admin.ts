@@ -13,7 +13,8 @@ import type { DirectoryEntry } from './directory.ts';
 import type { Env } from './env.ts';
 import { jsonError } from './http.ts';
 import { isDataCenter } from '../zoho/data-centers.ts';
-import { ask, DIRECTORY_SHARDS, directoryShard, userObject, userObjectName } from './objects.ts';
+import { DIRECTORY_SHARDS } from './directory.ts';
+import { ask, directoryShard, userObject, userObjectName } from './objects.ts';
 import { constantTimeEqual, sha256 } from './signing.ts';
 import type { EraseAnswer, ObjectStats } from './user-object.ts';
 

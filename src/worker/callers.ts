@@ -36,11 +36,9 @@ export interface Session {
   sessionId: string;
 }
 
-/** A user object reference as cookies write it: `<data center>.<object name>`. */
-export function parseRef(value: string | null | undefined): UserRef | null {
-  const [dataCenter, name, extra] = (value ?? '').split('.');
-  return isDataCenter(dataCenter) && name?.startsWith('u-') && extra === undefined ? { dataCenter, name } : null;
-}
+/** A user object's reference from its two parts, as a cookie or a token reference names them; null unless both are well formed. */
+const refOf = (dataCenter: string | undefined, name: string | undefined): UserRef | null =>
+  isDataCenter(dataCenter) && name?.startsWith('u-') ? { dataCenter, name } : null;
 
 /** The session a cookie names, if its signature checks out (no storage call for forgeries). */
 export async function sessionOf(request: Request, env: Env, config: Config): Promise<Session | null> {
@@ -49,7 +47,7 @@ export async function sessionOf(request: Request, env: Env, config: Config): Pro
   const parts = cookie.split('.');
   if (parts.length !== 5) return null;
   const [dataCenter, name, sessionId, expiresAt, signature] = parts as [string, string, string, string, string];
-  const ref = parseRef(`${dataCenter}.${name}`);
+  const ref = refOf(dataCenter, name);
   if (!ref || !/^\d{1,15}$/.test(expiresAt) || Number(expiresAt) <= Date.now()) return null;
   if (!(await verify(config.sessionSecret, 'session', `${dataCenter}.${name}.${sessionId}.${expiresAt}`, signature))) return null;
   return { ref, sessionId };
@@ -69,7 +67,7 @@ export const tokenRefString = (ref: UserRef, tokenId: string) => `${ref.dataCent
 
 function parseTokenRef(value: string | null): { ref: UserRef; tokenId: string } | null {
   const [dataCenter, name, tokenId, extra] = value?.split('/') ?? [];
-  const ref = parseRef(`${dataCenter}.${name}`);
+  const ref = refOf(dataCenter, name);
   return ref && tokenId && extra === undefined ? { ref, tokenId } : null;
 }
 

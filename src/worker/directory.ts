@@ -1,11 +1,22 @@
 /**
  * The directory of user objects, for operators: which objects exist, and which key ids seal
  * their records, so an operator learns when no record under an old key is left. Sharded by
- * object id (worker/objects.ts). Written only from user objects' alarms and read only by the
+ * object id (shardOf). Written only from user objects' alarms and read only by the
  * admin routes: never on a request path. Holds object ids and counts; no name, no token.
  */
 import { DurableObject } from 'cloudflare:workers';
 import { sqlWithSchema } from './sql.ts';
+
+/** Directory shards: the directory is written by object alarms, never on a request path. */
+export const DIRECTORY_SHARDS = 8;
+
+export const shardName = (k: number) => `directory-${k}`;
+
+/** The shard an object reports to: k from the SHA-256 of its id, so objects spread evenly. */
+export async function shardOf(objectId: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(objectId)));
+  return shardName(((digest[0]! << 8) | digest[1]!) % DIRECTORY_SHARDS);
+}
 
 export interface DirectoryEntry {
   /** The user object's id (hex), as `idFromString` takes it. */
@@ -22,7 +33,7 @@ const SCHEMA = [
 type Row = { id: string; key_ids: string; tokens: number; sessions: number };
 const toEntry = (row: Row): DirectoryEntry => ({ id: row.id, keyIds: row.key_ids ? row.key_ids.split(',') : [], tokens: row.tokens, sessions: row.sessions });
 
-export class ObjectDirectory extends DurableObject {
+export class ZohoDirectory extends DurableObject {
   #sql = sqlWithSchema(this.ctx.storage, SCHEMA);
 
   /** An object reports what it holds; one that holds nothing any more leaves the directory. */

@@ -1,7 +1,7 @@
 import type { TokenStoreObjectEnv } from '../backends/object-base.ts';
-import type { ObjectDirectory } from './directory.ts';
-import type { SessionsObject } from './sessions.ts';
-import type { UserTokensObject } from './user-object.ts';
+import type { ZohoDirectory } from './directory.ts';
+import type { ZohoLoginStates } from './login-states.ts';
+import type { ZohoUserObject } from './user-object.ts';
 
 /**
  * The bindings and secrets the Worker library reads (`ZohoEnv`): bind the three classes under
@@ -9,11 +9,11 @@ import type { UserTokensObject } from './user-object.ts';
  */
 export interface Env extends TokenStoreObjectEnv {
   /** One object per Zoho user: their token and sessions (the class is bound as TokenStoreObject). */
-  TOKEN_STORE: DurableObjectNamespace<UserTokensObject>;
+  TOKEN_STORE: DurableObjectNamespace<ZohoUserObject>;
   /** Login-state buckets. */
-  SESSIONS: DurableObjectNamespace<SessionsObject>;
+  SESSIONS: DurableObjectNamespace<ZohoLoginStates>;
   /** The directory of user objects, for operators. */
-  DIRECTORY: DurableObjectNamespace<ObjectDirectory>;
+  DIRECTORY: DurableObjectNamespace<ZohoDirectory>;
   /** Only "durable-object" (the default) is accepted; "kv" was removed. */
   STORE?: string;
   /** A secret: signs session cookies and login state. At least 32 characters. */

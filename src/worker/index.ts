@@ -15,6 +15,6 @@ export { createZohoHandler, createZohoWorker, type ZohoHandler } from './router.
 export { getZohoSession, type ZohoSession } from './session.ts';
 export type { ZohoBindings, ZohoCaller, ZohoSessionOptions, ZohoWorkerOptions } from './options.ts';
 export type { Env as ZohoEnv } from './env.ts';
-export { UserTokensObject as ZohoUserObject } from './user-object.ts';
-export { SessionsObject as ZohoLoginStates } from './sessions.ts';
-export { ObjectDirectory as ZohoDirectory } from './directory.ts';
+export { ZohoUserObject } from './user-object.ts';
+export { ZohoLoginStates } from './login-states.ts';
+export { ZohoDirectory } from './directory.ts';

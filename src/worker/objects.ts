@@ -12,18 +12,10 @@ import { unwrap, type Outcome } from '../backends/object-base.ts';
 import { DATA_CENTER_PLACEMENT, placedNamespace, type ObjectPlacement } from '../backends/object-names.ts';
 import type { DataCenter } from '../zoho/data-centers.ts';
 import { callObject } from '../backends/object-call.ts';
+import { shardName } from './directory.ts';
 import type { Env } from './env.ts';
 
-/** Directory shards: the directory is written by object alarms, never on a request path. */
-export const DIRECTORY_SHARDS = 8;
-
 export { userObjectName } from '../backends/object-names.ts';
-
-/** A bucket number in [0, buckets), from the SHA-256 of `value` (so any string spreads evenly). */
-export async function bucketOf(value: string, buckets: number): Promise<number> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(value)));
-  return ((digest[0]! << 8) | digest[1]!) % buckets;
-}
 
 /** A user's object: its name, and the data center that placed it. */
 export interface UserRef {
@@ -47,7 +39,7 @@ export function userObject(env: Env, ref: UserRef) {
   return () => (namespace as Env['TOKEN_STORE']).get(id as DurableObjectId, options as DurableObjectNamespaceGetDurableObjectOptions);
 }
 export const stateBucket = (env: Env, k: number) => () => env.SESSIONS.get(env.SESSIONS.idFromName(`states-${k}`));
-export const directoryShard = (env: Env, k: number) => () => env.DIRECTORY.get(env.DIRECTORY.idFromName(`directory-${k}`));
+export const directoryShard = (env: Env, k: number) => () => env.DIRECTORY.get(env.DIRECTORY.idFromName(shardName(k)));
 
 /**
  * One call to an object whose method answers an outcome, with retries of transient faults.

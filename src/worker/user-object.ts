@@ -12,15 +12,13 @@
  * Only SHA-256 hashes of session ids are stored, so a copy of storage cannot be replayed.
  */
 import type { CrmAccess } from '../zoho/crm-call.ts';
-import { objectEvents, objectInternals, TokenStoreObjectBase, type ObjectInternals, type Outcome } from '../backends/object-base.ts';
+import { objectEvents, objectInternals, TokenStoreObjectBase, type ObjectInternals, type Outcome, type TokenStoreObjectEnv } from '../backends/object-base.ts';
 import { userObjectName } from '../backends/object-names.ts';
 import type { EraseResult, TokenEvent } from '../zoho/token-manager.ts';
 import type { OAuthToken, RefreshOptions } from '../store/types.ts';
 import type { ZohoTokens } from '../zoho/zoho.ts';
-import type { DirectoryEntry } from './directory.ts';
-import type { Env } from './env.ts';
+import { shardOf, type DirectoryEntry, type ZohoDirectory } from './directory.ts';
 import { audit } from './http.ts';
-import { DIRECTORY_SHARDS, bucketOf } from './objects.ts';
 import { randomId, sha256 } from './signing.ts';
 import { pinAlarm } from './alarm.ts';
 import { sqlWithSchema } from './sql.ts';
@@ -77,7 +75,15 @@ export interface SessionInfo {
  * RPC methods are exactly the ones the Worker calls; none hands out a refresh token or the
  * client's secret, and the raw store methods of `TokenStoreObject` are not inherited.
  */
-export class UserTokensObject extends TokenStoreObjectBase {
+/** What a user object reads from its environment (the Worker's `ZohoEnv` has it all). */
+export interface UserObjectEnv extends TokenStoreObjectEnv {
+  USER_OBJECT_SECRET: string;
+  IDLE_PURGE_DAYS?: string;
+  /** The directory, under the class's `directoryBinding`. */
+  [binding: string]: unknown;
+}
+
+export class ZohoUserObject extends TokenStoreObjectBase<UserObjectEnv> {
   /** The env binding of the directory this object reports to: set it in a subclass if yours is not `DIRECTORY`. */
   static directoryBinding = 'DIRECTORY';
 
@@ -85,9 +91,9 @@ export class UserTokensObject extends TokenStoreObjectBase {
   #tables = sqlWithSchema(this.ctx.storage, SCHEMA);
   #awake = false;
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(ctx: DurableObjectState, env: UserObjectEnv) {
     super(ctx, env);
-    pinAlarm(this, UserTokensObject);
+    pinAlarm(this, ZohoUserObject);
   }
 
   #sql() {
@@ -102,19 +108,15 @@ export class UserTokensObject extends TokenStoreObjectBase {
     return sql;
   }
 
-  get #env(): Env {
-    return this.env as unknown as Env;
-  }
-
   /** The idle period, or null when the deployment does not purge. */
   #idleMs(): number | null {
-    const days = Number(this.#env.IDLE_PURGE_DAYS);
-    return this.#env.IDLE_PURGE_DAYS && days > 0 ? days * DAY_MS : null;
+    const days = Number(this.env.IDLE_PURGE_DAYS);
+    return this.env.IDLE_PURGE_DAYS && days > 0 ? days * DAY_MS : null;
   }
 
   override [objectEvents](event: TokenEvent): void {
     // The object's own name is the keyed hash of its user: the audit line names the user by it.
-    void (event.userName ? userObjectName(this.#env.USER_OBJECT_SECRET, event.userName) : Promise.resolve(null)).then((user) =>
+    void (event.userName ? userObjectName(this.env.USER_OBJECT_SECRET, event.userName) : Promise.resolve(null)).then((user) =>
       audit({ audit: event.type, user, code: event.code, retryAfterMs: event.retryAfterMs, revokedAtZoho: event.revokedAtZoho }),
     );
   }
@@ -346,8 +348,9 @@ export class UserTokensObject extends TokenStoreObjectBase {
     if (report !== (this.#meta('reported') ?? '')) {
       const { keyIds, tokens, sessions } = this.#state(current);
       const id = this.ctx.id.toString();
-      const directory = (this.#env as unknown as Record<string, Env['DIRECTORY']>)[(this.constructor as typeof UserTokensObject).directoryBinding]!;
-      const shard = directory.get(directory.idFromName(`directory-${await bucketOf(id, DIRECTORY_SHARDS)}`));
+      // The binding's name is the class's (a subclass may rename it), so it is looked up, not typed.
+      const directory = this.env[(this.constructor as typeof ZohoUserObject).directoryBinding] as DurableObjectNamespace<ZohoDirectory>;
+      const shard = directory.get(directory.idFromName(await shardOf(id)));
       // A failure throws: the runtime retries the alarm with backoff.
       await shard.report({ id, keyIds, tokens, sessions } satisfies DirectoryEntry);
       this.#setMeta('reported', report);

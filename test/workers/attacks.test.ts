@@ -15,7 +15,7 @@ import { tokenErrorOf } from '../shared/token-error.ts';
 import './env.ts';
 import { admin, client, codeOutcome, grant, liveRefreshTokens, refreshesOf, usageOf } from './local-zoho.ts';
 import { MAX_BODY_BYTES, proxiedHeaders } from '../../src/worker/proxy.ts';
-import { UserTokensObject } from '../../src/worker/user-object.ts';
+import { ZohoUserObject } from '../../src/worker/user-object.ts';
 import { limiterKey, MAX_PENDING_LOGINS } from '../../src/worker/auth.ts';
 import type { Env } from '../../src/worker/env.ts';
 import worker from '../../worker/index.ts';
@@ -247,7 +247,7 @@ describe('least privilege: the user object hands out only what a CRM call needs'
     expect(outcome).toBe('The RPC receiver does not implement "findToken".');
     // ...and none of the store's other methods is there to call.
     for (const method of ['saveToken', 'getTokens', 'deleteTokens', 'findTokenById', 'freshToken', 'rotate', 'deleteToken']) {
-      expect(method in UserTokensObject.prototype).toBe(false);
+      expect(method in ZohoUserObject.prototype).toBe(false);
     }
     expect('getTokens' in TokenStoreObject.prototype).toBe(true);
     const sessionId = ana.cookie.split('=')[1]!.split('.')[2]!;

@@ -9,7 +9,8 @@ import { cipherCodec, type StoredRecord } from '../../src/store/codec.ts';
 import { zohoOAuth } from '../../src/zoho/zoho.ts';
 import type { Env } from '../../src/worker/env.ts';
 import worker from '../../worker/index.ts';
-import { bucketOf, DIRECTORY_SHARDS, userObjectName } from '../../src/worker/objects.ts';
+import { shardOf } from '../../src/worker/directory.ts';
+import { userObjectName } from '../../src/worker/objects.ts';
 import { sealV1 } from '../shared/sealed-v1.ts';
 import './env.ts';
 import { client, grant, usageOf } from './local-zoho.ts';
@@ -285,7 +286,7 @@ describe('objects keep themselves clean', () => {
 
     // As after a key change: the object's records (and what the directory last heard) are under k0.
     await sealUnder(userName, 'k0');
-    const shard = env.DIRECTORY.get(env.DIRECTORY.idFromName(`directory-${await bucketOf(id, DIRECTORY_SHARDS)}`));
+    const shard = env.DIRECTORY.get(env.DIRECTORY.idFromName(await shardOf(id)));
     await shard.report({ id, keyIds: ['k0'], tokens: 1, sessions: 1 });
     expect(await (await call('/admin/keys', { headers: adminHeaders })).json()).toMatchObject({ done: false, objectsByKey: { k0: 1 } });
     const woken = (await (await call('/admin/reseal', { method: 'POST', headers: adminHeaders })).json()) as { objectsWoken: number; recordsResealed: number };

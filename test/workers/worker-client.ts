@@ -7,7 +7,7 @@ import { env, runInDurableObject, SELF } from 'cloudflare:test';
 import { expect, vi } from 'vitest';
 import { objectInternals } from '../../src/backends/object-base.ts';
 import type { OAuthToken, SealedTokenStore } from '../../src/store/types.ts';
-import type { UserTokensObject } from '../../src/worker/user-object.ts';
+import type { ZohoUserObject } from '../../src/worker/user-object.ts';
 import { userObjectName } from '../../src/worker/objects.ts';
 import { sign } from '../../src/worker/signing.ts';
 import './env.ts';
@@ -77,8 +77,8 @@ export const dataCenterOf = (email: string): 'us' | 'eu' => (/\.eu(\.example)?$/
  * The sealed store inside one of the Worker's objects, reached from inside it: the object's
  * RPC hands out no raw token, so tests read and write through its internals.
  */
-export function storeInside(stub: DurableObjectStub<UserTokensObject>): SealedTokenStore {
-  const inside = <T>(work: (store: SealedTokenStore) => Promise<T>) => runInDurableObject(stub, (object: UserTokensObject) => work(object[objectInternals]().store()));
+export function storeInside(stub: DurableObjectStub<ZohoUserObject>): SealedTokenStore {
+  const inside = <T>(work: (store: SealedTokenStore) => Promise<T>) => runInDurableObject(stub, (object: ZohoUserObject) => work(object[objectInternals]().store()));
   return {
     findToken: (query) => inside((s) => s.findToken(query)),
     saveToken: (token) => inside((s) => s.saveToken(token)),

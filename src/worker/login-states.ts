@@ -15,12 +15,12 @@ const SCHEMA = [
   `CREATE INDEX IF NOT EXISTS login_states_expiry ON login_states (expires_at)`,
 ];
 
-export class SessionsObject extends DurableObject {
+export class ZohoLoginStates extends DurableObject {
   #sql = sqlWithSchema(this.ctx.storage, SCHEMA);
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
-    pinAlarm(this, SessionsObject);
+    pinAlarm(this, ZohoLoginStates);
   }
 
   /** Wakes the alarm for `at` unless it is already due sooner. */

@@ -1,0 +1,51 @@
+/**
+ * The layer plan of src/ (the README's folder table) holds for every file, type imports
+ * included: no import cycle; the store imports nothing above it; nothing imports the Worker
+ * library but its Hono adapter; and src/ uses Web APIs only (no node: module).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, normalize, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const SRC = join(import.meta.dirname, '../../src');
+const files = readdirSync(SRC, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
+/** Every module specifier a file imports or re-exports, `import type` included. */
+const specifiers = (file: string) => [...readFileSync(join(SRC, file), 'utf8').matchAll(/^(?:import|export)\b[^;]*?\bfrom\s+'([^']+)'/gm)].map((m) => m[1]!);
+const graph = new Map(files.map((file) => [file, specifiers(file).filter((s) => s.startsWith('.')).map((s) => normalize(relative(SRC, join(SRC, dirname(file), s))))]));
+const layerOf = (file: string) => (file.includes('/') ? file.split('/')[0]! : '(root)');
+
+describe('the layers of src/', () => {
+  it('read every file', () => {
+    expect(files.length).toBeGreaterThan(30);
+    expect([...graph.values()].flat().length).toBeGreaterThan(50);
+  });
+
+  it('have no import cycle, types included', () => {
+    const cycles: string[] = [];
+    const state = new Map<string, 'open' | 'done'>();
+    const visit = (file: string, path: string[]) => {
+      state.set(file, 'open');
+      for (const next of graph.get(file) ?? []) {
+        if (state.get(next) === 'open') cycles.push([...path.slice(path.indexOf(next)), file, next].join(' -> '));
+        else if (!state.has(next) && graph.has(next)) visit(next, [...path, file]);
+      }
+      state.set(file, 'done');
+    };
+    for (const file of files) if (!state.has(file)) visit(file, []);
+    expect(cycles).toEqual([]);
+  });
+
+  it('keep the store below everything: it imports only itself', () => {
+    const outside = [...graph].filter(([file]) => layerOf(file) === 'store').flatMap(([file, deps]) => deps.filter((d) => layerOf(d) !== 'store').map((d) => `${file} -> ${d}`));
+    expect(outside).toEqual([]);
+  });
+
+  it('let only the Hono adapter import the Worker library', () => {
+    const into = [...graph].flatMap(([file, deps]) => deps.filter((d) => layerOf(d) === 'worker' && !['worker', 'hono'].includes(layerOf(file))).map((d) => `${file} -> ${d}`));
+    expect(into).toEqual([]);
+  });
+
+  it('use Web APIs only: no node: module anywhere in src/', () => {
+    expect(files.flatMap((file) => specifiers(file).filter((s) => s.startsWith('node:')).map((s) => `${file}: ${s}`))).toEqual([]);
+  });
+});
