@@ -8,7 +8,7 @@
  * object saves are serialized, so any number of Workers saving one user end with one record.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { cipherFromSettings } from '../store/cipher.ts';
+import { cipherFromSettings, type Cipher } from '../store/cipher.ts';
 import { cipherCodec, type StoredRecord } from '../store/codec.ts';
 import { TokenStoreError, type TokenStoreErrorCode } from '../store/errors.ts';
 import { INDEX_FIELDS, type IndexField } from '../store/matching.ts';
@@ -150,9 +150,19 @@ export const objectInternals = Symbol('edge-token-store/durable-object internals
 /** A subclass's hook for what happens to its tokens (audit logs); symbol-keyed for the same reason. */
 export const objectEvents = Symbol('edge-token-store/durable-object events');
 
+/** What the object's records are, without opening one: each id, its key id, and whether the cipher calls it current. */
+export interface RecordState {
+  id: string;
+  keyId: string;
+  /** Sealed in the current format under the current key; else the next `rotate()` re-seals it. */
+  current: boolean;
+}
+
 export interface ObjectInternals {
   /** Built on first use (a misconfigured key ring is then an error of that call). */
   store(): SealedTokenStore;
+  /** The records' state (none when the object never held one), asked of the cipher, never read from the sealed text. */
+  records(): RecordState[];
   manager(): TokenManager;
   /** Answers one RPC: counted, and what it throws turned into an outcome. */
   answer<T>(work: () => Promise<T>): Promise<Outcome<T>>;
@@ -167,12 +177,14 @@ export interface ObjectInternals {
  */
 export class TokenStoreObjectBase<E extends TokenStoreObjectEnv = TokenStoreObjectEnv> extends DurableObject<E> {
   #tokens: SealedTokenStore | undefined;
+  #cipher: Cipher | undefined;
   #refresher: TokenManager | undefined;
   #calls = 0;
 
   [objectInternals](): ObjectInternals {
     return {
       store: () => this.#store(),
+      records: () => this.#records(),
       manager: () => this.#manager(),
       answer: (work) => this.#answer(work),
       calls: () => this.#calls,
@@ -184,13 +196,25 @@ export class TokenStoreObjectBase<E extends TokenStoreObjectEnv = TokenStoreObje
     return outcome(work);
   }
 
-  #store(): SealedTokenStore {
+  #keyRing(): Cipher {
     // Built on first use so that a misconfigured secret is reported per call, not as a crashed object.
-    this.#tokens ??= createRecordStore(
-      sqlBackend(this.ctx.storage),
-      cipherCodec(cipherFromSettings(this.env.TOKEN_STORE_KEYS, this.env.TOKEN_STORE_CURRENT_KEY), `do:${this.ctx.id.toString()}`),
-    );
+    this.#cipher ??= cipherFromSettings(this.env.TOKEN_STORE_KEYS, this.env.TOKEN_STORE_CURRENT_KEY);
+    return this.#cipher;
+  }
+
+  #store(): SealedTokenStore {
+    this.#tokens ??= createRecordStore(sqlBackend(this.ctx.storage), cipherCodec(this.#keyRing(), `do:${this.ctx.id.toString()}`));
     return this.#tokens;
+  }
+
+  #records(): RecordState[] {
+    const { sql } = this.ctx.storage;
+    if (sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tokens'").toArray().length === 0) return [];
+    const cipher = this.#keyRing();
+    return sql
+      .exec<{ id: string; key_id: string; data: string }>('SELECT id, key_id, data FROM tokens ORDER BY id')
+      .toArray()
+      .map((row) => ({ id: row.id, keyId: row.key_id, current: cipher.isCurrent(row.data) }));
   }
 
   #manager(): TokenManager {

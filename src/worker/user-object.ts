@@ -121,34 +121,31 @@ export class ZohoUserObject extends TokenStoreObjectBase<UserObjectEnv> {
     );
   }
 
+  /** Under an old key, or in the older sealed format under the current one: re-sealed by the alarm. */
   #staleKeys(): boolean {
-    const current = this.env.TOKEN_STORE_CURRENT_KEY;
-    // Under an old key, or in the older sealed format (v1) under any key: re-sealed by the alarm.
-    return this.ctx.storage.sql.exec("SELECT 1 FROM tokens WHERE key_id != ? OR data NOT LIKE 'v2.%' LIMIT 1", current).toArray().length > 0;
+    return this.#internals.records().some((record) => !record.current);
   }
 
   /** Whether records here may still carry a client secret (written before logins stopped storing it). */
   #secretsToDrop(): boolean {
-    return this.#meta('secrets_dropped') === null && this.ctx.storage.sql.exec('SELECT 1 FROM tokens LIMIT 1').toArray().length > 0;
+    return this.#meta('secrets_dropped') === null && this.#internals.records().length > 0;
   }
 
   /**
-   * The key ids that seal this object's records (none when it holds no token). A record of the
-   * older sealed format shows as `<key id>:v1`: not the current key, so operators' re-seal and
-   * /admin/keys treat it as one to re-seal.
+   * The key ids that seal this object's records (none when it holds no token). A record under
+   * the current key in the older sealed format shows as `<key id>:v1`: not the current key, so
+   * operators' re-seal and /admin/keys treat it as one to re-seal.
    */
   #keyIds(): string[] {
-    return this.#sql()
-      .exec<{ key_id: string }>("SELECT DISTINCT key_id || CASE WHEN data LIKE 'v1.%' THEN ':v1' ELSE '' END AS key_id FROM tokens ORDER BY key_id")
-      .toArray()
-      .map((r) => r.key_id);
+    this.#sql();
+    const current = this.env.TOKEN_STORE_CURRENT_KEY;
+    const ids = this.#internals.records().map((r) => (r.keyId === current && !r.current ? `${r.keyId}:v1` : r.keyId));
+    return [...new Set(ids)].sort();
   }
 
   #state(keyIds = this.#keyIds()): { keyIds: string[]; tokens: number; sessions: number } {
-    const sql = this.#sql();
-    const tokens = sql.exec<{ n: number }>('SELECT count(*) AS n FROM tokens').one().n;
-    const sessions = sql.exec<{ n: number }>('SELECT count(*) AS n FROM sessions WHERE expires_at > ?', Date.now()).one().n;
-    return { keyIds, tokens, sessions };
+    const sessions = this.#sql().exec<{ n: number }>('SELECT count(*) AS n FROM sessions WHERE expires_at > ?', Date.now()).one().n;
+    return { keyIds, tokens: this.#internals.records().length, sessions };
   }
 
   /** The directory hears of an object once it holds something, and again when its key ids change. */
@@ -289,7 +286,7 @@ export class ZohoUserObject extends TokenStoreObjectBase<UserObjectEnv> {
   erase(): Promise<Outcome<EraseAnswer>> {
     return this.#internals.answer(async () => {
       // An object that never held anything stays that way (an operator may ask every data center).
-      if (this.ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'tokens'").toArray().length === 0) {
+      if (this.#internals.records().length === 0) {
         return { found: false, revokedAtZoho: false, tokensDeleted: 0, sessionsEnded: 0 };
       }
       const tokens = await this.#internals.store().getTokens();
@@ -340,7 +337,11 @@ export class ZohoUserObject extends TokenStoreObjectBase<UserObjectEnv> {
     const purgeAt = this.#meta('purge_at');
     if (idleMs !== null && purgeAt !== null && Number(purgeAt) <= Date.now()) {
       await this.#internals.manager().purgeIdle({ idleMs });
-      sql.exec('DELETE FROM sessions WHERE token_id NOT IN (SELECT id FROM tokens)');
+      // Sessions of the tokens the purge deleted end with them.
+      const kept = new Set(this.#internals.records().map((r) => r.id));
+      for (const { token_id } of sql.exec<{ token_id: string }>('SELECT DISTINCT token_id FROM sessions').toArray()) {
+        if (!kept.has(token_id)) sql.exec('DELETE FROM sessions WHERE token_id = ?', token_id);
+      }
       await this.#planPurge();
     }
     const current = this.#keyIds();
