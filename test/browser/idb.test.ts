@@ -1,10 +1,10 @@
 import { openDB } from 'idb';
 import { describe, expect, it } from 'vitest';
 import { createCipher, generateSecret } from '../../src/store/cipher.ts';
-import { TokenStoreError } from '../../src/store/errors.ts';
 import { browserCipher, openIndexedDBStore } from '../../src/backends/idb.ts';
 import { runConformance, sampleToken } from '../conformance.ts';
 import { expectNothingInClear } from '../shared/in-clear.ts';
+import { tokenErrorOf } from '../shared/token-error.ts';
 
 let databases = 0;
 const freshName = () => `idb-test-${Date.now()}-${databases++}`;
@@ -97,9 +97,14 @@ describe('indexeddb store', () => {
   it('a database from a newer release is reported, not overwritten', async () => {
     const name = freshName();
     const newer = await openDB(name, 99, { upgrade: (db) => void db.createObjectStore('tokens', { keyPath: 'id' }) });
+    await newer.put('tokens', { id: 'from-the-newer-release', data: 'kept' });
     newer.close();
-    const error = await openIndexedDBStore({ name, cipher }).catch((e: unknown) => e);
-    expect((error as TokenStoreError).code).toBe('STORAGE_FAILED');
+    expect((await tokenErrorOf(openIndexedDBStore({ name, cipher }))).code).toBe('STORAGE_FAILED');
+    // Still the newer release's database, its version and its record untouched.
+    const after = await openDB(name);
+    expect(after.version).toBe(99);
+    expect(await after.get('tokens', 'from-the-newer-release')).toEqual({ id: 'from-the-newer-release', data: 'kept' });
+    after.close();
   });
 
   it('surfaces a closed connection (another tab deleting the database) as STORAGE_FAILED', async () => {
@@ -111,14 +116,13 @@ describe('indexeddb store', () => {
       request.onsuccess = () => resolve();
       request.onerror = () => reject(request.error);
     });
-    const error = await store.saveToken(sampleToken(2)).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(TokenStoreError);
-    expect((error as TokenStoreError).code).toBe('STORAGE_FAILED');
-    expect((error as TokenStoreError).cause).toBeDefined();
+    const error = await tokenErrorOf(store.saveToken(sampleToken(2)));
+    expect(error.code).toBe('STORAGE_FAILED');
+    expect(error.cause).toBeDefined();
   });
 
   it('rejects a missing cipher', async () => {
-    const error = await openIndexedDBStore({ cipher: undefined as never }).catch((e: unknown) => e);
-    expect((error as TokenStoreError).code).toBe('INVALID_INPUT');
+    const error = await tokenErrorOf(openIndexedDBStore({ cipher: undefined as never }));
+    expect(error.code).toBe('INVALID_INPUT');
   });
 });

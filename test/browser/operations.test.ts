@@ -4,14 +4,13 @@ import { describe, expect, inject, it } from 'vitest';
 import { browserCipher, openIndexedDBStore } from '../../src/backends/idb.ts';
 import { createTokenManager } from '../../src/zoho/token-manager.ts';
 import { zohoOAuth } from '../../src/zoho/zoho.ts';
+import { localZohoAdmin } from '../shared/local-zoho-admin.ts';
 
 const REDIRECT = 'https://app.example.com/callback';
 const DAY = 86_400_000;
 const client = { clientId: '1000.BROWSERPURGE', clientSecret: 'browser-purge-secret' };
 
-async function admin(op: string, params: Record<string, string>) {
-  return (await fetch(`${inject('zohoUrl')}/__admin/${op}?${new URLSearchParams(params)}`, { method: 'POST' })).json() as Promise<{ code?: string }>;
-}
+const admin = localZohoAdmin(() => inject('zohoUrl'));
 
 describe('purge idle tokens in IndexedDB', () => {
   it('revokes at Zoho, then deletes, the tokens idle for the period; keeps the one in use', async () => {
@@ -21,7 +20,7 @@ describe('purge idle tokens in IndexedDB', () => {
     const clock = { now: Date.now() };
     const oauth = zohoOAuth({ accountsUrl: inject('zohoUrl'), ...client, redirectUrl: REDIRECT, now: () => clock.now });
     const manager = createTokenManager({ store, oauth, now: () => clock.now, lock: null });
-    const grant = async (email: string) => (await admin('grant', { client_id: client.clientId, email, redirect_uri: REDIRECT })).code!;
+    const grant = async (email: string) => (await admin<{ code: string }>('grant', { client_id: client.clientId, email, redirect_uri: REDIRECT })).code;
     const idle = await manager.exchangeGrant(await grant('ana@example.com'));
     const inUse = await manager.exchangeGrant(await grant('bo@example.com'));
 

@@ -4,13 +4,11 @@ import { browserCipher, openIndexedDBStore } from '../../src/backends/idb.ts';
 import { createTokenManager } from '../../src/zoho/token-manager.ts';
 import { zohoOAuth } from '../../src/zoho/zoho.ts';
 import type { RefreshJob } from './refresh-worker.ts';
+import { localZohoAdmin } from '../shared/local-zoho-admin.ts';
 
 const REDIRECT = 'https://app.example.com/callback';
 
-async function admin(op: string, params: Record<string, string>) {
-  const url = `${inject('zohoUrl')}/__admin/${op}?${new URLSearchParams(params)}`;
-  return (await fetch(url, { method: op === 'counts' ? 'GET' : 'POST' })).json();
-}
+const admin = localZohoAdmin(() => inject('zohoUrl'));
 
 /** Starts the worker and waits until it is set up; `go()` then releases its callers. */
 async function workerReady(job: RefreshJob): Promise<{ go: () => Promise<string[]> }> {
@@ -42,7 +40,7 @@ describe('single-flight refresh across browser contexts (Web Locks)', () => {
     const store = await openIndexedDBStore({ name: dbName, cipher: await browserCipher(keysName) });
     const oauth = zohoOAuth({ accountsUrl: zohoUrl, ...DEFAULT_CLIENT, redirectUrl: REDIRECT });
     const manager = createTokenManager({ store, oauth });
-    const { code } = await admin('grant', { client_id: DEFAULT_CLIENT.clientId, email: 'ana@example.com', redirect_uri: REDIRECT });
+    const { code } = await admin<{ code: string }>('grant', { client_id: DEFAULT_CLIENT.clientId, email: 'ana@example.com', redirect_uri: REDIRECT });
     const saved = await manager.exchangeGrant(code);
     await store.saveToken({ id: saved.id, expiryTime: Date.now() - 1 });
 
@@ -54,6 +52,6 @@ describe('single-flight refresh across browser contexts (Web Locks)', () => {
     const all = new Set([...workerTokens, ...pageResults.map((r) => r.accessToken)]);
     expect(all.size).toBe(1);
     expect(all.has(saved.accessToken!)).toBe(false);
-    expect((await admin('counts', { refresh_token: saved.refreshToken! })).refreshes).toBe(1);
+    expect((await admin<{ refreshes: number }>('counts', { refresh_token: saved.refreshToken! })).refreshes).toBe(1);
   });
 });

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnStart, type RunningApp } from '../../scripts/spawn-start.ts';
+import { localZohoAdmin } from '../shared/local-zoho-admin.ts';
 
 const PORT = 18787;
 const ZOHO_PORT = 18788;
@@ -58,9 +59,8 @@ async function logInThroughWorker(target: Page, email: string, userName: string)
   await expect.poll(() => target.locator('#user').textContent()).toBe(userName);
 }
 
-async function zohoCounts(): Promise<{ refreshes: number; grantExchanges: number; grantsIssued: number }> {
-  return (await fetch(`${ZOHO}/__admin/counts`)).json() as Promise<{ refreshes: number; grantExchanges: number; grantsIssued: number }>;
-}
+const admin = localZohoAdmin(ZOHO);
+const zohoCounts = () => admin<{ refreshes: number; grantExchanges: number; grantsIssued: number }>('counts');
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
@@ -143,10 +143,10 @@ describe('the demo, end to end', () => {
       const both = () =>
         Promise.all([...Array.from({ length: 5 }, () => page.request.get(`${APP}/crm/v8/org`)), ...Array.from({ length: 5 }, () => euPage.request.get(`${APP}/crm/v8/org`))]);
       expect((await both()).map((r) => r.status())).toEqual(Array(10).fill(200));
-      const refreshesAt = async (dc: string) => ((await (await fetch(`${ZOHO}/__admin/counts?dc=${dc}`)).json()) as { refreshes: number }).refreshes;
+      const refreshesAt = async (dc: string) => (await admin<{ refreshes: number }>('counts', { dc })).refreshes;
       const before = { us: await refreshesAt('us'), eu: await refreshesAt('eu') };
       // Both access tokens die at Zoho (its clock jumps past their hour): the next calls refresh.
-      await fetch(`${ZOHO}/__admin/advance?ms=${61 * 60_000}`, { method: 'POST' });
+      await admin('advance', { ms: String(61 * 60_000) });
       expect((await both()).map((r) => r.status())).toEqual(Array(10).fill(200));
       expect({ us: (await refreshesAt('us')) - before.us, eu: (await refreshesAt('eu')) - before.eu }).toEqual({ us: 1, eu: 1 });
     } finally {

@@ -11,6 +11,7 @@ import { createTokenManager } from '../../src/zoho/token-manager.ts';
 import { createZohoSdkStore } from '../../src/zoho/zoho-sdk.ts';
 import { DATA_CENTERS, type DataCenter } from '../../src/zoho/data-centers.ts';
 import { zohoOAuth } from '../../src/zoho/zoho.ts';
+import { tokenErrorOf } from '../shared/token-error.ts';
 
 /** A fetch that records where each request went and answers as Zoho would, successfully. */
 function recorder() {
@@ -30,10 +31,9 @@ const any = (fetch: typeof globalThis.fetch) => zohoOAuth({ dataCenter: 'any', .
 const centers = Object.entries(DATA_CENTERS) as [DataCenter, (typeof DATA_CENTERS)[DataCenter]][];
 
 async function refused(promise: Promise<unknown>): Promise<TokenStoreError> {
-  const error = await promise.then(() => null, (e: unknown) => e);
-  expect(error).toBeInstanceOf(TokenStoreError);
-  expect((error as TokenStoreError).code).toBe('INVALID_INPUT');
-  return error as TokenStoreError;
+  const error = await tokenErrorOf(promise);
+  expect(error.code).toBe('INVALID_INPUT');
+  return error;
 }
 
 describe("zohoOAuth({ dataCenter: 'any' })", () => {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { callObject } from '../../src/backends/object-call.ts';
 import { tokenErrorOf } from '../shared/token-error.ts';
 
@@ -23,13 +23,16 @@ const sleep = async (ms: number) => void waits.push(ms);
 describe('callObject: what a failed call to a Durable Object becomes', () => {
   it('retries a retryable fault with a fresh stub each time, waiting longer each time, and succeeds', async () => {
     waits.length = 0;
-    const { seen, stubFor } = flaky([platformError({ retryable: true }), platformError({ retryable: true })]);
-    expect(await callObject(stubFor, (s) => s.call(), { sleep, baseDelayMs: 100 })).toBe('ok');
-    expect(seen).toEqual({ stubs: 3, attempts: 3 });
-    // Full jitter: the n-th wait is at most base * 2^(n-1).
-    expect(waits).toHaveLength(2);
-    expect(waits[0]).toBeLessThanOrEqual(100);
-    expect(waits[1]).toBeLessThanOrEqual(200);
+    const { seen, stubFor } = flaky([platformError({ retryable: true }), platformError({ retryable: true }), platformError({ retryable: true })]);
+    // Full jitter: the n-th wait is a random share of base * 2^(n-1); the same share each time shows the ceiling doubling.
+    const random = vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    try {
+      expect(await callObject(stubFor, (s) => s.call(), { sleep, baseDelayMs: 100, attempts: 4 })).toBe('ok');
+    } finally {
+      random.mockRestore();
+    }
+    expect(seen).toEqual({ stubs: 4, attempts: 4 });
+    expect(waits).toEqual([50, 100, 200]);
   });
 
   it('gives up after the bounded number of attempts: a retryable STORAGE_FAILED with a wait', async () => {

@@ -2,10 +2,10 @@ import { env } from 'cloudflare:workers';
 import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { createDurableObjectStore, TokenStoreObject } from '../../src/backends/durable-object.ts';
-import { TokenStoreError } from '../../src/store/errors.ts';
 import { runConformance, sampleToken } from '../conformance.ts';
 import './env.ts';
 import { expectNothingInClear } from '../shared/in-clear.ts';
+import { tokenErrorOf } from '../shared/token-error.ts';
 
 let objects = 0;
 const freshName = () => `do-test-${Date.now()}-${objects++}`;
@@ -60,18 +60,16 @@ describe('durable object store', () => {
     await runInDurableObject(env.LIBRARY_STORE.get(env.LIBRARY_STORE.idFromName(to)), (_i, state) => {
       state.storage.sql.exec('INSERT INTO tokens (id, key_id, data) VALUES (?, ?, ?)', row!.id, row!.key_id, row!.data);
     });
-    const error = await target.findTokenById(saved.id).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(TokenStoreError);
-    expect((error as TokenStoreError).code).toBe('DECRYPT_FAILED');
+    const error = await tokenErrorOf(target.findTokenById(saved.id));
+    expect(error.code).toBe('DECRYPT_FAILED');
   });
 
   it('carries error codes across RPC', async () => {
     const store = createDurableObjectStore({ namespace: env.LIBRARY_STORE, name: freshName() });
     await store.saveToken(sampleToken(1));
-    const error = await store
-      .saveToken(sampleToken(2, { refreshToken: sampleToken(1).refreshToken }))
-      .catch((e: unknown) => e);
-    expect((error as TokenStoreError).code).toBe('CONFLICT');
+    const error = await tokenErrorOf(store
+      .saveToken(sampleToken(2, { refreshToken: sampleToken(1).refreshToken })));
+    expect(error.code).toBe('CONFLICT');
   });
 
   it('reports a failed call to the object as STORAGE_FAILED with the cause', async () => {
@@ -81,11 +79,10 @@ describe('durable object store', () => {
         findTokenById: () => Promise.reject(new Error('object unreachable')),
       }),
     };
-    const error = await createDurableObjectStore({ namespace: broken as never })
-      .findTokenById('x')
-      .catch((e: unknown) => e);
-    expect((error as TokenStoreError).code).toBe('STORAGE_FAILED');
-    expect((error as TokenStoreError).cause).toBeInstanceOf(Error);
+    const error = await tokenErrorOf(createDurableObjectStore({ namespace: broken as never })
+      .findTokenById('x'));
+    expect(error.code).toBe('STORAGE_FAILED');
+    expect(error.cause).toBeInstanceOf(Error);
   });
 
   it('exposes the store methods, rotate and freshToken, nothing else', () => {

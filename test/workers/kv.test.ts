@@ -7,6 +7,7 @@ import { runConformance, sampleToken } from '../conformance.ts';
 import { countingKV } from './counting-kv.ts';
 import './env.ts';
 import { expectNothingInClear } from '../shared/in-clear.ts';
+import { tokenErrorOf } from '../shared/token-error.ts';
 
 const cipher = createCipher({ keys: { k1: generateSecret() }, current: 'k1' });
 let stores = 0;
@@ -26,10 +27,9 @@ async function rawEntries(prefix: string): Promise<[string, string][]> {
 }
 
 async function expectCode(promise: Promise<unknown>, code: TokenStoreError['code']) {
-  const error = await promise.then(() => null, (e: unknown) => e);
-  expect(error).toBeInstanceOf(TokenStoreError);
-  expect((error as TokenStoreError).code).toBe(code);
-  return error as TokenStoreError;
+  const error = await tokenErrorOf(promise);
+  expect(error.code).toBe(code);
+  return error;
 }
 
 describe('workers kv: costs with 1,000 tokens stored', () => {

@@ -1,16 +1,14 @@
 // Talks to the local Zoho that vitest.config.ts runs in Node (reached through outboundService).
 import { env } from 'cloudflare:workers';
 import './env.ts';
+import { localZohoAdmin } from '../shared/local-zoho-admin.ts';
 
 export const ZOHO = 'http://zoho.local';
 
 /** The Worker's Zoho client (vitest.config.ts registers it at the local Zoho). */
 export const client = { clientId: env.ZOHO_CLIENT_ID!, clientSecret: env.ZOHO_CLIENT_SECRET! };
 
-export async function admin(op: string, params: Record<string, string>): Promise<unknown> {
-  const response = await fetch(`${ZOHO}/__admin/${op}?${new URLSearchParams(params)}`, { method: op === 'counts' ? 'GET' : 'POST' });
-  return response.json();
-}
+export const admin = localZohoAdmin(ZOHO);
 
 export async function grant(clientId: string, redirectUri: string, email = 'ana@example.com'): Promise<string> {
   const { code } = (await admin('grant', { client_id: clientId, email, redirect_uri: redirectUri })) as { code: string };

@@ -1,11 +1,11 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { createDurableObjectStore } from '../../src/backends/durable-object.ts';
-import { TokenStoreError } from '../../src/store/errors.ts';
 import { createTokenManager } from '../../src/zoho/token-manager.ts';
 import { zohoOAuth } from '../../src/zoho/zoho.ts';
 import './env.ts';
 import { client, grant, refreshesOf, ZOHO } from './local-zoho.ts';
+import { tokenErrorOf } from '../shared/token-error.ts';
 
 const REDIRECT = 'https://app.example.com/callback';
 
@@ -43,8 +43,8 @@ describe('single-flight refresh across Worker isolates, through the Durable Obje
     const saved = await manager.exchangeGrant(await grant(client.clientId, REDIRECT));
     await oauth.revoke(saved.refreshToken!);
     await store.saveToken({ id: saved.id, expiryTime: 0 });
-    const error = await manager.getAccessToken({ id: saved.id }).catch((e: unknown) => e);
-    expect((error as TokenStoreError).code).toBe('REAUTH_REQUIRED');
+    const error = await tokenErrorOf(manager.getAccessToken({ id: saved.id }));
+    expect(error.code).toBe('REAUTH_REQUIRED');
     expect(await store.findTokenById(saved.id)).toBeNull();
   });
 });
