@@ -143,7 +143,7 @@ function importWorkerSource(kind: WranglerTargetOptions['kind'], binding: string
   return `import { cipherFromSettings } from './store/cipher.js';
 import { createKVStore } from './backends/kv.js';
 import { createDurableObjectStore, TokenStoreObject } from './backends/durable-object.js';
-import { userObjectName } from './backends/object-names.js';
+import { userObjectName } from './worker/naming.js';
 import { importTokens } from './zoho/import-tokens.js';
 export { TokenStoreObject as ${className} };
 export default {
@@ -190,7 +190,7 @@ export async function wranglerTarget(options: WranglerTargetOptions): Promise<Im
     convertV4MiniflareOptions({
       name,
       cf: false,
-      modules: [entry, ...moduleClosure(dist, ['store/cipher.js', 'backends/kv.js', 'backends/durable-object.js', 'backends/object-names.js', 'zoho/import-tokens.js'])],
+      modules: [entry, ...moduleClosure(dist, ['store/cipher.js', 'backends/kv.js', 'backends/durable-object.js', 'worker/naming.js', 'zoho/import-tokens.js'])],
       modulesRoot: dist,
       compatibilityDate: workerOptions.compatibilityDate ?? '2026-11-01',
       bindings: { TOKEN_STORE_KEYS: keys!, TOKEN_STORE_CURRENT_KEY: current!, USER_OBJECT_SECRET: userObjectSecret },

@@ -10,7 +10,7 @@ import { browserCipher, openIndexedDBStore } from '../../src/backends/idb.ts';
 import { isTokenStoreError } from '../../src/store/errors.ts';
 import { createTokenManager, type TokenManager } from '../../src/zoho/token-manager.ts';
 import type { OAuthToken, TokenStore } from '../../src/store/types.ts';
-import { zohoOAuth } from '../../src/zoho/zoho.ts';
+import { zohoOAuth } from '../../src/zoho/oauth.ts';
 
 const DB = 'edge-token-store-demo';
 const SCOPE = 'ZohoCRM.modules.ALL,ZohoCRM.users.READ,ZohoCRM.org.READ';

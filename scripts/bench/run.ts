@@ -11,7 +11,7 @@ import { chromium } from 'playwright-core';
 import { DEFAULT_CLIENT, LocalZoho } from '../../local-zoho/server.ts';
 import { createMemoryStore } from '../../src/backends/memory.ts';
 import { createTokenManager } from '../../src/zoho/token-manager.ts';
-import { zohoOAuth } from '../../src/zoho/zoho.ts';
+import { zohoOAuth } from '../../src/zoho/oauth.ts';
 import { BENCH_CIPHER, cipherOps, seed, storeOps, time, type Stats } from './measure.ts';
 import { zohoFileStore } from './node-peers.ts';
 import { bundleSizes } from './bundles.ts';

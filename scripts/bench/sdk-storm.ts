@@ -16,8 +16,8 @@ import { getLeads, grantToken, initializeSdk, ZohoSdk as Zoho } from '../../loca
 import { DEFAULT_CLIENT } from '../../local-zoho/server.ts';
 import { createMemoryStore } from '../../src/backends/memory.ts';
 import { createTokenManager } from '../../src/zoho/token-manager.ts';
-import { createZohoSdkStore } from '../../src/zoho/zoho-sdk.ts';
-import { zohoOAuth } from '../../src/zoho/zoho.ts';
+import { createZohoSdkStore } from '../../src/zoho/sdk-store.ts';
+import { zohoOAuth } from '../../src/zoho/oauth.ts';
 
 const REDIRECT = DEFAULT_CLIENT.redirectUris[0]!;
 

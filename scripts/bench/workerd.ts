@@ -6,7 +6,7 @@ import { createDurableObjectStore, TokenStoreObject, type TokenStoreObjectEnv } 
 import { createKVStore } from '../../src/backends/kv.ts';
 import { createMemoryStore } from '../../src/backends/memory.ts';
 import { createTokenManager } from '../../src/zoho/token-manager.ts';
-import { zohoOAuth } from '../../src/zoho/zoho.ts';
+import { zohoOAuth } from '../../src/zoho/oauth.ts';
 import { countingKV } from '../../test/workers/counting-kv.ts';
 import { BENCH_CIPHER, cipherOps, keyValueOps, seed, seedKeyValue, storeOps, time } from './measure.ts';
 

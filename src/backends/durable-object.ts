@@ -8,13 +8,13 @@
  */
 import { TokenStoreError } from '../store/errors.ts';
 import { callObject, type ObjectCallOptions } from './object-call.ts';
-import { placedNamespace, type DurableObjectNamespaceLike, type ObjectPlacement } from './object-names.ts';
+import { placedNamespace, type DurableObjectNamespaceLike, type ObjectPlacement } from './placement.ts';
 import { objectInternals, TokenStoreObjectBase, unwrap, type Outcome } from './object-base.ts';
 import type { OAuthToken, RefreshingTokenStore, RefreshOptions, SealedTokenStore, TokenQuery } from '../store/types.ts';
 import { checkId, checkTokenInput } from '../store/validate.ts';
 
 export type { TokenStoreObjectEnv } from './object-base.ts';
-export type { ObjectPlacement } from './object-names.ts';
+export type { ObjectPlacement } from './placement.ts';
 
 /** The token store as a Durable Object: the six store methods, `rotate` and `freshToken` over RPC. */
 export class TokenStoreObject extends TokenStoreObjectBase {

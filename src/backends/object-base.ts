@@ -15,7 +15,7 @@ import { INDEX_FIELDS, type IndexField } from '../store/matching.ts';
 import { createRecordStore, WriteConflict, type RecordBackend } from '../store/record-store.ts';
 import type { SealedTokenStore } from '../store/types.ts';
 import { createTokenManager, type TokenEvent, type TokenManager } from '../zoho/token-manager.ts';
-import { zohoOAuth } from '../zoho/zoho.ts';
+import { zohoOAuth } from '../zoho/oauth.ts';
 import { zohoDataCenters, type DataCenterEnv } from '../zoho/data-centers.ts';
 
 /** What the object reads from the Worker's environment (the Zoho data centers: ../zoho/data-centers.ts). */

@@ -10,7 +10,7 @@
 import { isTokenStoreError } from '../store/errors.ts';
 import { callObject } from '../backends/object-call.ts';
 import { DATA_CENTERS, dataCenterAt } from '../zoho/data-centers.ts';
-import { pkceChallenge, zohoOAuth, type ZohoOAuth, type ZohoTokens } from '../zoho/zoho.ts';
+import { pkceChallenge, zohoOAuth, type ZohoOAuth, type ZohoTokens } from '../zoho/oauth.ts';
 import { sessionCookie, sessionOf, tokenRefString } from './callers.ts';
 import type { Config } from './config.ts';
 import { landingPath, type ResolvedOptions } from './options.ts';

@@ -1,6 +1,6 @@
 import type { TokenStoreError } from '../store/errors.ts';
 import type { TokenEvent } from '../zoho/token-manager.ts';
-import { DEFAULT_RATE_LIMIT_WAIT_MS } from '../zoho/zoho.ts';
+import { DEFAULT_RATE_LIMIT_WAIT_MS } from '../zoho/oauth.ts';
 
 // Responses, cookies, CORS and structured logs. Logs carry a request id, the method, the
 // path (never the query: it holds codes and state) and outcomes; never a header or body.

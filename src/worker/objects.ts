@@ -9,13 +9,14 @@
  *   - the directory of user objects, for operators only: shard `directory-<k>` by object id.
  */
 import { unwrap, type Outcome } from '../backends/object-base.ts';
-import { DATA_CENTER_PLACEMENT, placedNamespace, type ObjectPlacement } from '../backends/object-names.ts';
+import { placedNamespace, type ObjectPlacement } from '../backends/placement.ts';
+import { DATA_CENTER_PLACEMENT } from './naming.ts';
 import type { DataCenter } from '../zoho/data-centers.ts';
 import { callObject } from '../backends/object-call.ts';
 import { shardName } from './directory.ts';
 import type { Env } from './env.ts';
 
-export { userObjectName } from '../backends/object-names.ts';
+export { userObjectName } from './naming.ts';
 
 /** A user's object: its name, and the data center that placed it. */
 export interface UserRef {

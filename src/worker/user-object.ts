@@ -13,10 +13,10 @@
  */
 import type { CrmAccess } from '../zoho/crm-call.ts';
 import { objectEvents, objectInternals, TokenStoreObjectBase, type ObjectInternals, type Outcome, type TokenStoreObjectEnv } from '../backends/object-base.ts';
-import { userObjectName } from '../backends/object-names.ts';
+import { userObjectName } from './naming.ts';
 import type { EraseResult, TokenEvent } from '../zoho/token-manager.ts';
 import type { OAuthToken, RefreshOptions } from '../store/types.ts';
-import type { ZohoTokens } from '../zoho/zoho.ts';
+import type { ZohoTokens } from '../zoho/oauth.ts';
 import { shardOf, type DirectoryEntry, type ZohoDirectory } from './directory.ts';
 import { audit } from './http.ts';
 import { randomId, sha256 } from './signing.ts';

@@ -10,7 +10,7 @@
  * extra call joins the herd that meets Zoho when it comes back.
  */
 import { TokenStoreError } from '../store/errors.ts';
-import { DEFAULT_RATE_LIMIT_WAIT_MS } from './zoho.ts';
+import { DEFAULT_RATE_LIMIT_WAIT_MS } from './oauth.ts';
 
 export interface BackoffOptions {
   /** The first wait after a server failure, at most (default 1,000 ms; at least half of it). */

@@ -6,7 +6,7 @@
  */
 import { TokenStoreError } from '../store/errors.ts';
 import type { OAuthToken } from '../store/types.ts';
-import { isRedirect } from './zoho.ts';
+import { isRedirect } from './oauth.ts';
 
 /** What a CRM call needs of a token: nothing else (no refresh token, no client secret). */
 export type CrmAccess = Pick<OAuthToken, 'id' | 'accessToken' | 'apiDomain' | 'expiryTime'>;

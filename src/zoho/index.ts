@@ -1,7 +1,7 @@
 /**
  * `edge-token-store/zoho`: Zoho's OAuth client for any data center (`zohoOAuth`), PKCE pairs
  * (`createPkce`), and Zoho's data centers (`DATA_CENTERS`). The client's own helpers stay
- * internal (zoho.ts).
+ * internal (oauth.ts).
  */
-export { createPkce, zohoOAuth, type AuthorizationOptions, type ZohoOAuth, type ZohoOAuthOptions, type ZohoTokens } from './zoho.ts';
+export { createPkce, zohoOAuth, type AuthorizationOptions, type ZohoOAuth, type ZohoOAuthOptions, type ZohoTokens } from './oauth.ts';
 export { DATA_CENTERS, type DataCenter, type DataCenterOrigins } from './data-centers.ts';

@@ -17,7 +17,7 @@ import { TokenStoreError } from '../store/errors.ts';
 import type { OAuthToken, RefreshingTokenStore, RefreshOptions, TokenQuery, TokenStore } from '../store/types.ts';
 import { checkTokenInput } from '../store/validate.ts';
 import { ZOHO_API_DOMAINS } from './data-centers.ts';
-import { isKnownAccountsServer, type ZohoOAuth, type ZohoTokens } from './zoho.ts';
+import { isKnownAccountsServer, type ZohoOAuth, type ZohoTokens } from './oauth.ts';
 
 export interface TokenManagerOptions {
   store: TokenStore;

@@ -3,7 +3,7 @@
 import { describe, expect, inject, it } from 'vitest';
 import { browserCipher, openIndexedDBStore } from '../../src/backends/idb.ts';
 import { createTokenManager } from '../../src/zoho/token-manager.ts';
-import { zohoOAuth } from '../../src/zoho/zoho.ts';
+import { zohoOAuth } from '../../src/zoho/oauth.ts';
 import { localZohoAdmin } from '../shared/local-zoho-admin.ts';
 
 const REDIRECT = 'https://app.example.com/callback';

@@ -2,7 +2,7 @@
 // manager over the shared IndexedDB store. Only Web Locks coordinate it with the page.
 import { browserCipher, openIndexedDBStore } from '../../src/backends/idb.ts';
 import { createTokenManager } from '../../src/zoho/token-manager.ts';
-import { zohoOAuth } from '../../src/zoho/zoho.ts';
+import { zohoOAuth } from '../../src/zoho/oauth.ts';
 
 export interface RefreshJob {
   dbName: string;

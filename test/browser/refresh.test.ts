@@ -2,7 +2,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { DEFAULT_CLIENT } from '../../local-zoho/server.ts';
 import { browserCipher, openIndexedDBStore } from '../../src/backends/idb.ts';
 import { createTokenManager } from '../../src/zoho/token-manager.ts';
-import { zohoOAuth } from '../../src/zoho/zoho.ts';
+import { zohoOAuth } from '../../src/zoho/oauth.ts';
 import type { RefreshJob } from './refresh-worker.ts';
 import { localZohoAdmin } from '../shared/local-zoho-admin.ts';
 

@@ -8,9 +8,9 @@ import { APP_SCOPE, DEFAULT_CLIENT, LocalZoho } from '../../local-zoho/server.ts
 import { TokenStoreError } from '../../src/store/errors.ts';
 import { createMemoryStore } from '../../src/backends/memory.ts';
 import { createTokenManager } from '../../src/zoho/token-manager.ts';
-import { createZohoSdkStore } from '../../src/zoho/zoho-sdk.ts';
+import { createZohoSdkStore } from '../../src/zoho/sdk-store.ts';
 import { DATA_CENTERS, type DataCenter } from '../../src/zoho/data-centers.ts';
-import { zohoOAuth } from '../../src/zoho/zoho.ts';
+import { zohoOAuth } from '../../src/zoho/oauth.ts';
 import { tokenErrorOf } from '../shared/token-error.ts';
 
 /** A fetch that records where each request went and answers as Zoho would, successfully. */

@@ -8,7 +8,7 @@ import { createPublicKey, createVerify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CLIENT, LocalZoho } from '../../local-zoho/server.ts';
 import { checkIdToken } from '../../src/zoho/id-token.ts';
-import { pkceChallenge, zohoOAuth } from '../../src/zoho/zoho.ts';
+import { pkceChallenge, zohoOAuth } from '../../src/zoho/oauth.ts';
 import { tokenErrorOf } from '../shared/token-error.ts';
 
 const ZOHO = 'http://zoho.local';

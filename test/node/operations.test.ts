@@ -7,7 +7,7 @@ import { DEFAULT_CLIENT, LocalZoho } from '../../local-zoho/server.ts';
 import { TokenStoreError } from '../../src/store/errors.ts';
 import { createMemoryStore } from '../../src/backends/memory.ts';
 import { createTokenManager, type TokenEvent, type TokenManagerOptions } from '../../src/zoho/token-manager.ts';
-import { zohoOAuth } from '../../src/zoho/zoho.ts';
+import { zohoOAuth } from '../../src/zoho/oauth.ts';
 import { REDIRECT, ZOHO_ORIGIN } from '../shared/local-zoho.ts';
 
 const DAY = 86_400_000;

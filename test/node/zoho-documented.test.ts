@@ -8,7 +8,7 @@ import { DEFAULT_CLIENT, LocalZoho } from '../../local-zoho/server.ts';
 import { TokenStoreError } from '../../src/store/errors.ts';
 import { createMemoryStore } from '../../src/backends/memory.ts';
 import { createTokenManager } from '../../src/zoho/token-manager.ts';
-import { createPkce, zohoOAuth } from '../../src/zoho/zoho.ts';
+import { createPkce, zohoOAuth } from '../../src/zoho/oauth.ts';
 import { localZoho, REDIRECT, ZOHO_ORIGIN } from '../shared/local-zoho.ts';
 import { tokenErrorOf } from '../shared/token-error.ts';
 

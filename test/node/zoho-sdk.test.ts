@@ -10,8 +10,8 @@ import { getLeads, grantToken, initializeSdk, ZohoSdk as Zoho } from '../../loca
 import { createMemoryStore } from '../../src/backends/memory.ts';
 import { createTokenManager } from '../../src/zoho/token-manager.ts';
 import type { TokenStore } from '../../src/store/types.ts';
-import { createZohoSdkStore } from '../../src/zoho/zoho-sdk.ts';
-import { zohoOAuth } from '../../src/zoho/zoho.ts';
+import { createZohoSdkStore } from '../../src/zoho/sdk-store.ts';
+import { zohoOAuth } from '../../src/zoho/oauth.ts';
 
 const REDIRECT = 'https://app.example.com/callback';
 const ANA = 'ana@example.com:7001';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_CLIENT } from '../../local-zoho/server.ts';
 import { TokenStoreError } from '../../src/store/errors.ts';
 import { DATA_CENTERS } from '../../src/zoho/data-centers.ts';
-import { isKnownAccountsServer, zohoOAuth } from '../../src/zoho/zoho.ts';
+import { isKnownAccountsServer, zohoOAuth } from '../../src/zoho/oauth.ts';
 import { localZoho, REDIRECT, ZOHO_ORIGIN } from '../shared/local-zoho.ts';
 import { tokenErrorOf } from '../shared/token-error.ts';
 

@@ -3,7 +3,7 @@ import { DEFAULT_CLIENT, LocalZoho, type LocalZohoOptions } from '../../local-zo
 import { createMemoryStore } from '../../src/backends/memory.ts';
 import { createTokenManager, type TokenManagerOptions } from '../../src/zoho/token-manager.ts';
 import type { TokenStore } from '../../src/store/types.ts';
-import { zohoOAuth } from '../../src/zoho/zoho.ts';
+import { zohoOAuth } from '../../src/zoho/oauth.ts';
 
 export const ZOHO_ORIGIN = 'http://zoho.local';
 export const REDIRECT = 'https://app.example.com/callback';

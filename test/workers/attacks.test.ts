@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { TokenStoreObject } from '../../src/backends/durable-object.ts';
 import { createMemoryStore } from '../../src/backends/memory.ts';
 import { createTokenManager } from '../../src/zoho/token-manager.ts';
-import { zohoOAuth } from '../../src/zoho/zoho.ts';
+import { zohoOAuth } from '../../src/zoho/oauth.ts';
 import { tokenErrorOf } from '../shared/token-error.ts';
 import './env.ts';
 import { admin, client, codeOutcome, grant, liveRefreshTokens, refreshesOf, usageOf } from './local-zoho.ts';

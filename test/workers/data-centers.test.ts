@@ -5,11 +5,11 @@
  */
 import { env } from 'cloudflare:test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DATA_CENTER_PLACEMENT } from '../../src/backends/object-names.ts';
+import { DATA_CENTER_PLACEMENT } from '../../src/worker/naming.ts';
 import type { Env } from '../../src/worker/env.ts';
 import worker from '../../worker/index.ts';
 import './env.ts';
-import { zohoOAuth } from '../../src/zoho/zoho.ts';
+import { zohoOAuth } from '../../src/zoho/oauth.ts';
 import { admin, client, usageOf, ZOHO } from './local-zoho.ts';
 import { APP, call, consent, cookieFrom, expectNothingLeaked, pkceVerifierOf, loginAs, recordLogs, startLogin, userNameOf, userStore, type LoggedIn } from './worker-client.ts';
 

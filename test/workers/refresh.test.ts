@@ -2,7 +2,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { createDurableObjectStore } from '../../src/backends/durable-object.ts';
 import { createTokenManager } from '../../src/zoho/token-manager.ts';
-import { zohoOAuth } from '../../src/zoho/zoho.ts';
+import { zohoOAuth } from '../../src/zoho/oauth.ts';
 import './env.ts';
 import { client, grant, refreshesOf, ZOHO } from './local-zoho.ts';
 import { tokenErrorOf } from '../shared/token-error.ts';

@@ -6,7 +6,7 @@ import { env, evictDurableObject, listDurableObjectIds, runDurableObjectAlarm, r
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCipher } from '../../src/store/cipher.ts';
 import { cipherCodec, type StoredRecord } from '../../src/store/codec.ts';
-import { zohoOAuth } from '../../src/zoho/zoho.ts';
+import { zohoOAuth } from '../../src/zoho/oauth.ts';
 import type { Env } from '../../src/worker/env.ts';
 import worker from '../../worker/index.ts';
 import { shardOf } from '../../src/worker/directory.ts';

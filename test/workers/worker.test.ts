@@ -4,7 +4,7 @@
  */
 import { env, runInDurableObject, SELF } from 'cloudflare:test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { zohoOAuth } from '../../src/zoho/zoho.ts';
+import { zohoOAuth } from '../../src/zoho/oauth.ts';
 import './env.ts';
 import { admin, client, grant, usageOf, ZOHO } from './local-zoho.ts';
 import { APP, call, consent, pkceVerifierOf, expectNothingLeaked, loginAs, recordLogs, startLogin, userStore, userStub, type LoggedIn } from './worker-client.ts';

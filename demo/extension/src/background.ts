@@ -2,7 +2,7 @@
 // here), answers the popup's "leads" message with the CRM's Leads, and keeps the access token
 // fresh on an alarm. Its refreshes and the popup's share one Web Lock.
 import { isTokenStoreError } from '../../../src/store/errors.ts';
-import { createPkce } from '../../../src/zoho/zoho.ts';
+import { createPkce } from '../../../src/zoho/oauth.ts';
 import { open, SCOPE, type LeadsAnswer } from './shared.ts';
 
 const ready = open();

@@ -9,7 +9,7 @@
 import { browserCipher, openIndexedDBStore } from '../../../src/backends/idb.ts';
 import { createTokenManager, type TokenManager } from '../../../src/zoho/token-manager.ts';
 import type { TokenStore } from '../../../src/store/types.ts';
-import { zohoOAuth, type ZohoOAuth } from '../../../src/zoho/zoho.ts';
+import { zohoOAuth, type ZohoOAuth } from '../../../src/zoho/oauth.ts';
 
 export interface ExtensionConfig {
   accountsUrl: string;

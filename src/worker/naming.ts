@@ -1,9 +1,11 @@
 /**
- * Names for per-user Durable Objects. An object's name and id show up in dashboards, logs and
- * exports, so a user's object is named by a keyed hash of the user name, never the name: the
- * same name (and so the same object) wherever the secret is the same, and nothing about the
- * user for anyone without it. The Worker and the import command both name objects this way.
+ * How the Worker names and places a Zoho user's object. An object's name and id show up in
+ * dashboards, logs and exports, so a user's object is named by a keyed hash of the user name,
+ * never the name: the same name (and so the same object) wherever the secret is the same, and
+ * nothing about the user for anyone without it. The Worker and the import command both name
+ * objects this way.
  */
+import type { ObjectPlacement } from '../backends/placement.ts';
 import { toBase64Url, utf8 } from '../store/encoding.ts';
 
 /** `u-` + base64url(HMAC-SHA-256(secret, "user-object" NUL userName)). */
@@ -11,12 +13,6 @@ export async function userObjectName(secret: string, userName: string): Promise<
   const key = await crypto.subtle.importKey('raw', utf8.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
   const mac = await crypto.subtle.sign('HMAC', key, utf8.encode(`user-object\u0000${userName}`));
   return `u-${toBase64Url(new Uint8Array(mac))}`;
-}
-
-/** Where an object is created: a jurisdiction it may never leave, or a hint near its users. */
-export interface ObjectPlacement {
-  jurisdiction?: 'eu';
-  locationHint?: 'wnam' | 'enam' | 'sam' | 'weur' | 'eeur' | 'apac' | 'oc' | 'afr' | 'me';
 }
 
 /**
@@ -38,16 +34,3 @@ export const DATA_CENTER_PLACEMENT = {
   // The UK is outside the EU jurisdiction: a hint for western Europe, no promise.
   uk: { locationHint: 'weur' },
 } as const satisfies Record<string, ObjectPlacement>;
-
-/** The parts of a `DurableObjectNamespace` binding this store uses. */
-export interface DurableObjectNamespaceLike {
-  idFromName(name: string): unknown;
-  get(id: never, options?: { locationHint?: string }): unknown;
-  jurisdiction?(name: string): DurableObjectNamespaceLike;
-}
-
-/** The namespace and `get` options for an object placed as `placement` says. */
-export function placedNamespace(namespace: DurableObjectNamespaceLike, placement: ObjectPlacement = {}) {
-  const placed = placement.jurisdiction ? namespace.jurisdiction!(placement.jurisdiction) : namespace;
-  return { namespace: placed, options: placement.locationHint ? { locationHint: placement.locationHint } : undefined };
-}
