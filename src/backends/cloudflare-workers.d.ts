@@ -1,4 +1,4 @@
-// The slice of `cloudflare:workers` that src/durable-object.ts uses, so the library compiles
+// The slice of `cloudflare:workers` that the Durable Object backend (src/backends) uses, so the library compiles
 // against Web types alone. In a Worker project, @cloudflare/workers-types supplies the real
 // module and this file is not part of the program.
 declare module 'cloudflare:workers' {

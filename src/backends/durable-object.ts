@@ -3,47 +3,57 @@
  * records (object-base.ts: one table with a unique column per blind index). The object is the
  * only place that holds the key material (from the Worker's secrets), and it exposes the six
  * store methods, `rotate` and `freshToken` (the refresh, run here so it is single-flight),
- * nothing of its internals. Calls to it retry transient faults and report overload
- * (object-call.ts).
+ * nothing of its internals. `freshToken` is the one thing here that knows Zoho (its manager
+ * comes from ../zoho/object-manager.ts); the rest is storage. Calls to it retry transient
+ * faults and report overload (object-call.ts).
  */
+import { DurableObject } from 'cloudflare:workers';
 import { TokenStoreError } from '../store/errors.ts';
 import { callObject, type ObjectCallOptions } from './object-call.ts';
 import { placedNamespace, type DurableObjectNamespaceLike, type ObjectPlacement } from './placement.ts';
-import { objectInternals, TokenStoreObjectBase, unwrap, type Outcome } from './object-base.ts';
+import { ObjectTokens, outcome, unwrap, type KeyRingEnv, type Outcome } from './object-base.ts';
 import type { OAuthToken, RefreshingTokenStore, RefreshOptions, SealedTokenStore, TokenQuery } from '../store/types.ts';
 import { checkId, checkTokenInput } from '../store/validate.ts';
+import type { TokenManager } from '../zoho/token-manager.ts';
+import { managerFromEnv, type ObjectZohoEnv } from '../zoho/object-manager.ts';
 
-export type { TokenStoreObjectEnv } from './object-base.ts';
 export type { ObjectPlacement } from './placement.ts';
 
+/** What a `TokenStoreObject` reads from its environment: the key ring, and for `freshToken` the Zoho client. */
+export interface TokenStoreObjectEnv extends KeyRingEnv, ObjectZohoEnv {}
+
 /** The token store as a Durable Object: the six store methods, `rotate` and `freshToken` over RPC. */
-export class TokenStoreObject extends TokenStoreObjectBase {
-  #internals = this[objectInternals]();
+export class TokenStoreObject extends DurableObject<TokenStoreObjectEnv> {
+  readonly #tokens = new ObjectTokens(this.ctx.storage, this.env, `do:${this.ctx.id.toString()}`);
+  #refresher: TokenManager | undefined;
 
   findToken(query: TokenQuery): Promise<Outcome<OAuthToken | null>> {
-    return this.#internals.answer(() => this.#internals.store().findToken(query));
+    return outcome(() => this.#tokens.store().findToken(query));
   }
   saveToken(token: TokenQuery): Promise<Outcome<OAuthToken>> {
-    return this.#internals.answer(() => this.#internals.store().saveToken(token));
+    return outcome(() => this.#tokens.store().saveToken(token));
   }
   deleteToken(id: string): Promise<Outcome<void>> {
-    return this.#internals.answer(() => this.#internals.store().deleteToken(id));
+    return outcome(() => this.#tokens.store().deleteToken(id));
   }
   getTokens(): Promise<Outcome<OAuthToken[]>> {
-    return this.#internals.answer(() => this.#internals.store().getTokens());
+    return outcome(() => this.#tokens.store().getTokens());
   }
   deleteTokens(): Promise<Outcome<void>> {
-    return this.#internals.answer(() => this.#internals.store().deleteTokens());
+    return outcome(() => this.#tokens.store().deleteTokens());
   }
   findTokenById(id: string): Promise<Outcome<OAuthToken | null>> {
-    return this.#internals.answer(() => this.#internals.store().findTokenById(id));
+    return outcome(() => this.#tokens.store().findTokenById(id));
   }
   rotate(): Promise<Outcome<number>> {
-    return this.#internals.answer(() => this.#internals.store().rotate());
+    return outcome(() => this.#tokens.store().rotate());
   }
   /** The token, refreshed here if needed: every Worker's callers share this object's one refresh. */
   freshToken(query: TokenQuery, options: RefreshOptions): Promise<Outcome<OAuthToken>> {
-    return this.#internals.answer(() => this.#internals.manager().freshToken(query, options));
+    return outcome(() => {
+      this.#refresher ??= managerFromEnv(this.#tokens.store(), this.env);
+      return this.#refresher.freshToken(query, options);
+    });
   }
 }
 

@@ -1,33 +1,26 @@
 /**
- * What a Durable Object holding a sealed store is built from: its SQLite record backend (one
+ * What a Durable Object holding a sealed store is made of: its SQLite record backend (one
  * table, a unique column per blind index, every statement binding its values, each save one
- * `transactionSync`), the key ring and Zoho client it reads from its environment, and the RPC
- * outcome convention. `TokenStoreObjectBase` is the object with no RPC method of its own: the
- * library's `TokenStoreObject` (durable-object.ts) adds the store's methods, and the Worker's
- * per-user object (worker/user-object.ts) adds sessions and hands out no raw token. Within an
- * object saves are serialized, so any number of Workers saving one user end with one record.
+ * `transactionSync`), the key ring it reads from its environment (ObjectTokens), and the RPC
+ * outcome convention. The library's `TokenStoreObject` (durable-object.ts) and the Worker's
+ * per-user object (worker/user-object.ts) each hold an ObjectTokens and expose what they mean
+ * to. Within an object saves are serialized, so any number of Workers saving one user end with
+ * one record.
  */
-import { DurableObject } from 'cloudflare:workers';
+import type { DurableObject } from 'cloudflare:workers';
 import { cipherFromSettings, type Cipher } from '../store/cipher.ts';
 import { cipherCodec, type StoredRecord } from '../store/codec.ts';
 import { TokenStoreError, type TokenStoreErrorCode } from '../store/errors.ts';
 import { INDEX_FIELDS, type IndexField } from '../store/matching.ts';
 import { createRecordStore, WriteConflict, type RecordBackend } from '../store/record-store.ts';
 import type { SealedTokenStore } from '../store/types.ts';
-import { createTokenManager, type TokenEvent, type TokenManager } from '../zoho/token-manager.ts';
-import { zohoOAuth } from '../zoho/oauth.ts';
-import { zohoDataCenters, type DataCenterEnv } from '../zoho/data-centers.ts';
 
-/** What the object reads from the Worker's environment (the Zoho data centers: ../zoho/data-centers.ts). */
-export interface TokenStoreObjectEnv extends DataCenterEnv {
+/** The key ring an object seals its records with, from its environment. */
+export interface KeyRingEnv {
   /** A secret: JSON object of key id -> base64url 32-byte secret, e.g. {"k1":"..."}. */
   TOKEN_STORE_KEYS: string;
   /** The key id that seals (a plain variable). */
   TOKEN_STORE_CURRENT_KEY: string;
-  /** The Zoho client the object refreshes with (needed only for `freshToken`). */
-  ZOHO_CLIENT_ID?: string;
-  /** A secret. */
-  ZOHO_CLIENT_SECRET?: string;
 }
 
 /** RPC results. Workers RPC does not carry an error's `code`, so outcomes carry it. */
@@ -106,24 +99,8 @@ function sqlBackend(storage: Storage): RecordBackend {
   };
 }
 
-function managerFromEnv(store: SealedTokenStore, env: TokenStoreObjectEnv, onEvent: (event: TokenEvent) => void): TokenManager {
-  if (!env.ZOHO_CLIENT_ID || !env.ZOHO_CLIENT_SECRET) {
-    throw new TokenStoreError('INVALID_INPUT', 'the token store object has no Zoho client (ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET)');
-  }
-  let table;
-  try {
-    ({ table } = zohoDataCenters(env));
-  } catch (cause) {
-    throw new TokenStoreError('INVALID_INPUT', (cause as Error).message);
-  }
-  // Each token is refreshed and revoked at its own data center's server, read from its API domain.
-  const oauth = zohoOAuth({ dataCenter: 'any', dataCenters: table, clientId: env.ZOHO_CLIENT_ID, clientSecret: env.ZOHO_CLIENT_SECRET });
-  // The object is the one place this token lives: its own single-flight is global.
-  return createTokenManager({ store, oauth, lock: null, onEvent });
-}
-
 /** Runs one RPC's work inside an object and turns what it throws into an outcome. */
-async function outcome<T>(work: () => Promise<T>): Promise<Outcome<T>> {
+export async function outcome<T>(work: () => Promise<T>): Promise<Outcome<T>> {
   try {
     return { ok: true, value: await work() };
   } catch (error) {
@@ -143,72 +120,38 @@ export function unwrap<T>(result: Outcome<T>): T {
 }
 
 /**
- * What a subclass (the Worker's per-user object) builds on. Keyed by a symbol on purpose:
- * Workers RPC calls methods by name, so a symbol-keyed method is unreachable from outside.
+ * The sealed store inside one object, over its SQLite storage, and the state of its records,
+ * built on first use (a misconfigured key ring is then an error of that call, not a crashed
+ * object). An object holds one of these and decides what its callers may ask of it.
  */
-export const objectInternals = Symbol('edge-token-store/durable-object internals');
-/** A subclass's hook for what happens to its tokens (audit logs); symbol-keyed for the same reason. */
-export const objectEvents = Symbol('edge-token-store/durable-object events');
-
-/** What the object's records are, without opening one: each id, its key id, and whether the cipher calls it current. */
-export interface RecordState {
-  id: string;
-  keyId: string;
-  /** Sealed in the current format under the current key; else the next `rotate()` re-seals it. */
-  current: boolean;
-}
-
-export interface ObjectInternals {
-  /** Built on first use (a misconfigured key ring is then an error of that call). */
-  store(): SealedTokenStore;
-  /** The records' state (none when the object never held one), asked of the cipher, never read from the sealed text. */
-  records(): RecordState[];
-  manager(): TokenManager;
-  /** Answers one RPC: counted, and what it throws turned into an outcome. */
-  answer<T>(work: () => Promise<T>): Promise<Outcome<T>>;
-  /** RPC calls this instance has answered since it started. */
-  calls(): number;
-}
-
-/**
- * The sealed store and its token manager inside an object, with no RPC method of its own: a
- * subclass decides what callers may ask (the Worker's user object exposes sessions, never raw
- * tokens). `TokenStoreObject` is this plus the store's methods.
- */
-export class TokenStoreObjectBase<E extends TokenStoreObjectEnv = TokenStoreObjectEnv> extends DurableObject<E> {
-  #tokens: SealedTokenStore | undefined;
+export class ObjectTokens {
+  readonly #storage: Storage;
+  readonly #env: KeyRingEnv;
+  readonly #name: string;
   #cipher: Cipher | undefined;
-  #refresher: TokenManager | undefined;
-  #calls = 0;
+  #store: SealedTokenStore | undefined;
 
-  [objectInternals](): ObjectInternals {
-    return {
-      store: () => this.#store(),
-      records: () => this.#records(),
-      manager: () => this.#manager(),
-      answer: (work) => this.#answer(work),
-      calls: () => this.#calls,
-    };
-  }
-
-  #answer<T>(work: () => Promise<T>): Promise<Outcome<T>> {
-    this.#calls++;
-    return outcome(work);
+  /** `name`: the store's name in its sealed records' associated data, `do:<object id>`. */
+  constructor(storage: Storage, env: KeyRingEnv, name: string) {
+    this.#storage = storage;
+    this.#env = env;
+    this.#name = name;
   }
 
   #keyRing(): Cipher {
-    // Built on first use so that a misconfigured secret is reported per call, not as a crashed object.
-    this.#cipher ??= cipherFromSettings(this.env.TOKEN_STORE_KEYS, this.env.TOKEN_STORE_CURRENT_KEY);
+    this.#cipher ??= cipherFromSettings(this.#env.TOKEN_STORE_KEYS, this.#env.TOKEN_STORE_CURRENT_KEY);
     return this.#cipher;
   }
 
-  #store(): SealedTokenStore {
-    this.#tokens ??= createRecordStore(sqlBackend(this.ctx.storage), cipherCodec(this.#keyRing(), `do:${this.ctx.id.toString()}`));
-    return this.#tokens;
+  /** The store (creating its table on first use). */
+  store(): SealedTokenStore {
+    this.#store ??= createRecordStore(sqlBackend(this.#storage), cipherCodec(this.#keyRing(), this.#name));
+    return this.#store;
   }
 
-  #records(): RecordState[] {
-    const { sql } = this.ctx.storage;
+  /** Each record's id, key id and whether the cipher calls it current; none when the object never held one. */
+  records(): RecordState[] {
+    const { sql } = this.#storage;
     if (sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tokens'").toArray().length === 0) return [];
     const cipher = this.#keyRing();
     return sql
@@ -216,13 +159,12 @@ export class TokenStoreObjectBase<E extends TokenStoreObjectEnv = TokenStoreObje
       .toArray()
       .map((row) => ({ id: row.id, keyId: row.key_id, current: cipher.isCurrent(row.data) }));
   }
-
-  #manager(): TokenManager {
-    this.#refresher ??= managerFromEnv(this.#store(), this.env, (event) => this[objectEvents](event));
-    return this.#refresher;
-  }
-
-  /** Hears the token manager's events (refresh, back-off, revoke...); by default nothing is done. */
-  [objectEvents](_event: TokenEvent): void {}
 }
 
+/** What an object's records are, without opening one. */
+export interface RecordState {
+  id: string;
+  keyId: string;
+  /** Sealed in the current format under the current key; else the next `rotate()` re-seals it. */
+  current: boolean;
+}

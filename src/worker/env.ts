@@ -1,4 +1,5 @@
-import type { TokenStoreObjectEnv } from '../backends/object-base.ts';
+import type { KeyRingEnv } from '../backends/object-base.ts';
+import type { ObjectZohoEnv } from '../zoho/object-manager.ts';
 import type { ZohoDirectory } from './directory.ts';
 import type { ZohoLoginStates } from './login-states.ts';
 import type { ZohoUserObject } from './user-object.ts';
@@ -7,7 +8,7 @@ import type { ZohoUserObject } from './user-object.ts';
  * The bindings and secrets the Worker library reads (`ZohoEnv`): bind the three classes under
  * these names, set the secrets with `wrangler secret put`, the rest as `[vars]`.
  */
-export interface Env extends TokenStoreObjectEnv {
+export interface Env extends KeyRingEnv, ObjectZohoEnv {
   /** One object per Zoho user: their token and sessions (the class is bound as TokenStoreObject). */
   TOKEN_STORE: DurableObjectNamespace<ZohoUserObject>;
   /** Login-state buckets. */

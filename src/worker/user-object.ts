@@ -12,9 +12,11 @@
  * Only SHA-256 hashes of session ids are stored, so a copy of storage cannot be replayed.
  */
 import type { CrmAccess } from '../zoho/crm-call.ts';
-import { objectEvents, objectInternals, TokenStoreObjectBase, type ObjectInternals, type Outcome, type TokenStoreObjectEnv } from '../backends/object-base.ts';
+import { DurableObject } from 'cloudflare:workers';
+import { ObjectTokens, outcome, type KeyRingEnv, type Outcome } from '../backends/object-base.ts';
+import { managerFromEnv, type ObjectZohoEnv } from '../zoho/object-manager.ts';
 import { userObjectName } from './naming.ts';
-import type { EraseResult, TokenEvent } from '../zoho/token-manager.ts';
+import type { EraseResult, TokenEvent, TokenManager } from '../zoho/token-manager.ts';
 import type { OAuthToken, RefreshOptions } from '../store/types.ts';
 import type { ZohoTokens } from '../zoho/oauth.ts';
 import { shardOf, type DirectoryEntry, type ZohoDirectory } from './directory.ts';
@@ -71,23 +73,26 @@ export interface SessionInfo {
   expiryTime: number | null;
 }
 
-/**
- * RPC methods are exactly the ones the Worker calls; none hands out a refresh token or the
- * client's secret, and the raw store methods of `TokenStoreObject` are not inherited.
- */
 /** What a user object reads from its environment (the Worker's `ZohoEnv` has it all). */
-export interface UserObjectEnv extends TokenStoreObjectEnv {
+export interface UserObjectEnv extends KeyRingEnv, ObjectZohoEnv {
   USER_OBJECT_SECRET: string;
   IDLE_PURGE_DAYS?: string;
   /** The directory, under the class's `directoryBinding`. */
   [binding: string]: unknown;
 }
 
-export class ZohoUserObject extends TokenStoreObjectBase<UserObjectEnv> {
+/**
+ * RPC methods are exactly the ones the Worker calls; none hands out a refresh token or the
+ * client's secret; the object holds the library's store and a manager, and exposes neither.
+ */
+export class ZohoUserObject extends DurableObject<UserObjectEnv> {
   /** The env binding of the directory this object reports to: set it in a subclass if yours is not `DIRECTORY`. */
   static directoryBinding = 'DIRECTORY';
 
-  #internals: ObjectInternals = this[objectInternals]();
+  /** The user's sealed token (the library's store in this object), and the manager that refreshes it here. */
+  readonly #tokens = new ObjectTokens(this.ctx.storage, this.env, `do:${this.ctx.id.toString()}`);
+  #refresher: TokenManager | undefined;
+  #calls = 0;
   #tables = sqlWithSchema(this.ctx.storage, SCHEMA);
   #awake = false;
 
@@ -100,7 +105,7 @@ export class ZohoUserObject extends TokenStoreObjectBase<UserObjectEnv> {
     const sql = this.#tables();
     if (!this.#awake) {
       this.#awake = true;
-      this.#internals.store(); // creates the tokens table
+      this.#tokens.store(); // creates the tokens table
       // On wake: records under an old key get re-sealed, and records written before the Worker
       // stopped storing the client's secret lose it, by the alarm, not on this request.
       if (this.#staleKeys() || this.#secretsToDrop()) void this.ctx.storage.setAlarm(Date.now());
@@ -114,7 +119,19 @@ export class ZohoUserObject extends TokenStoreObjectBase<UserObjectEnv> {
     return this.env.IDLE_PURGE_DAYS && days > 0 ? days * DAY_MS : null;
   }
 
-  override [objectEvents](event: TokenEvent): void {
+  /** The token manager, built on first use from the object's environment (refreshes run here, single-flight). */
+  #manager(): TokenManager {
+    this.#refresher ??= managerFromEnv(this.#tokens.store(), this.env, (event) => this.#audit(event));
+    return this.#refresher;
+  }
+
+  /** Answers one RPC: counted, and what it throws turned into an outcome. */
+  #answer<T>(work: () => Promise<T>): Promise<Outcome<T>> {
+    this.#calls++;
+    return outcome(work);
+  }
+
+  #audit(event: TokenEvent): void {
     // The object's own name is the keyed hash of its user: the audit line names the user by it.
     void (event.userName ? userObjectName(this.env.USER_OBJECT_SECRET, event.userName) : Promise.resolve(null)).then((user) =>
       audit({ audit: event.type, user, code: event.code, retryAfterMs: event.retryAfterMs, revokedAtZoho: event.revokedAtZoho }),
@@ -123,12 +140,12 @@ export class ZohoUserObject extends TokenStoreObjectBase<UserObjectEnv> {
 
   /** Under an old key, or in the older sealed format under the current one: re-sealed by the alarm. */
   #staleKeys(): boolean {
-    return this.#internals.records().some((record) => !record.current);
+    return this.#tokens.records().some((record) => !record.current);
   }
 
   /** Whether records here may still carry a client secret (written before logins stopped storing it). */
   #secretsToDrop(): boolean {
-    return this.#meta('secrets_dropped') === null && this.#internals.records().length > 0;
+    return this.#meta('secrets_dropped') === null && this.#tokens.records().length > 0;
   }
 
   /**
@@ -139,13 +156,13 @@ export class ZohoUserObject extends TokenStoreObjectBase<UserObjectEnv> {
   #keyIds(): string[] {
     this.#sql();
     const current = this.env.TOKEN_STORE_CURRENT_KEY;
-    const ids = this.#internals.records().map((r) => (r.keyId === current && !r.current ? `${r.keyId}:v1` : r.keyId));
+    const ids = this.#tokens.records().map((r) => (r.keyId === current && !r.current ? `${r.keyId}:v1` : r.keyId));
     return [...new Set(ids)].sort();
   }
 
   #state(keyIds = this.#keyIds()): { keyIds: string[]; tokens: number; sessions: number } {
     const sessions = this.#sql().exec<{ n: number }>('SELECT count(*) AS n FROM sessions WHERE expires_at > ?', Date.now()).one().n;
-    return { keyIds, tokens: this.#internals.records().length, sessions };
+    return { keyIds, tokens: this.#tokens.records().length, sessions };
   }
 
   /** The directory hears of an object once it holds something, and again when its key ids change. */
@@ -182,7 +199,7 @@ export class ZohoUserObject extends TokenStoreObjectBase<UserObjectEnv> {
   /** When the idle purge should next look: the earliest moment a token here could be idle. */
   async #planPurge(): Promise<void> {
     const idleMs = this.#idleMs();
-    const expiries = idleMs === null ? [] : (await this.#internals.store().getTokens()).map((t) => t.expiryTime).filter((t): t is number => t !== null);
+    const expiries = idleMs === null ? [] : (await this.#tokens.store().getTokens()).map((t) => t.expiryTime).filter((t): t is number => t !== null);
     this.#setMeta('purge_at', expiries.length > 0 ? String(Math.min(...expiries) + idleMs!) : null);
   }
 
@@ -206,8 +223,8 @@ export class ZohoUserObject extends TokenStoreObjectBase<UserObjectEnv> {
    * client secret in the record: this object refreshes with the one in its environment.
    */
   login(answer: ZohoTokens, userName: string, redirectUrl: string | null, ttlSeconds: number): Promise<Outcome<{ tokenId: string; sessionId: string; expiresAt: number }>> {
-    return this.#internals.answer(async () => {
-      const saved = await this.#internals.manager().saveGrant(answer, { userName, redirectUrl: redirectUrl ?? undefined, storeClientSecret: false });
+    return this.#answer(async () => {
+      const saved = await this.#manager().saveGrant(answer, { userName, redirectUrl: redirectUrl ?? undefined, storeClientSecret: false });
       await this.#planPurge();
       return { tokenId: saved.id, ...(await this.#startSession(saved.id, ttlSeconds)) };
     });
@@ -218,26 +235,26 @@ export class ZohoUserObject extends TokenStoreObjectBase<UserObjectEnv> {
    * when fewer than `refresh.skewMs` remain. Null when the session is unknown or expired.
    */
   session(sessionId: string, refresh: RefreshOptions | null): Promise<Outcome<CallerToken | null>> {
-    return this.#internals.answer(async () => {
+    return this.#answer(async () => {
       const tokenId = await this.#sessionTokenId(sessionId);
       if (!tokenId) return null;
-      const token = refresh ? await this.#internals.manager().freshToken({ id: tokenId }, refresh) : await this.#internals.store().findTokenById(tokenId);
+      const token = refresh ? await this.#manager().freshToken({ id: tokenId }, refresh) : await this.#tokens.store().findTokenById(tokenId);
       return token && callerToken(token);
     });
   }
 
   /** Who a live session belongs to, for the page (/auth/me). Null when the session is unknown or expired. */
   me(sessionId: string): Promise<Outcome<SessionInfo | null>> {
-    return this.#internals.answer(async () => {
+    return this.#answer(async () => {
       const tokenId = await this.#sessionTokenId(sessionId);
-      const token = tokenId && (await this.#internals.store().findTokenById(tokenId));
+      const token = tokenId && (await this.#tokens.store().findTokenById(tokenId));
       return token ? { tokenId: token.id, userName: token.userName, apiDomain: token.apiDomain, expiryTime: token.expiryTime } : null;
     });
   }
 
   /** The token a server API key names (the operator mapped the key to it), fresh as `refresh` asks. */
   apiKeyToken(tokenId: string, refresh: RefreshOptions): Promise<Outcome<CallerToken>> {
-    return this.#internals.answer(async () => callerToken(await this.#internals.manager().freshToken({ id: tokenId }, refresh)));
+    return this.#answer(async () => callerToken(await this.#manager().freshToken({ id: tokenId }, refresh)));
   }
 
   /**
@@ -245,34 +262,34 @@ export class ZohoUserObject extends TokenStoreObjectBase<UserObjectEnv> {
    * the token as it is, and when the next one may run. Null without a live session.
    */
   refreshSession(sessionId: string): Promise<Outcome<{ expiryTime: number | null; refreshed: boolean; retryAfterMs: number } | null>> {
-    return this.#internals.answer(async () => {
+    return this.#answer(async () => {
       const tokenId = await this.#sessionTokenId(sessionId);
       if (!tokenId) return null;
       // Checked and set with no await between: concurrent calls to this object see each other.
       const last = Number(this.#meta('forced_refresh_at') ?? 0);
       const wait = last + FORCED_REFRESH_INTERVAL_MS - Date.now();
       if (wait > 0) {
-        const token = await this.#internals.store().findTokenById(tokenId);
+        const token = await this.#tokens.store().findTokenById(tokenId);
         return token && { expiryTime: token.expiryTime, refreshed: false, retryAfterMs: wait };
       }
       this.#setMeta('forced_refresh_at', String(Date.now()));
-      const token = await this.#internals.manager().freshToken({ id: tokenId }, { skewMs: Number.POSITIVE_INFINITY });
+      const token = await this.#manager().freshToken({ id: tokenId }, { skewMs: Number.POSITIVE_INFINITY });
       return { expiryTime: token.expiryTime, refreshed: true, retryAfterMs: FORCED_REFRESH_INTERVAL_MS };
     });
   }
 
   endSession(sessionId: string): Promise<Outcome<void>> {
-    return this.#internals.answer(async () => {
+    return this.#answer(async () => {
       this.#sql().exec('DELETE FROM sessions WHERE id_hash = ?', await sha256(sessionId));
     });
   }
 
   /** Revokes the session's token at Zoho, deletes it and ends all its sessions; false without a live session. */
   revokeSession(sessionId: string): Promise<Outcome<boolean>> {
-    return this.#internals.answer(async () => {
+    return this.#answer(async () => {
       const tokenId = await this.#sessionTokenId(sessionId);
       if (!tokenId) return false;
-      await this.#internals.manager().revoke({ id: tokenId });
+      await this.#manager().revoke({ id: tokenId });
       this.#sql().exec('DELETE FROM sessions WHERE token_id = ?', tokenId);
       await this.#schedule();
       return true;
@@ -284,14 +301,14 @@ export class ZohoUserObject extends TokenStoreObjectBase<UserObjectEnv> {
    * ends every session. A failed revoke still deletes here, and the answer says so.
    */
   erase(): Promise<Outcome<EraseAnswer>> {
-    return this.#internals.answer(async () => {
+    return this.#answer(async () => {
       // An object that never held anything stays that way (an operator may ask every data center).
-      if (this.#internals.records().length === 0) {
+      if (this.#tokens.records().length === 0) {
         return { found: false, revokedAtZoho: false, tokensDeleted: 0, sessionsEnded: 0 };
       }
-      const tokens = await this.#internals.store().getTokens();
+      const tokens = await this.#tokens.store().getTokens();
       let revokedAtZoho = tokens.length > 0;
-      for (const token of tokens) revokedAtZoho = (await this.#internals.manager().erase({ id: token.id })).revokedAtZoho && revokedAtZoho;
+      for (const token of tokens) revokedAtZoho = (await this.#manager().erase({ id: token.id })).revokedAtZoho && revokedAtZoho;
       const sessionsEnded = this.#sql().exec<{ n: number }>('SELECT count(*) AS n FROM sessions').one().n;
       this.#sql().exec('DELETE FROM sessions');
       this.#setMeta('purge_at', null);
@@ -302,8 +319,8 @@ export class ZohoUserObject extends TokenStoreObjectBase<UserObjectEnv> {
 
   /** Re-seals now what an old key sealed (operators: POST /admin/reseal); answers how many records. */
   reseal(): Promise<Outcome<number>> {
-    return this.#internals.answer(async () => {
-      const resealed = await this.#internals.store().rotate();
+    return this.#answer(async () => {
+      const resealed = await this.#tokens.store().rotate();
       // Report again even if nothing changed here: the operator asked because the directory says otherwise.
       this.#setMeta('reported', null);
       await this.#schedule();
@@ -313,7 +330,7 @@ export class ZohoUserObject extends TokenStoreObjectBase<UserObjectEnv> {
 
   /** For operators and the benchmark. Not counted as a call. */
   stats(): ObjectStats {
-    return { calls: this.#internals.calls(), ...this.#state() };
+    return { calls: this.#calls, ...this.#state() };
   }
 
   /** The housekeeping, then `onAlarm()`; pinned (alarm.ts). */
@@ -328,17 +345,17 @@ export class ZohoUserObject extends TokenStoreObjectBase<UserObjectEnv> {
     const sql = this.#sql();
     sql.exec('DELETE FROM sessions WHERE expires_at <= ?', Date.now());
     if (this.#secretsToDrop()) {
-      const store = this.#internals.store();
+      const store = this.#tokens.store();
       for (const token of await store.getTokens()) if (token.clientSecret !== null) await store.saveToken({ id: token.id, clientSecret: null });
       this.#setMeta('secrets_dropped', String(Date.now()));
     }
-    if (this.#staleKeys()) await this.#internals.store().rotate();
+    if (this.#staleKeys()) await this.#tokens.store().rotate();
     const idleMs = this.#idleMs();
     const purgeAt = this.#meta('purge_at');
     if (idleMs !== null && purgeAt !== null && Number(purgeAt) <= Date.now()) {
-      await this.#internals.manager().purgeIdle({ idleMs });
+      await this.#manager().purgeIdle({ idleMs });
       // Sessions of the tokens the purge deleted end with them.
-      const kept = new Set(this.#internals.records().map((r) => r.id));
+      const kept = new Set(this.#tokens.records().map((r) => r.id));
       for (const { token_id } of sql.exec<{ token_id: string }>('SELECT DISTINCT token_id FROM sessions').toArray()) {
         if (!kept.has(token_id)) sql.exec('DELETE FROM sessions WHERE token_id = ?', token_id);
       }

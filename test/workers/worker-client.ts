@@ -5,7 +5,7 @@
  */
 import { env, runInDurableObject, SELF } from 'cloudflare:test';
 import { expect, vi } from 'vitest';
-import { objectInternals } from '../../src/backends/object-base.ts';
+import { ObjectTokens } from '../../src/backends/object-base.ts';
 import type { OAuthToken, SealedTokenStore } from '../../src/store/types.ts';
 import type { ZohoUserObject } from '../../src/worker/user-object.ts';
 import { userObjectName } from '../../src/worker/objects.ts';
@@ -78,7 +78,9 @@ export const dataCenterOf = (email: string): 'us' | 'eu' => (/\.eu(\.example)?$/
  * RPC hands out no raw token, so tests read and write through its internals.
  */
 export function storeInside(stub: DurableObjectStub<ZohoUserObject>): SealedTokenStore {
-  const inside = <T>(work: (store: SealedTokenStore) => Promise<T>) => runInDurableObject(stub, (object: ZohoUserObject) => work(object[objectInternals]().store()));
+  // The object's own store, as its class opens it: the same storage, key ring and store name.
+  const inside = <T>(work: (store: SealedTokenStore) => Promise<T>) =>
+    runInDurableObject(stub, (_object: ZohoUserObject, state) => work(new ObjectTokens(state.storage, env, `do:${state.id.toString()}`).store()));
   return {
     findToken: (query) => inside((s) => s.findToken(query)),
     saveToken: (token) => inside((s) => s.saveToken(token)),
