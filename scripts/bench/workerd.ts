@@ -11,6 +11,9 @@ import { countingKV } from '../../test/workers/counting-kv.ts';
 import { BENCH_CIPHER, cipherOps, keyValueOps, seed, seedKeyValue, storeOps, time } from './measure.ts';
 
 interface Env extends TokenStoreObjectEnv {
+  /** The Zoho client the storm's managers refresh with (bench only: the object itself knows no Zoho). */
+  ZOHO_CLIENT_ID?: string;
+  ZOHO_CLIENT_SECRET?: string;
   KV: KVNamespace;
   TOKEN_STORE: DurableObjectNamespace<BenchTokenStoreObject>;
 }

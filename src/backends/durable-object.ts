@@ -2,30 +2,32 @@
  * Durable Object backend: one SQLite-backed object per tenant (`name`), holding sealed
  * records (object-base.ts: one table with a unique column per blind index). The object is the
  * only place that holds the key material (from the Worker's secrets), and it exposes the six
- * store methods, `rotate` and `freshToken` (the refresh, run here so it is single-flight),
- * nothing of its internals. `freshToken` is the one thing here that knows Zoho (its manager
- * comes from ../zoho/object-manager.ts); the rest is storage. Calls to it retry transient
- * faults and report overload (object-call.ts).
+ * store methods, `rotate` and a lease (so that a refresh, wherever it runs, runs once),
+ * nothing of its internals and nothing about Zoho. Calls to it retry transient faults and
+ * report overload (object-call.ts).
  */
 import { DurableObject } from 'cloudflare:workers';
 import { TokenStoreError } from '../store/errors.ts';
 import { callObject, type ObjectCallOptions } from './object-call.ts';
 import { placedNamespace, type DurableObjectNamespaceLike, type ObjectPlacement } from './placement.ts';
 import { ObjectTokens, outcome, unwrap, type KeyRingEnv, type Outcome } from './object-base.ts';
-import type { OAuthToken, RefreshingTokenStore, RefreshOptions, SealedTokenStore, TokenQuery } from '../store/types.ts';
+import type { LockingTokenStore, OAuthToken, SealedTokenStore, TokenQuery } from '../store/types.ts';
 import { checkId, checkTokenInput } from '../store/validate.ts';
-import type { TokenManager } from '../zoho/token-manager.ts';
-import { managerFromEnv, type ObjectZohoEnv } from '../zoho/object-manager.ts';
 
 export type { ObjectPlacement } from './placement.ts';
 
-/** What a `TokenStoreObject` reads from its environment: the key ring, and for `freshToken` the Zoho client. */
-export interface TokenStoreObjectEnv extends KeyRingEnv, ObjectZohoEnv {}
+/** What a `TokenStoreObject` reads from its environment: its key ring. */
+export interface TokenStoreObjectEnv extends KeyRingEnv {}
 
-/** The token store as a Durable Object: the six store methods, `rotate` and `freshToken` over RPC. */
+/** How long a lease holds without its holder's release: far longer than one refresh at Zoho. */
+const LEASE_MS = 30_000;
+
+/** The token store as a Durable Object: the six store methods, `rotate`, and a lease over RPC. */
 export class TokenStoreObject extends DurableObject<TokenStoreObjectEnv> {
   readonly #tokens = new ObjectTokens(this.ctx.storage, this.env, `do:${this.ctx.id.toString()}`);
-  #refresher: TokenManager | undefined;
+  /** Leases held, by name: in memory, as the callers waiting for them are (an evicted object frees them). */
+  readonly #leases = new Map<string, { holder: string; until: number }>();
+  readonly #waiting = new Map<string, (() => void)[]>();
 
   findToken(query: TokenQuery): Promise<Outcome<OAuthToken | null>> {
     return outcome(() => this.#tokens.store().findToken(query));
@@ -48,18 +50,44 @@ export class TokenStoreObject extends DurableObject<TokenStoreObjectEnv> {
   rotate(): Promise<Outcome<number>> {
     return outcome(() => this.#tokens.store().rotate());
   }
-  /** The token, refreshed here if needed: every Worker's callers share this object's one refresh. */
-  freshToken(query: TokenQuery, options: RefreshOptions): Promise<Outcome<OAuthToken>> {
-    return outcome(() => {
-      this.#refresher ??= managerFromEnv(this.#tokens.store(), this.env);
-      return this.#refresher.freshToken(query, options);
+  /**
+   * Waits until `name` is free, or its holder's lease has run out, then holds it for `ttlMs`:
+   * answers the holder's id, for `releaseLease`. Storage knows nothing of what is done under it.
+   */
+  acquireLease(name: string, ttlMs: number): Promise<Outcome<string>> {
+    return outcome(async () => {
+      if (typeof name !== 'string' || name === '' || name.length > 200) throw new TokenStoreError('INVALID_INPUT', 'acquireLease: name must be a short string');
+      if (!(ttlMs > 0 && ttlMs <= 5 * 60_000)) throw new TokenStoreError('INVALID_INPUT', 'acquireLease: ttlMs must be positive, at most 5 minutes');
+      for (let held = this.#leases.get(name); held && held.until > Date.now(); held = this.#leases.get(name)) {
+        const queue = this.#waiting.get(name) ?? [];
+        this.#waiting.set(name, queue);
+        // Woken by the holder's release, or when its lease runs out.
+        await new Promise<void>((wake) => {
+          queue.push(wake);
+          setTimeout(wake, held!.until - Date.now());
+        });
+      }
+      const holder = crypto.randomUUID();
+      this.#leases.set(name, { holder, until: Date.now() + ttlMs });
+      return holder;
+    });
+  }
+
+  /** Frees `name` if `holder` still holds it, and wakes the next caller waiting for it. */
+  releaseLease(name: string, holder: string): Promise<Outcome<void>> {
+    return outcome(async () => {
+      if (this.#leases.get(name)?.holder !== holder) return;
+      this.#leases.delete(name);
+      const queue = this.#waiting.get(name);
+      queue?.shift()?.();
+      if (queue?.length === 0) this.#waiting.delete(name);
     });
   }
 }
 
 /** The RPC surface of a `TokenStoreObject` stub. */
 type TokenStoreObjectStub = {
-  [K in 'findToken' | 'saveToken' | 'deleteToken' | 'getTokens' | 'deleteTokens' | 'findTokenById' | 'rotate' | 'freshToken']: (
+  [K in 'findToken' | 'saveToken' | 'deleteToken' | 'getTokens' | 'deleteTokens' | 'findTokenById' | 'rotate' | 'acquireLease' | 'releaseLease']: (
     ...args: Parameters<TokenStoreObject[K]>
   ) => Promise<Awaited<ReturnType<TokenStoreObject[K]>>>;
 };
@@ -79,10 +107,11 @@ export interface DurableObjectStoreOptions {
 }
 
 /**
- * A `TokenStore` that lives in one `TokenStoreObject`, reached over RPC. A token manager given
- * this store hands its refreshes to the object, so they are single-flight across isolates.
+ * A `TokenStore` that lives in one `TokenStoreObject`, reached over RPC. Its `lock` is a lease
+ * in that object: a token manager given this store takes it before a refresh, so however many
+ * isolates find the token expired at once, one refreshes and the others read its token.
  */
-export function createDurableObjectStore(options: DurableObjectStoreOptions): SealedTokenStore & RefreshingTokenStore {
+export function createDurableObjectStore(options: DurableObjectStoreOptions): SealedTokenStore & LockingTokenStore {
   const { namespace, name = 'default', retry, placement } = options ?? ({} as DurableObjectStoreOptions);
   if (!namespace || typeof namespace.idFromName !== 'function' || typeof namespace.get !== 'function') {
     throw new TokenStoreError('INVALID_INPUT', 'createDurableObjectStore: namespace must be a Durable Object binding');
@@ -123,13 +152,14 @@ export function createDurableObjectStore(options: DurableObjectStoreOptions): Se
       return call((stub) => stub.findTokenById(checked));
     },
     rotate: () => call((stub) => stub.rotate()),
-    freshToken: async (query, { skewMs, rejectedAccessToken }) => {
-      const checked = checkTokenInput(query, 'query');
-      if (typeof skewMs !== 'number' || !(skewMs >= 0)) throw new TokenStoreError('INVALID_INPUT', 'skewMs must be a non-negative number');
-      if (rejectedAccessToken !== undefined && typeof rejectedAccessToken !== 'string') {
-        throw new TokenStoreError('INVALID_INPUT', 'rejectedAccessToken must be a string');
+    async lock(name, task) {
+      // Not retried: a retried acquire whose first answer was lost would hold a lease nobody releases (until it runs out).
+      const holder = unwrap(await callObject(stubFor, (stub) => stub.acquireLease(name, LEASE_MS), { ...retry, attempts: 1 }));
+      try {
+        return await task();
+      } finally {
+        await call((stub) => stub.releaseLease(name, holder)).catch(() => undefined);
       }
-      return call((stub) => stub.freshToken(checked, { skewMs, rejectedAccessToken }));
     },
   };
 }

@@ -59,10 +59,14 @@ export interface RefreshOptions {
   rejectedAccessToken?: string;
 }
 
+/** Runs `task` while holding `name` exclusively (across every caller that shares the lock). */
+export type Lock = <T>(name: string, task: () => Promise<T>) => Promise<T>;
+
 /**
- * A store that refreshes tokens where they live, so every caller of that place shares one
- * refresh (the Durable Object store does). The token manager hands refreshes to it.
+ * A store shared by many isolates that offers a lock of its own (the Durable Object store: a
+ * lease in its object). A token manager over it takes that lock before a refresh, re-reads the
+ * token once it holds it, and so refreshes once however many isolates raced.
  */
-export interface RefreshingTokenStore extends TokenStore {
-  freshToken(query: TokenQuery, options: RefreshOptions): Promise<OAuthToken>;
+export interface LockingTokenStore extends TokenStore {
+  lock: Lock;
 }

@@ -4,8 +4,8 @@
  *   - one isolate or page: concurrent callers for one token share one refresh promise;
  *   - tabs, workers and an extension's contexts: a Web Lock per token, with a re-read once
  *     the lock is held (another context may have refreshed already);
- *   - Worker isolates: a store that refreshes where the token lives (the Durable Object
- *     store) gets the refresh, and the object runs this same manager inside itself.
+ *   - Worker isolates: a shared store's own lock (the Durable Object store's lease), taken
+ *     the same way, with the same re-read; or the manager runs inside the object itself.
  * `fetchCrm` sends a token only to an allowed API domain (Zoho's, by default).
  * A failed refresh leaves the stored token as it was. A refresh token Zoho no longer knows
  * gets REAUTH_REQUIRED and its record is deleted, so it is never used again. A failing Zoho
@@ -14,7 +14,7 @@
 import { createBackoff, type BackoffOptions } from './backoff.ts';
 import { callCrm, usable, type CrmAccess } from './crm-call.ts';
 import { TokenStoreError } from '../store/errors.ts';
-import type { OAuthToken, RefreshingTokenStore, RefreshOptions, TokenQuery, TokenStore } from '../store/types.ts';
+import type { Lock, LockingTokenStore, OAuthToken, RefreshOptions, TokenQuery, TokenStore } from '../store/types.ts';
 import { checkTokenInput } from '../store/validate.ts';
 import { ZOHO_API_DOMAINS } from './data-centers.ts';
 import { isKnownAccountsServer, type ZohoOAuth, type ZohoTokens } from './oauth.ts';
@@ -28,10 +28,11 @@ export interface TokenManagerOptions {
   /** The fetch used for CRM calls (default: global fetch). */
   fetch?: typeof fetch;
   /**
-   * Runs a refresh exclusively across contexts. Default: the Web Locks API where present
-   * (browsers, extensions), else nothing beyond this manager's own single-flight.
+   * Runs a refresh exclusively across contexts. Default: the store's own lock where it offers
+   * one (the Durable Object store's lease), else the Web Locks API where present (browsers,
+   * extensions), else nothing beyond this manager's own single-flight.
    */
-  lock?: (<T>(name: string, task: () => Promise<T>) => Promise<T>) | null;
+  lock?: Lock | null;
   /**
    * Which API origins `fetchCrm` may call with a token. Default: Zoho's API domains, plus the
    * accounts server's own origin when that is not Zoho's (a local stand-in).
@@ -136,8 +137,10 @@ export interface SaveGrantOptions {
 
 export const DEFAULT_SKEW_MS = 5_000;
 
-function isRefreshingStore(store: TokenStore): store is RefreshingTokenStore {
-  return typeof (store as Partial<RefreshingTokenStore>).freshToken === 'function';
+/** The lock a shared store offers (the Durable Object store's lease), if it offers one. */
+function lockOf(store: TokenStore): Lock | null {
+  const lock = (store as Partial<LockingTokenStore>).lock;
+  return typeof lock === 'function' ? lock : null;
 }
 
 /** The Web Locks call this uses (workerd has no `navigator.locks`; browsers and extensions do). */
@@ -159,7 +162,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
   if (!store || typeof store.findToken !== 'function') throw new TokenStoreError('INVALID_INPUT', 'createTokenManager: store is required');
   if (!oauth || typeof oauth.refresh !== 'function') throw new TokenStoreError('INVALID_INPUT', 'createTokenManager: oauth is required (zohoOAuth)');
   if (!Number.isFinite(skewMs) || skewMs < 0) throw new TokenStoreError('INVALID_INPUT', 'createTokenManager: skewMs must be a non-negative number');
-  const lock = options.lock === undefined ? webLocks() : options.lock;
+  const lock = options.lock === undefined ? (lockOf(store) ?? webLocks()) : options.lock;
   const backoff = createBackoff(now, options.backoff);
   const emit = (event: TokenEvent) => {
     try {
@@ -243,7 +246,6 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
 
   async function freshToken(query: TokenQuery, { skewMs: skew, rejectedAccessToken }: RefreshOptions): Promise<OAuthToken> {
     if (typeof skew !== 'number' || !(skew >= 0)) throw new TokenStoreError('INVALID_INPUT', 'skewMs must be a non-negative number');
-    if (isRefreshingStore(store)) return store.freshToken(query, { skewMs: skew, rejectedAccessToken });
     const token = await find(query);
     if (rejectedAccessToken === undefined && isFresh(token, skew)) return token;
     return refreshOnce(token.id, rejectedAccessToken ?? token.accessToken, skew);

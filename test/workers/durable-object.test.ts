@@ -85,11 +85,57 @@ describe('durable object store', () => {
     expect(error.cause).toBeInstanceOf(Error);
   });
 
-  it('exposes the store methods, rotate and freshToken, nothing else', () => {
+  it('exposes the store methods, rotate and a lease, nothing else (and nothing about Zoho)', () => {
     const methods = Object.getOwnPropertyNames(TokenStoreObject.prototype).filter((n) => n !== 'constructor');
     expect(methods.sort()).toEqual(
-      ['deleteToken', 'deleteTokens', 'findToken', 'findTokenById', 'freshToken', 'getTokens', 'rotate', 'saveToken'].sort(),
+      ['acquireLease', 'deleteToken', 'deleteTokens', 'findToken', 'findTokenById', 'getTokens', 'releaseLease', 'rotate', 'saveToken'].sort(),
     );
+  });
+});
+
+describe("durable object store's lock (a lease in its object)", () => {
+  it('runs tasks of one name one at a time across store clients, and others side by side', async () => {
+    const name = freshName();
+    const clients = Array.from({ length: 5 }, () => createDurableObjectStore({ namespace: env.LIBRARY_STORE, name }));
+    let inside = 0;
+    let most = 0;
+    const task = async () => {
+      inside++;
+      most = Math.max(most, inside);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inside--;
+      return 'done';
+    };
+    expect(await Promise.all(clients.flatMap((c) => [c.lock('refresh:a', task), c.lock('refresh:a', task)]))).toEqual(Array(10).fill('done'));
+    expect(most).toBe(1);
+    // Another name is not held up by the first: each of these two tasks waits for the other to
+    // start, which only happens if both hold their leases at once (else the test times out).
+    let startB!: () => void;
+    let startC!: () => void;
+    const startedB = new Promise<void>((resolve) => (startB = resolve));
+    const startedC = new Promise<void>((resolve) => (startC = resolve));
+    const results = await Promise.all([
+      clients[0]!.lock('refresh:b', async () => (startB(), await startedC, 'b')),
+      clients[1]!.lock('refresh:c', async () => (startC(), await startedB, 'c')),
+    ]);
+    expect(results).toEqual(['b', 'c']);
+  });
+
+  it('is released when the task fails, and the failure reaches its caller', async () => {
+    const store = createDurableObjectStore({ namespace: env.LIBRARY_STORE, name: freshName() });
+    await expect(store.lock('refresh:x', async () => Promise.reject(new Error('zoho down')))).rejects.toThrow('zoho down');
+    expect(await store.lock('refresh:x', async () => 'free again')).toBe('free again');
+  });
+
+  it('refuses a name or lease length it cannot hold', async () => {
+    const stub = env.LIBRARY_STORE.get(env.LIBRARY_STORE.idFromName(freshName()));
+    expect(await stub.acquireLease('', 1000)).toMatchObject({ ok: false, code: 'INVALID_INPUT' });
+    expect(await stub.acquireLease('x', 0)).toMatchObject({ ok: false, code: 'INVALID_INPUT' });
+    // Releasing with another holder's id does nothing.
+    const held = (await stub.acquireLease('y', 60_000)) as { ok: true; value: string };
+    expect(await stub.releaseLease('y', 'someone-else')).toEqual({ ok: true, value: undefined });
+    expect(await stub.releaseLease('y', held.value)).toEqual({ ok: true, value: undefined });
+    expect(await stub.acquireLease('y', 1000)).toMatchObject({ ok: true });
   });
 });
 

@@ -9,7 +9,7 @@ import { tokenErrorOf } from '../shared/token-error.ts';
 
 const REDIRECT = 'https://app.example.com/callback';
 
-describe('single-flight refresh across Worker isolates, through the Durable Object', () => {
+describe("single-flight refresh across Worker isolates, through the Durable Object store's lease", () => {
   it('20 isolates x 5 callers with one expired token cause exactly one refresh at Zoho', async () => {
     const name = `refresh-${Date.now()}`;
 
