@@ -43,6 +43,33 @@ beforeAll(() => {
       include: ['hono.ts', 'plain.ts'],
     }),
   );
+  // A page of a user's (DOM types, no Workers types): the IndexedDB store, a manager, Zoho's client.
+  writeFileSync(
+    join(APP, 'page.ts'),
+    `import { createTokenManager, isTokenStoreError } from 'edge-token-store';
+import { browserCipher, openIndexedDBStore } from 'edge-token-store/idb';
+import { createPkce, zohoOAuth } from 'edge-token-store/zoho';
+
+const store = await openIndexedDBStore({ cipher: await browserCipher() });
+const oauth = zohoOAuth({ dataCenter: 'eu', clientId: '1000.PAGE', redirectUrl: location.origin + '/' });
+const manager = createTokenManager({ store, oauth });
+const { challenge } = await createPkce();
+document.querySelector('a')!.href = oauth.authorizationUrl({ scope: 'ZohoCRM.modules.ALL', state: crypto.randomUUID(), codeChallenge: challenge });
+try {
+  const leads: Response = await manager.fetchCrm({ userName: 'ana@example.com:7001' }, '/crm/v8/Leads?fields=Last_Name');
+  console.log(leads.status);
+} catch (error) {
+  if (isTokenStoreError(error)) console.log(error.code, error.retryable);
+}
+`,
+  );
+  writeFileSync(
+    join(APP, 'tsconfig.page.json'),
+    JSON.stringify({
+      compilerOptions: { target: 'ES2023', lib: ['ES2023', 'DOM'], module: 'ESNext', moduleResolution: 'Bundler', types: [], strict: true, noEmit: true, skipLibCheck: false },
+      include: ['page.ts'],
+    }),
+  );
 }, 240_000);
 
 describe('the packed package in a fresh project', () => {
@@ -53,15 +80,22 @@ describe('the packed package in a fresh project', () => {
     expect(existsSync(join(APP, 'node_modules/edge-token-store/dist/worker/index.d.ts'))).toBe(true);
   });
 
-  it('type-checks a Hono Worker and a framework-free one with Workers types and no DOM library', () => {
-    const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
-    let output = '';
+  /** What tsc prints for a project: nothing when it type-checks. */
+  const typeCheck = (project: string) => {
     try {
-      run(process.execPath, [tsc, '-p', join(APP, 'tsconfig.json')], APP);
+      run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(APP, project)], APP);
+      return '';
     } catch (error) {
-      output = String((error as { stdout?: string }).stdout ?? error);
+      return String((error as { stdout?: string }).stdout ?? error);
     }
-    expect(output).toBe('');
+  };
+
+  it('type-checks a Hono Worker and a framework-free one with Workers types and no DOM library', () => {
+    expect(typeCheck('tsconfig.json')).toBe('');
+  });
+
+  it('type-checks a page (DOM types, no Workers types) using the IndexedDB store, a manager and the Zoho client', () => {
+    expect(typeCheck('tsconfig.page.json')).toBe('');
   });
 
   it('bundles both with esbuild as a Worker build would', async () => {
