@@ -61,10 +61,16 @@ export class TokenStoreObject extends DurableObject<TokenStoreObjectEnv> {
       for (let held = this.#leases.get(name); held && held.until > Date.now(); held = this.#leases.get(name)) {
         const queue = this.#waiting.get(name) ?? [];
         this.#waiting.set(name, queue);
-        // Woken by the holder's release, or when its lease runs out.
-        await new Promise<void>((wake) => {
+        // Woken by the holder's release, or when its lease runs out; either way it leaves the queue.
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            clearTimeout(timer);
+            const at = queue.indexOf(wake);
+            if (at >= 0) queue.splice(at, 1);
+            resolve();
+          };
+          const timer = setTimeout(wake, held!.until - Date.now());
           queue.push(wake);
-          setTimeout(wake, held!.until - Date.now());
         });
       }
       const holder = crypto.randomUUID();

@@ -127,6 +127,14 @@ describe("durable object store's lock (a lease in its object)", () => {
     expect(await store.lock('refresh:x', async () => 'free again')).toBe('free again');
   });
 
+  it('a lease whose holder never releases it (an isolate that died) frees itself when it runs out', async () => {
+    const name = freshName();
+    const stub = env.LIBRARY_STORE.get(env.LIBRARY_STORE.idFromName(name));
+    expect(await stub.acquireLease('refresh:gone', 50)).toMatchObject({ ok: true });
+    const store = createDurableObjectStore({ namespace: env.LIBRARY_STORE, name });
+    expect(await store.lock('refresh:gone', async () => 'taken over')).toBe('taken over');
+  });
+
   it('refuses a name or lease length it cannot hold', async () => {
     const stub = env.LIBRARY_STORE.get(env.LIBRARY_STORE.idFromName(freshName()));
     expect(await stub.acquireLease('', 1000)).toMatchObject({ ok: false, code: 'INVALID_INPUT' });
