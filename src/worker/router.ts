@@ -9,8 +9,8 @@
  *   POST <base>/auth/revoke    -> revokes at Zoho, deletes the token, ends its sessions
  *   ANY  <base>/crm/*          -> Zoho CRM, with the caller's token
  *   <base>/admin/*             -> operators only, behind the admin key (admin.ts)
- * Each user's token and sessions live in their own object (objects.ts says how objects are
- * named): a proxied call is one call to that one object.
+ * Each user's token and sessions live in their own object (naming.ts and objects.ts say how objects are
+ * named and reached): a proxied call is one call to that one object.
  */
 import { isTokenStoreError } from '../store/errors.ts';
 import { admin } from './admin.ts';

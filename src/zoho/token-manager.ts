@@ -9,7 +9,7 @@
  * `fetchCrm` sends a token only to an allowed API domain (Zoho's, by default).
  * A failed refresh leaves the stored token as it was. A refresh token Zoho no longer knows
  * gets REAUTH_REQUIRED and its record is deleted, so it is never used again. A failing Zoho
- * is backed off (src/backoff.ts): while the wait runs, callers get the error, Zoho no call.
+ * is backed off (backoff.ts): while the wait runs, callers get the error, Zoho no call.
  */
 import { createBackoff, type BackoffOptions } from './backoff.ts';
 import { callCrm, usable, type CrmAccess } from './crm-call.ts';
