@@ -13,7 +13,7 @@
  */
 import type { CrmAccess } from '../zoho/crm-call.ts';
 import { DurableObject } from 'cloudflare:workers';
-import { ObjectTokens, outcome, type KeyRingEnv, type Outcome } from '../backends/object-base.ts';
+import { ObjectTokens, outcome, type KeyRingEnv, type Outcome, type RecordState } from '../backends/object-base.ts';
 import { managerFromEnv, type ObjectZohoEnv } from '../zoho/object-manager.ts';
 import { userObjectName } from './naming.ts';
 import type { EraseResult, TokenEvent, TokenManager } from '../zoho/token-manager.ts';
@@ -108,7 +108,8 @@ export class ZohoUserObject extends DurableObject<UserObjectEnv> {
       this.#tokens.store(); // creates the tokens table
       // On wake: records under an old key get re-sealed, and records written before the Worker
       // stopped storing the client's secret lose it, by the alarm, not on this request.
-      if (this.#staleKeys() || this.#secretsToDrop()) void this.ctx.storage.setAlarm(Date.now());
+      const records = this.#tokens.records();
+      if (this.#staleKeys(records) || this.#secretsToDrop(records)) void this.ctx.storage.setAlarm(Date.now());
     }
     return sql;
   }
@@ -139,13 +140,13 @@ export class ZohoUserObject extends DurableObject<UserObjectEnv> {
   }
 
   /** Under an old key, or in the older sealed format under the current one: re-sealed by the alarm. */
-  #staleKeys(): boolean {
-    return this.#tokens.records().some((record) => !record.current);
+  #staleKeys(records: RecordState[]): boolean {
+    return records.some((record) => !record.current);
   }
 
   /** Whether records here may still carry a client secret (written before logins stopped storing it). */
-  #secretsToDrop(): boolean {
-    return this.#meta('secrets_dropped') === null && this.#tokens.records().length > 0;
+  #secretsToDrop(records: RecordState[]): boolean {
+    return this.#meta('secrets_dropped') === null && records.length > 0;
   }
 
   /**
@@ -153,20 +154,20 @@ export class ZohoUserObject extends DurableObject<UserObjectEnv> {
    * the current key in the older sealed format shows as `<key id>:v1`: not the current key, so
    * operators' re-seal and /admin/keys treat it as one to re-seal.
    */
-  #keyIds(): string[] {
-    this.#sql();
+  #keyIds(records: RecordState[]): string[] {
     const current = this.env.TOKEN_STORE_CURRENT_KEY;
-    const ids = this.#tokens.records().map((r) => (r.keyId === current && !r.current ? `${r.keyId}:v1` : r.keyId));
+    const ids = records.map((r) => (r.keyId === current && !r.current ? `${r.keyId}:v1` : r.keyId));
     return [...new Set(ids)].sort();
   }
 
-  #state(keyIds = this.#keyIds()): { keyIds: string[]; tokens: number; sessions: number } {
+  /** What the directory and operators see, from one read of the records. */
+  #state(records = this.#tokens.records()): { keyIds: string[]; tokens: number; sessions: number } {
     const sessions = this.#sql().exec<{ n: number }>('SELECT count(*) AS n FROM sessions WHERE expires_at > ?', Date.now()).one().n;
-    return { keyIds, tokens: this.#tokens.records().length, sessions };
+    return { keyIds: this.#keyIds(records), tokens: records.length, sessions };
   }
 
   /** The directory hears of an object once it holds something, and again when its key ids change. */
-  #reportKey(keyIds = this.#keyIds()): string {
+  #reportKey(keyIds: string[]): string {
     return keyIds.join(',');
   }
 
@@ -181,7 +182,7 @@ export class ZohoUserObject extends DurableObject<UserObjectEnv> {
     const times = [sql.exec<{ at: number | null }>('SELECT min(expires_at) AS at FROM sessions').one().at, purgeAt === null ? null : Number(purgeAt)];
     const earliest = times.filter((t): t is number => t !== null).sort((a, b) => a - b)[0] ?? null;
     // A session may be past its expiry and not yet swept: its sweep is due now, not in the past.
-    const due = reported !== this.#reportKey() ? Date.now() : earliest === null ? null : Math.max(earliest, Date.now());
+    const due = reported !== this.#reportKey(this.#keyIds(this.#tokens.records())) ? Date.now() : earliest === null ? null : Math.max(earliest, Date.now());
     if (due === null) return;
     const set = fromAlarm ? null : await this.ctx.storage.getAlarm();
     if (set === null || set > due) await this.ctx.storage.setAlarm(due);
@@ -344,12 +345,13 @@ export class ZohoUserObject extends DurableObject<UserObjectEnv> {
   async #housekeeping(): Promise<void> {
     const sql = this.#sql();
     sql.exec('DELETE FROM sessions WHERE expires_at <= ?', Date.now());
-    if (this.#secretsToDrop()) {
+    if (this.#secretsToDrop(this.#tokens.records())) {
       const store = this.#tokens.store();
       for (const token of await store.getTokens()) if (token.clientSecret !== null) await store.saveToken({ id: token.id, clientSecret: null });
       this.#setMeta('secrets_dropped', String(Date.now()));
     }
-    if (this.#staleKeys()) await this.#tokens.store().rotate();
+    // Read again: dropping secrets re-seals what it saves.
+    if (this.#staleKeys(this.#tokens.records())) await this.#tokens.store().rotate();
     const idleMs = this.#idleMs();
     const purgeAt = this.#meta('purge_at');
     if (idleMs !== null && purgeAt !== null && Number(purgeAt) <= Date.now()) {
@@ -361,10 +363,10 @@ export class ZohoUserObject extends DurableObject<UserObjectEnv> {
       }
       await this.#planPurge();
     }
-    const current = this.#keyIds();
-    const report = this.#reportKey(current);
+    const state = this.#state();
+    const report = this.#reportKey(state.keyIds);
     if (report !== (this.#meta('reported') ?? '')) {
-      const { keyIds, tokens, sessions } = this.#state(current);
+      const { keyIds, tokens, sessions } = state;
       const id = this.ctx.id.toString();
       // The binding's name is the class's (a subclass may rename it), so it is looked up, not typed.
       const directory = this.env[(this.constructor as typeof ZohoUserObject).directoryBinding] as DurableObjectNamespace<ZohoDirectory>;
