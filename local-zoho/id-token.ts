@@ -4,12 +4,11 @@
  * a key of this process, published at the discovery document's `jwks_uri`) beside its tokens,
  * carrying the authorization request's `nonce` (OpenID Connect Core).
  */
-import type { LocalZohoUser } from './model.ts';
+import { base64url, type LocalZohoUser } from './model.ts';
 
 export const OIDC_SCOPES = ['email', 'openid', 'profile'];
 const ID_TOKEN_TTL_S = 3600;
 
-const base64url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 const encodeJson = (value: unknown) => base64url(new TextEncoder().encode(JSON.stringify(value)));
 const sha256 = async (text: string) => new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
 

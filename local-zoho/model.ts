@@ -91,9 +91,11 @@ export const htmlError = (title: string, text = '') =>
     headers: { 'content-type': 'text/html;charset=utf-8' },
   });
 
+/** Bytes as unpadded base64url (PKCE challenges, JWT parts). */
+export const base64url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+
 /** S256 (or plain) of a PKCE verifier, as RFC 7636 defines it. */
 export async function pkceChallenge(verifier: string, method: string): Promise<string> {
   if (method === 'plain') return verifier;
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)));
-  return btoa(String.fromCharCode(...digest)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return base64url(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))));
 }

@@ -16,8 +16,6 @@ import { isDataCenter } from '../zoho/data-centers.ts';
 import { ask, userObject, type UserRef } from './objects.ts';
 import { sha256, sign, verify } from './signing.ts';
 
-/** Refresh when fewer than this many ms remain, as the token manager does by default. */
-const SKEW_MS = DEFAULT_SKEW_MS;
 
 /**
  * The session cookie for a session in `ref`'s object, ending at `expiresAt` (epoch ms, as the
@@ -93,8 +91,8 @@ export async function callerOf(request: Request, env: Env, config: Config): Prom
     const target = value ? parseTokenRef(value) : null;
     if (!target) return null;
     const fresh = (options: RefreshOptions) => ask(userObject(env, target.ref), (s) => s.apiKeyToken(target.tokenId, options));
-    const { org, ...token } = await fresh({ skewMs: SKEW_MS });
-    return { ref: target.ref, token, org, session: null, refresh: (rejectedAccessToken) => fresh({ skewMs: SKEW_MS, rejectedAccessToken }) };
+    const { org, ...token } = await fresh({ skewMs: DEFAULT_SKEW_MS });
+    return { ref: target.ref, token, org, session: null, refresh: (rejectedAccessToken) => fresh({ skewMs: DEFAULT_SKEW_MS, rejectedAccessToken }) };
   }
   const session = await sessionOf(request, env, config);
   return session && sessionCaller(env, session);
@@ -102,11 +100,11 @@ export async function callerOf(request: Request, env: Env, config: Config): Prom
 
 /** A session's caller: its fresh token in one call to its object, or null when the session is over. */
 export async function sessionCaller(env: Env, session: Session): Promise<Caller | null> {
-  const found = await sessionToken(env, session, { skewMs: SKEW_MS });
+  const found = await sessionToken(env, session, { skewMs: DEFAULT_SKEW_MS });
   if (!found) return null;
   const { org, ...token } = found;
   const refresh = async (rejectedAccessToken: string) => {
-    const fresh = await sessionToken(env, session, { skewMs: SKEW_MS, rejectedAccessToken });
+    const fresh = await sessionToken(env, session, { skewMs: DEFAULT_SKEW_MS, rejectedAccessToken });
     // The session ended between the two calls: as if Zoho no longer accepted the login.
     if (!fresh) throw new TokenStoreError('REAUTH_REQUIRED', 'the session ended during the call');
     return fresh;
