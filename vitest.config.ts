@@ -3,7 +3,7 @@ import { playwright } from '@vitest/browser-playwright';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { resolve as resolvePathFrom } from 'node:path';
 import { defineConfig } from 'vitest/config';
-import { LocalZoho } from './local-zoho/server.ts';
+import { LocalZoho } from 'edge-token-store/testing';
 
 // Debian's Chromium; never a downloaded browser. The flags keep it off the (closed) network.
 const resolvePath = (path: string) => resolvePathFrom(import.meta.dirname, path);

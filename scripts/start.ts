@@ -7,8 +7,8 @@ import { spawn } from 'node:child_process';
 import { build } from 'esbuild';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { serveLocalZoho } from '../local-zoho/node.ts';
-import { LocalZoho } from '../local-zoho/server.ts';
+import { serveLocalZoho } from 'edge-token-store/testing/node';
+import { LocalZoho } from 'edge-token-store/testing';
 
 const WORKER_PORT = Number(process.env.PORT ?? 8787);
 const ZOHO_PORT = Number(process.env.LOCAL_ZOHO_PORT ?? 8788);

@@ -8,7 +8,7 @@ import { cpus, totalmem, type as osType, release } from 'node:os';
 import { build } from 'esbuild';
 import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
 import { chromium } from 'playwright-core';
-import { DEFAULT_CLIENT, LocalZoho } from '../../local-zoho/server.ts';
+import { DEFAULT_CLIENT, LocalZoho } from 'edge-token-store/testing';
 import { createMemoryStore } from '../../src/backends/memory.ts';
 import { createTokenManager } from '../../src/zoho/token-manager.ts';
 import { zohoOAuth } from '../../src/zoho/oauth.ts';

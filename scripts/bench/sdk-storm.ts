@@ -11,9 +11,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serveLocalZoho } from '../../local-zoho/node.ts';
-import { getLeads, grantToken, initializeSdk, ZohoSdk as Zoho } from '../../local-zoho/official-sdk.ts';
-import { DEFAULT_CLIENT } from '../../local-zoho/server.ts';
+import { serveLocalZoho } from 'edge-token-store/testing/node';
+import { getLeads, grantToken, initializeSdk, ZohoSdk as Zoho } from '../../test/shared/official-sdk.ts';
+import { DEFAULT_CLIENT } from 'edge-token-store/testing';
 import { createMemoryStore } from '../../src/backends/memory.ts';
 import { createTokenManager } from '../../src/zoho/token-manager.ts';
 import { createZohoSdkStore } from '../../src/zoho/sdk-store.ts';

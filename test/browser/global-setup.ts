@@ -1,6 +1,6 @@
 // Runs in Node before the browser tests: a local Zoho over HTTP, its URL provided to tests.
 import type { TestProject } from 'vitest/node';
-import { serveLocalZoho } from '../../local-zoho/node.ts';
+import { serveLocalZoho } from 'edge-token-store/testing/node';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -1,5 +1,5 @@
 import { describe, expect, inject, it } from 'vitest';
-import { DEFAULT_CLIENT } from '../../local-zoho/server.ts';
+import { DEFAULT_CLIENT } from 'edge-token-store/testing';
 import { browserCipher, openIndexedDBStore } from '../../src/backends/idb.ts';
 import { createTokenManager } from '../../src/zoho/token-manager.ts';
 import { zohoOAuth } from '../../src/zoho/oauth.ts';

@@ -3,8 +3,8 @@
  * own data center, for each of Zoho's eight; anything else gets a typed error and no request.
  */
 import { describe, expect, it } from 'vitest';
-import { ZohoSdk } from '../../local-zoho/official-sdk.ts';
-import { APP_SCOPE, DEFAULT_CLIENT, LocalZoho } from '../../local-zoho/server.ts';
+import { ZohoSdk } from '../shared/official-sdk.ts';
+import { APP_SCOPE, DEFAULT_CLIENT, LocalZoho } from 'edge-token-store/testing';
 import { TokenStoreError } from '../../src/store/errors.ts';
 import { createMemoryStore } from '../../src/backends/memory.ts';
 import { createTokenManager } from '../../src/zoho/token-manager.ts';

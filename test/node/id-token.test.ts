@@ -6,7 +6,7 @@
  */
 import { createPublicKey, createVerify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CLIENT, LocalZoho } from '../../local-zoho/server.ts';
+import { DEFAULT_CLIENT, LocalZoho } from 'edge-token-store/testing';
 import { checkIdToken } from '../../src/zoho/id-token.ts';
 import { pkceChallenge, zohoOAuth } from '../../src/zoho/oauth.ts';
 import { tokenErrorOf } from '../shared/token-error.ts';

@@ -5,7 +5,7 @@
  * every client type has a case. This file keeps the stand-in honest when someone changes it.
  */
 import { describe, expect, it } from 'vitest';
-import { APP_SCOPE, DEFAULT_CLIENT, LocalZoho, pkceChallenge, type LocalZohoClient, type LocalZohoOptions } from '../../local-zoho/server.ts';
+import { APP_SCOPE, DEFAULT_CLIENT, LocalZoho, pkceChallenge, type LocalZohoClient, type LocalZohoOptions } from 'edge-token-store/testing';
 import { DATA_CENTERS } from '../../src/zoho/data-centers.ts';
 
 const REDIRECT = DEFAULT_CLIENT.redirectUris[0]!;

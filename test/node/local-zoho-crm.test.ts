@@ -5,7 +5,7 @@
  * written from that description (test/shared/crm-shapes.ts). This file keeps the stand-in honest.
  */
 import { describe, expect, it } from 'vitest';
-import { APP_SCOPE, DEFAULT_CLIENT, LocalZoho } from '../../local-zoho/server.ts';
+import { APP_SCOPE, DEFAULT_CLIENT, LocalZoho } from 'edge-token-store/testing';
 import { createAnswer, crmError, currentUser, oneRecord, org, problems, recordList, type Shape } from '../shared/crm-shapes.ts';
 
 const ORIGIN = 'http://zoho.local';

@@ -3,7 +3,7 @@
  * purged; audit events say what happened without a secret. Clocks here are the tests' own.
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CLIENT, LocalZoho } from '../../local-zoho/server.ts';
+import { DEFAULT_CLIENT, LocalZoho } from 'edge-token-store/testing';
 import { TokenStoreError } from '../../src/store/errors.ts';
 import { createMemoryStore } from '../../src/backends/memory.ts';
 import { createTokenManager, type TokenEvent, type TokenManagerOptions } from '../../src/zoho/token-manager.ts';

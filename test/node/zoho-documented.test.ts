@@ -4,7 +4,7 @@
  * UK and China, a secret per data center, and revokes that Zoho did not confirm.
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CLIENT, LocalZoho } from '../../local-zoho/server.ts';
+import { DEFAULT_CLIENT, LocalZoho } from 'edge-token-store/testing';
 import { TokenStoreError } from '../../src/store/errors.ts';
 import { createMemoryStore } from '../../src/backends/memory.ts';
 import { createTokenManager } from '../../src/zoho/token-manager.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CLIENT } from '../../local-zoho/server.ts';
+import { DEFAULT_CLIENT } from 'edge-token-store/testing';
 import { TokenStoreError } from '../../src/store/errors.ts';
 import { DATA_CENTERS } from '../../src/zoho/data-centers.ts';
 import { isKnownAccountsServer, zohoOAuth } from '../../src/zoho/oauth.ts';
@@ -158,7 +158,7 @@ describe('local Zoho', () => {
   it('restores tokens and leads from a snapshot, so a restart keeps logins working', async () => {
     const { oauth, grant, zoho } = localZoho();
     const tokens = await oauth.exchangeGrant(grant());
-    const restarted = new (zoho.constructor as typeof import('../../local-zoho/server.ts').LocalZoho)();
+    const restarted = new (zoho.constructor as typeof import('edge-token-store/testing').LocalZoho)();
     restarted.restore(JSON.parse(JSON.stringify(zoho.snapshot())));
     const again = zohoOAuth({
       accountsUrl: ZOHO_ORIGIN,

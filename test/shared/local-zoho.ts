@@ -1,5 +1,5 @@
 // Wires a LocalZoho instance in as `fetch`, in-process, at a made-up origin.
-import { DEFAULT_CLIENT, LocalZoho, type LocalZohoOptions } from '../../local-zoho/server.ts';
+import { DEFAULT_CLIENT, LocalZoho, type LocalZohoOptions } from 'edge-token-store/testing';
 import { createMemoryStore } from '../../src/backends/memory.ts';
 import { createTokenManager, type TokenManagerOptions } from '../../src/zoho/token-manager.ts';
 import type { TokenStore } from '../../src/store/types.ts';

@@ -1,7 +1,7 @@
 // The official Zoho TypeScript SDK (a dev dependency) pointed at a local Zoho served over
 // HTTP, as the adapter's tests and the storm benchmark drive it.
 import { createRequire } from 'node:module';
-import { DEFAULT_CLIENT, SDK_SCOPE, type LocalZoho } from './server.ts';
+import { DEFAULT_CLIENT, SDK_SCOPE, type LocalZoho } from 'edge-token-store/testing';
 
 const require = createRequire(import.meta.url);
 // The SDK is CommonJS; an application in Node loads it the same way (or with `import`).

@@ -27,8 +27,6 @@ import {
   type LocalZohoUser,
 } from './model.ts';
 
-export * from './model.ts';
-
 const isPkceMode = (value: unknown): value is LocalZohoPkceMode => value === 'check' || value === 'ignore-server';
 
 export interface LocalZohoOptions {

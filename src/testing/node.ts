@@ -3,7 +3,7 @@
 // apps' JavaScript domains), and nowhere else.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { LocalZoho, type LocalZohoOptions } from './server.ts';
+import { LocalZoho, type LocalZohoOptions } from './local-zoho.ts';
 
 export interface ServeOptions extends LocalZohoOptions {
   port?: number;
