@@ -9,7 +9,11 @@
  * Its extras (counters, a clock, failure switches) sit under /__admin/. Never used in production.
  * test/node/local-zoho-*.test.ts state each documented behaviour and check it here.
  */
-import { answerCrm, crmError, hasScope, type Attachment } from './crm.ts';
+import { crmError, userRef, zohoTime } from './crm/answers.ts';
+import { answerCrm } from './crm/index.ts';
+import { modulesOf, type LocalZohoModule, type Module } from './crm/modules.ts';
+import { OrgData, type CrmRecord } from './crm/org-data.ts';
+import { unknownScopes } from './crm/scopes.ts';
 import { IdTokenIssuer, wantsIdToken } from './id-token.ts';
 import {
   APP_SCOPE,
@@ -21,7 +25,6 @@ import {
   json,
   pkceChallenge,
   randomToken,
-  recordId,
   type LocalZohoClient,
   type LocalZohoClientType,
   type LocalZohoUser,
@@ -61,7 +64,18 @@ export interface LocalZohoOptions {
    * `npm start`, and POST /__admin/pkce?mode=.
    */
   pkce?: LocalZohoPkceMode;
+  /** CRM modules beside Leads, Contacts, Accounts and Deals (a custom module, say), each with its fields. */
+  modules?: LocalZohoModule[];
+  /**
+   * The orgs' CRM edition, which sets how many CRM calls one org may have in flight at once
+   * (Zoho's concurrency limits, Kaizen #203): free 5, standard 10, professional 15, enterprise
+   * 20 (the default), ultimate 25. One call more is answered 429 TOO_MANY_REQUESTS.
+   */
+  edition?: LocalZohoEdition;
 }
+
+export type LocalZohoEdition = 'free' | 'standard' | 'professional' | 'enterprise' | 'ultimate';
+const CONCURRENCY: Record<LocalZohoEdition, number> = { free: 5, standard: 10, professional: 15, enterprise: 20, ultimate: 25 };
 
 export type LocalZohoPkceMode = 'check' | 'ignore-server';
 
@@ -73,6 +87,8 @@ export interface LocalZohoCounts {
   revokes: number;
   crmCalls: number;
   crmRejected: number;
+  /** CRM calls answered 429 because their org had its edition's limit of calls in flight. */
+  crmThrottled: number;
 }
 
 const MINUTE = 60_000;
@@ -107,6 +123,9 @@ interface Grant {
   challenge?: { value: string; method: string };
   /** The authorization request's OpenID Connect nonce, for the ID token. */
   nonce?: string;
+  /** `offline` gets a refresh token on the first consent, and on every one with `prompt=consent`; `online` (Zoho's default) never. */
+  accessType: 'online' | 'offline';
+  prompt: boolean;
 }
 interface Refresh {
   clientId: string;
@@ -136,6 +155,9 @@ interface DeviceRequest {
   expiresAt: number;
   lastPoll: number;
   user: LocalZohoUser | null;
+  refused: boolean;
+  accessType: 'online' | 'offline';
+  prompt: boolean;
 }
 
 const ACCESS_DENIED = {
@@ -153,10 +175,18 @@ function isHttpUrl(value: string): boolean {
   }
 }
 
-/** A request's form fields; a body that is no form reads as none (Zoho then names what is missing). */
-async function formOf(request: Request): Promise<FormData> {
-  return request.formData().catch(() => new FormData());
+/**
+ * A token request's parameters: the query string (where Zoho's pages put them) and a form body
+ * (which Zoho takes too), the body winning. A body that is no form reads as none.
+ */
+async function paramsOf(request: Request, url: URL): Promise<URLSearchParams> {
+  const params = new URLSearchParams(url.search);
+  const form = await request.formData().catch(() => new FormData());
+  for (const [key, value] of form) if (typeof value === 'string') params.set(key, value);
+  return params;
 }
+
+const accessTypeOf = (value: string | null): 'online' | 'offline' | null => (value === null || value === 'online' ? 'online' : value === 'offline' ? 'offline' : null);
 
 export class LocalZoho {
   readonly clients = new Map<string, Client>();
@@ -198,8 +228,18 @@ export class LocalZoho {
   /** Access tokens pushed out by a 16th, until they would have expired: INVALID_OAUTHTOKEN. */
   readonly #evicted = new Map<string, number>();
   readonly #devices = new Map<string, DeviceRequest>();
-  readonly #leads = new Map<string, Record<string, unknown>[]>();
-  readonly #attachments = new Map<string, Map<string, Attachment>>();
+  readonly #modules: Map<string, Module>;
+  readonly #orgs = new Map<string, OrgData>();
+  /** Users each org has had sign in (its listed users are always there). */
+  readonly #orgUsers = new Map<string, Map<string, LocalZohoUser>>();
+  /** (client, user) pairs that consented offline once: later consents without prompt=consent get no refresh token. */
+  readonly #offlineConsents = new Set<string>();
+  readonly #inFlight = new Map<string, number>();
+  readonly #concurrency: number;
+  /** While set, CRM answers wait for it (holdCrm), so a test can have calls in flight at once. */
+  #held: Promise<void> | null = null;
+  /** The release of a hold made through POST /__admin/hold. */
+  #releaseHeld: (() => void) | null = null;
 
   constructor(options: LocalZohoOptions = {}) {
     this.#options = options;
@@ -207,10 +247,13 @@ export class LocalZoho {
     this.pkce = options.pkce ?? 'check';
     for (const c of options.clients ?? [DEFAULT_CLIENT]) this.addClient(c);
     this.users = options.users ?? DEFAULT_USERS;
+    this.#modules = modulesOf(options.modules);
+    if (options.edition !== undefined && !(options.edition in CONCURRENCY)) throw new TypeError(`LocalZoho: edition must be one of ${Object.keys(CONCURRENCY).join(', ')}`);
+    this.#concurrency = CONCURRENCY[options.edition ?? 'enterprise'];
   }
 
   static zeroCounts(): LocalZohoCounts {
-    return { grantsIssued: 0, grantExchanges: 0, refreshes: 0, rateLimited: 0, revokes: 0, crmCalls: 0, crmRejected: 0 };
+    return { grantsIssued: 0, grantExchanges: 0, refreshes: 0, rateLimited: 0, revokes: 0, crmCalls: 0, crmRejected: 0, crmThrottled: 0 };
   }
 
   /** Registers a client (tests that need a second client; `npm start` its demo clients). */
@@ -290,7 +333,7 @@ export class LocalZoho {
     clientId: string,
     email: string,
     redirectUri: string | null,
-    options: { scope?: string; codeChallenge?: string; codeChallengeMethod?: string; nonce?: string } = {},
+    options: { scope?: string; codeChallenge?: string; codeChallengeMethod?: string; nonce?: string; accessType?: 'online' | 'offline'; prompt?: boolean } = {},
   ): string | null {
     const user = this.userByEmail(email);
     const client = this.clients.get(clientId);
@@ -311,8 +354,12 @@ export class LocalZoho {
       used: false,
       ...(options.codeChallenge ? { challenge: { value: options.codeChallenge, method } } : {}),
       ...(options.nonce ? { nonce: options.nonce } : {}),
+      // Without a browser, a grant is what an app asking offline access with prompt=consent gets.
+      accessType: options.accessType ?? 'offline',
+      prompt: options.prompt ?? true,
     });
     this.#count(clientId, 'grantsIssued');
+    this.#signedIn(user);
     return code;
   }
 
@@ -339,7 +386,8 @@ export class LocalZoho {
       refreshTimes: [...this.#refreshTimes],
       refresh: [...this.#refresh].map(([token, r]) => [token, { ...r, user: r.user.email }]),
       access: [...this.#access].map(([token, a]) => [token, { ...a, user: a.user.email }]),
-      leads: [...this.#leads],
+      records: [...this.#orgs].map(([org, data]) => [org, [...data.records]]),
+      offlineConsents: [...this.#offlineConsents],
     };
   }
 
@@ -352,7 +400,10 @@ export class LocalZoho {
       refreshTimes?: [string, number[]][];
       refresh: [string, Saved<Refresh> & { user: string; clientId: string }][];
       access: [string, Saved<Access>][];
-      leads: [string, Record<string, unknown>[]][];
+      /** Before modules: each org's Leads. */
+      leads?: [string, CrmRecord[]][];
+      records?: [string, [string, CrmRecord[]][]][];
+      offlineConsents?: string[];
     };
     this.clockOffset = d.clockOffset;
     for (const [client, times] of d.grantTimes) this.#grantTimes.set(client, times);
@@ -375,7 +426,11 @@ export class LocalZoho {
         scope: a.scope ?? parent!.scope,
       });
     }
-    for (const [org, leads] of d.leads) this.#leads.set(org, leads);
+    for (const [org, leads] of d.leads ?? []) this.#org(org).restore('Leads', leads);
+    for (const [org, modules] of d.records ?? []) for (const [module, records] of modules) this.#org(org).restore(module, records);
+    for (const key of d.offlineConsents ?? []) this.#offlineConsents.add(key);
+    // Whoever holds a refresh token has signed in to their org.
+    for (const { user } of this.#refresh.values()) this.#signedIn(user);
   }
 
   fetch = async (request: Request): Promise<Response> => {
@@ -396,17 +451,17 @@ export class LocalZoho {
     if (path === '/.well-known/openid-configuration' && request.method === 'GET') return json(IdTokenIssuer.discovery(url.origin));
     if (path === '/oauth/v2/keys' && request.method === 'GET') return json(await this.#idTokens.keys());
     if (path === '/oauth/v2/auth/approve' && request.method === 'POST') return this.#approve(request, url);
-    if (path === '/oauth/v2/token/revoke' && request.method === 'POST') return this.#revoke(url);
+    if (path === '/oauth/v2/token/revoke' && request.method === 'POST') return this.#revoke(await paramsOf(request, url), url.origin);
     if (path === '/oauth/v2/token' && request.method === 'POST') {
       if (this.tokenOverride) return this.tokenOverride();
-      return this.#token(await formOf(request), url.origin);
+      return this.#token(await paramsOf(request, url), url.origin);
     }
-    if (path === '/oauth/v3/device/code' && request.method === 'POST') return this.#deviceCode(await formOf(request));
-    if (path === '/oauth/v3/device/token' && request.method === 'POST') return this.#deviceToken(await formOf(request), url.origin);
+    if (path === '/oauth/v3/device/code' && request.method === 'POST') return this.#deviceCode(await paramsOf(request, url), url.origin);
+    if (path === '/oauth/v3/device/token' && request.method === 'POST') return this.#deviceToken(await paramsOf(request, url), url.origin);
     return json({ error: 'not_found' }, 404);
   };
 
-  #admin(request: Request, url: URL): Response {
+  #admin(request: Request, url: URL): Response | Promise<Response> {
     const op = url.pathname.slice('/__admin/'.length);
     const params = url.searchParams;
     const clientId = params.get('client_id');
@@ -482,11 +537,24 @@ export class LocalZoho {
       return code ? json({ code }) : json({ error: 'refused' }, 400);
     }
     if (op === 'device') {
-      // The person approving a device's user code on Zoho's verification page.
+      // The person approving (or, with decision=reject, refusing) a device's user code on Zoho's verification page.
       const request = [...this.#devices.values()].find((d) => d.userCode === params.get('user_code'));
       const user = this.userByEmail(params.get('email') ?? '');
       if (!request || !user || request.expiresAt < this.now()) return json({ error: 'refused' }, 400);
-      request.user = user;
+      if (params.get('decision') === 'reject') request.refused = true;
+      else request.user = user;
+      return json({ ok: true });
+    }
+    if (op === 'revoke-user' && params.get('email') && clientId) return json({ revoked: this.revokeUserAccess(params.get('email')!, clientId) });
+    if (op === 'consent' && params.get('url') && params.get('email')) {
+      return this.consent(params.get('url')!, { email: params.get('email')!, reject: params.get('decision') === 'reject' }).then(
+        (location) => json({ location }),
+        (error: Error) => json({ error: error.message }, 400),
+      );
+    }
+    if (op === 'hold') {
+      this.#releaseHeld?.();
+      this.#releaseHeld = params.get('on') === '0' ? null : this.holdCrm();
       return json({ ok: true });
     }
     return json({ error: 'not_found' }, 404);
@@ -510,6 +578,11 @@ export class LocalZoho {
     }
     const scope = params.get('scope') ?? '';
     if (scope.trim() === '') return htmlError('Invalid Scope', 'A scope is required.');
+    const unknown = unknownScopes(scope, [...this.#modules.keys()]);
+    if (unknown.length > 0) return htmlError('Invalid OAuth Scope', `No such scope: ${unknown.join(', ')}.`);
+    if (accessTypeOf(params.get('access_type')) === null) return htmlError('Invalid Request', 'access_type must be online or offline.');
+    const prompt = params.get('prompt');
+    if (prompt !== null && prompt !== 'consent' && prompt !== 'none') return htmlError('Invalid Request', 'prompt must be consent.');
     const challenge = params.get('code_challenge');
     const method = params.get('code_challenge_method') ?? 'plain';
     if (client.type === 'mobile' && !challenge) return htmlError('Invalid Request', 'Mobile and desktop clients must use PKCE (code_challenge).');
@@ -538,18 +611,47 @@ export class LocalZoho {
 <form method="post" action="/oauth/v2/auth/approve">${hidden}
 <label>Sign in as <select name="email">${options}</select></label>
 <p><label>or as any generated user <input name="generated" placeholder="user7@org3.example" pattern="user\\d{1,5}@org\\d{1,5}(\\.[a-z]{2})?\\.example"></label></p>
-<p><button type="submit" id="accept">Accept</button></p></form>`;
+<p><button type="submit" id="accept" name="decision" value="accept">Accept</button> <button type="submit" id="reject" name="decision" value="reject">Reject</button></p></form>`;
     return new Response(html, { headers: { 'content-type': 'text/html;charset=utf-8' } });
   }
 
   async #approve(request: Request, url: URL): Promise<Response> {
     const form = await request.formData();
     const params = new URLSearchParams();
-    for (const [k, v] of form) if (typeof v === 'string' && k !== 'email' && k !== 'generated') params.set(k, v);
+    for (const [k, v] of form) if (typeof v === 'string' && k !== 'email' && k !== 'generated' && k !== 'decision') params.set(k, v);
+    return this.#decide(params, String(form.get('generated') || form.get('email') || ''), form.get('decision') === 'reject', url.origin);
+  }
+
+  /**
+   * What the consent page does when `email` accepts (or, with `reject`, refuses) the
+   * authorization request at `authorizationUrl`: the redirect Zoho would send the browser
+   * (`?code=` or `?error=access_denied`, with `state`). Throws where Zoho would show an error
+   * page instead (an unknown client, a redirect URI not registered, an unknown scope...).
+   */
+  async consent(authorizationUrl: string | URL, { email, reject = false }: { email: string; reject?: boolean }): Promise<string> {
+    const url = new URL(authorizationUrl);
+    const answer = await this.#decide(url.searchParams, email, reject, url.origin);
+    const location = answer.headers.get('location');
+    if (location) return location;
+    const page = await answer.text();
+    throw new Error(`local Zoho refused the authorization request: ${(/<h1>(.*?)<\/h1><p>(.*?)<\/p>/.exec(page) ?? []).slice(1).join(': ')}`);
+  }
+
+  async #decide(params: URLSearchParams, email: string, reject: boolean, origin: string): Promise<Response> {
+    const url = new URL(origin);
     const checked = this.#authorization(params);
     if (checked instanceof Response) return checked;
     const { client, redirectUri, scope } = checked;
-    const user = this.userByEmail(String(form.get('generated') || form.get('email') || ''));
+    const state = params.get('state');
+    if (reject) {
+      // The person said no: back to the app with OAuth's access_denied (in the fragment for the implicit flow).
+      const target = new URL(redirectUri);
+      const error = new URLSearchParams({ error: 'access_denied', ...(state !== null ? { state } : {}) });
+      if (client.type === 'client') target.hash = error.toString();
+      else for (const [k, v] of error) target.searchParams.set(k, v);
+      return Response.redirect(target.toString(), 302);
+    }
+    const user = this.userByEmail(email);
     const here = this.#dataCenterAt(url.origin);
     if (!user) return htmlError('Access Denied', 'No such user.');
     if (!this.#signsInHere(user, here)) {
@@ -558,7 +660,6 @@ export class LocalZoho {
     }
     const dataCenter = this.#userDataCenter(user);
     const home = this.#homeOf(dataCenter, url.origin);
-    const state = params.get('state');
     const target = new URL(redirectUri);
     if (client.type === 'client') {
       // The implicit flow: an access token (no refresh token) in the redirect's fragment.
@@ -581,6 +682,8 @@ export class LocalZoho {
       codeChallenge: params.get('code_challenge') ?? undefined,
       codeChallengeMethod: params.get('code_challenge_method') ?? undefined,
       nonce: params.get('nonce') ?? undefined,
+      accessType: accessTypeOf(params.get('access_type')) ?? 'online',
+      prompt: params.get('prompt') === 'consent',
     });
     if (!code) return htmlError('Access Denied', 'Too many requests: try again later.');
     target.searchParams.set('code', code);
@@ -596,7 +699,7 @@ export class LocalZoho {
   }
 
   /** The client a token request names, if its secret is right for the data center it reached. */
-  #client(form: FormData, here: string | null): Client | Response {
+  #client(form: URLSearchParams, here: string | null): Client | Response {
     const client = this.clients.get(String(form.get('client_id') ?? ''));
     // Client-based apps have no secret and never reach the token endpoint.
     if (!client || client.type === 'client' || here === null) return json({ error: 'invalid_client' });
@@ -653,7 +756,24 @@ export class LocalZoho {
     return json({ ...((await minted.json()) as object), refresh_token: refreshToken });
   }
 
-  async #token(form: FormData, origin: string): Promise<Response> {
+  /**
+   * What a consent is worth at the token endpoint: with `access_type=offline`, a refresh token
+   * on the first consent of this user to this client, and on any with `prompt=consent`;
+   * otherwise an access token alone, which nothing can refresh.
+   */
+  async #tokensFor(client: Client, user: LocalZohoUser, dataCenter: string, scope: string, origin: string, consent: { accessType: 'online' | 'offline'; prompt: boolean }): Promise<Response> {
+    const key = `${client.id}\u0000${user.email}`;
+    if (consent.accessType === 'offline' && (consent.prompt || !this.#offlineConsents.has(key))) {
+      const answer = await this.#newRefreshToken(client, user, dataCenter, scope, origin);
+      this.#offlineConsents.add(key);
+      return answer;
+    }
+    const accessToken = randomToken('access');
+    this.#access.set(accessToken, { refresh: null, clientId: client.id, user, dataCenter, scope, expiresAt: this.now() + ACCESS_TTL });
+    return json({ access_token: accessToken, api_domain: this.#apiDomain(dataCenter, origin), token_type: 'Bearer', expires_in: ACCESS_TTL / 1000 });
+  }
+
+  async #token(form: URLSearchParams, origin: string): Promise<Response> {
     const here = this.#dataCenterAt(origin);
     const client = this.#client(form, here);
     if (client instanceof Response) return client;
@@ -677,7 +797,7 @@ export class LocalZoho {
         }
       }
       this.#codeOutcomes.set(presented, 'redeemed');
-      const answer = await this.#newRefreshToken(client, grant.user, here!, grant.scope, origin);
+      const answer = await this.#tokensFor(client, grant.user, here!, grant.scope, origin, grant);
       return wantsIdToken(grant.scope) ? this.#withIdToken(answer, client, grant, origin) : answer;
     }
     if (grantType === 'refresh_token') {
@@ -704,34 +824,40 @@ export class LocalZoho {
   }
 
   /** The device flow's first step: a user code for the person, a device code for the device. */
-  #deviceCode(form: FormData): Response {
+  #deviceCode(form: URLSearchParams, origin: string): Response {
     const client = this.clients.get(String(form.get('client_id') ?? ''));
     if (!client || client.type !== 'device') return json({ error: 'invalid_client' });
     const scope = String(form.get('scope') ?? '');
-    if (form.get('grant_type') !== 'device_request' || scope.trim() === '') return json({ error: 'invalid_request' });
+    const accessType = accessTypeOf(form.get('access_type'));
+    if (form.get('grant_type') !== 'device_request' || scope.trim() === '' || accessType === null) return json({ error: 'invalid_request' });
+    if (unknownScopes(scope, [...this.#modules.keys()]).length > 0) return json({ error: 'invalid_scope' });
     const deviceCode = randomToken('device');
     const userCode = [...crypto.getRandomValues(new Uint8Array(4))].map((b) => b.toString(16).padStart(2, '0')).join('').toUpperCase();
-    this.#devices.set(deviceCode, { clientId: client.id, scope, userCode, expiresAt: this.now() + DEVICE_CODE_TTL, lastPoll: 0, user: null });
-    return json({ device_code: deviceCode, user_code: userCode, verification_url: '/oauth/v3/device', expires_in: DEVICE_CODE_TTL / 1000, interval: DEVICE_POLL_INTERVAL / 1000 });
+    const prompt = form.get('prompt') === 'consent';
+    this.#devices.set(deviceCode, { clientId: client.id, scope, userCode, expiresAt: this.now() + DEVICE_CODE_TTL, lastPoll: 0, user: null, refused: false, accessType, prompt });
+    return json({ user_code: userCode, device_code: deviceCode, interval: DEVICE_POLL_INTERVAL / 1000, expires_in: DEVICE_CODE_TTL / 1000, verification_url: `${origin}/oauth/v3/device` });
   }
 
   /** Polling: pending until approved, `slow_down` faster than every 30 s, `other_dc` at the wrong server. */
-  async #deviceToken(form: FormData, origin: string): Promise<Response> {
+  async #deviceToken(form: URLSearchParams, origin: string): Promise<Response> {
     const here = this.#dataCenterAt(origin);
     const client = this.#client(form, here);
     if (client instanceof Response) return client;
     const code = String(form.get('code') ?? '');
     const request = this.#devices.get(code);
-    if (form.get('grant_type') !== 'device_token' || !request || request.clientId !== client.id || request.expiresAt < this.now()) return json({ error: 'invalid_code' });
+    if (form.get('grant_type') !== 'device_token' || !request || request.clientId !== client.id) return json({ error: 'invalid_code' });
+    if (request.expiresAt < this.now()) return json({ error: 'expired' });
     const now = this.now();
     const tooSoon = now - request.lastPoll < DEVICE_POLL_INTERVAL;
     request.lastPoll = now;
     if (tooSoon) return json({ error: 'slow_down' });
+    if (request.refused) return this.#devices.delete(code), json({ error: 'access_denied' });
     if (!request.user) return json({ error: 'authorization_pending' });
     const dataCenter = this.#userDataCenter(request.user);
-    if (dataCenter !== here) return json({ error: 'other_dc', 'accounts-server': this.#homeOf(dataCenter, origin) });
+    // The docs' polling feedback: the user's data center as `user_location`, where the device polls next.
+    if (dataCenter !== here) return json({ error: 'other_dc', user_location: dataCenter });
     this.#devices.delete(code);
-    return this.#newRefreshToken(client, request.user, dataCenter, request.scope, origin);
+    return this.#tokensFor(client, request.user, dataCenter, request.scope, origin, request);
   }
 
   #dropRefresh(refreshToken: string): void {
@@ -739,17 +865,39 @@ export class LocalZoho {
     this.#refresh.delete(refreshToken);
   }
 
-  #revoke(url: URL): Response {
-    const token = url.searchParams.get('token') ?? '';
-    const found = this.#refresh.get(token);
+  /** Revokes a refresh token (and the access tokens minted from it) or one access token; 400 with no body for a token this server does not know. */
+  #revoke(params: URLSearchParams, origin: string): Response {
+    const token = params.get('token') ?? '';
+    const here = this.#dataCenterAt(origin);
     // Another data center's server does not know the token.
-    const record = found && found.dataCenter === this.#dataCenterAt(url.origin) ? found : undefined;
+    const found = this.#refresh.get(token) ?? this.#access.get(token);
+    const record = found && found.dataCenter === here ? found : undefined;
     if (record) this.#count(record.clientId, 'revokes');
     else this.counts.revokes++;
     if (this.#revokesThrottled) return json(ACCESS_DENIED, 400);
-    if (!record) return json({ error: 'invalid_token', status: 'failure' }, 400);
-    this.#dropRefresh(token);
+    if (!record) return new Response(null, { status: 400 });
+    if (this.#refresh.has(token)) this.#dropRefresh(token);
+    else this.#dropAccess(token);
     return json({ status: 'success' });
+  }
+
+  #dropAccess(accessToken: string): void {
+    const access = this.#access.get(accessToken);
+    this.#access.delete(accessToken);
+    const parent = access?.refresh ? this.#refresh.get(access.refresh) : undefined;
+    if (parent) parent.access = parent.access.filter((t) => t !== accessToken);
+  }
+
+  /**
+   * What a person does on Zoho's "Connected Apps" page: remove an app's access. Every refresh
+   * and access token of this user for this client is revoked; returns how many refresh tokens.
+   */
+  revokeUserAccess(email: string, clientId: string): number {
+    const mine = [...this.#refresh].filter(([, r]) => r.clientId === clientId && r.user.email === email);
+    for (const [token] of mine) this.#dropRefresh(token);
+    for (const [token, a] of [...this.#access]) if (a.clientId === clientId && a.user.email === email) this.#access.delete(token);
+    this.#offlineConsents.delete(`${clientId}\u0000${email}`);
+    return mine.length;
   }
 
   /** CORS for a client-based app's page: only its registered JavaScript domains, only on the CRM API. */
@@ -803,16 +951,84 @@ export class LocalZoho {
       return rejected('INVALID_TOKEN', 'invalid oauth token');
     }
     if (access.expiresAt <= this.now() || access.dataCenter !== this.#dataCenterAt(url.origin)) return rejected('INVALID_TOKEN', 'invalid oauth token');
-    const route = url.pathname.slice('/crm/v8/'.length);
-    // A refresh cannot cure a missing scope: the login must ask for it.
-    if (!hasScope(access.scope, route, request.method)) return rejected('OAUTH_SCOPE_MISMATCH', 'Unauthorized');
+    const { user } = access;
+    // Zoho's concurrency limit: calls of one org in flight at once, by edition. This stand-in
+    // answers at once, so calls overlap only while held (holdCrm): the limit never depends on
+    // how fast the machine running the tests is.
+    if (this.#held) {
+      const inFlight = this.#inFlight.get(user.orgId) ?? 0;
+      if (inFlight >= this.#concurrency) {
+        this.#count(access.clientId, 'crmThrottled');
+        return crmError(429, 'TOO_MANY_REQUESTS', 'The concurrency limit of the org has been exceeded', { limit: this.#concurrency });
+      }
+      this.#inFlight.set(user.orgId, inFlight + 1);
+      await this.#held.finally(() => this.#inFlight.set(user.orgId, (this.#inFlight.get(user.orgId) ?? 1) - 1));
+    }
+    const answer = await answerCrm(request, url, url.pathname.slice('/crm/v8/'.length), {
+      user,
+      orgUsers: this.#usersOf(user.orgId),
+      org: this.#org(user.orgId),
+      modules: this.#modules,
+      scope: access.scope,
+      now: this.now(),
+    });
+    // A refresh cannot cure a missing scope (401 OAUTH_SCOPE_MISMATCH): the login must ask for it.
+    if (answer.status === 401) {
+      this.counts.crmCalls++;
+      this.counts.crmRejected++;
+      return answer;
+    }
     this.#count(access.clientId, 'crmCalls');
     if (access.refresh) this.#refresh.get(access.refresh)!.crmCalls++;
-    const { user } = access;
-    const leads = this.#leads.get(user.orgId) ?? [];
-    this.#leads.set(user.orgId, leads);
-    let attachments = this.#attachments.get(user.orgId);
-    if (!attachments) this.#attachments.set(user.orgId, (attachments = new Map()));
-    return answerCrm(request, url, route, { user, leads, attachments, now: this.now(), newId: () => recordId(user.orgId, leads.length + 1) });
+    return answer;
+  }
+
+  #org(orgId: string): OrgData {
+    let org = this.#orgs.get(orgId);
+    if (!org) this.#orgs.set(orgId, (org = new OrgData(orgId)));
+    return org;
+  }
+
+  #signedIn(user: LocalZohoUser): void {
+    let users = this.#orgUsers.get(user.orgId);
+    if (!users) this.#orgUsers.set(user.orgId, (users = new Map()));
+    if (!users.has(user.email)) users.set(user.email, user);
+  }
+
+  /** An org's users: its listed ones first (the first is its administrator), then those who signed in. */
+  #usersOf(orgId: string): LocalZohoUser[] {
+    const listed = this.users.filter((u) => u.orgId === orgId);
+    const others = [...(this.#orgUsers.get(orgId)?.values() ?? [])].filter((u) => !listed.some((l) => l.email === u.email));
+    return [...listed, ...others];
+  }
+
+  /**
+   * Holds every CRM answer until the returned function is called: the calls stay in flight,
+   * counting toward their org's concurrency limit, so a test can reach it without timing.
+   */
+  holdCrm(): () => void {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    this.#held = held;
+    return () => {
+      if (this.#held === held) this.#held = null;
+      release();
+    };
+  }
+
+  /** Adds records to the org of `email` as if its user had created them (test data); returns their ids. */
+  addRecords(email: string, module: string, records: Record<string, unknown>[]): string[] {
+    const user = this.userByEmail(email);
+    const definition = this.#modules.get(module);
+    if (!user || !definition) throw new TypeError(`LocalZoho.addRecords: no user ${email} or no module ${module}`);
+    const org = this.#org(user.orgId);
+    const time = zohoTime(this.now());
+    const by = { name: user.name, id: userRef(user).id };
+    this.#signedIn(user);
+    return records.map((fields) => {
+      const id = org.newId();
+      org.of(definition).push({ ...fields, id, Owner: userRef(user), Created_Time: time, Modified_Time: time, Created_By: by, Modified_By: by, $approved: true });
+      return id;
+    });
   }
 }

@@ -131,7 +131,7 @@ describe('the local Zoho as several data centers', () => {
     const users = [];
     for (const [email, dc] of [['ana@example.com', 'us'], ['eva@example.eu', 'eu']] as const) {
       // Global sign-in at the US server: the redirect names the user's data center.
-      const form = new URLSearchParams({ response_type: 'code', client_id: DEFAULT_CLIENT.clientId, redirect_uri: 'https://app.example.com/cb', scope: APP_SCOPE, email });
+      const form = new URLSearchParams({ response_type: 'code', client_id: DEFAULT_CLIENT.clientId, redirect_uri: 'https://app.example.com/cb', scope: APP_SCOPE, access_type: 'offline', prompt: 'consent', email });
       const approved = await zoho.fetch(new Request(`${origins.us}/oauth/v2/auth/approve`, { method: 'POST', body: form }));
       const back = new URL(approved.headers.get('location')!);
       expect([back.searchParams.get('location'), back.searchParams.get('accounts-server')]).toEqual([dc, origins[dc]]);

@@ -49,7 +49,7 @@ describe('checkIdToken', () => {
 
 describe('the local Zoho issues ID tokens as Zoho documents them', () => {
   async function codeFor(zoho: LocalZoho, scope: string, nonce?: string) {
-    const params = new URLSearchParams({ response_type: 'code', client_id: DEFAULT_CLIENT.clientId, scope, redirect_uri: REDIRECT, code_challenge: await pkceChallenge(VERIFIER), code_challenge_method: 'S256', email: 'ana@example.com' });
+    const params = new URLSearchParams({ response_type: 'code', client_id: DEFAULT_CLIENT.clientId, scope, redirect_uri: REDIRECT, code_challenge: await pkceChallenge(VERIFIER), code_challenge_method: 'S256', access_type: 'offline', prompt: 'consent', email: 'ana@example.com' });
     if (nonce) params.set('nonce', nonce);
     const approved = await zoho.fetch(new Request(`${ZOHO}/oauth/v2/auth/approve`, { method: 'POST', body: params }));
     return new URL(approved.headers.get('location')!).searchParams.get('code')!;

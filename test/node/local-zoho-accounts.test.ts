@@ -24,9 +24,10 @@ function zohoWith(clients: LocalZohoClient[] = [DEFAULT_CLIENT], dataCenters?: R
   const secretOf = (c: LocalZohoClient) => (typeof c.clientSecret === 'string' ? c.clientSecret : '');
   const exchange = (client: LocalZohoClient, code: string, extra: Record<string, string> = {}, origin?: string) =>
     token({ grant_type: 'authorization_code', client_id: client.clientId, client_secret: secretOf(client), redirect_uri: client.redirectUris?.[0] ?? '', code, ...extra }, origin);
-  /** The consent page's approval, as a person's click sends it; the redirect's URL. */
+  /** The consent page's approval, as a person's click sends it (asking offline access unless `params` say otherwise); the redirect's URL. */
   const approve = async (params: Record<string, string>, email = 'ana@example.com', origin = at) => {
-    const response = await zoho.fetch(new Request(`${origin}/oauth/v2/auth/approve`, { method: 'POST', body: new URLSearchParams({ ...params, email }) }));
+    const form = new URLSearchParams({ access_type: 'offline', prompt: 'consent', ...params, email });
+    const response = await zoho.fetch(new Request(`${origin}/oauth/v2/auth/approve`, { method: 'POST', body: form }));
     return { status: response.status, location: response.headers.get('location') };
   };
   return { zoho, token, exchange, approve, at };
@@ -116,7 +117,7 @@ describe('local Zoho accounts: the client types table [notes: Client types and r
     const device = { clientId: '1000.DEVICE', type: 'device' as const, clientSecret: 'device-secret' };
     const { zoho } = zohoWith([device], ORIGINS);
     const start = async () => {
-      const form = new URLSearchParams({ client_id: device.clientId, scope: APP_SCOPE, grant_type: 'device_request' });
+      const form = new URLSearchParams({ client_id: device.clientId, scope: APP_SCOPE, grant_type: 'device_request', access_type: 'offline' });
       const response = await zoho.fetch(new Request(`${ORIGINS.us}/oauth/v3/device/code`, { method: 'POST', body: form }));
       return (await response.json()) as { device_code: string; user_code: string; interval: number };
     };
@@ -132,7 +133,8 @@ describe('local Zoho accounts: the client types table [notes: Client types and r
     const eu = await start();
     await zoho.fetch(new Request(`${ORIGINS.us}/__admin/device?user_code=${eu.user_code}&email=eva@example.eu`, { method: 'POST' }));
     zoho.clockOffset += 30_000;
-    expect(await poll(eu.device_code)).toEqual({ error: 'other_dc', 'accounts-server': ORIGINS.eu });
+    // The polling page's feedback names the user's data center as `user_location`.
+    expect(await poll(eu.device_code)).toEqual({ error: 'other_dc', user_location: 'eu' });
   });
 
   it('self client: codes made in the console, no redirect URI, exchanged with the secret', async () => {
