@@ -446,7 +446,7 @@ export class LocalZoho {
     if (redirect) return new Response(null, { status: 307, headers: { location: redirect } });
     // The CRM answers cross-origin calls from client-based apps' JavaScript domains; the accounts
     // server sends no CORS headers at all (nothing documents them on its token endpoints).
-    if (path.startsWith('/crm/v8/')) return this.#crm(request, url);
+    if (path.startsWith('/crm/v8/') || /^\/crm\/(bulk|email)\/v8\//.test(path)) return this.#crm(request, url);
     if (path === '/oauth/v2/auth' && request.method === 'GET') return this.#consentPage(url);
     if (path === '/.well-known/openid-configuration' && request.method === 'GET') return json(IdTokenIssuer.discovery(url.origin));
     if (path === '/oauth/v2/keys' && request.method === 'GET') return json(await this.#idTokens.keys());
@@ -964,7 +964,8 @@ export class LocalZoho {
       this.#inFlight.set(user.orgId, inFlight + 1);
       await this.#held.finally(() => this.#inFlight.set(user.orgId, (this.#inFlight.get(user.orgId) ?? 1) - 1));
     }
-    const answer = await answerCrm(request, url, url.pathname.slice('/crm/v8/'.length), {
+    // The bulk and email APIs: tokens checked as for every CRM call, then Zoho's 404 (not served here).
+    const answer = !url.pathname.startsWith('/crm/v8/') ? crmError(404, 'INVALID_URL_PATTERN', 'Please check if the URL trying to access is a correct one') : await answerCrm(request, url, url.pathname.slice('/crm/v8/'.length), {
       user,
       orgUsers: this.#usersOf(user.orgId),
       org: this.#org(user.orgId),

@@ -83,8 +83,12 @@ async function boundedBody(request: Request): Promise<ArrayBuffer | null> {
 }
 
 const tooLarge = () => ({ response: jsonError(413, 'too_large', `request bodies are limited to ${MAX_BODY_BYTES} bytes`), code: 'too_large' });
-/** /crm/v<n>/ then plain segments: letters, digits, _ - . , (no empty, no dot segments). */
-const CRM_PATH = /^\/crm\/v\d+(\/(?!\.{1,2}(\/|$))[A-Za-z0-9_.,-]+)*\/?$/;
+/**
+ * /crm/v<n>/ (or the bulk and email APIs Zoho's OpenAPI description serves beside it,
+ * /crm/bulk/v<n>/ and /crm/email/v<n>/), then plain segments: letters, digits, _ - . , (no
+ * empty, no dot segments).
+ */
+const CRM_PATH = /^\/crm\/(?:(?:bulk|email)\/)?v\d+(\/(?!\.{1,2}(\/|$))[A-Za-z0-9_.,-]+)*\/?$/;
 
 /** The raw path as sent, before URL parsing normalizes `..` or decodes anything. */
 function rawPath(request: Request): string {

@@ -1,7 +1,8 @@
 /**
  * Back-off from a failing Zoho, kept where the refresh runs: one per token manager, so per
  * isolate, per page, or per user's Durable Object. Two kinds of wait:
- *   - a token's own, after Zoho's "Access Denied" (its rate limit is per refresh token);
+ *   - a token's own, after Zoho's "Access Denied" (its rate limit is per refresh token): the
+ *     rest of Zoho's ten-minute window, from the mints this back-off saw;
  *   - an accounts server's, after it failed (HTTP 5xx or unreachable): every token refreshed at
  *     that server waits, growing exponentially with each failure in a row, with jitter, up to
  *     a cap; a success there ends it.
@@ -10,7 +11,10 @@
  * extra call joins the herd that meets Zoho when it comes back.
  */
 import { TokenStoreError } from '../store/errors.ts';
-import { DEFAULT_RATE_LIMIT_WAIT_MS } from './oauth.ts';
+import { DEFAULT_RATE_LIMIT_WAIT_MS, ZOHO_WINDOW_MS } from './oauth.ts';
+
+/** Zoho's limit: access tokens minted per refresh token per window. */
+const MINTS_PER_WINDOW = 10;
 
 export interface BackoffOptions {
   /** The first wait after a server failure, at most (default 1,000 ms; at least half of it). */
@@ -37,6 +41,9 @@ export interface Backoff {
 export function createBackoff(now: () => number, options: BackoffOptions = {}): Backoff {
   const { baseMs = 1_000, capMs = 5 * 60_000, random = Math.random } = options;
   const tokens = new Map<string, Wait>();
+  /** When this process last minted access tokens for each token (the latest 10, within the window). */
+  const mints = new Map<string, number[]>();
+  const recentMints = (tokenId: string, at: number) => (mints.get(tokenId) ?? []).filter((t) => at - t < ZOHO_WINDOW_MS);
   const servers = new Map<string, Wait & { failures: number }>();
 
   const waiting = (error: TokenStoreError, ms: number, message = error.message) =>
@@ -54,7 +61,11 @@ export function createBackoff(now: () => number, options: BackoffOptions = {}): 
     failed(tokenId, server, error) {
       const at = now();
       if (error.code === 'ZOHO_RATE_LIMITED') {
-        const ms = error.retryAfterMs ?? DEFAULT_RATE_LIMIT_WAIT_MS;
+        // "Access Denied" blocks the token until its window frees a mint: the earliest of the
+        // mints seen here within the window, plus the window; the whole window when none was seen.
+        const earliest = recentMints(tokenId, at)[0];
+        const windowLeft = earliest === undefined ? DEFAULT_RATE_LIMIT_WAIT_MS : earliest + ZOHO_WINDOW_MS - at;
+        const ms = Math.max(1, windowLeft);
         tokens.set(tokenId, { until: at + ms, error });
         return waiting(error, ms);
       }
@@ -72,6 +83,8 @@ export function createBackoff(now: () => number, options: BackoffOptions = {}): 
     succeeded(tokenId, server) {
       tokens.delete(tokenId);
       servers.delete(server);
+      const at = now();
+      mints.set(tokenId, [...recentMints(tokenId, at), at].slice(-MINTS_PER_WINDOW));
     },
   };
 }

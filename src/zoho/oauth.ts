@@ -14,8 +14,16 @@ import { DATA_CENTER_IDS, DATA_CENTERS, dataCenterAt, isDataCenter, type DataCen
 
 export type { DataCenter, DataCenterOrigins } from './data-centers.ts';
 
-/** Zoho gives no wait time with "Access Denied"; its windows are 10 minutes long. */
-export const DEFAULT_RATE_LIMIT_WAIT_MS = 60_000;
+/**
+ * Zoho gives no wait time with "Access Denied": the refresh token stays blocked for the rest
+ * of its ten-minute window, so a try before that is spent for nothing. The token manager's
+ * back-off shortens the wait when it knows when the window began (backoff.ts).
+ */
+export const ZOHO_WINDOW_MS = 10 * 60_000;
+export const DEFAULT_RATE_LIMIT_WAIT_MS = ZOHO_WINDOW_MS;
+/** Waits before each retry of the current-user lookup after Zoho's 429 (its concurrency limit). */
+const LOOKUP_RETRY_WAITS_MS = [250, 500, 1_000];
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * The wait after Zoho failed or could not be reached, unless it said (Retry-After). A token
  * manager backs off longer (growing, with jitter); this is the floor of its first wait.
@@ -402,7 +410,15 @@ export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
     async currentUser({ accessToken, apiDomain }) {
       const headers = { authorization: `Zoho-oauthtoken ${accessToken}` };
       const get = async (path: string) => {
-        const { status, body } = await call(`${apiDomain}${path}`, { headers }, 'looking up the current user');
+        let { status, body } = await call(`${apiDomain}${path}`, { headers }, 'looking up the current user');
+        // 429: the org has its edition's limit of calls in flight. Retried with growing waits,
+        // then retryable: the caller may try again (the token is good, only Zoho is busy).
+        for (const wait of LOOKUP_RETRY_WAITS_MS) {
+          if (status !== 429) break;
+          await sleep(wait);
+          ({ status, body } = await call(`${apiDomain}${path}`, { headers }, 'looking up the current user'));
+        }
+        if (status === 429) throw new TokenStoreError('ZOHO_RATE_LIMITED', "Zoho's concurrency limit answered 429 while looking up the current user", { retryAfterMs: 1_000 });
         if (status === 401 && (body as { code?: unknown } | null)?.code === 'OAUTH_SCOPE_MISMATCH') {
           throw new TokenStoreError('ZOHO_SCOPE_MISMATCH', 'the login lacks a scope needed to look up the current user (ZohoCRM.users.READ and ZohoCRM.org.READ)');
         }

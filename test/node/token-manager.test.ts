@@ -92,6 +92,29 @@ describe('token manager', () => {
     expect(await store.findTokenById(saved.id)).toEqual(before);
   });
 
+  it("after Access Denied, waits out the rest of Zoho's ten-minute window (from the first of its mints there) without calling Zoho [notes: Limits]", async () => {
+    const z = localZoho();
+    const store = createMemoryStore();
+    // The manager's clock is fixed and moved by hand, with Zoho's: the waits are exact.
+    let now = Date.now();
+    const advance = (ms: number) => ((now += ms), (z.zoho.clockOffset += ms));
+    const manager = z.manager(store, { now: () => now });
+    const saved = await manager.exchangeGrant(z.grant());
+    advance(60 * 60_000);
+    for (let i = 0; i < 10; i++) await manager.refreshNow({ id: saved.id });
+    const denied = await tokenErrorOf(manager.refreshNow({ id: saved.id }));
+    expect([denied.code, denied.retryAfterMs]).toEqual(['ZOHO_RATE_LIMITED', 10 * 60_000]);
+    // Four minutes on: blocked still, for the six minutes left, and Zoho is not asked again.
+    advance(4 * 60_000);
+    const refreshes = z.zoho.counts.refreshes;
+    const later = await tokenErrorOf(manager.refreshNow({ id: saved.id }));
+    expect([later.code, later.retryAfterMs]).toEqual(['ZOHO_RATE_LIMITED', 6 * 60_000]);
+    expect(z.zoho.counts.refreshes).toBe(refreshes);
+    advance(6 * 60_000);
+    await manager.refreshNow({ id: saved.id });
+    expect(z.zoho.counts.refreshes).toBe(refreshes + 1);
+  });
+
   it('a revoked refresh token gives REAUTH_REQUIRED and the dead record is not kept', async () => {
     const { manager, oauth, saved, store } = await expiredUser();
     await oauth.revoke(saved.refreshToken!);

@@ -58,6 +58,26 @@ describe('zohoOAuth', () => {
     expect((await tokenErrorOf(oauth.revoke(tokens.refreshToken!))).code).toBe('ZOHO_BAD_RESPONSE');
   });
 
+  it("retries the user lookup after Zoho's 429 (its concurrency limit), and surfaces a retryable error if it persists [notes: CRM API v8, concurrency]", async () => {
+    const { oauth, grant, zoho } = localZoho({ edition: 'free' });
+    const tokens = await oauth.exchangeGrant(grant('bo@example.com'));
+    const crm = () => zoho.fetch(new Request(`${ZOHO_ORIGIN}/crm/v8/org`, { headers: { authorization: `Zoho-oauthtoken ${tokens.accessToken}` } }));
+    // The org's five calls in flight (held), so the lookup's calls get 429 until they finish.
+    const release = zoho.holdCrm();
+    const busy = Array.from({ length: 5 }, crm);
+    const lookup = oauth.currentUser(tokens);
+    await expect.poll(() => zoho.counts.crmThrottled).toBeGreaterThan(0);
+    release();
+    await Promise.all(busy);
+    expect(await lookup).toBe('bo@example.com:7002');
+    const stuck = zoho.holdCrm();
+    const more = Array.from({ length: 5 }, crm);
+    const error = await tokenErrorOf(oauth.currentUser(tokens));
+    expect([error.code, error.retryable]).toEqual(['ZOHO_RATE_LIMITED', true]);
+    stuck();
+    await Promise.all(more);
+  });
+
   it('reads expires_in in seconds, and in milliseconds beside expires_in_sec', async () => {
     const { oauth, grant } = localZoho({ legacyExpiresIn: true });
     const tokens = await oauth.exchangeGrant(grant());

@@ -229,6 +229,8 @@ describe('worker: the proxy reaches only Zoho', () => {
     '/crm/v8/Leads;evil.example',
     '/crm',
     '/crmx/v8/Leads',
+    '/crm/bulkx/v8/read',
+    '/crm/bulk/x/v8/read',
   ];
   for (const path of tricks) {
     it(`refuses ${path}`, async () => {
@@ -248,6 +250,14 @@ describe('worker: the proxy reaches only Zoho', () => {
     // It arrives as /crm/v8/unknown: Zoho's answer for a module it does not have.
     const backslashed = await call('/crm/v8/Leads\\..\\unknown', { cookie: ana.cookie });
     expect(((await backslashed.json()) as { code: string }).code).toBe('INVALID_MODULE');
+  });
+
+  it("forwards the bulk and email APIs Zoho's OpenAPI description serves beside /crm/v8/", async () => {
+    for (const path of ['/crm/bulk/v8/read', '/crm/email/v8/Leads/1/actions/associate']) {
+      const response = await call(path, { cookie: ana.cookie });
+      // The local Zoho's own answer (it checks the token, then does not serve these APIs), so the call reached it.
+      expect([response.status, ((await response.json()) as { code: string }).code]).toEqual([404, 'INVALID_URL_PATTERN']);
+    }
   });
 
   it('ignores Host and forwarding headers: the target is always the token’s API domain', async () => {
