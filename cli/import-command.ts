@@ -1,0 +1,92 @@
+// edge-token-store import <file> --to <target> [options]   (Node 22+)
+import { parseArgs } from 'node:util';
+import { runImport } from './import.ts';
+import { UnreadableFile } from './read-tokens.ts';
+import { kvBulkTarget, wranglerTarget } from './targets.ts';
+
+const USAGE = `usage: edge-token-store import <file> --to <target> [options]
+
+<file>   a Zoho SDK FileStore CSV (10 columns, or 9 in older files) or a SQLite
+         zohooauth.db from Zoho's Python samples (table oauthtoken)
+
+targets:
+  --to wrangler-kv              the KV namespace as \`wrangler dev\` persists it locally
+  --to wrangler-durable-object  the Durable Object store as \`wrangler dev\` persists it locally
+      --config <path>           wrangler config (default wrangler.toml); keys from its vars and .dev.vars
+      --persist-to <dir>        as given to \`wrangler dev --persist-to\` (default .wrangler/state)
+      --binding <name>          default TOKENS_KV or TOKEN_STORE
+      --object-name <name>      write every row into this one object (default: each user into
+                                their own, as the Worker keeps them; needs USER_OBJECT_SECRET)
+  --to kv-bulk --out <file>     sealed JSON for \`wrangler kv bulk put <file> --binding ...\`;
+                                keys from the environment: TOKEN_STORE_KEYS, TOKEN_STORE_CURRENT_KEY
+  --prefix <prefix>             KV key prefix (default ets:)
+
+  --dry-run                     check every row and report; write nothing
+
+Every row is checked before anything is written: one bad row and nothing is imported.
+Rows for the same user (or refresh token) merge into one record, later rows winning.`;
+
+function fail(message: string): never {
+  console.error(message);
+  process.exit(2);
+}
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    to: { type: 'string' },
+    config: { type: 'string', default: 'wrangler.toml' },
+    'persist-to': { type: 'string' },
+    binding: { type: 'string' },
+    'object-name': { type: 'string' },
+    out: { type: 'string' },
+    prefix: { type: 'string' },
+    'dry-run': { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+const [command, file, ...extra] = positionals;
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+if (command !== 'import' || !file || extra.length > 0) fail(USAGE);
+const dryRun = values['dry-run'];
+const to = values.to;
+let target: Parameters<typeof runImport>[1] = null;
+if (to === 'wrangler-kv' || to === 'wrangler-durable-object') {
+  const options = {
+    kind: to === 'wrangler-kv' ? ('kv' as const) : ('durable-object' as const),
+    config: values.config,
+    persistTo: values['persist-to'],
+    binding: values.binding,
+    objectName: values['object-name'],
+    prefix: values.prefix,
+  };
+  target = () => wranglerTarget(options);
+} else if (to === 'kv-bulk') {
+  const out = values.out ?? fail('--to kv-bulk needs --out <file>');
+  target = async () => kvBulkTarget(out, process.env.TOKEN_STORE_KEYS, process.env.TOKEN_STORE_CURRENT_KEY, values.prefix);
+} else if (!dryRun) {
+  fail(`--to must be wrangler-kv, wrangler-durable-object or kv-bulk (or use --dry-run)\n\n${USAGE}`);
+}
+
+try {
+  const perUser = to === 'wrangler-durable-object' && values['object-name'] === undefined;
+  const summary = await runImport(file, dryRun ? null : target, (line) => console.error(line), perUser);
+  for (const { where, problem } of summary.rejected) console.error(`${file}: ${where}: ${problem}`);
+  const places = Object.entries(summary.byDataCenter).map(([dc, n]) => `${dc} ${n}`).join(', ');
+  const counts = `${summary.rows} rows: ${summary.imported} imported, ${summary.merged} merged, ${summary.rejected.length} rejected${perUser && places ? ` (by data center: ${places})` : ''}`;
+  if (summary.rejected.length > 0) {
+    console.error(`${counts}. Nothing was written: fix the rows above and run again.`);
+    process.exit(1);
+  }
+  console.log(dryRun ? `dry run, nothing written. ${counts}` : counts);
+} catch (error) {
+  const rejected = (error as { rejected?: { where: string; problem: string }[] }).rejected ?? [];
+  for (const { where, problem } of rejected) console.error(`${file}: ${where}: ${problem}`);
+  if (error instanceof UnreadableFile) fail(`${file}: ${error.message}. Nothing was written.`);
+  console.error(`import failed: ${(error as Error).message}`);
+  process.exit(1);
+}
