@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 
@@ -117,4 +117,37 @@ describe('the packed package in a fresh project', () => {
       for (const name of ['ZohoUserObject', 'ZohoLoginStates', 'ZohoDirectory']) expect(code).toContain(name);
     }
   });
+});
+
+describe("docs/testing.md's Worker test, as a user writes it from the guide", () => {
+  /** The guide's files: each code block that starts with a `file:` comment. */
+  const guideFiles = () =>
+    [...readFileSync(join(ROOT, 'docs/testing.md'), 'utf8').matchAll(/```(?:ts|toml)\n(?:\/\/|#) file: (\S+)\n([\s\S]*?)```/g)].map(([, path, body]) => ({ path: path!, body: body! }));
+
+  it('holds the four files of a project (the Worker, its wrangler.toml, the vitest config, a test)', () => {
+    expect(guideFiles().map((f) => f.path)).toEqual(['src/index.ts', 'wrangler.toml', 'vitest.config.ts', 'test/contacts.test.ts']);
+  });
+
+  it('logs a user in against edge-token-store/testing and lists, creates, searches and deletes Contacts through zohoRoutes()', () => {
+    const project = join(APP, 'my-app');
+    mkdirSync(project, { recursive: true });
+    for (const { path, body } of guideFiles()) {
+      mkdirSync(dirname(join(project, path)), { recursive: true });
+      writeFileSync(join(project, path), body);
+    }
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'my-app', private: true, type: 'module' }));
+    // The package and hono come from the folder above (the packed tarball, installed); the test
+    // tools a user installs with `npm install -D` are this repository's own, linked rather than downloaded again.
+    mkdirSync(join(project, 'node_modules/@cloudflare'), { recursive: true });
+    for (const name of ['edge-token-store', 'hono']) symlinkSync(join(APP, 'node_modules', name), join(project, 'node_modules', name));
+    for (const name of ['vitest', '@cloudflare/vitest-plugin', '@cloudflare/workers-types', 'wrangler']) symlinkSync(join(ROOT, 'node_modules', name), join(project, 'node_modules', name));
+    // Fails (throws) unless vitest exits 0; the output names the one test that passed.
+    const output = execFileSync(process.execPath, [join(ROOT, 'node_modules/vitest/vitest.mjs'), 'run'], {
+      cwd: project,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PWD: project, NO_COLOR: '1', FORCE_COLOR: '0' },
+    });
+    expect(output).toMatch(/Tests\s+1 passed \(1\)/);
+  }, 300_000);
 });
