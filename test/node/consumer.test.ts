@@ -124,11 +124,11 @@ describe("docs/testing.md's Worker test, as a user writes it from the guide", ()
   const guideFiles = () =>
     [...readFileSync(join(ROOT, 'docs/testing.md'), 'utf8').matchAll(/```(?:ts|toml)\n(?:\/\/|#) file: (\S+)\n([\s\S]*?)```/g)].map(([, path, body]) => ({ path: path!, body: body! }));
 
-  it('holds the four files of a project (the Worker, its wrangler.toml, the vitest config, a test)', () => {
-    expect(guideFiles().map((f) => f.path)).toEqual(['src/index.ts', 'wrangler.toml', 'vitest.config.ts', 'test/contacts.test.ts']);
+  it('holds the files of a project (the Worker, its wrangler.toml, the vitest config, a test) and a Node script with the official SDK', () => {
+    expect(guideFiles().map((f) => f.path)).toEqual(['src/index.ts', 'wrangler.toml', 'vitest.config.ts', 'test/contacts.test.ts', 'sdk-script.ts']);
   });
 
-  it('logs a user in against edge-token-store/testing and lists, creates, searches and deletes Contacts through zohoRoutes()', () => {
+  it('logs a user in against edge-token-store/testing and lists, creates, searches and deletes Contacts through zohoRoutes(); the SDK script lists Contacts', () => {
     const project = join(APP, 'my-app');
     mkdirSync(project, { recursive: true });
     for (const { path, body } of guideFiles()) {
@@ -139,8 +139,9 @@ describe("docs/testing.md's Worker test, as a user writes it from the guide", ()
     // The package and hono come from the folder above (the packed tarball, installed); the test
     // tools a user installs with `npm install -D` are this repository's own, linked rather than downloaded again.
     mkdirSync(join(project, 'node_modules/@cloudflare'), { recursive: true });
+    mkdirSync(join(project, 'node_modules/@zohocrm'), { recursive: true });
     for (const name of ['edge-token-store', 'hono']) symlinkSync(join(APP, 'node_modules', name), join(project, 'node_modules', name));
-    for (const name of ['vitest', '@cloudflare/vitest-plugin', '@cloudflare/workers-types', 'wrangler']) symlinkSync(join(ROOT, 'node_modules', name), join(project, 'node_modules', name));
+    for (const name of ['vitest', '@cloudflare/vitest-plugin', '@cloudflare/workers-types', 'wrangler', '@zohocrm/typescript-sdk-8.0']) symlinkSync(join(ROOT, 'node_modules', name), join(project, 'node_modules', name));
     // Fails (throws) unless vitest exits 0; the output names the one test that passed.
     const output = execFileSync(process.execPath, [join(ROOT, 'node_modules/vitest/vitest.mjs'), 'run'], {
       cwd: project,
@@ -149,5 +150,8 @@ describe("docs/testing.md's Worker test, as a user writes it from the guide", ()
       env: { ...process.env, PWD: project, NO_COLOR: '1', FORCE_COLOR: '0' },
     });
     expect(output).toMatch(/Tests\s+1 passed \(1\)/);
+    // The guide's Node script with the official SDK, run as the guide says.
+    const script = execFileSync(process.execPath, ['sdk-script.ts'], { cwd: project, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(script).toContain('the SDK listed 2 Contacts through the local Zoho');
   }, 300_000);
 });
