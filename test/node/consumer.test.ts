@@ -119,16 +119,16 @@ describe('the packed package in a fresh project', () => {
   });
 });
 
-describe("docs/testing.md's Worker test, as a user writes it from the guide", () => {
+describe("docs/testing.md's examples, as a user writes them from the guide", () => {
   /** The guide's files: each code block that starts with a `file:` comment. */
   const guideFiles = () =>
     [...readFileSync(join(ROOT, 'docs/testing.md'), 'utf8').matchAll(/```(?:ts|toml)\n(?:\/\/|#) file: (\S+)\n([\s\S]*?)```/g)].map(([, path, body]) => ({ path: path!, body: body! }));
 
-  it('holds the files of a project (the Worker, its wrangler.toml, the vitest config, a test) and a Node script with the official SDK', () => {
-    expect(guideFiles().map((f) => f.path)).toEqual(['src/index.ts', 'wrangler.toml', 'vitest.config.ts', 'test/contacts.test.ts', 'sdk-script.ts']);
+  it('holds the files of a project: a Worker, its wrangler.toml, its vitest config and test; a page test and its config; a Node script with the official SDK', () => {
+    expect(guideFiles().map((f) => f.path)).toEqual(['src/index.ts', 'wrangler.toml', 'vitest.config.ts', 'test/contacts.test.ts', 'vitest.page.config.ts', 'test/page.test.ts', 'sdk-script.ts']);
   });
 
-  it('logs a user in against edge-token-store/testing and lists, creates, searches and deletes Contacts through zohoRoutes(); the SDK script lists Contacts', () => {
+  it('runs them: the Worker test logs a user in and lists, creates, searches and deletes Contacts through zohoRoutes(); the page test in Chromium; the SDK script', () => {
     const project = join(APP, 'my-app');
     mkdirSync(project, { recursive: true });
     for (const { path, body } of guideFiles()) {
@@ -141,7 +141,8 @@ describe("docs/testing.md's Worker test, as a user writes it from the guide", ()
     mkdirSync(join(project, 'node_modules/@cloudflare'), { recursive: true });
     mkdirSync(join(project, 'node_modules/@zohocrm'), { recursive: true });
     for (const name of ['edge-token-store', 'hono']) symlinkSync(join(APP, 'node_modules', name), join(project, 'node_modules', name));
-    for (const name of ['vitest', '@cloudflare/vitest-plugin', '@cloudflare/workers-types', 'wrangler', '@zohocrm/typescript-sdk-8.0']) symlinkSync(join(ROOT, 'node_modules', name), join(project, 'node_modules', name));
+    mkdirSync(join(project, 'node_modules/@vitest'), { recursive: true });
+    for (const name of ['vitest', '@vitest/browser-playwright', '@cloudflare/vitest-plugin', '@cloudflare/workers-types', 'wrangler', '@zohocrm/typescript-sdk-8.0']) symlinkSync(join(ROOT, 'node_modules', name), join(project, 'node_modules', name));
     // Fails (throws) unless vitest exits 0; the output names the one test that passed.
     const output = execFileSync(process.execPath, [join(ROOT, 'node_modules/vitest/vitest.mjs'), 'run'], {
       cwd: project,
@@ -150,6 +151,14 @@ describe("docs/testing.md's Worker test, as a user writes it from the guide", ()
       env: { ...process.env, PWD: project, NO_COLOR: '1', FORCE_COLOR: '0' },
     });
     expect(output).toMatch(/Tests\s+1 passed \(1\)/);
+    // The guide's page test, in Chromium.
+    const page = execFileSync(process.execPath, [join(ROOT, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'vitest.page.config.ts'], {
+      cwd: project,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PWD: project, NO_COLOR: '1', FORCE_COLOR: '0' },
+    });
+    expect(page).toMatch(/Tests\s+1 passed \(1\)/);
     // The guide's Node script with the official SDK, run as the guide says.
     const script = execFileSync(process.execPath, ['sdk-script.ts'], { cwd: project, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     expect(script).toContain('the SDK listed 2 Contacts through the local Zoho');
