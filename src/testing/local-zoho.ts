@@ -4,16 +4,44 @@
  * each type with their registered redirect URIs and JavaScript domains, PKCE, one-use grant
  * codes that expire, refresh and revoke, every token limit (per client, per refresh token, per
  * user), Zoho's error shapes (mostly HTTP 200 on the accounts server), scopes, CORS only where
- * Zoho sends it, several data centers, and the CRM v8 calls in crm.ts.
+ * Zoho sends it, several data centers, and the CRM v8 API in crm/.
  * Web APIs only: the same handler serves Node (node.ts), workerd (outboundService) and tests.
- * Its extras (counters, a clock, failure switches) sit under /__admin/. Never used in production.
+ * Its test controls (counters, a clock, failure switches) are methods here and /__admin/ routes
+ * (admin.ts); options and limits are in options.ts. Never used in production.
  * test/node/local-zoho-*.test.ts state each documented behaviour and check it here.
  */
 import { crmError, userRef, zohoTime } from './crm/answers.ts';
 import { answerCrm } from './crm/index.ts';
-import { modulesOf, type LocalZohoModule, type Module } from './crm/modules.ts';
+import { modulesOf, type Module } from './crm/modules.ts';
 import { OrgData, type CrmRecord } from './crm/org-data.ts';
 import { unknownScopes } from './crm/scopes.ts';
+import {
+  ACCESS_DENIED,
+  ACCESS_PER_WINDOW,
+  ACCESS_TTL,
+  type Access,
+  CONCURRENCY,
+  type Client,
+  DEVICE_CODE_TTL,
+  DEVICE_POLL_INTERVAL,
+  type DeviceRequest,
+  GRANTS_PER_WINDOW,
+  GRANT_TTL,
+  type Grant,
+  LIVE_ACCESS_PER_REFRESH,
+  LIVE_REFRESH_PER_USER,
+  type LocalZohoCounts,
+  type LocalZohoOptions,
+  type LocalZohoPkceMode,
+  REFRESH_TOKENS_PER_WINDOW,
+  type Refresh,
+  WINDOW,
+  accessTypeOf,
+  isHttpUrl,
+  isPkceMode,
+  paramsOf,
+} from './options.ts';
+import { answerAdmin } from './admin.ts';
 import { IdTokenIssuer, wantsIdToken } from './id-token.ts';
 import {
   APP_SCOPE,
@@ -29,164 +57,6 @@ import {
   type LocalZohoClientType,
   type LocalZohoUser,
 } from './model.ts';
-
-const isPkceMode = (value: unknown): value is LocalZohoPkceMode => value === 'check' || value === 'ignore-server';
-
-export interface LocalZohoOptions {
-  /** Clients that exist; any other client id gets `invalid_client`. */
-  clients?: LocalZohoClient[];
-  users?: LocalZohoUser[];
-  /** The API domain tokens name (default: the origin the request came to). */
-  apiDomain?: string;
-  /** Data center reported in redirects (default "us"), when `dataCenters` is not set. */
-  location?: string;
-  /**
-   * Several data centers, each at its own origin (accounts server and API in one): data center
-   * -> origin. Users sign in at the US server (Zoho's global sign-in; China's users at the cn
-   * server) and are sent back with their own data center's `location` and `accounts-server`;
-   * their tokens work only there, as Zoho's do.
-   */
-  dataCenters?: Record<string, string>;
-  /** Answer `expires_in` in milliseconds with `expires_in_sec`, as older servers do. */
-  legacyExpiresIn?: boolean;
-  /**
-   * Grant codes one client may get per 10 minutes, and refresh tokens one user may get from one
-   * client per 10 minutes (Zoho: 10 each). Raised only where many test logins share one client
-   * and user in one process; the limits themselves are tested at their defaults.
-   */
-  grantsPerWindow?: number;
-  refreshTokensPerWindow?: number;
-  /**
-   * `check` (default): a code issued with a PKCE challenge is redeemed only with its verifier,
-   * for every client type. `ignore-server`: server-based clients' verifiers are not checked,
-   * which Zoho's docs leave open (they document PKCE for mobile and desktop clients only), so
-   * tests can show what still refuses a code injection there. Also `LOCAL_ZOHO_PKCE` under
-   * `npm start`, and POST /__admin/pkce?mode=.
-   */
-  pkce?: LocalZohoPkceMode;
-  /** CRM modules beside Leads, Contacts, Accounts and Deals (a custom module, say), each with its fields. */
-  modules?: LocalZohoModule[];
-  /**
-   * The orgs' CRM edition, which sets how many CRM calls one org may have in flight at once
-   * (Zoho's concurrency limits, Kaizen #203): free 5, standard 10, professional 15, enterprise
-   * 20 (the default), ultimate 25. One call more is answered 429 TOO_MANY_REQUESTS.
-   */
-  edition?: LocalZohoEdition;
-}
-
-export type LocalZohoEdition = 'free' | 'standard' | 'professional' | 'enterprise' | 'ultimate';
-const CONCURRENCY: Record<LocalZohoEdition, number> = { free: 5, standard: 10, professional: 15, enterprise: 20, ultimate: 25 };
-
-export type LocalZohoPkceMode = 'check' | 'ignore-server';
-
-export interface LocalZohoCounts {
-  grantsIssued: number;
-  grantExchanges: number;
-  refreshes: number;
-  rateLimited: number;
-  revokes: number;
-  crmCalls: number;
-  crmRejected: number;
-  /** CRM calls answered 429 because their org had its edition's limit of calls in flight. */
-  crmThrottled: number;
-}
-
-const MINUTE = 60_000;
-/** Grant codes live 2 minutes (the accounts docs; CRM's page says 3: the stricter wins). */
-const GRANT_TTL = 2 * MINUTE;
-const ACCESS_TTL = 60 * MINUTE;
-const WINDOW = 10 * MINUTE;
-const GRANTS_PER_WINDOW = 10;
-const ACCESS_PER_WINDOW = 10;
-const REFRESH_TOKENS_PER_WINDOW = 10;
-const LIVE_ACCESS_PER_REFRESH = 15;
-const LIVE_REFRESH_PER_USER = 20;
-const DEVICE_CODE_TTL = 5 * MINUTE;
-const DEVICE_POLL_INTERVAL = 30_000;
-
-interface Client {
-  id: string;
-  type: LocalZohoClientType;
-  secret: string | Record<string, string> | undefined;
-  redirectUris: string[];
-  jsDomains: string[];
-}
-interface Grant {
-  clientId: string;
-  user: LocalZohoUser;
-  dataCenter: string;
-  /** Null for a self client's code, made in the console. */
-  redirectUri: string | null;
-  scope: string;
-  expiresAt: number;
-  used: boolean;
-  challenge?: { value: string; method: string };
-  /** The authorization request's OpenID Connect nonce, for the ID token. */
-  nonce?: string;
-  /** `offline` gets a refresh token on the first consent, and on every one with `prompt=consent`; `online` (Zoho's default) never. */
-  accessType: 'online' | 'offline';
-  prompt: boolean;
-}
-interface Refresh {
-  clientId: string;
-  user: LocalZohoUser;
-  dataCenter: string;
-  scope: string;
-  access: string[];
-  minted: number[];
-  /** Refresh requests made with this token, refused ones included. */
-  refreshes: number;
-  /** CRM calls answered with an access token minted from this refresh token. */
-  crmCalls: number;
-}
-interface Access {
-  /** Null for a client-based app's token (the implicit flow has no refresh token). */
-  refresh: string | null;
-  clientId: string;
-  user: LocalZohoUser;
-  dataCenter: string;
-  scope: string;
-  expiresAt: number;
-}
-interface DeviceRequest {
-  clientId: string;
-  scope: string;
-  userCode: string;
-  expiresAt: number;
-  lastPoll: number;
-  user: LocalZohoUser | null;
-  refused: boolean;
-  accessType: 'online' | 'offline';
-  prompt: boolean;
-}
-
-const ACCESS_DENIED = {
-  error: 'Access Denied',
-  error_description: 'You have made too many requests continuously. Please try again after some time.',
-  status: 'failure',
-};
-
-function isHttpUrl(value: string): boolean {
-  try {
-    const { protocol } = new URL(value);
-    return protocol === 'http:' || protocol === 'https:';
-  } catch {
-    return false;
-  }
-}
-
-/**
- * A token request's parameters: the query string (where Zoho's pages put them) and a form body
- * (which Zoho takes too), the body winning. A body that is no form reads as none.
- */
-async function paramsOf(request: Request, url: URL): Promise<URLSearchParams> {
-  const params = new URLSearchParams(url.search);
-  const form = await request.formData().catch(() => new FormData());
-  for (const [key, value] of form) if (typeof value === 'string') params.set(key, value);
-  return params;
-}
-
-const accessTypeOf = (value: string | null): 'online' | 'offline' | null => (value === null || value === 'online' ? 'online' : value === 'offline' ? 'offline' : null);
 
 export class LocalZoho {
   readonly clients = new Map<string, Client>();
@@ -238,8 +108,6 @@ export class LocalZoho {
   readonly #concurrency: number;
   /** While set, CRM answers wait for it (holdCrm), so a test can have calls in flight at once. */
   #held: Promise<void> | null = null;
-  /** The release of a hold made through POST /__admin/hold. */
-  #releaseHeld: (() => void) | null = null;
 
   constructor(options: LocalZohoOptions = {}) {
     this.#options = options;
@@ -436,7 +304,7 @@ export class LocalZoho {
   fetch = async (request: Request): Promise<Response> => {
     const url = new URL(request.url);
     const path = url.pathname;
-    if (path.startsWith('/__admin/')) return this.#admin(request, url);
+    if (path.startsWith('/__admin/')) return answerAdmin(this, request, url);
     if (path.startsWith('/__sink/')) {
       this.sinkHits++;
       // Answers as a token endpoint would, so a client that followed the redirect would carry on as if nothing happened.
@@ -461,103 +329,69 @@ export class LocalZoho {
     return json({ error: 'not_found' }, 404);
   };
 
-  #admin(request: Request, url: URL): Response | Promise<Response> {
-    const op = url.pathname.slice('/__admin/'.length);
-    const params = url.searchParams;
-    const clientId = params.get('client_id');
-    const refreshToken = params.get('refresh_token');
-    if (op === 'counts' && refreshToken) {
-      const record = this.#refresh.get(refreshToken);
-      return json({ refreshes: record?.refreshes ?? 0, crmCalls: record?.crmCalls ?? 0, live: !!record });
-    }
-    // One code's fate (never presented: null), and one user's live refresh tokens: counts a test
-    // can read while other test files use the same client.
-    if (op === 'counts' && params.get('code')) return json({ outcome: this.#codeOutcomes.get(params.get('code')!) ?? null });
-    if (op === 'counts' && params.get('email')) {
-      const email = params.get('email');
-      return json({ liveRefreshTokens: [...this.#refresh.values()].filter((r) => r.user.email === email).length });
-    }
-    const dataCenter = params.get('dc');
-    if (op === 'sink') return json({ hits: this.sinkHits });
-    if (op === 'counts') return json(dataCenter ? this.countsAt(dataCenter) : clientId ? this.countsFor(clientId) : this.counts);
-    if (request.method !== 'POST') return json({ error: 'method' }, 405);
-    if (op === 'clients' && clientId) {
-      this.addClient({
-        clientId,
-        clientSecret: params.get('client_secret') ?? undefined,
-        type: (params.get('type') as LocalZohoClientType | null) ?? 'server',
-        redirectUris: params.getAll('redirect_uri'),
-        jsDomains: params.getAll('js_domain'),
-      });
-      return json({ ok: true });
-    }
-    if (op === 'reset') {
-      if (clientId) this.#clientCounts.set(clientId, LocalZoho.zeroCounts());
-      else this.counts = LocalZoho.zeroCounts();
-      return json({ ok: true });
-    }
-    if (op === 'fail' && refreshToken) {
-      this.#failing.set(refreshToken, Number(params.get('status') ?? 503));
-      return json({ ok: true });
-    }
-    if (op === 'recover' && refreshToken) {
-      this.#failing.delete(refreshToken);
-      return json({ ok: true });
-    }
-    if (op === 'redirect' && params.get('url')) {
-      const from = new URL(params.get('url')!);
-      const to = params.get('to');
-      if (to) this.#redirects.set(`${from.origin}${from.pathname}`, to);
-      else this.#redirects.delete(`${from.origin}${from.pathname}`);
-      return json({ ok: true });
-    }
-    if (op === 'pkce') {
-      const mode = params.get('mode');
-      if (!isPkceMode(mode)) return json({ error: 'mode must be check or ignore-server' }, 400);
-      const email = params.get('email');
-      if (email) this.#pkceFor.set(email, mode);
-      else this.pkce = mode;
-      return json({ ok: true, mode });
-    }
-    if (op === 'throttle-revokes') {
-      this.#revokesThrottled = params.get('on') !== '0';
-      return json({ ok: true });
-    }
-    if (op === 'advance') {
-      this.clockOffset += Number(params.get('ms') ?? 0);
-      return json({ ok: true, now: this.now() });
-    }
-    if (op === 'grant') {
-      const code = this.issueGrant(clientId ?? '', params.get('email') ?? '', params.get('redirect_uri'), {
-        scope: params.get('scope') ?? undefined,
-        codeChallenge: params.get('code_challenge') ?? undefined,
-        codeChallengeMethod: params.get('code_challenge_method') ?? undefined,
-        nonce: params.get('nonce') ?? undefined,
-      });
-      return code ? json({ code }) : json({ error: 'refused' }, 400);
-    }
-    if (op === 'device') {
-      // The person approving (or, with decision=reject, refusing) a device's user code on Zoho's verification page.
-      const request = [...this.#devices.values()].find((d) => d.userCode === params.get('user_code'));
-      const user = this.userByEmail(params.get('email') ?? '');
-      if (!request || !user || request.expiresAt < this.now()) return json({ error: 'refused' }, 400);
-      if (params.get('decision') === 'reject') request.refused = true;
-      else request.user = user;
-      return json({ ok: true });
-    }
-    if (op === 'revoke-user' && params.get('email') && clientId) return json({ revoked: this.revokeUserAccess(params.get('email')!, clientId) });
-    if (op === 'consent' && params.get('url') && params.get('email')) {
-      return this.consent(params.get('url')!, { email: params.get('email')!, reject: params.get('decision') === 'reject' }).then(
-        (location) => json({ location }),
-        (error: Error) => json({ error: error.message }, 400),
-      );
-    }
-    if (op === 'hold') {
-      this.#releaseHeld?.();
-      this.#releaseHeld = params.get('on') === '0' ? null : this.holdCrm();
-      return json({ ok: true });
-    }
-    return json({ error: 'not_found' }, 404);
+  // Test controls: typed methods here, the same as /__admin/ routes in admin.ts.
+
+  /** What Zoho received with one refresh token: its refresh requests, the CRM calls made with its access tokens, and whether it is live. */
+  usageOf(refreshToken: string): { refreshes: number; crmCalls: number; live: boolean } {
+    const record = this.#refresh.get(refreshToken);
+    return { refreshes: record?.refreshes ?? 0, crmCalls: record?.crmCalls ?? 0, live: !!record };
+  }
+
+  /** What became of a grant code at the token endpoint (null: never presented). */
+  codeOutcome(code: string): 'redeemed' | 'refused' | null {
+    return this.#codeOutcomes.get(code) ?? null;
+  }
+
+  /** How many refresh tokens of this user (any client) Zoho knows. */
+  liveRefreshTokensOf(email: string): number {
+    return [...this.#refresh.values()].filter((r) => r.user.email === email).length;
+  }
+
+  /** Zeroes the counts (of one client, or the totals). */
+  resetCounts(clientId?: string): void {
+    if (clientId) this.#clientCounts.set(clientId, LocalZoho.zeroCounts());
+    else this.counts = LocalZoho.zeroCounts();
+  }
+
+  /** Refreshes with this token answer this HTTP status (an outage for one user) until `recoverRefreshes`. */
+  failRefreshes(refreshToken: string, status = 503): void {
+    this.#failing.set(refreshToken, status);
+  }
+
+  recoverRefreshes(refreshToken: string): void {
+    this.#failing.delete(refreshToken);
+  }
+
+  /** While on, revokes answer HTTP 400 with Zoho's "Access Denied" body. */
+  throttleRevokes(on: boolean): void {
+    this.#revokesThrottled = on;
+  }
+
+  /** Whether server-based clients' PKCE verifiers are checked, for every user or for one user's codes. */
+  setPkce(mode: LocalZohoPkceMode, email?: string): void {
+    if (!isPkceMode(mode)) throw new TypeError("LocalZoho: pkce must be 'check' or 'ignore-server'");
+    if (email) this.#pkceFor.set(email, mode);
+    else this.pkce = mode;
+  }
+
+  /**
+   * `url` (origin and path) answers a 307 to `to` (none: stops): what an attacker who controls a
+   * hop between the client and Zoho would send. Not a thing Zoho does.
+   */
+  redirectPath(url: string, to: string | null): void {
+    const from = new URL(url);
+    if (to) this.#redirects.set(`${from.origin}${from.pathname}`, to);
+    else this.#redirects.delete(`${from.origin}${from.pathname}`);
+  }
+
+  /** A person approving (or, with `reject`, refusing) a device's user code on Zoho's verification page; false when there is no such code. */
+  decideDevice(userCode: string, email: string, reject = false): boolean {
+    const request = [...this.#devices.values()].find((d) => d.userCode === userCode);
+    const user = this.userByEmail(email);
+    if (!request || !user || request.expiresAt < this.now()) return false;
+    if (reject) request.refused = true;
+    else request.user = user;
+    return true;
   }
 
   /**
@@ -1033,3 +867,4 @@ export class LocalZoho {
     });
   }
 }
+

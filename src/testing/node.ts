@@ -3,7 +3,8 @@
 // apps' JavaScript domains), and nowhere else.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { LocalZoho, type LocalZohoOptions } from './local-zoho.ts';
+import { LocalZoho } from './local-zoho.ts';
+import type { LocalZohoOptions } from './options.ts';
 
 export interface ServeOptions extends LocalZohoOptions {
   port?: number;
