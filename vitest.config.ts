@@ -69,6 +69,8 @@ const workerBindings = {
     [sha256(TEST_API_KEY)]: `us/${userObjectName('bo@example.com:7002')}/api-key-token`,
   }),
   ADMIN_KEY_SHA256: sha256(TEST_ADMIN_KEY),
+  // The MCP server at /mcp (worker/index.ts), behind workers-oauth-provider.
+  MCP_RESOURCE_URL: 'https://worker.test/mcp',
   // Idle tokens are purged after 90 days (tests move a token's expiry back to see it).
   IDLE_PURGE_DAYS: '90',
   TEST_API_KEY,

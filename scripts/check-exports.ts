@@ -13,7 +13,7 @@ const PUBLIC_EXPORTS_LIMIT = 60;
 const TESTING_EXPORTS_LIMIT = 20;
 const isTesting = (subpath: string) => subpath.startsWith('./testing');
 
-const WORKERD_ONLY = new Set(['./durable-object', './worker', './hono']);
+const WORKERD_ONLY = new Set(['./durable-object', './worker', './hono', './mcp']);
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 const problems: string[] = [];
 

@@ -1,8 +1,11 @@
 /**
  * This repository's deployable Worker: the library's whole Worker (`edge-token-store/worker`)
- * plus the demo page's local settings. Your own Worker looks like this, with the package's name
- * in the imports.
+ * plus the demo page's local settings, and a Zoho CRM MCP server at /mcp behind
+ * workers-oauth-provider (`edge-token-store/mcp`) when MCP_RESOURCE_URL is set. Your own Worker
+ * looks like this, with the package's name in the imports.
  */
+import { OAuthProvider } from '@cloudflare/workers-oauth-provider';
+import { createZohoMcp, type ZohoMcpEnv } from '../src/mcp/index.ts';
 import { createZohoWorker, getZohoSession, type ZohoEnv } from '../src/worker/index.ts';
 
 // Bound under these names in wrangler.toml (its v4 migration renamed the classes of earlier versions).
@@ -14,11 +17,16 @@ interface Env extends ZohoEnv {
    * {"accountsUrl", "clientId"}, answered at GET /demo/browser-client. Unset: that route is 404.
    */
   DEMO_BROWSER_CLIENT?: string;
+  /** The MCP endpoint's canonical URL (`https://<your host>/mcp`); unset: no MCP server. */
+  MCP_RESOURCE_URL?: string;
+  /** The provider's grants, clients and tokens (hashed and encrypted by it; no Zoho token). */
+  OAUTH_KV?: KVNamespace;
 }
 
 const zoho = createZohoWorker();
+const mcp = createZohoMcp({ name: 'edge-token-store' });
 
-export default {
+const app = {
   async fetch(request: Request, env: Env, ctx?: ExecutionContext): Promise<Response> {
     // The in-browser demo's client in local runs (an id, no secret); never an asset, so never deployed.
     const { pathname } = new URL(request.url);
@@ -32,5 +40,35 @@ export default {
       return session.fetch('/crm/v8/Leads?fields=Last_Name,Company');
     }
     return zoho.fetch(request, env, ctx);
+  },
+};
+
+/** Everything but the provider's own endpoints and /mcp: the authorize step, then the app. */
+const defaultHandler = {
+  async fetch(request: Request, env: Env & ZohoMcpEnv, ctx: ExecutionContext): Promise<Response> {
+    return (await mcp.authorize(request, env)) ?? app.fetch(request, env, ctx);
+  },
+};
+
+// One provider per isolate, for the configured URL (never the request's Host).
+let provider: { url: string; handler: OAuthProvider<Env> } | undefined;
+
+export default {
+  async fetch(request: Request, env: Env, ctx?: ExecutionContext): Promise<Response> {
+    const url = env.MCP_RESOURCE_URL;
+    if (!url || !ctx) return app.fetch(request, env, ctx);
+    if (provider?.url !== url) {
+      const handler = new OAuthProvider<Env>({
+        apiRoute: '/mcp',
+        apiHandler: mcp.apiHandler as never,
+        defaultHandler: defaultHandler as never,
+        authorizeEndpoint: '/authorize',
+        tokenEndpoint: '/token',
+        clientRegistrationEndpoint: '/register',
+        resourceMetadata: { resource: url, resource_name: 'Zoho CRM' },
+      });
+      provider = { url, handler };
+    }
+    return provider.handler.fetch(request, env, ctx);
   },
 };

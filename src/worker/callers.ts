@@ -88,14 +88,23 @@ export async function callerOf(request: Request, env: Env, config: Config): Prom
   const authorization = request.headers.get('authorization');
   if (authorization?.startsWith('Bearer ')) {
     const value = config.apiKeys.get(await sha256(authorization.slice('Bearer '.length)));
-    const target = value ? parseTokenRef(value) : null;
-    if (!target) return null;
-    const fresh = (options: RefreshOptions) => ask(userObject(env, target.ref), (s) => s.apiKeyToken(target.tokenId, options));
-    const { org, ...token } = await fresh({ skewMs: DEFAULT_SKEW_MS });
-    return { ref: target.ref, token, org, session: null, refresh: (rejectedAccessToken) => fresh({ skewMs: DEFAULT_SKEW_MS, rejectedAccessToken }) };
+    return value ? tokenRefCaller(env, value) : null;
   }
   const session = await sessionOf(request, env, config);
   return session && sessionCaller(env, session);
+}
+
+/**
+ * The caller a token reference names (a server API key's, an MCP grant's), with its fresh token
+ * in one call to its object; null for a reference that is not one. Throws the object's
+ * TokenStoreError (REAUTH_REQUIRED, NOT_FOUND: the token is gone).
+ */
+export async function tokenRefCaller(env: Env, tokenRef: string): Promise<Caller | null> {
+  const target = parseTokenRef(tokenRef);
+  if (!target) return null;
+  const fresh = (options: RefreshOptions) => ask(userObject(env, target.ref), (s) => s.apiKeyToken(target.tokenId, options));
+  const { org, ...token } = await fresh({ skewMs: DEFAULT_SKEW_MS });
+  return { ref: target.ref, token, org, session: null, refresh: (rejectedAccessToken) => fresh({ skewMs: DEFAULT_SKEW_MS, rejectedAccessToken }) };
 }
 
 /** A session's caller: its fresh token in one call to its object, or null when the session is over. */

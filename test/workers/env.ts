@@ -11,6 +11,8 @@ declare global {
       TEST_ADMIN_KEY: string;
       /** Workers KV for the library's KV store tests (and `edge-token-store import --to wrangler-kv`); the Worker does not use it. */
       TOKENS_KV: KVNamespace;
+      /** workers-oauth-provider's store for the MCP server (worker/index.ts). */
+      OAUTH_KV: KVNamespace;
       /** The library's own TokenStoreObject (test/workers/main.ts), for the conformance suite. */
       LIBRARY_STORE: DurableObjectNamespace<TokenStoreObject>;
       /** A user's subclass of the user object (test/workers/main.ts). */

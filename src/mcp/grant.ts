@@ -1,0 +1,50 @@
+/**
+ * An MCP grant's link to its Zoho user: the grant's `props` hold a token reference (the
+ * user's object and their token's id, as API_KEYS do), never a Zoho token. Every CRM call of
+ * a grant costs one call to that object, which hands out the current access token (refreshed
+ * there, single-flight, for every grant and session of the user at once).
+ */
+import { sessionOf, tokenRefCaller, tokenRefString } from '../worker/callers.ts';
+import { configOf } from '../worker/config.ts';
+import type { Env } from '../worker/env.ts';
+import { ask, userObject } from '../worker/objects.ts';
+import { envWithBindings, resolveOptions, type ZohoWorkerOptions } from '../worker/options.ts';
+import { crmPipeline } from '../worker/proxy.ts';
+
+/** What an MCP grant keeps about its user: which token of which user object. No secret. */
+export interface ZohoGrantProps {
+  /** `<data center>/<user object>/<token id>`. */
+  tokenRef: string;
+}
+
+/** How a grant's CRM call ended, beside Zoho's answer. */
+export type GrantCallOutcome = 'ok' | 'dead' | 'busy' | 'refused';
+
+/** The grant props for the user logged in by the request's session cookie, or null (no live session). One object call. */
+export async function grantPropsOf(request: Request, env: Env, options: ZohoWorkerOptions = {}): Promise<{ props: ZohoGrantProps; userId: string } | null> {
+  env = envWithBindings(env, resolveOptions(options).bindings);
+  const session = await sessionOf(request, env, configOf(env));
+  const info = session && (await ask(userObject(env, session.ref), (s) => s.me(session.sessionId)));
+  if (!session || !info) return null;
+  return { props: { tokenRef: tokenRefString(session.ref, info.tokenId) }, userId: session.ref.name };
+}
+
+/**
+ * A CRM call as the grant's user, through the same pipeline as `/crm/*` and `session.fetch()`
+ * (path rule, header allowlist, body bound, `authorizeCrm`, refresh and retry once, no
+ * redirect), answered with Zoho's headers (the tool reads it; nothing goes to a browser).
+ * `dead`: Zoho no longer accepts the user's login (revoked, refresh token gone); `busy`: Zoho
+ * or the store asks to wait (the answer's Retry-After says how long).
+ */
+export async function grantFetch(env: Env, props: ZohoGrantProps, path: string, init: RequestInit = {}, options: ZohoWorkerOptions = {}): Promise<{ response: Response; outcome: GrantCallOutcome }> {
+  const resolved = resolveOptions(options);
+  env = envWithBindings(env, resolved.bindings);
+  const config = configOf(env);
+  const [pathname = '', query] = path.split(/\?(.*)/s, 2);
+  const request = new Request('https://crm.invalid/', { method: init.method, headers: init.headers, body: init.body });
+  const { response, code } = await crmPipeline(resolved, config, { path: pathname, search: query ? `?${query}` : '', request }, () => tokenRefCaller(env, props.tokenRef), 'raw');
+  if (code === 'REAUTH_REQUIRED' || code === 'NOT_FOUND' || code === 'unauthorized') return { response, outcome: 'dead' };
+  if (response.status === 503) return { response, outcome: 'busy' };
+  if (code !== undefined) return { response, outcome: 'refused' };
+  return { response, outcome: 'ok' };
+}
