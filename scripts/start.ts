@@ -145,6 +145,8 @@ const wrangler = spawn(
     ...['--var', 'OBJECT_PLACEMENT:off'],
     // The in-browser page's client (an id, no secret), served at /demo/browser-client by this local run only.
     ...['--var', `DEMO_BROWSER_CLIENT:${JSON.stringify({ accountsUrl: ZOHO_URL, clientId: BROWSER_CLIENT_ID })}`],
+    // The MCP server at /mcp (docs/mcp.md), its OAuth served by this Worker on loopback.
+    ...['--var', `MCP_RESOURCE_URL:http://127.0.0.1:${WORKER_PORT}/mcp`],
     '--show-interactive-dev-session=false',
   ],
   {

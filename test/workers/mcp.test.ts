@@ -5,93 +5,17 @@
  * revoke at Zoho revokes the MCP grant and the client gets 401.
  */
 import { env, SELF } from 'cloudflare:test';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { OAuthClientInformationMixed, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { describe, expect, it } from 'vitest';
+import { connectedClient, MemoryAuth, textOf, type McpWorld } from '../shared/mcp-client.ts';
 import { admin, client as zohoClient, usageOf, ZOHO } from './local-zoho.ts';
 import { APP, userNameOf, userStore } from './worker-client.ts';
 
-const REDIRECT = 'http://localhost:8976/callback';
-
-/** What an MCP client keeps: its registration, its tokens, the PKCE verifier; the authorization URL it would open. */
-class MemoryAuth implements OAuthClientProvider {
-  info: OAuthClientInformationMixed | undefined;
-  saved: OAuthTokens | undefined;
-  verifier = '';
-  opened: URL | null = null;
-  get redirectUrl() {
-    return REDIRECT;
-  }
-  get clientMetadata() {
-    return { client_name: 'a test MCP client', redirect_uris: [REDIRECT], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' };
-  }
-  clientInformation() {
-    return this.info;
-  }
-  saveClientInformation(info: OAuthClientInformationMixed) {
-    this.info = info;
-  }
-  tokens() {
-    return this.saved;
-  }
-  saveTokens(tokens: OAuthTokens) {
-    this.saved = tokens;
-  }
-  redirectToAuthorization(url: URL) {
-    this.opened = url;
-  }
-  saveCodeVerifier(verifier: string) {
-    this.verifier = verifier;
-  }
-  codeVerifier() {
-    return this.verifier;
-  }
-}
-
-const workerFetch = (input: string | URL | Request, init?: RequestInit) => SELF.fetch(input instanceof Request ? input : new Request(input, init));
-
-/** A browser's visit: follows the Worker's redirects with a cookie jar, the person accepting at the local Zoho, until the MCP client's redirect URI. */
-async function authorizeInBrowser(start: URL, email: string): Promise<string> {
-  const jar = new Map<string, string>();
-  let url = start.toString();
-  for (let hop = 0; hop < 10; hop++) {
-    if (url.startsWith(REDIRECT)) return new URL(url).searchParams.get('code')!;
-    if (!url.startsWith(APP)) {
-      // Zoho's consent page: the person accepts.
-      const { location } = (await admin('consent', { url, email })) as { location: string };
-      url = location;
-      continue;
-    }
-    const response = await SELF.fetch(url, { headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') }, redirect: 'manual' });
-    for (const line of response.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const [name, value] = pair!.split(/=(.*)/s);
-      jar.set(name!, value!);
-    }
-    const location = response.headers.get('location');
-    if (!location) throw new Error(`the authorization stopped at ${url}: ${response.status} ${(await response.text()).slice(0, 200)}`);
-    url = new URL(location, url).toString();
-  }
-  throw new Error('too many redirects');
-}
-
-async function connected(auth: MemoryAuth, email: string): Promise<Client> {
-  const client = new Client({ name: 'test-client', version: '1.0.0' });
-  try {
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${APP}/mcp`), { authProvider: auth, fetch: workerFetch }));
-    return client;
-  } catch (error) {
-    if (!auth.opened) throw error;
-  }
-  const transport = new StreamableHTTPClientTransport(new URL(`${APP}/mcp`), { authProvider: auth, fetch: workerFetch });
-  await transport.finishAuth(await authorizeInBrowser(auth.opened, email));
-  await client.connect(transport);
-  return client;
-}
-
-const textOf = (result: Awaited<ReturnType<Client['callTool']>>) => (result.content as { type: string; text: string }[])[0]!.text;
+const world: McpWorld = {
+  app: APP,
+  fetchApp: (input, init) => SELF.fetch(input instanceof Request ? input : new Request(input, init)),
+  consent: async (url, email) => ((await admin('consent', { url, email })) as { location: string }).location,
+};
+const connected = (auth: MemoryAuth, email: string) => connectedClient(world, auth, email);
 
 describe('the MCP server at /mcp, through the MCP SDK client', () => {
   it('registers, authorizes through the Zoho login, lists the four tools and calls them as the user', async () => {
