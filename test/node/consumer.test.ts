@@ -94,6 +94,18 @@ describe('the packed package in a fresh project', () => {
     expect(typeCheck('tsconfig.json')).toBe('');
   });
 
+  it("type-checks docs/mcp.md's MCP server (Workers types), with the provider, the MCP SDK and zod as a user installs them", () => {
+    const guide = readFileSync(join(ROOT, 'docs/mcp.md'), 'utf8');
+    const server = /## Your own server\n\n```ts\n([\s\S]*?)```/.exec(guide)![1]!;
+    writeFileSync(join(APP, 'mcp.ts'), server);
+    mkdirSync(join(APP, 'node_modules/@modelcontextprotocol'), { recursive: true });
+    for (const name of ['@cloudflare/workers-oauth-provider', '@modelcontextprotocol/sdk', 'zod']) {
+      if (!existsSync(join(APP, 'node_modules', name))) symlinkSync(join(ROOT, 'node_modules', name), join(APP, 'node_modules', name));
+    }
+    writeFileSync(join(APP, 'tsconfig.mcp.json'), JSON.stringify({ extends: './tsconfig.json', include: ['mcp.ts'] }));
+    expect(typeCheck('tsconfig.mcp.json')).toBe('');
+  });
+
   it('type-checks a page (DOM types, no Workers types) using the IndexedDB store, a manager and the Zoho client', () => {
     expect(typeCheck('tsconfig.page.json')).toBe('');
   });
