@@ -1,12 +1,15 @@
 // Proxy overhead: one CRM call through the Worker (session cookie -> stored token -> Zoho),
 // through an app route of the Worker's own (getZohoSession + session.fetch), and the same call
 // made straight to the local Zoho with an access token, all served by `npm start` (wrangler
-// dev + local Zoho) on ports of their own, from a fresh state. Then the calls the user's object
-// received per call, for /crm/* and for the app route.
+// dev + local Zoho) on ports of their own, from a fresh state; and an MCP tool call
+// (list_records through /mcp, with an MCP client's access token). Then the calls the user's
+// object received per call, for /crm/*, the app route and the tool call.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnStart } from '../spawn-start.ts';
+import { connectedClient, MemoryAuth } from '../../test/shared/mcp-client.ts';
+import { localZohoAdmin } from '../../test/shared/local-zoho-admin.ts';
 import { adminHeaders, directToken, workerSession } from './local-app.ts';
 import { percentile, type Stat } from './measure.ts';
 
@@ -15,7 +18,7 @@ const ZOHO_PORT = 28788;
 const APP = `http://127.0.0.1:${PORT}`;
 const ZOHO = `http://127.0.0.1:${ZOHO_PORT}`;
 
-type Series = 'through the Worker' | 'an app route (getZohoSession)' | 'direct to Zoho' | 'Worker /healthz (no store, no Zoho)';
+type Series = 'through the Worker' | 'an app route (getZohoSession)' | 'an MCP tool call (list_records)' | 'direct to Zoho' | 'Worker /healthz (no store, no Zoho)';
 
 /** Calls the one logged-in user's object has received (its own counter, through /admin/objects); waits for the directory to list it. */
 async function objectCalls(): Promise<number> {
@@ -27,7 +30,7 @@ async function objectCalls(): Promise<number> {
   throw new Error('the user object never reached the directory');
 }
 
-export async function proxyOverhead(iterations: number): Promise<Record<Series, Stat> & { ratio: number; objectCallsPerCall: { crm: number; appRoute: number } }> {
+export async function proxyOverhead(iterations: number): Promise<Record<Series, Stat> & { ratio: number; objectCallsPerCall: { crm: number; appRoute: number; mcpTool: number } }> {
   const app = await spawnStart({ port: PORT, zohoPort: ZOHO_PORT, stateDir: mkdtempSync(join(tmpdir(), 'ets-bench-')), readyWithinMs: 120_000 });
   try {
     const cookie = await workerSession(APP, ZOHO, 'ana@example.com');
@@ -35,6 +38,17 @@ export async function proxyOverhead(iterations: number): Promise<Record<Series, 
     const viaWorker = () => fetch(`${APP}/crm/v8/Leads?fields=Last_Name`, { headers: { cookie } });
     const viaAppRoute = () => fetch(`${APP}/app/leads`, { headers: { cookie } });
     const direct = () => fetch(`${ZOHO}/crm/v8/Leads?fields=Last_Name`, { headers: { authorization: `Zoho-oauthtoken ${accessToken}` } });
+    // An MCP client of the same user, authorized through the Zoho login; then its tool calls as plain JSON-RPC posts.
+    const admin = localZohoAdmin(ZOHO);
+    const mcpAuth = new MemoryAuth();
+    await (await connectedClient({ app: APP, fetchApp: (input, init) => fetch(input, init), consent: async (url, email) => (await admin<{ location: string }>('consent', { url, email })).location }, mcpAuth, 'ana@example.com')).close();
+    const toolCall = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'list_records', arguments: { module: 'Leads', fields: 'Last_Name' } } });
+    const viaMcp = () =>
+      fetch(`${APP}/mcp`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${mcpAuth.saved!.access_token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' },
+        body: toolCall,
+      });
     // wrangler dev's own cost per request (its proxy in front of workerd), for scale.
     const healthz = () => fetch(`${APP}/healthz`);
     const created = await fetch(`${APP}/crm/v8/Leads`, {
@@ -46,6 +60,7 @@ export async function proxyOverhead(iterations: number): Promise<Record<Series, 
     const series: [Series, () => Promise<Response>][] = [
       ['through the Worker', viaWorker],
       ['an app route (getZohoSession)', viaAppRoute],
+      ['an MCP tool call (list_records)', viaMcp],
       ['direct to Zoho', direct],
       ['Worker /healthz (no store, no Zoho)', healthz],
     ];
@@ -71,7 +86,7 @@ export async function proxyOverhead(iterations: number): Promise<Record<Series, 
       for (let i = 0; i < n; i++) await (await call()).arrayBuffer();
       return ((await objectCalls()) - before) / n;
     };
-    const objectCallsPerCall = { crm: await perCall(viaWorker), appRoute: await perCall(viaAppRoute) };
+    const objectCallsPerCall = { crm: await perCall(viaWorker), appRoute: await perCall(viaAppRoute), mcpTool: await perCall(viaMcp) };
     return { ...stats, ratio: stats['through the Worker'].median / stats['direct to Zoho'].median, objectCallsPerCall };
   } finally {
     await app.stop();

@@ -245,7 +245,7 @@ for (const [series, stat] of Object.entries(results.proxy!)) {
   if (typeof stat === 'object' && 'median' in stat) console.log(`  ${pad(series, 40)}${ms(stat.median)} (${ms(stat.p99)})`);
 }
 console.log(`  through the Worker : direct            x${results.proxy!.ratio.toFixed(1)}`);
-console.log(`  object calls per call                   /crm/* ${results.proxy!.objectCallsPerCall.crm.toFixed(2)}, an app route ${results.proxy!.objectCallsPerCall.appRoute.toFixed(2)}`);
+console.log(`  object calls per call                   /crm/* ${results.proxy!.objectCallsPerCall.crm.toFixed(2)}, an app route ${results.proxy!.objectCallsPerCall.appRoute.toFixed(2)}, an MCP tool call ${results.proxy!.objectCallsPerCall.mcpTool.toFixed(2)}`);
 
 const mt = results.multiTenant!;
 console.log(`\n6. Multi-tenant load under wrangler dev: ${mt.users} users in ${mt.orgs} orgs, ${mt.calls} proxied GET /crm/v8/Leads at concurrency ${mt.concurrency}, every access token killed at Zoho halfway`);
