@@ -18,6 +18,12 @@ export interface ZohoMcpOptions extends ZohoWorkerOptions {
   version?: string;
   /** The provider's `authorizeEndpoint` (default `/authorize`); its second step is `<path>/done`. */
   authorizePath?: string;
+  /**
+   * Show a page of ours before the Zoho login, naming the MCP client and its redirect URI, with
+   * Allow and Deny (default false: straight to Zoho's consent, which names your app, not the
+   * client). Turn it on when any client may register: docs/mcp.md says why.
+   */
+  consentPage?: boolean;
   tools?: McpServerOptions['tools'];
 }
 
@@ -25,7 +31,7 @@ export function createZohoMcp(options: ZohoMcpOptions = {}) {
   const authorizePath = options.authorizePath ?? '/authorize';
   if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(authorizePath)) throw new TypeError('edge-token-store/mcp: authorizePath must be a path such as "/authorize"');
   return {
-    authorize: (request: Request, env: McpEnv) => answerAuthorize(request, env, { ...options, authorizePath }),
+    authorize: (request: Request, env: McpEnv) => answerAuthorize(request, env, { ...options, authorizePath, consentPage: options.consentPage ?? false }),
     apiHandler: mcpApiHandler({ ...options, name: options.name ?? 'zoho-crm', version: options.version ?? '1.0.0' }),
   };
 }

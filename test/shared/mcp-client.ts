@@ -54,26 +54,58 @@ export interface McpWorld {
   consent: (consentUrl: string, email: string) => Promise<string>;
 }
 
-/** A browser's visit from the authorization URL to the MCP client's redirect URI; returns the code. */
-export async function authorizeInBrowser(world: McpWorld, start: URL, email: string): Promise<string> {
+/**
+ * A browser's visit from the authorization URL to the MCP client's redirect URI: the redirect
+ * it lands on (`?code=`, or `?error=`). A consent page of the Worker's (a form with a
+ * `handle`) is answered with `decision`.
+ */
+export async function visitAuthorization(world: McpWorld, start: URL, email: string, decision: 'allow' | 'deny' = 'allow'): Promise<URL> {
   const jar = new Map<string, string>();
   let url = start.toString();
-  for (let hop = 0; hop < 10; hop++) {
-    if (url.startsWith(MCP_REDIRECT)) return new URL(url).searchParams.get('code')!;
+  let form: { action: string; body: URLSearchParams } | null = null;
+  for (let hop = 0; hop < 12; hop++) {
+    if (url.startsWith(MCP_REDIRECT)) return new URL(url);
     if (!url.startsWith(world.app)) {
       url = await world.consent(url, email);
       continue;
     }
-    const response = await world.fetchApp(url, { headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') }, redirect: 'manual' });
+    const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+    const response: Response = form
+      ? await world.fetchApp(new URL(form.action, url).toString(), { method: 'POST', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: form.body, redirect: 'manual' })
+      : await world.fetchApp(url, { headers: { cookie }, redirect: 'manual' });
+    form = null;
     for (const line of response.headers.getSetCookie()) {
       const [name, value] = line.split(';')[0]!.split(/=(.*)/s);
       jar.set(name!, value!);
     }
     const location = response.headers.get('location');
-    if (!location) throw new Error(`the authorization stopped at ${url}: ${response.status} ${(await response.text()).slice(0, 200)}`);
-    url = new URL(location, url).toString();
+    if (location) {
+      url = new URL(location, url).toString();
+      continue;
+    }
+    const page: string = await response.text();
+    const handle = /name="handle" value="([^"]+)"/.exec(page)?.[1];
+    const action: string | undefined = /<form method="post" action="([^"]+)"/.exec(page)?.[1];
+    if (response.status !== 200 || !handle || !action) throw new Error(`the authorization stopped at ${url}: ${response.status} ${page.slice(0, 200)}`);
+    form = { action: action.replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n))), body: new URLSearchParams({ handle: handle.replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n))), decision }) };
   }
   throw new Error('too many redirects');
+}
+
+/** The same visit, for a person who allows: the code. */
+export async function authorizeInBrowser(world: McpWorld, start: URL, email: string): Promise<string> {
+  const back = await visitAuthorization(world, start, email);
+  const code = back.searchParams.get('code');
+  if (!code) throw new Error(`no code: ${back.search}`);
+  return code;
+}
+
+/** What the client does before the browser opens: registers and builds the authorization URL (without a token, its first request fails with 401). */
+export async function startAuthorization(world: McpWorld, auth: MemoryAuth): Promise<URL> {
+  const client = new Client({ name: 'test-client', version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${world.app}/mcp`), { authProvider: auth, fetch: world.fetchApp })).catch(() => undefined);
+  if (!auth.opened) throw new Error('the client did not start an authorization');
+  return auth.opened;
 }
 
 /** A connected MCP client for `email`: registered and authorized on first use. */

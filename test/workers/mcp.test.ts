@@ -4,9 +4,12 @@
  * the CRM tools as the user; the grant's props name the user's token, never a Zoho token; a
  * revoke at Zoho revokes the MCP grant and the client gets 401.
  */
-import { env, SELF } from 'cloudflare:test';
+import { createExecutionContext, env, SELF } from 'cloudflare:test';
+import { OAuthProvider } from '@cloudflare/workers-oauth-provider';
 import { describe, expect, it } from 'vitest';
-import { connectedClient, MemoryAuth, textOf, type McpWorld } from '../shared/mcp-client.ts';
+import { createZohoMcp } from '../../src/mcp/index.ts';
+import worker from '../../worker/index.ts';
+import { connectedClient, MCP_REDIRECT, MemoryAuth, startAuthorization, textOf, visitAuthorization, type McpWorld } from '../shared/mcp-client.ts';
 import { admin, client as zohoClient, usageOf, ZOHO } from './local-zoho.ts';
 import { APP, userNameOf, userStore } from './worker-client.ts';
 
@@ -80,5 +83,39 @@ describe('the MCP server at /mcp, through the MCP SDK client', () => {
     // And its refresh token gets no new access token.
     const refreshed = await SELF.fetch(`${APP}/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: auth.saved!.refresh_token!, client_id: String(auth.info!.client_id) }) });
     expect(refreshed.status).toBe(400);
+  });
+});
+
+describe('createZohoMcp({ consentPage: true }): a page of ours names the client before the Zoho login', () => {
+  const consentWorld = (): McpWorld => {
+    const mcp = createZohoMcp({ name: 'with-consent', consentPage: true });
+    const provider = new OAuthProvider({
+      apiRoute: '/mcp',
+      apiHandler: mcp.apiHandler as never,
+      defaultHandler: { fetch: async (request: Request, e: never, ctx: ExecutionContext) => (await mcp.authorize(request, e)) ?? worker.fetch(request, e, ctx) } as never,
+      authorizeEndpoint: '/authorize',
+      tokenEndpoint: '/token',
+      clientRegistrationEndpoint: '/register',
+      resourceMetadata: { resource: `${APP}/mcp` },
+    });
+    return { ...world, fetchApp: (input, init) => provider.fetch(input instanceof Request ? input : new Request(input, init), env, createExecutionContext()) };
+  };
+
+  it('Allow: the page names the client and its redirect URI, then the login goes on to a grant', async () => {
+    const w = consentWorld();
+    const auth = new MemoryAuth();
+    const client = await connectedClient(w, auth, 'user5@org31.example');
+    expect((await client.callTool({ name: 'list_records', arguments: { module: 'Leads', fields: 'Last_Name' } })).isError).toBeFalsy();
+    const page = await (await w.fetchApp((await startAuthorization(w, new MemoryAuth())).toString())).text();
+    expect(page).toContain('a test MCP client');
+    expect(page).toContain(MCP_REDIRECT);
+  });
+
+  it('Deny: back to the client with access_denied, and no Zoho login is started', async () => {
+    const w = consentWorld();
+    const back = await visitAuthorization(w, await startAuthorization(w, new MemoryAuth()), 'user6@org31.example', 'deny');
+    expect(back.searchParams.get('error')).toBe('access_denied');
+    // This user never reached Zoho: no refresh token was ever issued to them.
+    expect(await admin('counts', { email: 'user6@org31.example' })).toEqual({ liveRefreshTokens: 0 });
   });
 });
