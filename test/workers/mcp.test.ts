@@ -34,6 +34,8 @@ describe('the MCP server at /mcp, through the MCP SDK client', () => {
     expect((JSON.parse(textOf(found)) as { data: { id: string }[] }).data.map((r) => r.id)).toEqual([id]);
     const got = await client.callTool({ name: 'get_record', arguments: { module: 'Contacts', id } });
     expect(JSON.parse(textOf(got)).data[0]).toMatchObject({ Last_Name: 'Curie' });
+    // The tools answer Zoho's data, never a token.
+    for (const answer of [created, found, got]) expect(textOf(answer)).not.toMatch(/1000\.(access|refresh)\./);
     const wrong = await client.callTool({ name: 'list_records', arguments: { module: 'Nothing', fields: 'Last_Name' } });
     expect([wrong.isError, textOf(wrong)]).toEqual([true, expect.stringMatching(/INVALID_MODULE.*API name/)]);
   });
@@ -61,6 +63,27 @@ describe('the MCP server at /mcp, through the MCP SDK client', () => {
     const results = await Promise.all(calls);
     expect(results.map((r) => r.isError ?? false)).toEqual([false, false, false, false, false, false]);
     expect((await usageOf(token.refreshToken!)).refreshes - before.refreshes).toBe(1);
+  });
+
+  it("Zoho's transient faults reach the tool as errors that say how long to wait, and leave the grant alone", async () => {
+    const email = 'user7@org31.example';
+    const auth = new MemoryAuth();
+    const client = await connected(auth, email);
+    const token = (await (await userStore(userNameOf(email))).findToken({ userName: userNameOf(email) }))!;
+    // The access token gone at Zoho and its accounts server failing: the refresh cannot succeed yet.
+    await admin('fail', { refresh_token: token.refreshToken!, status: '503' });
+    await fetch(`${ZOHO}/oauth/v2/token/revoke?token=${encodeURIComponent(token.accessToken!)}`, { method: 'POST' });
+    const busy = await client.callTool({ name: 'list_records', arguments: { module: 'Leads', fields: 'Last_Name' } });
+    expect([busy.isError, textOf(busy)]).toEqual([true, expect.stringMatching(/^Zoho asks to wait: retry after \d+ seconds\.$/)]);
+    expect(textOf(busy)).not.toContain(token.refreshToken!);
+    await admin('recover', { refresh_token: token.refreshToken! });
+    // The grant was not revoked: its access token still opens /mcp (HTTP 200, whatever the tool answers during the back-off).
+    const still = await SELF.fetch(`${APP}/mcp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${auth.saved!.access_token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    });
+    expect(still.status).toBe(200);
   });
 
   it('a revoke at Zoho: the next tool call answers 401 and the MCP grant is gone', async () => {
