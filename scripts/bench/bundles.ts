@@ -1,5 +1,6 @@
-// The bundle a user deploys: the fixture Workers (test/fixtures) built as `wrangler deploy` would
+// The bundle a user deploys: the fixture Workers (test/fixtures) and docs/mcp.md's MCP server built as `wrangler deploy` would
 // (esbuild, minified), beside a Hono app without our routes, in bytes and gzipped bytes.
+import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { resolve } from 'node:path';
 import { build } from 'esbuild';
@@ -25,9 +26,11 @@ async function sizeOf(entry: { path: string } | { contents: string }): Promise<B
     format: 'esm',
     platform: 'neutral',
     conditions: ['workerd', 'worker', 'browser'],
+    // As wrangler resolves packages without an exports map (the MCP SDK's ajv).
+    mainFields: ['module', 'main'],
     external: ['cloudflare:*'],
     // The fixtures import the package by name; here that is its source, as the tests resolve it.
-    alias: { 'edge-token-store/worker': resolve(ROOT, 'src/worker/index.ts'), 'edge-token-store/hono': resolve(ROOT, 'src/hono/index.ts') },
+    alias: { 'edge-token-store/worker': resolve(ROOT, 'src/worker/index.ts'), 'edge-token-store/hono': resolve(ROOT, 'src/hono/index.ts'), 'edge-token-store/mcp': resolve(ROOT, 'src/mcp/index.ts') },
     minify: true,
     write: false,
     logLevel: 'silent',
@@ -36,8 +39,12 @@ async function sizeOf(entry: { path: string } | { contents: string }): Promise<B
   return { minified: code.byteLength, gzipped: gzipSync(code).byteLength };
 }
 
-export async function bundleSizes(): Promise<Record<'framework-free Worker' | 'Hono app with zohoRoutes()' | 'Hono app without our routes', BundleSize>> {
+/** docs/mcp.md's server, as a user copies it: the MCP SDK, zod and workers-oauth-provider included. */
+const MCP_SERVER = /## Your own server\n\n```ts\n([\s\S]*?)```/.exec(readFileSync(resolve(ROOT, 'docs/mcp.md'), 'utf8'))![1]!;
+
+export async function bundleSizes(): Promise<Record<'framework-free Worker' | 'Hono app with zohoRoutes()' | 'MCP server (docs/mcp.md)' | 'Hono app without our routes', BundleSize>> {
   return {
+    'MCP server (docs/mcp.md)': await sizeOf({ contents: MCP_SERVER }),
     'framework-free Worker': await sizeOf({ path: resolve(ROOT, 'test/fixtures/plain/index.ts') }),
     'Hono app with zohoRoutes()': await sizeOf({ path: resolve(ROOT, 'test/fixtures/hono/index.ts') }),
     'Hono app without our routes': await sizeOf({ contents: BARE_HONO }),
