@@ -57,6 +57,10 @@ describe('the layers of src/', () => {
     expect(into).toEqual([]);
   });
 
+  it("keep the MCP server out of the Worker library's bundle: worker/ and hono/ import nothing of mcp/", () => {
+    expect([...crossing('worker', ['worker', 'store', 'backends', 'zoho']), ...crossing('hono', ['hono', 'worker', 'store', 'backends', 'zoho'])]).toEqual([]);
+  });
+
   it('keep the testing kit apart: it imports nothing of the library, and nothing imports it', () => {
     expect(crossing('testing', ['testing'])).toEqual([]);
     const into = [...graph].flatMap(([file, deps]) => deps.filter((d) => layerOf(d) === 'testing' && layerOf(file) !== 'testing').map((d) => `${file} -> ${d}`));
