@@ -3,11 +3,13 @@ import { playwright } from '@vitest/browser-playwright';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { resolve as resolvePathFrom } from 'node:path';
 import { defineConfig } from 'vitest/config';
+import { findChromium } from './scripts/chromium.ts';
 import { LocalZoho } from 'edge-token-store/testing';
 
-// Debian's Chromium; never a downloaded browser. The flags keep it off the (closed) network.
+// The system's Chromium (scripts/chromium.ts; npm test installs Debian's when there is none);
+// never a downloaded browser. The flags keep it off the (closed) network.
 const resolvePath = (path: string) => resolvePathFrom(import.meta.dirname, path);
-const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const chromium = findChromium() ?? '/usr/bin/chromium';
 const chromiumArgs = [
   '--no-sandbox',
   '--disable-gpu',

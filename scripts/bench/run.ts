@@ -15,6 +15,7 @@ import { zohoOAuth } from '../../src/zoho/oauth.ts';
 import { BENCH_CIPHER, cipherOps, seed, storeOps, time, type Stats } from './measure.ts';
 import { zohoFileStore } from './node-peers.ts';
 import { bundleSizes } from './bundles.ts';
+import { ensureChromium } from '../chromium.ts';
 import { multiTenantLoad } from './multi-tenant.ts';
 import { proxyOverhead } from './proxy.ts';
 import { sdkStorms, warmUpSdkStorms } from './sdk-storm.ts';
@@ -155,7 +156,7 @@ const server = createServer((req, res) => {
 });
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+  executablePath: ensureChromium(),
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
 });
 const tab = await browser.newPage();

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumOrThrow } from '../../scripts/chromium.ts';
 import { spawnStart, type RunningApp } from '../../scripts/spawn-start.ts';
 import { localZohoAdmin } from '../shared/local-zoho-admin.ts';
 
@@ -62,7 +63,7 @@ async function logInThroughWorker(target: Page, email: string, userName: string)
 const admin = localZohoAdmin(ZOHO);
 const zohoCounts = () => admin<{ refreshes: number; grantExchanges: number; grantsIssued: number }>('counts');
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM = chromiumOrThrow();
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 /** What versions before this one wrote into the assets directory: .assetsignore must keep it from being served (and deployed). */

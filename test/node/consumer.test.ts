@@ -8,6 +8,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { build } from 'esbuild';
+import { chromiumOrThrow } from '../../scripts/chromium.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -168,7 +169,7 @@ describe("docs/testing.md's examples, as a user writes them from the guide", () 
       cwd: project,
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, PWD: project, NO_COLOR: '1', FORCE_COLOR: '0' },
+      env: { ...process.env, PWD: project, NO_COLOR: '1', FORCE_COLOR: '0', CHROMIUM_PATH: chromiumOrThrow() },
     });
     expect(page).toMatch(/Tests\s+1 passed \(1\)/);
     // The guide's Node script with the official SDK, run as the guide says.
