@@ -8,7 +8,8 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
 
-const PUBLIC_EXPORTS_LIMIT = 60;
+// Raised from 60 with issues 28 and 29: two entry points (/mcp, /sql), a few exports each.
+const PUBLIC_EXPORTS_LIMIT = 62;
 /** The testing kit (a local Zoho for users' tests) is counted on its own: it never reaches production. */
 const TESTING_EXPORTS_LIMIT = 20;
 const isTesting = (subpath: string) => subpath.startsWith('./testing');

@@ -1,7 +1,8 @@
 /**
- * What a Durable Object holding a sealed store is made of: its SQLite record backend (one
- * table, a unique column per blind index, every statement binding its values, each save one
- * `transactionSync`), the key ring it reads from its environment (ObjectTokens), and the RPC
+ * What a Durable Object holding a sealed store is made of: its SQLite record backend (the SQL
+ * store's, sql-backend.ts, over `ctx.storage.sql` in the table `tokens`: a unique column per
+ * blind index, one statement per read and per write), the key ring it reads from its
+ * environment (ObjectTokens), and the RPC
  * outcome convention. The library's `TokenStoreObject` (durable-object.ts) and the Worker's
  * per-user object (worker/user-object.ts) each hold an ObjectTokens and expose what they mean
  * to. Within an object saves are serialized, so any number of Workers saving one user end with
@@ -9,11 +10,11 @@
  */
 import type { DurableObject } from 'cloudflare:workers';
 import { cipherFromSettings, type Cipher } from '../store/cipher.ts';
-import { cipherCodec, type StoredRecord } from '../store/codec.ts';
+import { cipherCodec } from '../store/codec.ts';
 import { TokenStoreError, type TokenStoreErrorCode } from '../store/errors.ts';
-import { INDEX_FIELDS, type IndexField } from '../store/matching.ts';
-import { createRecordStore, WriteConflict, type RecordBackend } from '../store/record-store.ts';
+import { createRecordStore } from '../store/record-store.ts';
 import type { SealedTokenStore } from '../store/types.ts';
+import { sqlBackend } from './sql-backend.ts';
 
 /** The key ring an object seals its records with, from its environment. */
 export interface KeyRingEnv {
@@ -26,78 +27,7 @@ export interface KeyRingEnv {
 /** RPC results. Workers RPC does not carry an error's `code`, so outcomes carry it. */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; code: TokenStoreErrorCode; message: string; retryAfterMs?: number };
 
-type Row = { id: string; key_id: string; data: string } & Record<`ix_${IndexField}`, string | null>;
-
-const COLUMNS = ['id', 'key_id', 'data', ...INDEX_FIELDS.map((f) => `ix_${f}`)].join(', ');
-const SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS tokens (
-     id TEXT PRIMARY KEY NOT NULL,
-     key_id TEXT NOT NULL,
-     data TEXT NOT NULL,
-     ${INDEX_FIELDS.map((f) => `ix_${f} TEXT UNIQUE`).join(',\n     ')}
-   )`,
-  'CREATE INDEX IF NOT EXISTS tokens_key_id ON tokens (key_id)',
-];
-
 type Storage = DurableObject['ctx']['storage'];
-
-function toRecord(row: Row | undefined): StoredRecord | null {
-  if (!row) return null;
-  const index: StoredRecord['index'] = {};
-  for (const field of INDEX_FIELDS) {
-    const digest = row[`ix_${field}`];
-    if (digest !== null) index[field] = digest;
-  }
-  return { id: row.id, keyId: row.key_id, data: row.data, index };
-}
-
-function sqlBackend(storage: Storage): RecordBackend {
-  const { sql } = storage;
-  for (const statement of SCHEMA) sql.exec(statement);
-  const selectById = (id: string) => toRecord(sql.exec<Row>(`SELECT ${COLUMNS} FROM tokens WHERE id = ?`, id).toArray()[0]);
-  const digests = (record: StoredRecord) => INDEX_FIELDS.map((f) => record.index[f] ?? null);
-
-  return {
-    async get(id) {
-      return selectById(id);
-    },
-    async findByIndex(field, digest) {
-      // `field` is one of INDEX_FIELDS, never caller text.
-      return toRecord(sql.exec<Row>(`SELECT ${COLUMNS} FROM tokens WHERE ix_${field} = ?`, digest).toArray()[0]);
-    },
-    async write(next, previous) {
-      storage.transactionSync(() => {
-        const current = selectById(next.id);
-        if ((current?.data ?? null) !== (previous?.data ?? null)) throw new WriteConflict('record changed since it was read');
-        try {
-          if (current) {
-            sql.exec(
-              `UPDATE tokens SET key_id = ?, data = ?, ${INDEX_FIELDS.map((f) => `ix_${f} = ?`).join(', ')} WHERE id = ?`,
-              next.keyId,
-              next.data,
-              ...digests(next),
-              next.id,
-            );
-          } else {
-            sql.exec(`INSERT INTO tokens (${COLUMNS}) VALUES (${COLUMNS.split(', ').map(() => '?').join(', ')})`, next.id, next.keyId, next.data, ...digests(next));
-          }
-        } catch (error) {
-          if (/UNIQUE constraint/i.test(String(error))) throw new WriteConflict('another record holds one of these values');
-          throw error;
-        }
-      });
-    },
-    async remove(record) {
-      sql.exec('DELETE FROM tokens WHERE id = ?', record.id);
-    },
-    async *list() {
-      yield* sql.exec<Row>(`SELECT ${COLUMNS} FROM tokens ORDER BY id`).toArray().map((row) => toRecord(row)!);
-    },
-    async clear() {
-      sql.exec('DELETE FROM tokens');
-    },
-  };
-}
 
 /** Runs one RPC's work inside an object and turns what it throws into an outcome. */
 export async function outcome<T>(work: () => Promise<T>): Promise<Outcome<T>> {
@@ -145,7 +75,7 @@ export class ObjectTokens {
 
   /** The store (creating its table on first use). */
   store(): SealedTokenStore {
-    this.#store ??= createRecordStore(sqlBackend(this.#storage), cipherCodec(this.#keyRing(), this.#name));
+    this.#store ??= createRecordStore(sqlBackend(this.#storage.sql, 'durable-object', 'tokens').backend, cipherCodec(this.#keyRing(), this.#name));
     return this.#store;
   }
 

@@ -11,6 +11,8 @@ declare global {
       TEST_ADMIN_KEY: string;
       /** Workers KV for the library's KV store tests (and `edge-token-store import --to wrangler-kv`); the Worker does not use it. */
       TOKENS_KV: KVNamespace;
+      /** D1 for the library's SQL store tests; the Worker does not use it. */
+      TOKENS_D1: D1Database;
       /** workers-oauth-provider's store for the MCP server (worker/index.ts). */
       OAUTH_KV: KVNamespace;
       /** The library's own TokenStoreObject (test/workers/main.ts), for the conformance suite. */
