@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { runImport } from './import.ts';
 import { UnreadableFile } from './read-tokens.ts';
-import { kvBulkTarget, wranglerTarget } from './targets.ts';
+import { kvBulkTarget, sqliteTarget, wranglerTarget } from './targets.ts';
 
 const USAGE = `usage: edge-token-store import <file> --to <target> [options]
 
@@ -17,6 +17,10 @@ targets:
       --binding <name>          default TOKENS_KV or TOKEN_STORE
       --object-name <name>      write every row into this one object (default: each user into
                                 their own, as the Worker keeps them; needs USER_OBJECT_SECRET)
+  --to wrangler-d1              the D1 database as \`wrangler dev\` persists it locally (binding
+                                default TOKENS_D1; --table <name>, default ets_tokens)
+  --to sqlite --out <file.db>   a SQLite file, as createSqlStore over node:sqlite opens it
+                                (--table <name>); keys from TOKEN_STORE_KEYS, TOKEN_STORE_CURRENT_KEY
   --to kv-bulk --out <file>     sealed JSON for \`wrangler kv bulk put <file> --binding ...\`;
                                 keys from the environment: TOKEN_STORE_KEYS, TOKEN_STORE_CURRENT_KEY
   --prefix <prefix>             KV key prefix (default ets:)
@@ -41,6 +45,7 @@ const { values, positionals } = parseArgs({
     'object-name': { type: 'string' },
     out: { type: 'string' },
     prefix: { type: 'string' },
+    table: { type: 'string' },
     'dry-run': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -55,21 +60,25 @@ if (command !== 'import' || !file || extra.length > 0) fail(USAGE);
 const dryRun = values['dry-run'];
 const to = values.to;
 let target: Parameters<typeof runImport>[1] = null;
-if (to === 'wrangler-kv' || to === 'wrangler-durable-object') {
+if (to === 'wrangler-kv' || to === 'wrangler-durable-object' || to === 'wrangler-d1') {
   const options = {
-    kind: to === 'wrangler-kv' ? ('kv' as const) : ('durable-object' as const),
+    kind: to === 'wrangler-kv' ? ('kv' as const) : to === 'wrangler-d1' ? ('d1' as const) : ('durable-object' as const),
     config: values.config,
     persistTo: values['persist-to'],
     binding: values.binding,
     objectName: values['object-name'],
     prefix: values.prefix,
+    table: values.table,
   };
   target = () => wranglerTarget(options);
+} else if (to === 'sqlite') {
+  const out = values.out ?? fail('--to sqlite needs --out <file.db>');
+  target = () => sqliteTarget(out, process.env.TOKEN_STORE_KEYS, process.env.TOKEN_STORE_CURRENT_KEY, values.table);
 } else if (to === 'kv-bulk') {
   const out = values.out ?? fail('--to kv-bulk needs --out <file>');
   target = async () => kvBulkTarget(out, process.env.TOKEN_STORE_KEYS, process.env.TOKEN_STORE_CURRENT_KEY, values.prefix);
 } else if (!dryRun) {
-  fail(`--to must be wrangler-kv, wrangler-durable-object or kv-bulk (or use --dry-run)\n\n${USAGE}`);
+  fail(`--to must be wrangler-kv, wrangler-durable-object, wrangler-d1, sqlite or kv-bulk (or use --dry-run)\n\n${USAGE}`);
 }
 
 try {

@@ -9,6 +9,7 @@ import { cipherFromSettings } from '../src/store/cipher.ts';
 import { importTokens, type ImportFailure, type ImportOutcome } from '../src/zoho/import-tokens.ts';
 import { createKVStore, type KVStoreOptions } from '../src/backends/kv.ts';
 import { createMemoryStore } from '../src/backends/memory.ts';
+import { createSqlStore } from '../src/backends/sql.ts';
 import type { TokenQuery, TokenStore } from '../src/store/types.ts';
 
 /** What a KV namespace binding offers the store. */
@@ -99,13 +100,23 @@ export function kvBulkTarget(out: string, keysJson: string | undefined, current:
   });
 }
 
+/** A SQLite file (node:sqlite), as a server or script using `edge-token-store/sql` opens it; the key ring from the environment. */
+export async function sqliteTarget(out: string, keysJson: string | undefined, current: string | undefined, table?: string): Promise<ImportTarget> {
+  const cipher = parseKeyRing(keysJson, current, 'sqlite');
+  // Loaded only here: node:sqlite is experimental in Node 22 and says so when loaded.
+  const { DatabaseSync } = await import('node:sqlite');
+  const db = new DatabaseSync(out);
+  const store = createSqlStore({ db, cipher, table });
+  return storeTarget(store, `${out}${table ? ` (table ${table})` : ''}`, async () => db.close());
+}
+
 export interface WranglerTargetOptions {
-  kind: 'kv' | 'durable-object';
+  kind: 'kv' | 'durable-object' | 'd1';
   /** wrangler.toml (or .json/.jsonc) of the project whose `wrangler dev` should see the tokens. */
   config: string;
   /** The `--persist-to` directory `wrangler dev` uses (default .wrangler/state next to the config). */
   persistTo?: string;
-  /** The binding to write (default TOKENS_KV for kv, TOKEN_STORE for durable-object). */
+  /** The binding to write (default TOKENS_KV for kv, TOKEN_STORE for durable-object, TOKENS_D1 for d1). */
   binding?: string;
   /**
    * One Durable Object to write every row into. Default: the Worker's layout, each user in
@@ -113,6 +124,8 @@ export interface WranglerTargetOptions {
    */
   objectName?: string;
   prefix?: string;
+  /** d1: the SQL store's table (default ets_tokens). */
+  table?: string;
 }
 
 /** The built library modules the import Worker needs: the entries and what they import. */
@@ -132,16 +145,20 @@ function moduleClosure(dist: string, entries: string[]) {
 }
 
 /** The Worker that runs inside workerd to save each batch, next to the built library. */
-function importWorkerSource(kind: WranglerTargetOptions['kind'], binding: string, className: string, objectName: string | undefined, prefix?: string) {
+function importWorkerSource(kind: WranglerTargetOptions['kind'], binding: string, className: string, objectName: string | undefined, prefix?: string, table?: string) {
   const namespace = `env[${JSON.stringify(binding)}]`;
+  const cipher = 'cipherFromSettings(env.TOKEN_STORE_KEYS, env.TOKEN_STORE_CURRENT_KEY)';
   const store =
     kind === 'kv'
-      ? `createKVStore({ kv: ${namespace}, prefix: ${JSON.stringify(prefix)}, cipher: cipherFromSettings(env.TOKEN_STORE_KEYS, env.TOKEN_STORE_CURRENT_KEY) })`
-      : objectName !== undefined
+      ? `createKVStore({ kv: ${namespace}, prefix: ${JSON.stringify(prefix)}, cipher: ${cipher} })`
+      : kind === 'd1'
+        ? `createSqlStore({ db: ${namespace}, table: ${JSON.stringify(table)}, cipher: ${cipher} })`
+        : objectName !== undefined
         ? `createDurableObjectStore({ namespace: ${namespace}, name: ${JSON.stringify(objectName)} })`
         : `async (userName) => createDurableObjectStore({ namespace: ${namespace}, name: await userObjectName(env.USER_OBJECT_SECRET, userName) })`;
   return `import { cipherFromSettings } from './store/cipher.js';
 import { createKVStore } from './backends/kv.js';
+import { createSqlStore } from './backends/sql.js';
 import { createDurableObjectStore, TokenStoreObject } from './backends/durable-object.js';
 import { userObjectName } from './worker/naming.js';
 import { importTokens } from './zoho/import-tokens.js';
@@ -159,7 +176,7 @@ export async function wranglerTarget(options: WranglerTargetOptions): Promise<Im
   const config = resolve(options.config);
   if (!existsSync(config)) throw new Error(`no wrangler config at ${options.config}`);
   const persistTo = resolve(options.persistTo ?? join(dirname(config), '.wrangler/state'));
-  const binding = options.binding ?? (options.kind === 'kv' ? 'TOKENS_KV' : 'TOKEN_STORE');
+  const binding = options.binding ?? { kv: 'TOKENS_KV', 'durable-object': 'TOKEN_STORE', d1: 'TOKENS_D1' }[options.kind];
   // wrangler's own Miniflare, so the files are laid out exactly as its `wrangler dev` reads them.
   const wrangler = (await import('wrangler').catch(() => {
     throw new Error('the wrangler-* targets need wrangler installed in this project (npm install --save-dev wrangler)');
@@ -171,7 +188,9 @@ export async function wranglerTarget(options: WranglerTargetOptions): Promise<Im
   const vars = (workerOptions.bindings ?? {}) as Record<string, unknown>;
   const kvId = (workerOptions.kvNamespaces as Record<string, { id: string }> | undefined)?.[binding]?.id;
   const objectClass = (workerOptions.durableObjects as Record<string, { className: string }> | undefined)?.[binding]?.className;
+  const d1Id = (workerOptions.d1Databases as Record<string, string | { id: string }> | undefined)?.[binding];
   if (options.kind === 'kv' && !kvId) throw new Error(`${options.config} binds no KV namespace ${binding}`);
+  if (options.kind === 'd1' && !d1Id) throw new Error(`${options.config} binds no D1 database ${binding}`);
   if (options.kind === 'durable-object' && !objectClass) throw new Error(`${options.config} binds no Durable Object ${binding}`);
   const keys = typeof vars.TOKEN_STORE_KEYS === 'string' ? vars.TOKEN_STORE_KEYS : undefined;
   const current = typeof vars.TOKEN_STORE_CURRENT_KEY === 'string' ? vars.TOKEN_STORE_CURRENT_KEY : undefined;
@@ -185,12 +204,12 @@ export async function wranglerTarget(options: WranglerTargetOptions): Promise<Im
 
   const dist = fileURLToPath(new URL('../../', import.meta.url));
   const className = objectClass ?? 'TokenStoreObject';
-  const entry = { type: 'ESModule' as const, path: join(dist, '__import-worker.js'), contents: importWorkerSource(options.kind, binding, className, options.objectName, options.prefix) };
+  const entry = { type: 'ESModule' as const, path: join(dist, '__import-worker.js'), contents: importWorkerSource(options.kind, binding, className, options.objectName, options.prefix, options.table) };
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       name,
       cf: false,
-      modules: [entry, ...moduleClosure(dist, ['store/cipher.js', 'backends/kv.js', 'backends/durable-object.js', 'worker/naming.js', 'zoho/import-tokens.js'])],
+      modules: [entry, ...moduleClosure(dist, ['store/cipher.js', 'backends/kv.js', 'backends/sql.js', 'backends/durable-object.js', 'worker/naming.js', 'zoho/import-tokens.js'])],
       modulesRoot: dist,
       compatibilityDate: workerOptions.compatibilityDate ?? '2026-11-01',
       bindings: { TOKEN_STORE_KEYS: keys!, TOKEN_STORE_CURRENT_KEY: current!, USER_OBJECT_SECRET: userObjectSecret },
@@ -198,11 +217,13 @@ export async function wranglerTarget(options: WranglerTargetOptions): Promise<Im
       resourcePersistencePath: join(persistTo, 'v3'),
       ...(options.kind === 'kv'
         ? { kvNamespaces: { [binding]: kvId! } }
-        : { durableObjects: { [binding]: { className, useSQLite: true } } }),
+        : options.kind === 'd1'
+          ? { d1Databases: { [binding]: typeof d1Id === 'string' ? d1Id : d1Id!.id } }
+          : { durableObjects: { [binding]: { className, useSQLite: true } } }),
     } as never),
   );
   return {
-    describe: `${options.kind === 'kv' ? 'KV namespace' : options.objectName === undefined ? 'per-user Durable Objects' : `Durable Object "${options.objectName}"`} ${binding} of ${options.config}, persisted in ${persistTo}`,
+    describe: `${options.kind === 'kv' ? 'KV namespace' : options.kind === 'd1' ? 'D1 database' : options.objectName === undefined ? 'per-user Durable Objects' : `Durable Object "${options.objectName}"`} ${binding} of ${options.config}, persisted in ${persistTo}`,
     async save(tokens) {
       const response = await mf.dispatchFetch('http://import.local/', { method: 'POST', body: JSON.stringify(tokens) });
       if (!response.ok) throw new Error(`the import Worker failed with HTTP ${response.status}`);

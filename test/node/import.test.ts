@@ -12,6 +12,7 @@ import { createCipher, generateSecret } from '../../src/store/cipher.ts';
 import { importTokens } from '../../src/zoho/import-tokens.ts';
 import { createKVStore, type KVStoreOptions } from '../../src/backends/kv.ts';
 import { createMemoryStore } from '../../src/backends/memory.ts';
+import { createSqlStore } from '../../src/backends/sql.ts';
 import { expectNothingInClear } from '../shared/in-clear.ts';
 
 type KVNamespaceLike = KVStoreOptions['kv'];
@@ -184,6 +185,46 @@ describe('the import command', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('TOKEN_STORE_KEYS');
     expect(result.stderr).not.toContain('not-json-but-a-secret');
+  });
+
+  it('sqlite: a SQLite file the SQL store reads, nothing in clear; a second run merges every row', async () => {
+    const source = file('tokens.csv', csv);
+    const out = join(dir(), 'tokens.db');
+    const result = await cli(['import', source, '--to', 'sqlite', '--out', out], keyEnv);
+    expect(result).toMatchObject({ code: 0 });
+    expect(result.stdout).toContain('3 rows: 2 imported, 1 merged, 0 rejected');
+    const db = new DatabaseSync(out);
+    try {
+      expectNothingInClear(JSON.stringify(db.prepare('SELECT * FROM ets_tokens').all()), [ana, { refreshToken: '1000.refresh.ana-second', accessToken: '1000.access.ana-second', userName: 'bo@example.com:7002' }]);
+      const store = createSqlStore({ db, cipher: createCipher({ keys, current: 'k1' }) });
+      expect(await store.findToken({ userName: ana.userName })).toMatchObject({ id: '1', refreshToken: '1000.refresh.ana-second' });
+      expect(await store.getTokens()).toHaveLength(2);
+    } finally {
+      db.close();
+    }
+    expect((await cli(['import', source, '--to', 'sqlite', '--out', out], keyEnv)).stdout).toContain('3 rows: 0 imported, 3 merged, 0 rejected');
+  });
+
+  it('wrangler-d1: into the local D1 wrangler dev reads, in the table asked for', async () => {
+    const project = dir();
+    writeFileSync(
+      join(project, 'wrangler.toml'),
+      `name = "import-d1"\nmain = "worker.js"\ncompatibility_date = "2026-11-01"\n[vars]\nTOKEN_STORE_CURRENT_KEY = "k1"\n` +
+        `[[d1_databases]]\nbinding = "TOKENS_D1"\ndatabase_name = "tokens"\ndatabase_id = "11111111-2222-3333-4444-555555555555"\n`,
+    );
+    writeFileSync(join(project, '.dev.vars'), `TOKEN_STORE_KEYS='${JSON.stringify(keys)}'\n`);
+    const config = join(project, 'wrangler.toml');
+    const result = await cli(['import', file('tokens.csv', csv), '--to', 'wrangler-d1', '--config', config, '--table', 'zoho_tokens']);
+    expect(result.stdout).toContain('3 rows: 2 imported, 1 merged, 0 rejected');
+    const { getPlatformProxy } = await import('wrangler');
+    const proxy = await getPlatformProxy<{ TOKENS_D1: unknown }>({ configPath: config, persist: { path: join(project, '.wrangler/state/v3') } });
+    try {
+      const store = createSqlStore({ db: proxy.env.TOKENS_D1, cipher: createCipher({ keys, current: 'k1' }), table: 'zoho_tokens' });
+      expect(await store.findToken({ userName: ana.userName })).toMatchObject({ id: '1', refreshToken: '1000.refresh.ana-second' });
+      expect(await store.getTokens()).toHaveLength(2);
+    } finally {
+      await proxy.dispose();
+    }
   });
 
   it('wrangler-kv and wrangler-durable-object: into the local persistence wrangler dev reads', async () => {
