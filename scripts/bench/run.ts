@@ -1,15 +1,17 @@
 // `npm run bench [-- --quick]`: every backend and its peers, measured in one run, reported as
 // a table and as JSON in bench-results/ (not committed). See docs/benchmarks.md.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { cpus, totalmem, type as osType, release } from 'node:os';
+import { cpus, tmpdir, totalmem, type as osType, release } from 'node:os';
 import { build } from 'esbuild';
 import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
 import { chromium } from 'playwright-core';
 import { DEFAULT_CLIENT, LocalZoho } from 'edge-token-store/testing';
 import { createMemoryStore } from '../../src/backends/memory.ts';
+import { createSqlStore } from '../../src/backends/sql.ts';
 import { createTokenManager } from '../../src/zoho/token-manager.ts';
 import { zohoOAuth } from '../../src/zoho/oauth.ts';
 import { BENCH_CIPHER, cipherOps, seed, storeOps, time, type Stats } from './measure.ts';
@@ -46,11 +48,16 @@ const results: {
   storms: {},
 };
 
-// --- Node: the memory store, and the Zoho SDK's FileStore -----------------------------------
+// --- Node: the memory store, the SQL store on a SQLite file, and the Zoho SDK's FileStore ---
+const { DatabaseSync } = await import('node:sqlite');
 for (const n of SIZES) {
   log(`node: memory, ${n} tokens`);
   const store = createMemoryStore();
   (results.lookups['memory (node)'] ??= {})[n] = await time(storeOps(store, await seed(store, n)), ITERATIONS);
+  log(`node: sql over a node:sqlite file, ${n} tokens`);
+  const file = join(mkdtempSync(join(tmpdir(), 'ets-bench-sql-')), 'tokens.db');
+  const sql = createSqlStore({ db: new DatabaseSync(file), cipher: BENCH_CIPHER() });
+  (results.lookups['sql sqlite file (node)'] ??= {})[n] = await time(storeOps(sql, await seed(sql, n)), ITERATIONS);
   log(`node: Zoho SDK FileStore, ${n} tokens`);
   (results.lookups['zoho-sdk FileStore (node)'] ??= {})[n] = await zohoFileStore(n, peerIterations(n));
 }
@@ -207,6 +214,7 @@ for (const [backend, bySize] of Object.entries(results.lookups)) {
 
 const pairs: [string, string][] = [
   ['memory (node)', 'zoho-sdk FileStore (node)'],
+  ['sql sqlite file (node)', 'zoho-sdk FileStore (node)'],
   ['kv (workerd)', 'unstorage kv (workerd)'],
   ['indexeddb (chromium)', 'unstorage indexeddb (chromium)'],
 ];
