@@ -69,6 +69,8 @@ async function statement(driver: SqlDriver, sql: string, params: unknown[], doin
 
 /** Creates the tables on first use, and refuses a database a newer version wrote. */
 async function migrate(driver: SqlDriver, t: string): Promise<void> {
+  // A file shared by processes: wait up to 5 s for another writer's lock rather than fail at once.
+  if (driver.name === 'node-sqlite' || driver.name === 'bun-sqlite' || driver.name === 'better-sqlite3') await statement(driver, 'PRAGMA busy_timeout = 5000', [], 'setting the busy timeout');
   await statement(driver, `CREATE TABLE IF NOT EXISTS ${t}_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)`, [], 'creating the schema');
   const { rows } = await statement(driver, `SELECT value FROM ${t}_meta WHERE key = 'schema_version'`, [], 'reading the schema version');
   const version = rows[0] ? Number(rows[0].value) : 0;

@@ -1,6 +1,11 @@
 // The SQL store over node:sqlite: the shared conformance suite, and what a file shared by
 // processes needs (one record per user under racing writers, a lease for one refresh, faults).
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { createSqlStore } from '../../src/backends/sql.ts';
 import { createCipher, generateSecret } from '../../src/store/cipher.ts';
@@ -9,6 +14,7 @@ import { localZoho } from '../shared/local-zoho.ts';
 import { tokenErrorOf } from '../shared/token-error.ts';
 
 const cipher = createCipher({ keys: { k1: generateSecret() }, current: 'k1' });
+const run = promisify(execFile);
 
 runConformance('sql (node:sqlite)', () => createSqlStore({ db: new DatabaseSync(':memory:'), cipher }));
 
@@ -78,5 +84,18 @@ describe('sql store over node:sqlite', () => {
     const tokens = await Promise.all(Array.from({ length: 20 }, (_, i) => managers[i % 2]!.getAccessToken({ id: saved.id })));
     expect(z.zoho.counts.refreshes - before).toBe(1);
     expect(new Set(tokens.map((t) => t.accessToken)).size).toBe(1);
+  });
+
+  it('two processes saving one user into one SQLite file at once end with one record, every save done', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'ets-sql-')), 'tokens.db');
+    const key = generateSecret();
+    const child = (tag: string) =>
+      run(process.execPath, ['--no-warnings', join(import.meta.dirname, 'sql-processes.ts'), file, key, tag, '25'], { encoding: 'utf8' });
+    const outputs = await Promise.all([child('a'), child('b')]);
+    expect(outputs.map((o) => o.stdout.trim())).toEqual(['saved 25', 'saved 25']);
+    const store = createSqlStore({ db: new DatabaseSync(file), cipher: createCipher({ keys: { k1: key }, current: 'k1' }) });
+    const all = await store.getTokens();
+    expect(all).toHaveLength(1);
+    expect(all[0]!.accessToken).toMatch(/^1000\.access\.[ab]\.24$/);
   });
 });
