@@ -11,14 +11,43 @@ import { spawnStart } from '../spawn-start.ts';
 import { connectedClient, MemoryAuth } from '../../test/shared/mcp-client.ts';
 import { localZohoAdmin } from '../../test/shared/local-zoho-admin.ts';
 import { adminHeaders, directToken, workerSession } from './local-app.ts';
+import { serveBareProxy } from './bare-proxy-run.ts';
 import { percentile, type Stat } from './measure.ts';
 
 const PORT = 28787;
 const ZOHO_PORT = 28788;
 const APP = `http://127.0.0.1:${PORT}`;
 const ZOHO = `http://127.0.0.1:${ZOHO_PORT}`;
+const BARE_PORT = 28790;
 
-type Series = 'through the Worker' | 'an app route (getZohoSession)' | 'an MCP tool call (list_records)' | 'direct to Zoho' | 'Worker /healthz (no store, no Zoho)';
+type Series =
+  | 'through the Worker'
+  | 'an app route (getZohoSession)'
+  | 'an MCP tool call (list_records)'
+  | 'a bare proxy Worker (fixed token)'
+  | 'direct to Zoho'
+  | 'Worker /healthz (no store, no Zoho)';
+
+/** Calls per second for `calls` requests made `concurrency` at a time, and their latencies. */
+async function atConcurrency(call: () => Promise<Response>, calls: number, concurrency: number): Promise<{ perSecond: number } & Stat> {
+  const latencies: number[] = [];
+  let next = 0;
+  const begin = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next++ < calls) {
+        const start = performance.now();
+        const response = await call();
+        await response.arrayBuffer();
+        if (response.status !== 200) throw new Error(`HTTP ${response.status} at concurrency ${concurrency}`);
+        latencies.push(performance.now() - start);
+      }
+    }),
+  );
+  const seconds = (performance.now() - begin) / 1000;
+  const sorted = latencies.sort((a, b) => a - b);
+  return { perSecond: calls / seconds, median: percentile(sorted, 0.5), p99: percentile(sorted, 0.99) };
+}
 
 /** Calls the one logged-in user's object has received (its own counter, through /admin/objects); waits for the directory to list it. */
 async function objectCalls(): Promise<number> {
@@ -30,8 +59,16 @@ async function objectCalls(): Promise<number> {
   throw new Error('the user object never reached the directory');
 }
 
-export async function proxyOverhead(iterations: number): Promise<Record<Series, Stat> & { ratio: number; objectCallsPerCall: { crm: number; appRoute: number; mcpTool: number } }> {
+export async function proxyOverhead(iterations: number): Promise<
+  Record<Series, Stat> & {
+    ratio: number;
+    objectCallsPerCall: { crm: number; appRoute: number; mcpTool: number };
+    /** Ours and the bare proxy at concurrency 50, rounds taking turns. */
+    atFifty: { ours: ({ perSecond: number } & Stat)[]; bare: ({ perSecond: number } & Stat)[] };
+  }
+> {
   const app = await spawnStart({ port: PORT, zohoPort: ZOHO_PORT, stateDir: mkdtempSync(join(tmpdir(), 'ets-bench-')), readyWithinMs: 120_000 });
+  const stops: (() => Promise<void>)[] = [() => app.stop()];
   try {
     const cookie = await workerSession(APP, ZOHO, 'ana@example.com');
     const accessToken = await directToken(APP, ZOHO, 'ana@example.com');
@@ -49,6 +86,10 @@ export async function proxyOverhead(iterations: number): Promise<Record<Series, 
         headers: { authorization: `Bearer ${mcpAuth.saved!.access_token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' },
         body: toolCall,
       });
+    // The least a Worker proxy can do, under its own wrangler dev, with the same access token's kind (a browser client's, valid an hour).
+    const bare = await serveBareProxy(BARE_PORT, ZOHO, accessToken);
+    stops.push(bare.stop);
+    const viaBare = () => fetch(`${bare.url}/crm/v8/Leads?fields=Last_Name`);
     // wrangler dev's own cost per request (its proxy in front of workerd), for scale.
     const healthz = () => fetch(`${APP}/healthz`);
     const created = await fetch(`${APP}/crm/v8/Leads`, {
@@ -61,6 +102,7 @@ export async function proxyOverhead(iterations: number): Promise<Record<Series, 
       ['through the Worker', viaWorker],
       ['an app route (getZohoSession)', viaAppRoute],
       ['an MCP tool call (list_records)', viaMcp],
+      ['a bare proxy Worker (fixed token)', viaBare],
       ['direct to Zoho', direct],
       ['Worker /healthz (no store, no Zoho)', healthz],
     ];
@@ -87,8 +129,14 @@ export async function proxyOverhead(iterations: number): Promise<Record<Series, 
       return ((await objectCalls()) - before) / n;
     };
     const objectCallsPerCall = { crm: await perCall(viaWorker), appRoute: await perCall(viaAppRoute), mcpTool: await perCall(viaMcp) };
-    return { ...stats, ratio: stats['through the Worker'].median / stats['direct to Zoho'].median, objectCallsPerCall };
+    // Throughput at concurrency 50: three rounds, ours and the bare proxy taking turns.
+    const atFifty = { ours: [] as ({ perSecond: number } & Stat)[], bare: [] as ({ perSecond: number } & Stat)[] };
+    for (let round = 0; round < 3; round++) {
+      atFifty.ours.push(await atConcurrency(viaWorker, Math.max(300, iterations * 3), 50));
+      atFifty.bare.push(await atConcurrency(viaBare, Math.max(300, iterations * 3), 50));
+    }
+    return { ...stats, ratio: stats['through the Worker'].median / stats['direct to Zoho'].median, objectCallsPerCall, atFifty };
   } finally {
-    await app.stop();
+    for (const stop of stops.reverse()) await stop();
   }
 }

@@ -254,6 +254,13 @@ for (const [series, stat] of Object.entries(results.proxy!)) {
   if (typeof stat === 'object' && 'median' in stat) console.log(`  ${pad(series, 40)}${ms(stat.median)} (${ms(stat.p99)})`);
 }
 console.log(`  through the Worker : direct            x${results.proxy!.ratio.toFixed(1)}`);
+const bareOne = results.proxy!['a bare proxy Worker (fixed token)'];
+const oursOne = results.proxy!['through the Worker'];
+console.log(`  ours : bare, one at a time            p50 x${(oursOne.median / bareOne.median).toFixed(2)} (+${ms(oursOne.median - bareOne.median)} ms), p99 x${(oursOne.p99 / bareOne.p99).toFixed(2)}`);
+const fifty = results.proxy!.atFifty;
+console.log(`  at concurrency 50, rounds (ours | bare): ${fifty.ours.map((o, i) => `${o.perSecond.toFixed(0)}/s p50 ${ms(o.median)} | ${fifty.bare[i]!.perSecond.toFixed(0)}/s p50 ${ms(fifty.bare[i]!.median)}`).join('; ')}`);
+const sum = (xs: { perSecond: number }[]) => xs.reduce((n, x) => n + x.perSecond, 0);
+console.log(`  ours : bare throughput at 50           x${(sum(fifty.ours) / sum(fifty.bare)).toFixed(2)}`);
 console.log(`  object calls per call                   /crm/* ${results.proxy!.objectCallsPerCall.crm.toFixed(2)}, an app route ${results.proxy!.objectCallsPerCall.appRoute.toFixed(2)}, an MCP tool call ${results.proxy!.objectCallsPerCall.mcpTool.toFixed(2)}`);
 
 const mt = results.multiTenant!;
