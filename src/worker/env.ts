@@ -36,6 +36,12 @@ export interface Env extends KeyRingEnv, ObjectZohoEnv {
   OBJECT_PLACEMENT?: string;
   /** Days after which a token neither used nor refreshed is revoked at Zoho and deleted (default: never). */
   IDLE_PURGE_DAYS?: string;
+  /**
+   * Refresh ahead of time: a user who made a call within this many minutes has their token
+   * refreshed by their object's alarm 5 minutes before it expires, so their next request finds
+   * it fresh (default 15; "0": never ahead, only when a request needs it).
+   */
+  REFRESH_AHEAD_ACTIVE_MINUTES?: string;
   /** Session lifetime in seconds (default 8 hours). */
   SESSION_TTL_SECONDS?: string;
   /** Comma-separated scopes asked at login. */

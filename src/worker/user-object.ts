@@ -18,6 +18,7 @@ import { managerFromEnv, type ObjectZohoEnv } from '../zoho/object-manager.ts';
 import { userObjectName } from './naming.ts';
 import type { EraseResult, TokenEvent, TokenManager } from '../zoho/token-manager.ts';
 import type { OAuthToken, RefreshOptions } from '../store/types.ts';
+import { isTokenStoreError } from '../store/errors.ts';
 import type { ZohoTokens } from '../zoho/oauth.ts';
 import { shardOf, type DirectoryEntry, type ZohoDirectory } from './directory.ts';
 import { audit } from './http.ts';
@@ -40,6 +41,12 @@ const DAY_MS = 86_400_000;
  * (API-key servers included): forced refreshes alone can spend at most half of that.
  */
 export const FORCED_REFRESH_INTERVAL_MS = 2 * 60_000;
+/** How long before expiry the alarm refreshes an active user's token. */
+export const REFRESH_AHEAD_MS = 5 * 60_000;
+/** Default of REFRESH_AHEAD_ACTIVE_MINUTES. */
+const ACTIVE_WINDOW_MINUTES = 15;
+/** A user's activity is written at most this often (one SQL write a minute, not one a call). */
+const ACTIVITY_RESOLUTION_MS = 60_000;
 
 /** What erasing a user's object did: the token manager's erase (over every token), and the sessions it ended. */
 export type EraseAnswer = Pick<EraseResult, 'found' | 'revokedAtZoho'> & { tokensDeleted: number; sessionsEnded: number };
@@ -115,6 +122,47 @@ export class ZohoUserObject extends DurableObject<UserObjectEnv> {
   }
 
   /** The idle period, or null when the deployment does not purge. */
+  /** How recent a call makes a user active for refresh-ahead; null: refresh-ahead is off. */
+  #activeWindowMs(): number | null {
+    const raw = this.env.REFRESH_AHEAD_ACTIVE_MINUTES;
+    const minutes = raw === undefined || raw === '' ? ACTIVE_WINDOW_MINUTES : Number(raw);
+    return Number.isFinite(minutes) && minutes > 0 ? minutes * 60_000 : null;
+  }
+
+  /**
+   * A call used this token: the user is active (written at most once a minute), and the alarm
+   * refreshes it REFRESH_AHEAD_MS before it expires. No storage write on most calls.
+   */
+  async #noteActive(token: OAuthToken): Promise<void> {
+    if (this.#activeWindowMs() === null || token.expiryTime === null) return;
+    const now = Date.now();
+    if (now - Number(this.#meta('active_at') ?? 0) >= ACTIVITY_RESOLUTION_MS) this.#setMeta('active_at', String(now));
+    const refreshAt = String(token.expiryTime - REFRESH_AHEAD_MS);
+    if (this.#meta('refresh_at') === refreshAt) return;
+    this.#setMeta('refresh_at', refreshAt);
+    await this.#schedule();
+  }
+
+  /** The alarm's refresh-ahead: tokens near expiry, for a user active within the window; an idle user's are left for their next request. */
+  async #refreshAhead(): Promise<void> {
+    const refreshAt = this.#meta('refresh_at');
+    const windowMs = this.#activeWindowMs();
+    if (refreshAt === null || Number(refreshAt) > Date.now()) return;
+    this.#setMeta('refresh_at', null);
+    if (windowMs === null || Date.now() - Number(this.#meta('active_at') ?? 0) > windowMs) return;
+    for (const token of await this.#tokens.store().getTokens()) {
+      if (token.expiryTime === null || token.expiryTime - Date.now() > REFRESH_AHEAD_MS) continue;
+      try {
+        // Single-flight with any request refreshing at the same moment; the next refresh point follows the new expiry.
+        const fresh = await this.#manager().freshToken({ id: token.id }, { skewMs: REFRESH_AHEAD_MS });
+        if (fresh.expiryTime !== null) this.#setMeta('refresh_at', String(fresh.expiryTime - REFRESH_AHEAD_MS));
+      } catch (error) {
+        // A dead login or a busy Zoho: the user's next request meets it as it would have; the alarm goes on.
+        if (!isTokenStoreError(error)) throw error;
+      }
+    }
+  }
+
   #idleMs(): number | null {
     const days = Number(this.env.IDLE_PURGE_DAYS);
     return this.env.IDLE_PURGE_DAYS && days > 0 ? days * DAY_MS : null;
@@ -179,7 +227,8 @@ export class ZohoUserObject extends DurableObject<UserObjectEnv> {
     const sql = this.#sql();
     const reported = this.#meta('reported') ?? '';
     const purgeAt = this.#meta('purge_at');
-    const times = [sql.exec<{ at: number | null }>('SELECT min(expires_at) AS at FROM sessions').one().at, purgeAt === null ? null : Number(purgeAt)];
+    const refreshAt = this.#meta('refresh_at');
+    const times = [sql.exec<{ at: number | null }>('SELECT min(expires_at) AS at FROM sessions').one().at, purgeAt === null ? null : Number(purgeAt), refreshAt === null ? null : Number(refreshAt)];
     const earliest = times.filter((t): t is number => t !== null).sort((a, b) => a - b)[0] ?? null;
     // A session may be past its expiry and not yet swept: its sweep is due now, not in the past.
     const due = reported !== this.#reportKey(this.#keyIds(this.#tokens.records())) ? Date.now() : earliest === null ? null : Math.max(earliest, Date.now());
@@ -240,6 +289,7 @@ export class ZohoUserObject extends DurableObject<UserObjectEnv> {
       const tokenId = await this.#sessionTokenId(sessionId);
       if (!tokenId) return null;
       const token = refresh ? await this.#manager().freshToken({ id: tokenId }, refresh) : await this.#tokens.store().findTokenById(tokenId);
+      if (token && refresh) await this.#noteActive(token);
       return token && callerToken(token);
     });
   }
@@ -255,7 +305,11 @@ export class ZohoUserObject extends DurableObject<UserObjectEnv> {
 
   /** The token a server API key names (the operator mapped the key to it), fresh as `refresh` asks. */
   apiKeyToken(tokenId: string, refresh: RefreshOptions): Promise<Outcome<CallerToken>> {
-    return this.#answer(async () => callerToken(await this.#manager().freshToken({ id: tokenId }, refresh)));
+    return this.#answer(async () => {
+      const token = await this.#manager().freshToken({ id: tokenId }, refresh);
+      await this.#noteActive(token);
+      return callerToken(token);
+    });
   }
 
   /**
@@ -352,6 +406,7 @@ export class ZohoUserObject extends DurableObject<UserObjectEnv> {
     }
     // Read again: dropping secrets re-seals what it saves.
     if (this.#staleKeys(this.#tokens.records())) await this.#tokens.store().rotate();
+    await this.#refreshAhead();
     const idleMs = this.#idleMs();
     const purgeAt = this.#meta('purge_at');
     if (idleMs !== null && purgeAt !== null && Number(purgeAt) <= Date.now()) {

@@ -1,0 +1,51 @@
+/**
+ * Refresh ahead of time: a user who made a call within the window (REFRESH_AHEAD_ACTIVE_MINUTES,
+ * default 15) has their token refreshed by their object's alarm REFRESH_AHEAD_MS before it
+ * expires, so the next request finds it fresh and makes no refresh; an idle user's token is
+ * left for their next request (Zoho's limits on access tokens per refresh token stand).
+ */
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import { REFRESH_AHEAD_MS } from '../../src/worker/user-object.ts';
+import { refreshesOf } from './local-zoho.ts';
+import { call, loginAs, storeInside, userNameOf, userStub } from './worker-client.ts';
+
+
+/** A logged-in user whose token has `msLeft` before it expires, as their object holds it. */
+async function userNearExpiry(email: string, msLeft: number) {
+  const user = await loginAs(email);
+  const stub = await userStub(userNameOf(email));
+  const store = storeInside(stub);
+  await store.saveToken({ id: user.token.id, expiryTime: Date.now() + msLeft });
+  return { ...user, stub, store };
+}
+
+describe('refresh ahead of time', () => {
+  it("an active user's token is refreshed by the alarm before it expires; the next request makes no refresh", async () => {
+    const { cookie, token, stub, store } = await userNearExpiry('user1@org51.example', REFRESH_AHEAD_MS - 60_000);
+    const before = await refreshesOf(token.refreshToken!);
+    // A call (the token still has more than the request's own skew left, so the call does not refresh):
+    // the user is active, and the refresh point, already passed, is the object's next alarm.
+    expect((await call('/crm/v8/org', { cookie })).status).toBe(200);
+    // The runtime runs an alarm that is due by itself; this runs it now if it has not yet.
+    await runDurableObjectAlarm(stub);
+    await expect.poll(() => refreshesOf(token.refreshToken!)).toBe(before + 1);
+    expect((await store.findTokenById(token.id))!.expiryTime! - Date.now()).toBeGreaterThan(50 * 60_000);
+    expect((await call('/crm/v8/org', { cookie })).status).toBe(200);
+    expect((await refreshesOf(token.refreshToken!)) - before).toBe(1);
+  });
+
+  it("an idle user's token is not refreshed ahead: their next request refreshes it when it must", async () => {
+    const { token, stub } = await userNearExpiry('user2@org51.example', REFRESH_AHEAD_MS - 60_000);
+    const before = await refreshesOf(token.refreshToken!);
+    // Their last call was 20 minutes ago (past the default window of 15), and the refresh point has come.
+    await runInDurableObject(stub, async (_o, state) => {
+      state.storage.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('active_at', ?), ('refresh_at', ?)", String(Date.now() - 20 * 60_000), String(Date.now() - 1));
+      await state.storage.setAlarm(Date.now());
+    });
+    await runDurableObjectAlarm(stub);
+    // The alarm ran (it clears the refresh point) and refreshed nothing.
+    await expect.poll(() => runInDurableObject(stub, (_o, state) => state.storage.sql.exec("SELECT count(*) AS n FROM meta WHERE key = 'refresh_at'").one().n)).toBe(0);
+    expect((await refreshesOf(token.refreshToken!)) - before).toBe(0);
+  });
+});
