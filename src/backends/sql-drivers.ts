@@ -30,8 +30,6 @@ interface DurableSqlLike {
 interface SyncStatement {
   all(...params: unknown[]): Record<string, unknown>[];
   run(...params: unknown[]): { changes: number | bigint };
-  /** better-sqlite3: whether the statement returns rows (`all` throws on one that does not). */
-  reader?: boolean;
 }
 interface SyncDatabaseLike {
   prepare(sql: string): SyncStatement;
@@ -51,7 +49,7 @@ export function detectDriver(db: unknown): SqlDriverName | null {
   return null;
 }
 
-/** A statement's params as SQLite drivers take them: strings and null (the store binds nothing else). */
+/** A statement's params as SQLite drivers take them: strings, numbers and null (undefined is bound as null). */
 const bindable = (params: unknown[]) => params.map((p) => (p === undefined ? null : p));
 
 export function driverFor(db: unknown, name: SqlDriverName): SqlDriver {
