@@ -108,6 +108,7 @@ const mf = new Miniflare(
   scriptPath: 'bench-results/.build/workerd.js',
   compatibilityDate: '2026-11-01',
   kvNamespaces: ['KV'],
+  d1Databases: ['D1'],
   durableObjects: { TOKEN_STORE: { className: 'BenchTokenStoreObject', useSQLite: true } },
   bindings: { TOKEN_STORE_KEYS: JSON.stringify({ k1: 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8' }), TOKEN_STORE_CURRENT_KEY: 'k1', ZOHO_CLIENT_ID: '1000.BENCH', ZOHO_CLIENT_SECRET: 'bench-secret', ZOHO_ACCOUNTS_URL: 'http://zoho.local' },
   outboundService: (request) => zohoForWorkerd.fetch(request as unknown as Request) as never,
@@ -123,6 +124,7 @@ for (const n of SIZES) {
   for (const [name, scenario, iterations] of [
     ['kv (workerd)', 'kv', ITERATIONS],
     ['durable-object (workerd)', 'durable-object', ITERATIONS],
+    ['sql d1 (workerd)', 'd1', ITERATIONS],
     ['unstorage kv (workerd)', 'unstorage-kv', peerIterations(n)],
   ] as const) {
     log(`workerd: ${scenario}, ${n} tokens`);

@@ -5,6 +5,7 @@ import { createStorage } from 'unstorage';
 import { createDurableObjectStore, TokenStoreObject, type TokenStoreObjectEnv } from '../../src/backends/durable-object.ts';
 import { createKVStore } from '../../src/backends/kv.ts';
 import { createMemoryStore } from '../../src/backends/memory.ts';
+import { createSqlStore } from '../../src/backends/sql.ts';
 import { createTokenManager } from '../../src/zoho/token-manager.ts';
 import { zohoOAuth } from '../../src/zoho/oauth.ts';
 import { countingKV } from '../../test/workers/counting-kv.ts';
@@ -15,6 +16,7 @@ interface Env extends TokenStoreObjectEnv {
   ZOHO_CLIENT_ID?: string;
   ZOHO_CLIENT_SECRET?: string;
   KV: KVNamespace;
+  D1: D1Database;
   TOKEN_STORE: DurableObjectNamespace<BenchTokenStoreObject>;
 }
 
@@ -59,6 +61,20 @@ async function run(scenario: string, n: number, iterations: number, env: Env) {
       stats[name]!.storageOps = (await stub.countStatements()) - before;
     }
     return stats;
+  }
+  if (scenario === 'd1') {
+    // Statements per call, counted where they are prepared.
+    let statements = 0;
+    const counted = new Proxy(env.D1, {
+      get(target, key) {
+        if (key === 'prepare') return (sql: string) => (statements++, target.prepare(sql));
+        const value = Reflect.get(target, key);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const store = createSqlStore({ db: counted, cipher: BENCH_CIPHER(), table: tag.replace(/[^A-Za-z0-9_]/g, '_') });
+    const saved = await seed(store, n);
+    return time(storeOps(store, saved), iterations, { reset: () => void (statements = 0), read: () => statements }, BATCH);
   }
   if (scenario === 'unstorage-kv') {
     const storage = createStorage({ driver: cloudflareKVBindingDriver({ binding: env.KV, base: tag }) });
