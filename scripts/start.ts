@@ -165,6 +165,7 @@ wrangler.stdout.on('data', (chunk: Buffer) => {
         '',
         `  edge-token-store is running.`,
         `    demo page:   http://127.0.0.1:${WORKER_PORT}/  (log in at the local Zoho with one click)`,
+        `    MCP server:  http://127.0.0.1:${WORKER_PORT}/mcp  (OAuth through the local Zoho; docs/mcp.md)`,
         `    local Zoho:  ${ZOHO_URL} (US, and the sign-in), ${ZOHO_EU_URL} (EU)  (stand-ins; nothing calls the real Zoho)`,
         `                 PKCE of server-based clients: ${PKCE === 'check' ? 'checked' : 'ignored (LOCAL_ZOHO_PKCE=ignore-server)'}`,
         `    state:       ${STATE_DIR}/  (a restart keeps you logged in)`,
