@@ -8,8 +8,8 @@ import { sessionOf, tokenRefCaller, tokenRefString } from '../worker/callers.ts'
 import { configOf } from '../worker/config.ts';
 import type { Env } from '../worker/env.ts';
 import { ask, userObject } from '../worker/objects.ts';
-import { envWithBindings, resolveOptions, type ZohoWorkerOptions } from '../worker/options.ts';
-import { crmPipeline } from '../worker/proxy.ts';
+import { envWithBindings, resolveOptions, type ResolvedOptions, type ZohoWorkerOptions } from '../worker/options.ts';
+import { crmCallAt } from '../worker/proxy.ts';
 
 /** What an MCP grant keeps about its user: which token of which user object. No secret. */
 export interface ZohoGrantProps {
@@ -36,13 +36,9 @@ export async function grantPropsOf(request: Request, env: Env, options: ZohoWork
  * `dead`: Zoho no longer accepts the user's login (revoked, refresh token gone); `busy`: Zoho
  * or the store asks to wait (the answer's Retry-After says how long).
  */
-export async function grantFetch(env: Env, props: ZohoGrantProps, path: string, init: RequestInit = {}, options: ZohoWorkerOptions = {}): Promise<{ response: Response; outcome: GrantCallOutcome }> {
-  const resolved = resolveOptions(options);
-  env = envWithBindings(env, resolved.bindings);
-  const config = configOf(env);
-  const [pathname = '', query] = path.split(/\?(.*)/s, 2);
-  const request = new Request('https://crm.invalid/', { method: init.method, headers: init.headers, body: init.body });
-  const { response, code } = await crmPipeline(resolved, config, { path: pathname, search: query ? `?${query}` : '', request }, () => tokenRefCaller(env, props.tokenRef), 'raw');
+export async function grantFetch(env: Env, props: ZohoGrantProps, path: string, init: RequestInit, options: ResolvedOptions): Promise<{ response: Response; outcome: GrantCallOutcome }> {
+  env = envWithBindings(env, options.bindings);
+  const { response, code } = await crmCallAt(options, configOf(env), path, init, () => tokenRefCaller(env, props.tokenRef), 'raw');
   if (code === 'REAUTH_REQUIRED' || code === 'NOT_FOUND' || code === 'unauthorized') return { response, outcome: 'dead' };
   if (response.status === 503) return { response, outcome: 'busy' };
   if (code !== undefined) return { response, outcome: 'refused' };

@@ -6,7 +6,7 @@
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import type { ZohoWorkerOptions } from '../worker/options.ts';
+import { resolveOptions, type ZohoWorkerOptions } from '../worker/options.ts';
 import type { McpEnv } from './authorize.ts';
 import { grantFetch, type ZohoGrantProps } from './grant.ts';
 import { registerCrmTools, type GrantCrm } from './tools.ts';
@@ -31,13 +31,15 @@ async function revokeGrants(env: McpEnv, userId: string): Promise<void> {
 }
 
 export function mcpApiHandler(options: McpServerOptions) {
+  // Resolved once: every tool call of every request runs with the same checked options.
+  const resolved = resolveOptions(options);
   return {
     async fetch(request: Request, env: McpEnv, ctx: { props?: unknown }): Promise<Response> {
       const props = ctx.props as ZohoGrantProps | undefined;
       if (typeof props?.tokenRef !== 'string') return Response.json({ error: 'invalid_token' }, { status: 401 });
       let dead = false;
       const crm: GrantCrm = async (path, init) => {
-        const result = await grantFetch(env, props, path, init, options);
+        const result = await grantFetch(env, props, path, init ?? {}, resolved);
         if (result.outcome === 'dead') dead = true;
         return result;
       };

@@ -163,6 +163,31 @@ export async function crmPipeline(
   }
 }
 
+/**
+ * A CRM call an app's code makes (`session.fetch()`, an MCP tool): `path` a CRM path with its
+ * query, `init` its method, headers and body (never its `redirect`), through the one pipeline.
+ * A path with `#` or white space, or an `init` no Request can be made of, is refused here.
+ */
+export async function crmCallAt(
+  options: ResolvedOptions,
+  config: Config,
+  path: string,
+  init: RequestInit,
+  caller: () => Promise<Caller | null>,
+  answer: CrmAnswer,
+): Promise<{ response: Response; code?: string }> {
+  if (typeof path !== 'string' || /[#\s]/.test(path)) return { response: jsonError(400, 'bad_path', 'not a CRM API path'), code: 'bad_path' };
+  const [pathname = '', query] = path.split(/\?(.*)/s, 2);
+  let request: Request;
+  try {
+    // Only what the pipeline passes on is read from `init`: method, headers, body. Never its `redirect`.
+    request = new Request('https://crm.invalid/', { method: init.method, headers: init.headers, body: init.body });
+  } catch {
+    return { response: jsonError(400, 'bad_request', 'the request cannot be made (a body with GET or HEAD, or a bad header)'), code: 'bad_request' };
+  }
+  return crmPipeline(options, config, { path: pathname, search: query ? `?${query}` : '', request }, caller, answer);
+}
+
 /** ANY <base>/crm/*: the path as sent after the base path, with the caller a session cookie or a server API key names. */
 export function proxy(env: Env, config: Config, options: ResolvedOptions, request: Request): Promise<{ response: Response; code?: string }> {
   // The CRM path is what follows the base path, as sent (before URL parsing could normalize it).

@@ -10,9 +10,9 @@ import { isTokenStoreError, type TokenStoreError } from '../store/errors.ts';
 import { sessionCaller, sessionOf, type Caller } from './callers.ts';
 import { configOf } from './config.ts';
 import type { Env } from './env.ts';
-import { crossSiteRefused, jsonError, tokenErrorResponse } from './http.ts';
+import { crossSiteRefused, tokenErrorResponse } from './http.ts';
 import { envWithBindings, sessionOptions, type ZohoCaller, type ZohoSessionOptions } from './options.ts';
-import { crmPipeline, type CrmAnswer } from './proxy.ts';
+import { crmCallAt, type CrmAnswer } from './proxy.ts';
 
 export interface ZohoSession extends ZohoCaller {
   /**
@@ -62,17 +62,7 @@ export async function getZohoSession(request: Request, env: Env, options?: ZohoS
 
   const call = async (path: string, init: RequestInit, answer: CrmAnswer): Promise<Response> => {
     if (fault) return tokenErrorResponse(fault, false);
-    if (typeof path !== 'string' || /[#\s]/.test(path)) return jsonError(400, 'bad_path', 'not a CRM API path');
-    const [pathname = '', query] = path.split(/\?(.*)/s, 2);
-    let request: Request;
-    try {
-      // Only what the pipeline passes on is read from `init`: method, headers, body. Never its `redirect`.
-      request = new Request('https://crm.invalid/', { method: init.method, headers: init.headers, body: init.body });
-    } catch {
-      return jsonError(400, 'bad_request', 'the request cannot be made (a body with GET or HEAD, or a bad header)');
-    }
-    const { response } = await crmPipeline(resolved, config, { path: pathname, search: query ? `?${query}` : '', request }, async () => who, answer);
-    return response;
+    return (await crmCallAt(resolved, config, path, init, async () => who, answer)).response;
   };
   return {
     dataCenter: session.ref.dataCenter,
