@@ -228,12 +228,7 @@ async function checkedCallback(context: AuthContext, login: PendingLogin): Promi
       await revokeFresh();
       return { response: refuse('Zoho answered for another data center than it named.'), outcome: 'api_domain_mismatch' };
     }
-    const userName = await oauth.currentUser(answer).catch((error: unknown) => {
-      // Zoho busy (its concurrency limit, an outage) while naming the user: the tokens are good
-      // and the user may simply try again, so nothing is revoked (a revoke now would meet the same busy Zoho).
-      if (isTokenStoreError(error) && (error.code === 'ZOHO_RATE_LIMITED' || error.code === 'ZOHO_UNAVAILABLE')) answer = undefined;
-      throw error;
-    });
+    const userName = await oauth.currentUser(answer);
     // Their object is placed by their data center: an EU user's stays in the EU.
     ref = { dataCenter, name: await userObjectName(config.userObjectSecret, userName) };
     const allowed = options.onLogin ? await options.onLogin({ dataCenter, user: ref.name, userName, request }) : true;
@@ -248,12 +243,15 @@ async function checkedCallback(context: AuthContext, login: PendingLogin): Promi
     // Safe to retry: the save finds the user's record by name, and an extra session just expires.
     session = await ask(userObject(env, ref), (s) => s.login(tokens, userName, oauth.redirectUrl ?? null, config.sessionTtlSeconds));
   } catch (error) {
-    await revokeFresh();
     const code = isTokenStoreError(error) ? error.code : 'UNKNOWN';
-    if (answer === undefined && (code === 'ZOHO_RATE_LIMITED' || code === 'ZOHO_UNAVAILABLE')) {
+    // Zoho busy (its concurrency limit, an outage), at the exchange or while naming the user: the
+    // user may simply try again, and tokens already issued are good, so nothing is revoked (a
+    // revoke now would meet the same busy Zoho). Every other failure revokes what it was given.
+    if (code === 'ZOHO_RATE_LIMITED' || code === 'ZOHO_UNAVAILABLE') {
       const wait = Math.ceil(((isTokenStoreError(error) ? error.retryAfterMs : undefined) ?? 1_000) / 1000);
       return { response: refuse('Zoho is busy right now; wait a moment.', 503, { 'retry-after': String(wait) }), outcome: `exchange_failed:${code}` };
     }
+    await revokeFresh();
     const message = code === 'ZOHO_SCOPE_MISMATCH' ? 'The login did not grant the access this service asks for. Please accept every permission.' : 'Zoho did not accept the login.';
     return { response: refuse(message), outcome: `exchange_failed:${code}` };
   }
