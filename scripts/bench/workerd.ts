@@ -8,6 +8,7 @@ import { createMemoryStore } from '../../src/backends/memory.ts';
 import { createSqlStore } from '../../src/backends/sql.ts';
 import { createTokenManager } from '../../src/zoho/token-manager.ts';
 import { zohoOAuth } from '../../src/zoho/oauth.ts';
+import { countingD1 } from '../../test/workers/counting-d1.ts';
 import { countingKV } from '../../test/workers/counting-kv.ts';
 import { BENCH_CIPHER, cipherOps, keyValueOps, seed, seedKeyValue, storeOps, time } from './measure.ts';
 
@@ -64,17 +65,10 @@ async function run(scenario: string, n: number, iterations: number, env: Env) {
   }
   if (scenario === 'd1') {
     // Statements per call, counted where they are prepared.
-    let statements = 0;
-    const counted = new Proxy(env.D1, {
-      get(target, key) {
-        if (key === 'prepare') return (sql: string) => (statements++, target.prepare(sql));
-        const value = Reflect.get(target, key);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
-    const store = createSqlStore({ db: counted, cipher: BENCH_CIPHER(), table: tag.replace(/[^A-Za-z0-9_]/g, '_') });
+    const counted = countingD1(env.D1);
+    const store = createSqlStore({ db: counted.d1, cipher: BENCH_CIPHER(), table: tag.replace(/[^A-Za-z0-9_]/g, '_') });
     const saved = await seed(store, n);
-    return time(storeOps(store, saved), iterations, { reset: () => void (statements = 0), read: () => statements }, BATCH);
+    return time(storeOps(store, saved), iterations, { reset: counted.reset, read: counted.total }, BATCH);
   }
   if (scenario === 'unstorage-kv') {
     const storage = createStorage({ driver: cloudflareKVBindingDriver({ binding: env.KV, base: tag }) });

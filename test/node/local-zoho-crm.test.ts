@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { APP_SCOPE, DEFAULT_CLIENT, LocalZoho } from 'edge-token-store/testing';
-import { crmError, oneRecord, orgAnswer, recordList, usersAnswer, valid, writeAnswer } from '../shared/crm-schemas.ts';
+import { crmError, expectValid, oneRecord, orgAnswer, recordList, usersAnswer, writeAnswer } from '../shared/crm-schemas.ts';
 
 const ORIGIN = 'http://zoho.local';
 const REDIRECT = DEFAULT_CLIENT.redirectUris[0]!;
@@ -27,25 +27,18 @@ async function setup(scope = APP_SCOPE) {
   return { zoho, tokens, crm, create };
 }
 
-async function expectShape(response: Response, status: number, schema: object): Promise<Record<string, unknown>> {
-  expect(response.status).toBe(status);
-  const body = (await response.json()) as Record<string, unknown>;
-  expect(valid(schema, body)).toEqual([]);
-  return body;
-}
-
 describe('local Zoho, CRM v8: authentication and scopes', () => {
   it('no or a malformed Authorization header: 401 AUTHENTICATION_FAILURE [notes: CRM API v8, 401 answers]', async () => {
     const { crm } = await setup();
-    await expectShape(await crm('org', { token: null }), 401, crmError('AUTHENTICATION_FAILURE'));
-    await expectShape(await crm('org', { token: null, headers: { authorization: 'Bearer x' } }), 401, crmError('AUTHENTICATION_FAILURE'));
+    await expectValid(await crm('org', { token: null }), 401, crmError('AUTHENTICATION_FAILURE'));
+    await expectValid(await crm('org', { token: null, headers: { authorization: 'Bearer x' } }), 401, crmError('AUTHENTICATION_FAILURE'));
   });
 
   it('an unknown or expired access token: 401 INVALID_TOKEN [notes: CRM API v8; Limits: access token valid 1 hour]', async () => {
     const { zoho, crm } = await setup();
-    await expectShape(await crm('org', { token: '1000.access.unknown' }), 401, crmError('INVALID_TOKEN'));
+    await expectValid(await crm('org', { token: '1000.access.unknown' }), 401, crmError('INVALID_TOKEN'));
     zoho.clockOffset += 60 * 60_000;
-    await expectShape(await crm('org'), 401, crmError('INVALID_TOKEN'));
+    await expectValid(await crm('org'), 401, crmError('INVALID_TOKEN'));
   });
 
   it('an access token pushed out by the 16th of its refresh token: 401 INVALID_OAUTHTOKEN [notes: Limits; Zoho token-validity docs]', async () => {
@@ -59,16 +52,16 @@ describe('local Zoho, CRM v8: authentication and scopes', () => {
     expect((await crm('org')).status).toBe(200);
     // The 16th pushes the 1st out.
     await refresh();
-    await expectShape(await crm('org'), 401, crmError('INVALID_OAUTHTOKEN'));
+    await expectValid(await crm('org'), 401, crmError('INVALID_OAUTHTOKEN'));
   });
 
   it('a call outside the granted scopes: 401 OAUTH_SCOPE_MISMATCH, a refresh cannot cure it [notes: CRM API v8, scopes; oas: getRecords 401 RecordUnauthorizedResponse]', async () => {
     const { crm } = await setup('ZohoCRM.modules.leads.READ');
     expect((await crm('Leads?fields=Last_Name')).status).toBe(204);
-    await expectShape(await crm('Leads', { method: 'POST', body: JSON.stringify({ data: [{ Last_Name: 'X' }] }) }), 401, crmError('OAUTH_SCOPE_MISMATCH'));
-    await expectShape(await crm('users?type=CurrentUser'), 401, crmError('OAUTH_SCOPE_MISMATCH'));
-    await expectShape(await crm('org'), 401, crmError('OAUTH_SCOPE_MISMATCH'));
-    await expectShape(await crm('settings/fields?module=Leads'), 401, crmError('OAUTH_SCOPE_MISMATCH'));
+    await expectValid(await crm('Leads', { method: 'POST', body: JSON.stringify({ data: [{ Last_Name: 'X' }] }) }), 401, crmError('OAUTH_SCOPE_MISMATCH'));
+    await expectValid(await crm('users?type=CurrentUser'), 401, crmError('OAUTH_SCOPE_MISMATCH'));
+    await expectValid(await crm('org'), 401, crmError('OAUTH_SCOPE_MISMATCH'));
+    await expectValid(await crm('settings/fields?module=Leads'), 401, crmError('OAUTH_SCOPE_MISMATCH'));
   });
 
   it('each call takes its scope: users.READ, org.READ, settings.fields.READ, modules.ALL or the module own [notes: CRM API v8, scopes]', async () => {
@@ -84,14 +77,14 @@ describe('local Zoho, CRM v8: authentication and scopes', () => {
 describe('local Zoho, CRM v8: listing records', () => {
   it('fields is required: 400 REQUIRED_PARAM_MISSING naming it [notes: List records; oas: getRecords 400 RequiredParamMissingGETError]', async () => {
     const { crm } = await setup();
-    const body = await expectShape(await crm('Leads?per_page=20'), 400, crmError('REQUIRED_PARAM_MISSING', 'One of the expected parameter is missing'));
+    const body = await expectValid(await crm('Leads?per_page=20'), 400, crmError('REQUIRED_PARAM_MISSING', 'One of the expected parameter is missing'));
     expect(body.details).toEqual({ param_name: 'fields' });
   });
 
   it('at most 50 fields: 400 LIMIT_EXCEEDED with limit 50 [notes: List records; oas: getRecords 400 LimitExceededGETError]', async () => {
     const { crm } = await setup();
     const fields = Array.from({ length: 51 }, () => 'Last_Name').join(',');
-    const body = await expectShape(await crm(`Leads?fields=${fields}`), 400, crmError('LIMIT_EXCEEDED', 'Max field limit exceeded'));
+    const body = await expectValid(await crm(`Leads?fields=${fields}`), 400, crmError('LIMIT_EXCEEDED', 'Max field limit exceeded'));
     expect(body.details).toEqual({ limit: 50, param_name: 'fields' });
   });
 
@@ -105,7 +98,7 @@ describe('local Zoho, CRM v8: listing records', () => {
   it('200: data with only the fields asked plus id, and the whole info [notes: List records; oas: getRecords 200 RecordGETSuccessResponse]', async () => {
     const { crm, create } = await setup();
     await create([{ Last_Name: 'Lovelace', Company: 'Engines', Email: 'ada@example.com' }]);
-    const body = await expectShape(await crm('Leads?fields=Last_Name,Company'), 200, recordList);
+    const body = await expectValid(await crm('Leads?fields=Last_Name,Company'), 200, recordList);
     expect(Object.keys((body.data as object[])[0]!).sort()).toEqual(['Company', 'Last_Name', 'id']);
     // No next page: no page tokens (the description types them as strings, so none rather than null).
     expect(body.info).toEqual({ per_page: 200, page: 1, count: 1, more_records: false, sort_by: 'id', sort_order: 'desc' });
@@ -114,25 +107,25 @@ describe('local Zoho, CRM v8: listing records', () => {
   it('per_page at most 200, page and per_page reach 2,000 records, page_token beyond [notes: List records; oas: getRecords per_page max 200, DISCRETE_PAGINATION_LIMIT_EXCEEDED]', async () => {
     const { crm, create } = await setup();
     await create([{ Last_Name: 'A' }, { Last_Name: 'B' }, { Last_Name: 'C' }]);
-    await expectShape(await crm('Leads?fields=Last_Name&per_page=201'), 400, crmError('INVALID_DATA'));
-    await expectShape(await crm('Leads?fields=Last_Name&per_page=200&page=11'), 400, crmError('DISCRETE_PAGINATION_LIMIT_EXCEEDED'));
-    const first = await expectShape(await crm('Leads?fields=Last_Name&per_page=2'), 200, recordList);
+    await expectValid(await crm('Leads?fields=Last_Name&per_page=201'), 400, crmError('INVALID_DATA'));
+    await expectValid(await crm('Leads?fields=Last_Name&per_page=200&page=11'), 400, crmError('DISCRETE_PAGINATION_LIMIT_EXCEEDED'));
+    const first = await expectValid(await crm('Leads?fields=Last_Name&per_page=2'), 200, recordList);
     const info = first.info as { more_records: boolean; next_page_token: string };
     expect(info.more_records).toBe(true);
-    const next = await expectShape(await crm(`Leads?fields=Last_Name&per_page=2&page_token=${encodeURIComponent(info.next_page_token)}`), 200, recordList);
+    const next = await expectValid(await crm(`Leads?fields=Last_Name&per_page=2&page_token=${encodeURIComponent(info.next_page_token)}`), 200, recordList);
     expect([...(first.data as { Last_Name: string }[]), ...(next.data as { Last_Name: string }[])].map((l) => l.Last_Name).sort()).toEqual(['A', 'B', 'C']);
   });
 
   it('a module that does not exist: 400 INVALID_MODULE; a path that is no API: 404 INVALID_URL_PATTERN [notes: List records; oas: getRecords 400/404]', async () => {
     const { crm } = await setup();
-    await expectShape(await crm('Nothing?fields=Last_Name'), 400, crmError('INVALID_MODULE'));
-    await expectShape(await crm('Leads/1/2/3'), 404, crmError('INVALID_URL_PATTERN'));
+    await expectValid(await crm('Nothing?fields=Last_Name'), 400, crmError('INVALID_MODULE'));
+    await expectValid(await crm('Leads/1/2/3'), 404, crmError('INVALID_URL_PATTERN'));
   });
 
   it('one record by id: data holds it [notes: Get one record; oas: getRecord 200]', async () => {
     const { crm, create } = await setup();
     const created = (await (await create([{ Last_Name: 'Hopper' }])).json()) as { data: { details: { id: string } }[] };
-    const body = await expectShape(await crm(`Leads/${created.data[0]!.details.id}`), 200, oneRecord);
+    const body = await expectValid(await crm(`Leads/${created.data[0]!.details.id}`), 200, oneRecord);
     expect((body.data as { Last_Name: string }[])[0]!.Last_Name).toBe('Hopper');
   });
 });
@@ -140,12 +133,12 @@ describe('local Zoho, CRM v8: listing records', () => {
 describe('local Zoho, CRM v8: creating records', () => {
   it('201 with SUCCESS and the new id, times and users in details [notes: Create; oas: createRecords 201]', async () => {
     const { create } = await setup();
-    await expectShape(await create([{ Last_Name: 'Lovelace' }]), 201, writeAnswer('record added'));
+    await expectValid(await create([{ Last_Name: 'Lovelace' }]), 201, writeAnswer('record added'));
   });
 
   it('no Last_Name: MANDATORY_NOT_FOUND inside data naming the field and its JSON path, 400 when no record succeeded [notes: Create; oas: createRecords 400]', async () => {
     const { create } = await setup();
-    const body = await expectShape(await create([{ Company: 'Nameless' }]), 400, writeAnswer('record added'));
+    const body = await expectValid(await create([{ Company: 'Nameless' }]), 400, writeAnswer('record added'));
     const [result] = body.data as Record<string, unknown>[];
     expect(result!.code).toBe('MANDATORY_NOT_FOUND');
     expect(result!.details).toEqual({ api_name: 'Last_Name', json_path: '$.data[0].Last_Name' });
@@ -153,13 +146,13 @@ describe('local Zoho, CRM v8: creating records', () => {
 
   it('some succeed, some fail: 207, each result in the order sent [notes: Create; oas: createRecords 207]', async () => {
     const { create } = await setup();
-    const body = await expectShape(await create([{ Last_Name: 'Ok' }, { Last_Name: '' }, { Last_Name: 'X', Not_A_Field: 1 }]), 207, writeAnswer('record added'));
+    const body = await expectValid(await create([{ Last_Name: 'Ok' }, { Last_Name: '' }, { Last_Name: 'X', Not_A_Field: 1 }]), 207, writeAnswer('record added'));
     expect((body.data as { code: string }[]).map((r) => r.code)).toEqual(['SUCCESS', 'MANDATORY_NOT_FOUND', 'INVALID_DATA']);
   });
 
   it('at most 100 records in one insert [notes: Create]', async () => {
     const { create, crm } = await setup();
-    await expectShape(await create(Array.from({ length: 101 }, (_, i) => ({ Last_Name: `L${i}` }))), 400, crmError('LIMIT_EXCEEDED'));
+    await expectValid(await create(Array.from({ length: 101 }, (_, i) => ({ Last_Name: `L${i}` }))), 400, crmError('LIMIT_EXCEEDED'));
     expect((await crm('Leads?fields=Last_Name')).status).toBe(204);
     expect((await create(Array.from({ length: 100 }, (_, i) => ({ Last_Name: `L${i}` })))).status).toBe(201);
   });
@@ -168,9 +161,9 @@ describe('local Zoho, CRM v8: creating records', () => {
 describe('local Zoho, CRM v8: who is calling', () => {
   it('users?type=CurrentUser and org name the user and the org zgid, which differs from its id [notes: Current user]', async () => {
     const { crm } = await setup();
-    const me = await expectShape(await crm('users?type=CurrentUser'), 200, usersAnswer);
+    const me = await expectValid(await crm('users?type=CurrentUser'), 200, usersAnswer);
     expect((me.users as { email: string }[])[0]!.email).toBe('ana@example.com');
-    const body = await expectShape(await crm('org'), 200, orgAnswer);
+    const body = await expectValid(await crm('org'), 200, orgAnswer);
     const [o] = body.org as { id: string; zgid: string }[];
     expect(o!.zgid).toBe('7001');
     expect(o!.id).not.toBe(o!.zgid);

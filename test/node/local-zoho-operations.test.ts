@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { APP_SCOPE, DEFAULT_CLIENT, LocalZoho, type LocalZohoOptions } from 'edge-token-store/testing';
-import { attachmentList, attachmentWritten, coqlAnswer, crmError, oneRecord, orgAnswer, recordList, searchAnswer, usersAnswer, valid, writeAnswer } from '../shared/crm-schemas.ts';
+import { attachmentList, attachmentWritten, coqlAnswer, crmError, oneRecord, orgAnswer, recordList, searchAnswer, usersAnswer, expectValid, writeAnswer } from '../shared/crm-schemas.ts';
 
 const ORIGIN = 'http://zoho.local';
 const REDIRECT = DEFAULT_CLIENT.redirectUris[0]!;
@@ -26,13 +26,6 @@ async function setup(scope = FULL, options: LocalZohoOptions = {}, email = 'ana@
   };
   const send = (method: string, path: string, body: unknown) => crm(path, { method, body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
   return { zoho, tokens, crm, send };
-}
-
-async function expectValid(response: Response, status: number, schema: object): Promise<Record<string, any>> {
-  expect(response.status).toBe(status);
-  const body = (await response.json()) as Record<string, any>;
-  expect(valid(schema, body)).toEqual([]);
-  return body;
 }
 
 describe('local Zoho CRM: every module has the same operations [notes: CRM API v8, list records]', () => {

@@ -5,6 +5,7 @@
  * not copied. Checked with ajv. `valid(schema, value)` lists where a value departs; [] fits.
  */
 import { Ajv, type AnySchema } from 'ajv';
+import { expect } from 'vitest';
 
 const ajv = new Ajv({ allErrors: true, strict: true });
 
@@ -125,4 +126,12 @@ export function valid(schema: object, value: unknown): string[] {
   let check = compiled.get(schema);
   if (!check) compiled.set(schema, (check = ajv.compile(schema as AnySchema)));
   return check(value) ? [] : (check.errors ?? []).map((e) => `${e.instancePath || '$'} ${e.message} ${JSON.stringify(e.params)}`);
+}
+
+/** An answer with this status whose JSON body fits `schema`; the body, for further checks. */
+export async function expectValid(response: Response, status: number, schema: object): Promise<Record<string, any>> {
+  expect(response.status).toBe(status);
+  const body = (await response.json()) as Record<string, any>;
+  expect(valid(schema, body)).toEqual([]);
+  return body;
 }

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createSqlStore } from '../../src/backends/sql.ts';
 import { createCipher, generateSecret } from '../../src/store/cipher.ts';
 import { runConformance, sampleToken } from '../conformance.ts';
+import { countingD1 } from './counting-d1.ts';
 import './env.ts';
 
 const cipher = createCipher({ keys: { k1: generateSecret() }, current: 'k1' });
@@ -24,18 +25,11 @@ describe('sql store over D1', () => {
 
   it('findToken is one statement on a one-key store', async () => {
     const table = freshTable();
-    let statements = 0;
-    const counting = new Proxy(env.TOKENS_D1, {
-      get(target, key) {
-        if (key === 'prepare') return (sql: string) => (statements++, target.prepare(sql));
-        const value = Reflect.get(target, key);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
-    const store = createSqlStore({ db: counting, cipher, table });
+    const counted = countingD1(env.TOKENS_D1);
+    const store = createSqlStore({ db: counted.d1, cipher, table });
     await store.saveToken(sampleToken(1));
-    statements = 0;
+    counted.reset();
     expect(await store.findToken({ userName: sampleToken(1).userName })).toMatchObject({ userName: sampleToken(1).userName });
-    expect(statements).toBe(1);
+    expect(counted.total()).toBe(1);
   });
 });
