@@ -20,8 +20,10 @@ export interface StoredRecord {
 export interface RecordCodec {
   seal(token: OAuthToken): Promise<StoredRecord>;
   open(record: StoredRecord): Promise<OAuthToken>;
-  /** The digests `value` may be indexed under, one per key the store can still open, current first. */
-  digests(field: IndexField, value: string): Promise<string[]>;
+  /** The digest `value` is indexed under by the key that seals now. */
+  digest(field: IndexField, value: string): Promise<string>;
+  /** The other digests `value` may still be indexed under (older keys and formats), asked only when `digest` found nothing. */
+  olderDigests(field: IndexField, value: string): Promise<string[]>;
   /** Whether the record is sealed under the key that seals now. */
   isCurrent(record: StoredRecord): boolean;
 }
@@ -55,8 +57,11 @@ export function plainCodec(): RecordCodec {
     async open(record) {
       return fromBody(record.id, record.data);
     },
-    async digests(_field, value) {
-      return [value];
+    async digest(_field, value) {
+      return value;
+    },
+    async olderDigests() {
+      return [];
     },
     isCurrent: () => true,
   };
@@ -84,11 +89,11 @@ export function cipherCodec(cipher: Cipher, storeId: string): RecordCodec {
     async open(record) {
       return fromBody(record.id, await cipher.open(record.data, recordContext(record.id)));
     },
-    async digests(field, value) {
-      const perKey = await Promise.all(
-        cipher.keyIds.map((keyId) => Promise.all([cipher.blindIndex(value, indexContext(field), keyId, 2), cipher.blindIndex(value, indexContext(field), keyId, 1)])),
-      );
-      return perKey.flat();
+    digest: (field, value) => cipher.blindIndex(value, indexContext(field), cipher.currentKeyId, 2),
+    async olderDigests(field, value) {
+      const context = indexContext(field);
+      const older = cipher.keyIds.flatMap((keyId) => (keyId === cipher.currentKeyId ? [[keyId, 1] as const] : [[keyId, 2] as const, [keyId, 1] as const]));
+      return Promise.all(older.map(([keyId, format]) => cipher.blindIndex(value, context, keyId, format)));
     },
     isCurrent: (record) => record.keyId === cipher.currentKeyId && cipher.isCurrent(record.data),
   };

@@ -88,15 +88,24 @@ export function createRecordStore(
       const hit = await load(lookup.value);
       return hit && matches(lookup, hit.token) ? hit : null;
     }
-    const { field } = lookup;
-    for (const digest of await codec.digests(field, lookup.value)) {
-      const record = await storage('reading through an index', () => backend.findByIndex(field, digest));
-      // A stale entry (KV has no transactions) points at a record whose own digest differs.
-      if (!record || record.index[field] !== digest) continue;
-      const token = await codec.open(record);
-      if (matches(lookup, token)) return { record, token };
+    const { field, value } = lookup;
+    // Nearly every record is indexed under the current key: one digest, one read. Older keys and
+    // formats cost their digests only when that misses.
+    const current = await throughIndex(lookup, await codec.digest(field, value));
+    if (current) return current;
+    for (const digest of await codec.olderDigests(field, value)) {
+      const hit = await throughIndex(lookup, digest);
+      if (hit) return hit;
     }
     return null;
+  }
+
+  async function throughIndex(lookup: Extract<Lookup, { field: IndexField }>, digest: string): Promise<Hit | null> {
+    const record = await storage('reading through an index', () => backend.findByIndex(lookup.field, digest));
+    // A stale entry (KV has no transactions) points at a record whose own digest differs.
+    if (!record || record.index[lookup.field] !== digest) return null;
+    const token = await codec.open(record);
+    return matches(lookup, token) ? { record, token } : null;
   }
 
   async function listAll(): Promise<StoredRecord[]> {
