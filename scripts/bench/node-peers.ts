@@ -1,12 +1,17 @@
-// The official Zoho TypeScript SDK's FileStore (the store most Zoho users run), measured on
-// the same tokens and operations, in Node. Its CSV is written directly in its own format:
-// seeding through its saveToken would rewrite the whole file per token.
+// Node peers, measured on the same tokens and operations: the official Zoho TypeScript SDK's
+// FileStore (the store most Zoho users run; its CSV is written directly in its own format, as
+// seeding through its saveToken would rewrite the whole file per token), and unstorage's db0
+// driver over a node:sqlite file (a SQL table as a key-value layer: tokens as JSON items).
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { OAuthToken } from '../../src/store/types.ts';
-import { CLIENT, token, type Stats, time } from './measure.ts';
+import { createDatabase } from 'db0';
+import nodeSqliteConnector from 'db0/connectors/node-sqlite';
+import { createStorage } from 'unstorage';
+import db0Driver from 'unstorage/drivers/db0';
+import { CLIENT, keyValueOps, seedKeyValue, token, type Stats, time } from './measure.ts';
 
 const require = createRequire(import.meta.url);
 const sdk = '@zohocrm/typescript-sdk-8.0/dist';
@@ -51,4 +56,15 @@ export async function zohoFileStore(n: number, iterations: number): Promise<Stat
     },
     iterations,
   );
+}
+
+/** unstorage + db0 on a SQLite file; SQL statements per call counted where db0 prepares them. */
+export async function unstorageDb0(n: number, iterations: number): Promise<Stats> {
+  const connector = nodeSqliteConnector({ path: join(mkdtempSync(join(tmpdir(), 'ets-bench-db0-')), 'tokens.db') });
+  let statements = 0;
+  const prepare = connector.prepare.bind(connector);
+  connector.prepare = (sql: string) => (statements++, prepare(sql));
+  const storage = createStorage({ driver: db0Driver({ database: createDatabase(connector) }) });
+  const saved = await seedKeyValue(storage, n);
+  return time(keyValueOps(storage, saved), iterations, { reset: () => (statements = 0), read: () => statements });
 }

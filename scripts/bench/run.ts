@@ -15,7 +15,7 @@ import { createSqlStore } from '../../src/backends/sql.ts';
 import { createTokenManager } from '../../src/zoho/token-manager.ts';
 import { zohoOAuth } from '../../src/zoho/oauth.ts';
 import { BENCH_CIPHER, cipherOps, seed, storeOps, time, type Stats } from './measure.ts';
-import { zohoFileStore } from './node-peers.ts';
+import { unstorageDb0, zohoFileStore } from './node-peers.ts';
 import { bundleSizes } from './bundles.ts';
 import { ensureChromium } from '../chromium.ts';
 import { multiTenantLoad } from './multi-tenant.ts';
@@ -60,6 +60,8 @@ for (const n of SIZES) {
   (results.lookups['sql sqlite file (node)'] ??= {})[n] = await time(storeOps(sql, await seed(sql, n)), ITERATIONS);
   log(`node: Zoho SDK FileStore, ${n} tokens`);
   (results.lookups['zoho-sdk FileStore (node)'] ??= {})[n] = await zohoFileStore(n, peerIterations(n));
+  log(`node: unstorage db0 over a node:sqlite file, ${n} tokens`);
+  (results.lookups['unstorage db0 sqlite file (node)'] ??= {})[n] = await unstorageDb0(n, peerIterations(n));
 }
 results.cipher.node = await time(await cipherOps((sealed) => createMemoryStore(sealed ? { cipher: BENCH_CIPHER() } : {})), ITERATIONS * 5);
 
@@ -217,6 +219,7 @@ for (const [backend, bySize] of Object.entries(results.lookups)) {
 const pairs: [string, string][] = [
   ['memory (node)', 'zoho-sdk FileStore (node)'],
   ['sql sqlite file (node)', 'zoho-sdk FileStore (node)'],
+  ['sql sqlite file (node)', 'unstorage db0 sqlite file (node)'],
   ['kv (workerd)', 'unstorage kv (workerd)'],
   ['indexeddb (chromium)', 'unstorage indexeddb (chromium)'],
 ];
