@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { runImport } from './import.ts';
 import { UnreadableFile } from './read-tokens.ts';
-import { kvBulkTarget, sqliteTarget, wranglerTarget } from './targets.ts';
+import { d1SqlTarget, kvBulkTarget, sqliteTarget, wranglerTarget } from './targets.ts';
 
 const USAGE = `usage: edge-token-store import <file> --to <target> [options]
 
@@ -21,6 +21,9 @@ targets:
                                 default TOKENS_D1; --table <name>, default ets_tokens)
   --to sqlite --out <file.db>   a SQLite file, as createSqlStore over node:sqlite opens it
                                 (--table <name>); keys from TOKEN_STORE_KEYS, TOKEN_STORE_CURRENT_KEY
+  --to d1-sql --out <file.sql>  the SQL store's schema and sealed rows for
+                                \`wrangler d1 execute <database> --remote --file <file.sql>\`
+                                (or --local), into a table without these users yet (--table)
   --to kv-bulk --out <file>     sealed JSON for \`wrangler kv bulk put <file> --binding ...\`;
                                 keys from the environment: TOKEN_STORE_KEYS, TOKEN_STORE_CURRENT_KEY
   --prefix <prefix>             KV key prefix (default ets:)
@@ -74,11 +77,14 @@ if (to === 'wrangler-kv' || to === 'wrangler-durable-object' || to === 'wrangler
 } else if (to === 'sqlite') {
   const out = values.out ?? fail('--to sqlite needs --out <file.db>');
   target = () => sqliteTarget(out, process.env.TOKEN_STORE_KEYS, process.env.TOKEN_STORE_CURRENT_KEY, values.table);
+} else if (to === 'd1-sql') {
+  const out = values.out ?? fail('--to d1-sql needs --out <file.sql>');
+  target = () => d1SqlTarget(out, process.env.TOKEN_STORE_KEYS, process.env.TOKEN_STORE_CURRENT_KEY, values.table);
 } else if (to === 'kv-bulk') {
   const out = values.out ?? fail('--to kv-bulk needs --out <file>');
   target = async () => kvBulkTarget(out, process.env.TOKEN_STORE_KEYS, process.env.TOKEN_STORE_CURRENT_KEY, values.prefix);
 } else if (!dryRun) {
-  fail(`--to must be wrangler-kv, wrangler-durable-object, wrangler-d1, sqlite or kv-bulk (or use --dry-run)\n\n${USAGE}`);
+  fail(`--to must be wrangler-kv, wrangler-durable-object, wrangler-d1, sqlite, d1-sql or kv-bulk (or use --dry-run)\n\n${USAGE}`);
 }
 
 try {

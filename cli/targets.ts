@@ -110,6 +110,40 @@ export async function sqliteTarget(out: string, keysJson: string | undefined, cu
   return storeTarget(store, `${out}${table ? ` (table ${table})` : ''}`, async () => db.close());
 }
 
+/**
+ * SQL for `wrangler d1 execute <database> --remote --file <out>` (or `--local`): the SQL store's
+ * schema and its sealed rows, sealed here into an in-memory SQLite with the same statements, then
+ * written out as plain INSERTs. For a table that holds none of these users yet: a row whose id or
+ * digest is already there fails on its UNIQUE index instead of replacing what is stored.
+ */
+export async function d1SqlTarget(out: string, keysJson: string | undefined, current: string | undefined, table = 'ets_tokens'): Promise<ImportTarget> {
+  const cipher = parseKeyRing(keysJson, current, 'd1-sql');
+  const { DatabaseSync } = await import('node:sqlite');
+  const db = new DatabaseSync(':memory:');
+  const store = createSqlStore({ db, cipher, table });
+  return storeTarget(store, `${out} (for wrangler d1 execute --file, table ${table})`, async () => {
+    const temporary = `${out}.partial`;
+    const file = await open(temporary, 'w', 0o600);
+    try {
+      // The in-memory database holds this store's tables and index only.
+      const objects = db.prepare('SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type DESC, name').all() as { type: string; name: string; sql: string }[];
+      // SQLite keeps each CREATE without its IF NOT EXISTS: put it back, so the file runs on a database that has the schema.
+      for (const { sql } of objects) await file.write(`${sql.replace(/^CREATE (TABLE|INDEX) /, 'CREATE $1 IF NOT EXISTS ')};\n`);
+      for (const { name } of objects.filter((o) => o.type === 'table')) {
+        const conflict = name === `${table}_meta` ? ' ON CONFLICT(key) DO NOTHING' : '';
+        for (const row of db.prepare(`SELECT * FROM ${name}`).all() as Record<string, unknown>[]) {
+          const values = Object.values(row).map((v) => (v === null ? 'NULL' : typeof v === 'number' ? String(v) : `'${String(v).replace(/'/g, "''")}'`));
+          await file.write(`INSERT INTO ${name} (${Object.keys(row).join(', ')}) VALUES (${values.join(', ')})${conflict};\n`);
+        }
+      }
+    } finally {
+      await file.close();
+      db.close();
+    }
+    await rename(temporary, out);
+  });
+}
+
 export interface WranglerTargetOptions {
   kind: 'kv' | 'durable-object' | 'd1';
   /** wrangler.toml (or .json/.jsonc) of the project whose `wrangler dev` should see the tokens. */

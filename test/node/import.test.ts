@@ -19,6 +19,7 @@ type KVNamespaceLike = KVStoreOptions['kv'];
 
 const HEADER = 'id,user_mail,client_id,client_secret,refresh_token,access_token,grant_token,expiry_time,redirect_url,api_domain';
 const CLI = join(import.meta.dirname, '../../dist/node/cli/main.js');
+const WRANGLER = join(import.meta.dirname, '../../node_modules/wrangler/bin/wrangler.js');
 const run = promisify(execFile);
 
 const dir = () => mkdtempSync(join(tmpdir(), 'ets-import-'));
@@ -216,6 +217,29 @@ describe('the import command', () => {
     const config = join(project, 'wrangler.toml');
     const result = await cli(['import', file('tokens.csv', csv), '--to', 'wrangler-d1', '--config', config, '--table', 'zoho_tokens']);
     expect(result.stdout).toContain('3 rows: 2 imported, 1 merged, 0 rejected');
+    const { getPlatformProxy } = await import('wrangler');
+    const proxy = await getPlatformProxy<{ TOKENS_D1: unknown }>({ configPath: config, persist: { path: join(project, '.wrangler/state/v3') } });
+    try {
+      const store = createSqlStore({ db: proxy.env.TOKENS_D1, cipher: createCipher({ keys, current: 'k1' }), table: 'zoho_tokens' });
+      expect(await store.findToken({ userName: ana.userName })).toMatchObject({ id: '1', refreshToken: '1000.refresh.ana-second' });
+      expect(await store.getTokens()).toHaveLength(2);
+    } finally {
+      await proxy.dispose();
+    }
+  });
+
+  it('d1-sql: a file wrangler d1 execute applies; run twice, the second fails on the UNIQUE indexes and replaces nothing', async () => {
+    const project = dir();
+    const config = join(project, 'wrangler.toml');
+    writeFileSync(config, `name = "import-d1-sql"\nmain = "worker.js"\ncompatibility_date = "2026-11-01"\n[[d1_databases]]\nbinding = "TOKENS_D1"\ndatabase_name = "tokens"\ndatabase_id = "11111111-2222-3333-4444-555555555555"\n`);
+    const out = join(project, 'tokens.sql');
+    expect((await cli(['import', file('tokens.csv', csv), '--to', 'd1-sql', '--out', out, '--table', 'zoho_tokens'], keyEnv)).stdout).toContain('3 rows: 2 imported, 1 merged, 0 rejected');
+    const sql = readFileSync(out, 'utf8');
+    expectNothingInClear(sql, [ana, { refreshToken: '1000.refresh.ana-second', accessToken: '1000.access.ana-second', userName: 'bo@example.com:7002' }]);
+    // What a user runs (with --remote for their deployed database): offline, the local one.
+    const execute = () => run(process.execPath, [WRANGLER, 'd1', 'execute', 'TOKENS_D1', '--local', '--file', out, '--config', config], { cwd: project, env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } });
+    await execute();
+    await expect(execute()).rejects.toThrow(/UNIQUE constraint failed/);
     const { getPlatformProxy } = await import('wrangler');
     const proxy = await getPlatformProxy<{ TOKENS_D1: unknown }>({ configPath: config, persist: { path: join(project, '.wrangler/state/v3') } });
     try {
