@@ -50,13 +50,20 @@ const defaultHandler = {
   },
 };
 
+/**
+ * The paths the provider answers or hands to the authorize step; every other request (the
+ * routes, /crm/*, the page) goes straight to the app, not through the provider's own routing,
+ * which costs more per request than the rest of a proxied call does.
+ */
+const PROVIDER_PATHS = /^\/(?:mcp|authorize|token|register)(?:\/|$)|^\/\.well-known\/oauth-/;
+
 // One provider per isolate, for the configured URL (never the request's Host).
 let provider: { url: string; handler: OAuthProvider<Env> } | undefined;
 
 export default {
   async fetch(request: Request, env: Env, ctx?: ExecutionContext): Promise<Response> {
     const url = env.MCP_RESOURCE_URL;
-    if (!url || !ctx) return app.fetch(request, env, ctx);
+    if (!url || !ctx || !PROVIDER_PATHS.test(new URL(request.url).pathname)) return app.fetch(request, env, ctx);
     if (provider?.url !== url) {
       const handler = new OAuthProvider<Env>({
         apiRoute: '/mcp',
