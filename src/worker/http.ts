@@ -106,7 +106,7 @@ export interface LogFields {
 }
 
 export function log(fields: LogFields): void {
-  console.log(JSON.stringify({ level: 'info', ...fields }));
+  console.info(JSON.stringify({ level: 'info', ...fields }));
 }
 
 /** An audit event: what happened to whose token. `user` is the keyed hash that names their object. */
@@ -119,7 +119,7 @@ export interface AuditFields {
 }
 
 export function audit(fields: AuditFields): void {
-  console.log(JSON.stringify({ level: 'info', ...fields }));
+  console.info(JSON.stringify({ level: 'info', ...fields }));
 }
 
 /** CORS for a request from `origin`: headers to add, or null when the origin is not allowed. */
