@@ -12,6 +12,7 @@ import { connectedClient, MemoryAuth } from '../../test/shared/mcp-client.ts';
 import { localZohoAdmin } from '../../test/shared/local-zoho-admin.ts';
 import { adminHeaders, directToken, workerSession } from './local-app.ts';
 import { serveBareProxy } from './bare-proxy-run.ts';
+import { cpuMsOf, processesUnder } from './cpu.ts';
 import { percentile, type Stat } from './measure.ts';
 
 const PORT = 28787;
@@ -65,6 +66,8 @@ export async function proxyOverhead(iterations: number): Promise<
     objectCallsPerCall: { crm: number; appRoute: number; mcpTool: number };
     /** Ours and the bare proxy at concurrency 50, rounds taking turns. */
     atFifty: { ours: ({ perSecond: number } & Stat)[]; bare: ({ perSecond: number } & Stat)[] };
+    /** workerd CPU milliseconds per call (every workerd of each one's wrangler dev), one at a time, rounds taking turns. */
+    cpuPerCall: { ours: number; bare: number };
   }
 > {
   const app = await spawnStart({ port: PORT, zohoPort: ZOHO_PORT, stateDir: mkdtempSync(join(tmpdir(), 'ets-bench-')), readyWithinMs: 120_000 });
@@ -135,7 +138,19 @@ export async function proxyOverhead(iterations: number): Promise<
       atFifty.ours.push(await atConcurrency(viaWorker, Math.max(300, iterations * 3), 50));
       atFifty.bare.push(await atConcurrency(viaBare, Math.max(300, iterations * 3), 50));
     }
-    return { ...stats, ratio: stats['through the Worker'].median / stats['direct to Zoho'].median, objectCallsPerCall, atFifty };
+    // CPU: every workerd process of each wrangler dev (its proxy in front, and the Worker's own), over runs of calls one at a time.
+    const workerdOf = (pid: number) => processesUnder(pid, 'workerd');
+    const cpu = { ours: { ms: 0, calls: 0, pids: workerdOf(app.pid) }, bare: { ms: 0, calls: 0, pids: workerdOf(bare.pid) } };
+    for (let round = 0; round < 3; round++) {
+      for (const [side, call] of [['ours', viaWorker], ['bare', viaBare]] as const) {
+        const before = cpuMsOf(cpu[side].pids);
+        for (let i = 0; i < iterations * 2; i++) await (await call()).arrayBuffer();
+        cpu[side].ms += cpuMsOf(cpu[side].pids) - before;
+        cpu[side].calls += iterations * 2;
+      }
+    }
+    const cpuPerCall = { ours: cpu.ours.ms / cpu.ours.calls, bare: cpu.bare.ms / cpu.bare.calls };
+    return { ...stats, ratio: stats['through the Worker'].median / stats['direct to Zoho'].median, objectCallsPerCall, atFifty, cpuPerCall };
   } finally {
     for (const stop of stops.reverse()) await stop();
   }

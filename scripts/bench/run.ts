@@ -266,6 +266,8 @@ const fifty = results.proxy!.atFifty;
 console.log(`  at concurrency 50, rounds (ours | bare): ${fifty.ours.map((o, i) => `${o.perSecond.toFixed(0)}/s p50 ${ms(o.median)} | ${fifty.bare[i]!.perSecond.toFixed(0)}/s p50 ${ms(fifty.bare[i]!.median)}`).join('; ')}`);
 const sum = (xs: { perSecond: number }[]) => xs.reduce((n, x) => n + x.perSecond, 0);
 console.log(`  ours : bare throughput at 50           x${(sum(fifty.ours) / sum(fifty.bare)).toFixed(2)}`);
+const cpu = results.proxy!.cpuPerCall;
+console.log(`  workerd CPU ms per call, one at a time  ours ${ms(cpu.ours)}, bare ${ms(cpu.bare)}: x${(cpu.ours / cpu.bare).toFixed(2)}`);
 console.log(`  object calls per call                   /crm/* ${results.proxy!.objectCallsPerCall.crm.toFixed(2)}, an app route ${results.proxy!.objectCallsPerCall.appRoute.toFixed(2)}, an MCP tool call ${results.proxy!.objectCallsPerCall.mcpTool.toFixed(2)}`);
 
 const mt = results.multiTenant!;
