@@ -352,7 +352,7 @@ describe('smaller gaps', () => {
 
   it('an unexpected exception is logged with its class, never its message', async () => {
     const lines: string[] = [];
-    const spy = vi.spyOn(console, 'log').mockImplementation((line: unknown) => void lines.push(String(line)));
+    const spy = vi.spyOn(console, 'info').mockImplementation((line: unknown) => void lines.push(String(line)));
     const ana = await loginAs('user86@org8.example');
     const broken = {
       ...env,

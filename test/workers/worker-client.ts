@@ -17,9 +17,9 @@ export const APP = 'https://worker.test';
 const seenBodies: string[] = [];
 const logs: string[] = [];
 
-/** Starts recording console.log (the Worker's log lines); returns the spy to restore. */
+/** Starts recording console.info (the Worker's log lines); returns the spy to restore. */
 export function recordLogs() {
-  return vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void logs.push(args.map(String).join(' ')));
+  return vi.spyOn(console, 'info').mockImplementation((...args: unknown[]) => void logs.push(args.map(String).join(' ')));
 }
 
 export async function call(path: string, init: RequestInit & { cookie?: string } = {}): Promise<Response> {
