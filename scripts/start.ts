@@ -104,6 +104,8 @@ const zoho = new LocalZoho({
   dataCenters: DATA_CENTERS,
   // Zoho's 10 grants per client per 10 minutes, unless a benchmark logs in many users.
   grantsPerWindow: process.env.LOCAL_ZOHO_GRANTS_PER_WINDOW ? Number(process.env.LOCAL_ZOHO_GRANTS_PER_WINDOW) : undefined,
+  // Zoho's hour, unless a benchmark needs tokens to expire on the real clock during its run.
+  accessTokenSeconds: process.env.LOCAL_ZOHO_ACCESS_TOKEN_SECONDS ? Number(process.env.LOCAL_ZOHO_ACCESS_TOKEN_SECONDS) : undefined,
   clients: [
     // The Worker's callback at the root, and under /zoho, where the docs' examples of your own Worker mount the routes.
     { clientId: CLIENT_ID, clientSecret: vars.ZOHO_CLIENT_SECRET!, redirectUris: APP_ORIGINS.flatMap((o) => [`${o}/auth/callback`, `${o}/zoho/auth/callback`]) },

@@ -87,6 +87,8 @@ export class LocalZoho {
   readonly #idTokens = new IdTokenIssuer();
 
   readonly #options: LocalZohoOptions;
+  /** How long an access token lasts (ms): `accessTokenSeconds`, Zoho's hour by default. */
+  readonly #accessTtl: number;
   readonly #grants = new Map<string, Grant>();
   /** What became of each code presented at the token endpoint, so a test can ask about its own code (admin: counts?code=). */
   readonly #codeOutcomes = new Map<string, 'redeemed' | 'refused'>();
@@ -118,6 +120,9 @@ export class LocalZoho {
     this.#modules = modulesOf(options.modules);
     if (options.edition !== undefined && !(options.edition in CONCURRENCY)) throw new TypeError(`LocalZoho: edition must be one of ${Object.keys(CONCURRENCY).join(', ')}`);
     this.#concurrency = CONCURRENCY[options.edition ?? 'enterprise'];
+    const seconds = options.accessTokenSeconds ?? ACCESS_TTL / 1000;
+    if (!Number.isInteger(seconds) || seconds < 1) throw new TypeError('LocalZoho: accessTokenSeconds must be a whole number of seconds, at least 1');
+    this.#accessTtl = seconds * 1000;
   }
 
   static zeroCounts(): LocalZohoCounts {
@@ -498,12 +503,12 @@ export class LocalZoho {
     if (client.type === 'client') {
       // The implicit flow: an access token (no refresh token) in the redirect's fragment.
       const accessToken = randomToken('access');
-      this.#access.set(accessToken, { refresh: null, clientId: client.id, user, dataCenter, scope, expiresAt: this.now() + ACCESS_TTL });
+      this.#access.set(accessToken, { refresh: null, clientId: client.id, user, dataCenter, scope, expiresAt: this.now() + this.#accessTtl });
       this.#count(client.id, 'grantsIssued');
       const fragment = new URLSearchParams({
         access_token: accessToken,
         token_type: 'Bearer',
-        expires_in: String(ACCESS_TTL / 1000),
+        expires_in: String(this.#accessTtl / 1000),
         api_domain: this.#apiDomain(dataCenter, url.origin),
         location: dataCenter,
       });
@@ -556,7 +561,7 @@ export class LocalZoho {
     }
     const accessToken = randomToken('access');
     const { clientId, user, dataCenter, scope } = record;
-    this.#access.set(accessToken, { refresh: refreshToken, clientId, user, dataCenter, scope, expiresAt: now + ACCESS_TTL });
+    this.#access.set(accessToken, { refresh: refreshToken, clientId, user, dataCenter, scope, expiresAt: now + this.#accessTtl });
     record.access.push(accessToken);
     // The 16th live access token invalidates the oldest, which then answers INVALID_OAUTHTOKEN.
     while (record.access.length > LIVE_ACCESS_PER_REFRESH) {
@@ -565,8 +570,8 @@ export class LocalZoho {
       this.#access.delete(oldest);
     }
     const expires = this.#options.legacyExpiresIn
-      ? { expires_in: ACCESS_TTL, expires_in_sec: ACCESS_TTL / 1000 }
-      : { expires_in: ACCESS_TTL / 1000 };
+      ? { expires_in: this.#accessTtl, expires_in_sec: this.#accessTtl / 1000 }
+      : { expires_in: this.#accessTtl / 1000 };
     return json({ access_token: accessToken, api_domain: apiDomain, token_type: 'Bearer', ...expires });
   }
 
@@ -603,8 +608,8 @@ export class LocalZoho {
       return answer;
     }
     const accessToken = randomToken('access');
-    this.#access.set(accessToken, { refresh: null, clientId: client.id, user, dataCenter, scope, expiresAt: this.now() + ACCESS_TTL });
-    return json({ access_token: accessToken, api_domain: this.#apiDomain(dataCenter, origin), token_type: 'Bearer', expires_in: ACCESS_TTL / 1000 });
+    this.#access.set(accessToken, { refresh: null, clientId: client.id, user, dataCenter, scope, expiresAt: this.now() + this.#accessTtl });
+    return json({ access_token: accessToken, api_domain: this.#apiDomain(dataCenter, origin), token_type: 'Bearer', expires_in: this.#accessTtl / 1000 });
   }
 
   async #token(form: URLSearchParams, origin: string): Promise<Response> {

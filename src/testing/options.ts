@@ -23,6 +23,12 @@ export interface LocalZohoOptions {
   /** Answer `expires_in` in milliseconds with `expires_in_sec`, as older servers do. */
   legacyExpiresIn?: boolean;
   /**
+   * How long an access token lasts, in seconds (Zoho: 3600, the default). Shorter only so a run
+   * can see tokens expire on the real clock, where the clock cannot be moved (a Worker under
+   * `wrangler dev`); also `LOCAL_ZOHO_ACCESS_TOKEN_SECONDS` under `npm start`.
+   */
+  accessTokenSeconds?: number;
+  /**
    * Grant codes one client may get per 10 minutes, and refresh tokens one user may get from one
    * client per 10 minutes (Zoho: 10 each). Raised only where many test logins share one client
    * and user in one process; the limits themselves are tested at their defaults.

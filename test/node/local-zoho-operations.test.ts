@@ -217,6 +217,20 @@ describe('local Zoho accounts: OAuth as documented [notes: Token endpoint; zoho.
     await expect(zoho.consent(authorize({ access_type: 'sometimes' }), { email: 'ana@example.com' })).rejects.toThrow(/access_type/);
   });
 
+  it('access tokens last an hour, or accessTokenSeconds; a CRM call with one past its life is INVALID_TOKEN', async () => {
+    const standard = zohoAt();
+    const hour = await exchange(standard, await standard.consent(authorize(), { email: 'ana@example.com' }));
+    expect(hour.expires_in).toBe(3600);
+    const zoho = new LocalZoho({ accessTokenSeconds: 330 });
+    const short = await exchange(zoho, await zoho.consent(authorize(), { email: 'ana@example.com' }));
+    expect(short.expires_in).toBe(330);
+    const list = () => zoho.fetch(new Request(`${ORIGIN}/crm/v8/Leads?fields=Last_Name`, { headers: { authorization: `Zoho-oauthtoken ${short.access_token}` } }));
+    expect((await list()).status).not.toBe(401);
+    zoho.clockOffset += 331_000;
+    expect(await (await list()).json()).toMatchObject({ code: 'INVALID_TOKEN' });
+    expect(() => new LocalZoho({ accessTokenSeconds: 0.5 })).toThrow(/accessTokenSeconds/);
+  });
+
   it("the token endpoint takes its parameters in the query string, as Zoho's pages show them", async () => {
     const zoho = zohoAt();
     const answer = await exchange(zoho, await zoho.consent(authorize({ access_type: 'offline' }), { email: 'ana@example.com' }), true);
