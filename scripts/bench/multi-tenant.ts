@@ -76,6 +76,27 @@ const stat = (values: number[]): Stat => {
   return { median: percentile(sorted, 0.5), p99: percentile(sorted, 0.99) };
 };
 
+/** `users` in `orgs` (every other org in the EU data center) log in, each from its own address; then waits for the directory to list them all. */
+async function logInUsers(users: number, orgs: number): Promise<{ emails: string[]; cookies: string[]; loggedInAt: number[]; loginSeconds: number }> {
+  // Every other org is in the EU data center: its users sign in at the US server and are sent on.
+  const emails = Array.from({ length: users }, (_, i) => `user${i}@org${i % orgs}${(i % orgs) % 2 ? '.eu' : ''}.example`);
+  const loginStart = performance.now();
+  const cookies: string[] = [];
+  const loggedInAt: number[] = [];
+  // Each user logs in from their own address, as from their own browser.
+  await pool(users, 10, async (i) => {
+    cookies[i] = await workerSession(APP, ZOHO, emails[i]!, `10.0.${i >> 8}.${i & 255}`);
+    loggedInAt[i] = Date.now();
+  });
+  const loginSeconds = (performance.now() - loginStart) / 1000;
+  // Each new object reports itself to the directory from its alarm, due at once.
+  for (let waited = 0; (await allObjects()).length < users; waited += 200) {
+    if (waited > 60_000) throw new Error('the user objects did not all reach the directory within a minute');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return { emails, cookies, loggedInAt, loginSeconds };
+}
+
 export async function multiTenantLoad(options: MultiTenantOptions): Promise<MultiTenantResult> {
   const { users, orgs, calls, concurrency } = options;
   const app = await spawnStart({
@@ -86,18 +107,7 @@ export async function multiTenantLoad(options: MultiTenantOptions): Promise<Mult
     env: { LOCAL_ZOHO_GRANTS_PER_WINDOW: String(users * 2) },
   });
   try {
-    // Every other org is in the EU data center: its users sign in at the US server and are sent on.
-    const emails = Array.from({ length: users }, (_, i) => `user${i}@org${i % orgs}${(i % orgs) % 2 ? '.eu' : ''}.example`);
-    const loginStart = performance.now();
-    const cookies: string[] = [];
-    // Each user logs in from their own address, as from their own browser.
-    await pool(users, 10, async (i) => void (cookies[i] = await workerSession(APP, ZOHO, emails[i]!, `10.0.${i >> 8}.${i & 255}`)));
-    const loginSeconds = (performance.now() - loginStart) / 1000;
-    // Each new object reports itself to the directory from its alarm, due at once.
-    for (let waited = 0; (await allObjects()).length < users; waited += 200) {
-      if (waited > 60_000) throw new Error('the user objects did not all reach the directory within a minute');
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    const { emails, cookies, loginSeconds } = await logInUsers(users, orgs);
 
     // The same call straight to the local Zoho, at the same concurrency, before any token dies.
     const accessToken = await directToken(APP, ZOHO, emails[0]!);
@@ -146,6 +156,88 @@ export async function multiTenantLoad(options: MultiTenantOptions): Promise<Mult
       direct: stat(direct),
       callsPerSecond: calls / loadSeconds,
       loginSeconds,
+    };
+  } finally {
+    await app.stop();
+  }
+}
+
+/** REFRESH_AHEAD_MS of src/worker/user-object.ts (a module only workerd loads), in seconds. */
+const REFRESH_AHEAD_SECONDS = 5 * 60;
+/** Seconds from a token's issue to its refresh point (its expiry minus REFRESH_AHEAD_SECONDS). */
+const LEAD_SECONDS = 45;
+/** After a user's refresh point, how long its alarm is given before that user's calls count as "after". */
+const SETTLE_MS = 5_000;
+
+export interface NaturalExpiryResult {
+  users: number;
+  concurrency: number;
+  calls: number;
+  errors: number;
+  /** What the first failed call answered, for the report. */
+  firstError: string | null;
+  /** Refresh requests Zoho received during the calls: one per user means the alarms did them all, once. */
+  refreshes: number;
+  objectCallsPerCall: number;
+  /** Each user's calls before their token's refresh point, and after it (plus SETTLE_MS). */
+  before: Stat & { calls: number };
+  after: Stat & { calls: number };
+  callsPerSecond: number;
+}
+
+/**
+ * Natural expiry: the local Zoho issues tokens that live REFRESH_AHEAD_SECONDS + LEAD_SECONDS (the
+ * Worker's clock is the real one and cannot be moved), so each user's refresh point passes
+ * while everyone keeps calling. Calls run until every user's refresh point is SETTLE_MS behind;
+ * each call counts as before or after its own user's refresh point.
+ */
+export async function naturalExpiryLoad({ users, orgs, concurrency }: { users: number; orgs: number; concurrency: number }): Promise<NaturalExpiryResult> {
+  const app = await spawnStart({
+    port: PORT,
+    zohoPort: ZOHO_PORT,
+    stateDir: mkdtempSync(join(tmpdir(), 'ets-bench-expiry-')),
+    readyWithinMs: 120_000,
+    env: { LOCAL_ZOHO_GRANTS_PER_WINDOW: String(users * 2), LOCAL_ZOHO_ACCESS_TOKEN_SECONDS: String(REFRESH_AHEAD_SECONDS + LEAD_SECONDS) },
+  });
+  try {
+    const { cookies, loggedInAt } = await logInUsers(users, orgs);
+    // The token was issued just before the login answered: its refresh point is no later than this.
+    const refreshPoint = loggedInAt.map((t) => t + LEAD_SECONDS * 1000);
+    const until = Math.max(...refreshPoint) + SETTLE_MS + 3_000;
+    const before: number[] = [];
+    const after: number[] = [];
+    let errors = 0;
+    let firstError: string | null = null;
+    let calls = 0;
+    const calls0 = await totalCalls();
+    const refreshes0 = await refreshesAtZoho();
+    const loadStart = performance.now();
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (Date.now() < until) {
+          const i = calls++ % users;
+          const at = Date.now();
+          const begin = performance.now();
+          const response = await fetch(`${APP}/crm/v8/Leads?fields=Last_Name`, { headers: { cookie: cookies[i]! } });
+          const body = await response.text();
+          if (response.status !== 200 && response.status !== 204 && errors++ === 0) firstError = `HTTP ${response.status} ${body.slice(0, 200)}`;
+          if (at < refreshPoint[i]! - 1_000) before.push(performance.now() - begin);
+          else if (at > refreshPoint[i]! + SETTLE_MS) after.push(performance.now() - begin);
+        }
+      }),
+    );
+    const loadSeconds = (performance.now() - loadStart) / 1000;
+    return {
+      users,
+      concurrency,
+      calls,
+      errors,
+      firstError,
+      refreshes: (await refreshesAtZoho()) - refreshes0,
+      objectCallsPerCall: ((await totalCalls()) - calls0) / calls,
+      before: { ...stat(before), calls: before.length },
+      after: { ...stat(after), calls: after.length },
+      callsPerSecond: calls / loadSeconds,
     };
   } finally {
     await app.stop();

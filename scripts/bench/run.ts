@@ -18,7 +18,7 @@ import { BENCH_CIPHER, cipherOps, seed, storeOps, time, type Stats } from './mea
 import { unstorageDb0, zohoFileStore } from './node-peers.ts';
 import { bundleSizes } from './bundles.ts';
 import { ensureChromium } from '../chromium.ts';
-import { multiTenantLoad } from './multi-tenant.ts';
+import { multiTenantLoad, naturalExpiryLoad } from './multi-tenant.ts';
 import { proxyOverhead } from './proxy.ts';
 import { sdkStorms, warmUpSdkStorms } from './sdk-storm.ts';
 
@@ -41,6 +41,7 @@ const results: {
   sdkFirstStorms?: Record<string, number>;
   proxy?: Awaited<ReturnType<typeof proxyOverhead>>;
   multiTenant?: Awaited<ReturnType<typeof multiTenantLoad>>;
+  naturalExpiry?: Awaited<ReturnType<typeof naturalExpiryLoad>>;
   bundles?: Awaited<ReturnType<typeof bundleSizes>>;
 } = {
   lookups: {},
@@ -192,6 +193,8 @@ log('wrangler dev: proxy overhead');
 results.proxy = await proxyOverhead(quick ? 100 : 300);
 log('multi-tenant load: 200 users in 20 orgs (half in the EU data center), 2,000 proxied calls at concurrency 50, tokens killed halfway');
 results.multiTenant = await multiTenantLoad({ users: 200, orgs: 20, calls: 2000, concurrency: 50 });
+log('natural expiry: 200 users keep calling at concurrency 50 while each token passes its refresh point');
+results.naturalExpiry = await naturalExpiryLoad({ users: 200, orgs: 20, concurrency: 50 });
 log('bundles a user deploys');
 results.bundles = await bundleSizes();
 log('wrangler dev done');
@@ -278,6 +281,14 @@ console.log(`  object calls per proxied call           ${mt.objectCallsPerCall.b
 console.log(`  objects holding tokens                  ${mt.objectsHoldingTokens} (users: ${mt.users})`);
 console.log(`  proxied, median ms (p99)                ${ms(mt.proxied.median)} (${ms(mt.proxied.p99)}), ${mt.callsPerSecond.toFixed(0)} calls/s`);
 console.log(`  direct to Zoho, median ms (p99)         ${ms(mt.direct.median)} (${ms(mt.direct.p99)})   ratio x${(mt.proxied.median / mt.direct.median).toFixed(1)}`);
+
+const ne = results.naturalExpiry!;
+console.log(`\n6b. Natural expiry under wrangler dev: ${ne.users} users keep calling at concurrency ${ne.concurrency} while each one's token passes its refresh point (${ne.calls} calls)`);
+console.log(`  errors                                  ${ne.errors}${ne.firstError ? ` (first: ${ne.firstError})` : ''}`);
+console.log(`  refreshes at Zoho                       ${ne.refreshes} (users: ${ne.users})`);
+console.log(`  object calls per proxied call           ${ne.objectCallsPerCall.toFixed(2)}`);
+console.log(`  before the refresh point, median (p99)  ${ms(ne.before.median)} (${ms(ne.before.p99)}) ms over ${ne.before.calls} calls`);
+console.log(`  after it, median (p99)                  ${ms(ne.after.median)} (${ms(ne.after.p99)}) ms over ${ne.after.calls} calls; ${ne.callsPerSecond.toFixed(0)} calls/s`);
 
 const bundles = results.bundles!;
 const bare = bundles['Hono app without our routes'];
