@@ -30,7 +30,7 @@ type Series =
   | 'Worker /healthz (no store, no Zoho)';
 
 /** Calls per second for `calls` requests made `concurrency` at a time, and their latencies. */
-async function atConcurrency(call: () => Promise<Response>, calls: number, concurrency: number): Promise<{ perSecond: number } & Stat> {
+export async function atConcurrency(call: () => Promise<Response>, calls: number, concurrency: number): Promise<{ perSecond: number } & Stat> {
   const latencies: number[] = [];
   let next = 0;
   const begin = performance.now();

@@ -20,6 +20,7 @@ import { bundleSizes } from './bundles.ts';
 import { ensureChromium } from '../chromium.ts';
 import { multiTenantLoad, naturalExpiryLoad } from './multi-tenant.ts';
 import { proxyOverhead } from './proxy.ts';
+import { miniflareProxyComparison } from './miniflare-proxy.ts';
 import { sdkStorms, warmUpSdkStorms } from './sdk-storm.ts';
 
 const quick = process.argv.includes('--quick');
@@ -40,6 +41,7 @@ const results: {
   storms: Record<string, Record<number, unknown>>;
   sdkFirstStorms?: Record<string, number>;
   proxy?: Awaited<ReturnType<typeof proxyOverhead>>;
+  proxyMiniflare?: Awaited<ReturnType<typeof miniflareProxyComparison>>;
   multiTenant?: Awaited<ReturnType<typeof multiTenantLoad>>;
   naturalExpiry?: Awaited<ReturnType<typeof naturalExpiryLoad>>;
   bundles?: Awaited<ReturnType<typeof bundleSizes>>;
@@ -191,6 +193,8 @@ server.close();
 // --- Proxy overhead under wrangler dev ------------------------------------------------------
 log('wrangler dev: proxy overhead');
 results.proxy = await proxyOverhead(quick ? 100 : 300);
+log('Miniflare from Node: ours and the bare proxy in workerd, without wrangler dev in front');
+results.proxyMiniflare = await miniflareProxyComparison(quick ? 100 : 300);
 log('multi-tenant load: 200 users in 20 orgs (half in the EU data center), 2,000 proxied calls at concurrency 50, tokens killed halfway');
 results.multiTenant = await multiTenantLoad({ users: 200, orgs: 20, calls: 2000, concurrency: 50 });
 log('natural expiry: 200 users keep calling at concurrency 50 while each token passes its refresh point');
@@ -272,6 +276,13 @@ console.log(`  ours : bare throughput at 50           x${(sum(fifty.ours) / sum(
 const cpu = results.proxy!.cpuPerCall;
 console.log(`  workerd CPU ms per call, one at a time  ours ${ms(cpu.ours)}, bare ${ms(cpu.bare)}: x${(cpu.ours / cpu.bare).toFixed(2)}`);
 console.log(`  object calls per call                   /crm/* ${results.proxy!.objectCallsPerCall.crm.toFixed(2)}, an app route ${results.proxy!.objectCallsPerCall.appRoute.toFixed(2)}, an MCP tool call ${results.proxy!.objectCallsPerCall.mcpTool.toFixed(2)}`);
+
+const pm = results.proxyMiniflare!;
+console.log(`\n5b. The same comparison in workerd without wrangler dev (Miniflare from Node): GET /crm/v8/Leads`);
+console.log(`  one at a time, median ms (p99)          ours ${ms(pm.ours.median)} (${ms(pm.ours.p99)}), bare ${ms(pm.bare.median)} (${ms(pm.bare.p99)}): p50 x${(pm.ours.median / pm.bare.median).toFixed(2)} (+${ms(pm.ours.median - pm.bare.median)} ms)`);
+console.log(`  at concurrency 50, rounds (ours | bare): ${pm.atFifty.ours.map((o, i) => `${o.perSecond.toFixed(0)}/s p50 ${ms(o.median)} | ${pm.atFifty.bare[i]!.perSecond.toFixed(0)}/s p50 ${ms(pm.atFifty.bare[i]!.median)}`).join('; ')}`);
+console.log(`  ours : bare throughput at 50           x${(sum(pm.atFifty.ours) / sum(pm.atFifty.bare)).toFixed(2)}`);
+console.log(`  workerd CPU ms per call, one at a time  ours ${ms(pm.cpuPerCall.ours)}, bare ${ms(pm.cpuPerCall.bare)}: x${(pm.cpuPerCall.ours / pm.cpuPerCall.bare).toFixed(2)}`);
 
 const mt = results.multiTenant!;
 console.log(`\n6. Multi-tenant load under wrangler dev: ${mt.users} users in ${mt.orgs} orgs, ${mt.calls} proxied GET /crm/v8/Leads at concurrency ${mt.concurrency}, every access token killed at Zoho halfway`);
