@@ -136,9 +136,12 @@ export class ZohoUserObject extends DurableObject<UserObjectEnv> {
   async #noteActive(token: OAuthToken): Promise<void> {
     if (this.#activeWindowMs() === null || token.expiryTime === null) return;
     const now = Date.now();
-    if (now - Number(this.#meta('active_at') ?? 0) >= ACTIVITY_RESOLUTION_MS) this.#setMeta('active_at', String(now));
+    // Both in one read: this runs on every proxied call.
+    const rows = this.#sql().exec<{ key: string; value: string }>("SELECT key, value FROM meta WHERE key IN ('active_at', 'refresh_at')").toArray();
+    const stored = (key: string) => rows.find((row) => row.key === key)?.value ?? null;
+    if (now - Number(stored('active_at') ?? 0) >= ACTIVITY_RESOLUTION_MS) this.#setMeta('active_at', String(now));
     const refreshAt = String(token.expiryTime - REFRESH_AHEAD_MS);
-    if (this.#meta('refresh_at') === refreshAt) return;
+    if (stored('refresh_at') === refreshAt) return;
     this.#setMeta('refresh_at', refreshAt);
     await this.#schedule();
   }
