@@ -1,6 +1,7 @@
 // The proxy comparison in workerd without `wrangler dev` in front: this repository's Worker
-// (worker/index.ts, bundled as wrangler bundles it, with wrangler.toml's bindings) and the bare
-// proxy (bare-proxy.ts), each in a Miniflare of its own, from Node, against one local Zoho.
+// (worker/index.ts, bundled with esbuild for workerd as wrangler does, less its keep-names
+// helper; wrangler.toml's bindings) and the bare proxy (bare-proxy.ts), each in a Miniflare of
+// its own, from Node, against one local Zoho.
 // Ours logs a user in through its own routes; the bare proxy gets that user's access token.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
