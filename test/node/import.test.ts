@@ -206,19 +206,17 @@ describe('the import command', () => {
     expect((await cli(['import', source, '--to', 'sqlite', '--out', out], keyEnv)).stdout).toContain('3 rows: 0 imported, 3 merged, 0 rejected');
   });
 
-  it('wrangler-d1: into the local D1 wrangler dev reads, in the table asked for', async () => {
+  /** A project whose wrangler.toml binds one D1 database as TOKENS_D1 (`extra`: more of the config). */
+  const d1Project = (extra: string) => {
     const project = dir();
-    writeFileSync(
-      join(project, 'wrangler.toml'),
-      `name = "import-d1"\nmain = "worker.js"\ncompatibility_date = "2026-11-01"\n[vars]\nTOKEN_STORE_CURRENT_KEY = "k1"\n` +
-        `[[d1_databases]]\nbinding = "TOKENS_D1"\ndatabase_name = "tokens"\ndatabase_id = "11111111-2222-3333-4444-555555555555"\n`,
-    );
-    writeFileSync(join(project, '.dev.vars'), `TOKEN_STORE_KEYS='${JSON.stringify(keys)}'\n`);
     const config = join(project, 'wrangler.toml');
-    const result = await cli(['import', file('tokens.csv', csv), '--to', 'wrangler-d1', '--config', config, '--table', 'zoho_tokens']);
-    expect(result.stdout).toContain('3 rows: 2 imported, 1 merged, 0 rejected');
+    writeFileSync(config, `name = "import-d1"\nmain = "worker.js"\ncompatibility_date = "2026-11-01"\n${extra}[[d1_databases]]\nbinding = "TOKENS_D1"\ndatabase_name = "tokens"\ndatabase_id = "11111111-2222-3333-4444-555555555555"\n`);
+    return { project, config };
+  };
+  /** The CSV's two users in the project's local D1, table zoho_tokens, as the SQL store reads them. */
+  async function expectImportedIntoLocalD1(project: string) {
     const { getPlatformProxy } = await import('wrangler');
-    const proxy = await getPlatformProxy<{ TOKENS_D1: unknown }>({ configPath: config, persist: { path: join(project, '.wrangler/state/v3') } });
+    const proxy = await getPlatformProxy<{ TOKENS_D1: unknown }>({ configPath: join(project, 'wrangler.toml'), persist: { path: join(project, '.wrangler/state/v3') } });
     try {
       const store = createSqlStore({ db: proxy.env.TOKENS_D1, cipher: createCipher({ keys, current: 'k1' }), table: 'zoho_tokens' });
       expect(await store.findToken({ userName: ana.userName })).toMatchObject({ id: '1', refreshToken: '1000.refresh.ana-second' });
@@ -226,12 +224,18 @@ describe('the import command', () => {
     } finally {
       await proxy.dispose();
     }
+  }
+
+  it('wrangler-d1: into the local D1 wrangler dev reads, in the table asked for', async () => {
+    const { project, config } = d1Project('[vars]\nTOKEN_STORE_CURRENT_KEY = "k1"\n');
+    writeFileSync(join(project, '.dev.vars'), `TOKEN_STORE_KEYS='${JSON.stringify(keys)}'\n`);
+    const result = await cli(['import', file('tokens.csv', csv), '--to', 'wrangler-d1', '--config', config, '--table', 'zoho_tokens']);
+    expect(result.stdout).toContain('3 rows: 2 imported, 1 merged, 0 rejected');
+    await expectImportedIntoLocalD1(project);
   });
 
   it('d1-sql: a file wrangler d1 execute applies; run twice, the second fails on the UNIQUE indexes and replaces nothing', async () => {
-    const project = dir();
-    const config = join(project, 'wrangler.toml');
-    writeFileSync(config, `name = "import-d1-sql"\nmain = "worker.js"\ncompatibility_date = "2026-11-01"\n[[d1_databases]]\nbinding = "TOKENS_D1"\ndatabase_name = "tokens"\ndatabase_id = "11111111-2222-3333-4444-555555555555"\n`);
+    const { project, config } = d1Project('');
     const out = join(project, 'tokens.sql');
     expect((await cli(['import', file('tokens.csv', csv), '--to', 'd1-sql', '--out', out, '--table', 'zoho_tokens'], keyEnv)).stdout).toContain('3 rows: 2 imported, 1 merged, 0 rejected');
     const sql = readFileSync(out, 'utf8');
@@ -240,15 +244,7 @@ describe('the import command', () => {
     const execute = () => run(process.execPath, [WRANGLER, 'd1', 'execute', 'TOKENS_D1', '--local', '--file', out, '--config', config], { cwd: project, env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } });
     await execute();
     await expect(execute()).rejects.toThrow(/UNIQUE constraint failed/);
-    const { getPlatformProxy } = await import('wrangler');
-    const proxy = await getPlatformProxy<{ TOKENS_D1: unknown }>({ configPath: config, persist: { path: join(project, '.wrangler/state/v3') } });
-    try {
-      const store = createSqlStore({ db: proxy.env.TOKENS_D1, cipher: createCipher({ keys, current: 'k1' }), table: 'zoho_tokens' });
-      expect(await store.findToken({ userName: ana.userName })).toMatchObject({ id: '1', refreshToken: '1000.refresh.ana-second' });
-      expect(await store.getTokens()).toHaveLength(2);
-    } finally {
-      await proxy.dispose();
-    }
+    await expectImportedIntoLocalD1(project);
   });
 
   it('wrangler-kv and wrangler-durable-object: into the local persistence wrangler dev reads', async () => {
