@@ -37,6 +37,12 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 }
 
+/** Median and p99 of latencies (in any order). */
+export function latencyStat(values: number[]): Stat {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { median: percentile(sorted, 0.5), p99: percentile(sorted, 0.99) };
+}
+
 /**
  * Times each operation (after 3 warm-ups) on a probe token that varies per call. Each sample
  * is the mean of `batch` calls: browsers coarsen timers to 0.1 ms and workerd advances its

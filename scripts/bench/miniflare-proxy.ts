@@ -11,8 +11,8 @@ import { unstable_getMiniflareWorkerOptions } from 'wrangler';
 import { serveLocalZoho } from 'edge-token-store/testing/node';
 import { cpuMsOf, processesUnder } from './cpu.ts';
 import { directToken, workerSession } from './local-app.ts';
-import { percentile, type Stat } from './measure.ts';
-import { atConcurrency } from './proxy.ts';
+import { latencyStat, type Stat } from './measure.ts';
+import { atFiftyTakingTurns, type Throughput } from './proxy.ts';
 
 const OURS_PORT = 48787;
 const BARE_PORT = 48790;
@@ -28,7 +28,7 @@ const bundle = async (entry: string, outfile: string) => {
 export interface MiniflareComparison {
   ours: Stat;
   bare: Stat;
-  atFifty: { ours: ({ perSecond: number } & Stat)[]; bare: ({ perSecond: number } & Stat)[] };
+  atFifty: { ours: Throughput[]; bare: Throughput[] };
   cpuPerCall: { ours: number; bare: number };
 }
 
@@ -118,16 +118,8 @@ export async function miniflareProxyComparison(iterations: number): Promise<Mini
         if (i >= 0) samples[side].push(performance.now() - begin), (cpu[side] += cpuMsOf([...pids]) - cpuBefore);
       }
     }
-    const stat = (values: number[]): Stat => {
-      const sorted = values.sort((a, b) => a - b);
-      return { median: percentile(sorted, 0.5), p99: percentile(sorted, 0.99) };
-    };
-    const atFifty = { ours: [] as ({ perSecond: number } & Stat)[], bare: [] as ({ perSecond: number } & Stat)[] };
-    for (let round = 0; round < 3; round++) {
-      atFifty.ours.push(await atConcurrency(viaOurs, Math.max(300, iterations * 3), 50));
-      atFifty.bare.push(await atConcurrency(viaBare, Math.max(300, iterations * 3), 50));
-    }
-    return { ours: stat(samples.ours), bare: stat(samples.bare), atFifty, cpuPerCall: { ours: cpu.ours / iterations, bare: cpu.bare / iterations } };
+    const atFifty = await atFiftyTakingTurns(viaOurs, viaBare, Math.max(300, iterations * 3));
+    return { ours: latencyStat(samples.ours), bare: latencyStat(samples.bare), atFifty, cpuPerCall: { ours: cpu.ours / iterations, bare: cpu.bare / iterations } };
   } finally {
     for (const stop of stops.reverse()) await stop();
   }

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnStart } from '../spawn-start.ts';
 import { adminHeaders, directToken, workerSession } from './local-app.ts';
-import { percentile, type Stat } from './measure.ts';
+import { latencyStat, type Stat } from './measure.ts';
 
 const PORT = 38787;
 const ZOHO_PORT = 38788;
@@ -70,11 +70,6 @@ async function pool(count: number, concurrency: number, task: (i: number) => Pro
     while (next < count) await task(next++);
   }));
 }
-
-const stat = (values: number[]): Stat => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return { median: percentile(sorted, 0.5), p99: percentile(sorted, 0.99) };
-};
 
 /** `users` in `orgs` (every other org in the EU data center) log in, each from its own address; then waits for the directory to list them all. */
 async function logInUsers(users: number, orgs: number): Promise<{ emails: string[]; cookies: string[]; loggedInAt: number[]; loginSeconds: number }> {
@@ -152,8 +147,8 @@ export async function multiTenantLoad(options: MultiTenantOptions): Promise<Mult
       usersCalledAfterKill: new Set(Array.from({ length: half }, (_, k) => (half + k) % users)).size,
       objectCallsPerCall: { beforeKill: (calls1 - calls0) / half, afterKill: (calls2 - calls1) / half },
       objectsHoldingTokens: objects.filter((o) => o.tokens > 0).length,
-      proxied: stat(proxied),
-      direct: stat(direct),
+      proxied: latencyStat(proxied),
+      direct: latencyStat(direct),
       callsPerSecond: calls / loadSeconds,
       loginSeconds,
     };
@@ -240,9 +235,9 @@ export async function naturalExpiryLoad({ users, orgs, concurrency }: { users: n
       firstError,
       refreshes: (await refreshesAtZoho()) - refreshes0,
       objectCallsPerCall: ((await totalCalls()) - calls0) / calls,
-      before: { ...stat(before), calls: before.length },
-      during: { ...stat(during), calls: during.length },
-      after: { ...stat(after), calls: after.length },
+      before: { ...latencyStat(before), calls: before.length },
+      during: { ...latencyStat(during), calls: during.length },
+      after: { ...latencyStat(after), calls: after.length },
       callsPerSecond: calls / loadSeconds,
     };
   } finally {

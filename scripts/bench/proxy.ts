@@ -13,7 +13,7 @@ import { localZohoAdmin } from '../../test/shared/local-zoho-admin.ts';
 import { adminHeaders, directToken, workerSession } from './local-app.ts';
 import { serveBareProxy } from './bare-proxy-run.ts';
 import { cpuMsOf, processesUnder } from './cpu.ts';
-import { percentile, type Stat } from './measure.ts';
+import { latencyStat, type Stat } from './measure.ts';
 
 const PORT = 28787;
 const ZOHO_PORT = 28788;
@@ -30,7 +30,7 @@ type Series =
   | 'Worker /healthz (no store, no Zoho)';
 
 /** Calls per second for `calls` requests made `concurrency` at a time, and their latencies. */
-export async function atConcurrency(call: () => Promise<Response>, calls: number, concurrency: number): Promise<{ perSecond: number } & Stat> {
+async function atConcurrency(call: () => Promise<Response>, calls: number, concurrency: number): Promise<Throughput> {
   const latencies: number[] = [];
   let next = 0;
   const begin = performance.now();
@@ -46,8 +46,19 @@ export async function atConcurrency(call: () => Promise<Response>, calls: number
     }),
   );
   const seconds = (performance.now() - begin) / 1000;
-  const sorted = latencies.sort((a, b) => a - b);
-  return { perSecond: calls / seconds, median: percentile(sorted, 0.5), p99: percentile(sorted, 0.99) };
+  return { perSecond: calls / seconds, ...latencyStat(latencies) };
+}
+
+export type Throughput = { perSecond: number } & Stat;
+
+/** Throughput at concurrency 50: three rounds of `calls` each, ours and the bare proxy taking turns. */
+export async function atFiftyTakingTurns(ours: () => Promise<Response>, bare: () => Promise<Response>, calls: number): Promise<{ ours: Throughput[]; bare: Throughput[] }> {
+  const rounds = { ours: [] as Throughput[], bare: [] as Throughput[] };
+  for (let round = 0; round < 3; round++) {
+    rounds.ours.push(await atConcurrency(ours, calls, 50));
+    rounds.bare.push(await atConcurrency(bare, calls, 50));
+  }
+  return rounds;
 }
 
 /** Calls the one logged-in user's object has received (its own counter, through /admin/objects); waits for the directory to list it. */
@@ -65,7 +76,7 @@ export async function proxyOverhead(iterations: number): Promise<
     ratio: number;
     objectCallsPerCall: { crm: number; appRoute: number; mcpTool: number };
     /** Ours and the bare proxy at concurrency 50, rounds taking turns. */
-    atFifty: { ours: ({ perSecond: number } & Stat)[]; bare: ({ perSecond: number } & Stat)[] };
+    atFifty: { ours: Throughput[]; bare: Throughput[] };
     /** workerd CPU milliseconds per call (every workerd of each one's wrangler dev), one at a time, rounds taking turns. */
     cpuPerCall: { ours: number; bare: number };
   }
@@ -120,11 +131,7 @@ export async function proxyOverhead(iterations: number): Promise<
         if (i >= 0) samples[name].push(performance.now() - begin);
       }
     }
-    const stat = (values: number[]): Stat => {
-      const sorted = values.sort((a, b) => a - b);
-      return { median: percentile(sorted, 0.5), p99: percentile(sorted, 0.99) };
-    };
-    const stats = Object.fromEntries(series.map(([name]) => [name, stat(samples[name])])) as Record<Series, Stat>;
+    const stats = Object.fromEntries(series.map(([name]) => [name, latencyStat(samples[name])])) as Record<Series, Stat>;
     // Counted apart from the timing: the session check and the token are one object call.
     const perCall = async (call: () => Promise<Response>, n = 50) => {
       const before = await objectCalls();
@@ -132,24 +139,20 @@ export async function proxyOverhead(iterations: number): Promise<
       return ((await objectCalls()) - before) / n;
     };
     const objectCallsPerCall = { crm: await perCall(viaWorker), appRoute: await perCall(viaAppRoute), mcpTool: await perCall(viaMcp) };
-    // Throughput at concurrency 50: three rounds, ours and the bare proxy taking turns.
-    const atFifty = { ours: [] as ({ perSecond: number } & Stat)[], bare: [] as ({ perSecond: number } & Stat)[] };
-    for (let round = 0; round < 3; round++) {
-      atFifty.ours.push(await atConcurrency(viaWorker, Math.max(300, iterations * 3), 50));
-      atFifty.bare.push(await atConcurrency(viaBare, Math.max(300, iterations * 3), 50));
-    }
+    const atFifty = await atFiftyTakingTurns(viaWorker, viaBare, Math.max(300, iterations * 3));
     // CPU: every workerd process of each wrangler dev (its proxy in front, and the Worker's own), over runs of calls one at a time.
     const workerdOf = (pid: number) => processesUnder(pid, 'workerd');
-    const cpu = { ours: { ms: 0, calls: 0, pids: workerdOf(app.pid) }, bare: { ms: 0, calls: 0, pids: workerdOf(bare.pid) } };
-    for (let round = 0; round < 3; round++) {
+    const pids = { ours: workerdOf(app.pid), bare: workerdOf(bare.pid) };
+    const cpuMs = { ours: 0, bare: 0 };
+    const ROUNDS = 3;
+    for (let round = 0; round < ROUNDS; round++) {
       for (const [side, call] of [['ours', viaWorker], ['bare', viaBare]] as const) {
-        const before = cpuMsOf(cpu[side].pids);
+        const before = cpuMsOf(pids[side]);
         for (let i = 0; i < iterations * 2; i++) await (await call()).arrayBuffer();
-        cpu[side].ms += cpuMsOf(cpu[side].pids) - before;
-        cpu[side].calls += iterations * 2;
+        cpuMs[side] += cpuMsOf(pids[side]) - before;
       }
     }
-    const cpuPerCall = { ours: cpu.ours.ms / cpu.ours.calls, bare: cpu.bare.ms / cpu.bare.calls };
+    const cpuPerCall = { ours: cpuMs.ours / (ROUNDS * iterations * 2), bare: cpuMs.bare / (ROUNDS * iterations * 2) };
     return { ...stats, ratio: stats['through the Worker'].median / stats['direct to Zoho'].median, objectCallsPerCall, atFifty, cpuPerCall };
   } finally {
     for (const stop of stops.reverse()) await stop();
