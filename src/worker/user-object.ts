@@ -137,11 +137,10 @@ export class ZohoUserObject extends DurableObject<UserObjectEnv> {
     if (this.#activeWindowMs() === null || token.expiryTime === null) return;
     const now = Date.now();
     // Both in one read: this runs on every proxied call.
-    const rows = this.#sql().exec<{ key: string; value: string }>("SELECT key, value FROM meta WHERE key IN ('active_at', 'refresh_at')").toArray();
-    const stored = (key: string) => rows.find((row) => row.key === key)?.value ?? null;
-    if (now - Number(stored('active_at') ?? 0) >= ACTIVITY_RESOLUTION_MS) this.#setMeta('active_at', String(now));
+    const [activeAt, storedRefreshAt] = this.#metas('active_at', 'refresh_at');
+    if (now - Number(activeAt ?? 0) >= ACTIVITY_RESOLUTION_MS) this.#setMeta('active_at', String(now));
     const refreshAt = String(token.expiryTime - REFRESH_AHEAD_MS);
-    if (stored('refresh_at') === refreshAt) return;
+    if (storedRefreshAt === refreshAt) return;
     this.#setMeta('refresh_at', refreshAt);
     await this.#schedule();
   }
@@ -241,7 +240,13 @@ export class ZohoUserObject extends DurableObject<UserObjectEnv> {
   }
 
   #meta(key: string): string | null {
-    return this.#sql().exec<{ value: string }>('SELECT value FROM meta WHERE key = ?', key).toArray()[0]?.value ?? null;
+    return this.#metas(key)[0]!;
+  }
+
+  /** Several meta values in one statement, in the order asked (null where unset). */
+  #metas(...keys: string[]): (string | null)[] {
+    const rows = this.#sql().exec<{ key: string; value: string }>(`SELECT key, value FROM meta WHERE key IN (${keys.map(() => '?').join(', ')})`, ...keys).toArray();
+    return keys.map((key) => rows.find((row) => row.key === key)?.value ?? null);
   }
 
   #setMeta(key: string, value: string | null): void {
