@@ -27,9 +27,8 @@ const zoho = createZohoWorker();
 const mcp = createZohoMcp({ name: 'edge-token-store' });
 
 const app = {
-  async fetch(request: Request, env: Env, ctx?: ExecutionContext): Promise<Response> {
+  async fetch(request: Request, env: Env, ctx?: ExecutionContext, pathname = new URL(request.url).pathname): Promise<Response> {
     // The in-browser demo's client in local runs (an id, no secret); never an asset, so never deployed.
-    const { pathname } = new URL(request.url);
     if (pathname === '/demo/browser-client' && env.DEMO_BROWSER_CLIENT) {
       return new Response(env.DEMO_BROWSER_CLIENT, { headers: { 'content-type': 'application/json', 'cache-control': 'no-store' } });
     }
@@ -50,12 +49,16 @@ const defaultHandler = {
   },
 };
 
+/** Where the provider serves: its endpoints, /mcp, and the authorize step it hands to `mcp.authorize`. */
+const ENDPOINTS = { apiRoute: '/mcp', authorizeEndpoint: '/authorize', tokenEndpoint: '/token', clientRegistrationEndpoint: '/register' };
 /**
- * The paths the provider answers or hands to the authorize step; every other request (the
- * routes, /crm/*, the page) goes straight to the app, not through the provider's own routing,
- * which costs more per request than the rest of a proxied call does.
+ * Whether the provider must see the request: its endpoints (and what lies under them) and its
+ * discovery documents. Every other request (the routes, /crm/*, the page) goes straight to the
+ * app, not through the provider's own routing, which costs more per request than the rest of a
+ * proxied call does.
  */
-const PROVIDER_PATHS = /^\/(?:mcp|authorize|token|register)(?:\/|$)|^\/\.well-known\/oauth-/;
+const forProvider = (pathname: string) =>
+  pathname.startsWith('/.well-known/oauth-') || Object.values(ENDPOINTS).some((path) => pathname === path || pathname.startsWith(`${path}/`));
 
 // One provider per isolate, for the configured URL (never the request's Host).
 let provider: { url: string; handler: OAuthProvider<Env> } | undefined;
@@ -63,15 +66,14 @@ let provider: { url: string; handler: OAuthProvider<Env> } | undefined;
 export default {
   async fetch(request: Request, env: Env, ctx?: ExecutionContext): Promise<Response> {
     const url = env.MCP_RESOURCE_URL;
-    if (!url || !ctx || !PROVIDER_PATHS.test(new URL(request.url).pathname)) return app.fetch(request, env, ctx);
+    if (!url || !ctx) return app.fetch(request, env, ctx);
+    const { pathname } = new URL(request.url);
+    if (!forProvider(pathname)) return app.fetch(request, env, ctx, pathname);
     if (provider?.url !== url) {
       const handler = new OAuthProvider<Env>({
-        apiRoute: '/mcp',
+        ...ENDPOINTS,
         apiHandler: mcp.apiHandler as never,
         defaultHandler: defaultHandler as never,
-        authorizeEndpoint: '/authorize',
-        tokenEndpoint: '/token',
-        clientRegistrationEndpoint: '/register',
         resourceMetadata: { resource: url, resource_name: 'Zoho CRM' },
       });
       provider = { url, handler };
