@@ -1,7 +1,7 @@
 // Where an import writes. Every target saves through one of the library's stores, so the
 // records, index entries and merge rules are the ones the Worker reads and applies.
 import { existsSync, readFileSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
+import { open, rename, type FileHandle } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, posix, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -81,11 +81,8 @@ export function kvBulkTarget(out: string, keysJson: string | undefined, current:
   const cipher = parseKeyRing(keysJson, current, 'kv-bulk');
   const kv = new BulkFileKV();
   const store = createKVStore({ kv, cipher, prefix });
-  return storeTarget(store, `${out} (for wrangler kv bulk put)`, async () => {
-    // Written line by line to a temporary file, then renamed: never a half-written bulk file.
-    const temporary = `${out}.partial`;
-    const file = await open(temporary, 'w', 0o600);
-    try {
+  return storeTarget(store, `${out} (for wrangler kv bulk put)`, () =>
+    writeWhole(out, async (file) => {
       await file.write('[\n');
       let first = true;
       for (const [key, value] of kv.entries) {
@@ -93,11 +90,8 @@ export function kvBulkTarget(out: string, keysJson: string | undefined, current:
         first = false;
       }
       await file.write('\n]\n');
-    } finally {
-      await file.close();
-    }
-    await rename(temporary, out);
-  });
+    }),
+  );
 }
 
 /** A SQLite file (node:sqlite), as a server or script using `edge-token-store/sql` opens it; the key ring from the environment. */
@@ -121,27 +115,32 @@ export async function d1SqlTarget(out: string, keysJson: string | undefined, cur
   const { DatabaseSync } = await import('node:sqlite');
   const db = new DatabaseSync(':memory:');
   const store = createSqlStore({ db, cipher, table });
-  return storeTarget(store, `${out} (for wrangler d1 execute --file, table ${table})`, async () => {
-    const temporary = `${out}.partial`;
-    const file = await open(temporary, 'w', 0o600);
-    try {
-      // The in-memory database holds this store's tables and index only.
-      const objects = db.prepare('SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type DESC, name').all() as { type: string; name: string; sql: string }[];
-      // SQLite keeps each CREATE without its IF NOT EXISTS: put it back, so the file runs on a database that has the schema.
-      for (const { sql } of objects) await file.write(`${sql.replace(/^CREATE (TABLE|INDEX) /, 'CREATE $1 IF NOT EXISTS ')};\n`);
-      for (const { name } of objects.filter((o) => o.type === 'table')) {
-        const conflict = name === `${table}_meta` ? ' ON CONFLICT(key) DO NOTHING' : '';
-        for (const row of db.prepare(`SELECT * FROM ${name}`).all() as Record<string, unknown>[]) {
-          const values = Object.values(row).map((v) => (v === null ? 'NULL' : typeof v === 'number' ? String(v) : `'${String(v).replace(/'/g, "''")}'`));
-          await file.write(`INSERT INTO ${name} (${Object.keys(row).join(', ')}) VALUES (${values.join(', ')})${conflict};\n`);
-        }
+  const write = async (file: FileHandle) => {
+    // The in-memory database holds this store's tables and index only.
+    const objects = db.prepare('SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type DESC, name').all() as { type: string; name: string; sql: string }[];
+    // SQLite keeps each CREATE without its IF NOT EXISTS: put it back, so the file runs on a database that has the schema.
+    for (const { sql } of objects) await file.write(`${sql.replace(/^CREATE (TABLE|INDEX) /, 'CREATE $1 IF NOT EXISTS ')};\n`);
+    for (const { name } of objects.filter((o) => o.type === 'table')) {
+      const conflict = name === `${table}_meta` ? ' ON CONFLICT(key) DO NOTHING' : '';
+      for (const row of db.prepare(`SELECT * FROM ${name}`).all() as Record<string, unknown>[]) {
+        const values = Object.values(row).map((v) => (v === null ? 'NULL' : typeof v === 'number' ? String(v) : `'${String(v).replace(/'/g, "''")}'`));
+        await file.write(`INSERT INTO ${name} (${Object.keys(row).join(', ')}) VALUES (${values.join(', ')})${conflict};\n`);
       }
-    } finally {
-      await file.close();
-      db.close();
     }
-    await rename(temporary, out);
-  });
+  };
+  return storeTarget(store, `${out} (for wrangler d1 execute --file, table ${table})`, () => writeWhole(out, write).finally(() => db.close()));
+}
+
+/** Writes `out` through a temporary file renamed at the end (owner-only): never a half-written file. */
+async function writeWhole(out: string, write: (file: FileHandle) => Promise<void>): Promise<void> {
+  const temporary = `${out}.partial`;
+  const file = await open(temporary, 'w', 0o600);
+  try {
+    await write(file);
+  } finally {
+    await file.close();
+  }
+  await rename(temporary, out);
 }
 
 export interface WranglerTargetOptions {
