@@ -77,16 +77,16 @@ export function driverFor(db: unknown, name: SqlDriverName): SqlDriver {
     }
     default: {
       const sync = db as SyncDatabaseLike;
-      const statements = new Map<string, SyncStatement>();
+      // Prepared once per statement text, with whether it reads rows (decided then, not per call).
+      const statements = new Map<string, { statement: SyncStatement; reads: boolean }>();
       return {
         name,
         async run(sql, params) {
-          let statement = statements.get(sql);
-          if (!statement) statements.set(sql, (statement = sync.prepare(sql)));
+          let prepared = statements.get(sql);
+          if (!prepared) statements.set(sql, (prepared = { statement: sync.prepare(sql), reads: /^\s*(SELECT|PRAGMA)\b/i.test(sql) || /\bRETURNING\b/i.test(sql) }));
           const values = bindable(params);
-          const reads = /^\s*(SELECT|PRAGMA)\b/i.test(sql) || /\bRETURNING\b/i.test(sql);
-          if (reads) return { rows: statement.all(...values), changes: 0 };
-          return { rows: [], changes: Number(statement.run(...values).changes) };
+          if (prepared.reads) return { rows: prepared.statement.all(...values), changes: 0 };
+          return { rows: [], changes: Number(prepared.statement.run(...values).changes) };
         },
       };
     }
