@@ -10,10 +10,10 @@
  */
 import type { DurableObject } from 'cloudflare:workers';
 import { cipherFromSettings, type Cipher } from '../store/cipher.ts';
-import { cipherCodec } from '../store/codec.ts';
+import { cipherCodec, type RecordCodec } from '../store/codec.ts';
 import { TokenStoreError, type TokenStoreErrorCode } from '../store/errors.ts';
 import { createRecordStore } from '../store/record-store.ts';
-import type { SealedTokenStore } from '../store/types.ts';
+import type { OAuthToken, SealedTokenStore } from '../store/types.ts';
 import { sqlBackend } from './sql-backend.ts';
 
 /** The key ring an object seals its records with, from its environment. */
@@ -75,7 +75,7 @@ export class ObjectTokens {
 
   /** The store (creating its table on first use). */
   store(): SealedTokenStore {
-    this.#store ??= createRecordStore(sqlBackend(this.#storage.sql, 'durable-object', 'tokens').backend, cipherCodec(this.#keyRing(), this.#name));
+    this.#store ??= createRecordStore(sqlBackend(this.#storage.sql, 'durable-object', 'tokens').backend, rememberingOpens(cipherCodec(this.#keyRing(), this.#name)));
     return this.#store;
   }
 
@@ -89,6 +89,30 @@ export class ObjectTokens {
       .toArray()
       .map((row) => ({ id: row.id, keyId: row.key_id, current: cipher.isCurrent(row.data) }));
   }
+}
+
+/** Opened records a RememberingOpens keeps; past it, it starts again (a shared store may hold many). */
+const OPENED_KEPT = 1_000;
+
+/**
+ * A codec that opens a record's sealed bytes once: the object reads its record on every call,
+ * and the bytes change only when the object itself saves it. Matched on the sealed bytes, so a
+ * record saved since is opened again. The opened token stays in the object's memory only (as
+ * it is during any call), never in storage.
+ */
+function rememberingOpens(codec: RecordCodec): RecordCodec {
+  const opened = new Map<string, { data: string; token: OAuthToken }>();
+  return {
+    ...codec,
+    async open(record) {
+      const known = opened.get(record.id);
+      if (known?.data === record.data) return { ...known.token };
+      const token = await codec.open(record);
+      if (opened.size >= OPENED_KEPT) opened.clear();
+      opened.set(record.id, { data: record.data, token: { ...token } });
+      return token;
+    },
+  };
 }
 
 /** What an object's records are, without opening one. */

@@ -102,6 +102,8 @@ export class ZohoUserObject extends DurableObject<UserObjectEnv> {
   #calls = 0;
   #tables = sqlWithSchema(this.ctx.storage, SCHEMA);
   #awake = false;
+  /** Session id -> its SHA-256, for the sessions this object has been asked about (the hash is what is stored). */
+  readonly #sessionHashes = new Map<string, string>();
 
   constructor(ctx: DurableObjectState, env: UserObjectEnv) {
     super(ctx, env);
@@ -254,6 +256,18 @@ export class ZohoUserObject extends DurableObject<UserObjectEnv> {
     else this.#sql().exec('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)', key, value);
   }
 
+  /** A session id's SHA-256 (what the sessions table holds), computed once per id while this object is awake. */
+  async #sessionHash(sessionId: string): Promise<string> {
+    let hash = this.#sessionHashes.get(sessionId);
+    if (hash === undefined) {
+      hash = await sha256(sessionId);
+      // A user has a few sessions; ids that are not theirs do not pile up.
+      if (this.#sessionHashes.size >= 64) this.#sessionHashes.clear();
+      this.#sessionHashes.set(sessionId, hash);
+    }
+    return hash;
+  }
+
   /** When the idle purge should next look: the earliest moment a token here could be idle. */
   async #planPurge(): Promise<void> {
     const idleMs = this.#idleMs();
@@ -271,7 +285,7 @@ export class ZohoUserObject extends DurableObject<UserObjectEnv> {
 
   async #sessionTokenId(sessionId: string): Promise<string | null> {
     const rows = this.#sql()
-      .exec<{ token_id: string }>('SELECT token_id FROM sessions WHERE id_hash = ? AND expires_at > ?', await sha256(sessionId), Date.now())
+      .exec<{ token_id: string }>('SELECT token_id FROM sessions WHERE id_hash = ? AND expires_at > ?', await this.#sessionHash(sessionId), Date.now())
       .toArray();
     return rows[0]?.token_id ?? null;
   }
@@ -343,7 +357,7 @@ export class ZohoUserObject extends DurableObject<UserObjectEnv> {
 
   endSession(sessionId: string): Promise<Outcome<void>> {
     return this.#answer(async () => {
-      this.#sql().exec('DELETE FROM sessions WHERE id_hash = ?', await sha256(sessionId));
+      this.#sql().exec('DELETE FROM sessions WHERE id_hash = ?', await this.#sessionHash(sessionId));
     });
   }
 
