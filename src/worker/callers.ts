@@ -38,6 +38,23 @@ export interface Session {
 const refOf = (dataCenter: string | undefined, name: string | undefined): UserRef | null =>
   isDataCenter(dataCenter) && name?.startsWith('u-') ? { dataCenter, name } : null;
 
+/**
+ * Session cookies whose signature this isolate has checked, per configuration (its secret):
+ * a browser sends the same cookie with every call. Only ones that verified are kept; the
+ * expiry is still read from the cookie on every request.
+ */
+const verifiedCookies = new WeakMap<Config, Set<string>>();
+const VERIFIED_KEPT = 10_000;
+
+async function signedCookie(config: Config, value: string, signature: string, cookie: string): Promise<boolean> {
+  let known = verifiedCookies.get(config);
+  if (known?.has(cookie)) return true;
+  if (!(await verify(config.sessionSecret, 'session', value, signature))) return false;
+  if (!known || known.size >= VERIFIED_KEPT) verifiedCookies.set(config, (known = new Set()));
+  known.add(cookie);
+  return true;
+}
+
 /** The session a cookie names, if its signature checks out (no storage call for forgeries). */
 export async function sessionOf(request: Request, env: Env, config: Config): Promise<Session | null> {
   const cookie = readCookie(request, SESSION_COOKIE);
@@ -47,7 +64,7 @@ export async function sessionOf(request: Request, env: Env, config: Config): Pro
   const [dataCenter, name, sessionId, expiresAt, signature] = parts as [string, string, string, string, string];
   const ref = refOf(dataCenter, name);
   if (!ref || !/^\d{1,15}$/.test(expiresAt) || Number(expiresAt) <= Date.now()) return null;
-  if (!(await verify(config.sessionSecret, 'session', `${dataCenter}.${name}.${sessionId}.${expiresAt}`, signature))) return null;
+  if (!(await signedCookie(config, `${dataCenter}.${name}.${sessionId}.${expiresAt}`, signature, cookie))) return null;
   return { ref, sessionId };
 }
 

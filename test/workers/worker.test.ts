@@ -9,6 +9,9 @@ import './env.ts';
 import { admin, client, grant, usageOf, ZOHO } from './local-zoho.ts';
 import { APP, call, consent, pkceVerifierOf, expectNothingLeaked, loginAs, recordLogs, startLogin, userStore, userStub, type LoggedIn } from './worker-client.ts';
 import { sign } from '../../src/worker/signing.ts';
+import { sessionOf } from '../../src/worker/callers.ts';
+import { configOf } from '../../src/worker/config.ts';
+import type { Env } from '../../src/worker/env.ts';
 
 const logSpy = recordLogs();
 
@@ -153,6 +156,14 @@ describe('worker: sessions', () => {
     expect(out.status).toBe(204);
     expect(out.headers.getSetCookie()[0]).toMatch(/^__Host-ets-session=; Max-Age=0/);
     expect((await call('/crm/v8/org', { cookie: mine.cookie })).status).toBe(401);
+  });
+
+  it('a cookie whose signature was checked once is still refused under another session secret', async () => {
+    const request = () => new Request(`${APP}/crm/v8/Leads`, { headers: { cookie: ana.cookie } });
+    const rotated = { ...env, SESSION_SECRET: 'another secret of at least thirty-two characters' } as Env;
+    expect(await sessionOf(request(), env, configOf(env))).toMatchObject({ ref: { dataCenter: 'us' } });
+    expect(await sessionOf(request(), rotated, configOf(rotated))).toBeNull();
+    expect(await sessionOf(request(), env, configOf(env))).not.toBeNull();
   });
 });
 
