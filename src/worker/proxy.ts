@@ -90,10 +90,13 @@ const tooLarge = () => ({ response: jsonError(413, 'too_large', `request bodies 
  */
 const CRM_PATH = /^\/crm\/(?:(?:bulk|email)\/)?v\d+(\/(?!\.{1,2}(\/|$))[A-Za-z0-9_.,-]+)*\/?$/;
 
-/** The raw path as sent, before URL parsing normalizes `..` or decodes anything. */
+/** The raw path as sent, before URL parsing normalizes `..` or decodes anything: from the first `/` after the scheme's `//` to the query or fragment. */
 function rawPath(request: Request): string {
-  const afterScheme = request.url.replace(/^[a-z]+:\/\/[^/]*/i, '');
-  return afterScheme.split(/[?#]/, 1)[0] ?? '';
+  const { url } = request;
+  const start = url.indexOf('/', url.indexOf('//') + 2);
+  if (start < 0) return '';
+  const end = url.slice(start).search(/[?#]/);
+  return end < 0 ? url.slice(start) : url.slice(start, start + end);
 }
 
 export function isSafeCrmPath(raw: string): boolean {
@@ -189,9 +192,9 @@ export async function crmCallAt(
 }
 
 /** ANY <base>/crm/*: the path as sent after the base path, with the caller a session cookie or a server API key names. */
-export function proxy(env: Env, config: Config, options: ResolvedOptions, request: Request): Promise<{ response: Response; code?: string }> {
+export function proxy(env: Env, config: Config, options: ResolvedOptions, request: Request, url: URL): Promise<{ response: Response; code?: string }> {
   // The CRM path is what follows the base path, as sent (before URL parsing could normalize it).
   const sent = rawPath(request);
   const path = sent.startsWith(options.basePath) ? sent.slice(options.basePath.length) : '';
-  return crmPipeline(options, config, { path, search: new URL(request.url).search, request }, () => callerOf(request, env, config));
+  return crmPipeline(options, config, { path, search: url.search, request }, () => callerOf(request, env, config));
 }

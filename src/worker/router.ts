@@ -65,7 +65,7 @@ async function answer(context: AuthContext, path: string): Promise<Answer> {
       return { response: cors ? new Response(null, { status: 204, headers: cors }) : jsonError(403, 'forbidden_origin', 'origin not allowed') };
     }
     if (origin && origin !== url.origin && !cors) return { response: jsonError(403, 'forbidden_origin', 'origin not allowed') };
-    const { response, code } = await proxy(context.env, config, options, request);
+    const { response, code } = await proxy(context.env, config, options, request, url);
     for (const [name, value] of Object.entries(cors ?? {})) response.headers.set(name, value);
     return { response, code };
   }
@@ -82,14 +82,19 @@ export interface ZohoHandler {
   route(request: Request, env: Env, ctx?: ExecutionContext): Promise<Response | null>;
 }
 
-export function createZohoHandler(options?: ZohoWorkerOptions): ZohoHandler {
+/** A handler whose `route` can be given the request's URL, parsed once by whoever routed it here. */
+interface HandlerAt extends ZohoHandler {
+  routeAt(request: Request, env: Env, url: URL): Promise<Response | null>;
+}
+
+function handlerOf(options?: ZohoWorkerOptions): HandlerAt {
   const resolved = resolveOptions(options);
   // getZohoSession() of an app route follows this handler's hooks and bindings.
   const sessionDefaults = registerHandler(options ?? {});
-  return {
-    async route(request, env) {
+  const handler: HandlerAt = {
+    route: (request, env) => handler.routeAt(request, env, new URL(request.url)),
+    async routeAt(request, env, url) {
       markRouted(request, sessionDefaults);
-      const url = new URL(request.url);
       const { basePath } = resolved;
       if (basePath !== '' && !url.pathname.startsWith(`${basePath}/`)) return null;
       const path = url.pathname.slice(basePath.length);
@@ -120,16 +125,23 @@ export function createZohoHandler(options?: ZohoWorkerOptions): ZohoHandler {
       return response;
     },
   };
+  return handler;
+}
+
+export function createZohoHandler(options?: ZohoWorkerOptions): ZohoHandler {
+  const { route } = handlerOf(options);
+  return { route };
 }
 
 /** A whole Worker: the routes, `/healthz`, and 404 for anything else. */
 export function createZohoWorker(options?: ZohoWorkerOptions): { fetch(request: Request, env: Env, ctx?: ExecutionContext): Promise<Response> } {
-  const handler = createZohoHandler(options);
+  const handler = handlerOf(options);
   const health = `${resolveOptions(options).basePath}/healthz`;
   return {
-    async fetch(request, env, ctx) {
-      if (new URL(request.url).pathname === health) return Response.json({ ok: true });
-      return (await handler.route(request, env, ctx)) ?? jsonError(404, 'not_found', 'no such route');
+    async fetch(request, env) {
+      const url = new URL(request.url);
+      if (url.pathname === health) return Response.json({ ok: true });
+      return (await handler.routeAt(request, env, url)) ?? jsonError(404, 'not_found', 'no such route');
     },
   };
 }
