@@ -35,6 +35,38 @@ describe('refresh ahead of time', () => {
     expect((await refreshesOf(token.refreshToken!)) - before).toBe(1);
   });
 
+  it('a call after the alarm refreshed costs what a call before it did: the same reads, no write, no alarm set', async () => {
+    const { cookie, token } = await loginAs('user3@org51.example');
+    const stub = await userStub(userNameOf('user3@org51.example'));
+    // The first call notes the activity and the refresh point (writes); the calls measured come after it.
+    expect((await call('/crm/v8/org', { cookie })).status).toBe(200);
+    const storageCallsOfOneRequest = async () => {
+      const seen: string[] = [];
+      const restore = await runInDurableObject(stub, (_o, state) => {
+        const { sql } = state.storage;
+        const exec = sql.exec;
+        const setAlarm = state.storage.setAlarm;
+        sql.exec = ((query: string, ...bindings: unknown[]) => (seen.push(query), exec.call(sql, query, ...bindings))) as typeof sql.exec;
+        state.storage.setAlarm = ((...args: Parameters<typeof setAlarm>) => (seen.push('setAlarm'), setAlarm.apply(state.storage, args))) as typeof setAlarm;
+        return () => ((sql.exec = exec), (state.storage.setAlarm = setAlarm));
+      });
+      expect((await call('/crm/v8/org', { cookie })).status).toBe(200);
+      await runInDurableObject(stub, () => restore());
+      return seen;
+    };
+    const before = await storageCallsOfOneRequest();
+    // Now near expiry: the next call moves the refresh point to now, and the alarm refreshes.
+    const refreshes = await refreshesOf(token.refreshToken!);
+    await storeInside(stub).saveToken({ id: token.id, expiryTime: Date.now() + REFRESH_AHEAD_MS - 60_000 });
+    expect((await call('/crm/v8/org', { cookie })).status).toBe(200);
+    await runDurableObjectAlarm(stub);
+    await expect.poll(() => refreshesOf(token.refreshToken!)).toBe(refreshes + 1);
+    const after = await storageCallsOfOneRequest();
+    expect(before.length).toBeGreaterThan(0);
+    expect(before.every((query) => /^\s*SELECT/i.test(query))).toBe(true);
+    expect(after).toEqual(before);
+  });
+
   it("an idle user's token is not refreshed ahead: their next request refreshes it when it must", async () => {
     const { token, stub } = await userNearExpiry('user2@org51.example', REFRESH_AHEAD_MS - 60_000);
     const before = await refreshesOf(token.refreshToken!);
