@@ -159,14 +159,16 @@ export async function multiTenantLoad(options: MultiTenantOptions): Promise<Mult
 
 /** REFRESH_AHEAD_MS of src/worker/user-object.ts (a module only workerd loads), in seconds. */
 const REFRESH_AHEAD_SECONDS = 5 * 60;
-/** Seconds from a token's issue to its refresh point (its expiry minus REFRESH_AHEAD_SECONDS). */
-const LEAD_SECONDS = 45;
+/** Seconds from a token's issue to its refresh point (its expiry minus REFRESH_AHEAD_SECONDS): the calls before it are about as many as after. */
+const LEAD_SECONDS = 75;
 /** After the last refresh point, how long the alarms are given before calls count as "after". */
 const SETTLE_MS = 5_000;
-/** How long calls go on once every refresh is done. */
-const AFTER_MS = 10_000;
+/** How long calls go on once every refresh is done: about as long as the calls before the first refresh point, so both p99s come from as many calls. */
+const AFTER_MS = 30_000;
 
 export interface NaturalExpiryResult {
+  /** False for the control run: tokens that outlive it, the same windows, nothing to refresh. */
+  refreshing: boolean;
   users: number;
   concurrency: number;
   calls: number;
@@ -176,7 +178,7 @@ export interface NaturalExpiryResult {
   /** Refresh requests Zoho received during the calls: one per user means the alarms did them all, once. */
   refreshes: number;
   objectCallsPerCall: number;
-  /** Calls before any refresh point; while the alarms refresh (the first refresh point to SETTLE_MS past the last); after. */
+  /** Calls before any refresh point (each user's first call, which wakes their object, left out); while the alarms refresh (the first refresh point to SETTLE_MS past the last); after. */
   before: Stat & { calls: number };
   during: Stat & { calls: number };
   after: Stat & { calls: number };
@@ -187,15 +189,19 @@ export interface NaturalExpiryResult {
  * Natural expiry: the local Zoho issues tokens that live REFRESH_AHEAD_SECONDS + LEAD_SECONDS (the
  * Worker's clock is the real one and cannot be moved), so each user's refresh point passes
  * while everyone keeps calling. Calls go on for AFTER_MS once the last refresh point is
- * SETTLE_MS behind; each counts as before any refresh point, during the refreshes, or after.
+ * SETTLE_MS behind (and stop before the first user's next refresh point); each counts as
+ * before any refresh point, during the refreshes, or after. `refreshing: false` is the
+ * control: tokens that live an hour, the same windows, so whatever changes between before and
+ * after in it is the run's own drift, not a refresh's doing.
  */
-export async function naturalExpiryLoad({ users, orgs, concurrency }: { users: number; orgs: number; concurrency: number }): Promise<NaturalExpiryResult> {
+export async function naturalExpiryLoad({ users, orgs, concurrency, refreshing = true }: { users: number; orgs: number; concurrency: number; refreshing?: boolean }): Promise<NaturalExpiryResult> {
+  const tokenSeconds = refreshing ? REFRESH_AHEAD_SECONDS + LEAD_SECONDS : 3600;
   const app = await spawnStart({
     port: PORT,
     zohoPort: ZOHO_PORT,
     stateDir: mkdtempSync(join(tmpdir(), 'ets-bench-expiry-')),
     readyWithinMs: 120_000,
-    env: { LOCAL_ZOHO_GRANTS_PER_WINDOW: String(users * 2), LOCAL_ZOHO_ACCESS_TOKEN_SECONDS: String(REFRESH_AHEAD_SECONDS + LEAD_SECONDS) },
+    env: { LOCAL_ZOHO_GRANTS_PER_WINDOW: String(users * 2), LOCAL_ZOHO_ACCESS_TOKEN_SECONDS: String(tokenSeconds) },
   });
   try {
     const { cookies, loggedInAt } = await logInUsers(users, orgs);
@@ -203,7 +209,8 @@ export async function naturalExpiryLoad({ users, orgs, concurrency }: { users: n
     const refreshPoint = loggedInAt.map((t) => t + LEAD_SECONDS * 1000);
     const first = Math.min(...refreshPoint);
     const settled = Math.max(...refreshPoint) + SETTLE_MS;
-    const until = settled + AFTER_MS;
+    // A refreshed token's own refresh point comes LEAD_SECONDS after its refresh: the run ends first.
+    const until = Math.min(settled + AFTER_MS, first + LEAD_SECONDS * 1000 - 2_000);
     const before: number[] = [];
     const during: number[] = [];
     const after: number[] = [];
@@ -217,17 +224,20 @@ export async function naturalExpiryLoad({ users, orgs, concurrency }: { users: n
       Array.from({ length: concurrency }, async () => {
         while (Date.now() < until) {
           const i = calls++ % users;
+          // Each user's first call wakes their object: not counted as before a refresh point.
+          const warmUp = calls <= users;
           const at = Date.now();
           const begin = performance.now();
           const response = await fetch(`${APP}/crm/v8/Leads?fields=Last_Name`, { headers: { cookie: cookies[i]! } });
           const body = await response.text();
           if (response.status !== 200 && response.status !== 204 && errors++ === 0) firstError = `HTTP ${response.status} ${body.slice(0, 200)}`;
-          (at < first - 1_000 ? before : at > settled ? after : during).push(performance.now() - begin);
+          if (!warmUp) (at < first - 1_000 ? before : at > settled ? after : during).push(performance.now() - begin);
         }
       }),
     );
     const loadSeconds = (performance.now() - loadStart) / 1000;
     return {
+      refreshing,
       users,
       concurrency,
       calls,

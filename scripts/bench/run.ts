@@ -44,6 +44,7 @@ const results: {
   proxyMiniflare?: Awaited<ReturnType<typeof miniflareProxyComparison>>;
   multiTenant?: Awaited<ReturnType<typeof multiTenantLoad>>;
   naturalExpiry?: Awaited<ReturnType<typeof naturalExpiryLoad>>;
+  naturalExpiryControl?: Awaited<ReturnType<typeof naturalExpiryLoad>>;
   bundles?: Awaited<ReturnType<typeof bundleSizes>>;
 } = {
   lookups: {},
@@ -199,6 +200,8 @@ log('multi-tenant load: 200 users in 20 orgs (half in the EU data center), 2,000
 results.multiTenant = await multiTenantLoad({ users: 200, orgs: 20, calls: 2000, concurrency: 50 });
 log('natural expiry: 200 users keep calling at concurrency 50 while each token passes its refresh point');
 results.naturalExpiry = await naturalExpiryLoad({ users: 200, orgs: 20, concurrency: 50 });
+log('natural expiry, control: the same calls and windows with tokens that outlive the run');
+results.naturalExpiryControl = await naturalExpiryLoad({ users: 200, orgs: 20, concurrency: 50, refreshing: false });
 log('bundles a user deploys');
 results.bundles = await bundleSizes();
 log('wrangler dev done');
@@ -301,6 +304,10 @@ console.log(`  object calls per proxied call           ${ne.objectCallsPerCall.t
 console.log(`  before any refresh point, median (p99)  ${ms(ne.before.median)} (${ms(ne.before.p99)}) ms over ${ne.before.calls} calls`);
 console.log(`  while the alarms refresh, median (p99)  ${ms(ne.during.median)} (${ms(ne.during.p99)}) ms over ${ne.during.calls} calls`);
 console.log(`  after every refresh, median (p99)       ${ms(ne.after.median)} (${ms(ne.after.p99)}) ms over ${ne.after.calls} calls; ${ne.callsPerSecond.toFixed(0)} calls/s`);
+const nc = results.naturalExpiryControl!;
+const drift = (r: typeof ne) => `p99 after : before x${(r.after.p99 / r.before.p99).toFixed(2)}`;
+console.log(`  control (tokens outlive the run)        ${nc.errors} errors, ${nc.refreshes} refreshes; before ${ms(nc.before.median)} (${ms(nc.before.p99)}), after ${ms(nc.after.median)} (${ms(nc.after.p99)}) ms`);
+console.log(`  drift of the p99 over the run           refreshing ${drift(ne)}, control ${drift(nc)}`);
 
 const bundles = results.bundles!;
 const bare = bundles['Hono app without our routes'];
