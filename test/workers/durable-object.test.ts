@@ -64,6 +64,21 @@ describe('durable object store', () => {
     expect(error.code).toBe('DECRYPT_FAILED');
   });
 
+  it('opens a record it has read before again once its bytes change: a foreign row put under its id fails', async () => {
+    const name = freshName();
+    const store = createDurableObjectStore({ namespace: env.LIBRARY_STORE, name });
+    const saved = await store.saveToken(sampleToken(1));
+    // Read, so the object has opened it (and keeps what it opened).
+    expect((await store.findTokenById(saved.id))?.accessToken).toBe(saved.accessToken);
+    const other = freshName();
+    await createDurableObjectStore({ namespace: env.LIBRARY_STORE, name: other }).saveToken({ ...sampleToken(1, { accessToken: 'another' }), id: saved.id });
+    const [row] = await rows(other);
+    await runInDurableObject(env.LIBRARY_STORE.get(env.LIBRARY_STORE.idFromName(name)), (_i, state) => {
+      state.storage.sql.exec('UPDATE tokens SET data = ? WHERE id = ?', row!.data, saved.id);
+    });
+    expect((await tokenErrorOf(store.findTokenById(saved.id))).code).toBe('DECRYPT_FAILED');
+  });
+
   it('carries error codes across RPC', async () => {
     const store = createDurableObjectStore({ namespace: env.LIBRARY_STORE, name: freshName() });
     await store.saveToken(sampleToken(1));
