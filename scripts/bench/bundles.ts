@@ -14,6 +14,15 @@ app.get('/', (c) => c.text("the app's own home page"));
 app.get('/app/leads', (c) => c.json({ data: [] }));
 export default app;`;
 
+/**
+ * A module bundled to run in the bench: for workerd (`neutral`, with the Workers conditions, as
+ * wrangler resolves) or for Chromium (`browser`). The runtime's own modules stay imports.
+ */
+export async function bundleFor(entry: string, outfile: string, platform: 'neutral' | 'browser'): Promise<string> {
+  await build({ entryPoints: [entry], bundle: true, format: 'esm', platform, outfile, external: ['cloudflare:*', 'node:*'], conditions: platform === 'neutral' ? ['workerd', 'worker', 'browser'] : [], mainFields: ['module', 'main'], logLevel: 'error' });
+  return outfile;
+}
+
 export interface BundleSize {
   minified: number;
   gzipped: number;

@@ -5,10 +5,10 @@
 // Ours logs a user in through its own routes; the bare proxy gets that user's access token.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { build } from 'esbuild';
 import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions } from 'wrangler';
 import { serveLocalZoho } from 'edge-token-store/testing/node';
+import { bundleFor } from './bundles.ts';
 import { cpuMsOf, processesUnder } from './cpu.ts';
 import { directToken, workerSession } from './local-app.ts';
 import { latencyStat, type Stat } from './measure.ts';
@@ -19,11 +19,6 @@ const BARE_PORT = 48790;
 const ZOHO_PORT = 48788;
 const APP = `http://127.0.0.1:${OURS_PORT}`;
 const CLIENT_ID = '1000.MINIFLAREBENCH';
-
-const bundle = async (entry: string, outfile: string) => {
-  await build({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'neutral', outfile, external: ['cloudflare:*', 'node:*'], conditions: ['workerd', 'worker', 'browser'], mainFields: ['module', 'main'], logLevel: 'error' });
-  return outfile;
-};
 
 export interface MiniflareComparison {
   ours: Stat;
@@ -63,7 +58,7 @@ export async function miniflareProxyComparison(iterations: number): Promise<Mini
         handleStructuredLogs: () => {},
         name: 'ours',
         modules: true,
-        scriptPath: await bundle('worker/index.ts', 'bench-results/.build/worker.js'),
+        scriptPath: await bundleFor('worker/index.ts', 'bench-results/.build/worker.js', 'neutral'),
         bindings: {
           ...(bindings as Record<string, unknown>),
           ZOHO_CLIENT_ID: CLIENT_ID,
@@ -93,7 +88,7 @@ export async function miniflareProxyComparison(iterations: number): Promise<Mini
         host: '127.0.0.1',
         port: BARE_PORT,
         modules: true,
-        scriptPath: await bundle('scripts/bench/bare-proxy.ts', 'bench-results/.build/bare-proxy.js'),
+        scriptPath: await bundleFor('scripts/bench/bare-proxy.ts', 'bench-results/.build/bare-proxy.js', 'neutral'),
         compatibilityDate: '2026-11-01',
         bindings: { ZOHO: zoho.url, TOKEN: accessToken },
       }),

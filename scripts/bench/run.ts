@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir, totalmem, type as osType, release } from 'node:os';
-import { build } from 'esbuild';
 import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
 import { chromium } from 'playwright-core';
 import { DEFAULT_CLIENT, LocalZoho } from 'edge-token-store/testing';
@@ -16,7 +15,7 @@ import { createTokenManager } from '../../src/zoho/token-manager.ts';
 import { zohoOAuth } from '../../src/zoho/oauth.ts';
 import { BENCH_CIPHER, cipherOps, seed, storeOps, time, type Stats } from './measure.ts';
 import { unstorageDb0, zohoFileStore } from './node-peers.ts';
-import { bundleSizes } from './bundles.ts';
+import { bundleFor, bundleSizes } from './bundles.ts';
 import { ensureChromium } from '../chromium.ts';
 import { multiTenantLoad, naturalExpiryLoad } from './multi-tenant.ts';
 import { proxyOverhead } from './proxy.ts';
@@ -95,11 +94,9 @@ for (const n of STORMS) {
 log('node: storms done');
 
 // --- workerd: KV, Durable Object, unstorage KV, cipher, and storms through the DO -----------
-const bundle = (entry: string, outfile: string, platform: 'neutral' | 'browser') =>
-  build({ entryPoints: [entry], bundle: true, format: 'esm', platform, outfile, external: ['cloudflare:workers'], conditions: platform === 'neutral' ? ['workerd', 'worker', 'browser'] : [], mainFields: ['module', 'main'], logLevel: 'error' });
 mkdirSync('bench-results/.build', { recursive: true });
-await bundle('scripts/bench/workerd.ts', 'bench-results/.build/workerd.js', 'neutral');
-await bundle('scripts/bench/browser.ts', 'bench-results/.build/browser.js', 'browser');
+await bundleFor('scripts/bench/workerd.ts', 'bench-results/.build/workerd.js', 'neutral');
+await bundleFor('scripts/bench/browser.ts', 'bench-results/.build/browser.js', 'browser');
 
 const zohoForWorkerd = new LocalZoho({
   clients: [{ clientId: '1000.BENCH', clientSecret: 'bench-secret', redirectUris: ['https://bench.example/callback'] }],
