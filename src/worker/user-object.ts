@@ -45,6 +45,8 @@ export const FORCED_REFRESH_INTERVAL_MS = 2 * 60_000;
 export const REFRESH_AHEAD_MS = 5 * 60_000;
 /** Default of REFRESH_AHEAD_ACTIVE_MINUTES. */
 const ACTIVE_WINDOW_MINUTES = 15;
+/** Session ids whose hash an object keeps while awake: a user has a few sessions; ids that are not theirs do not pile up. */
+const SESSION_HASHES_KEPT = 64;
 /** A user's activity is written at most this often (one SQL write a minute, not one a call). */
 const ACTIVITY_RESOLUTION_MS = 60_000;
 
@@ -261,8 +263,7 @@ export class ZohoUserObject extends DurableObject<UserObjectEnv> {
     let hash = this.#sessionHashes.get(sessionId);
     if (hash === undefined) {
       hash = await sha256(sessionId);
-      // A user has a few sessions; ids that are not theirs do not pile up.
-      if (this.#sessionHashes.size >= 64) this.#sessionHashes.clear();
+      if (this.#sessionHashes.size >= SESSION_HASHES_KEPT) this.#sessionHashes.clear();
       this.#sessionHashes.set(sessionId, hash);
     }
     return hash;
