@@ -4,8 +4,7 @@
  * workers-oauth-provider (`edge-token-store/mcp`) when MCP_RESOURCE_URL is set. Your own Worker
  * looks like this, with the package's name in the imports.
  */
-import { OAuthProvider } from '@cloudflare/workers-oauth-provider';
-import { createZohoMcp, type ZohoMcpEnv } from '../src/mcp/index.ts';
+import { createZohoMcp } from '../src/mcp/index.ts';
 import { createZohoWorker, getZohoSession, type ZohoEnv } from '../src/worker/index.ts';
 
 // Bound under these names in wrangler.toml (its v4 migration renamed the classes of earlier versions).
@@ -21,13 +20,16 @@ interface Env extends ZohoEnv {
   MCP_RESOURCE_URL?: string;
   /** The provider's grants, clients and tokens (hashed and encrypted by it; no Zoho token). */
   OAUTH_KV?: KVNamespace;
+  /** Limits /register, the authorize steps and /token per client address. */
+  MCP_LIMITER?: RateLimit;
 }
 
 const zoho = createZohoWorker();
 const mcp = createZohoMcp({ name: 'edge-token-store' });
 
 const app = {
-  async fetch(request: Request, env: Env, ctx?: ExecutionContext, pathname = new URL(request.url).pathname): Promise<Response> {
+  async fetch(request: Request, env: Env, ctx?: ExecutionContext): Promise<Response> {
+    const { pathname } = new URL(request.url);
     // The in-browser demo's client in local runs (an id, no secret); never an asset, so never deployed.
     if (pathname === '/demo/browser-client' && env.DEMO_BROWSER_CLIENT) {
       return new Response(env.DEMO_BROWSER_CLIENT, { headers: { 'content-type': 'application/json', 'cache-control': 'no-store' } });
@@ -42,42 +44,10 @@ const app = {
   },
 };
 
-/** Everything but the provider's own endpoints and /mcp: the authorize step, then the app. */
-const defaultHandler = {
-  async fetch(request: Request, env: Env & ZohoMcpEnv, ctx: ExecutionContext): Promise<Response> {
-    return (await mcp.authorize(request, env)) ?? app.fetch(request, env, ctx);
-  },
-};
-
-/** Where the provider serves: its endpoints, /mcp, and the authorize step it hands to `mcp.authorize`. */
-const ENDPOINTS = { apiRoute: '/mcp', authorizeEndpoint: '/authorize', tokenEndpoint: '/token', clientRegistrationEndpoint: '/register' };
-/**
- * Whether the provider must see the request: its endpoints (and what lies under them) and its
- * discovery documents. Every other request (the routes, /crm/*, the page) goes straight to the
- * app, not through the provider's own routing, which costs more per request than the rest of a
- * proxied call does.
- */
-const forProvider = (pathname: string) =>
-  pathname.startsWith('/.well-known/oauth-') || Object.values(ENDPOINTS).some((path) => pathname === path || pathname.startsWith(`${path}/`));
-
-// One provider per isolate, for the configured URL (never the request's Host).
-let provider: { url: string; handler: OAuthProvider<Env> } | undefined;
-
 export default {
   async fetch(request: Request, env: Env, ctx?: ExecutionContext): Promise<Response> {
-    const url = env.MCP_RESOURCE_URL;
-    if (!url || !ctx) return app.fetch(request, env, ctx);
-    const { pathname } = new URL(request.url);
-    if (!forProvider(pathname)) return app.fetch(request, env, ctx, pathname);
-    if (provider?.url !== url) {
-      const handler = new OAuthProvider<Env>({
-        ...ENDPOINTS,
-        apiHandler: mcp.apiHandler as never,
-        defaultHandler: defaultHandler as never,
-        resourceMetadata: { resource: url, resource_name: 'Zoho CRM' },
-      });
-      provider = { url, handler };
-    }
-    return provider.handler.fetch(request, env, ctx);
+    // The MCP server's own paths (when MCP_RESOURCE_URL is set), then the app. Tests that call
+    // this without a context reach the app only.
+    return (ctx && (await mcp.route(request, env, ctx))) ?? app.fetch(request, env, ctx);
   },
 };

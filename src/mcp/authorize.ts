@@ -1,114 +1,134 @@
 /**
- * The MCP client's authorization, with Zoho as the upstream: workers-oauth-provider parses and
- * checks the client's request (its registration, redirect URI, PKCE), saves it bound to this
- * browser, and the browser goes through this Worker's Zoho login, straight to Zoho's consent.
- * Back from the login, the grant is completed with props naming the user's token, never a
- * Zoho token. Two routes: `<authorizePath>` and `<authorizePath>/done`; with `consentPage`, a
- * third (`POST <authorizePath>/consent`) answers a page of ours that names the client first.
+ * The MCP client's authorization, with Zoho as the upstream, in three steps under
+ * `<authorizePath>`, each bound to the browser that started it (consent.ts):
+ *
+ * 1. `GET <authorizePath>`: workers-oauth-provider checks the client's request (registration,
+ *    redirect URI, PKCE); we answer our consent page naming the client, where its answer goes
+ *    and the access asked. Nothing is stored.
+ * 2. `POST <authorizePath>/consent`: Deny goes back to the client with `access_denied`, never
+ *    reaching Zoho. Allow saves the request with the provider (`beginUpstream`), with the
+ *    browser's binding and the scopes shown, and sends the browser through our Zoho login.
+ * 3. `GET <authorizePath>/done`: the request again (`finishUpstream`), only for the browser
+ *    that allowed it (our own cookie, read strictly: the provider's binding cookie alone is not
+ *    trusted), then the grant for the user the login's session names, with the scopes shown.
+ *
+ * Errors are pages of ours: a self-registered client's redirect URI is never used to answer one.
  */
 import type { AuthRequest, OAuthHelpers } from '@cloudflare/workers-oauth-provider';
+import { configOf } from '../worker/config.ts';
 import type { Env } from '../worker/env.ts';
-import { htmlPage } from '../worker/http.ts';
-import type { ZohoWorkerOptions } from '../worker/options.ts';
+import { crossSiteByMetadata, htmlPage } from '../worker/http.ts';
+import type { ResolvedOptions } from '../worker/options.ts';
+import { bindingHash, boundedForm, boundToBrowser, browserBinding, consentPage, CONSENT_TTL_MS, grantedScopes, openTicket, signTicket } from './consent.ts';
 import { grantPropsOf } from './grant.ts';
 
+/** What the MCP server reads from `env`, beside the Worker's settings (docs/worker.md). */
 export interface McpEnv extends Env {
   /** Set by workers-oauth-provider for its handlers. */
   OAUTH_PROVIDER: OAuthHelpers;
+  /** workers-oauth-provider's namespace: clients, grants and its tokens (hashed or encrypted by it; no Zoho token). */
+  OAUTH_KV: KVNamespace;
+  /** The MCP endpoint's canonical URL, when `createZohoMcp()` is not given `resource`. */
+  MCP_RESOURCE_URL?: string;
+  /** Rate Limiting binding for `/register`, the authorize steps and `/token`, per endpoint and client address. Unbound: no limit. */
+  MCP_LIMITER?: RateLimit;
 }
 
-export interface AuthorizeOptions extends ZohoWorkerOptions {
-  /** The provider's `authorizeEndpoint` (default `/authorize`). */
-  authorizePath: string;
-  /** Show a page naming the MCP client and where it sends the user, Allow or Deny, before the Zoho login. */
-  consentPage: boolean;
+/** What the upstream record keeps beside the request: which browser allowed it, and what it allowed. */
+interface UpstreamData {
+  binding: string;
+  scope: string[];
 }
 
-const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-/** Our consent page: the client's name and redirect URI, Allow and Deny, posting the provider's handle. Never framed. */
-function consentPage(clientName: string, redirectUri: string, handle: string, action: string, headers: Headers): Response {
-  const body = `<!doctype html><meta charset="utf-8"><title>Allow access to Zoho CRM?</title>
-<style>body{font:16px system-ui;max-width:36rem;margin:4rem auto}button{font-size:1rem;padding:.5rem 1.5rem}</style>
-<h1>Allow access to Zoho CRM?</h1>
-<p><strong>${escape(clientName)}</strong> asks to use your Zoho CRM as you. It will be sent back to <code>${escape(redirectUri)}</code>.</p>
-<p>Allow only if you started this from that application.</p>
-<form method="post" action="${escape(action)}"><input type="hidden" name="handle" value="${escape(handle)}">
-<button name="decision" value="allow">Allow, then log in with Zoho</button> <button name="decision" value="deny">Deny</button></form>`;
-  headers.set('content-type', 'text/html;charset=utf-8');
-  headers.set('cache-control', 'no-store');
-  headers.set('referrer-policy', 'no-referrer');
-  headers.set('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
-  headers.set('x-content-type-options', 'nosniff');
-  return new Response(body, { status: 200, headers });
-}
-
-/** The Zoho login, then back to `<authorizePath>/done` with the provider's upstream state. */
-async function toZohoLogin(provider: OAuthHelpers, authRequest: AuthRequest, options: AuthorizeOptions, headers?: Headers): Promise<Response> {
-  // Saved with a cookie binding it to this browser; `state` comes back to .../done through the login's landing path.
-  const upstream = await provider.beginUpstream(authRequest, headers ? { headers } : {});
-  const done = `${options.authorizePath}/done?state=${encodeURIComponent(upstream.state)}`;
-  const out = headers ?? upstream.headers;
-  out.set('location', `${options.basePath ?? ''}/auth/login?return_to=${encodeURIComponent(done)}`);
-  out.set('cache-control', 'no-store');
-  return new Response(null, { status: 302, headers: out });
-}
-
-/** The provider's AuthorizationError, without importing its class: a code, a description, and a redirect when one is safe. */
-function authorizationError(error: unknown): { description: string; redirectTo?: string } | null {
+/** The provider's AuthorizationError, without importing its class: its description. */
+function authorizationError(error: unknown): { description: string } | null {
   if (typeof error !== 'object' || error === null || (error as { name?: unknown }).name !== 'AuthorizationError') return null;
-  return error as { description: string; redirectTo?: string };
+  return error as { description: string };
 }
 
-const refused = (error: { description: string; redirectTo?: string }) =>
-  error.redirectTo ? Response.redirect(error.redirectTo, 302) : htmlPage(400, 'Authorization failed', error.description);
+const failed = (message: string, status = 400) => htmlPage(status, 'Authorization failed', `${message} Start again from your MCP client.`);
 
-/** Answers the two authorize routes; null for any other request. */
-export async function answerAuthorize(request: Request, env: McpEnv, options: AuthorizeOptions): Promise<Response | null> {
-  const url = new URL(request.url);
-  const consentAction = `${options.authorizePath}/consent`;
-  const route =
-    request.method === 'GET' && url.pathname === options.authorizePath ? 'start'
-    : request.method === 'GET' && url.pathname === `${options.authorizePath}/done` ? 'done'
-    : request.method === 'POST' && url.pathname === consentAction && options.consentPage ? 'consent'
-    : null;
-  if (!route) return null;
+async function start(request: Request, env: McpEnv, options: ResolvedOptions, authorizePath: string): Promise<Response> {
   const provider = env.OAUTH_PROVIDER;
-  if (!provider) throw new Error('edge-token-store/mcp: the authorize routes run inside workers-oauth-provider (its defaultHandler)');
+  const authRequest = await provider.parseAuthRequest(request);
+  const client = await provider.lookupClient(authRequest.clientId);
+  const config = configOf(env);
+  const binding = browserBinding(request);
+  const scope = grantedScopes(authRequest.scope);
+  const ticket = await signTicket(config, { request: authRequest, scope, binding: await bindingHash(config, binding.value), expires: Date.now() + CONSENT_TTL_MS });
+  return consentPage({
+    clientName: client?.clientName?.trim() || authRequest.clientId,
+    redirectUri: authRequest.redirectUri,
+    scope,
+    ticket,
+    action: `${authorizePath}/consent`,
+    setCookie: binding.cookie,
+  });
+}
+
+async function decide(request: Request, env: McpEnv, options: ResolvedOptions, authorizePath: string): Promise<Response> {
+  // A form another site posts never decides: the browser says so, and our SameSite cookie is not sent with it.
+  if (crossSiteByMetadata(request)) return failed('This request came from another site.', 403);
+  const form = await boundedForm(request);
+  if (!form) return failed('The form could not be read.', 413);
+  const config = configOf(env);
+  const ticket = await openTicket(config, request, form.get('ticket') ?? '');
+  if (!ticket) return failed('This authorization was not started in this browser, or it expired.');
+  const provider = env.OAUTH_PROVIDER;
+  if (form.get('decision') !== 'allow') {
+    // The redirect URI was checked by the provider and shown on our page; the person chose to go back to it.
+    const back = new URL(ticket.request.redirectUri);
+    back.searchParams.set('error', 'access_denied');
+    if (ticket.request.state) back.searchParams.set('state', ticket.request.state);
+    if (ticket.request.issuer) back.searchParams.set('iss', ticket.request.issuer);
+    return new Response(null, { status: 302, headers: { location: back.toString(), 'cache-control': 'no-store' } });
+  }
+  const data: UpstreamData = { binding: ticket.binding, scope: ticket.scope };
+  const upstream = await provider.beginUpstream(ticket.request, { data });
+  const done = `${authorizePath}/done?state=${encodeURIComponent(upstream.state)}`;
+  upstream.headers.set('location', `${options.basePath}/auth/login?return_to=${encodeURIComponent(done)}`);
+  upstream.headers.set('cache-control', 'no-store');
+  return new Response(null, { status: 302, headers: upstream.headers });
+}
+
+async function finish(request: Request, env: McpEnv, options: ResolvedOptions): Promise<Response> {
+  const provider = env.OAUTH_PROVIDER;
+  const { request: authRequest, data, headers } = await provider.finishUpstream(request);
+  const upstream = data as Partial<UpstreamData> | undefined;
+  if (!(await boundToBrowser(configOf(env), request, upstream?.binding)) || !Array.isArray(upstream?.scope)) {
+    return failed('This authorization was not allowed in this browser.');
+  }
+  const grant = await grantPropsOf(request, env, options);
+  if (!grant) return htmlPage(401, 'Authorization failed', 'The Zoho login did not finish. Start again from your MCP client.', headers);
+  const scope = grantedScopes(upstream.scope);
+  const { redirectTo } = await provider.completeAuthorization({
+    request: authRequest as AuthRequest,
+    userId: grant.userId,
+    // Not secret: which of the user's tokens the grant rides on, so a dead login ends only its own grants.
+    metadata: { tokenRef: grant.props.tokenRef },
+    scope,
+    props: { ...grant.props, scope },
+  });
+  headers.set('location', redirectTo);
+  headers.set('cache-control', 'no-store');
+  return new Response(null, { status: 302, headers });
+}
+
+/** Answers the three authorize routes; null for any other request. */
+export async function answerAuthorize(request: Request, env: McpEnv, options: ResolvedOptions, authorizePath: string, url: URL): Promise<Response | null> {
+  const path = url.pathname;
+  const step =
+    request.method === 'GET' && path === authorizePath ? start
+    : request.method === 'POST' && path === `${authorizePath}/consent` ? decide
+    : request.method === 'GET' && path === `${authorizePath}/done` ? finish
+    : null;
+  if (!step) return null;
+  if (!env.OAUTH_PROVIDER) throw new Error('edge-token-store/mcp: the authorize routes run inside workers-oauth-provider');
   try {
-    if (route === 'start') {
-      const authRequest = await provider.parseAuthRequest(request);
-      if (!options.consentPage) return toZohoLogin(provider, authRequest, options);
-      const client = await provider.lookupClient(authRequest.clientId);
-      const { handle, headers } = await provider.beginConsent(authRequest);
-      return consentPage(client?.clientName || authRequest.clientId, authRequest.redirectUri, handle, consentAction, headers);
-    }
-    if (route === 'consent') {
-      const form = await request.formData();
-      const handle = String(form.get('handle') ?? '');
-      if (form.get('decision') !== 'allow') {
-        const denied = await provider.denyConsent(request, handle);
-        return new Response(null, { status: 302, headers: denied.headers });
-      }
-      const approved = await provider.approveConsent(request, handle);
-      return toZohoLogin(provider, approved.request, options, approved.headers);
-    }
-    const { request: authRequest, headers } = await provider.finishUpstream(request);
-    const grant = await grantPropsOf(request, env, options);
-    if (!grant) return htmlPage(401, 'Authorization failed', 'The Zoho login did not finish. Start again from your MCP client.', headers);
-    const { redirectTo } = await provider.completeAuthorization({
-      request: authRequest as AuthRequest,
-      userId: grant.userId,
-      metadata: {},
-      scope: authRequest.scope,
-      props: grant.props,
-    });
-    headers.set('location', redirectTo);
-    headers.set('cache-control', 'no-store');
-    return new Response(null, { status: 302, headers });
+    return await step(request, env, options, authorizePath);
   } catch (error) {
     const known = authorizationError(error);
     if (!known) throw error;
-    return refused(known);
+    return failed(known.description);
   }
 }

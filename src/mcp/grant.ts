@@ -8,21 +8,25 @@ import { sessionOf, tokenRefCaller, tokenRefString } from '../worker/callers.ts'
 import { configOf } from '../worker/config.ts';
 import type { Env } from '../worker/env.ts';
 import { ask, userObject } from '../worker/objects.ts';
-import { envWithBindings, resolveOptions, type ResolvedOptions, type ZohoWorkerOptions } from '../worker/options.ts';
+import { jsonError } from '../worker/http.ts';
+import { envWithBindings, type ResolvedOptions } from '../worker/options.ts';
+import type { McpScope } from './consent.ts';
 import { crmCallAt } from '../worker/proxy.ts';
 
 /** What an MCP grant keeps about its user: which token of which user object. No secret. */
 export interface ZohoGrantProps {
   /** `<data center>/<user object>/<token id>`. */
   tokenRef: string;
+  /** What the user allowed on our consent page: `crm.read`, and `crm.write` to create. */
+  scope: McpScope[];
 }
 
 /** How a grant's CRM call ended, beside Zoho's answer. */
 export type GrantCallOutcome = 'ok' | 'dead' | 'busy' | 'refused';
 
 /** The grant props for the user logged in by the request's session cookie, or null (no live session). One object call. */
-export async function grantPropsOf(request: Request, env: Env, options: ZohoWorkerOptions = {}): Promise<{ props: ZohoGrantProps; userId: string } | null> {
-  env = envWithBindings(env, resolveOptions(options).bindings);
+export async function grantPropsOf(request: Request, env: Env, options: ResolvedOptions): Promise<{ props: Pick<ZohoGrantProps, 'tokenRef'>; userId: string } | null> {
+  env = envWithBindings(env, options.bindings);
   const session = await sessionOf(request, env, configOf(env));
   const info = session && (await ask(userObject(env, session.ref), (s) => s.me(session.sessionId)));
   if (!session || !info) return null;
@@ -38,6 +42,11 @@ export async function grantPropsOf(request: Request, env: Env, options: ZohoWork
  */
 export async function grantFetch(env: Env, props: ZohoGrantProps, path: string, init: RequestInit, options: ResolvedOptions): Promise<{ response: Response; outcome: GrantCallOutcome }> {
   env = envWithBindings(env, options.bindings);
+  // A grant that may only read makes no call that writes, whatever tool asks (ours or the app's).
+  const method = (init.method ?? 'GET').toUpperCase();
+  if (!props.scope.includes('crm.write') && method !== 'GET' && method !== 'HEAD') {
+    return { response: jsonError(403, 'insufficient_scope', 'this MCP grant may only read: the client must ask for crm.write'), outcome: 'refused' };
+  }
   const { response, code } = await crmCallAt(options, configOf(env), path, init, () => tokenRefCaller(env, props.tokenRef), 'raw');
   if (code === 'REAUTH_REQUIRED' || code === 'NOT_FOUND' || code === 'unauthorized') return { response, outcome: 'dead' };
   if (response.status === 503) return { response, outcome: 'busy' };

@@ -1,37 +1,100 @@
 /**
  * `edge-token-store/mcp`: a Zoho CRM MCP server on Workers, behind
  * `@cloudflare/workers-oauth-provider` (the MCP client's OAuth), with this package's Zoho login
- * as the upstream and each user's tokens in their own object. docs/mcp.md.
+ * as the upstream, our consent page before it, and each user's tokens in their own object.
+ * docs/mcp.md.
  *
- * - `createZohoMcp(options)`: `authorize(request, env)` answers the provider's authorize step
- *   (null for other paths), `apiHandler` is the provider's `apiHandler` for the MCP endpoint.
+ * `createZohoMcp(options).route(request, env, ctx)` answers the MCP endpoint, the provider's
+ * endpoints and discovery documents, and the authorize and grant routes; null for every other
+ * request, which goes on to the app (and its Zoho handler, whose login the authorization uses).
  */
-import type { ZohoWorkerOptions } from '../worker/options.ts';
+import { OAuthProvider } from '@cloudflare/workers-oauth-provider';
+import { handlerOptionsFor, type ResolvedOptions, type ZohoWorkerOptions } from '../worker/options.ts';
 import { answerAuthorize, type McpEnv } from './authorize.ts';
+import { MCP_SCOPES } from './consent.ts';
+import { answerGrants } from './grants.ts';
+import { withinLimits } from './limits.ts';
 import { mcpApiHandler, type McpServerOptions } from './server.ts';
 
 export type { McpEnv as ZohoMcpEnv } from './authorize.ts';
+export type { McpScope as ZohoMcpScope } from './consent.ts';
+export type { ZohoGrantProps } from './grant.ts';
+export type { ZohoMcpGrant } from './grants.ts';
+export type { GrantCrm } from './tools.ts';
 
 export interface ZohoMcpOptions extends ZohoWorkerOptions {
   /** The server's name and version, as MCP clients see them (default "zoho-crm", "1.0.0"). */
   name?: string;
   version?: string;
-  /** The provider's `authorizeEndpoint` (default `/authorize`); its second step is `<path>/done`. */
-  authorizePath?: string;
   /**
-   * Show a page of ours before the Zoho login, naming the MCP client and its redirect URI, with
-   * Allow and Deny (default false: straight to Zoho's consent, which names your app, not the
-   * client). Turn it on when any client may register: docs/mcp.md says why.
+   * The MCP endpoint's canonical URL, `https://<your host>/mcp` (default: `env.MCP_RESOURCE_URL`;
+   * with neither, `route` answers null: no MCP server). Its path is where the endpoint is served.
    */
-  consentPage?: boolean;
+  resource?: string;
+  /** The authorization endpoint (default `/authorize`); its steps and the user's grants live under it. */
+  authorizePath?: string;
+  /** More tools beside the CRM tools: `crm(path, init)` calls the CRM as the grant's user, within its scopes. */
   tools?: McpServerOptions['tools'];
 }
 
+/** The provider's endpoints besides the MCP one (fixed: they appear in every client's discovery). */
+const TOKEN_PATH = '/token';
+const REGISTER_PATH = '/register';
+
+const invalid = (message: string) => new TypeError(`edge-token-store/mcp: ${message}`);
+
 export function createZohoMcp(options: ZohoMcpOptions = {}) {
   const authorizePath = options.authorizePath ?? '/authorize';
-  if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(authorizePath)) throw new TypeError('edge-token-store/mcp: authorizePath must be a path such as "/authorize"');
+  if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(authorizePath)) throw invalid('authorizePath must be a path such as "/authorize"');
+  if (options.resource !== undefined && !URL.canParse(options.resource)) throw invalid('resource must be the MCP endpoint URL, such as "https://crm-mcp.example.com/mcp"');
+  if (options.tools !== undefined && typeof options.tools !== 'function') throw invalid('tools must be a function');
+  const { name = 'zoho-crm', version = '1.0.0', resource, tools, authorizePath: _path, ...workerOptions } = options;
+  // The Worker options the MCP calls follow: the app's Zoho handler's hooks and bindings, with
+  // ours on top. Resolved at the first request, once every handler of the Worker exists.
+  let resolved: ResolvedOptions | undefined;
+  const optionsFor = () => (resolved ??= handlerOptionsFor(workerOptions));
+  const apiHandler = mcpApiHandler({ name, version, ...(tools ? { tools } : {}) }, optionsFor);
+  const defaultHandler = {
+    async fetch(request: Request, env: McpEnv): Promise<Response> {
+      const url = new URL(request.url);
+      const answer = (await answerAuthorize(request, env, optionsFor(), authorizePath, url)) ?? (await answerGrants(request, env, optionsFor(), authorizePath, url));
+      return answer ?? new Response('not found', { status: 404 });
+    },
+  };
+  // One provider per isolate and resource URL (never the request's Host).
+  let provider: { url: string; apiPath: string; handler: OAuthProvider<McpEnv> } | undefined;
+  const providerFor = (url: string) => {
+    if (provider?.url === url) return provider;
+    const apiPath = new URL(url).pathname;
+    const handler = new OAuthProvider<McpEnv>({
+      apiRoute: apiPath,
+      apiHandler: apiHandler as never,
+      defaultHandler: defaultHandler as never,
+      authorizeEndpoint: authorizePath,
+      tokenEndpoint: TOKEN_PATH,
+      clientRegistrationEndpoint: REGISTER_PATH,
+      scopesSupported: Object.keys(MCP_SCOPES),
+      // Clients ask for these first; one that asks for crm.read alone gets a grant that only reads.
+      requiredScopes: Object.keys(MCP_SCOPES),
+      resourceMetadata: { resource: url, resource_name: name },
+    });
+    return (provider = { url, apiPath, handler });
+  };
+  const endpoints = { authorize: authorizePath, token: TOKEN_PATH, register: REGISTER_PATH };
   return {
-    authorize: (request: Request, env: McpEnv) => answerAuthorize(request, env, { ...options, authorizePath, consentPage: options.consentPage ?? false }),
-    apiHandler: mcpApiHandler({ ...options, name: options.name ?? 'zoho-crm', version: options.version ?? '1.0.0' }),
+    /** The MCP server's answer to its own paths; null for every other request (and for all, when no resource URL is set). */
+    async route(request: Request, env: Omit<McpEnv, 'OAUTH_PROVIDER' | 'OAUTH_KV'> & { OAUTH_KV?: KVNamespace }, ctx: ExecutionContext): Promise<Response | null> {
+      const url = resource ?? env.MCP_RESOURCE_URL;
+      if (!url) return null;
+      if (!env.OAUTH_KV) throw new Error('configuration: the MCP server needs a KV namespace bound as OAUTH_KV');
+      const { apiPath, handler } = providerFor(url);
+      const at = new URL(request.url);
+      const path = at.pathname;
+      const ours = path.startsWith('/.well-known/oauth-') || [apiPath, authorizePath, TOKEN_PATH, REGISTER_PATH].some((p) => path === p || path.startsWith(`${p}/`));
+      if (!ours) return null;
+      const checked = await withinLimits(request, env as McpEnv, at, endpoints);
+      if (checked instanceof Response) return checked;
+      return handler.fetch(checked, env as McpEnv, ctx);
+    },
   };
 }

@@ -6,6 +6,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import type { McpScope } from './consent.ts';
 import type { GrantCallOutcome } from './grant.ts';
 
 export type GrantCrm = (path: string, init?: RequestInit) => Promise<{ response: Response; outcome: GrantCallOutcome }>;
@@ -26,6 +27,7 @@ const ADVICE: Record<string, string> = {
   NO_PERMISSION: "The user's Zoho profile does not allow this.",
   TOO_MANY_REQUESTS: "Too many calls at once for the org's edition: wait a moment and retry.",
   forbidden: "This server's rules do not allow this call.",
+  insufficient_scope: 'This grant may only read; the client must authorize again asking for crm.write.',
 };
 
 const text = (value: unknown, isError = false): CallToolResult => ({ content: [{ type: 'text', text: typeof value === 'string' ? value : JSON.stringify(value, null, 2) }], ...(isError ? { isError } : {}) });
@@ -46,7 +48,8 @@ async function answer(call: Promise<{ response: Response; outcome: GrantCallOutc
   return text(`Zoho answered ${code}: ${message}. ${ADVICE[code] ?? 'Check the arguments.'}${body?.details ? ` Details: ${JSON.stringify(body.details)}` : ''}`, true);
 }
 
-export function registerCrmTools(server: McpServer, crm: GrantCrm): void {
+/** The CRM tools a grant's scopes allow: the three that read always, `create_record` only with `crm.write`. */
+export function registerCrmTools(server: McpServer, crm: GrantCrm, scope: readonly McpScope[]): void {
   server.registerTool(
     'list_records',
     {
@@ -78,6 +81,7 @@ export function registerCrmTools(server: McpServer, crm: GrantCrm): void {
       return answer(crm(`/crm/v8/${module}/search?${new URLSearchParams({ [name]: value! })}`));
     },
   );
+  if (!scope.includes('crm.write')) return;
   server.registerTool(
     'create_record',
     {

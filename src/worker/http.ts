@@ -158,3 +158,29 @@ export function crossSiteRefused(request: Request, url: URL, allowedOrigins: Set
   if (origin === null || origin === url.origin) return false;
   return !allowedOrigins.has(origin);
 }
+
+/** A request's body, read up to `maxBytes` whatever it declares (chunked bodies included); null past it. */
+export async function boundedBody(request: Request, maxBytes: number): Promise<ArrayBuffer | null> {
+  if (Number(request.headers.get('content-length') ?? 0) > maxBytes) return null;
+  if (!request.body) return new ArrayBuffer(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return body.buffer;
+}

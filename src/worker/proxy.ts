@@ -20,7 +20,7 @@ import { callerOf, crmAllowed, type Caller } from './callers.ts';
 import type { Config } from './config.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { Env } from './env.ts';
-import { jsonError, tokenErrorResponse } from './http.ts';
+import { boundedBody, jsonError, tokenErrorResponse } from './http.ts';
 
 const REQUEST_HEADERS = ['accept', 'accept-language', 'content-type', 'if-modified-since', 'if-none-match', 'x-crm-org', 'x-external'];
 const RESPONSE_HEADERS = ['content-type', 'etag', 'last-modified', 'retry-after'];
@@ -58,28 +58,6 @@ export function proxiedHeaders(upstream: Response): Headers {
     out.set('content-disposition', disposition);
   }
   return out;
-}
-
-/** The request body, read up to MAX_BODY_BYTES (chunked bodies included); null past it. */
-async function boundedBody(request: Request): Promise<ArrayBuffer | null> {
-  if (!request.body) return new ArrayBuffer(0);
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_BODY_BYTES) {
-      await reader.cancel();
-      return null;
-    }
-    chunks.push(value);
-  }
-  const body = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) body.set(chunk, at), (at += chunk.byteLength);
-  return body.buffer;
 }
 
 const tooLarge = () => ({ response: jsonError(413, 'too_large', `request bodies are limited to ${MAX_BODY_BYTES} bytes`), code: 'too_large' });
@@ -148,7 +126,7 @@ export async function crmPipeline(
     const value = request.headers.get(name);
     if (value !== null) headers.set(name, value);
   }
-  const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : await boundedBody(request);
+  const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : await boundedBody(request, MAX_BODY_BYTES);
   if (body === null) return tooLarge();
   try {
     // A second call to the caller's object only if Zoho rejects the access token: the refresh runs there.

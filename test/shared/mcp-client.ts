@@ -54,13 +54,14 @@ export interface McpWorld {
   consent: (consentUrl: string, email: string) => Promise<string>;
 }
 
+const unescapeHtml = (text: string) => text.replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n)));
+
 /**
  * A browser's visit from the authorization URL to the MCP client's redirect URI: the redirect
- * it lands on (`?code=`, or `?error=`). A consent page of the Worker's (a form with a
- * `handle`) is answered with `decision`.
+ * it lands on (`?code=`, or `?error=`). The Worker's consent page (a form with a signed
+ * `ticket`) is answered with `decision`.
  */
-export async function visitAuthorization(world: McpWorld, start: URL, email: string, decision: 'allow' | 'deny' = 'allow'): Promise<URL> {
-  const jar = new Map<string, string>();
+export async function visitAuthorization(world: McpWorld, start: URL, email: string, decision: 'allow' | 'deny' = 'allow', jar = new Map<string, string>()): Promise<URL> {
   let url = start.toString();
   let form: { action: string; body: URLSearchParams } | null = null;
   for (let hop = 0; hop < 12; hop++) {
@@ -76,7 +77,8 @@ export async function visitAuthorization(world: McpWorld, start: URL, email: str
     form = null;
     for (const line of response.headers.getSetCookie()) {
       const [name, value] = line.split(';')[0]!.split(/=(.*)/s);
-      jar.set(name!, value!);
+      if (value) jar.set(name!, value);
+      else jar.delete(name!);
     }
     const location = response.headers.get('location');
     if (location) {
@@ -84,10 +86,10 @@ export async function visitAuthorization(world: McpWorld, start: URL, email: str
       continue;
     }
     const page: string = await response.text();
-    const handle = /name="handle" value="([^"]+)"/.exec(page)?.[1];
+    const ticket = /name="ticket" value="([^"]+)"/.exec(page)?.[1];
     const action: string | undefined = /<form method="post" action="([^"]+)"/.exec(page)?.[1];
-    if (response.status !== 200 || !handle || !action) throw new Error(`the authorization stopped at ${url}: ${response.status} ${page.slice(0, 200)}`);
-    form = { action: action.replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n))), body: new URLSearchParams({ handle: handle.replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n))), decision }) };
+    if (response.status !== 200 || !ticket || !action) throw new Error(`the authorization stopped at ${url}: ${response.status} ${page.slice(0, 200)}`);
+    form = { action: unescapeHtml(action), body: new URLSearchParams({ ticket: unescapeHtml(ticket), decision }) };
   }
   throw new Error('too many redirects');
 }
