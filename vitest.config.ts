@@ -94,7 +94,7 @@ function workersProject(name: string, configPath: string, include: string[], ext
       }),
     ],
     // Fixtures import the package by name, as its users do: here it is the source.
-    resolve: { alias: { 'edge-token-store/worker': resolvePath('src/worker/index.ts'), 'edge-token-store/hono': resolvePath('src/hono/index.ts') } },
+    resolve: { alias: { 'edge-token-store/worker': resolvePath('src/worker/index.ts'), 'edge-token-store/hono': resolvePath('src/hono/index.ts'), 'edge-token-store/mcp': resolvePath('src/mcp/index.ts') } },
     test: { name, ...limits.workers, include },
   };
 }

@@ -25,7 +25,7 @@ interface Env extends ZohoEnv {
 }
 
 const zoho = createZohoWorker();
-const mcp = createZohoMcp({ name: 'edge-token-store' });
+const mcp = createZohoMcp({ handler: zoho, name: 'edge-token-store' });
 
 const app = {
   async fetch(request: Request, env: Env, ctx?: ExecutionContext): Promise<Response> {

@@ -9,7 +9,8 @@
  * request, which goes on to the app (and its Zoho handler, whose login the authorization uses).
  */
 import { OAuthProvider } from '@cloudflare/workers-oauth-provider';
-import { handlerOptionsFor, type ResolvedOptions, type ZohoWorkerOptions } from '../worker/options.ts';
+import type { ZohoHandler } from '../worker/router.ts';
+import { handlerOptions } from '../worker/router.ts';
 import { answerAuthorize, type McpEnv } from './authorize.ts';
 import { MCP_SCOPES } from './consent.ts';
 import { answerGrants } from './grants.ts';
@@ -22,7 +23,13 @@ export type { ZohoGrantProps } from './grant.ts';
 export type { ZohoMcpGrant } from './grants.ts';
 export type { GrantCrm } from './tools.ts';
 
-export interface ZohoMcpOptions extends ZohoWorkerOptions {
+export interface ZohoMcpOptions {
+  /**
+   * The Zoho handler users log in through (`createZohoHandler()` or `createZohoWorker()`): the
+   * authorization goes through its login, and the tools' CRM calls follow its options (its
+   * `authorizeCrm` hook, bindings, base path), exactly as its own `/crm/*` does.
+   */
+  handler: ZohoHandler | { fetch(request: Request, env: never, ctx?: ExecutionContext): Promise<Response> };
   /** The server's name and version, as MCP clients see them (default "zoho-crm", "1.0.0"). */
   name?: string;
   version?: string;
@@ -43,21 +50,19 @@ const REGISTER_PATH = '/register';
 
 const invalid = (message: string) => new TypeError(`edge-token-store/mcp: ${message}`);
 
-export function createZohoMcp(options: ZohoMcpOptions = {}) {
+export function createZohoMcp(options: ZohoMcpOptions) {
+  const resolved = handlerOptions(options?.handler ?? {});
+  if (!resolved) throw invalid('handler must be what createZohoHandler() or createZohoWorker() returned');
   const authorizePath = options.authorizePath ?? '/authorize';
   if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(authorizePath)) throw invalid('authorizePath must be a path such as "/authorize"');
   if (options.resource !== undefined && !URL.canParse(options.resource)) throw invalid('resource must be the MCP endpoint URL, such as "https://crm-mcp.example.com/mcp"');
   if (options.tools !== undefined && typeof options.tools !== 'function') throw invalid('tools must be a function');
-  const { name = 'zoho-crm', version = '1.0.0', resource, tools, authorizePath: _path, ...workerOptions } = options;
-  // The Worker options the MCP calls follow: the app's Zoho handler's hooks and bindings, with
-  // ours on top. Resolved at the first request, once every handler of the Worker exists.
-  let resolved: ResolvedOptions | undefined;
-  const optionsFor = () => (resolved ??= handlerOptionsFor(workerOptions));
-  const apiHandler = mcpApiHandler({ name, version, ...(tools ? { tools } : {}) }, optionsFor);
+  const { name = 'zoho-crm', version = '1.0.0', resource, tools } = options;
+  const apiHandler = mcpApiHandler({ name, version, ...(tools ? { tools } : {}) }, resolved);
   const defaultHandler = {
     async fetch(request: Request, env: McpEnv): Promise<Response> {
       const url = new URL(request.url);
-      const answer = (await answerAuthorize(request, env, optionsFor(), authorizePath, url)) ?? (await answerGrants(request, env, optionsFor(), authorizePath, url));
+      const answer = (await answerAuthorize(request, env, resolved, authorizePath, url)) ?? (await answerGrants(request, env, resolved, authorizePath, url));
       return answer ?? new Response('not found', { status: 404 });
     },
   };

@@ -38,13 +38,12 @@ async function revokeGrantsOn(env: McpEnv, props: ZohoGrantProps): Promise<void>
 const isGrantProps = (props: unknown): props is ZohoGrantProps =>
   typeof (props as ZohoGrantProps | undefined)?.tokenRef === 'string' && Array.isArray((props as ZohoGrantProps).scope);
 
-/** The MCP endpoint; `optionsFor` gives the Worker options its calls follow (the app's hooks and bindings). */
-export function mcpApiHandler(options: McpServerOptions, optionsFor: (request: Request) => ResolvedOptions) {
+/** The MCP endpoint; its CRM calls follow `resolved`, the Zoho handler's options (its hooks and bindings). */
+export function mcpApiHandler(options: McpServerOptions, resolved: ResolvedOptions) {
   return {
     async fetch(request: Request, env: McpEnv, ctx: { props?: unknown }): Promise<Response> {
       const props = ctx.props;
       if (!isGrantProps(props)) return Response.json({ error: 'invalid_token' }, { status: 401 });
-      const resolved = optionsFor(request);
       let dead = false;
       const crm: GrantCrm = async (path, init) => {
         const result = await grantFetch(env, props, path, init ?? {}, resolved);

@@ -149,19 +149,6 @@ export function sessionOptions(request: Request, given: ZohoSessionOptions | und
   return resolveOptions({ ...base, ...given });
 }
 
-/**
- * The options of a part of the Worker no handler routes (the MCP server): the one handler's
- * made in this isolate (its hooks and bindings), with `given` on top. With several handlers of
- * different hooks or bindings, `given` must name its own: never a guess.
- */
-export function handlerOptionsFor(given: ZohoWorkerOptions): ResolvedOptions {
-  const own = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined)) as ZohoWorkerOptions;
-  if (handlerDefaults.length > 1 && own.authorizeCrm === undefined && own.bindings === undefined) {
-    throw invalid('this Worker made Zoho handlers with different hooks or bindings: pass createZohoMcp() the authorizeCrm and bindings of the one its users log in through');
-  }
-  return resolveOptions({ ...handlerDefaults[0], ...own });
-}
-
 const views = new WeakMap<object, Map<string, unknown>>();
 
 /**

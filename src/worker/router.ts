@@ -18,7 +18,7 @@ import { callback, login, logout, me, refreshNow, revoke, type AuthContext } fro
 import { configOf, type Config } from './config.ts';
 import type { Env } from './env.ts';
 import { corsHeaders, crossSiteByMetadata, crossSiteRefused, jsonError, log, tokenErrorResponse } from './http.ts';
-import { envWithBindings, markRouted, registerHandler, resolveOptions, type ZohoWorkerOptions } from './options.ts';
+import { envWithBindings, markRouted, registerHandler, resolveOptions, type ResolvedOptions, type ZohoWorkerOptions } from './options.ts';
 import { proxy } from './proxy.ts';
 
 type Answer = { response: Response; event?: string; code?: string };
@@ -87,6 +87,12 @@ interface HandlerAt extends ZohoHandler {
   routeAt(request: Request, env: Env, url: URL): Promise<Response | null>;
 }
 
+/** Each handler's (and whole Worker's) checked options, for what acts through its login: the MCP server. */
+const optionsOf = new WeakMap<object, ResolvedOptions>();
+
+/** The options `handler` was made with, if createZohoHandler() or createZohoWorker() made it. */
+export const handlerOptions = (handler: object): ResolvedOptions | undefined => optionsOf.get(handler);
+
 function handlerOf(options?: ZohoWorkerOptions): HandlerAt {
   const resolved = resolveOptions(options);
   // getZohoSession() of an app route follows this handler's hooks and bindings.
@@ -130,18 +136,23 @@ function handlerOf(options?: ZohoWorkerOptions): HandlerAt {
 
 export function createZohoHandler(options?: ZohoWorkerOptions): ZohoHandler {
   const { route } = handlerOf(options);
-  return { route };
+  const handler = { route };
+  optionsOf.set(handler, resolveOptions(options));
+  return handler;
 }
 
 /** A whole Worker: the routes, `/healthz`, and 404 for anything else. */
 export function createZohoWorker(options?: ZohoWorkerOptions): { fetch(request: Request, env: Env, ctx?: ExecutionContext): Promise<Response> } {
   const handler = handlerOf(options);
-  const health = `${resolveOptions(options).basePath}/healthz`;
-  return {
-    async fetch(request, env) {
+  const resolved = resolveOptions(options);
+  const health = `${resolved.basePath}/healthz`;
+  const worker = {
+    async fetch(request: Request, env: Env) {
       const url = new URL(request.url);
       if (url.pathname === health) return Response.json({ ok: true });
       return (await handler.routeAt(request, env, url)) ?? jsonError(404, 'not_found', 'no such route');
     },
   };
+  optionsOf.set(worker, resolved);
+  return worker;
 }

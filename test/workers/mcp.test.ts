@@ -4,10 +4,12 @@
  * the CRM tools as the user; the grant's props name the user's token, never a Zoho token; a
  * revoke at Zoho revokes the MCP grant and the client gets 401.
  */
-import { env, SELF } from 'cloudflare:test';
+import { createExecutionContext, env, SELF } from 'cloudflare:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { describe, expect, it } from 'vitest';
+import { createZohoMcp } from '../../src/mcp/index.ts';
+import { createZohoHandler } from '../../src/worker/index.ts';
 import { connectedClient, MCP_REDIRECT, MemoryAuth, startAuthorization, textOf, visitAuthorization, type McpWorld } from '../shared/mcp-client.ts';
 import { admin, client as zohoClient, usageOf, ZOHO } from './local-zoho.ts';
 import { APP, loginAs, userNameOf, userStore } from './worker-client.ts';
@@ -284,5 +286,48 @@ describe("a user's MCP grants: listed, ended by them, and a dead login ends only
     expect((await second.callTool({ name: 'list_records', arguments: { module: 'Leads', fields: 'Last_Name' } })).isError).toBeFalsy();
     const after = (await (await SELF.fetch(`${APP}/authorize/grants`, { headers: { cookie: now } })).json()) as { grants: { currentLogin: boolean }[] };
     expect(after.grants.map((g) => g.currentLogin)).toEqual([true]);
+  });
+});
+
+describe('what anyone may send before they are anyone: bounded registrations, a rate per address', () => {
+  const register = (body: string, address?: string) =>
+    SELF.fetch(`${APP}/register`, { method: 'POST', headers: { 'content-type': 'application/json', ...(address ? { 'cf-connecting-ip': address } : {}) }, body });
+  const client = (extra: Record<string, unknown> = {}) => JSON.stringify({ ...new MemoryAuth().clientMetadata, ...extra });
+
+  it('refuses a registration of more than 8 KiB, a long name, long lists and nested values, and stores none of them', async () => {
+    const before = (await env.OAUTH_KV.list({ prefix: 'client:' })).keys.length;
+    const refused = [
+      await register(client({ client_name: 'x'.repeat(700_000) })),
+      await register(client({ client_name: 'x'.repeat(101) })),
+      await register(client({ redirect_uris: Array.from({ length: 11 }, (_, i) => `http://localhost:${9000 + i}/cb`) })),
+      await register(client({ contacts: [{ nested: true }] })),
+      await register('not json'),
+    ];
+    expect(refused.map((r) => r.status)).toEqual([413, 400, 400, 400, 400]);
+    expect((await refused[1]!.json()) as object).toMatchObject({ error: 'invalid_client_metadata' });
+    expect((await env.OAUTH_KV.list({ prefix: 'client:' })).keys.length).toBe(before);
+    expect((await register(client())).status).toBe(201);
+  });
+
+  it('an address gets 30 registrations a minute; the next is 429, and another address is not held back', async () => {
+    const statuses = [];
+    for (let i = 0; i < 31; i++) statuses.push((await register(client(), '203.0.113.9')).status);
+    expect(statuses.slice(0, 30).every((s) => s === 201)).toBe(true);
+    expect(statuses[30]).toBe(429);
+    expect((await register(client(), '203.0.113.10')).status).toBe(201);
+  });
+});
+
+describe('createZohoMcp over a handler at basePath "/"', () => {
+  it('sends the login to /auth/login on this origin, not to a host named "auth"', async () => {
+    const zoho = createZohoHandler({ basePath: '/' });
+    const mcp = createZohoMcp({ handler: zoho, resource: `${APP}/mcp` });
+    const fetchApp = async (input: string | URL | Request, init?: RequestInit) =>
+      (await mcp.route(input instanceof Request ? input : new Request(input, init), env, createExecutionContext())) ?? (await zoho.route(new Request(input, init), env))!;
+    const w: McpWorld = { ...world, fetchApp };
+    const page = await fetchApp((await startAuthorization(w, new MemoryAuth())).toString());
+    const cookie = page.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const allowed = await fetchApp(`${APP}/authorize/consent`, { ...post(ticketOf(await page.text()), 'allow', { cookie }), redirect: 'manual' });
+    expect(allowed.headers.get('location')).toMatch(/^\/auth\/login\?return_to=/);
   });
 });
