@@ -21,6 +21,7 @@ interface Controls {
   recoverRefreshes(refreshToken: string): void;
   redirectPath(url: string, to: string | null): void;
   setPkce(mode: 'check' | 'ignore-server', email?: string): void;
+  setAccessTokenSeconds(email: string, seconds: number): void;
   throttleRevokes(on: boolean): void;
   issueGrant(clientId: string, email: string, redirectUri: string | null, options: { scope?: string; codeChallenge?: string; codeChallengeMethod?: string; nonce?: string }): string | null;
   decideDevice(userCode: string, email: string, reject?: boolean): boolean;
@@ -80,6 +81,10 @@ export async function answerAdmin(zoho: Controls, request: Request, url: URL): P
       zoho.setPkce(mode, email ?? undefined);
       return json({ ok: true, mode });
     }
+    case 'access-token-seconds':
+      if (!email || !/^\d{1,6}$/.test(params.get('seconds') ?? '') || Number(params.get('seconds')) < 1) break;
+      zoho.setAccessTokenSeconds(email, Number(params.get('seconds')));
+      return json({ ok: true });
     case 'throttle-revokes':
       zoho.throttleRevokes(params.get('on') !== '0');
       return json({ ok: true });

@@ -89,6 +89,8 @@ export class LocalZoho {
   readonly #options: LocalZohoOptions;
   /** How long an access token lasts (ms): `accessTokenSeconds`, Zoho's hour by default. */
   readonly #accessTtl: number;
+  /** The same, for one user's tokens (admin: /__admin/access-token-seconds?email=&seconds=), so test files running at once keep theirs. */
+  readonly #accessTtlFor = new Map<string, number>();
   readonly #grants = new Map<string, Grant>();
   /** What became of each code presented at the token endpoint, so a test can ask about its own code (admin: counts?code=). */
   readonly #codeOutcomes = new Map<string, 'redeemed' | 'refused'>();
@@ -372,6 +374,12 @@ export class LocalZoho {
     this.#revokesThrottled = on;
   }
 
+  /** How long the access tokens refreshed for one user last from now on, in seconds (Zoho's hour unless set). */
+  setAccessTokenSeconds(email: string, seconds: number): void {
+    if (!Number.isInteger(seconds) || seconds < 1) throw new TypeError('LocalZoho: an access token lasts a whole number of seconds, at least 1');
+    this.#accessTtlFor.set(email, seconds * 1000);
+  }
+
   /** Whether server-based clients' PKCE verifiers are checked, for every user or for one user's codes. */
   setPkce(mode: LocalZohoPkceMode, email?: string): void {
     if (!isPkceMode(mode)) throw new TypeError("LocalZoho: pkce must be 'check' or 'ignore-server'");
@@ -561,7 +569,8 @@ export class LocalZoho {
     }
     const accessToken = randomToken('access');
     const { clientId, user, dataCenter, scope } = record;
-    this.#access.set(accessToken, { refresh: refreshToken, clientId, user, dataCenter, scope, expiresAt: now + this.#accessTtl });
+    const ttl = this.#accessTtlFor.get(user.email) ?? this.#accessTtl;
+    this.#access.set(accessToken, { refresh: refreshToken, clientId, user, dataCenter, scope, expiresAt: now + ttl });
     record.access.push(accessToken);
     // The 16th live access token invalidates the oldest, which then answers INVALID_OAUTHTOKEN.
     while (record.access.length > LIVE_ACCESS_PER_REFRESH) {
@@ -570,8 +579,8 @@ export class LocalZoho {
       this.#access.delete(oldest);
     }
     const expires = this.#options.legacyExpiresIn
-      ? { expires_in: this.#accessTtl, expires_in_sec: this.#accessTtl / 1000 }
-      : { expires_in: this.#accessTtl / 1000 };
+      ? { expires_in: ttl, expires_in_sec: ttl / 1000 }
+      : { expires_in: ttl / 1000 };
     return json({ access_token: accessToken, api_domain: apiDomain, token_type: 'Bearer', ...expires });
   }
 

@@ -135,18 +135,29 @@ export class ZohoUserObject extends DurableObject<UserObjectEnv> {
 
   /**
    * A call used this token: the user is active (written at most once a minute), and the alarm
-   * refreshes it REFRESH_AHEAD_MS before it expires. No storage write on most calls.
+   * refreshes it a lead before it expires. No storage write on most calls.
    */
   async #noteActive(token: OAuthToken): Promise<void> {
     if (this.#activeWindowMs() === null || token.expiryTime === null) return;
     const now = Date.now();
-    // Both in one read: this runs on every proxied call.
-    const [activeAt, storedRefreshAt] = this.#metas('active_at', 'refresh_at');
+    // All in one read: this runs on every proxied call.
+    const [activeAt, storedRefreshAt, lead] = this.#metas('active_at', 'refresh_at', 'refresh_lead');
     if (now - Number(activeAt ?? 0) >= ACTIVITY_RESOLUTION_MS) this.#setMeta('active_at', String(now));
-    const refreshAt = String(token.expiryTime - REFRESH_AHEAD_MS);
+    const refreshAt = String(token.expiryTime - (lead === null ? REFRESH_AHEAD_MS : Number(lead)));
     if (storedRefreshAt === refreshAt) return;
     this.#setMeta('refresh_at', refreshAt);
     await this.#schedule();
+  }
+
+  /**
+   * How long before expiry to refresh: REFRESH_AHEAD_MS, or half a token's lifetime when Zoho
+   * issues shorter ones, learned from the last token issued. Else a refresh point would lie
+   * before the new token was even issued, and each refresh would schedule the next at once.
+   */
+  #learnLifetime(expiryTime: number | null): void {
+    if (expiryTime === null) return;
+    const lead = String(Math.max(0, Math.min(REFRESH_AHEAD_MS, Math.floor((expiryTime - Date.now()) / 2))));
+    if (this.#meta('refresh_lead') !== lead) this.#setMeta('refresh_lead', lead);
   }
 
   /** The alarm's refresh-ahead: tokens near expiry, for a user active within the window; an idle user's are left for their next request. */
@@ -156,12 +167,16 @@ export class ZohoUserObject extends DurableObject<UserObjectEnv> {
     if (refreshAt === null || Number(refreshAt) > Date.now()) return;
     this.#setMeta('refresh_at', null);
     if (windowMs === null || Date.now() - Number(this.#meta('active_at') ?? 0) > windowMs) return;
+    const lead = Number(this.#meta('refresh_lead') ?? REFRESH_AHEAD_MS);
     for (const token of await this.#tokens.store().getTokens()) {
-      if (token.expiryTime === null || token.expiryTime - Date.now() > REFRESH_AHEAD_MS) continue;
+      if (token.expiryTime === null || token.expiryTime - Date.now() > lead) continue;
       try {
         // Single-flight with any request refreshing at the same moment; the next refresh point follows the new expiry.
-        const fresh = await this.#manager().freshToken({ id: token.id }, { skewMs: REFRESH_AHEAD_MS });
-        if (fresh.expiryTime !== null) this.#setMeta('refresh_at', String(fresh.expiryTime - REFRESH_AHEAD_MS));
+        const fresh = await this.#manager().freshToken({ id: token.id }, { skewMs: lead });
+        this.#learnLifetime(fresh.expiryTime);
+        const next = fresh.expiryTime === null ? null : fresh.expiryTime - Number(this.#meta('refresh_lead'));
+        // Never re-armed at or before now: a refresh that did not move the expiry past its point waits for a request.
+        if (next !== null && next > Date.now()) this.#setMeta('refresh_at', String(next));
       } catch (error) {
         // A dead login or a busy Zoho: the user's next request meets it as it would have; the alarm goes on.
         if (!isTokenStoreError(error)) throw error;
@@ -298,6 +313,7 @@ export class ZohoUserObject extends DurableObject<UserObjectEnv> {
   login(answer: ZohoTokens, userName: string, redirectUrl: string | null, ttlSeconds: number): Promise<Outcome<{ tokenId: string; sessionId: string; expiresAt: number }>> {
     return this.#answer(async () => {
       const saved = await this.#manager().saveGrant(answer, { userName, redirectUrl: redirectUrl ?? undefined, storeClientSecret: false });
+      this.#learnLifetime(saved.expiryTime);
       await this.#planPurge();
       return { tokenId: saved.id, ...(await this.#startSession(saved.id, ttlSeconds)) };
     });

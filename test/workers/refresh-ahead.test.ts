@@ -7,7 +7,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { REFRESH_AHEAD_MS } from '../../src/worker/user-object.ts';
-import { refreshesOf } from './local-zoho.ts';
+import { admin, refreshesOf } from './local-zoho.ts';
 import { call, loginAs, storeInside, userNameOf, userStub } from './worker-client.ts';
 
 
@@ -79,5 +79,27 @@ describe('refresh ahead of time', () => {
     // The alarm ran (it clears the refresh point) and refreshed nothing.
     await expect.poll(() => runInDurableObject(stub, (_o, state) => state.storage.sql.exec("SELECT count(*) AS n FROM meta WHERE key = 'refresh_at'").one().n)).toBe(0);
     expect((await refreshesOf(token.refreshToken!)) - before).toBe(0);
+  });
+
+  it('tokens that live under 5 minutes are refreshed at half their life, once each, never in a loop of alarms', async () => {
+    const email = 'user9@org51.example';
+    // Zoho issues this user 4-minute access tokens from now on (their login's too).
+    await admin('access-token-seconds', { email, seconds: '240' });
+    const { cookie, token } = await loginAs(email);
+    const stub = await userStub(userNameOf(email));
+    const store = storeInside(stub);
+    const before = await refreshesOf(token.refreshToken!);
+    // A minute left, under the 2-minute lead: the call makes the refresh point due now.
+    await store.saveToken({ id: token.id, expiryTime: Date.now() + 60_000 });
+    expect((await call('/crm/v8/org', { cookie })).status).toBe(200);
+    await runDurableObjectAlarm(stub);
+    await expect.poll(() => refreshesOf(token.refreshToken!)).toBe(before + 1);
+    // The new token lives 4 minutes: its refresh point is 2 minutes away, so alarms now refresh nothing.
+    for (let i = 0; i < 3; i++) await runDurableObjectAlarm(stub);
+    expect((await call('/crm/v8/org', { cookie })).status).toBe(200);
+    await runDurableObjectAlarm(stub);
+    expect((await refreshesOf(token.refreshToken!)) - before).toBe(1);
+    const refreshAt = await runInDurableObject(stub, (_o, state) => Number(state.storage.sql.exec("SELECT value FROM meta WHERE key = 'refresh_at'").one().value));
+    expect(refreshAt).toBeGreaterThan(Date.now() + 60_000);
   });
 });
