@@ -6,6 +6,7 @@
  *   GET  /admin/keys      how many objects hold records under each key id; done when only the current one is left
  *   POST /admin/reseal    wakes objects still holding records under an old key, so they re-seal them
  *   POST /admin/erase     erases one user on request: {"userName": "email:zgid", "dataCenter"?: "eu"}
+ *   POST /admin/purge-idle wakes listed objects so each plans its idle purge (IDLE_PURGE_DAYS) (?after=<id>&limit=<n>)
  */
 import { callObject } from '../backends/object-call.ts';
 import type { AuthContext } from './auth.ts';
@@ -29,17 +30,22 @@ async function authorized(request: Request, expectedHash: string): Promise<boole
   return constantTimeEqual(await sha256(authorization.slice('Bearer '.length)), expectedHash);
 }
 
-async function objects({ env, url }: AuthContext): Promise<Answer> {
+/** A page of the directory, in id order from `?after=` (at most `?limit=`, 500), and the `next` page's `after`. */
+async function directoryPage(env: Env, url: URL): Promise<{ entries: DirectoryEntry[]; next: string | null }> {
   const after = url.searchParams.get('after') ?? '';
   const limit = Math.min(Math.max(Number(url.searchParams.get('limit') ?? 100) || 100, 1), 500);
   const entries = (await Promise.all(shards(env).map((shard) => callObject(shard, (s) => s.list(after, limit)))))
     .flat()
     .sort((a, b) => (a.id < b.id ? -1 : 1))
     .slice(0, limit);
+  return { entries, next: entries.length === limit ? entries.at(-1)!.id : null };
+}
+
+async function objects({ env, url }: AuthContext): Promise<Answer> {
+  const { entries, next } = await directoryPage(env, url);
   const live = await Promise.all(
     entries.map(async (entry: DirectoryEntry) => ({ ...entry, ...(await callObject(objectById(env, entry.id), (s) => s.stats())) satisfies ObjectStats })),
   );
-  const next = entries.length === limit ? entries.at(-1)!.id : null;
   return { response: Response.json({ objects: live, next }) };
 }
 
@@ -99,11 +105,24 @@ async function erase({ env, config, request }: AuthContext): Promise<Answer> {
   return { response: Response.json({ user: name, ...total }), event: 'erase' };
 }
 
+/**
+ * Wakes a page of the directory's objects, each of which plans its idle purge if it had none
+ * (tokens stored before IDLE_PURGE_DAYS was set, and users who never came back since); call
+ * again with `after` set to `next` until it is null.
+ */
+async function purgeIdle({ env, url }: AuthContext): Promise<Answer> {
+  const { entries, next } = await directoryPage(env, url);
+  let planned = 0;
+  for (const entry of entries) if (await ask(objectById(env, entry.id), (s) => s.planIdlePurge())) planned++;
+  return { response: Response.json({ objectsWoken: entries.length, purgesPlanned: planned, next }), event: 'purge_idle' };
+}
+
 const ROUTES: Record<string, (context: AuthContext) => Promise<Answer>> = {
   'GET /admin/objects': objects,
   'GET /admin/keys': keys,
   'POST /admin/reseal': reseal,
   'POST /admin/erase': erase,
+  'POST /admin/purge-idle': purgeIdle,
 };
 
 /** `path`: the request's path with the base path taken off. */

@@ -120,7 +120,9 @@ export class ZohoUserObject extends DurableObject<UserObjectEnv> {
       // On wake: records under an old key get re-sealed, and records written before the Worker
       // stopped storing the client's secret lose it, by the alarm, not on this request.
       const records = this.#tokens.records();
-      if (this.#staleKeys(records) || this.#secretsToDrop(records)) void this.ctx.storage.setAlarm(Date.now());
+      // And tokens stored before IDLE_PURGE_DAYS was set (or imported) get their purge planned.
+      const purgeUnplanned = records.length > 0 && this.#idleMs() !== null && this.#meta('purge_at') === null;
+      if (this.#staleKeys(records) || this.#secretsToDrop(records) || purgeUnplanned) void this.ctx.storage.setAlarm(Date.now());
     }
     return sql;
   }
@@ -422,6 +424,20 @@ export class ZohoUserObject extends DurableObject<UserObjectEnv> {
     });
   }
 
+  /**
+   * Operators' sweep (POST /admin/purge-idle): wakes this object, which plans its idle purge if
+   * it had none (tokens stored before IDLE_PURGE_DAYS was set); a purge already due runs in the
+   * alarm this sets. Answers whether a purge is planned.
+   */
+  planIdlePurge(): Promise<Outcome<boolean>> {
+    return this.#answer(async () => {
+      if (this.#idleMs() === null) return false;
+      if (this.#meta('purge_at') === null) await this.#planPurge();
+      await this.#schedule();
+      return this.#meta('purge_at') !== null;
+    });
+  }
+
   /** For operators and the benchmark. Not counted as a call. */
   stats(): ObjectStats {
     return { calls: this.#calls, ...this.#state() };
@@ -447,6 +463,7 @@ export class ZohoUserObject extends DurableObject<UserObjectEnv> {
     if (this.#staleKeys(this.#tokens.records())) await this.#tokens.store().rotate();
     await this.#refreshAhead();
     const idleMs = this.#idleMs();
+    if (idleMs !== null && this.#meta('purge_at') === null) await this.#planPurge();
     const purgeAt = this.#meta('purge_at');
     if (idleMs !== null && purgeAt !== null && Number(purgeAt) <= Date.now()) {
       await this.#manager().purgeIdle({ idleMs });

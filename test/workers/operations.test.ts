@@ -126,6 +126,41 @@ describe('purge idle tokens (IDLE_PURGE_DAYS = 90)', () => {
     );
     expect(planned).toBeGreaterThan(Date.now() + 89 * DAY);
   });
+
+  it("a token stored before IDLE_PURGE_DAYS was set is purged too: the operators' sweep wakes its object, which plans the purge", async () => {
+    const email = 'user64@org6.example';
+    const user = await login(email);
+    const stub = await userStub(userNameOf(email));
+    // Reported to the directory (its first alarm), then as if stored before the setting existed: no purge planned, idle 91 days.
+    await runDurableObjectAlarm(stub);
+    await (await userStore(userNameOf(email))).saveToken({ id: user.token.id, expiryTime: Date.now() - 91 * DAY });
+    await runInDurableObject(stub, (_o, state) => void state.storage.sql.exec("DELETE FROM meta WHERE key = 'purge_at'"));
+    let after = '';
+    let planned = 0;
+    for (;;) {
+      const page = (await (await call(`/admin/purge-idle?limit=50${after ? `&after=${after}` : ''}`, { method: 'POST', headers: adminHeaders })).json()) as { purgesPlanned: number; next: string | null };
+      planned += page.purgesPlanned;
+      if (!page.next) break;
+      after = page.next;
+    }
+    expect(planned).toBeGreaterThan(0);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await stub.stats()).toMatchObject({ tokens: 0, sessions: 0 });
+    expect((await auditOf(email)).find((e) => e.audit === 'purge')).toMatchObject({ revokedAtZoho: true });
+  });
+
+  it('an alarm of an object with no purge planned plans it, and purges what is already idle', async () => {
+    const email = 'user65@org6.example';
+    const user = await login(email);
+    const stub = await userStub(userNameOf(email));
+    await (await userStore(userNameOf(email))).saveToken({ id: user.token.id, expiryTime: Date.now() - 91 * DAY });
+    await runInDurableObject(stub, async (_o, state) => {
+      state.storage.sql.exec("DELETE FROM meta WHERE key = 'purge_at'");
+      await state.storage.setAlarm(Date.now());
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect((await stub.stats()).tokens).toBe(0);
+  });
 });
 
 afterAll(() => {
