@@ -27,11 +27,12 @@ interface Controls {
   decideDevice(userCode: string, email: string, reject?: boolean): boolean;
   revokeUserAccess(email: string, clientId: string): number;
   consent(authorizationUrl: string, options: { email: string; reject?: boolean }): Promise<string>;
-  holdCrm(): () => void;
+  holdCrm(orgId?: string): () => void;
+  inFlightOf(orgId: string): number;
 }
 
-/** The release of a hold made through POST /__admin/hold, per local Zoho. */
-const holds = new WeakMap<Controls, () => void>();
+/** The releases of holds made through POST /__admin/hold (key: the org, or '' for all), per local Zoho. */
+const holds = new WeakMap<Controls, Map<string, () => void>>();
 
 export async function answerAdmin(zoho: Controls, request: Request, url: URL): Promise<Response> {
   const op = url.pathname.slice('/__admin/'.length);
@@ -44,6 +45,7 @@ export async function answerAdmin(zoho: Controls, request: Request, url: URL): P
     // One code's fate, and one user's live refresh tokens: counts a test can read while other test files use the same client.
     if (params.get('code')) return json({ outcome: zoho.codeOutcome(params.get('code')!) });
     if (email) return json({ liveRefreshTokens: zoho.liveRefreshTokensOf(email) });
+    if (params.get('org')) return json({ inFlight: zoho.inFlightOf(params.get('org')!) });
     const dataCenter = params.get('dc');
     return json(dataCenter ? zoho.countsAt(dataCenter) : clientId ? zoho.countsFor(clientId) : zoho.counts);
   }
@@ -111,11 +113,15 @@ export async function answerAdmin(zoho: Controls, request: Request, url: URL): P
         (location) => json({ location }),
         (error: Error) => json({ error: error.message }, 400),
       );
-    case 'hold':
-      holds.get(zoho)?.();
-      holds.delete(zoho);
-      if (params.get('on') !== '0') holds.set(zoho, zoho.holdCrm());
+    case 'hold': {
+      const org = params.get('org') ?? '';
+      let mine = holds.get(zoho);
+      if (!mine) holds.set(zoho, (mine = new Map()));
+      mine.get(org)?.();
+      mine.delete(org);
+      if (params.get('on') !== '0') mine.set(org, zoho.holdCrm(org || undefined));
       return json({ ok: true });
+    }
   }
   return json({ error: 'not_found' }, 404);
 }

@@ -112,6 +112,8 @@ export class LocalZoho {
   readonly #concurrency: number;
   /** While set, CRM answers wait for it (holdCrm), so a test can have calls in flight at once. */
   #held: Promise<void> | null = null;
+  /** The same, for one org's answers (holdCrm(orgId)), so test files running at once are not held by another's hold. */
+  readonly #heldOrgs = new Map<string, Promise<void>>();
 
   constructor(options: LocalZohoOptions = {}) {
     this.#options = options;
@@ -803,14 +805,15 @@ export class LocalZoho {
     // Zoho's concurrency limit: calls of one org in flight at once, by edition. This stand-in
     // answers at once, so calls overlap only while held (holdCrm): the limit never depends on
     // how fast the machine running the tests is.
-    if (this.#held) {
+    const held = this.#held ?? this.#heldOrgs.get(user.orgId);
+    if (held) {
       const inFlight = this.#inFlight.get(user.orgId) ?? 0;
       if (inFlight >= this.#concurrency) {
         this.#count(access.clientId, 'crmThrottled');
         return crmError(429, 'TOO_MANY_REQUESTS', 'The concurrency limit of the org has been exceeded', { limit: this.#concurrency });
       }
       this.#inFlight.set(user.orgId, inFlight + 1);
-      await this.#held.finally(() => this.#inFlight.set(user.orgId, (this.#inFlight.get(user.orgId) ?? 1) - 1));
+      await held.finally(() => this.#inFlight.set(user.orgId, (this.#inFlight.get(user.orgId) ?? 1) - 1));
     }
     // The bulk and email APIs: tokens checked as for every CRM call, then Zoho's 404 (not served here).
     const answer = !url.pathname.startsWith('/crm/v8/') ? crmError(404, 'INVALID_URL_PATTERN', 'Please check if the URL trying to access is a correct one') : await answerCrm(request, url, url.pathname.slice('/crm/v8/'.length), {
@@ -851,16 +854,24 @@ export class LocalZoho {
     return [...listed, ...others];
   }
 
+  /** CRM calls of one org in flight now (held by holdCrm), toward its edition's concurrency limit. */
+  inFlightOf(orgId: string): number {
+    return this.#inFlight.get(orgId) ?? 0;
+  }
+
   /**
-   * Holds every CRM answer until the returned function is called: the calls stay in flight,
-   * counting toward their org's concurrency limit, so a test can reach it without timing.
+   * Holds every CRM answer (or only those of org `orgId`) until the returned function is called:
+   * the calls stay in flight, counting toward their org's concurrency limit, so a test can reach
+   * it without timing.
    */
-  holdCrm(): () => void {
+  holdCrm(orgId?: string): () => void {
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
-    this.#held = held;
+    if (orgId === undefined) this.#held = held;
+    else this.#heldOrgs.set(orgId, held);
     return () => {
       if (this.#held === held) this.#held = null;
+      if (orgId !== undefined && this.#heldOrgs.get(orgId) === held) this.#heldOrgs.delete(orgId);
       release();
     };
   }

@@ -244,14 +244,15 @@ async function checkedCallback(context: AuthContext, login: PendingLogin): Promi
     session = await ask(userObject(env, ref), (s) => s.login(tokens, userName, oauth.redirectUrl ?? null, config.sessionTtlSeconds));
   } catch (error) {
     const code = isTokenStoreError(error) ? error.code : 'UNKNOWN';
-    // Zoho busy (its concurrency limit, an outage), at the exchange or while naming the user: the
-    // user may simply try again, and tokens already issued are good, so nothing is revoked (a
-    // revoke now would meet the same busy Zoho). Every other failure revokes what it was given.
+    // Every failure revokes what it was given: a refresh token stored nowhere would still count
+    // toward Zoho's 20 per user and client, and the 21st deletes the oldest, which may be the
+    // one stored. Zoho busy (its CRM concurrency limit while naming the user, an outage): the
+    // user may simply try again, told so.
+    await revokeFresh();
     if (code === 'ZOHO_RATE_LIMITED' || code === 'ZOHO_UNAVAILABLE') {
       const wait = Math.ceil(((isTokenStoreError(error) ? error.retryAfterMs : undefined) ?? 1_000) / 1000);
       return { response: refuse('Zoho is busy right now; wait a moment.', 503, { 'retry-after': String(wait) }), outcome: `exchange_failed:${code}` };
     }
-    await revokeFresh();
     const message = code === 'ZOHO_SCOPE_MISMATCH' ? 'The login did not grant the access this service asks for. Please accept every permission.' : 'Zoho did not accept the login.';
     return { response: refuse(message), outcome: `exchange_failed:${code}` };
   }

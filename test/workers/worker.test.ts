@@ -228,6 +228,30 @@ describe('worker: the callback refuses before any secret leaves', () => {
   });
 });
 
+describe('worker: a login that meets a busy Zoho', () => {
+  it("revokes the refresh token it was given when naming the user meets Zoho's concurrency limit, and asks to try again", async () => {
+    const email = 'user1@org78.example';
+    const org = '900078';
+    const first = await loginAs(email);
+    const live = async () => ((await admin('counts', { email })) as { liveRefreshTokens: number }).liveRefreshTokens;
+    expect(await live()).toBe(1);
+    // The org's 20 calls in flight (Enterprise's limit), held at Zoho.
+    await admin('hold', { org });
+    const held = Array.from({ length: 20 }, () => fetch(`${ZOHO}/crm/v8/org`, { headers: { authorization: `Zoho-oauthtoken ${first.token.accessToken}` } }));
+    await expect.poll(async () => ((await admin('counts', { org })) as { inFlight: number }).inFlight).toBe(20);
+    try {
+      const { consent: consentUrl, stateCookie } = await startLogin();
+      const busy = await call((await consent(consentUrl, email)).toString(), { cookie: stateCookie });
+      expect([busy.status, busy.headers.get('retry-after')]).toEqual([503, expect.stringMatching(/^\d+$/)]);
+      // The second login's refresh token was revoked: only the first one's is live.
+      expect(await live()).toBe(1);
+    } finally {
+      await admin('hold', { org, on: '0' });
+      await Promise.all(held);
+    }
+  });
+});
+
 describe('worker: the proxy reaches only Zoho', () => {
   const tricks = [
     '/crm/v8/../../oauth/v2/token',
