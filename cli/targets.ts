@@ -1,7 +1,8 @@
 // Where an import writes. Every target saves through one of the library's stores, so the
 // records, index entries and merge rules are the ones the Worker reads and applies.
 import { existsSync, readFileSync } from 'node:fs';
-import { open, rename, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { lstat, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, posix, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -99,6 +100,7 @@ export async function sqliteTarget(out: string, keysJson: string | undefined, cu
   const cipher = parseKeyRing(keysJson, current, 'sqlite');
   // Loaded only here: node:sqlite is experimental in Node 22 and says so when loaded.
   const { DatabaseSync } = await import('node:sqlite');
+  await ownerOnlyDatabase(out);
   const db = new DatabaseSync(out);
   const store = createSqlStore({ db, cipher, table });
   return storeTarget(store, `${out}${table ? ` (table ${table})` : ''}`, async () => db.close());
@@ -131,16 +133,34 @@ export async function d1SqlTarget(out: string, keysJson: string | undefined, cur
   return storeTarget(store, `${out} (for wrangler d1 execute --file, table ${table})`, () => writeWhole(out, write).finally(() => db.close()));
 }
 
-/** Writes `out` through a temporary file renamed at the end (owner-only): never a half-written file. */
+/**
+ * Writes `out` through a temporary file renamed at the end: never a half-written file. The
+ * temporary is new (O_EXCL, an unguessable name: nothing planted there is followed or reused)
+ * and owner-only (0600), so the sealed tokens are never readable by others, even briefly.
+ */
 async function writeWhole(out: string, write: (file: FileHandle) => Promise<void>): Promise<void> {
-  const temporary = `${out}.partial`;
-  const file = await open(temporary, 'w', 0o600);
+  const temporary = `${out}.${randomBytes(6).toString('hex')}.partial`;
+  const file = await open(temporary, 'wx', 0o600);
   try {
     await write(file);
-  } finally {
+  } catch (error) {
     await file.close();
+    await unlink(temporary).catch(() => undefined);
+    throw error;
   }
+  await file.close();
   await rename(temporary, out);
+}
+
+/**
+ * Opens the SQLite file `out` for the SQL store: a new file is made owner-only (0600) before
+ * SQLite opens it (its journals take the same mode); an existing one must be a plain file, not
+ * a link planted to send the tokens elsewhere.
+ */
+async function ownerOnlyDatabase(out: string): Promise<void> {
+  const found = await lstat(out).catch(() => null);
+  if (found?.isSymbolicLink() || (found && !found.isFile())) throw new Error(`${out} is not a plain file: refusing to write tokens through it`);
+  if (!found) await (await open(out, 'wx', 0o600)).close();
 }
 
 export interface WranglerTargetOptions {

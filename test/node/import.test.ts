@@ -1,7 +1,7 @@
 // `edge-token-store import`: the readers, then the built command itself (dist/node/cli/main.js,
 // as `npx edge-token-store` runs it) on files these tests write.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -204,6 +204,27 @@ describe('the import command', () => {
       db.close();
     }
     expect((await cli(['import', source, '--to', 'sqlite', '--out', out], keyEnv)).stdout).toContain('3 rows: 0 imported, 3 merged, 0 rejected');
+  });
+
+  it('writes its files owner-only (0600), and follows no link planted where it writes', async () => {
+    const source = file('tokens.csv', csv);
+    const folder = dir();
+    const victim = join(folder, 'victim.txt');
+    writeFileSync(victim, 'untouched');
+    // Links planted where a predictable temporary file, or the SQLite file itself, would be.
+    const bulk = join(folder, 'bulk.json');
+    symlinkSync(victim, `${bulk}.partial`);
+    expect((await cli(['import', source, '--to', 'kv-bulk', '--out', bulk], keyEnv)).code).toBe(0);
+    expect(statSync(bulk).mode & 0o777).toBe(0o600);
+    const sqlite = join(folder, 'tokens.db');
+    expect((await cli(['import', source, '--to', 'sqlite', '--out', sqlite], keyEnv)).code).toBe(0);
+    expect(statSync(sqlite).mode & 0o777).toBe(0o600);
+    const linked = join(folder, 'linked.db');
+    symlinkSync(victim, linked);
+    const refused = await cli(['import', source, '--to', 'sqlite', '--out', linked], keyEnv);
+    expect([refused.code, refused.stderr]).toEqual([1, expect.stringContaining('not a plain file')]);
+    expect(readFileSync(victim, 'utf8')).toBe('untouched');
+    expect(readdirSync(folder).filter((name) => name.endsWith('.partial'))).toEqual(['bulk.json.partial']);
   });
 
   /** A project whose wrangler.toml binds one D1 database as TOKENS_D1 (`extra`: more of the config). */
