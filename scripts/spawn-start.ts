@@ -1,6 +1,7 @@
 // Runs `npm start` (scripts/start.ts) as a child process on ports and a state folder of the
 // caller's, for the e2e test and the proxy benchmark. Resolves once it says it is running.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 
 export interface RunningApp {
   /** The `npm start` process (wrangler and its workerd run under it). */
@@ -8,11 +9,14 @@ export interface RunningApp {
   stop(): Promise<void>;
   /** What it has printed so far (stdout and stderr). */
   output(): string;
+  /** The local Zoho's admin token (`Authorization: Bearer` for its /__admin/ routes). */
+  adminToken: string;
 }
 
 export async function spawnStart(options: { port: number; zohoPort: number; stateDir: string; readyWithinMs: number; env?: Record<string, string> }): Promise<RunningApp> {
+  const adminToken = options.env?.LOCAL_ZOHO_ADMIN_TOKEN ?? randomBytes(24).toString('base64url');
   const child = spawn(process.execPath, ['scripts/start.ts'], {
-    env: { ...process.env, ...options.env, PORT: String(options.port), LOCAL_ZOHO_PORT: String(options.zohoPort), STATE_DIR: options.stateDir },
+    env: { ...process.env, LOCAL_ZOHO_ADMIN_TOKEN: adminToken, ...options.env, PORT: String(options.port), LOCAL_ZOHO_PORT: String(options.zohoPort), STATE_DIR: options.stateDir },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -35,6 +39,7 @@ export async function spawnStart(options: { port: number; zohoPort: number; stat
   });
   return {
     pid: child.pid!,
+    adminToken,
     output: () => output,
     async stop() {
       if (child.exitCode !== null) return;

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { build } from 'esbuild';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { serveLocalZoho } from 'edge-token-store/testing/node';
 import { LocalZoho } from 'edge-token-store/testing';
 
@@ -114,12 +114,18 @@ const zoho = new LocalZoho({
   ],
 });
 if (existsSync(STATE)) zoho.restore(JSON.parse(readFileSync(STATE, 'utf8')));
-const save = () => writeFileSync(STATE, JSON.stringify(zoho.snapshot()));
+// Live local tokens and a client secret: readable by this user only, also when the file was made before.
+const save = () => {
+  writeFileSync(STATE, JSON.stringify(zoho.snapshot()), { mode: 0o600 });
+  chmodSync(STATE, 0o600);
+};
 const saver = setInterval(save, 1000);
 // No CORS switch: the local Zoho answers the in-browser page's CRM calls itself, as Zoho does
 // for a client-based app's JavaScript domains, and never on its token endpoint.
-const server = await serveLocalZoho({ zoho, port: ZOHO_PORT });
-const euServer = await serveLocalZoho({ zoho, port: ZOHO_EU_PORT });
+// Its test controls (/__admin/) want this token: LOCAL_ZOHO_ADMIN_TOKEN, else one made now and printed below.
+const ADMIN_TOKEN = process.env.LOCAL_ZOHO_ADMIN_TOKEN || randomBytes(24).toString('base64url');
+const server = await serveLocalZoho({ zoho, port: ZOHO_PORT, adminToken: ADMIN_TOKEN });
+const euServer = await serveLocalZoho({ zoho, port: ZOHO_EU_PORT, adminToken: ADMIN_TOKEN });
 
 // The in-browser demo: its bundle (its client, an id without a secret, comes from the Worker). The extension (demo/extension, load it unpacked) has
 // its own client, whose secret Zoho's token endpoint requires of mobile/desktop clients.
@@ -134,7 +140,8 @@ await build({
 // Nothing local goes in the assets directory (wrangler deploy would publish it): the Worker
 // answers the in-browser page's settings from a --var below. demo/public/.assetsignore keeps
 // out the file older versions wrote there.
-writeFileSync('demo/extension/dist/config.json', JSON.stringify({ accountsUrl: ZOHO_URL, clientId: EXTENSION_CLIENT_ID, clientSecret: vars.DEMO_EXTENSION_CLIENT_SECRET }));
+writeFileSync('demo/extension/dist/config.json', JSON.stringify({ accountsUrl: ZOHO_URL, clientId: EXTENSION_CLIENT_ID, clientSecret: vars.DEMO_EXTENSION_CLIENT_SECRET }), { mode: 0o600 });
+chmodSync('demo/extension/dist/config.json', 0o600);
 console.log(`local Zoho (accounts and CRM): US data center on ${server.url}, EU on ${euServer.url}`);
 
 const wrangler = spawn(
@@ -170,6 +177,7 @@ wrangler.stdout.on('data', (chunk: Buffer) => {
         `    MCP server:  http://127.0.0.1:${WORKER_PORT}/mcp  (OAuth through the local Zoho; docs/mcp.md)`,
         `    local Zoho:  ${ZOHO_URL} (US, and the sign-in), ${ZOHO_EU_URL} (EU)  (stand-ins; nothing calls the real Zoho)`,
         `                 PKCE of server-based clients: ${PKCE === 'check' ? 'checked' : 'ignored (LOCAL_ZOHO_PKCE=ignore-server)'}`,
+        `                 test controls (/__admin/): Authorization: Bearer ${process.env.LOCAL_ZOHO_ADMIN_TOKEN ? '$LOCAL_ZOHO_ADMIN_TOKEN' : ADMIN_TOKEN}`,
         `    state:       ${STATE_DIR}/  (a restart keeps you logged in)`,
         `    admin key:   .admin-key  (Authorization: Bearer <key> for /admin/*: objects, keys, reseal, erase)`,
         '  Stop with Ctrl+C.',

@@ -5,6 +5,7 @@
 // (its clock jumps past the tokens' hour). Counted: errors, refreshes at Zoho, calls each user
 // object received (its own counter, read through /admin/objects), objects holding tokens, and
 // latency against the same call made straight to the local Zoho at the same concurrency.
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,7 +62,10 @@ async function allObjects(): Promise<ObjectsPage['objects']> {
 }
 
 const totalCalls = async () => (await allObjects()).reduce((sum, o) => sum + o.calls, 0);
-const refreshesAtZoho = async (query = `client_id=${CLIENT_ID}`) => ((await (await fetch(`${ZOHO}/__admin/counts?${query}`)).json()) as { refreshes: number }).refreshes;
+/** The local Zoho's test controls want this token (each run of npm start here is given it). */
+const ADMIN_TOKEN = randomBytes(24).toString('base64url');
+const zohoAdminHeaders = { authorization: `Bearer ${ADMIN_TOKEN}` };
+const refreshesAtZoho = async (query = `client_id=${CLIENT_ID}`) => ((await (await fetch(`${ZOHO}/__admin/counts?${query}`, { headers: zohoAdminHeaders })).json()) as { refreshes: number }).refreshes;
 
 /** Runs `count` tasks, `concurrency` at a time; `task(i)` gets the call's number. */
 async function pool(count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
@@ -99,7 +103,7 @@ export async function multiTenantLoad(options: MultiTenantOptions): Promise<Mult
     zohoPort: ZOHO_PORT,
     stateDir: mkdtempSync(join(tmpdir(), 'ets-bench-tenants-')),
     readyWithinMs: 120_000,
-    env: { LOCAL_ZOHO_GRANTS_PER_WINDOW: String(users * 2) },
+    env: { LOCAL_ZOHO_GRANTS_PER_WINDOW: String(users * 2), LOCAL_ZOHO_ADMIN_TOKEN: ADMIN_TOKEN },
   });
   try {
     const { emails, cookies, loginSeconds } = await logInUsers(users, orgs);
@@ -134,7 +138,7 @@ export async function multiTenantLoad(options: MultiTenantOptions): Promise<Mult
     await run(0, half);
     const calls1 = await totalCalls();
     // Kill every access token at Zoho: its clock jumps past their hour; the stored expiries still look fresh.
-    await fetch(`${ZOHO}/__admin/advance?ms=${61 * 60_000}`, { method: 'POST' });
+    await fetch(`${ZOHO}/__admin/advance?ms=${61 * 60_000}`, { method: 'POST', headers: zohoAdminHeaders });
     await run(half, calls);
     const loadSeconds = (performance.now() - loadStart) / 1000;
     const calls2 = await totalCalls();
@@ -201,7 +205,7 @@ export async function naturalExpiryLoad({ users, orgs, concurrency, refreshing =
     zohoPort: ZOHO_PORT,
     stateDir: mkdtempSync(join(tmpdir(), 'ets-bench-expiry-')),
     readyWithinMs: 120_000,
-    env: { LOCAL_ZOHO_GRANTS_PER_WINDOW: String(users * 2), LOCAL_ZOHO_ACCESS_TOKEN_SECONDS: String(tokenSeconds) },
+    env: { LOCAL_ZOHO_GRANTS_PER_WINDOW: String(users * 2), LOCAL_ZOHO_ACCESS_TOKEN_SECONDS: String(tokenSeconds), LOCAL_ZOHO_ADMIN_TOKEN: ADMIN_TOKEN },
   });
   try {
     const { cookies, loggedInAt } = await logInUsers(users, orgs);

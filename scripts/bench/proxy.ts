@@ -90,7 +90,7 @@ export async function proxyOverhead(iterations: number): Promise<
     const viaAppRoute = () => fetch(`${APP}/app/leads`, { headers: { cookie } });
     const direct = () => fetch(`${ZOHO}/crm/v8/Leads?fields=Last_Name`, { headers: { authorization: `Zoho-oauthtoken ${accessToken}` } });
     // An MCP client of the same user, authorized through the Zoho login; then its tool calls as plain JSON-RPC posts.
-    const admin = localZohoAdmin(ZOHO);
+    const admin = localZohoAdmin(ZOHO, app.adminToken);
     const mcpAuth = new MemoryAuth();
     await (await connectedClient({ app: APP, fetchApp: (input, init) => fetch(input, init), consent: async (url, email) => (await admin<{ location: string }>('consent', { url, email })).location }, mcpAuth, 'ana@example.com')).close();
     const toolCall = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'list_records', arguments: { module: 'Leads', fields: 'Last_Name' } } });

@@ -1,6 +1,8 @@
 // Serves a LocalZoho over HTTP on loopback, from Node: for browser tests, `npm start` and
 // benchmarks. The LocalZoho itself answers CORS where Zoho does (the CRM API, for client-based
-// apps' JavaScript domains), and nowhere else.
+// apps' JavaScript domains), and nowhere else. Only loopback host names are answered (a web
+// page cannot reach it through DNS rebinding), and its test controls want the admin token.
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { LocalZoho } from './local-zoho.ts';
@@ -15,6 +17,18 @@ export interface ServeOptions extends LocalZohoOptions {
    */
   asExtensionHostPermission?: boolean;
   zoho?: LocalZoho;
+  /**
+   * What `/__admin/` routes want as `Authorization: Bearer <token>` (default:
+   * LOCAL_ZOHO_ADMIN_TOKEN, else a random one; the answer says which). In-process tests call
+   * the LocalZoho's methods instead.
+   */
+  adminToken?: string;
+}
+
+/** A Host header naming this machine's loopback: 127.x.x.x, [::1], localhost or a name under it, any port. */
+export function isLoopbackHost(host: string): boolean {
+  const name = host.replace(/:\d{1,5}$/, '').toLowerCase();
+  return name === 'localhost' || name.endsWith('.localhost') || name === '[::1]' || /^127(\.\d{1,3}){3}$/.test(name);
 }
 
 async function toRequest(req: IncomingMessage, origin: string): Promise<Request> {
@@ -41,10 +55,21 @@ async function send(response: Response, res: ServerResponse, cors: boolean): Pro
 export async function serveLocalZoho(options: ServeOptions = {}) {
   const zoho = options.zoho ?? new LocalZoho(options);
   const cors = options.asExtensionHostPermission ?? false;
+  const adminToken = options.adminToken || process.env.LOCAL_ZOHO_ADMIN_TOKEN || randomBytes(24).toString('base64url');
   const server = createServer((req, res) => {
-    const origin = `http://${req.headers.host ?? '127.0.0.1'}`;
+    const host = req.headers.host ?? '';
+    if (!isLoopbackHost(host)) {
+      res.writeHead(421, { 'content-type': 'text/plain' }).end('this local Zoho answers loopback host names only');
+      return;
+    }
+    const preflight = cors && req.method === 'OPTIONS';
+    if (!preflight && req.url?.startsWith('/__admin/') && req.headers.authorization !== `Bearer ${adminToken}`) {
+      res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'the test controls want Authorization: Bearer <admin token>' }));
+      return;
+    }
+    const origin = `http://${host}`;
     const answer =
-      cors && req.method === 'OPTIONS'
+      preflight
         ? Promise.resolve(new Response(null, { status: 204 }))
         : toRequest(req, origin).then((request) => zoho.fetch(request));
     answer
@@ -58,6 +83,8 @@ export async function serveLocalZoho(options: ServeOptions = {}) {
   return {
     zoho,
     url: `http://127.0.0.1:${port}`,
+    /** What the `/__admin/` routes want as a bearer token. */
+    adminToken,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -5,6 +5,7 @@ import { serveLocalZoho } from 'edge-token-store/testing/node';
 declare module 'vitest' {
   export interface ProvidedContext {
     zohoUrl: string;
+    zohoAdminToken: string;
   }
 }
 
@@ -15,5 +16,6 @@ export default async function setup(project: TestProject) {
     asExtensionHostPermission: true,
   });
   project.provide('zohoUrl', server.url);
+  project.provide('zohoAdminToken', server.adminToken);
   return () => server.close();
 }

@@ -2,7 +2,7 @@
  * The demo as a person uses it: `npm start` (wrangler dev + local Zoho), Debian's Chromium
  * driven by Playwright. Screenshots of each step go to test-output/ (not committed).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -60,7 +60,7 @@ async function logInThroughWorker(target: Page, email: string, userName: string)
   await expect.poll(() => target.locator('#user').textContent()).toBe(userName);
 }
 
-const admin = localZohoAdmin(ZOHO);
+const admin = localZohoAdmin(ZOHO, () => app!.adminToken);
 const zohoCounts = () => admin<{ refreshes: number; grantExchanges: number; grantsIssued: number }>('counts');
 
 const CHROMIUM = chromiumOrThrow();
@@ -115,6 +115,8 @@ describe('the demo, end to end', () => {
     // The local Zoho's counters restart with it: no grant exchange since means no second login.
     expect((await zohoCounts()).grantExchanges).toBe(0);
     expect(exchanges).toBe(1);
+    // What kept the login across the restart (live local tokens, a client secret) is this user's alone.
+    expect(statSync(join(STATE_DIR, 'local-zoho.json')).mode & 0o777).toBe(0o600);
     await shot('after-restart');
   });
 
@@ -159,7 +161,7 @@ describe('the demo, end to end', () => {
     const before = (await zohoCounts()).refreshes;
     const shownBefore = await page.locator('#refreshed').textContent();
     // Jump the local Zoho's clock past the access token's hour: Zoho now answers 401 INVALID_TOKEN.
-    await fetch(`${ZOHO}/__admin/advance?ms=${61 * 60_000}`, { method: 'POST' });
+    await admin('advance', { ms: String(61 * 60_000) });
     await page.reload();
     await expect.poll(() => page.locator('#leads tbody tr').count()).toBe(1);
     expect((await zohoCounts()).refreshes).toBe(before + 1);
@@ -246,7 +248,7 @@ describe('the demo, end to end', () => {
 
   it('in this browser: when the hour is over, the page says to log in again (Zoho gives such pages no refresh token)', async () => {
     // Zoho's clock passes the access token's hour: it answers 401 INVALID_TOKEN, and nothing can refresh it.
-    await fetch(`${ZOHO}/__admin/advance?ms=${61 * 60_000}`, { method: 'POST' });
+    await admin('advance', { ms: String(61 * 60_000) });
     const refreshes = (await zohoCounts()).refreshes;
     await page.reload();
     await expect.poll(() => page.locator('#b-login').isVisible()).toBe(true);

@@ -16,7 +16,7 @@ import { connectedClient, MemoryAuth, textOf, type McpWorld } from '../shared/mc
 const PORT = 18797;
 const ZOHO_PORT = 18798;
 const APP = `http://127.0.0.1:${PORT}`;
-const admin = localZohoAdmin(`http://127.0.0.1:${ZOHO_PORT}`);
+const admin = localZohoAdmin(`http://127.0.0.1:${ZOHO_PORT}`, () => app!.adminToken);
 /** The Worker's client at the local Zoho under npm start (scripts/start.ts). */
 const CLIENT_ID = '1000.LOCALDEV';
 let app: RunningApp | undefined;

@@ -6,6 +6,7 @@
  * scopes, the device flow's names, a refused consent. Answers are checked with ajv against
  * schemas written from Zoho's OpenAPI description (test/shared/crm-schemas.ts).
  */
+import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { APP_SCOPE, DEFAULT_CLIENT, LocalZoho, type LocalZohoOptions } from 'edge-token-store/testing';
 import { attachmentList, attachmentWritten, coqlAnswer, crmError, oneRecord, orgAnswer, recordList, searchAnswer, usersAnswer, expectValid, writeAnswer } from '../shared/crm-schemas.ts';
@@ -276,5 +277,54 @@ describe('local Zoho accounts: OAuth as documented [notes: Token endpoint; zoho.
     const late = await start();
     zoho.clockOffset += 5 * 60_000 + 1;
     expect(await poll(late.device_code)).toEqual({ error: 'expired' });
+  });
+});
+
+describe('the served local Zoho: loopback names only, test controls behind a token', () => {
+  it('answers loopback Host names and refuses any other (DNS rebinding); /__admin/ wants the admin token', async () => {
+    const { serveLocalZoho } = await import('edge-token-store/testing/node');
+    const served = await serveLocalZoho({ adminToken: 'a-token-for-this-test' });
+    const { port } = new URL(served.url);
+    // Node's fetch does not let a caller set Host: a raw request does, as a rebinding page's would arrive.
+    const withHost = (host: string, path: string, headers: Record<string, string> = {}) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path, method: 'POST', headers: { host, ...headers } }, (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `app.localhost:${port}`]) {
+        expect(await withHost(host, '/oauth/v2/token')).toBe(200);
+      }
+      for (const host of [`attacker.example:${port}`, `127.0.0.1.attacker.example:${port}`, 'zoho.local']) {
+        expect(await withHost(host, '/oauth/v2/token')).toBe(421);
+      }
+      expect(await withHost(`127.0.0.1:${port}`, '/__admin/pkce?mode=ignore-server')).toBe(401);
+      expect(await withHost(`127.0.0.1:${port}`, '/__admin/pkce?mode=ignore-server', { authorization: 'Bearer wrong' })).toBe(401);
+      expect(served.zoho.pkce).toBe('check');
+      expect(await withHost(`127.0.0.1:${port}`, '/__admin/pkce?mode=ignore-server', { authorization: 'Bearer a-token-for-this-test' })).toBe(200);
+      expect(served.zoho.pkce).toBe('ignore-server');
+    } finally {
+      await served.close();
+    }
+  });
+
+  it('makes a token when none is given, and takes LOCAL_ZOHO_ADMIN_TOKEN when it is set', async () => {
+    const { serveLocalZoho } = await import('edge-token-store/testing/node');
+    const made = await serveLocalZoho();
+    process.env.LOCAL_ZOHO_ADMIN_TOKEN = 'from-the-environment';
+    const fromEnv = await serveLocalZoho();
+    delete process.env.LOCAL_ZOHO_ADMIN_TOKEN;
+    try {
+      expect(made.adminToken).toMatch(/^[A-Za-z0-9_-]{32}$/);
+      expect(fromEnv.adminToken).toBe('from-the-environment');
+      const counts = await fetch(`${fromEnv.url}/__admin/counts`, { headers: { authorization: 'Bearer from-the-environment' } });
+      expect(counts.status).toBe(200);
+    } finally {
+      await Promise.all([made.close(), fromEnv.close()]);
+    }
   });
 });
