@@ -93,7 +93,7 @@ export function consentPage(options: { clientName: string; redirectUri: string; 
   const access = scope.map((s) => `<li>${escape(MCP_SCOPES[s])}</li>`).join('');
   const body = `<!doctype html><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>Allow access to Zoho CRM?</title>
-<style>body{font:16px system-ui;max-width:36rem;margin:4rem auto;padding:0 1rem}button{font-size:1rem;padding:.5rem 1.5rem;margin-right:.5rem}code{word-break:break-all}</style>
+<style>body{font:16px system-ui;max-width:36rem;margin:4rem auto;padding:0 1rem}button{font-size:1rem;padding:.5rem 1.5rem;margin-right:.5rem}code{overflow-wrap:anywhere}</style>
 <h1>Allow access to your Zoho CRM?</h1>
 <p>An application that calls itself <strong id="client-name">${escape(clientName)}</strong> asks to use your Zoho CRM as you, and to be sent its access at <code id="redirect-origin">${escape(destination(redirectUri))}</code>.</p>
 <p>It asks to:</p><ul id="access">${access}</ul>

@@ -5,13 +5,17 @@
  * after the user's access tokens die at Zoho, two clients calling at once make one refresh in
  * all; after the user removes the app at Zoho, the next call is 401.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnStart, type RunningApp } from '../../scripts/spawn-start.ts';
 import { localZohoAdmin } from '../shared/local-zoho-admin.ts';
-import { connectedClient, MemoryAuth, textOf, type McpWorld } from '../shared/mcp-client.ts';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { chromium, type Browser } from 'playwright-core';
+import { chromiumOrThrow } from '../../scripts/chromium.ts';
+import { connectedClient, MCP_REDIRECT, MemoryAuth, startAuthorization, textOf, type McpWorld } from '../shared/mcp-client.ts';
 
 const PORT = 18797;
 const ZOHO_PORT = 18798;
@@ -31,7 +35,57 @@ beforeAll(async () => {
   app = await spawnStart({ port: PORT, zohoPort: ZOHO_PORT, stateDir: mkdtempSync(join(tmpdir(), 'ets-mcp-')), readyWithinMs: 150_000 });
 });
 afterAll(async () => {
+  await browser?.close();
   await app?.stop();
+});
+
+const SHOTS = 'test-output/e2e';
+let browser: Browser | undefined;
+
+describe('our consent page in Chromium, through npm start', () => {
+  /** A browser at the authorization URL an MCP client opens, its redirect URI answered in place (the client's local listener). */
+  async function openAuthorization(auth: MemoryAuth) {
+    browser ??= await chromium.launch({ executablePath: chromiumOrThrow(), args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+    const context = await browser.newContext();
+    await context.route(`${MCP_REDIRECT}**`, (route) => route.fulfill({ status: 200, contentType: 'text/plain', body: 'the MCP client has the answer' }));
+    const page = await context.newPage();
+    await page.goto((await startAuthorization(world, auth)).toString());
+    return { page, context };
+  }
+
+  it('Allow: the page names the client and the access, then the Zoho login, then the client gets a code that works', async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    const auth = new MemoryAuth();
+    const { page, context } = await openAuthorization(auth);
+    expect(await page.locator('#client-name').textContent()).toBe('a test MCP client');
+    expect(await page.locator('#redirect-origin').textContent()).toBe(new URL(MCP_REDIRECT).origin);
+    expect(await page.locator('#access').textContent()).toMatch(/read records.*create records/);
+    await page.screenshot({ path: `${SHOTS}/mcp-consent.png`, fullPage: true });
+    await page.click('button[value=allow]');
+    await expect.poll(() => page.url()).toMatch(new RegExp(`^http://127.0.0.1:${ZOHO_PORT}/oauth/v2/auth\\?`));
+    await page.selectOption('select[name=email]', 'bo@example.com');
+    await page.click('#accept');
+    await expect.poll(() => page.url()).toMatch(new RegExp(`^${MCP_REDIRECT}\\?code=`));
+    const code = new URL(page.url()).searchParams.get('code')!;
+    const transport = new StreamableHTTPClientTransport(new URL(`${APP}/mcp`), { authProvider: auth });
+    await transport.finishAuth(code);
+    const client = new Client({ name: 'e2e', version: '1.0.0' });
+    await client.connect(transport);
+    expect((await client.callTool({ name: 'list_records', arguments: { module: 'Leads', fields: 'Last_Name' } })).isError).toBeFalsy();
+    await client.close();
+    await context.close();
+  });
+
+  it('Deny: back to the client with access_denied, and Zoho never sees the browser', async () => {
+    const { page, context } = await openAuthorization(new MemoryAuth());
+    const before = await admin<{ grantsIssued: number }>('counts', { client_id: CLIENT_ID });
+    await page.click('button[value=deny]');
+    await expect.poll(() => page.url()).toMatch(new RegExp(`^${MCP_REDIRECT}\\?`));
+    expect(new URL(page.url()).searchParams.get('error')).toBe('access_denied');
+    await page.screenshot({ path: `${SHOTS}/mcp-denied.png` });
+    expect((await admin<{ grantsIssued: number }>('counts', { client_id: CLIENT_ID })).grantsIssued).toBe(before.grantsIssued);
+    await context.close();
+  });
 });
 
 describe('npm start serves a Zoho CRM MCP server at /mcp', () => {
