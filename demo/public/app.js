@@ -73,6 +73,47 @@ async function loadLeads() {
   $('no-leads').hidden = rows.children.length > 0;
 }
 
+// The MCP clients this user allowed (GET /authorize/grants), each with a button that ends it.
+// 404: this Worker serves no MCP server (MCP_RESOURCE_URL unset); the section says so.
+async function loadGrants() {
+  const rows = $('grants').querySelector('tbody');
+  rows.replaceChildren();
+  const response = await fetch('/authorize/grants', { credentials: 'same-origin' });
+  if (response.status === 404) {
+    $('no-grants').textContent = 'This Worker serves no MCP server.';
+    $('no-grants').hidden = false;
+    return;
+  }
+  if (!response.ok) throw new Error(`The MCP clients could not be listed (HTTP ${response.status}).`);
+  const { grants } = await response.json();
+  for (const grant of grants) {
+    const row = document.createElement('tr');
+    cell(row, grant.clientName);
+    cell(row, grant.scope.includes('crm.write') ? 'read and create records' : 'read records');
+    cell(row, new Date(grant.createdAt * 1000).toLocaleString());
+    cell(row, grant.currentLogin ? 'yes' : 'no (ends at its next call)');
+    const end = document.createElement('button');
+    end.textContent = 'End access';
+    end.className = 'danger';
+    end.addEventListener('click', async () => {
+      showError('');
+      try {
+        const ended = await fetch('/authorize/grants/revoke', { method: 'POST', credentials: 'same-origin', body: new URLSearchParams({ id: grant.id }) });
+        if (!ended.ok) throw new Error(`The access could not be ended (HTTP ${ended.status}).`);
+        await loadGrants();
+      } catch (error) {
+        showError(error.message);
+      }
+    });
+    const td = document.createElement('td');
+    td.append(end);
+    row.append(td);
+    rows.append(row);
+  }
+  $('no-grants').textContent = 'None.';
+  $('no-grants').hidden = rows.children.length > 0;
+}
+
 async function load() {
   const me = await api('/auth/me');
   if (!me.loggedIn) return showLoggedOut();
@@ -83,6 +124,7 @@ async function load() {
   expiryTime = me.expiryTime;
   tick();
   await loadLeads();
+  await loadGrants();
 }
 
 function action(id, run) {

@@ -73,6 +73,15 @@ describe('our consent page in Chromium, through npm start', () => {
     await client.connect(transport);
     expect((await client.callTool({ name: 'list_records', arguments: { module: 'Leads', fields: 'Last_Name' } })).isError).toBeFalsy();
     await client.close();
+    // The same browser, logged in by that login: the demo page lists the client, and ends its access.
+    await page.goto(APP);
+    await expect.poll(() => page.locator('#grants tbody tr').count()).toBe(1);
+    expect(await page.locator('#grants tbody').textContent()).toContain('a test MCP clientread and create records');
+    await page.screenshot({ path: `${SHOTS}/mcp-grants.png`, fullPage: true });
+    await page.click('#grants tbody button');
+    await expect.poll(() => page.locator('#no-grants').isVisible()).toBe(true);
+    const ended = await fetch(`${APP}/mcp`, { method: 'POST', headers: { authorization: `Bearer ${auth.saved!.access_token}`, 'content-type': 'application/json' }, body: '{}' });
+    expect(ended.status).toBe(401);
     await context.close();
   });
 
