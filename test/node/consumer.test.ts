@@ -27,6 +27,9 @@ beforeAll(() => {
   // The Workers types a user's project has; taken from this repository instead of downloaded again.
   mkdirSync(join(APP, 'node_modules/@cloudflare'), { recursive: true });
   symlinkSync(join(ROOT, 'node_modules/@cloudflare/workers-types'), join(APP, 'node_modules/@cloudflare/workers-types'));
+  // The MCP server's peers, as docs/mcp.md has a user install them (the framework-free fixture serves /mcp).
+  mkdirSync(join(APP, 'node_modules/@modelcontextprotocol'), { recursive: true });
+  for (const name of ['@cloudflare/workers-oauth-provider', '@modelcontextprotocol/sdk', 'zod']) symlinkSync(join(ROOT, 'node_modules', name), join(APP, 'node_modules', name));
   for (const kind of ['hono', 'plain']) cpSync(join(ROOT, `test/fixtures/${kind}/index.ts`), join(APP, `${kind}.ts`));
   writeFileSync(
     join(APP, 'tsconfig.json'),
@@ -95,14 +98,10 @@ describe('the packed package in a fresh project', () => {
     expect(typeCheck('tsconfig.json')).toBe('');
   });
 
-  it("type-checks docs/mcp.md's MCP server (Workers types), with the provider, the MCP SDK and zod as a user installs them", () => {
+  it("type-checks docs/mcp.md's MCP server (Workers types), with the provider, the MCP SDK and zod installed", () => {
     const guide = readFileSync(join(ROOT, 'docs/mcp.md'), 'utf8');
     const server = /## Your own server\n\n```ts\n([\s\S]*?)```/.exec(guide)![1]!;
     writeFileSync(join(APP, 'mcp.ts'), server);
-    mkdirSync(join(APP, 'node_modules/@modelcontextprotocol'), { recursive: true });
-    for (const name of ['@cloudflare/workers-oauth-provider', '@modelcontextprotocol/sdk', 'zod']) {
-      if (!existsSync(join(APP, 'node_modules', name))) symlinkSync(join(ROOT, 'node_modules', name), join(APP, 'node_modules', name));
-    }
     writeFileSync(join(APP, 'tsconfig.mcp.json'), JSON.stringify({ extends: './tsconfig.json', include: ['mcp.ts'] }));
     expect(typeCheck('tsconfig.mcp.json')).toBe('');
   });
@@ -118,7 +117,9 @@ describe('the packed package in a fresh project', () => {
         bundle: true,
         format: 'esm',
         platform: 'neutral',
+        // As wrangler bundles a Worker.
         conditions: ['workerd', 'worker', 'browser'],
+        mainFields: ['browser', 'module', 'main'],
         external: ['cloudflare:*'],
         minify: true,
         write: false,
