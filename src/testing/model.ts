@@ -72,13 +72,22 @@ export function randomToken(kind: string): string {
 }
 
 /**
- * A record id as Zoho writes them: a 19-digit decimal string (too long for a JS number, so
- * it stays a string end to end). Seven digits derived from the org, then a per-org sequence.
+ * The seven digits that begin every id of one org, as Zoho's ids do: derived from the org,
+ * never starting with 0 (ids are decimal strings; clients that read them as numbers must get
+ * the same id back).
  */
-export function recordId(orgId: string, sequence: number): string {
+export function orgIdPrefix(orgId: string): string {
   let prefix = 0;
   for (const char of orgId) prefix = (prefix * 31 + char.charCodeAt(0)) % 9_000_000;
-  return `${1_000_000 + prefix}${String(sequence).padStart(12, '0')}`;
+  return String(1_000_000 + prefix);
+}
+
+/**
+ * A record id as Zoho writes them: a 19-digit decimal string (too long for a JS number, so
+ * it stays a string end to end): the org's seven digits, then a per-org sequence.
+ */
+export function recordId(orgId: string, sequence: number): string {
+  return `${orgIdPrefix(orgId)}${String(sequence).padStart(12, '0')}`;
 }
 
 export function escapeHtml(text: string): string {

@@ -190,3 +190,38 @@ describe("local Zoho, CRM v8: CORS for client-based apps' JavaScript domains", (
     expect(preflight.headers.get('access-control-allow-headers')).toContain('authorization');
   });
 });
+
+describe('local Zoho, CRM v8: field metadata and ids as Zoho writes them', () => {
+  it("lists the system fields of every module with Zoho's data types: Owner an ownerlookup object, \"Lead Owner\" in Leads [oas: getFields, examples]", async () => {
+    const { crm, create } = await setup(`${APP_SCOPE},ZohoCRM.settings.fields.READ`);
+    for (const module of ['Leads', 'Contacts', 'Accounts', 'Deals']) {
+      const { fields } = (await (await crm(`settings/fields?module=${module}`)).json()) as { fields: { api_name: string; data_type: string; json_type: string; field_label: string }[] };
+      const byName = new Map(fields.map((f) => [f.api_name, f]));
+      expect(byName.get('Owner')).toMatchObject({ data_type: 'ownerlookup', json_type: 'jsonobject', field_label: `${module.slice(0, -1)} Owner` });
+      for (const by of ['Created_By', 'Modified_By']) expect(byName.get(by)).toMatchObject({ data_type: 'ownerlookup', json_type: 'jsonobject' });
+      for (const time of ['Created_Time', 'Modified_Time', 'Last_Activity_Time']) expect(byName.get(time)).toMatchObject({ data_type: 'datetime', json_type: 'string' });
+      expect(byName.get('Layout')).toMatchObject({ data_type: 'layout', json_type: 'jsonobject' });
+      expect(byName.get('Tag')).toMatchObject({ data_type: 'text', json_type: 'jsonarray' });
+      if (module !== 'Leads') continue;
+      // Every field a record carries is described, so an SDK types each of them.
+      const created = (await (await create([{ Last_Name: 'Lovelace' }])).json()) as { data: { details: { id: string } }[] };
+      const { data } = (await (await crm(`Leads/${created.data[0]!.details.id}`)).json()) as { data: Record<string, unknown>[] };
+      const undescribed = Object.keys(data[0]!).filter((key) => !key.startsWith('$') && key !== 'id' && !byName.has(key));
+      expect(undescribed).toEqual([]);
+    }
+  });
+
+  it('every id it issues is a decimal string of 18 or 19 digits that does not begin with 0, as Zoho\'s ids: read as a number, it is the same id [oas: users, org, records]', async () => {
+    const { crm, create } = await setup();
+    const ID = /^[1-9]\d{17,18}$/;
+    const created = (await (await create([{ Last_Name: 'Hopper' }])).json()) as { data: { details: { id: string; Created_By: { id: string } } }[] };
+    const { id, Created_By } = created.data[0]!.details;
+    const { users } = (await (await crm('users?type=AllUsers')).json()) as { users: { id: string; role: { id: string }; profile: { id: string } }[] };
+    const { org } = (await (await crm('org')).json()) as { org: { id: string }[] };
+    const ids = [id, Created_By.id, org[0]!.id, ...users.flatMap((u) => [u.id, u.role.id, u.profile.id])];
+    for (const value of ids) expect(value).toMatch(ID);
+    // A client that parses ids as numbers (the SDKs do) and asks again by the id it got back finds the user.
+    const back = BigInt(users[0]!.id).toString();
+    expect((await crm(`users/${back}`)).status).toBe(200);
+  });
+});

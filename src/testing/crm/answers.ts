@@ -1,6 +1,6 @@
 // What every CRM answer is made of: Zoho's error body, its times, its user references, and the
 // messages Zoho's OpenAPI description of CRM v8 lists for each code (its API_Exception enums).
-import { json, type LocalZohoUser } from '../model.ts';
+import { json, orgIdPrefix, type LocalZohoUser } from '../model.ts';
 
 /** A CRM error body: `{ code, details, message, status: "error" }`. */
 export const crmError = (status: number, code: string, message: string, details: Record<string, unknown> = {}) =>
@@ -36,12 +36,18 @@ export function userRef(user: LocalZohoUser): { name: string; id: string; email:
   return { name: user.name, id: userIdOf(user), email: user.email };
 }
 
-/** A user's CRM id: their org's prefix and a number of their own, stable for the same email. */
+/**
+ * A user's CRM id: their org's seven digits and a number of their own, stable for the same
+ * email, in a range no record id of the org reaches (records count up from 1).
+ */
 export function userIdOf(user: LocalZohoUser): string {
   let n = 0;
   for (const char of user.email) n = (n * 33 + char.charCodeAt(0)) % 1_000_000;
-  return `${user.orgId.padStart(7, '0').slice(-7)}${String(n).padStart(12, '0')}`;
+  return `${orgIdPrefix(user.orgId)}9${String(n).padStart(11, '0')}`;
 }
+
+/** Ids of the org's other entities (its own id, roles, profiles), in a range of their own. */
+export const orgEntityId = (orgId: string, n: number) => `${orgIdPrefix(orgId)}8${String(n).padStart(11, '0')}`;
 
 /** A request body as JSON, or the INVALID_DATA answer Zoho gives for one that is not. */
 export async function jsonBody(request: Request): Promise<Record<string, unknown> | Response> {

@@ -2,7 +2,7 @@
 // /org and /settings/fields, in the shapes of users.json, org.json and fields.json of Zoho's
 // OpenAPI description.
 import { json, type LocalZohoUser } from '../model.ts';
-import { crmError, invalidParam, MESSAGES, missingParam, userIdOf, zohoTime } from './answers.ts';
+import { crmError, invalidParam, MESSAGES, missingParam, orgEntityId, userIdOf, zohoTime } from './answers.ts';
 import type { Module } from './modules.ts';
 import { integerParam } from './records.ts';
 
@@ -24,8 +24,8 @@ function userOf(user: LocalZohoUser, admin: boolean) {
     last_name: rest.join(' ') || null,
     status: 'active',
     confirm: true,
-    role: admin ? { name: 'CEO', id: `${user.orgId}0000101` } : { name: 'Manager', id: `${user.orgId}0000102` },
-    profile: admin ? { name: 'Administrator', id: `${user.orgId}0000201` } : { name: 'Standard', id: `${user.orgId}0000202` },
+    role: admin ? { name: 'CEO', id: orgEntityId(user.orgId, 101) } : { name: 'Manager', id: orgEntityId(user.orgId, 102) },
+    profile: admin ? { name: 'Administrator', id: orgEntityId(user.orgId, 201) } : { name: 'Standard', id: orgEntityId(user.orgId, 202) },
     language: 'en_US',
     locale: 'en_US',
     country_locale: 'en_US',
@@ -81,7 +81,7 @@ export function answerOrg(user: LocalZohoUser, admin: LocalZohoUser): Response {
   return json({
     org: [
       {
-        id: `${user.orgId}000`,
+        id: orgEntityId(user.orgId, 1),
         zgid: user.orgId,
         ezgid: `e${user.orgId}`,
         zia_zgid: Number(user.orgId),
@@ -129,23 +129,71 @@ export function answerOrg(user: LocalZohoUser, admin: LocalZohoUser): Response {
   });
 }
 
-/** GET /settings/fields?module=: a module's fields, in the shape of Zoho's field metadata. */
+/** A field as Zoho's metadata describes it: the few keys SDKs type records by. */
+interface FieldMeta {
+  apiName: string;
+  label: string;
+  dataType: string;
+  jsonType: string;
+  /** Zoho sets it; no one writes it (`field_read_only`). */
+  readOnly: boolean;
+  mandatory: boolean;
+}
+
+const SINGULAR: Record<string, string> = { Leads: 'Lead', Contacts: 'Contact', Accounts: 'Account', Deals: 'Deal' };
+/** The standard modules whose records have an image (Zoho's `Record_Image`). */
+const WITH_IMAGE = new Set(['Leads', 'Contacts', 'Accounts']);
+
+/**
+ * The fields Zoho keeps on every record of a module, with the data types its field metadata
+ * gives them (the getFields examples of Zoho's OpenAPI description: `Owner` is an
+ * `ownerlookup` whose JSON is an object, "Lead Owner" in Leads).
+ */
+function systemFields(module: Module): FieldMeta[] {
+  const singular = SINGULAR[module.apiName] ?? module.apiName.replace(/s$/, '');
+  const meta = (apiName: string, label: string, dataType: string, jsonType: string, readOnly: boolean): FieldMeta => ({ apiName, label, dataType, jsonType, readOnly, mandatory: false });
+  return [
+    meta('Owner', `${singular} Owner`, 'ownerlookup', 'jsonobject', false),
+    meta('Created_By', 'Created By', 'ownerlookup', 'jsonobject', true),
+    meta('Modified_By', 'Modified By', 'ownerlookup', 'jsonobject', true),
+    meta('Created_Time', 'Created Time', 'datetime', 'string', true),
+    meta('Modified_Time', 'Modified Time', 'datetime', 'string', true),
+    meta('Last_Activity_Time', 'Last Activity Time', 'datetime', 'string', true),
+    meta('Layout', 'Layout', 'layout', 'jsonobject', false),
+    meta('Tag', 'Tag', 'text', 'jsonarray', false),
+    meta('Locked__s', 'Locked', 'boolean', 'boolean', true),
+    ...(WITH_IMAGE.has(module.apiName) ? [meta('Record_Image', `${singular} Image`, 'profileimage', 'string', false)] : []),
+  ];
+}
+
+const JSON_TYPES: Partial<Record<string, string>> = { integer: 'integer', currency: 'double', boolean: 'boolean' };
+
+/** GET /settings/fields?module=: a module's fields, its own and Zoho's system ones, in the shape of Zoho's field metadata. */
 export function answerFields(url: URL, moduleOf: (name: string) => Module | undefined): Response {
   const name = url.searchParams.get('module');
   if (!name) return missingParam('module');
   const module = moduleOf(name);
   if (!module) return crmError(400, 'INVALID_MODULE', MESSAGES.invalidModule, { param_name: 'module' });
+  const own: FieldMeta[] = [...module.fields.values()].map((field) => ({
+    apiName: field.apiName,
+    label: field.apiName.replace(/_/g, ' '),
+    dataType: field.type,
+    jsonType: JSON_TYPES[field.type] ?? 'string',
+    readOnly: false,
+    mandatory: field.mandatory,
+  }));
   return json({
-    fields: [...module.fields.values()].map((field, i) => ({
+    fields: [...systemFields(module), ...own].map((field, i) => ({
       id: `${module.allViewId.slice(0, 7)}${String(7000 + i).padStart(12, '0')}`,
       api_name: field.apiName,
-      field_label: field.apiName.replace(/_/g, ' '),
-      display_label: field.apiName.replace(/_/g, ' '),
-      data_type: field.type,
-      json_type: field.type === 'integer' ? 'integer' : field.type === 'currency' ? 'double' : field.type === 'boolean' ? 'boolean' : 'string',
+      field_label: field.label,
+      display_label: field.label,
+      data_type: field.dataType,
+      json_type: field.jsonType,
       system_mandatory: field.mandatory,
       custom_field: false,
       read_only: false,
+      field_read_only: field.readOnly,
     })),
   });
 }

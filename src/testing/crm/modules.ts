@@ -46,7 +46,7 @@ export const STANDARD_MODULES: LocalZohoModule[] = [
 ];
 
 /** Fields Zoho sets on every record: they may be read and searched, never written. */
-export const SYSTEM_FIELDS = ['id', 'Owner', 'Created_Time', 'Modified_Time', 'Created_By', 'Modified_By', '$approved', '$converted'];
+export const SYSTEM_FIELDS = ['id', 'Owner', 'Created_Time', 'Modified_Time', 'Created_By', 'Modified_By', 'Last_Activity_Time', 'Layout', 'Tag', 'Locked__s', 'Record_Image', '$approved', '$converted'];
 
 /** A module as the CRM uses it: its fields by API name. */
 export class Module {
