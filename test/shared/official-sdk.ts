@@ -24,8 +24,8 @@ export async function initializeSdk(url: string, token: SdkToken, store: unknown
  * The SDK token a new user starts with: a grant code `email` consented to (with the scopes the
  * SDK needs: it reads field metadata before a record call), and the client.
  */
-export function grantToken(zoho: LocalZoho, email: string, redirectUrl: string): SdkToken {
-  const code = zoho.issueGrant(DEFAULT_CLIENT.clientId, email, redirectUrl, { scope: SDK_SCOPE });
+export function grantToken(zoho: LocalZoho, email: string, redirectUrl: string, scope = SDK_SCOPE): SdkToken {
+  const code = zoho.issueGrant(DEFAULT_CLIENT.clientId, email, redirectUrl, { scope });
   if (!code) throw new Error('local Zoho refused to issue a grant');
   return new ZohoSdk.OAuthBuilder().clientId(DEFAULT_CLIENT.clientId).clientSecret(DEFAULT_CLIENT.clientSecret).grantToken(code).redirectURL(redirectUrl).build();
 }
