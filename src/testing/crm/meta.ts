@@ -135,7 +135,7 @@ interface FieldMeta {
   label: string;
   dataType: string;
   jsonType: string;
-  /** Zoho sets it; no one writes it (`field_read_only`). */
+  /** `field_read_only`: the field's definition is Zoho's (its value may still be set, as Owner's is). */
   readOnly: boolean;
   mandatory: boolean;
 }
@@ -153,7 +153,7 @@ function systemFields(module: Module): FieldMeta[] {
   const singular = SINGULAR[module.apiName] ?? module.apiName.replace(/s$/, '');
   const meta = (apiName: string, label: string, dataType: string, jsonType: string, readOnly: boolean): FieldMeta => ({ apiName, label, dataType, jsonType, readOnly, mandatory: false });
   return [
-    meta('Owner', `${singular} Owner`, 'ownerlookup', 'jsonobject', false),
+    meta('Owner', `${singular} Owner`, 'ownerlookup', 'jsonobject', true),
     meta('Created_By', 'Created By', 'ownerlookup', 'jsonobject', true),
     meta('Modified_By', 'Modified By', 'ownerlookup', 'jsonobject', true),
     meta('Created_Time', 'Created Time', 'datetime', 'string', true),
