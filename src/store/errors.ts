@@ -40,7 +40,13 @@ export type TokenStoreErrorCode =
    * The exchange's ID token is missing, or is not this login's (another nonce, client or
    * issuer): the code was issued to another login. Its new refresh token was revoked.
    */
-  | 'ZOHO_ID_TOKEN_INVALID';
+  | 'ZOHO_ID_TOKEN_INVALID'
+  /** The device flow: the person refused the login on Zoho's verification page. */
+  | 'ZOHO_ACCESS_DENIED'
+  /** The device flow: the person did not decide before the user code expired. */
+  | 'ZOHO_DEVICE_CODE_EXPIRED'
+  /** The caller aborted the operation (its `AbortSignal`). */
+  | 'CANCELLED';
 
 export class TokenStoreError extends Error {
   override readonly name = 'TokenStoreError';

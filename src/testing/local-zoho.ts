@@ -102,6 +102,8 @@ export class LocalZoho {
   /** Access tokens pushed out by a 16th, until they would have expired: INVALID_OAUTHTOKEN. */
   readonly #evicted = new Map<string, number>();
   readonly #devices = new Map<string, DeviceRequest>();
+  /** The device flow's polling interval (ms): `devicePollSeconds`, Zoho's 30 s by default. */
+  readonly #devicePollMs: number;
   readonly #modules: Map<string, Module>;
   readonly #orgs = new Map<string, OrgData>();
   /** Users each org has had sign in (its listed users are always there). */
@@ -127,10 +129,13 @@ export class LocalZoho {
     const seconds = options.accessTokenSeconds ?? ACCESS_TTL / 1000;
     if (!Number.isInteger(seconds) || seconds < 1) throw new TypeError('LocalZoho: accessTokenSeconds must be a whole number of seconds, at least 1');
     this.#accessTtl = seconds * 1000;
+    const poll = options.devicePollSeconds ?? DEVICE_POLL_INTERVAL / 1000;
+    if (!Number.isInteger(poll) || poll < 1) throw new TypeError('LocalZoho: devicePollSeconds must be a whole number of seconds, at least 1');
+    this.#devicePollMs = poll * 1000;
   }
 
   static zeroCounts(): LocalZohoCounts {
-    return { grantsIssued: 0, grantExchanges: 0, refreshes: 0, rateLimited: 0, revokes: 0, crmCalls: 0, crmRejected: 0, crmThrottled: 0 };
+    return { grantsIssued: 0, grantExchanges: 0, refreshes: 0, rateLimited: 0, revokes: 0, crmCalls: 0, crmRejected: 0, crmThrottled: 0, devicePolls: 0, deviceSlowDowns: 0 };
   }
 
   /** Registers a client (tests that need a second client; `npm start` its demo clients). */
@@ -335,6 +340,8 @@ export class LocalZoho {
     }
     if (path === '/oauth/v3/device/code' && request.method === 'POST') return this.#deviceCode(await paramsOf(request, url), url.origin);
     if (path === '/oauth/v3/device/token' && request.method === 'POST') return this.#deviceToken(await paramsOf(request, url), url.origin);
+    if (path === '/oauth/v3/device' && request.method === 'GET') return this.#devicePage(url);
+    if (path === '/oauth/v3/device/approve' && request.method === 'POST') return this.#deviceDecision(request);
     return json({ error: 'not_found' }, 404);
   };
 
@@ -673,6 +680,36 @@ export class LocalZoho {
     return json({ ...body, id_token: idToken });
   }
 
+  /**
+   * Zoho's verification page, where the person enters the device's user code (prefilled from
+   * `?user_code=`), signs in and accepts or rejects.
+   */
+  #devicePage(url: URL): Response {
+    const code = escapeHtml(url.searchParams.get('user_code') ?? '');
+    const options = this.users.map((u) => `<option value="${escapeHtml(u.email)}">${escapeHtml(u.name)} (${escapeHtml(u.email)})</option>`).join('');
+    const html = `<!doctype html><meta charset="utf-8"><title>Local Zoho: connect a device</title>
+<style>body{font:16px system-ui;max-width:32rem;margin:4rem auto}button{font-size:1rem;padding:.5rem 1.5rem}input{font-size:1rem}</style>
+<h1>Local Zoho accounts: connect a device</h1>
+<p>Enter the code the device shows.</p>
+<form method="post" action="/oauth/v3/device/approve">
+<p><label>Code <input name="user_code" id="user-code" value="${code}" required autocomplete="off"></label></p>
+<label>Sign in as <select name="email">${options}</select></label>
+<p><label>or as any generated user <input name="generated" placeholder="user7@org3.example" pattern="user\\d{1,5}@org\\d{1,5}(\\.[a-z]{2})?\\.example"></label></p>
+<p><button type="submit" id="accept" name="decision" value="accept">Accept</button> <button type="submit" id="reject" name="decision" value="reject">Reject</button></p></form>`;
+    return new Response(html, { headers: { 'content-type': 'text/html;charset=utf-8' } });
+  }
+
+  /** The verification page's form: the person's decision on a user code, then a page saying what happened. */
+  async #deviceDecision(request: Request): Promise<Response> {
+    const form = await request.formData();
+    const userCode = String(form.get('user_code') ?? '').trim().toUpperCase();
+    const email = String(form.get('generated') || form.get('email') || '');
+    const reject = form.get('decision') === 'reject';
+    if (!this.decideDevice(userCode, email, reject)) return htmlError('Invalid code', 'No device is waiting for this code, or it expired.');
+    const done = reject ? 'You refused access. The device will be told.' : 'Access granted. You can go back to the device.';
+    return new Response(`<!doctype html><meta charset="utf-8"><title>Local Zoho: device</title><h1 id="done">${escapeHtml(done)}</h1>`, { headers: { 'content-type': 'text/html;charset=utf-8' } });
+  }
+
   /** The device flow's first step: a user code for the person, a device code for the device. */
   #deviceCode(form: URLSearchParams, origin: string): Response {
     const client = this.clients.get(String(form.get('client_id') ?? ''));
@@ -685,7 +722,7 @@ export class LocalZoho {
     const userCode = [...crypto.getRandomValues(new Uint8Array(4))].map((b) => b.toString(16).padStart(2, '0')).join('').toUpperCase();
     const prompt = form.get('prompt') === 'consent';
     this.#devices.set(deviceCode, { clientId: client.id, scope, userCode, expiresAt: this.now() + DEVICE_CODE_TTL, lastPoll: 0, user: null, refused: false, accessType, prompt });
-    return json({ user_code: userCode, device_code: deviceCode, interval: DEVICE_POLL_INTERVAL / 1000, expires_in: DEVICE_CODE_TTL / 1000, verification_url: `${origin}/oauth/v3/device` });
+    return json({ user_code: userCode, device_code: deviceCode, interval: this.#devicePollMs / 1000, expires_in: DEVICE_CODE_TTL / 1000, verification_url: `${origin}/oauth/v3/device` });
   }
 
   /** Polling: pending until approved, `slow_down` faster than every 30 s, `other_dc` at the wrong server. */
@@ -696,11 +733,15 @@ export class LocalZoho {
     const code = String(form.get('code') ?? '');
     const request = this.#devices.get(code);
     if (form.get('grant_type') !== 'device_token' || !request || request.clientId !== client.id) return json({ error: 'invalid_code' });
+    this.#count(client.id, 'devicePolls');
     if (request.expiresAt < this.now()) return json({ error: 'expired' });
     const now = this.now();
-    const tooSoon = now - request.lastPoll < DEVICE_POLL_INTERVAL;
+    const tooSoon = now - request.lastPoll < this.#devicePollMs;
     request.lastPoll = now;
-    if (tooSoon) return json({ error: 'slow_down' });
+    if (tooSoon) {
+      this.#count(client.id, 'deviceSlowDowns');
+      return json({ error: 'slow_down' });
+    }
     if (request.refused) return this.#devices.delete(code), json({ error: 'access_denied' });
     if (!request.user) return json({ error: 'authorization_pending' });
     const dataCenter = this.#userDataCenter(request.user);

@@ -29,6 +29,12 @@ export interface LocalZohoOptions {
    */
   accessTokenSeconds?: number;
   /**
+   * The device flow's polling interval, in seconds (Zoho: one poll per 30 s, the default).
+   * Shorter only so a run of the command line can finish in seconds; polls faster than it still
+   * get `slow_down`.
+   */
+  devicePollSeconds?: number;
+  /**
    * Grant codes one client may get per 10 minutes, and refresh tokens one user may get from one
    * client per 10 minutes (Zoho: 10 each). Raised only where many test logins share one client
    * and user in one process; the limits themselves are tested at their defaults.
@@ -68,6 +74,9 @@ export interface LocalZohoCounts {
   crmRejected: number;
   /** CRM calls answered 429 because their org had its edition's limit of calls in flight. */
   crmThrottled: number;
+  /** Device-flow polls (`/oauth/v3/device/token`), and those answered `slow_down` (under the interval). */
+  devicePolls: number;
+  deviceSlowDowns: number;
 }
 
 const MINUTE = 60_000;

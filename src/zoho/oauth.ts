@@ -9,10 +9,12 @@
  */
 import { toBase64Url, utf8 } from '../store/encoding.ts';
 import { TokenStoreError } from '../store/errors.ts';
+import { startDeviceLogin, waitUnlessAborted, type DeviceLogin, type DeviceLoginOptions } from './device.ts';
 import { checkIdToken } from './id-token.ts';
 import { DATA_CENTER_IDS, DATA_CENTERS, dataCenterAt, isDataCenter, type DataCenter, type DataCenterOrigins, type DataCenterTable } from './data-centers.ts';
 
 export type { DataCenter, DataCenterOrigins } from './data-centers.ts';
+export type { DeviceLogin, DeviceLoginOptions, DevicePoll } from './device.ts';
 
 /**
  * Zoho gives no wait time with "Access Denied": the refresh token stays blocked for the rest
@@ -63,6 +65,8 @@ export interface ZohoOAuthOptions {
   redirectUrl?: string;
   fetch?: typeof fetch;
   now?: () => number;
+  /** How the device flow waits between polls (default: the real clock); tests move a clock instead. */
+  wait?: (ms: number, signal: AbortSignal | undefined) => Promise<void>;
 }
 
 /** What a token endpoint answered, in the store's terms. */
@@ -138,6 +142,13 @@ export interface ZohoOAuth {
   dataCenterOf(apiDomain: string | null | undefined): DataCenter | null;
   /** The user's name as the Zoho SDK stores it: `email:zgid` (the org's zgid). */
   currentUser(token: { accessToken: string; apiDomain: string }): Promise<string>;
+  /**
+   * Zoho's device flow, where there is no browser: a user code to show and the wait for the
+   * person's decision (device.ts). Offline access, with consent asked again unless `consent:
+   * false`, so it ends with a refresh token. Needs a client of Zoho's "Non-browser
+   * Applications" type and its secret. `manager.saveGrant(await login.tokens())` stores it.
+   */
+  startDeviceLogin(options: DeviceLoginOptions): Promise<DeviceLogin>;
 }
 
 /** Whether `accountsServer` (from the redirect) is a Zoho accounts server, or the configured one. */
@@ -303,7 +314,11 @@ export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
       { method: 'POST', body: new URLSearchParams({ client_id: clientId, client_secret: secret, ...form }) },
       doing,
     );
-    const answer = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+    return tokensFrom((typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>, doing, refreshing);
+  }
+
+  /** A token endpoint's answer as tokens, or its error as a TokenStoreError. */
+  function tokensFrom(answer: Record<string, unknown>, doing: string, refreshing: boolean): ZohoTokens {
     if ('error' in answer) throw tokenError(answer, doing, refreshing);
     const { access_token, refresh_token, api_domain, expires_in, expires_in_sec } = answer;
     // Older servers send expires_in in milliseconds, with expires_in_sec beside it.
@@ -405,6 +420,22 @@ export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
     async revoke(refreshToken, { apiDomain } = {}) {
       if (typeof refreshToken !== 'string' || refreshToken === '') throw invalid('a refresh token is required');
       await revokeAt(accountsServerFor(apiDomain), refreshToken);
+    },
+
+    startDeviceLogin(deviceOptions) {
+      return startDeviceLogin(
+        {
+          clientId,
+          startServer: accountsUrl,
+          serverOf: (dc) => (any ? (served[dc]?.accounts ?? null) : null),
+          secretFor: (server) => secretAt(dataCenterOfServer(server)),
+          call,
+          tokensFrom: (answer, doing) => tokensFrom(answer, doing, false),
+          now,
+          wait: options.wait ?? waitUnlessAborted,
+        },
+        deviceOptions,
+      );
     },
 
     async currentUser({ accessToken, apiDomain }) {

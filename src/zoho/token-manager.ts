@@ -96,11 +96,12 @@ export interface TokenManager {
    */
   exchangeGrant(code: string, options?: { userName?: string; redirectUrl?: string; accountsServer?: string; codeVerifier?: string; nonce?: string }): Promise<OAuthToken>;
   /**
-   * Stores what a grant exchange made elsewhere answered, for a user already named: the second
-   * half of `exchangeGrant`, for callers that must know the user before choosing the store (the
-   * Worker keeps each user in their own object). Revokes the user's replaced refresh token.
+   * Stores what a grant answered elsewhere (an exchange, a device login): the second half of
+   * `exchangeGrant`. The user is named by Zoho unless `userName` says (callers that must know
+   * the user before choosing the store: the Worker keeps each user in their own object). One
+   * record per user: a later grant replaces it, and its replaced refresh token is revoked.
    */
-  saveGrant(answer: ZohoTokens, options: SaveGrantOptions): Promise<OAuthToken>;
+  saveGrant(answer: ZohoTokens, options?: SaveGrantOptions): Promise<OAuthToken>;
   /** Revokes the refresh token at Zoho and deletes the record. */
   revoke(query: TokenQuery): Promise<void>;
   /**
@@ -126,7 +127,8 @@ export interface TokenManager {
 }
 
 export interface SaveGrantOptions {
-  userName: string;
+  /** The user Zoho named; when left out, asked of Zoho (`currentUser`: one CRM call). */
+  userName?: string;
   redirectUrl?: string;
   /**
    * Whether the record keeps the client's secret, as the Zoho SDK's stores do (default true).
@@ -251,9 +253,17 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     return refreshOnce(token.id, rejectedAccessToken ?? token.accessToken, skew);
   }
 
-  async function saveGrant(answer: ZohoTokens, { userName: name, redirectUrl = oauth.redirectUrl, storeClientSecret = true }: SaveGrantOptions): Promise<OAuthToken> {
+  async function saveGrant(answer: ZohoTokens, { userName, redirectUrl = oauth.redirectUrl, storeClientSecret = true }: SaveGrantOptions = {}): Promise<OAuthToken> {
     if (!answer.refreshToken) throw new TokenStoreError('ZOHO_BAD_RESPONSE', 'Zoho gave no refresh token for the grant (access_type=offline?)');
-    if (typeof name !== 'string' || name === '') throw new TokenStoreError('INVALID_INPUT', 'saveGrant: userName is required');
+    if (userName !== undefined && (typeof userName !== 'string' || userName === '')) throw new TokenStoreError('INVALID_INPUT', 'saveGrant: userName must be a non-empty string');
+    let name = userName;
+    try {
+      name ??= await oauth.currentUser(answer);
+    } catch (error) {
+      // Nobody could ever use this refresh token: do not leave it live at Zoho (best effort).
+      await oauth.revoke(answer.refreshToken, { apiDomain: answer.apiDomain }).catch(() => undefined);
+      throw error;
+    }
     const previous = await store.findToken({ userName: name });
     const saved = await store.saveToken({
       userName: name,
@@ -296,16 +306,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
 
     async exchangeGrant(code, { userName, redirectUrl = oauth.redirectUrl, accountsServer, codeVerifier, nonce } = {}) {
       const answer = await oauth.exchangeGrant(code, { redirectUrl, accountsServer, codeVerifier, nonce });
-      if (!answer.refreshToken) throw new TokenStoreError('ZOHO_BAD_RESPONSE', 'Zoho gave no refresh token for the grant (access_type=offline?)');
-      let name = userName;
-      try {
-        name ??= await oauth.currentUser(answer);
-      } catch (error) {
-        // Nobody could ever use this refresh token: do not leave it live at Zoho (best effort).
-        await oauth.revoke(answer.refreshToken, { apiDomain: answer.apiDomain }).catch(() => undefined);
-        throw error;
-      }
-      return saveGrant(answer, { userName: name, redirectUrl });
+      return saveGrant(answer, { ...(userName === undefined ? {} : { userName }), redirectUrl });
     },
 
     saveGrant,
