@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { runImport } from './import.ts';
 import { UnreadableFile } from './read-tokens.ts';
-import { d1SqlTarget, kvBulkTarget, sqliteTarget, wranglerTarget } from './targets.ts';
+import { chosenTarget, TARGETS } from './targets.ts';
 
 const USAGE = `usage: edge-token-store import <file> --to <target> [options]
 
@@ -62,30 +62,9 @@ if (values.help) {
 if (command !== 'import' || !file || extra.length > 0) fail(USAGE);
 const dryRun = values['dry-run'];
 const to = values.to;
-let target: Parameters<typeof runImport>[1] = null;
-if (to === 'wrangler-kv' || to === 'wrangler-durable-object' || to === 'wrangler-d1') {
-  const options = {
-    kind: to === 'wrangler-kv' ? ('kv' as const) : to === 'wrangler-d1' ? ('d1' as const) : ('durable-object' as const),
-    config: values.config,
-    persistTo: values['persist-to'],
-    binding: values.binding,
-    objectName: values['object-name'],
-    prefix: values.prefix,
-    table: values.table,
-  };
-  target = () => wranglerTarget(options);
-} else if (to === 'sqlite') {
-  const out = values.out ?? fail('--to sqlite needs --out <file.db>');
-  target = () => sqliteTarget(out, process.env.TOKEN_STORE_KEYS, process.env.TOKEN_STORE_CURRENT_KEY, values.table);
-} else if (to === 'd1-sql') {
-  const out = values.out ?? fail('--to d1-sql needs --out <file.sql>');
-  target = () => d1SqlTarget(out, process.env.TOKEN_STORE_KEYS, process.env.TOKEN_STORE_CURRENT_KEY, values.table);
-} else if (to === 'kv-bulk') {
-  const out = values.out ?? fail('--to kv-bulk needs --out <file>');
-  target = async () => kvBulkTarget(out, process.env.TOKEN_STORE_KEYS, process.env.TOKEN_STORE_CURRENT_KEY, values.prefix);
-} else if (!dryRun) {
-  fail(`--to must be wrangler-kv, wrangler-durable-object, wrangler-d1, sqlite, d1-sql or kv-bulk (or use --dry-run)\n\n${USAGE}`);
-}
+const target = to === undefined ? null : chosenTarget(to, values);
+if (typeof target === 'string') fail(`${target}\n\n${USAGE}`);
+if (target === null && !dryRun) fail(`--to must be one of ${TARGETS.join(', ')} (or use --dry-run)\n\n${USAGE}`);
 
 try {
   const perUser = to === 'wrangler-durable-object' && values['object-name'] === undefined;

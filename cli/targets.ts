@@ -285,3 +285,37 @@ export async function wranglerTarget(options: WranglerTargetOptions): Promise<Im
     close: () => mf.dispose(),
   };
 }
+
+/** The `--to` values the import and the device login take, each sealing what it writes. */
+export const TARGETS = ['wrangler-kv', 'wrangler-durable-object', 'wrangler-d1', 'sqlite', 'd1-sql', 'kv-bulk'] as const;
+
+/** What the command line says about a target (the import's and the device login's flags). */
+export interface TargetFlags {
+  config: string;
+  'persist-to'?: string;
+  binding?: string;
+  'object-name'?: string;
+  out?: string;
+  prefix?: string;
+  table?: string;
+}
+
+/**
+ * The target `--to` names, made when called (so a dry run opens nothing), with the key ring
+ * from TOKEN_STORE_KEYS and TOKEN_STORE_CURRENT_KEY where the target seals here; or what is
+ * wrong with the flags.
+ */
+export function chosenTarget(to: string, flags: TargetFlags): (() => Promise<ImportTarget>) | string {
+  const keys = process.env.TOKEN_STORE_KEYS;
+  const current = process.env.TOKEN_STORE_CURRENT_KEY;
+  if (to === 'wrangler-kv' || to === 'wrangler-durable-object' || to === 'wrangler-d1') {
+    const kind = to === 'wrangler-kv' ? ('kv' as const) : to === 'wrangler-d1' ? ('d1' as const) : ('durable-object' as const);
+    const options = { kind, config: flags.config, persistTo: flags['persist-to'], binding: flags.binding, objectName: flags['object-name'], prefix: flags.prefix, table: flags.table };
+    return () => wranglerTarget(options);
+  }
+  const out = flags.out;
+  if (to === 'sqlite') return out ? () => sqliteTarget(out, keys, current, flags.table) : '--to sqlite needs --out <file.db>';
+  if (to === 'd1-sql') return out ? () => d1SqlTarget(out, keys, current, flags.table) : '--to d1-sql needs --out <file.sql>';
+  if (to === 'kv-bulk') return out ? async () => kvBulkTarget(out, keys, current, flags.prefix) : '--to kv-bulk needs --out <file>';
+  return `--to must be one of ${TARGETS.join(', ')}`;
+}
