@@ -7,7 +7,7 @@
  */
 import { TokenStoreError } from '../store/errors.ts';
 import { isDataCenter, type DataCenter } from './data-centers.ts';
-import type { ZohoTokens } from './oauth.ts';
+import type { ZohoTokens } from './tokens.ts';
 
 /** What `startDeviceLogin` takes. */
 export interface DeviceLoginOptions {

@@ -11,9 +11,11 @@ import { toBase64Url, utf8 } from '../store/encoding.ts';
 import { TokenStoreError } from '../store/errors.ts';
 import { startDeviceLogin, waitUnlessAborted, type DeviceLogin, type DeviceLoginOptions } from './device.ts';
 import { checkIdToken } from './id-token.ts';
+import type { ZohoTokens } from './tokens.ts';
 import { DATA_CENTER_IDS, DATA_CENTERS, dataCenterAt, isDataCenter, type DataCenter, type DataCenterOrigins, type DataCenterTable } from './data-centers.ts';
 
 export type { DataCenter, DataCenterOrigins } from './data-centers.ts';
+export type { ZohoTokens } from './tokens.ts';
 export type { DeviceLogin, DeviceLoginOptions, DevicePoll } from './device.ts';
 
 /**
@@ -67,18 +69,6 @@ export interface ZohoOAuthOptions {
   now?: () => number;
   /** How the device flow waits between polls (default: the real clock); tests move a clock instead. */
   wait?: (ms: number, signal: AbortSignal | undefined) => Promise<void>;
-}
-
-/** What a token endpoint answered, in the store's terms. */
-export interface ZohoTokens {
-  accessToken: string;
-  /** Absent on refresh answers: keep the stored one. */
-  refreshToken: string | null;
-  apiDomain: string;
-  /** Epoch ms at which the access token expires. */
-  expiryTime: number;
-  /** An exchange's OpenID Connect ID token, when the login asked for one (the `email` or `openid` scope). */
-  idToken?: string;
 }
 
 /** What `authorizationUrl` takes. */
