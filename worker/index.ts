@@ -5,7 +5,7 @@
  * looks like this, with the package's name in the imports.
  */
 import { createZohoMcp } from '../src/mcp/index.ts';
-import { createZohoWorker, getZohoSession, type ZohoEnv } from '../src/worker/index.ts';
+import { createZohoWorker, type ZohoEnv } from '../src/worker/index.ts';
 
 // Bound under these names in wrangler.toml (its v4 migration renamed the classes of earlier versions).
 export { ZohoDirectory, ZohoLoginStates, ZohoUserObject } from '../src/worker/index.ts';
@@ -36,7 +36,7 @@ const app = {
     }
     // An app route of your own, as docs/worker.md writes one: the user's Leads through their session.
     if (pathname === '/app/leads') {
-      const session = await getZohoSession(request, env);
+      const session = await zoho.session(request, env);
       if (!session) return Response.json({ error: 'unauthorized', message: 'log in at /auth/login' }, { status: 401, headers: { 'cache-control': 'no-store' } });
       return session.fetch('/crm/v8/Leads?fields=Last_Name,Company');
     }

@@ -50,7 +50,7 @@ export interface ZohoWorkerOptions {
   authorizeCrm?: (call: ZohoCaller & { method: string; path: string; org: string | null }) => boolean | Promise<boolean>;
 }
 
-/** What `getZohoSession()` and `zohoSession()` take beyond the handler's options. */
+/** What `getZohoSession()` and `zohoSession()` take: a handler's options, and whether other sites may use the session. */
 export interface ZohoSessionOptions extends ZohoWorkerOptions {
   /**
    * By default a request another site made (a link, a form, an `<img>`, a frame, or a fetch from
@@ -113,40 +113,6 @@ export function resolveOptions(options: ZohoSessionOptions = {}): ResolvedOption
     authorizeCrm: options.authorizeCrm,
     allowCrossSite: options.allowCrossSite ?? false,
   };
-}
-
-/** What a handler's options say about its sessions: the hooks and bindings `session.fetch()` must follow too. */
-type SessionDefaults = Pick<ZohoWorkerOptions, 'authorizeCrm' | 'bindings'>;
-const sameDefaults = (a: SessionDefaults, b: SessionDefaults) => a.authorizeCrm === b.authorizeCrm && JSON.stringify(a.bindings ?? {}) === JSON.stringify(b.bindings ?? {});
-
-/** The distinct session defaults of the handlers made in this isolate, and which handler routed a request. */
-const handlerDefaults: SessionDefaults[] = [];
-const routedBy = new WeakMap<Request, SessionDefaults>();
-
-/** Called when a handler (or `zohoRoutes()`) is made: its hooks and bindings become what its sessions follow. */
-export function registerHandler(options: ZohoWorkerOptions): SessionDefaults {
-  const defaults = { authorizeCrm: options.authorizeCrm, bindings: options.bindings };
-  const known = handlerDefaults.find((d) => sameDefaults(d, defaults));
-  if (known) return known;
-  handlerDefaults.push(defaults);
-  return defaults;
-}
-
-/** Called by a handler for every request it sees, its own paths or not (createZohoHandler's route). */
-export const markRouted = (request: Request, defaults: SessionDefaults) => void routedBy.set(request, defaults);
-
-/**
- * The options a session of `request` follows: the handler's that routed it, else the one
- * handler's made in this Worker, with `given` on top. A Worker with several handlers of
- * different hooks or bindings must say which, by passing them: a CRM call never runs without
- * the hooks its app set.
- */
-export function sessionOptions(request: Request, given: ZohoSessionOptions | undefined): ResolvedOptions {
-  const base = routedBy.get(request) ?? (handlerDefaults.length <= 1 ? handlerDefaults[0] : undefined);
-  if (!base && given?.authorizeCrm === undefined && given?.bindings === undefined) {
-    throw invalid('this Worker made Zoho handlers with different hooks or bindings: pass getZohoSession() (or zohoSession()) the options of the one this route belongs to');
-  }
-  return resolveOptions({ ...base, ...given });
 }
 
 const views = new WeakMap<object, Map<string, unknown>>();

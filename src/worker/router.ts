@@ -18,7 +18,8 @@ import { callback, login, logout, me, refreshNow, revoke, type AuthContext } fro
 import { configOf, type Config } from './config.ts';
 import type { Env } from './env.ts';
 import { corsHeaders, crossSiteByMetadata, crossSiteRefused, jsonError, log, tokenErrorResponse } from './http.ts';
-import { envWithBindings, markRouted, registerHandler, resolveOptions, type ResolvedOptions, type ZohoWorkerOptions } from './options.ts';
+import { envWithBindings, resolveOptions, type ResolvedOptions, type ZohoWorkerOptions } from './options.ts';
+import { sessionWith, type ZohoSession } from './session.ts';
 import { proxy } from './proxy.ts';
 
 type Answer = { response: Response; event?: string; code?: string };
@@ -80,6 +81,13 @@ const ours = (path: string, adminEnabled: boolean) => AUTH_PATHS.has(path) || pa
 export interface ZohoHandler {
   /** A `Response` for a path of ours under the base path; `null` for any other (the caller routes it). */
   route(request: Request, env: Env, ctx?: ExecutionContext): Promise<Response | null>;
+  /**
+   * The logged-in user of a request to one of your own routes, following this handler's
+   * options (its `authorizeCrm`, bindings): `getZohoSession()` with them, without passing them
+   * again. `allowCrossSite: true` lets other sites' requests have the session (see
+   * `ZohoSessionOptions`).
+   */
+  session(request: Request, env: Env, options?: { allowCrossSite?: boolean }): Promise<ZohoSession | null>;
 }
 
 /** A handler whose `route` can be given the request's URL, parsed once by whoever routed it here. */
@@ -95,12 +103,11 @@ export const handlerOptions = (handler: object): ResolvedOptions | undefined => 
 
 function handlerOf(options?: ZohoWorkerOptions): HandlerAt {
   const resolved = resolveOptions(options);
-  // getZohoSession() of an app route follows this handler's hooks and bindings.
-  const sessionDefaults = registerHandler(options ?? {});
+  const crossSite = { ...resolved, allowCrossSite: true };
   const handler: HandlerAt = {
     route: (request, env) => handler.routeAt(request, env, new URL(request.url)),
+    session: (request, env, sessionOptions) => sessionWith(request, env, sessionOptions?.allowCrossSite === true ? crossSite : resolved),
     async routeAt(request, env, url) {
-      markRouted(request, sessionDefaults);
       const { basePath } = resolved;
       if (basePath !== '' && !url.pathname.startsWith(`${basePath}/`)) return null;
       const path = url.pathname.slice(basePath.length);
@@ -134,24 +141,55 @@ function handlerOf(options?: ZohoWorkerOptions): HandlerAt {
   return handler;
 }
 
+/**
+ * The Worker's routes under `basePath`, for your own router: `route` answers its paths and
+ * `null` for every other; `session` is the logged-in user of your own routes, with these
+ * options. Options are checked here: a mistake fails at startup, not at a request.
+ *
+ * ```ts
+ * const zoho = createZohoHandler({ basePath: '/zoho', authorizeCrm: ({ method }) => method === 'GET' });
+ * export default {
+ *   async fetch(request, env, ctx) {
+ *     const answered = await zoho.route(request, env, ctx);
+ *     if (answered) return answered;
+ *     const session = await zoho.session(request, env);
+ *     return session ? session.fetch('/crm/v8/org') : new Response('log in at /zoho/auth/login', { status: 401 });
+ *   },
+ * } satisfies ExportedHandler<ZohoEnv>;
+ * ```
+ */
 export function createZohoHandler(options?: ZohoWorkerOptions): ZohoHandler {
-  const { route } = handlerOf(options);
-  const handler = { route };
+  const { route, session } = handlerOf(options);
+  const handler = { route, session };
   optionsOf.set(handler, resolveOptions(options));
   return handler;
 }
 
-/** A whole Worker: the routes, `/healthz`, and 404 for anything else. */
-export function createZohoWorker(options?: ZohoWorkerOptions): { fetch(request: Request, env: Env, ctx?: ExecutionContext): Promise<Response> } {
+/** What `createZohoWorker()` makes: a Worker's `fetch`, and its session lookup for routes of your own. */
+export interface ZohoWorker {
+  fetch(request: Request, env: Env, ctx?: ExecutionContext): Promise<Response>;
+  session: ZohoHandler['session'];
+}
+
+/**
+ * A whole Worker: the routes, `/healthz`, and 404 for anything else.
+ *
+ * ```ts
+ * export default createZohoWorker();
+ * export { ZohoDirectory, ZohoLoginStates, ZohoUserObject } from 'edge-token-store/worker';
+ * ```
+ */
+export function createZohoWorker(options?: ZohoWorkerOptions): ZohoWorker {
   const handler = handlerOf(options);
   const resolved = resolveOptions(options);
   const health = `${resolved.basePath}/healthz`;
-  const worker = {
-    async fetch(request: Request, env: Env) {
+  const worker: ZohoWorker = {
+    async fetch(request, env) {
       const url = new URL(request.url);
       if (url.pathname === health) return Response.json({ ok: true });
       return (await handler.routeAt(request, env, url)) ?? jsonError(404, 'not_found', 'no such route');
     },
+    session: handler.session,
   };
   optionsOf.set(worker, resolved);
   return worker;

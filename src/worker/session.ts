@@ -11,7 +11,7 @@ import { sessionCaller, sessionOf, type Caller } from './callers.ts';
 import { configOf } from './config.ts';
 import type { Env } from './env.ts';
 import { crossSiteRefused, tokenErrorResponse } from './http.ts';
-import { envWithBindings, sessionOptions, type ZohoCaller, type ZohoSessionOptions } from './options.ts';
+import { envWithBindings, resolveOptions, type ResolvedOptions, type ZohoCaller, type ZohoSessionOptions } from './options.ts';
 import { crmCallAt, type CrmAnswer } from './proxy.ts';
 
 export interface ZohoSession extends ZohoCaller {
@@ -36,11 +36,21 @@ export interface ZohoSession extends ZohoCaller {
 /**
  * The live session of the request's cookie, or null: no cookie, a forged or expired one, a
  * session that ended (logout, revoke, erase, idle purge), a login Zoho no longer accepts, a
- * tossed look-alike cookie, or (unless `allowCrossSite`) a request another site made. Hooks and
- * bindings are the handler's (createZohoHandler or zohoRoutes), without passing them again.
+ * tossed look-alike cookie, or (unless `allowCrossSite`) a request another site made. Its CRM
+ * calls follow `options` (hooks, bindings) and nothing else: give it the options your handler
+ * has, or use the handler's own `session()`, which closes over them.
+ *
+ * ```ts
+ * const session = await getZohoSession(request, env, { authorizeCrm });
+ * if (session) return session.fetch('/crm/v8/Leads?fields=Last_Name');
+ * ```
  */
-export async function getZohoSession(request: Request, env: Env, options?: ZohoSessionOptions): Promise<ZohoSession | null> {
-  const resolved = sessionOptions(request, options);
+export async function getZohoSession(request: Request, env: Env, options: ZohoSessionOptions): Promise<ZohoSession | null> {
+  return sessionWith(request, env, resolveOptions(options));
+}
+
+/** The session lookup with options already checked (a handler's `session()` passes its own). */
+export async function sessionWith(request: Request, env: Env, resolved: ResolvedOptions): Promise<ZohoSession | null> {
   env = envWithBindings(env, resolved.bindings);
   const config = configOf(env);
   if (!resolved.allowCrossSite && crossSiteRefused(request, new URL(request.url), config.allowedOrigins)) return null;

@@ -30,7 +30,7 @@ it('the Worker library imports from dist/ in workerd and makes a handler', async
   expect(login.status).toBe(302);
   expect(new URL(login.headers.get('location')!).searchParams.get('code_challenge_method')).toBe('S256');
   // A request without a session has none; the whole Worker answers its health check.
-  expect(await worker.getZohoSession(new Request('https://app.example/app'), env as never)).toBeNull();
+  expect(await worker.getZohoSession(new Request('https://app.example/app'), env as never, {})).toBeNull();
   expect(await (await worker.createZohoWorker().fetch(new Request('https://app.example/healthz'), env as never)).json()).toEqual({ ok: true });
 });
 

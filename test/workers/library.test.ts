@@ -119,7 +119,7 @@ it('authorizeCrm allows only on exactly true: a Response, a truthy value, a reje
     expect((await handler.route(new Request(`${APP}/crm/v8/org`, { headers: { cookie } }), env))!.status).toBe(403);
     const request = new Request(`${APP}/app`, { headers: { cookie } });
     expect(await handler.route(request, env)).toBeNull();
-    expect((await (await getZohoSession(request, env))!.fetch('/crm/v8/org')).status).toBe(403);
+    expect((await (await handler.session(request, env))!.fetch('/crm/v8/org')).status).toBe(403);
   }
   expect((await usageOf(refreshToken)).crmCalls).toBe(before);
   answer = () => Promise.resolve(true);
@@ -127,18 +127,19 @@ it('authorizeCrm allows only on exactly true: a Response, a truthy value, a reje
   expect((await usageOf(refreshToken)).crmCalls).toBe(before + 1);
 });
 
-it("getZohoSession follows the hooks of the handler that routed the request; where several handlers differ and none routed it, it asks which", async () => {
+it("a handler's session() follows its own hooks, whatever other handlers the Worker made; getZohoSession() follows the options it is given and no others", async () => {
   const readOnly = createZohoHandler({ authorizeCrm: ({ method }) => method === 'GET' });
-  const other = createZohoHandler({ authorizeCrm: () => true });
+  const permissive = createZohoHandler({ authorizeCrm: () => true });
   const { cookie, refreshToken } = await loginThrough(readOnly, 'user92@org9.example');
-  const routed = new Request(`${APP}/app/leads`, { headers: { cookie } });
-  expect(await readOnly.route(routed, env)).toBeNull();
+  const request = () => new Request(`${APP}/app/leads`, { headers: { cookie } });
   const before = (await usageOf(refreshToken)).crmCalls;
-  expect((await (await getZohoSession(routed, env))!.fetch('/crm/v8/Leads', { method: 'POST', body: '{"data":[]}' })).status).toBe(403);
+  const post = { method: 'POST', body: '{"data":[]}' };
+  expect((await (await readOnly.session(request(), env))!.fetch('/crm/v8/Leads', post)).status).toBe(403);
+  expect((await (await getZohoSession(request(), env, { authorizeCrm: ({ method }) => method === 'GET' }))!.fetch('/crm/v8/Leads', post)).status).toBe(403);
   expect((await usageOf(refreshToken)).crmCalls).toBe(before);
-  // A request no handler saw, in a Worker with handlers of different hooks: which hooks apply is not guessed.
-  await expect(getZohoSession(new Request(`${APP}/app/leads`, { headers: { cookie } }), env)).rejects.toThrow(/pass getZohoSession\(\) .* the options/);
-  expect(other).toBeDefined();
+  // Another handler's hooks are its own: they never leak into readOnly's sessions, nor the other way.
+  expect((await (await permissive.session(request(), env))!.fetch('/crm/v8/Leads', post)).status).not.toBe(403);
+  expect((await (await readOnly.session(request(), env))!.fetch('/crm/v8/Leads', post)).status).toBe(403);
 });
 
 it('session.fetch never follows a redirect, whatever init asks: the access token goes nowhere', async () => {
@@ -149,7 +150,7 @@ it('session.fetch never follows a redirect, whatever init asks: the access token
     const before = ((await admin('sink', {})) as { hits: number }).hits;
     const request = new Request(`${APP}/app`, { headers: { cookie } });
     expect(await handler.route(request, env)).toBeNull();
-    const session = (await getZohoSession(request, env))!;
+    const session = (await handler.session(request, env))!;
     for (const fetchCrm of [session.fetch, session.fetchRaw]) {
       const answer = await fetchCrm('/crm/v8/Vendors?fields=Vendor_Name', { redirect: 'follow' });
       expect(answer.status).toBe(502);
