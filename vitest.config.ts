@@ -138,7 +138,7 @@ export default defineConfig({
         main: './test/workers/main.ts',
         // The library's TokenStoreObject (test/workers/main.ts), beside the Worker's own objects.
         // and a user's subclass of the user object (its alarm hook).
-        durableObjects: { LIBRARY_STORE: { className: 'LibraryStoreObject', useSQLite: true }, HOOKED_USERS: { className: 'HookedUserObject', useSQLite: true } },
+        durableObjects: { TOKEN_STORE_OBJECTS: { className: 'LibraryStoreObject', useSQLite: true }, HOOKED_USERS: { className: 'HookedUserObject', useSQLite: true } },
       }),
       // Users' own Workers: the routes mounted under /zoho in a Hono app, and without a framework.
       workersProject('fixture-hono', './test/fixtures/hono/wrangler.toml', ['test/fixtures/hono/*.test.ts']),

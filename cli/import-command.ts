@@ -14,7 +14,7 @@ targets:
   --to wrangler-durable-object  the Durable Object store as \`wrangler dev\` persists it locally
       --config <path>           wrangler config (default wrangler.toml); keys from its vars and .dev.vars
       --persist-to <dir>        as given to \`wrangler dev --persist-to\` (default .wrangler/state)
-      --binding <name>          default TOKENS_KV or TOKEN_STORE
+      --binding <name>          default TOKENS_KV or ZOHO_USERS
       --object-name <name>      write every row into this one object (default: each user into
                                 their own, as the Worker keeps them; needs USER_OBJECT_SECRET)
   --to wrangler-d1              the D1 database as \`wrangler dev\` persists it locally (binding

@@ -169,7 +169,7 @@ export interface WranglerTargetOptions {
   config: string;
   /** The `--persist-to` directory `wrangler dev` uses (default .wrangler/state next to the config). */
   persistTo?: string;
-  /** The binding to write (default TOKENS_KV for kv, TOKEN_STORE for durable-object, TOKENS_D1 for d1). */
+  /** The binding to write (default TOKENS_KV for kv, ZOHO_USERS for durable-object, TOKENS_D1 for d1). */
   binding?: string;
   /**
    * One Durable Object to write every row into. Default: the Worker's layout, each user in
@@ -229,7 +229,7 @@ export async function wranglerTarget(options: WranglerTargetOptions): Promise<Im
   const config = resolve(options.config);
   if (!existsSync(config)) throw new Error(`no wrangler config at ${options.config}`);
   const persistTo = resolve(options.persistTo ?? join(dirname(config), '.wrangler/state'));
-  const binding = options.binding ?? { kv: 'TOKENS_KV', 'durable-object': 'TOKEN_STORE', d1: 'TOKENS_D1' }[options.kind];
+  const binding = options.binding ?? { kv: 'TOKENS_KV', 'durable-object': 'ZOHO_USERS', d1: 'TOKENS_D1' }[options.kind];
   // wrangler's own Miniflare, so the files are laid out exactly as its `wrangler dev` reads them.
   const wrangler = (await import('wrangler').catch(() => {
     throw new Error('the wrangler-* targets need wrangler installed in this project (npm install --save-dev wrangler)');

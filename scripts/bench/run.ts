@@ -112,7 +112,7 @@ const mf = new Miniflare(
   compatibilityDate: '2026-11-01',
   kvNamespaces: ['KV'],
   d1Databases: ['D1'],
-  durableObjects: { TOKEN_STORE: { className: 'BenchTokenStoreObject', useSQLite: true } },
+  durableObjects: { TOKEN_STORE_OBJECTS: { className: 'BenchTokenStoreObject', useSQLite: true } },
   bindings: { TOKEN_STORE_KEYS: JSON.stringify({ k1: 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8' }), TOKEN_STORE_CURRENT_KEY: 'k1', ZOHO_CLIENT_ID: '1000.BENCH', ZOHO_CLIENT_SECRET: 'bench-secret', ZOHO_ACCOUNTS_URL: 'http://zoho.local' },
   outboundService: (request) => zohoForWorkerd.fetch(request as unknown as Request) as never,
   }),

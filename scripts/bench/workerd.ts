@@ -18,7 +18,7 @@ interface Env extends TokenStoreObjectEnv {
   ZOHO_CLIENT_SECRET?: string;
   KV: KVNamespace;
   D1: D1Database;
-  TOKEN_STORE: DurableObjectNamespace<BenchTokenStoreObject>;
+  TOKEN_STORE_OBJECTS: DurableObjectNamespace<BenchTokenStoreObject>;
 }
 
 /** The real object, plus a count of the SQL statements it runs (for the report only). */
@@ -51,11 +51,11 @@ async function run(scenario: string, n: number, iterations: number, env: Env) {
     return time(storeOps(store, saved), iterations, { reset: kv.reset, read: kv.total }, BATCH);
   }
   if (scenario === 'durable-object') {
-    const store = createDurableObjectStore({ namespace: env.TOKEN_STORE as never, name: tag });
+    const store = createDurableObjectStore({ namespace: env.TOKEN_STORE_OBJECTS as never, name: tag });
     const ops = storeOps(store, await seed(store, n));
     const stats = await time(ops, iterations, undefined, BATCH);
     // SQL statements per call, counted inside the object over one more call of each op.
-    const stub = env.TOKEN_STORE.get(env.TOKEN_STORE.idFromName(tag));
+    const stub = env.TOKEN_STORE_OBJECTS.get(env.TOKEN_STORE_OBJECTS.idFromName(tag));
     for (const [name, op] of Object.entries(ops)) {
       const before = await stub.countStatements();
       await op(1);
@@ -84,13 +84,13 @@ async function run(scenario: string, n: number, iterations: number, env: Env) {
     const admin = <T>(op: string, params: Record<string, string>) =>
       fetch(`${zoho}/__admin/${op}?${new URLSearchParams(params)}`, { method: op === 'counts' ? 'GET' : 'POST' }).then((r) => r.json() as Promise<T>);
     const { code } = await admin<{ code: string }>('grant', { client_id: env.ZOHO_CLIENT_ID!, email: 'ana@example.com', redirect_uri: redirectUrl });
-    const first = createDurableObjectStore({ namespace: env.TOKEN_STORE as never, name: tag });
+    const first = createDurableObjectStore({ namespace: env.TOKEN_STORE_OBJECTS as never, name: tag });
     const saved = await createTokenManager({ store: first, oauth }).exchangeGrant(code);
     await first.saveToken({ id: saved.id, expiryTime: Date.now() - 1 });
     const start = performance.now();
     const results = await Promise.allSettled(
       Array.from({ length: n }, () =>
-        createTokenManager({ store: createDurableObjectStore({ namespace: env.TOKEN_STORE as never, name: tag }), oauth }).getAccessToken({ id: saved.id }),
+        createTokenManager({ store: createDurableObjectStore({ namespace: env.TOKEN_STORE_OBJECTS as never, name: tag }), oauth }).getAccessToken({ id: saved.id }),
       ),
     );
     const ms = performance.now() - start;

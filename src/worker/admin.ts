@@ -22,7 +22,7 @@ import type { EraseAnswer, ObjectStats } from './user-object.ts';
 type Answer = { response: Response; event?: string; code?: string };
 
 const shards = (env: Env) => Array.from({ length: DIRECTORY_SHARDS }, (_, k) => directoryShard(env, k));
-const objectById = (env: Env, id: string) => () => env.TOKEN_STORE.get(env.TOKEN_STORE.idFromString(id));
+const objectById = (env: Env, id: string) => () => env.ZOHO_USERS.get(env.ZOHO_USERS.idFromString(id));
 
 async function authorized(request: Request, expectedHash: string): Promise<boolean> {
   const authorization = request.headers.get('authorization') ?? '';

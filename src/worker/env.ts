@@ -9,12 +9,12 @@ import type { ZohoUserObject } from './user-object.ts';
  * these names, set the secrets with `wrangler secret put`, the rest as `[vars]`.
  */
 export interface Env extends KeyRingEnv, ObjectZohoEnv {
-  /** One object per Zoho user: their token and sessions (the class is bound as TokenStoreObject). */
-  TOKEN_STORE: DurableObjectNamespace<ZohoUserObject>;
+  /** `ZohoUserObject`: one object per Zoho user, their token and sessions. */
+  ZOHO_USERS: DurableObjectNamespace<ZohoUserObject>;
   /** Login-state buckets. */
-  SESSIONS: DurableObjectNamespace<ZohoLoginStates>;
+  ZOHO_LOGIN_STATES: DurableObjectNamespace<ZohoLoginStates>;
   /** The directory of user objects, for operators. */
-  DIRECTORY: DurableObjectNamespace<ZohoDirectory>;
+  ZOHO_DIRECTORY: DurableObjectNamespace<ZohoDirectory>;
   /** Only "durable-object" (the default) is accepted; "kv" was removed. */
   STORE?: string;
   /** A secret: signs session cookies and login state. At least 32 characters. */

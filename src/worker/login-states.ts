@@ -11,7 +11,7 @@ import { sqlWithSchema } from './sql.ts';
 import { sha256 } from './signing.ts';
 
 const SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS login_states (nonce_hash TEXT PRIMARY KEY, claim TEXT NOT NULL, expires_at INTEGER NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS login_states (binding_hash TEXT PRIMARY KEY, claim TEXT NOT NULL, expires_at INTEGER NOT NULL)`,
   `CREATE INDEX IF NOT EXISTS login_states_expiry ON login_states (expires_at)`,
 ];
 
@@ -36,9 +36,9 @@ export class ZohoLoginStates extends DurableObject {
    */
   async consumeState(binding: string, expiresAt: number, claim: string): Promise<boolean> {
     const hash = await sha256(binding);
-    const used = this.#sql().exec<{ claim: string }>('SELECT claim FROM login_states WHERE nonce_hash = ?', hash).toArray()[0];
+    const used = this.#sql().exec<{ claim: string }>('SELECT claim FROM login_states WHERE binding_hash = ?', hash).toArray()[0];
     if (used) return used.claim === claim;
-    this.#sql().exec('INSERT INTO login_states (nonce_hash, claim, expires_at) VALUES (?, ?, ?)', hash, claim, expiresAt);
+    this.#sql().exec('INSERT INTO login_states (binding_hash, claim, expires_at) VALUES (?, ?, ?)', hash, claim, expiresAt);
     await this.#sweepBy(expiresAt);
     return true;
   }

@@ -35,12 +35,12 @@ export function placementOf(env: Env, dataCenter: DataCenter): ObjectPlacement {
 }
 
 export function userObject(env: Env, ref: UserRef) {
-  const { namespace, options } = placedNamespace(env.TOKEN_STORE, placementOf(env, ref.dataCenter));
+  const { namespace, options } = placedNamespace(env.ZOHO_USERS, placementOf(env, ref.dataCenter));
   const id = namespace.idFromName(ref.name);
-  return () => (namespace as Env['TOKEN_STORE']).get(id as DurableObjectId, options as DurableObjectNamespaceGetDurableObjectOptions);
+  return () => (namespace as Env['ZOHO_USERS']).get(id as DurableObjectId, options as DurableObjectNamespaceGetDurableObjectOptions);
 }
-export const stateBucket = (env: Env, k: number) => () => env.SESSIONS.get(env.SESSIONS.idFromName(`states-${k}`));
-export const directoryShard = (env: Env, k: number) => () => env.DIRECTORY.get(env.DIRECTORY.idFromName(shardName(k)));
+export const stateBucket = (env: Env, k: number) => () => env.ZOHO_LOGIN_STATES.get(env.ZOHO_LOGIN_STATES.idFromName(`states-${k}`));
+export const directoryShard = (env: Env, k: number) => () => env.ZOHO_DIRECTORY.get(env.ZOHO_DIRECTORY.idFromName(shardName(k)));
 
 /**
  * One call to an object whose method answers an outcome, with retries of transient faults.

@@ -13,12 +13,12 @@ export interface ZohoCaller {
 
 /** The names the three Durable Object namespaces are bound under in `env`. */
 export interface ZohoBindings {
-  /** `ZohoUserObject` (default `TOKEN_STORE`). */
+  /** `ZohoUserObject` (default `ZOHO_USERS`). */
   users?: string;
-  /** `ZohoLoginStates` (default `SESSIONS`). */
+  /** `ZohoLoginStates` (default `ZOHO_LOGIN_STATES`). */
   loginStates?: string;
   /**
-   * `ZohoDirectory` (default `DIRECTORY`). The user objects report to it from their alarms,
+   * `ZohoDirectory` (default `ZOHO_DIRECTORY`). The user objects report to it from their alarms,
    * where they see only `env`: give your `ZohoUserObject` subclass the same name in its
    * static `directoryBinding`.
    */
@@ -34,7 +34,7 @@ export interface ZohoWorkerOptions {
   scope?: string;
   /** Whether the operators' routes exist (default true; they also need ADMIN_KEY_SHA256). */
   admin?: boolean;
-  /** Binding names, when yours are not `TOKEN_STORE`, `SESSIONS` and `DIRECTORY`. */
+  /** Binding names, when yours are not `ZOHO_USERS`, `ZOHO_LOGIN_STATES` and `ZOHO_DIRECTORY`. */
   bindings?: ZohoBindings;
   /**
    * After Zoho named the user, before their token is stored: `false` or a `Response` refuses
@@ -61,7 +61,7 @@ export interface ZohoSessionOptions extends ZohoWorkerOptions {
   allowCrossSite?: boolean;
 }
 
-const DEFAULT_BINDINGS: Required<ZohoBindings> = { users: 'TOKEN_STORE', loginStates: 'SESSIONS', directory: 'DIRECTORY' };
+const DEFAULT_BINDINGS: Required<ZohoBindings> = { users: 'ZOHO_USERS', loginStates: 'ZOHO_LOGIN_STATES', directory: 'ZOHO_DIRECTORY' };
 
 export interface ResolvedOptions {
   basePath: string;
@@ -98,7 +98,7 @@ export function resolveOptions(options: ZohoSessionOptions = {}): ResolvedOption
   if (options.appUrl !== undefined && landingPath(options.appUrl) === null) throw invalid('appUrl must be a path on this origin, such as "/app"');
   if (options.scope !== undefined && (typeof options.scope !== 'string' || options.scope.trim() === '')) throw invalid('scope must be a non-empty string');
   const bindings = { ...DEFAULT_BINDINGS, ...options.bindings };
-  for (const name of Object.values(bindings)) if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw invalid('bindings are names of env bindings, such as "TOKEN_STORE"');
+  for (const name of Object.values(bindings)) if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw invalid('bindings are names of env bindings, such as "ZOHO_USERS"');
   for (const hook of ['onLogin', 'authorizeCrm'] as const) {
     if (options[hook] !== undefined && typeof options[hook] !== 'function') throw invalid(`${hook} must be a function`);
   }
@@ -131,7 +131,7 @@ export function envWithBindings<E extends object>(env: E, bindings: Required<Zoh
     const source = env as Record<string, unknown>;
     const missing = Object.values(bindings).filter((name) => !source[name]);
     if (missing.length > 0) throw new Error(`configuration: no binding named ${missing.join(', ')} in env`);
-    view = { ...env, TOKEN_STORE: source[bindings.users], SESSIONS: source[bindings.loginStates], DIRECTORY: source[bindings.directory] } as E;
+    view = { ...env, ZOHO_USERS: source[bindings.users], ZOHO_LOGIN_STATES: source[bindings.loginStates], ZOHO_DIRECTORY: source[bindings.directory] } as E;
     perEnv.set(key, view);
   }
   return view;

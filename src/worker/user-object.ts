@@ -95,8 +95,8 @@ export interface UserObjectEnv extends KeyRingEnv, ObjectZohoEnv {
  * client's secret; the object holds the library's store and a manager, and exposes neither.
  */
 export class ZohoUserObject extends DurableObject<UserObjectEnv> {
-  /** The env binding of the directory this object reports to: set it in a subclass if yours is not `DIRECTORY`. */
-  static directoryBinding = 'DIRECTORY';
+  /** The env binding of the directory this object reports to: set it in a subclass if yours is not `ZOHO_DIRECTORY`. */
+  static directoryBinding = 'ZOHO_DIRECTORY';
 
   /** The user's sealed token (the library's store in this object), and the manager that refreshes it here. */
   readonly #tokens = new ObjectTokens(this.ctx.storage, this.env, `do:${this.ctx.id.toString()}`);

@@ -273,7 +273,7 @@ describe('the import command', () => {
     writeFileSync(
       join(project, 'wrangler.toml'),
       `name = "import-test"\nmain = "worker.js"\ncompatibility_date = "2026-11-01"\n[vars]\nTOKEN_STORE_CURRENT_KEY = "k1"\n` +
-        `[[durable_objects.bindings]]\nname = "TOKEN_STORE"\nclass_name = "TokenStoreObject"\n[[migrations]]\ntag = "v1"\nnew_sqlite_classes = ["TokenStoreObject"]\n` +
+        `[[durable_objects.bindings]]\nname = "ZOHO_USERS"\nclass_name = "ZohoUserObject"\n[[migrations]]\ntag = "v1"\nnew_sqlite_classes = ["ZohoUserObject"]\n` +
         `[[kv_namespaces]]\nbinding = "TOKENS_KV"\nid = "0123456789abcdef0123456789abcdef"\n`,
     );
     writeFileSync(join(project, '.dev.vars'), `TOKEN_STORE_KEYS='${JSON.stringify(keys)}'\n`);

@@ -356,7 +356,7 @@ describe('smaller gaps', () => {
     const ana = await loginAs('user86@org8.example');
     const broken = {
       ...env,
-      TOKEN_STORE: {
+      ZOHO_USERS: {
         idFromName: () => {
           throw new RangeError('object name u-secretish');
         },

@@ -77,7 +77,7 @@ describe('users of two data centers in one deployment', () => {
 
 /** The user-object binding, recording where objects are asked for (workerd itself cannot place them). */
 function recordingNamespace() {
-  const base = env.TOKEN_STORE;
+  const base = env.ZOHO_USERS;
   const seen: { jurisdiction: string | null; locationHint: string | null }[] = [];
   const wrap = (jurisdiction: string | null) => ({
     idFromName: (name: string) => base.idFromName(name),
@@ -104,7 +104,7 @@ describe('residency: where each user’s object is placed', () => {
 
   it('a login through the Worker asks the binding for the eu jurisdiction for an EU user, a hint for a US user', async () => {
     const recorder = recordingNamespace();
-    const placed = { ...env, OBJECT_PLACEMENT: 'on', TOKEN_STORE: recorder.binding } as unknown as Env;
+    const placed = { ...env, OBJECT_PLACEMENT: 'on', ZOHO_USERS: recorder.binding } as unknown as Env;
     const fetchWorker = async (url: string, cookie?: string) =>
       worker.fetch(new Request(url.startsWith('http') ? url : `${APP}${url}`, { headers: cookie ? { cookie } : {}, redirect: 'manual' }), placed);
     for (const [email, expected] of [

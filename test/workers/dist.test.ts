@@ -12,7 +12,7 @@ it('every built entry point imports in workerd, and the stores work from dist/',
   for (const store of [
     core.createMemoryStore({ cipher }),
     kv.createKVStore({ kv: env.TOKENS_KV, cipher, prefix: `dist-${Date.now()}:` }),
-    durable.createDurableObjectStore({ namespace: env.LIBRARY_STORE, name: `dist-${Date.now()}` }),
+    durable.createDurableObjectStore({ namespace: env.TOKEN_STORE_OBJECTS, name: `dist-${Date.now()}` }),
   ]) {
     const saved = await store.saveToken({ userName: 'u:1', refreshToken: 'r' });
     expect(await store.findToken({ userName: 'u:1' })).toEqual(saved);

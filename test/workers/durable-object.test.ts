@@ -10,12 +10,12 @@ import { tokenErrorOf } from '../shared/token-error.ts';
 let objects = 0;
 const freshName = () => `do-test-${Date.now()}-${objects++}`;
 
-runConformance('durable object', () => createDurableObjectStore({ namespace: env.LIBRARY_STORE, name: freshName() }));
+runConformance('durable object', () => createDurableObjectStore({ namespace: env.TOKEN_STORE_OBJECTS, name: freshName() }));
 
 type Row = Record<string, string | number | null>;
 
 function rows(name: string): Promise<Row[]> {
-  const stub = env.LIBRARY_STORE.get(env.LIBRARY_STORE.idFromName(name));
+  const stub = env.TOKEN_STORE_OBJECTS.get(env.TOKEN_STORE_OBJECTS.idFromName(name));
   return runInDurableObject(stub, (_instance, state) => state.storage.sql.exec<Row>('SELECT * FROM tokens').toArray());
 }
 
@@ -24,7 +24,7 @@ describe('durable object store', () => {
     const name = freshName();
     const saves = Array.from({ length: 100 }, (_, i) =>
       // a separate store (and stub) per caller, as separate Worker requests would have
-      createDurableObjectStore({ namespace: env.LIBRARY_STORE, name }).saveToken(
+      createDurableObjectStore({ namespace: env.TOKEN_STORE_OBJECTS, name }).saveToken(
         sampleToken(1, { accessToken: `access-${i}`, expiryTime: i }),
       ),
     );
@@ -35,7 +35,7 @@ describe('durable object store', () => {
 
   it('keeps no token, client secret or user name in clear in any SQLite row', async () => {
     const name = freshName();
-    const store = createDurableObjectStore({ namespace: env.LIBRARY_STORE, name });
+    const store = createDurableObjectStore({ namespace: env.TOKEN_STORE_OBJECTS, name });
     const tokens = [sampleToken(1, { grantToken: 'grant-secret-1' }), sampleToken(2)];
     for (const token of tokens) await store.saveToken(token);
     const raw = JSON.stringify(await rows(name));
@@ -44,8 +44,8 @@ describe('durable object store', () => {
   });
 
   it('shards by name: objects do not see each other', async () => {
-    const a = createDurableObjectStore({ namespace: env.LIBRARY_STORE, name: freshName() });
-    const b = createDurableObjectStore({ namespace: env.LIBRARY_STORE, name: freshName() });
+    const a = createDurableObjectStore({ namespace: env.TOKEN_STORE_OBJECTS, name: freshName() });
+    const b = createDurableObjectStore({ namespace: env.TOKEN_STORE_OBJECTS, name: freshName() });
     await a.saveToken(sampleToken(1));
     expect(await b.getTokens()).toEqual([]);
   });
@@ -53,11 +53,11 @@ describe('durable object store', () => {
   it('refuses a row copied into another object', async () => {
     const from = freshName();
     const to = freshName();
-    const saved = await createDurableObjectStore({ namespace: env.LIBRARY_STORE, name: from }).saveToken(sampleToken(1));
+    const saved = await createDurableObjectStore({ namespace: env.TOKEN_STORE_OBJECTS, name: from }).saveToken(sampleToken(1));
     const [row] = await rows(from);
-    const target = createDurableObjectStore({ namespace: env.LIBRARY_STORE, name: to });
+    const target = createDurableObjectStore({ namespace: env.TOKEN_STORE_OBJECTS, name: to });
     await target.getTokens(); // creates the table
-    await runInDurableObject(env.LIBRARY_STORE.get(env.LIBRARY_STORE.idFromName(to)), (_i, state) => {
+    await runInDurableObject(env.TOKEN_STORE_OBJECTS.get(env.TOKEN_STORE_OBJECTS.idFromName(to)), (_i, state) => {
       state.storage.sql.exec('INSERT INTO tokens (id, key_id, data) VALUES (?, ?, ?)', row!.id, row!.key_id, row!.data);
     });
     const error = await tokenErrorOf(target.findTokenById(saved.id));
@@ -66,21 +66,21 @@ describe('durable object store', () => {
 
   it('opens a record it has read before again once its bytes change: a foreign row put under its id fails', async () => {
     const name = freshName();
-    const store = createDurableObjectStore({ namespace: env.LIBRARY_STORE, name });
+    const store = createDurableObjectStore({ namespace: env.TOKEN_STORE_OBJECTS, name });
     const saved = await store.saveToken(sampleToken(1));
     // Read, so the object has opened it (and keeps what it opened).
     expect((await store.findTokenById(saved.id))?.accessToken).toBe(saved.accessToken);
     const other = freshName();
-    await createDurableObjectStore({ namespace: env.LIBRARY_STORE, name: other }).saveToken({ ...sampleToken(1, { accessToken: 'another' }), id: saved.id });
+    await createDurableObjectStore({ namespace: env.TOKEN_STORE_OBJECTS, name: other }).saveToken({ ...sampleToken(1, { accessToken: 'another' }), id: saved.id });
     const [row] = await rows(other);
-    await runInDurableObject(env.LIBRARY_STORE.get(env.LIBRARY_STORE.idFromName(name)), (_i, state) => {
+    await runInDurableObject(env.TOKEN_STORE_OBJECTS.get(env.TOKEN_STORE_OBJECTS.idFromName(name)), (_i, state) => {
       state.storage.sql.exec('UPDATE tokens SET data = ? WHERE id = ?', row!.data, saved.id);
     });
     expect((await tokenErrorOf(store.findTokenById(saved.id))).code).toBe('DECRYPT_FAILED');
   });
 
   it('carries error codes across RPC', async () => {
-    const store = createDurableObjectStore({ namespace: env.LIBRARY_STORE, name: freshName() });
+    const store = createDurableObjectStore({ namespace: env.TOKEN_STORE_OBJECTS, name: freshName() });
     await store.saveToken(sampleToken(1));
     const error = await tokenErrorOf(store
       .saveToken(sampleToken(2, { refreshToken: sampleToken(1).refreshToken })));
@@ -111,7 +111,7 @@ describe('durable object store', () => {
 describe("durable object store's lock (a lease in its object)", () => {
   it('runs tasks of one name one at a time across store clients, and others side by side', async () => {
     const name = freshName();
-    const clients = Array.from({ length: 5 }, () => createDurableObjectStore({ namespace: env.LIBRARY_STORE, name }));
+    const clients = Array.from({ length: 5 }, () => createDurableObjectStore({ namespace: env.TOKEN_STORE_OBJECTS, name }));
     let inside = 0;
     let most = 0;
     const task = async () => {
@@ -137,21 +137,21 @@ describe("durable object store's lock (a lease in its object)", () => {
   });
 
   it('is released when the task fails, and the failure reaches its caller', async () => {
-    const store = createDurableObjectStore({ namespace: env.LIBRARY_STORE, name: freshName() });
+    const store = createDurableObjectStore({ namespace: env.TOKEN_STORE_OBJECTS, name: freshName() });
     await expect(store.lock('refresh:x', async () => Promise.reject(new Error('zoho down')))).rejects.toThrow('zoho down');
     expect(await store.lock('refresh:x', async () => 'free again')).toBe('free again');
   });
 
   it('a lease whose holder never releases it (an isolate that died) frees itself when it runs out', async () => {
     const name = freshName();
-    const stub = env.LIBRARY_STORE.get(env.LIBRARY_STORE.idFromName(name));
+    const stub = env.TOKEN_STORE_OBJECTS.get(env.TOKEN_STORE_OBJECTS.idFromName(name));
     expect(await stub.acquireLease('refresh:gone', 50)).toMatchObject({ ok: true });
-    const store = createDurableObjectStore({ namespace: env.LIBRARY_STORE, name });
+    const store = createDurableObjectStore({ namespace: env.TOKEN_STORE_OBJECTS, name });
     expect(await store.lock('refresh:gone', async () => 'taken over')).toBe('taken over');
   });
 
   it('refuses a name or lease length it cannot hold', async () => {
-    const stub = env.LIBRARY_STORE.get(env.LIBRARY_STORE.idFromName(freshName()));
+    const stub = env.TOKEN_STORE_OBJECTS.get(env.TOKEN_STORE_OBJECTS.idFromName(freshName()));
     expect(await stub.acquireLease('', 1000)).toMatchObject({ ok: false, code: 'INVALID_INPUT' });
     expect(await stub.acquireLease('x', 0)).toMatchObject({ ok: false, code: 'INVALID_INPUT' });
     // Releasing with another holder's id does nothing.
@@ -164,7 +164,7 @@ describe("durable object store's lock (a lease in its object)", () => {
 
 describe('durable object boundary', () => {
   it('checks input inside the object too, for callers that skip the client', async () => {
-    const stub = env.LIBRARY_STORE.get(env.LIBRARY_STORE.idFromName(freshName()));
+    const stub = env.TOKEN_STORE_OBJECTS.get(env.TOKEN_STORE_OBJECTS.idFromName(freshName()));
     expect(await stub.saveToken({ userName: 5 } as never)).toEqual({
       ok: false,
       code: 'INVALID_INPUT',

@@ -16,7 +16,7 @@ declare global {
       /** workers-oauth-provider's store for the MCP server (worker/index.ts). */
       OAUTH_KV: KVNamespace;
       /** The library's own TokenStoreObject (test/workers/main.ts), for the conformance suite. */
-      LIBRARY_STORE: DurableObjectNamespace<TokenStoreObject>;
+      TOKEN_STORE_OBJECTS: DurableObjectNamespace<TokenStoreObject>;
       /** A user's subclass of the user object (test/workers/main.ts). */
       HOOKED_USERS: DurableObjectNamespace<import('./main.ts').HookedUserObject>;
     }

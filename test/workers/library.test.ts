@@ -25,14 +25,14 @@ it("a subclass's onAlarm runs after the housekeeping, and its own alarm() cannot
 it('binding names of your own: the handler and getZohoSession read the namespaces under them', async () => {
   const renamed = {
     ...env,
-    ZOHO_USERS: env.TOKEN_STORE,
-    ZOHO_LOGINS: env.SESSIONS,
-    ZOHO_DIRECTORY: env.DIRECTORY,
-    TOKEN_STORE: undefined,
-    SESSIONS: undefined,
-    DIRECTORY: undefined,
+    MY_USERS: env.ZOHO_USERS,
+    MY_LOGINS: env.ZOHO_LOGIN_STATES,
+    MY_DIRECTORY: env.ZOHO_DIRECTORY,
+    ZOHO_USERS: undefined,
+    ZOHO_LOGIN_STATES: undefined,
+    ZOHO_DIRECTORY: undefined,
   } as unknown as ZohoEnv;
-  const options = { bindings: { users: 'ZOHO_USERS', loginStates: 'ZOHO_LOGINS', directory: 'ZOHO_DIRECTORY' } };
+  const options = { bindings: { users: 'MY_USERS', loginStates: 'MY_LOGINS', directory: 'MY_DIRECTORY' } };
   const handler = createZohoHandler(options);
   const start = (await handler.route(new Request(`${APP}/auth/login`), renamed))!;
   const stateCookie = cookieFrom(start, '__Host-ets-state');

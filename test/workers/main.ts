@@ -1,5 +1,5 @@
 // The workers tests' entry: the Worker as deployed (SELF), plus the library's own
-// TokenStoreObject under a binding of its own (LIBRARY_STORE), for the conformance suite:
+// TokenStoreObject under a binding of its own (TOKEN_STORE_OBJECTS), for the conformance suite:
 // the Worker's user object does not expose the raw store methods.
 export { default, ZohoDirectory, ZohoLoginStates, ZohoUserObject } from '../../worker/index.ts';
 export { TokenStoreObject as LibraryStoreObject } from '../../src/backends/durable-object.ts';

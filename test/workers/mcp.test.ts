@@ -309,11 +309,15 @@ describe('what anyone may send before they are anyone: bounded registrations, a 
     expect((await register(client())).status).toBe(201);
   });
 
-  it('an address gets 30 registrations a minute; the next is 429, and another address is not held back', async () => {
-    const statuses = [];
-    for (let i = 0; i < 31; i++) statuses.push((await register(client(), '203.0.113.9')).status);
-    expect(statuses.slice(0, 30).every((s) => s === 201)).toBe(true);
-    expect(statuses[30]).toBe(429);
+  it('an address gets 30 registrations a minute, then 429; another address is not held back', async () => {
+    // The limiter counts in fixed one-minute windows: a window may end during the burst, so the
+    // first 429 comes after 30 registrations, or after at most 60 when the count restarted once.
+    const statuses: number[] = [];
+    while (statuses.length < 70 && !statuses.includes(429)) statuses.push((await register(client(), '203.0.113.9')).status);
+    const accepted = statuses.indexOf(429);
+    expect(accepted).toBeGreaterThanOrEqual(30);
+    expect(accepted).toBeLessThanOrEqual(60);
+    expect(statuses.slice(0, accepted).every((s) => s === 201)).toBe(true);
     expect((await register(client(), '203.0.113.10')).status).toBe(201);
   });
 });

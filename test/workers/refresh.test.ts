@@ -14,13 +14,13 @@ describe("single-flight refresh across Worker isolates, through the Durable Obje
     const name = `refresh-${Date.now()}`;
 
     const oauth = zohoOAuth({ accountsUrl: ZOHO, ...client, redirectUrl: REDIRECT });
-    const login = createTokenManager({ store: createDurableObjectStore({ namespace: env.LIBRARY_STORE, name }), oauth });
+    const login = createTokenManager({ store: createDurableObjectStore({ namespace: env.TOKEN_STORE_OBJECTS, name }), oauth });
     const saved = await login.exchangeGrant(await grant(client.clientId, REDIRECT));
-    await createDurableObjectStore({ namespace: env.LIBRARY_STORE, name }).saveToken({ id: saved.id, expiryTime: Date.now() - 1 });
+    await createDurableObjectStore({ namespace: env.TOKEN_STORE_OBJECTS, name }).saveToken({ id: saved.id, expiryTime: Date.now() - 1 });
 
     // Each "isolate" has its own store client and manager, so nothing is shared but the object.
     const isolates = Array.from({ length: 20 }, () =>
-      createTokenManager({ store: createDurableObjectStore({ namespace: env.LIBRARY_STORE, name }), oauth }),
+      createTokenManager({ store: createDurableObjectStore({ namespace: env.TOKEN_STORE_OBJECTS, name }), oauth }),
     );
     const results = await Promise.all(
       isolates.flatMap((manager) => Array.from({ length: 5 }, () => manager.getAccessToken({ userName: saved.userName! }))),
@@ -37,7 +37,7 @@ describe("single-flight refresh across Worker isolates, through the Durable Obje
 
   it('reports a revoked refresh token as REAUTH_REQUIRED across RPC', async () => {
     const name = `revoked-${Date.now()}`;
-    const store = createDurableObjectStore({ namespace: env.LIBRARY_STORE, name });
+    const store = createDurableObjectStore({ namespace: env.TOKEN_STORE_OBJECTS, name });
     const oauth = zohoOAuth({ accountsUrl: ZOHO, ...client, redirectUrl: REDIRECT });
     const manager = createTokenManager({ store, oauth });
     const saved = await manager.exchangeGrant(await grant(client.clientId, REDIRECT));

@@ -41,10 +41,10 @@ describe('one object per user', () => {
     const names = await Promise.all(['ana@example.com:7001', 'bo@example.com:7002'].map((u) => userObjectName(env.USER_OBJECT_SECRET, u)));
     expect(names[0]).not.toBe(names[1]);
     for (const name of names) expect(name).toMatch(/^u-[A-Za-z0-9_-]{43}$/);
-    const ids = (await listDurableObjectIds(env.TOKEN_STORE)).map((id) => id.toString());
+    const ids = (await listDurableObjectIds(env.ZOHO_USERS)).map((id) => id.toString());
     const holding = [];
     for (const id of ids) {
-      const stats = await env.TOKEN_STORE.get(env.TOKEN_STORE.idFromString(id)).stats();
+      const stats = await env.ZOHO_USERS.get(env.ZOHO_USERS.idFromString(id)).stats();
       if (stats.tokens > 0) holding.push(stats.tokens);
     }
     expect(holding).toEqual([1, 1]);
@@ -100,13 +100,13 @@ describe('one object per user', () => {
     expect(Number(bucket)).toBeGreaterThanOrEqual(0);
     expect(Number(bucket)).toBeLessThan(16);
     expect(env.LOGIN_STATE_BUCKETS).toBe('16');
-    const stub = env.SESSIONS.get(env.SESSIONS.idFromName(`states-${bucket}`));
+    const stub = env.ZOHO_LOGIN_STATES.get(env.ZOHO_LOGIN_STATES.idFromName(`states-${bucket}`));
     expect(await stub.consumeState(nonce!, Date.now() + 60_000, 'claim-a')).toBe(true);
     expect(await stub.consumeState(nonce!, Date.now() + 60_000, 'claim-a')).toBe(true); // the same callback, retried
     expect(await stub.consumeState(nonce!, Date.now() + 60_000, 'claim-b')).toBe(false); // a replay
     await runInDurableObject(stub, (_o, s) => {
-      const rows = s.storage.sql.exec<{ nonce_hash: string }>('SELECT nonce_hash FROM login_states').toArray();
-      expect(rows.map((r) => r.nonce_hash)).not.toContain(nonce);
+      const rows = s.storage.sql.exec<{ binding_hash: string }>('SELECT binding_hash FROM login_states').toArray();
+      expect(rows.map((r) => r.binding_hash)).not.toContain(nonce);
     });
   });
 });
@@ -114,7 +114,7 @@ describe('one object per user', () => {
 /** env with the user objects' namespace wrapped: `session` and `apiKeyToken` calls fail with `errors` first. */
 function faultyEnv(errors: Error[]) {
   const seen = { attempts: 0 };
-  const namespace = env.TOKEN_STORE;
+  const namespace = env.ZOHO_USERS;
   const wrapped = {
     idFromName: (name: string) => namespace.idFromName(name),
     idFromString: (id: string) => namespace.idFromString(id),
@@ -131,7 +131,7 @@ function faultyEnv(errors: Error[]) {
       });
     },
   };
-  return { seen, env: { ...env, TOKEN_STORE: wrapped } as unknown as Env };
+  return { seen, env: { ...env, ZOHO_USERS: wrapped } as unknown as Env };
 }
 
 const platformError = (flags: { retryable?: boolean; overloaded?: boolean }) => Object.assign(new Error('Network connection lost.'), flags);
@@ -162,12 +162,12 @@ describe('faults of object calls, injected', () => {
   });
 
   it('an overloaded login-state bucket: the callback answers 503 with Retry-After, not a 500', async () => {
-    const sessions = env.SESSIONS;
+    const sessions = env.ZOHO_LOGIN_STATES;
     const overloaded = {
       idFromName: (name: string) => sessions.idFromName(name),
       get: () => ({ consumeState: async () => Promise.reject(platformError({ retryable: true, overloaded: true })) }),
     };
-    const busy = { ...env, SESSIONS: overloaded } as unknown as Env;
+    const busy = { ...env, ZOHO_LOGIN_STATES: overloaded } as unknown as Env;
     const start = await worker.fetch(new Request(`${APP}/auth/login`), busy);
     const back = await consent(new URL(start.headers.get('location')!), 'ana@example.com');
     const answer = await worker.fetch(new Request(back.toString(), { headers: { cookie: cookieFrom(start, '__Host-ets-state') } }), busy);
@@ -286,7 +286,7 @@ describe('objects keep themselves clean', () => {
 
     // As after a key change: the object's records (and what the directory last heard) are under k0.
     await sealUnder(userName, 'k0');
-    const shard = env.DIRECTORY.get(env.DIRECTORY.idFromName(await shardOf(id)));
+    const shard = env.ZOHO_DIRECTORY.get(env.ZOHO_DIRECTORY.idFromName(await shardOf(id)));
     await shard.report({ id, keyIds: ['k0'], tokens: 1, sessions: 1 });
     expect(await (await call('/admin/keys', { headers: adminHeaders })).json()).toMatchObject({ done: false, objectsByKey: { k0: 1 } });
     const woken = (await (await call('/admin/reseal', { method: 'POST', headers: adminHeaders })).json()) as { objectsWoken: number; recordsResealed: number };

@@ -98,7 +98,7 @@ export async function userStore(userName: string): Promise<SealedTokenStore> {
 }
 
 export async function userStub(userName: string) {
-  return env.TOKEN_STORE.get(env.TOKEN_STORE.idFromName(await userObjectName(env.USER_OBJECT_SECRET, userName)));
+  return env.ZOHO_USERS.get(env.ZOHO_USERS.idFromName(await userObjectName(env.USER_OBJECT_SECRET, userName)));
 }
 
 export interface LoggedIn {
