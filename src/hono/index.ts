@@ -8,6 +8,7 @@
  *   app.get('/leads', zoho.session(), requireZoho(), (c) => c.var.zoho.fetch('/crm/v8/Leads?fields=Last_Name'));
  */
 import { Hono, type MiddlewareHandler } from 'hono';
+import { TokenStoreError } from '../store/errors.ts';
 import { createZohoHandler, getZohoSession, type ZohoEnv, type ZohoHandler, type ZohoSession, type ZohoSessionOptions, type ZohoWorkerOptions } from '../worker/index.ts';
 
 /** What `zohoRoutes()` makes: a Hono app to mount, and the session middleware that follows its options. */
@@ -52,7 +53,7 @@ export function zohoRoutes(options: ZohoWorkerOptions = {}): ZohoRoutes {
   const handlers = new Map<string, ZohoHandler>();
   const handlerAt = (basePath: string) => {
     if (options.basePath !== undefined && options.basePath.replace(/\/+$/, '') !== basePath) {
-      throw new TypeError(`edge-token-store/hono: zohoRoutes is mounted at "${basePath}", not at its basePath "${options.basePath}"`);
+      throw new TokenStoreError('INVALID_INPUT', `edge-token-store/hono: zohoRoutes is mounted at "${basePath}", not at its basePath "${options.basePath}"`);
     }
     let handler = handlers.get(basePath);
     if (!handler) handlers.set(basePath, (handler = createZohoHandler({ ...options, basePath })));

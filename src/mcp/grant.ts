@@ -48,7 +48,7 @@ export async function grantFetch(env: Env, props: ZohoGrantProps, path: string, 
     return { response: jsonError(403, 'insufficient_scope', 'this MCP grant may only read: the client must ask for crm.write'), outcome: 'refused' };
   }
   const { response, code } = await crmCallAt(options, configOf(env), path, init, () => tokenRefCaller(env, props.tokenRef), 'raw');
-  if (code === 'REAUTH_REQUIRED' || code === 'NOT_FOUND' || code === 'unauthorized') return { response, outcome: 'dead' };
+  if (code === 'reauth_required' || code === 'unauthorized') return { response, outcome: 'dead' };
   if (response.status === 503) return { response, outcome: 'busy' };
   if (code !== undefined) return { response, outcome: 'refused' };
   return { response, outcome: 'ok' };

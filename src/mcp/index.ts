@@ -8,6 +8,7 @@
  * endpoints and discovery documents, and the authorize and grant routes; null for every other
  * request, which goes on to the app (and its Zoho handler, whose login the authorization uses).
  */
+import { misconfigured, TokenStoreError } from '../store/errors.ts';
 import { OAuthProvider } from '@cloudflare/workers-oauth-provider';
 import type { ZohoHandler } from '../worker/router.ts';
 import { handlerOptions } from '../worker/router.ts';
@@ -48,7 +49,7 @@ export interface ZohoMcpOptions {
 const TOKEN_PATH = '/token';
 const REGISTER_PATH = '/register';
 
-const invalid = (message: string) => new TypeError(`edge-token-store/mcp: ${message}`);
+const invalid = (message: string) => new TokenStoreError('INVALID_INPUT', `edge-token-store/mcp: ${message}`);
 
 export function createZohoMcp(options: ZohoMcpOptions) {
   const resolved = handlerOptions(options?.handler ?? {});
@@ -91,7 +92,7 @@ export function createZohoMcp(options: ZohoMcpOptions) {
     async route(request: Request, env: Omit<McpEnv, 'OAUTH_PROVIDER' | 'OAUTH_KV'> & { OAUTH_KV?: KVNamespace }, ctx: ExecutionContext): Promise<Response | null> {
       const url = resource ?? env.MCP_RESOURCE_URL;
       if (!url) return null;
-      if (!env.OAUTH_KV) throw new Error('configuration: the MCP server needs a KV namespace bound as OAUTH_KV');
+      if (!env.OAUTH_KV) throw misconfigured('the MCP server needs a KV namespace bound as OAUTH_KV');
       const { apiPath, handler } = providerFor(url);
       const at = new URL(request.url);
       const path = at.pathname;

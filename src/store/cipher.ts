@@ -18,7 +18,7 @@
  * the store's name first (`[store, 'record', id]`): a record copied onto another id or into
  * another store fails to open.
  */
-import { TokenStoreError } from './errors.ts';
+import { misconfigured, TokenStoreError } from './errors.ts';
 import { fromBase64Url, fromUtf8, toBase64Url, utf8 } from './encoding.ts';
 
 export interface CipherKeys {
@@ -212,8 +212,12 @@ function cipherFromKeyRing(current: string, ids: string[], keysOf: KeysOf): Ciph
 
 /**
  * The cipher of a key ring as deployments keep it: `TOKEN_STORE_KEYS` (JSON: key id -> base64url
- * 32-byte secret) and `TOKEN_STORE_CURRENT_KEY`. The error names the settings, never a value
- * (JSON.parse's own message quotes its input, and these end up in logs).
+ * 32-byte secret) and `TOKEN_STORE_CURRENT_KEY`. A `MISCONFIGURED` error names the settings,
+ * never a value (JSON.parse's own message quotes its input, and these end up in logs).
+ *
+ * ```ts
+ * const cipher = cipherFromSettings(env.TOKEN_STORE_KEYS, env.TOKEN_STORE_CURRENT_KEY);
+ * ```
  */
 export function cipherFromSettings(keysJson: string | undefined, current: string | undefined): Cipher {
   let keys: unknown;
@@ -223,7 +227,12 @@ export function cipherFromSettings(keysJson: string | undefined, current: string
     keys = null;
   }
   // Key id -> base64url secret, e.g. {"k1": "..."}.
-  if (typeof keys !== 'object' || keys === null || Array.isArray(keys)) throw new TokenStoreError('INVALID_INPUT', 'TOKEN_STORE_KEYS must be a JSON object');
-  if (!current) throw new TokenStoreError('INVALID_INPUT', 'TOKEN_STORE_CURRENT_KEY is not set');
-  return createCipher({ keys: keys as Record<string, string>, current });
+  if (typeof keys !== 'object' || keys === null || Array.isArray(keys)) throw misconfigured('TOKEN_STORE_KEYS must be a JSON object');
+  if (!current) throw misconfigured('TOKEN_STORE_CURRENT_KEY is not set');
+  try {
+    return createCipher({ keys: keys as Record<string, string>, current });
+  } catch (error) {
+    // createCipher's message names the key id or the rule broken, never a secret.
+    throw misconfigured((error as Error).message);
+  }
 }

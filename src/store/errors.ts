@@ -46,7 +46,12 @@ export type TokenStoreErrorCode =
   /** The device flow: the person did not decide before the user code expired. */
   | 'ZOHO_DEVICE_CODE_EXPIRED'
   /** The caller aborted the operation (its `AbortSignal`). */
-  | 'CANCELLED';
+  | 'CANCELLED'
+  /**
+   * A deployment setting (an env var, a secret, a binding) is missing or wrong: the same code
+   * in the Worker and in its objects. The message names the setting, never its value.
+   */
+  | 'MISCONFIGURED';
 
 export class TokenStoreError extends Error {
   override readonly name = 'TokenStoreError';
@@ -72,3 +77,6 @@ export class TokenStoreError extends Error {
 export function isTokenStoreError(value: unknown, code?: TokenStoreErrorCode): value is TokenStoreError {
   return value instanceof TokenStoreError && (code === undefined || value.code === code);
 }
+
+/** A deployment setting is missing or wrong (MISCONFIGURED): `message` names it, never its value. */
+export const misconfigured = (message: string) => new TokenStoreError('MISCONFIGURED', `configuration: ${message}`);

@@ -12,14 +12,14 @@ import { callObject } from '../backends/object-call.ts';
 import type { AuthContext } from './auth.ts';
 import type { DirectoryEntry } from './directory.ts';
 import type { Env } from './env.ts';
-import { jsonError } from './http.ts';
+import { refusal, type RouteAnswer } from './http.ts';
 import { isDataCenter } from '../zoho/data-centers.ts';
 import { DIRECTORY_SHARDS } from './directory.ts';
 import { ask, directoryShard, userObject, userObjectName } from './objects.ts';
 import { constantTimeEqual, sha256 } from './signing.ts';
 import type { EraseAnswer, ObjectStats } from './user-object.ts';
 
-type Answer = { response: Response; event?: string; code?: string };
+type Answer = RouteAnswer & { event?: string };
 
 const shards = (env: Env) => Array.from({ length: DIRECTORY_SHARDS }, (_, k) => directoryShard(env, k));
 const objectById = (env: Env, id: string) => () => env.ZOHO_USERS.get(env.ZOHO_USERS.idFromString(id));
@@ -89,7 +89,7 @@ async function erase({ env, config, request }: AuthContext): Promise<Answer> {
   const userName = body?.userName;
   const asked = body?.dataCenter;
   if (typeof userName !== 'string' || userName === '' || userName.length > 320 || (asked !== undefined && !(isDataCenter(asked) && config.zoho.served.includes(asked)))) {
-    return { response: jsonError(400, 'bad_request', `send {"userName": "<email>:<zgid>", "dataCenter": one of ${config.zoho.served.join(', ')} (optional)}`), code: 'bad_request' };
+    return refusal(400, 'bad_request', `send {"userName": "<email>:<zgid>", "dataCenter": one of ${config.zoho.served.join(', ')} (optional)}`);
   }
   const name = await userObjectName(config.userObjectSecret, userName);
   const total: EraseAnswer = { found: false, revokedAtZoho: false, tokensDeleted: 0, sessionsEnded: 0 };
@@ -129,7 +129,7 @@ const ROUTES: Record<string, (context: AuthContext) => Promise<Answer>> = {
 export async function admin(context: AuthContext, path: string): Promise<Answer> {
   const { config, request } = context;
   const route = ROUTES[`${request.method} ${path}`];
-  if (!route || !config.adminKeyHash) return { response: jsonError(404, 'not_found', 'no such route') };
-  if (!(await authorized(request, config.adminKeyHash))) return { response: jsonError(401, 'unauthorized', 'admin key required'), code: 'admin_unauthorized' };
+  if (!route || !config.adminKeyHash) return refusal(404, 'not_found', 'no such route');
+  if (!(await authorized(request, config.adminKeyHash))) return refusal(401, 'unauthorized', 'admin key required');
   return route(context);
 }

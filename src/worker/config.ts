@@ -1,5 +1,6 @@
 // Reads and checks the Worker's configuration once per isolate. Misconfiguration is an
 // error at the first request (logged without values), never a silently weaker Worker.
+import { misconfigured } from '../store/errors.ts';
 import { ZOHO_API_DOMAINS, zohoDataCenters, type ZohoDataCenters } from '../zoho/data-centers.ts';
 import { cipherFromSettings } from '../store/cipher.ts';
 import type { Env } from './env.ts';
@@ -35,9 +36,9 @@ function parseSecretJson(value: string, name: string): Record<string, string> {
   try {
     parsed = JSON.parse(value);
   } catch {
-    throw new Error(`configuration: ${name} must be a JSON object`);
+    throw misconfigured(`${name} must be a JSON object`);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`configuration: ${name} must be a JSON object`);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw misconfigured(`${name} must be a JSON object`);
   return parsed as Record<string, string>;
 }
 
@@ -51,7 +52,7 @@ function origin(value: string, what: string): string {
   try {
     return new URL(value).origin;
   } catch {
-    throw new Error(`configuration: ${what} must be an absolute URL`);
+    throw misconfigured(`${what} must be an absolute URL`);
   }
 }
 
@@ -62,7 +63,7 @@ const isLoopback = (url: URL) => url.hostname === 'localhost' || url.hostname ==
 function browserOrigin(value: string): string {
   const checked = origin(value, 'ALLOWED_ORIGINS');
   const url = new URL(checked);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url))) throw new Error('configuration: ALLOWED_ORIGINS must be https: origins (plain http only on localhost)');
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url))) throw misconfigured('ALLOWED_ORIGINS must be https: origins (plain http only on localhost)');
   return checked;
 }
 
@@ -70,32 +71,28 @@ export function readConfig(env: Env): Config {
   const missing = ['ZOHO_CLIENT_ID', 'ZOHO_CLIENT_SECRET', 'SESSION_SECRET', 'USER_OBJECT_SECRET', 'TOKEN_STORE_KEYS'].filter(
     (name) => !env[name as keyof Env],
   );
-  if (missing.length > 0) throw new Error(`configuration: missing ${missing.join(', ')}`);
-  if (env.SESSION_SECRET.length < 32) throw new Error('configuration: SESSION_SECRET must be at least 32 characters');
-  if (env.USER_OBJECT_SECRET.length < 32) throw new Error('configuration: USER_OBJECT_SECRET must be at least 32 characters');
+  if (missing.length > 0) throw misconfigured(`missing ${missing.join(', ')}`);
+  if (env.SESSION_SECRET.length < 32) throw misconfigured('SESSION_SECRET must be at least 32 characters');
+  if (env.USER_OBJECT_SECRET.length < 32) throw misconfigured('USER_OBJECT_SECRET must be at least 32 characters');
   const zoho = zohoDataCenters(env);
-  if (env.OBJECT_PLACEMENT && env.OBJECT_PLACEMENT !== 'on' && env.OBJECT_PLACEMENT !== 'off') throw new Error('configuration: OBJECT_PLACEMENT must be "on" or "off"');
-  if (env.IDLE_PURGE_DAYS && !(Number(env.IDLE_PURGE_DAYS) > 0)) throw new Error('configuration: IDLE_PURGE_DAYS must be a positive number of days, or empty for never');
+  if (env.OBJECT_PLACEMENT && env.OBJECT_PLACEMENT !== 'on' && env.OBJECT_PLACEMENT !== 'off') throw misconfigured('OBJECT_PLACEMENT must be "on" or "off"');
+  if (env.IDLE_PURGE_DAYS && !(Number(env.IDLE_PURGE_DAYS) > 0)) throw misconfigured('IDLE_PURGE_DAYS must be a positive number of days, or empty for never');
   // KV mode could not keep refreshes single-flight across isolates (docs/worker.md: "Why the Worker has no KV mode").
-  if (env.STORE && env.STORE !== 'durable-object') throw new Error('configuration: STORE must be "durable-object" (the Worker has no KV mode any more)');
+  if (env.STORE && env.STORE !== 'durable-object') throw misconfigured('STORE must be "durable-object" (the Worker has no KV mode any more)');
   const buckets = Number(env.LOGIN_STATE_BUCKETS || 16);
-  if (!Number.isSafeInteger(buckets) || buckets < 1 || buckets > 1024) throw new Error('configuration: LOGIN_STATE_BUCKETS must be a whole number from 1 to 1024');
+  if (!Number.isSafeInteger(buckets) || buckets < 1 || buckets > 1024) throw misconfigured('LOGIN_STATE_BUCKETS must be a whole number from 1 to 1024');
   const apiKeys = new Map(Object.entries(env.API_KEYS ? parseSecretJson(env.API_KEYS, 'API_KEYS') : {}));
   // The key ring is checked here, at the first request; each object reads it itself.
-  try {
-    cipherFromSettings(env.TOKEN_STORE_KEYS, env.TOKEN_STORE_CURRENT_KEY);
-  } catch (error) {
-    throw new Error(`configuration: ${(error as Error).message}`);
-  }
+  cipherFromSettings(env.TOKEN_STORE_KEYS, env.TOKEN_STORE_CURRENT_KEY);
   // Against Zoho itself the redirect URI is fixed by configuration, never taken from the request's Host.
   const local = !!(env.ZOHO_LOCAL_DATA_CENTERS || env.ZOHO_ACCOUNTS_URL);
-  if (!env.ZOHO_REDIRECT_URL && !local) throw new Error('configuration: ZOHO_REDIRECT_URL is required (the callback URL registered at Zoho)');
+  if (!env.ZOHO_REDIRECT_URL && !local) throw misconfigured('ZOHO_REDIRECT_URL is required (the callback URL registered at Zoho)');
   if (env.ZOHO_REDIRECT_URL) {
     const redirect = new URL(origin(env.ZOHO_REDIRECT_URL, 'ZOHO_REDIRECT_URL'));
-    if (redirect.protocol !== 'https:' && !isLoopback(redirect) && !local) throw new Error('configuration: ZOHO_REDIRECT_URL must be https:');
+    if (redirect.protocol !== 'https:' && !isLoopback(redirect) && !local) throw misconfigured('ZOHO_REDIRECT_URL must be https:');
   }
   const ttl = Number(env.SESSION_TTL_SECONDS ?? 8 * 3600);
-  if (!Number.isSafeInteger(ttl) || ttl < 60) throw new Error('configuration: SESSION_TTL_SECONDS must be at least 60');
+  if (!Number.isSafeInteger(ttl) || ttl < 60) throw misconfigured('SESSION_TTL_SECONDS must be at least 60');
   return {
     clientId: env.ZOHO_CLIENT_ID!,
     clientSecret: env.ZOHO_CLIENT_SECRET!,

@@ -14,6 +14,18 @@ export function jsonError(status: number, error: string, message: string, header
   return response;
 }
 
+/**
+ * What a route answers, and the code its log line carries. A refusal's code is its body's
+ * `error` (one name for one refusal, in the answer and the log); a success has none.
+ */
+export interface RouteAnswer {
+  response: Response;
+  code?: string;
+}
+
+/** A route's refusal: `{ error, message }` with `status`, logged under the same `error`. */
+export const refusal = (status: number, error: string, message: string, headers?: HeadersInit): RouteAnswer => ({ response: jsonError(status, error, message, headers), code: error });
+
 export function htmlPage(status: number, title: string, message: string, headers?: HeadersInit): Response {
   const escape = (t: string) => t.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
   const body = `<!doctype html><meta charset="utf-8"><title>${escape(title)}</title>
@@ -35,6 +47,13 @@ export function htmlPage(status: number, title: string, message: string, headers
  * busy token store are 503 with Retry-After. Bodies name the situation, never a token or user.
  */
 const retryAfter = (error: TokenStoreError, fallbackMs: number) => ({ 'retry-after': String(Math.max(1, Math.ceil((error.retryAfterMs ?? fallbackMs) / 1000))) });
+
+/** A token error as a route's refusal: the answer `tokenErrorResponse` gives, logged under its body's `error`. */
+export async function tokenRefusal(error: TokenStoreError, endSession: boolean): Promise<RouteAnswer> {
+  const response = tokenErrorResponse(error, endSession);
+  const { error: code } = (await response.clone().json()) as { error: string };
+  return { response, code };
+}
 
 export function tokenErrorResponse(error: TokenStoreError, endSession: boolean): Response {
   switch (error.code) {
@@ -102,7 +121,10 @@ export interface LogFields {
   status?: number;
   ms?: number;
   event?: string;
+  /** A refusal's code: its answer's `error`. */
   code?: string;
+  /** For a misconfiguration: which setting (its name, never its value). */
+  detail?: string;
 }
 
 export function log(fields: LogFields): void {

@@ -2,6 +2,7 @@
  * What a user of the Worker library decides in code. Secrets and deployment settings stay in
  * `env` (src/worker/env.ts), because the Durable Objects only see `env`.
  */
+import { misconfigured, TokenStoreError } from '../store/errors.ts';
 import type { DataCenter } from '../zoho/data-centers.ts';
 
 /** The logged-in caller of a CRM call, as hooks see them: never a token. */
@@ -74,7 +75,7 @@ export interface ResolvedOptions {
   allowCrossSite: boolean;
 }
 
-const invalid = (message: string) => new TypeError(`edge-token-store/worker: ${message}`);
+const invalid = (message: string) => new TokenStoreError('INVALID_INPUT', `edge-token-store/worker: ${message}`);
 
 /** Dot segments, plain or percent-encoded: a browser resolves `/.//evil.example` to `//evil.example`. */
 const DOT_SEGMENT = /^(\.|%2e){1,2}$/i;
@@ -130,7 +131,7 @@ export function envWithBindings<E extends object>(env: E, bindings: Required<Zoh
   if (!view) {
     const source = env as Record<string, unknown>;
     const missing = Object.values(bindings).filter((name) => !source[name]);
-    if (missing.length > 0) throw new Error(`configuration: no binding named ${missing.join(', ')} in env`);
+    if (missing.length > 0) throw misconfigured(`no binding named ${missing.join(', ')} in env`);
     view = { ...env, ZOHO_USERS: source[bindings.users], ZOHO_LOGIN_STATES: source[bindings.loginStates], ZOHO_DIRECTORY: source[bindings.directory] } as E;
     perEnv.set(key, view);
   }

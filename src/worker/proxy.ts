@@ -20,7 +20,7 @@ import { callerOf, crmAllowed, type Caller } from './callers.ts';
 import type { Config } from './config.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { Env } from './env.ts';
-import { boundedBody, jsonError, tokenErrorResponse } from './http.ts';
+import { boundedBody, refusal, tokenRefusal, type RouteAnswer } from './http.ts';
 
 const REQUEST_HEADERS = ['accept', 'accept-language', 'content-type', 'if-modified-since', 'if-none-match', 'x-crm-org', 'x-external'];
 const RESPONSE_HEADERS = ['content-type', 'etag', 'last-modified', 'retry-after'];
@@ -60,7 +60,7 @@ export function proxiedHeaders(upstream: Response): Headers {
   return out;
 }
 
-const tooLarge = () => ({ response: jsonError(413, 'too_large', `request bodies are limited to ${MAX_BODY_BYTES} bytes`), code: 'too_large' });
+const tooLarge = () => refusal(413, 'too_large', `request bodies are limited to ${MAX_BODY_BYTES} bytes`);
 /**
  * /crm/v<n>/ (or the bulk and email APIs Zoho's OpenAPI description serves beside it,
  * /crm/bulk/v<n>/ and /crm/email/v<n>/), then plain segments: letters, digits, _ - . , (no
@@ -104,8 +104,8 @@ export async function crmPipeline(
   { path, search, request }: CrmCallRequest,
   caller: () => Promise<Caller | null>,
   answer: CrmAnswer = 'hardened',
-): Promise<{ response: Response; code?: string }> {
-  if (!isSafeCrmPath(path)) return { response: jsonError(400, 'bad_path', 'not a CRM API path'), code: 'bad_path' };
+): Promise<RouteAnswer> {
+  if (!isSafeCrmPath(path)) return refusal(400, 'bad_path', 'not a CRM API path');
   // A declared size past the limit is refused before any object call; a chunked body is counted as it is read.
   if (Number(request.headers.get('content-length') ?? 0) > MAX_BODY_BYTES) return tooLarge();
 
@@ -114,11 +114,11 @@ export async function crmPipeline(
     who = await caller();
   } catch (error) {
     if (!isTokenStoreError(error)) throw error;
-    return { response: tokenErrorResponse(error, !request.headers.has('authorization')), code: error.code };
+    return tokenRefusal(error, !request.headers.has('authorization'));
   }
-  if (!who) return { response: jsonError(401, 'unauthorized', 'log in first'), code: 'unauthorized' };
+  if (!who) return refusal(401, 'unauthorized', 'log in first');
   if (!(await crmAllowed(options, who, request.method, path, request.headers.get('x-crm-org')))) {
-    return { response: jsonError(403, 'forbidden', 'this call is not allowed for this user'), code: 'crm_refused' };
+    return refusal(403, 'forbidden', 'this call is not allowed for this user');
   }
 
   const headers = new Headers();
@@ -140,7 +140,7 @@ export async function crmPipeline(
     return { response: answer === 'raw' ? upstream : new Response(upstream.body, { status: upstream.status, headers: proxiedHeaders(upstream) }) };
   } catch (error) {
     if (!isTokenStoreError(error)) throw error;
-    return { response: tokenErrorResponse(error, who.session !== null), code: error.code };
+    return tokenRefusal(error, who.session !== null);
   }
 }
 
@@ -156,21 +156,21 @@ export async function crmCallAt(
   init: RequestInit,
   caller: () => Promise<Caller | null>,
   answer: CrmAnswer,
-): Promise<{ response: Response; code?: string }> {
-  if (typeof path !== 'string' || /[#\s]/.test(path)) return { response: jsonError(400, 'bad_path', 'not a CRM API path'), code: 'bad_path' };
+): Promise<RouteAnswer> {
+  if (typeof path !== 'string' || /[#\s]/.test(path)) return refusal(400, 'bad_path', 'not a CRM API path');
   const [pathname = '', query] = path.split(/\?(.*)/s, 2);
   let request: Request;
   try {
     // Only what the pipeline passes on is read from `init`: method, headers, body. Never its `redirect`.
     request = new Request('https://crm.invalid/', { method: init.method, headers: init.headers, body: init.body });
   } catch {
-    return { response: jsonError(400, 'bad_request', 'the request cannot be made (a body with GET or HEAD, or a bad header)'), code: 'bad_request' };
+    return refusal(400, 'bad_request', 'the request cannot be made (a body with GET or HEAD, or a bad header)');
   }
   return crmPipeline(options, config, { path: pathname, search: query ? `?${query}` : '', request }, caller, answer);
 }
 
 /** ANY <base>/crm/*: the path as sent after the base path, with the caller a session cookie or a server API key names. */
-export function proxy(env: Env, config: Config, options: ResolvedOptions, request: Request, url: URL): Promise<{ response: Response; code?: string }> {
+export function proxy(env: Env, config: Config, options: ResolvedOptions, request: Request, url: URL): Promise<RouteAnswer> {
   // The CRM path is what follows the base path, as sent (before URL parsing could normalize it).
   const sent = rawPath(request);
   const path = sent.startsWith(options.basePath) ? sent.slice(options.basePath.length) : '';

@@ -17,12 +17,12 @@ import { admin } from './admin.ts';
 import { callback, login, logout, me, refreshNow, revoke, type AuthContext } from './auth.ts';
 import { configOf, type Config } from './config.ts';
 import type { Env } from './env.ts';
-import { corsHeaders, crossSiteByMetadata, crossSiteRefused, jsonError, log, tokenErrorResponse } from './http.ts';
+import { corsHeaders, crossSiteByMetadata, crossSiteRefused, jsonError, log, refusal, tokenRefusal, type RouteAnswer } from './http.ts';
 import { envWithBindings, resolveOptions, type ResolvedOptions, type ZohoWorkerOptions } from './options.ts';
 import { sessionWith, type ZohoSession } from './session.ts';
 import { proxy } from './proxy.ts';
 
-type Answer = { response: Response; event?: string; code?: string };
+type Answer = RouteAnswer & { event?: string };
 
 const POSTS: Record<string, (c: AuthContext) => Promise<Response>> = {
   '/auth/logout': logout,
@@ -45,32 +45,32 @@ async function answer(context: AuthContext, path: string): Promise<Answer> {
   } catch (error) {
     // A busy or failing object (a login-state bucket, a user's object) is a 503 with a wait, not a 500.
     if (!isTokenStoreError(error)) throw error;
-    return { response: tokenErrorResponse(error, false), code: error.code };
+    return tokenRefusal(error, false);
   }
   const post = POSTS[path];
   if (post && method === 'POST') {
-    if (crossSiteRefused(request, url, config.allowedOrigins)) return { response: jsonError(403, 'forbidden_origin', 'cross-site request refused') };
+    if (crossSiteRefused(request, url, config.allowedOrigins)) return refusal(403, 'forbidden_origin', 'cross-site request refused');
     try {
       return { response: await post(context) };
     } catch (error) {
       if (!isTokenStoreError(error)) throw error;
-      return { response: tokenErrorResponse(error, true), code: error.code };
+      return tokenRefusal(error, true);
     }
   }
   if (path === '/crm' || path.startsWith('/crm/')) {
     // Before any object or Zoho call: another site's link or subresource gets nothing.
-    if (crossSiteByMetadata(request)) return { response: jsonError(403, 'cross_site', 'cross-site navigation or subresource load refused') };
+    if (crossSiteByMetadata(request)) return refusal(403, 'cross_site', 'cross-site navigation or subresource load refused');
     const origin = request.headers.get('origin');
     const cors = origin && origin !== url.origin ? corsHeaders(origin, config.allowedOrigins) : null;
     if (method === 'OPTIONS') {
-      return { response: cors ? new Response(null, { status: 204, headers: cors }) : jsonError(403, 'forbidden_origin', 'origin not allowed') };
+      return cors ? { response: new Response(null, { status: 204, headers: cors }) } : refusal(403, 'forbidden_origin', 'origin not allowed');
     }
-    if (origin && origin !== url.origin && !cors) return { response: jsonError(403, 'forbidden_origin', 'origin not allowed') };
+    if (origin && origin !== url.origin && !cors) return refusal(403, 'forbidden_origin', 'origin not allowed');
     const { response, code } = await proxy(context.env, config, options, request, url);
     for (const [name, value] of Object.entries(cors ?? {})) response.headers.set(name, value);
     return { response, code };
   }
-  return { response: jsonError(404, 'not_found', 'no such route') };
+  return refusal(404, 'not_found', 'no such route');
 }
 
 const AUTH_PATHS = new Set(['/auth/login', '/auth/callback', '/auth/me', ...Object.keys(POSTS)]);
@@ -122,13 +122,14 @@ function handlerOf(options?: ZohoWorkerOptions): HandlerAt {
           env = envWithBindings(env, resolved.bindings);
           config = configOf(env);
         } catch (error) {
-          log({ requestId, method: request.method, path: url.pathname, event: 'misconfigured', code: (error as Error).message });
+          // The message names the setting, never its value.
+          log({ requestId, method: request.method, path: url.pathname, event: 'misconfigured', code: 'misconfigured', detail: (error as Error).message });
           return jsonError(500, 'misconfigured', 'the service is not configured');
         }
         result = await answer({ env, config, options: resolved, request, url }, path);
       } catch (error) {
         const errorClass = error instanceof Error ? error.name || error.constructor.name : typeof error;
-        result = { response: jsonError(500, 'internal', 'something went wrong'), event: 'exception', errorClass };
+        result = { response: jsonError(500, 'internal', 'something went wrong'), code: 'internal', event: 'exception', errorClass };
       }
       const { response, event, code, errorClass } = result;
       log({ requestId, method: request.method, path: url.pathname, status: response.status, ms: Date.now() - started, event, code, errorClass });

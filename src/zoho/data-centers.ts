@@ -9,6 +9,8 @@
  * Errors name the setting, never its value.
  */
 
+import { misconfigured } from '../store/errors.ts';
+
 export const DATA_CENTERS = {
   us: { accounts: 'https://accounts.zoho.com', apiDomain: 'https://www.zohoapis.com', name: 'United States' },
   eu: { accounts: 'https://accounts.zoho.eu', apiDomain: 'https://www.zohoapis.eu', name: 'European Union' },
@@ -80,7 +82,7 @@ export interface ZohoDataCenters {
 
 const origin = (value: string, setting: string) => {
   const at = originOrNull(value);
-  if (at === null) throw new Error(`configuration: ${setting} must hold absolute URLs`);
+  if (at === null) throw misconfigured(`${setting} must hold absolute URLs`);
   return at;
 };
 
@@ -89,7 +91,7 @@ export function zohoDataCenters(env: DataCenterEnv): ZohoDataCenters {
   const setting = (env.ZOHO_DATA_CENTER || 'us').trim();
   const served = (setting === 'any' ? DATA_CENTER_IDS : setting.split(',').map((dc) => dc.trim())) as DataCenter[];
   for (const dc of served) {
-    if (!isDataCenter(dc)) throw new Error(`configuration: ZOHO_DATA_CENTER must be "any" or Zoho data centers (${DATA_CENTER_IDS.join(', ')}), comma-separated`);
+    if (!isDataCenter(dc)) throw misconfigured(`ZOHO_DATA_CENTER must be "any" or Zoho data centers (${DATA_CENTER_IDS.join(', ')}), comma-separated`);
   }
   const table: DataCenterTable = {};
   if (env.ZOHO_LOCAL_DATA_CENTERS) {
@@ -97,15 +99,15 @@ export function zohoDataCenters(env: DataCenterEnv): ZohoDataCenters {
     try {
       local = JSON.parse(env.ZOHO_LOCAL_DATA_CENTERS) as Record<string, unknown>;
     } catch {
-      throw new Error('configuration: ZOHO_LOCAL_DATA_CENTERS must be a JSON object of data center -> origin');
+      throw misconfigured('ZOHO_LOCAL_DATA_CENTERS must be a JSON object of data center -> origin');
     }
     for (const dc of served) {
       const at = local[dc];
-      if (typeof at !== 'string') throw new Error(`configuration: ZOHO_LOCAL_DATA_CENTERS has no origin for ${dc}`);
+      if (typeof at !== 'string') throw misconfigured(`ZOHO_LOCAL_DATA_CENTERS has no origin for ${dc}`);
       table[dc] = { accounts: origin(at, 'ZOHO_LOCAL_DATA_CENTERS'), apiDomain: origin(at, 'ZOHO_LOCAL_DATA_CENTERS') };
     }
   } else if (env.ZOHO_ACCOUNTS_URL) {
-    if (served.length !== 1) throw new Error('configuration: ZOHO_ACCOUNTS_URL serves one data center; use ZOHO_LOCAL_DATA_CENTERS for several');
+    if (served.length !== 1) throw misconfigured('ZOHO_ACCOUNTS_URL serves one data center; use ZOHO_LOCAL_DATA_CENTERS for several');
     const at = origin(env.ZOHO_ACCOUNTS_URL, 'ZOHO_ACCOUNTS_URL');
     table[served[0]!] = { accounts: at, apiDomain: at };
   } else {

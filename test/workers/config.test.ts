@@ -1,6 +1,8 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { readConfig } from '../../src/worker/config.ts';
+import { cipherFromSettings } from '../../src/store/cipher.ts';
+import { isTokenStoreError } from '../../src/store/errors.ts';
 import './env.ts';
 
 describe('worker configuration', () => {
@@ -40,6 +42,23 @@ describe('worker configuration', () => {
       expect(message).toBe(`configuration: ${said}`);
       expect(message).not.toContain(short);
     }
+  });
+
+  it('a bad deployment setting is MISCONFIGURED, in the Worker and in the objects alike (both read the key ring through one function)', () => {
+    const codeOf = (run: () => unknown) => {
+      try {
+        run();
+        return null;
+      } catch (error) {
+        return isTokenStoreError(error) ? error.code : 'not a TokenStoreError';
+      }
+    };
+    expect(codeOf(() => readConfig({ ...env, SESSION_SECRET: 'short' }))).toBe('MISCONFIGURED');
+    expect(codeOf(() => readConfig({ ...env, TOKEN_STORE_CURRENT_KEY: 'k9' }))).toBe('MISCONFIGURED');
+    expect(codeOf(() => readConfig({ ...env, ZOHO_DATA_CENTER: 'mars' }))).toBe('MISCONFIGURED');
+    // What a user object (ObjectTokens) reads its key ring with:
+    expect(codeOf(() => cipherFromSettings('{"k1": "short"}', 'k1'))).toBe('MISCONFIGURED');
+    expect(codeOf(() => cipherFromSettings(undefined, 'k1'))).toBe('MISCONFIGURED');
   });
 
   it('refuses KV mode, a missing or short USER_OBJECT_SECRET, and a bucket count out of range', () => {
