@@ -77,13 +77,13 @@ for (const n of STORMS) {
   const oauth = zohoOAuth({ accountsUrl: 'http://zoho.local', clientId: '1000.LOCALCLIENT', clientSecret: 'local-client-secret', redirectUrl: DEFAULT_CLIENT.redirectUris[0], fetch: zohoFetch });
   const store = createMemoryStore();
   const manager = createTokenManager({ store, oauth, lock: null });
-  const saved = await manager.exchangeGrant(zoho.issueGrant('1000.LOCALCLIENT', 'ana@example.com', DEFAULT_CLIENT.redirectUris[0]!)!);
+  const saved = await manager.exchangeGrant(zoho.issueGrant({ clientId: '1000.LOCALCLIENT', email: 'ana@example.com', redirectUri: DEFAULT_CLIENT.redirectUris[0]! })!);
   await store.saveToken({ id: saved.id, expiryTime: Date.now() - 1 });
   const begin = performance.now();
   const outcomes = await Promise.allSettled(Array.from({ length: n }, () => manager.getAccessToken({ id: saved.id })));
   (results.storms['token manager (node, in process)'] ??= {})[n] = {
     ms: performance.now() - begin,
-    zohoCalls: zoho.refreshesOf(saved.refreshToken!),
+    zohoCalls: zoho.usageOf(saved.refreshToken!).refreshes,
     gotToken: outcomes.filter((o) => o.status === 'fulfilled').length,
   };
   log(`node: storms of ${n} through the official SDK, its FileStore and our adapter taking turns`);

@@ -75,7 +75,7 @@ export async function sdkStorm(n: number, mode: SdkStormMode): Promise<StormResu
     await call(); // the SDK reads field metadata on its first record call: keep that out of the storm
 
     // Expire the token: at Zoho (an hour later) and in the store (expiry in the past).
-    served.zoho.clockOffset += 3_600_000;
+    served.zoho.advance(3_600_000);
     if (mode === 'zoho-sdk + its FileStore') {
       token.setExpiresIn(String(Date.now() - 1_000));
       await (store as InstanceType<typeof Zoho.FileStore>).saveToken(token);

@@ -2,15 +2,16 @@
 // `edge-token-store local-zoho` command, workerd tests and tests in any language): each route
 // calls the typed method of the same name on LocalZoho. Reads are GET, changes are POST.
 import type { LocalZohoClientType } from './model.ts';
+import type { LocalZohoGrant } from './options.ts';
 import { json } from './model.ts';
 
 /** What the routes call: LocalZoho's public controls. */
 interface Controls {
-  counts: unknown;
+  counts(): unknown;
   countsFor(clientId: string): unknown;
   countsAt(dataCenter: string): unknown;
-  sinkHits: number;
-  clockOffset: number;
+  sinkHits(): number;
+  advance(ms: number): number;
   now(): number;
   usageOf(refreshToken: string): unknown;
   codeOutcome(code: string): unknown;
@@ -23,7 +24,7 @@ interface Controls {
   setPkce(mode: 'check' | 'ignore-server', email?: string): void;
   setAccessTokenSeconds(email: string, seconds: number): void;
   throttleRevokes(on: boolean): void;
-  issueGrant(clientId: string, email: string, redirectUri: string | null, options: { scope?: string; codeChallenge?: string; codeChallengeMethod?: string; nonce?: string }): string | null;
+  issueGrant(grant: LocalZohoGrant): string | null;
   decideDevice(userCode: string, email: string, reject?: boolean): boolean;
   revokeUserAccess(email: string, clientId: string): number;
   consent(authorizationUrl: string, options: { email: string; reject?: boolean }): Promise<string>;
@@ -47,9 +48,9 @@ export async function answerAdmin(zoho: Controls, request: Request, url: URL): P
     if (email) return json({ liveRefreshTokens: zoho.liveRefreshTokensOf(email) });
     if (params.get('org')) return json({ inFlight: zoho.inFlightOf(params.get('org')!) });
     const dataCenter = params.get('dc');
-    return json(dataCenter ? zoho.countsAt(dataCenter) : clientId ? zoho.countsFor(clientId) : zoho.counts);
+    return json(dataCenter ? zoho.countsAt(dataCenter) : clientId ? zoho.countsFor(clientId) : zoho.counts());
   }
-  if (op === 'sink') return json({ hits: zoho.sinkHits });
+  if (op === 'sink') return json({ hits: zoho.sinkHits() });
   if (request.method !== 'POST') return json({ error: 'method' }, 405);
   switch (op) {
     case 'clients':
@@ -90,15 +91,22 @@ export async function answerAdmin(zoho: Controls, request: Request, url: URL): P
     case 'throttle-revokes':
       zoho.throttleRevokes(params.get('on') !== '0');
       return json({ ok: true });
-    case 'advance':
-      zoho.clockOffset += Number(params.get('ms') ?? 0);
-      return json({ ok: true, now: zoho.now() });
+    case 'advance': {
+      const ms = Number(params.get('ms') ?? 0);
+      if (!Number.isFinite(ms) || ms < 0) break;
+      return json({ ok: true, now: zoho.advance(ms) });
+    }
     case 'grant': {
-      const code = zoho.issueGrant(clientId ?? '', email ?? '', params.get('redirect_uri'), {
-        scope: params.get('scope') ?? undefined,
-        codeChallenge: params.get('code_challenge') ?? undefined,
-        codeChallengeMethod: params.get('code_challenge_method') ?? undefined,
-        nonce: params.get('nonce') ?? undefined,
+      const method = params.get('code_challenge_method');
+      if (method !== null && method !== 'S256' && method !== 'plain') return json({ error: 'refused' }, 400);
+      const code = zoho.issueGrant({
+        clientId: clientId ?? '',
+        email: email ?? '',
+        redirectUri: params.get('redirect_uri'),
+        ...(params.get('scope') ? { scope: params.get('scope')! } : {}),
+        ...(params.get('code_challenge') ? { codeChallenge: params.get('code_challenge')! } : {}),
+        ...(method ? { codeChallengeMethod: method } : {}),
+        ...(params.get('nonce') ? { nonce: params.get('nonce')! } : {}),
       });
       return code ? json({ code }) : json({ error: 'refused' }, 400);
     }

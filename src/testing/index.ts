@@ -4,6 +4,6 @@
  * and browsers. Node's HTTP server for it is edge-token-store/testing/node. docs/testing.md.
  */
 export { LocalZoho } from './local-zoho.ts';
-export type { LocalZohoCounts, LocalZohoEdition, LocalZohoOptions, LocalZohoPkceMode } from './options.ts';
+export type { LocalZohoCounts, LocalZohoEdition, LocalZohoGrant, LocalZohoOptions, LocalZohoPkceMode, LocalZohoUsage } from './options.ts';
 export type { LocalZohoField, LocalZohoFieldType, LocalZohoModule } from './crm/modules.ts';
 export { APP_SCOPE, DEFAULT_CLIENT, DEFAULT_USERS, pkceChallenge, SDK_SCOPE, type LocalZohoClient, type LocalZohoClientType, type LocalZohoUser } from './model.ts';

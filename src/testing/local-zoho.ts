@@ -31,6 +31,8 @@ import {
   LIVE_ACCESS_PER_REFRESH,
   LIVE_REFRESH_PER_USER,
   type LocalZohoCounts,
+  type LocalZohoGrant,
+  type LocalZohoUsage,
   type LocalZohoOptions,
   type LocalZohoPkceMode,
   REFRESH_TOKENS_PER_WINDOW,
@@ -61,27 +63,27 @@ import {
 export class LocalZoho {
   readonly clients = new Map<string, Client>();
   readonly users: LocalZohoUser[];
-  counts: LocalZohoCounts = LocalZoho.zeroCounts();
+  #counts: LocalZohoCounts = LocalZoho.zeroCounts();
   readonly #clientCounts = new Map<string, LocalZohoCounts>();
   readonly #dataCenterCounts = new Map<string, LocalZohoCounts>();
-  /** Milliseconds added to the real clock (admin: POST /__admin/advance?ms=). */
-  clockOffset = 0;
-  /** When set, every token endpoint answers this instead (to test outages and odd bodies). */
-  tokenOverride: (() => Response) | null = null;
+  /** Milliseconds added to the real clock (`advance()`; admin: POST /__admin/advance?ms=). */
+  #clockOffset = 0;
+  /** When set, every token endpoint answers this instead (`overrideTokenEndpoint()`). */
+  #tokenOverride: (() => Response) | null = null;
   /**
    * URLs (origin and path) that answer a 307 to another URL (admin: /__admin/redirect?url=&to=):
    * what an attacker who controls a hop between the client and Zoho would send. Not a thing
    * Zoho does. Keyed by origin too, so a test can use an origin of its own and leave others alone.
    */
   readonly #redirects = new Map<string, string>();
-  /** How many requests reached /__sink/, where the redirects above point. */
-  sinkHits = 0;
+  /** How many requests reached /__sink/, where the redirects above point (`sinkHits()`). */
+  #sinkHits = 0;
   /** Refresh tokens whose refreshes fail with this HTTP status (an outage for one user, in shared test runs). */
   readonly #failing = new Map<string, number>();
   /** While set, revokes are throttled: HTTP 400 with Zoho's "Access Denied" body (admin: /__admin/throttle-revokes). */
   #revokesThrottled = false;
-  /** Whether PKCE verifiers of server-based clients are checked (LocalZohoOptions.pkce). */
-  pkce: LocalZohoPkceMode;
+  /** Whether PKCE verifiers of server-based clients are checked (LocalZohoOptions.pkce; `setPkce()`). */
+  #pkce: LocalZohoPkceMode;
   /** The same, for one user's codes only (admin: /__admin/pkce?mode=&email=), so test files running at once keep their own mode. */
   readonly #pkceFor = new Map<string, LocalZohoPkceMode>();
   readonly #idTokens = new IdTokenIssuer();
@@ -120,7 +122,7 @@ export class LocalZoho {
   constructor(options: LocalZohoOptions = {}) {
     this.#options = options;
     if (options.pkce !== undefined && !isPkceMode(options.pkce)) throw new TypeError("LocalZoho: pkce must be 'check' or 'ignore-server'");
-    this.pkce = options.pkce ?? 'check';
+    this.#pkce = options.pkce ?? 'check';
     for (const c of options.clients ?? [DEFAULT_CLIENT]) this.addClient(c);
     this.users = options.users ?? DEFAULT_USERS;
     this.#modules = modulesOf(options.modules);
@@ -150,6 +152,11 @@ export class LocalZoho {
     });
   }
 
+  /** What this Zoho received, every client and data center together (a copy). */
+  counts(): LocalZohoCounts {
+    return { ...this.#counts };
+  }
+
   /** Counts for one client (tests that share a local Zoho each use their own client). */
   countsFor(clientId: string): LocalZohoCounts {
     let counts = this.#clientCounts.get(clientId);
@@ -165,7 +172,7 @@ export class LocalZoho {
   }
 
   #count(clientId: string, what: keyof LocalZohoCounts, dataCenter?: string): void {
-    this.counts[what]++;
+    this.#counts[what]++;
     this.countsFor(clientId)[what]++;
     if (dataCenter) this.countsAt(dataCenter)[what]++;
   }
@@ -187,8 +194,16 @@ export class LocalZoho {
     return this.#options.dataCenters ? (user.dataCenter ?? 'us') : (this.#options.location ?? 'us');
   }
 
+  /** Zoho's clock: the real one, moved on by `advance()`. */
   now(): number {
-    return Date.now() + this.clockOffset;
+    return Date.now() + this.#clockOffset;
+  }
+
+  /** Moves Zoho's clock on by `ms` (token and code expiry, the limits' windows); answers the new time. */
+  advance(ms: number): number {
+    if (!Number.isFinite(ms) || ms < 0) throw new TypeError('LocalZoho: advance takes a number of milliseconds, at least 0');
+    this.#clockOffset += ms;
+    return this.now();
   }
 
   /** A listed user, or a generated one (`user<N>@org<M>.example`). */
@@ -211,12 +226,8 @@ export class LocalZoho {
    * unknown user or client, a redirect URI not registered, a mobile client without PKCE, or the
    * client's 10 codes per 10 minutes used up.
    */
-  issueGrant(
-    clientId: string,
-    email: string,
-    redirectUri: string | null,
-    options: { scope?: string; codeChallenge?: string; codeChallengeMethod?: string; nonce?: string; accessType?: 'online' | 'offline'; prompt?: boolean } = {},
-  ): string | null {
+  issueGrant(grant: LocalZohoGrant): string | null {
+    const { clientId, email, redirectUri = null, ...options } = grant;
     const user = this.userByEmail(email);
     const client = this.clients.get(clientId);
     if (!user || !client || !['server', 'mobile', 'self'].includes(client.type)) return null;
@@ -245,25 +256,10 @@ export class LocalZoho {
     return code;
   }
 
-  /** Refresh requests made with one refresh token (exact even when tests share a local Zoho). */
-  refreshesOf(refreshToken: string): number {
-    return this.#refresh.get(refreshToken)?.refreshes ?? 0;
-  }
-
-  /** Live access tokens minted from a refresh token (for tests of the 15-token limit). */
-  liveAccessTokens(refreshToken: string): number {
-    return this.#refresh.get(refreshToken)?.access.length ?? 0;
-  }
-
-  /** Whether Zoho still knows a refresh token (revoked, or deleted by the 21st: false). */
-  isLive(refreshToken: string): boolean {
-    return this.#refresh.has(refreshToken);
-  }
-
   /** Everything a restart must keep (tokens, leads, limits), as JSON-safe data. */
   snapshot(): unknown {
     return {
-      clockOffset: this.clockOffset,
+      clockOffset: this.#clockOffset,
       grantTimes: [...this.#grantTimes],
       refreshTimes: [...this.#refreshTimes],
       refresh: [...this.#refresh].map(([token, r]) => [token, { ...r, user: r.user.email }]),
@@ -287,7 +283,7 @@ export class LocalZoho {
       records?: [string, [string, CrmRecord[]][]][];
       offlineConsents?: string[];
     };
-    this.clockOffset = d.clockOffset;
+    this.#clockOffset = d.clockOffset;
     for (const [client, times] of d.grantTimes) this.#grantTimes.set(client, times);
     for (const [key, times] of d.refreshTimes ?? []) this.#refreshTimes.set(key, times);
     for (const [token, r] of d.refresh) {
@@ -320,7 +316,7 @@ export class LocalZoho {
     const path = url.pathname;
     if (path.startsWith('/__admin/')) return answerAdmin(this, request, url);
     if (path.startsWith('/__sink/')) {
-      this.sinkHits++;
+      this.#sinkHits++;
       // Answers as a token endpoint would, so a client that followed the redirect would carry on as if nothing happened.
       return json({ access_token: randomToken('sink'), refresh_token: randomToken('sink'), api_domain: url.origin, expires_in: 3600, token_type: 'Bearer' });
     }
@@ -335,7 +331,7 @@ export class LocalZoho {
     if (path === '/oauth/v2/auth/approve' && request.method === 'POST') return this.#approve(request, url);
     if (path === '/oauth/v2/token/revoke' && request.method === 'POST') return this.#revoke(await paramsOf(request, url), url.origin);
     if (path === '/oauth/v2/token' && request.method === 'POST') {
-      if (this.tokenOverride) return this.tokenOverride();
+      if (this.#tokenOverride) return this.#tokenOverride();
       return this.#token(await paramsOf(request, url), url.origin);
     }
     if (path === '/oauth/v3/device/code' && request.method === 'POST') return this.#deviceCode(await paramsOf(request, url), url.origin);
@@ -347,10 +343,14 @@ export class LocalZoho {
 
   // Test controls: typed methods here, the same as /__admin/ routes in admin.ts.
 
-  /** What Zoho received with one refresh token: its refresh requests, the CRM calls made with its access tokens, and whether it is live. */
-  usageOf(refreshToken: string): { refreshes: number; crmCalls: number; live: boolean } {
+  /**
+   * What Zoho knows of one refresh token (exact even when tests share a local Zoho): its
+   * refresh requests, the CRM calls made with its access tokens, whether it is live (revoked,
+   * or deleted by the 21st: false), and its live access tokens (Zoho keeps 15).
+   */
+  usageOf(refreshToken: string): LocalZohoUsage {
     const record = this.#refresh.get(refreshToken);
-    return { refreshes: record?.refreshes ?? 0, crmCalls: record?.crmCalls ?? 0, live: !!record };
+    return { refreshes: record?.refreshes ?? 0, crmCalls: record?.crmCalls ?? 0, live: !!record, liveAccessTokens: record?.access.length ?? 0 };
   }
 
   /** What became of a grant code at the token endpoint (null: never presented). */
@@ -366,7 +366,22 @@ export class LocalZoho {
   /** Zeroes the counts (of one client, or the totals). */
   resetCounts(clientId?: string): void {
     if (clientId) this.#clientCounts.set(clientId, LocalZoho.zeroCounts());
-    else this.counts = LocalZoho.zeroCounts();
+    else this.#counts = LocalZoho.zeroCounts();
+  }
+
+  /** How many requests reached `/__sink/`, where `redirectPath()` can point a hop. */
+  sinkHits(): number {
+    return this.#sinkHits;
+  }
+
+  /** Whether server-based clients' PKCE verifiers are checked, for every user or for one user's codes (`setPkce`). */
+  pkceMode(email?: string): LocalZohoPkceMode {
+    return (email && this.#pkceFor.get(email)) || this.#pkce;
+  }
+
+  /** Every token endpoint answers `answer()` instead, until called with null (outages, odd bodies). */
+  overrideTokenEndpoint(answer: (() => Response) | null): void {
+    this.#tokenOverride = answer;
   }
 
   /** Refreshes with this token answer this HTTP status (an outage for one user) until `recoverRefreshes`. */
@@ -393,7 +408,7 @@ export class LocalZoho {
   setPkce(mode: LocalZohoPkceMode, email?: string): void {
     if (!isPkceMode(mode)) throw new TypeError("LocalZoho: pkce must be 'check' or 'ignore-server'");
     if (email) this.#pkceFor.set(email, mode);
-    else this.pkce = mode;
+    else this.#pkce = mode;
   }
 
   /**
@@ -533,10 +548,14 @@ export class LocalZoho {
       target.hash = fragment.toString();
       return Response.redirect(target.toString(), 302);
     }
-    const code = this.issueGrant(client.id, user.email, redirectUri, {
+    const code = this.issueGrant({
+      clientId: client.id,
+      email: user.email,
+      redirectUri,
       scope,
       codeChallenge: params.get('code_challenge') ?? undefined,
-      codeChallengeMethod: params.get('code_challenge_method') ?? undefined,
+      // Checked by issueGrant: anything but S256 or plain gets no code.
+      codeChallengeMethod: (params.get('code_challenge_method') ?? undefined) as LocalZohoGrant['codeChallengeMethod'],
       nonce: params.get('nonce') ?? undefined,
       accessType: accessTypeOf(params.get('access_type')) ?? 'online',
       prompt: params.get('prompt') === 'consent',
@@ -646,7 +665,7 @@ export class LocalZoho {
       grant.used = true;
       // PKCE: a code issued with a challenge is redeemed only with its verifier (and a wrong one burns it),
       // unless this stand-in plays a Zoho that ignores PKCE for server-based clients.
-      const pkce = this.#pkceFor.get(grant.user.email) ?? this.pkce;
+      const pkce = this.#pkceFor.get(grant.user.email) ?? this.#pkce;
       if (grant.challenge && !(pkce === 'ignore-server' && client.type === 'server')) {
         const verifier = form.get('code_verifier');
         if (typeof verifier !== 'string' || !/^[A-Za-z0-9\-._~]{43,128}$/.test(verifier) || (await pkceChallenge(verifier, grant.challenge.method)) !== grant.challenge.value) {
@@ -764,7 +783,7 @@ export class LocalZoho {
     const found = this.#refresh.get(token) ?? this.#access.get(token);
     const record = found && found.dataCenter === here ? found : undefined;
     if (record) this.#count(record.clientId, 'revokes');
-    else this.counts.revokes++;
+    else this.#counts.revokes++;
     if (this.#revokesThrottled) return json(ACCESS_DENIED, 400);
     if (!record) return new Response(null, { status: 400 });
     if (this.#refresh.has(token)) this.#dropRefresh(token);
@@ -831,8 +850,8 @@ export class LocalZoho {
 
   async #crmAnswer(request: Request, url: URL, accessToken: string | null, access: Access | undefined): Promise<Response> {
     const rejected = (code: string, message: string) => {
-      this.counts.crmCalls++;
-      this.counts.crmRejected++;
+      this.#counts.crmCalls++;
+      this.#counts.crmRejected++;
       return crmError(401, code, message);
     };
     if (accessToken === null) return rejected('AUTHENTICATION_FAILURE', 'Authentication failed');
@@ -867,8 +886,8 @@ export class LocalZoho {
     });
     // A refresh cannot cure a missing scope (401 OAUTH_SCOPE_MISMATCH): the login must ask for it.
     if (answer.status === 401) {
-      this.counts.crmCalls++;
-      this.counts.crmRejected++;
+      this.#counts.crmCalls++;
+      this.#counts.crmRejected++;
       return answer;
     }
     this.#count(access.clientId, 'crmCalls');

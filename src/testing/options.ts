@@ -64,6 +64,32 @@ export const CONCURRENCY: Record<LocalZohoEdition, number> = { free: 5, standard
 
 export type LocalZohoPkceMode = 'check' | 'ignore-server';
 
+/** What `issueGrant` takes: a code as if `email` had consented to `clientId` (the shared design's options). */
+export interface LocalZohoGrant {
+  clientId: string;
+  email: string;
+  /** The registered redirect URI the code is bound to; none (null) for a self client's console code. */
+  redirectUri?: string | null;
+  /** Default: the CRM modules, users and org (`APP_SCOPE`). */
+  scope?: string;
+  /** Default `offline` (a refresh token, as with `prompt=consent`). */
+  accessType?: 'online' | 'offline';
+  codeChallenge?: string;
+  codeChallengeMethod?: 'S256' | 'plain';
+  /** OpenID Connect: the nonce the exchange's ID token carries. */
+  nonce?: string;
+  /** Whether consent was asked again (`prompt=consent`; default true): a second consent without it gives no refresh token. */
+  prompt?: boolean;
+}
+
+/** What Zoho knows of one refresh token (`usageOf`). */
+export interface LocalZohoUsage {
+  refreshes: number;
+  crmCalls: number;
+  live: boolean;
+  liveAccessTokens: number;
+}
+
 export interface LocalZohoCounts {
   grantsIssued: number;
   grantExchanges: number;

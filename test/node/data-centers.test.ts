@@ -147,7 +147,7 @@ describe('the local Zoho as several data centers', () => {
     const { zoho, oauth, fetch } = multiDc();
     const store = createMemoryStore();
     const manager = createTokenManager({ store, oauth, fetch, lock: null });
-    const code = zoho.issueGrant(DEFAULT_CLIENT.clientId, 'eva@example.eu', 'https://app.example.com/cb')!;
+    const code = zoho.issueGrant({ clientId: DEFAULT_CLIENT.clientId, email: 'eva@example.eu', redirectUri: 'https://app.example.com/cb' })!;
     const saved = await manager.exchangeGrant(code, { accountsServer: origins.eu });
     await store.saveToken({ id: saved.id, expiryTime: Date.now() - 1 });
     const sdkStore = createZohoSdkStore({ sdk: ZohoSdk, store, manager });
@@ -159,7 +159,7 @@ describe('the local Zoho as several data centers', () => {
 
   it("refuses a token at another data center's servers, as Zoho does", async () => {
     const { zoho, oauth } = multiDc();
-    const code = zoho.issueGrant(DEFAULT_CLIENT.clientId, 'eva@example.eu', 'https://app.example.com/cb')!;
+    const code = zoho.issueGrant({ clientId: DEFAULT_CLIENT.clientId, email: 'eva@example.eu', redirectUri: 'https://app.example.com/cb' })!;
     await expect(oauth.exchangeGrant(code, { accountsServer: origins.us })).rejects.toMatchObject({ code: 'ZOHO_INVALID_CODE' });
     const tokens = await oauth.exchangeGrant(code, { accountsServer: origins.eu });
     // Refreshed at the US server (as a wrongly routed client would), or used at the US API: refused.

@@ -75,11 +75,11 @@ describe('the local Zoho issues ID tokens as Zoho documents them', () => {
   it("an exchange whose ID token carries another login's nonce is refused, and its new refresh token revoked at Zoho", async () => {
     // A Zoho that does not check server-based clients' PKCE: only the nonce stands between the code and the attacker.
     const zoho = new LocalZoho({ pkce: 'ignore-server' });
-    const before = zoho.counts.revokes;
+    const before = zoho.counts().revokes;
     const error = await tokenErrorOf(oauthOf(zoho).exchangeGrant(await codeFor(zoho, 'ZohoCRM.modules.ALL,email', 'victim-nonce-0123456789'), { codeVerifier: 'w'.repeat(43), nonce: NONCE }));
     expect(error.code).toBe('ZOHO_ID_TOKEN_INVALID');
     expect(error.message).not.toContain('victim-nonce');
-    expect(zoho.counts.revokes).toBe(before + 1);
+    expect(zoho.counts().revokes).toBe(before + 1);
     // A login that asked for no ID token gets none checked: the nonce is the caller's choice.
     await expect(oauthOf(zoho).exchangeGrant(await codeFor(zoho, 'ZohoCRM.modules.ALL,email'), { codeVerifier: VERIFIER })).resolves.toMatchObject({ refreshToken: expect.any(String) });
   });

@@ -67,9 +67,9 @@ describe('local Zoho accounts: the data centers table [notes: Accounts servers]'
   it('a multi-DC secret may be one per data center [notes: Accounts servers, accounts multi-DC page]', async () => {
     const perDc = { ...DEFAULT_CLIENT, clientId: '1000.PERDC', clientSecret: { us: 'us-secret', eu: 'eu-secret' } };
     const { zoho, exchange } = zohoWith([perDc], ORIGINS);
-    const code = zoho.issueGrant(perDc.clientId, 'user1@org1.eu.example', REDIRECT)!;
+    const code = zoho.issueGrant({ clientId: perDc.clientId, email: 'user1@org1.eu.example', redirectUri: REDIRECT })!;
     expect((await exchange({ ...perDc, clientSecret: 'us-secret' }, code, {}, ORIGINS.eu)).body).toEqual({ error: 'invalid_client_secret' });
-    const again = zoho.issueGrant(perDc.clientId, 'user1@org1.eu.example', REDIRECT)!;
+    const again = zoho.issueGrant({ clientId: perDc.clientId, email: 'user1@org1.eu.example', redirectUri: REDIRECT })!;
     expect((await exchange({ ...perDc, clientSecret: 'eu-secret' }, again, {}, ORIGINS.eu)).body).toHaveProperty('refresh_token');
   });
 });
@@ -102,7 +102,7 @@ describe('local Zoho accounts: the client types table [notes: Client types and r
     const { zoho, exchange, approve } = zohoWith([mobile]);
     const params = { response_type: 'code', client_id: mobile.clientId, redirect_uri: mobile.redirectUris[0]!, scope: APP_SCOPE };
     expect((await approve(params)).status).toBe(400);
-    expect(zoho.issueGrant(mobile.clientId, 'ana@example.com', mobile.redirectUris[0]!)).toBeNull();
+    expect(zoho.issueGrant({ clientId: mobile.clientId, email: 'ana@example.com', redirectUri: mobile.redirectUris[0]! })).toBeNull();
     const challenge = await pkceChallenge(VERIFIER, 'S256');
     const code = async () => new URL((await approve({ ...params, code_challenge: challenge, code_challenge_method: 'S256' })).location!).searchParams.get('code')!;
     expect((await exchange(mobile, await code())).body).toEqual({ error: 'invalid_code' });
@@ -128,11 +128,11 @@ describe('local Zoho accounts: the client types table [notes: Client types and r
     expect(await poll(started.device_code)).toEqual({ error: 'authorization_pending' });
     expect(await poll(started.device_code)).toEqual({ error: 'slow_down' });
     await zoho.fetch(new Request(`${ORIGINS.us}/__admin/device?user_code=${started.user_code}&email=ana@example.com`, { method: 'POST' }));
-    zoho.clockOffset += 30_000;
+    zoho.advance(30_000);
     expect(await poll(started.device_code)).toHaveProperty('refresh_token');
     const eu = await start();
     await zoho.fetch(new Request(`${ORIGINS.us}/__admin/device?user_code=${eu.user_code}&email=eva@example.eu`, { method: 'POST' }));
-    zoho.clockOffset += 30_000;
+    zoho.advance(30_000);
     // The polling page's feedback names the user's data center as `user_location`.
     expect(await poll(eu.device_code)).toEqual({ error: 'other_dc', user_location: 'eu' });
   });
@@ -141,7 +141,7 @@ describe('local Zoho accounts: the client types table [notes: Client types and r
     const self = { clientId: '1000.SELF', type: 'self' as const, clientSecret: 'self-secret' };
     const { zoho, token, approve } = zohoWith([self]);
     expect((await approve({ response_type: 'code', client_id: self.clientId, redirect_uri: REDIRECT, scope: APP_SCOPE })).status).toBe(400);
-    const code = zoho.issueGrant(self.clientId, 'ana@example.com', null, { scope: APP_SCOPE })!;
+    const code = zoho.issueGrant({ clientId: self.clientId, email: 'ana@example.com', redirectUri: null, scope: APP_SCOPE })!;
     expect((await token({ grant_type: 'authorization_code', client_id: self.clientId, client_secret: self.clientSecret, code })).body).toHaveProperty('refresh_token');
   });
 
@@ -177,44 +177,44 @@ describe('local Zoho accounts: the client types table [notes: Client types and r
 describe('local Zoho accounts: the token endpoint and the limits [notes: Token endpoint; Limits]', () => {
   it('a grant code is single use and lives 2 minutes; errors come with HTTP 200', async () => {
     const { zoho, exchange } = zohoWith();
-    const code = zoho.issueGrant(DEFAULT_CLIENT.clientId, 'ana@example.com', REDIRECT)!;
+    const code = zoho.issueGrant({ clientId: DEFAULT_CLIENT.clientId, email: 'ana@example.com', redirectUri: REDIRECT })!;
     expect((await exchange(DEFAULT_CLIENT, code)).body).toHaveProperty('refresh_token');
     const again = await exchange(DEFAULT_CLIENT, code);
     expect([again.response.status, again.body]).toEqual([200, { error: 'invalid_code' }]);
-    const late = zoho.issueGrant(DEFAULT_CLIENT.clientId, 'ana@example.com', REDIRECT)!;
-    zoho.clockOffset += 2 * 60_000 + 1;
+    const late = zoho.issueGrant({ clientId: DEFAULT_CLIENT.clientId, email: 'ana@example.com', redirectUri: REDIRECT })!;
+    zoho.advance(2 * 60_000 + 1);
     expect((await exchange(DEFAULT_CLIENT, late)).body).toEqual({ error: 'invalid_code' });
     expect((await exchange({ ...DEFAULT_CLIENT, clientId: '1000.NOBODY' }, late)).body).toEqual({ error: 'invalid_client' });
   });
 
   it('10 access tokens per refresh token per 10 minutes, then Access Denied; a refresh answer has no refresh token', async () => {
     const { zoho, exchange, token } = zohoWith();
-    const { body } = await exchange(DEFAULT_CLIENT, zoho.issueGrant(DEFAULT_CLIENT.clientId, 'ana@example.com', REDIRECT)!);
+    const { body } = await exchange(DEFAULT_CLIENT, zoho.issueGrant({ clientId: DEFAULT_CLIENT.clientId, email: 'ana@example.com', redirectUri: REDIRECT })!);
     const refresh = () => token({ grant_type: 'refresh_token', client_id: DEFAULT_CLIENT.clientId, client_secret: DEFAULT_CLIENT.clientSecret, refresh_token: String(body!.refresh_token) });
     for (let i = 0; i < 10; i++) expect((await refresh()).body).not.toHaveProperty('refresh_token');
     expect((await refresh()).body).toMatchObject({ error: 'Access Denied', status: 'failure' });
-    zoho.clockOffset += 10 * 60_000;
+    zoho.advance(10 * 60_000);
     expect((await refresh()).body).toHaveProperty('access_token');
   });
 
   it('refresh tokens: 10 made per user and client per 10 minutes; the 21st live one deletes the first, for any lookup of the same user', async () => {
     // The client's own limit (10 codes per 10 minutes, tested in zoho.test.ts) is raised: this is the user's.
     const { zoho, exchange } = zohoWith([DEFAULT_CLIENT], undefined, { grantsPerWindow: 100 });
-    const login = async () => (await exchange(DEFAULT_CLIENT, zoho.issueGrant(DEFAULT_CLIENT.clientId, 'user5@org5.example', REDIRECT)!)).body!;
+    const login = async () => (await exchange(DEFAULT_CLIENT, zoho.issueGrant({ clientId: DEFAULT_CLIENT.clientId, email: 'user5@org5.example', redirectUri: REDIRECT })!)).body!;
     const first = await login();
     for (let i = 1; i < 10; i++) await login();
     expect(await login()).toMatchObject({ error: 'Access Denied' });
-    zoho.clockOffset += 10 * 60_000;
+    zoho.advance(10 * 60_000);
     for (let i = 0; i < 10; i++) await login();
-    zoho.clockOffset += 10 * 60_000;
-    expect(zoho.isLive(String(first.refresh_token))).toBe(true);
+    zoho.advance(10 * 60_000);
+    expect(zoho.usageOf(String(first.refresh_token)).live).toBe(true);
     await login();
-    expect(zoho.isLive(String(first.refresh_token))).toBe(false);
+    expect(zoho.usageOf(String(first.refresh_token)).live).toBe(false);
   });
 
   it('revoke: success for a live token (its access tokens die too), HTTP 400 for an unknown one, Access Denied when throttled', async () => {
     const { zoho, exchange } = zohoWith();
-    const { body } = await exchange(DEFAULT_CLIENT, zoho.issueGrant(DEFAULT_CLIENT.clientId, 'ana@example.com', REDIRECT)!);
+    const { body } = await exchange(DEFAULT_CLIENT, zoho.issueGrant({ clientId: DEFAULT_CLIENT.clientId, email: 'ana@example.com', redirectUri: REDIRECT })!);
     const revoke = (t: string) => zoho.fetch(new Request(`http://zoho.local/oauth/v2/token/revoke?token=${t}`, { method: 'POST' }));
     await zoho.fetch(new Request('http://zoho.local/__admin/throttle-revokes?on=1', { method: 'POST' }));
     const throttled = await revoke(String(body!.refresh_token));

@@ -15,7 +15,7 @@ const JS_CLIENT = { clientId: '1000.JSCLIENT', type: 'client' as const, redirect
 
 async function setup(scope = APP_SCOPE) {
   const zoho = new LocalZoho({ clients: [DEFAULT_CLIENT, JS_CLIENT], grantsPerWindow: 100, refreshTokensPerWindow: 100 });
-  const code = zoho.issueGrant(DEFAULT_CLIENT.clientId, 'ana@example.com', REDIRECT, { scope })!;
+  const code = zoho.issueGrant({ clientId: DEFAULT_CLIENT.clientId, email: 'ana@example.com', redirectUri: REDIRECT, scope })!;
   const body = new URLSearchParams({ grant_type: 'authorization_code', client_id: DEFAULT_CLIENT.clientId, client_secret: DEFAULT_CLIENT.clientSecret, redirect_uri: REDIRECT, code });
   const tokens = (await (await zoho.fetch(new Request(`${ORIGIN}/oauth/v2/token`, { method: 'POST', body }))).json()) as { access_token: string; refresh_token: string };
   const crm = (path: string, init: RequestInit & { token?: string | null } = {}) => {
@@ -37,7 +37,7 @@ describe('local Zoho, CRM v8: authentication and scopes', () => {
   it('an unknown or expired access token: 401 INVALID_TOKEN [notes: CRM API v8; Limits: access token valid 1 hour]', async () => {
     const { zoho, crm } = await setup();
     await expectValid(await crm('org', { token: '1000.access.unknown' }), 401, crmError('INVALID_TOKEN'));
-    zoho.clockOffset += 60 * 60_000;
+    zoho.advance(60 * 60_000);
     await expectValid(await crm('org'), 401, crmError('INVALID_TOKEN'));
   });
 
@@ -47,7 +47,7 @@ describe('local Zoho, CRM v8: authentication and scopes', () => {
       zoho.fetch(new Request(`${ORIGIN}/oauth/v2/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', client_id: DEFAULT_CLIENT.clientId, client_secret: DEFAULT_CLIENT.clientSecret, refresh_token: tokens.refresh_token }) }));
     // The grant's token is the 1st; 10 refreshes (the window's limit), 4 more after it: 15 live, the 1st still works.
     for (let i = 0; i < 10; i++) await refresh();
-    zoho.clockOffset += 10 * 60_000;
+    zoho.advance(10 * 60_000);
     for (let i = 0; i < 4; i++) await refresh();
     expect((await crm('org')).status).toBe(200);
     // The 16th pushes the 1st out.

@@ -17,7 +17,7 @@ const FULL = `${APP_SCOPE},ZohoCRM.coql.READ`;
 
 async function setup(scope = FULL, options: LocalZohoOptions = {}, email = 'ana@example.com') {
   const zoho = new LocalZoho({ grantsPerWindow: 100, refreshTokensPerWindow: 100, ...options });
-  const code = zoho.issueGrant(DEFAULT_CLIENT.clientId, email, REDIRECT, { scope })!;
+  const code = zoho.issueGrant({ clientId: DEFAULT_CLIENT.clientId, email: email, redirectUri: REDIRECT, scope })!;
   const body = new URLSearchParams({ grant_type: 'authorization_code', client_id: DEFAULT_CLIENT.clientId, client_secret: DEFAULT_CLIENT.clientSecret, redirect_uri: REDIRECT, code });
   const tokens = (await (await zoho.fetch(new Request(`${ORIGIN}/oauth/v2/token`, { method: 'POST', body }))).json()) as { access_token: string; refresh_token: string };
   const crm = (path: string, init: RequestInit = {}) => {
@@ -65,7 +65,7 @@ describe('local Zoho CRM: every module has the same operations [notes: CRM API v
     await expectValid(await crm('Leads?fields=Last_Name&page=1&page_token=abc'), 400, crmError('INVALID_DATA'));
     const later = new Date(zoho.now() + 5_000).toUTCString();
     expect((await crm('Leads?fields=Last_Name', { headers: { 'if-modified-since': later } })).status).toBe(304);
-    zoho.clockOffset += 60_000;
+    zoho.advance(60_000);
     await send('PUT', `Leads/${ids[0]}`, { data: [{ First_Name: 'Ada' }] });
     const changed = await expectValid(await crm('Leads?fields=Last_Name', { headers: { 'if-modified-since': later } }), 200, recordList);
     expect(changed.data.map((r: { id: string }) => r.id)).toEqual([ids[0]]);
@@ -154,7 +154,7 @@ describe('local Zoho CRM: every module has the same operations [notes: CRM API v
 
   it('users with and without type, one user by id, and the org with every field', async () => {
     const { crm, zoho } = await setup(FULL, {}, 'user2@org5.example');
-    zoho.issueGrant(DEFAULT_CLIENT.clientId, 'user3@org5.example', REDIRECT);
+    zoho.issueGrant({ clientId: DEFAULT_CLIENT.clientId, email: 'user3@org5.example', redirectUri: REDIRECT });
     const all = await expectValid(await crm('users'), 200, usersAnswer);
     expect(all.users.map((u: { email: string }) => u.email).sort()).toEqual(['user2@org5.example', 'user3@org5.example']);
     const me = await expectValid(await crm('users?type=CurrentUser'), 200, usersAnswer);
@@ -189,7 +189,7 @@ describe('local Zoho CRM: concurrency limits per edition [notes: CRM API v8, con
     const release = zoho.holdCrm();
     const inFlight = Array.from({ length: 5 }, () => crm('org'));
     await expectValid(await crm('org'), 429, crmError('TOO_MANY_REQUESTS'));
-    expect(zoho.counts.crmThrottled).toBe(1);
+    expect(zoho.counts().crmThrottled).toBe(1);
     release();
     expect((await Promise.all(inFlight)).map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
     expect((await crm('org')).status).toBe(200);
@@ -227,7 +227,7 @@ describe('local Zoho accounts: OAuth as documented [notes: Token endpoint; zoho.
     expect(short.expires_in).toBe(330);
     const list = () => zoho.fetch(new Request(`${ORIGIN}/crm/v8/Leads?fields=Last_Name`, { headers: { authorization: `Zoho-oauthtoken ${short.access_token}` } }));
     expect((await list()).status).not.toBe(401);
-    zoho.clockOffset += 331_000;
+    zoho.advance(331_000);
     expect(await (await list()).json()).toMatchObject({ code: 'INVALID_TOKEN' });
     expect(() => new LocalZoho({ accessTokenSeconds: 0.5 })).toThrow(/accessTokenSeconds/);
   });
@@ -245,7 +245,7 @@ describe('local Zoho accounts: OAuth as documented [notes: Token endpoint; zoho.
     expect(await (await revoke(tokens.access_token!)).json()).toEqual({ status: 'success' });
     const crm = await zoho.fetch(new Request(`${ORIGIN}/crm/v8/org`, { headers: { authorization: `Zoho-oauthtoken ${tokens.access_token}` } }));
     expect(crm.status).toBe(401);
-    expect(zoho.isLive(tokens.refresh_token!)).toBe(true);
+    expect(zoho.usageOf(tokens.refresh_token!).live).toBe(true);
     const unknown = await revoke('1000.nothing');
     expect([unknown.status, await unknown.text()]).toEqual([400, '']);
   });
@@ -275,7 +275,7 @@ describe('local Zoho accounts: OAuth as documented [notes: Token endpoint; zoho.
     await zoho.fetch(new Request(`${ORIGIN}/__admin/device?user_code=${started.user_code}&email=ana@example.com&decision=reject`, { method: 'POST' }));
     expect(await poll(started.device_code)).toEqual({ error: 'access_denied' });
     const late = await start();
-    zoho.clockOffset += 5 * 60_000 + 1;
+    zoho.advance(5 * 60_000 + 1);
     expect(await poll(late.device_code)).toEqual({ error: 'expired' });
   });
 });
@@ -304,9 +304,9 @@ describe('the served local Zoho: loopback names only, test controls behind a tok
       }
       expect(await withHost(`127.0.0.1:${port}`, '/__admin/pkce?mode=ignore-server')).toBe(401);
       expect(await withHost(`127.0.0.1:${port}`, '/__admin/pkce?mode=ignore-server', { authorization: 'Bearer wrong' })).toBe(401);
-      expect(served.zoho.pkce).toBe('check');
+      expect(served.zoho.pkceMode()).toBe('check');
       expect(await withHost(`127.0.0.1:${port}`, '/__admin/pkce?mode=ignore-server', { authorization: 'Bearer a-token-for-this-test' })).toBe(200);
-      expect(served.zoho.pkce).toBe('ignore-server');
+      expect(served.zoho.pkceMode()).toBe('ignore-server');
     } finally {
       await served.close();
     }

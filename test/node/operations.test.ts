@@ -30,7 +30,7 @@ function setup(extra: Partial<TokenManagerOptions> = {}) {
   const store = createMemoryStore();
   const events: TokenEvent[] = [];
   const manager = createTokenManager({ store, oauth, fetch: zohoFetch, lock: null, now: () => clock.now, onEvent: (e) => events.push(e), ...extra });
-  const login = async (email = 'ana@example.com') => manager.exchangeGrant(zoho.issueGrant(DEFAULT_CLIENT.clientId, email, REDIRECT)!);
+  const login = async (email = 'ana@example.com') => manager.exchangeGrant(zoho.issueGrant({ clientId: DEFAULT_CLIENT.clientId, email: email, redirectUri: REDIRECT })!);
   return {
     zoho, calls, clock, store, manager, events, login,
     goDown: (answer: () => Response) => void (down = answer),
@@ -79,7 +79,7 @@ describe('back-off from a failing Zoho', () => {
     t.clock.now += 5 * 60_000; // past any wait so far
     const served = await Promise.all(Array.from({ length: 100 }, () => t.manager.getAccessToken({ id: saved.id })));
     expect(new Set(served.map((s) => s.accessToken)).size).toBe(1);
-    expect(t.zoho.refreshesOf(saved.refreshToken!)).toBe(1);
+    expect(t.zoho.usageOf(saved.refreshToken!).refreshes).toBe(1);
   });
 
   it("Zoho's rate limit: one refused call, then the token waits Zoho's minute without calling again", async () => {
@@ -135,7 +135,7 @@ describe('erase a user on request', () => {
     const saved = await t.login();
     expect(await t.manager.erase({ userName: saved.userName! })).toEqual({ found: true, revokedAtZoho: true, deleted: 1 });
     expect(await t.store.getTokens()).toEqual([]);
-    expect(t.zoho.liveAccessTokens(saved.refreshToken!)).toBe(0);
+    expect(t.zoho.usageOf(saved.refreshToken!).liveAccessTokens).toBe(0);
     expect(await t.manager.erase({ userName: saved.userName! })).toEqual({ found: false, revokedAtZoho: false, deleted: 0 });
   });
 
@@ -159,7 +159,7 @@ describe('purge idle tokens', () => {
     expect(await t.manager.purgeIdle({ idleMs: 90 * DAY })).toEqual({ purged: 1, revokeFailed: 0 });
     expect((await t.store.getTokens()).map((token) => token.id)).toEqual([active.id]);
     expect(t.calls.revoke - revokesBefore).toBe(1);
-    expect(t.zoho.liveAccessTokens(idle.refreshToken!)).toBe(0);
+    expect(t.zoho.usageOf(idle.refreshToken!).liveAccessTokens).toBe(0);
     expect((await t.manager.purgeIdle({ idleMs: 90 * DAY })).purged).toBe(0);
   });
 

@@ -10,7 +10,7 @@ async function expiredUser() {
   const manager = z.manager(store);
   const saved = await manager.exchangeGrant(z.grant());
   await store.saveToken({ id: saved.id, expiryTime: Date.now() - 1 });
-  z.zoho.counts = { ...z.zoho.counts, refreshes: 0 };
+  z.zoho.resetCounts();
   return { ...z, store, manager, saved };
 }
 
@@ -38,25 +38,25 @@ describe('token manager', () => {
     expect(second.id).toBe(first.id);
     expect(second.refreshToken).not.toBe(first.refreshToken);
     expect(await store.getTokens()).toHaveLength(1);
-    expect(z.zoho.liveAccessTokens(first.refreshToken!)).toBe(0);
-    expect(z.zoho.counts.revokes).toBe(1);
+    expect(z.zoho.usageOf(first.refreshToken!).liveAccessTokens).toBe(0);
+    expect(z.zoho.counts().revokes).toBe(1);
   });
 
   it('returns a fresh token without calling Zoho', async () => {
     const z = localZoho();
     const manager = z.manager();
     const saved = await manager.exchangeGrant(z.grant());
-    const before = z.zoho.counts.refreshes;
+    const before = z.zoho.counts().refreshes;
     const got = await manager.getAccessToken({ userName: saved.userName! });
     expect(got.accessToken).toBe(saved.accessToken);
-    expect(z.zoho.counts.refreshes).toBe(before);
+    expect(z.zoho.counts().refreshes).toBe(before);
   });
 
   it('100 concurrent callers with one expired token cause exactly one refresh', async () => {
     const { manager, zoho, saved, store } = await expiredUser();
     const queries = [{ id: saved.id }, { userName: saved.userName! }, { refreshToken: saved.refreshToken!, clientId: saved.clientId!, clientSecret: 'x' }];
     const results = await Promise.all(Array.from({ length: 100 }, (_, i) => manager.getAccessToken(queries[i % 3]!)));
-    expect(zoho.counts.refreshes).toBe(1);
+    expect(zoho.counts().refreshes).toBe(1);
     expect(new Set(results.map((r) => r.accessToken)).size).toBe(1);
     const stored = (await store.findTokenById(saved.id))!;
     expect(stored.accessToken).toBe(results[0]!.accessToken);
@@ -68,17 +68,17 @@ describe('token manager', () => {
     const { manager, zoho, saved, store } = await expiredUser();
     await store.saveToken({ id: saved.id, expiryTime: Date.now() + 6_000 });
     await manager.getAccessToken({ id: saved.id });
-    expect(zoho.counts.refreshes).toBe(0);
+    expect(zoho.counts().refreshes).toBe(0);
     await store.saveToken({ id: saved.id, expiryTime: Date.now() + 4_000 });
     await manager.getAccessToken({ id: saved.id });
-    expect(zoho.counts.refreshes).toBe(1);
+    expect(zoho.counts().refreshes).toBe(1);
   });
 
   it('refreshes a token that has no access token', async () => {
     const { manager, zoho, saved, store } = await expiredUser();
     await store.saveToken({ id: saved.id, accessToken: null });
     expect((await manager.getAccessToken({ id: saved.id })).accessToken).toMatch(/^1000\.access\./);
-    expect(zoho.counts.refreshes).toBe(1);
+    expect(zoho.counts().refreshes).toBe(1);
   });
 
   it('after 11 forced refreshes in 10 minutes, surfaces the retryable Access Denied and keeps the token', async () => {
@@ -97,7 +97,7 @@ describe('token manager', () => {
     const store = createMemoryStore();
     // The manager's clock is fixed and moved by hand, with Zoho's: the waits are exact.
     let now = Date.now();
-    const advance = (ms: number) => ((now += ms), (z.zoho.clockOffset += ms));
+    const advance = (ms: number) => ((now += ms), z.zoho.advance(ms));
     const manager = z.manager(store, { now: () => now });
     const saved = await manager.exchangeGrant(z.grant());
     advance(60 * 60_000);
@@ -106,13 +106,13 @@ describe('token manager', () => {
     expect([denied.code, denied.retryAfterMs]).toEqual(['ZOHO_RATE_LIMITED', 10 * 60_000]);
     // Four minutes on: blocked still, for the six minutes left, and Zoho is not asked again.
     advance(4 * 60_000);
-    const refreshes = z.zoho.counts.refreshes;
+    const refreshes = z.zoho.counts().refreshes;
     const later = await tokenErrorOf(manager.refreshNow({ id: saved.id }));
     expect([later.code, later.retryAfterMs]).toEqual(['ZOHO_RATE_LIMITED', 6 * 60_000]);
-    expect(z.zoho.counts.refreshes).toBe(refreshes);
+    expect(z.zoho.counts().refreshes).toBe(refreshes);
     advance(6 * 60_000);
     await manager.refreshNow({ id: saved.id });
-    expect(z.zoho.counts.refreshes).toBe(refreshes + 1);
+    expect(z.zoho.counts().refreshes).toBe(refreshes + 1);
   });
 
   it('a revoked refresh token gives REAUTH_REQUIRED and the dead record is not kept', async () => {
@@ -127,9 +127,9 @@ describe('token manager', () => {
   it('a network failure during refresh leaves the stored token as it was', async () => {
     const { manager, zoho, saved, store } = await expiredUser();
     const before = await store.findTokenById(saved.id);
-    zoho.tokenOverride = () => {
+    zoho.overrideTokenEndpoint(() => {
       throw new TypeError('connection refused');
-    };
+    });
     const error = await tokenErrorOf(manager.getAccessToken({ id: saved.id }));
     expect([error.code, error.retryable]).toEqual(['ZOHO_UNAVAILABLE', true]);
     expect(await store.findTokenById(saved.id)).toEqual(before);
@@ -194,12 +194,12 @@ describe('token manager: CRM calls with retry once', () => {
     const saved = await manager.exchangeGrant(z.grant());
     // The stored access token looks fresh but Zoho no longer accepts it (the 15-token limit did this).
     await store.saveToken({ id: saved.id, accessToken: '1000.access.dead' });
-    const before = z.zoho.counts.refreshes;
+    const before = z.zoho.counts().refreshes;
     const body = new Blob([JSON.stringify({ data: [{ Last_Name: 'Hopper' }] })]).stream();
     const response = await manager.fetchCrm({ id: saved.id }, '/crm/v8/Leads', { method: 'POST', body, duplex: 'half' } as RequestInit);
     expect(response.status).toBe(201);
-    expect(z.zoho.counts.refreshes).toBe(before + 1);
-    expect(z.zoho.counts.crmRejected).toBe(1);
+    expect(z.zoho.counts().refreshes).toBe(before + 1);
+    expect(z.zoho.counts().crmRejected).toBe(1);
   });
 
   it('50 concurrent calls that all hit 401 share one refresh', async () => {
@@ -208,19 +208,19 @@ describe('token manager: CRM calls with retry once', () => {
     const manager = z.manager(store);
     const saved = await manager.exchangeGrant(z.grant());
     await store.saveToken({ id: saved.id, accessToken: '1000.access.dead' });
-    const before = z.zoho.counts.refreshes;
+    const before = z.zoho.counts().refreshes;
     const responses = await Promise.all(Array.from({ length: 50 }, () => manager.fetchCrm({ id: saved.id }, '/crm/v8/org')));
     expect(responses.map((r) => r.status)).toEqual(Array(50).fill(200));
-    expect(z.zoho.counts.refreshes).toBe(before + 1);
+    expect(z.zoho.counts().refreshes).toBe(before + 1);
   });
 
   it('retries at most once', async () => {
     const z = localZoho();
     const manager = z.manager(createMemoryStore(), { fetch: async () => Response.json({ code: 'AUTHENTICATION_FAILURE' }, { status: 401 }) });
     const saved = await manager.exchangeGrant(z.grant());
-    const before = z.zoho.counts.refreshes;
+    const before = z.zoho.counts().refreshes;
     expect((await manager.fetchCrm({ id: saved.id }, '/crm/v8/org')).status).toBe(401);
-    expect(z.zoho.counts.refreshes).toBe(before + 1);
+    expect(z.zoho.counts().refreshes).toBe(before + 1);
   });
 
   it('refuses a path that leaves the API domain', async () => {

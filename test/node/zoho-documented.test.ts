@@ -75,26 +75,26 @@ describe('CRM answers the old stand-in never gave', () => {
     const other = zohoOAuth({ accountsUrl: ZOHO_ORIGIN, ...DEFAULT_CLIENT, fetch: z.zohoFetch });
     // Another holder of the same refresh token mints 15 more across two windows: ours is the oldest, pushed out.
     for (let i = 0; i < 10; i++) await other.refresh(saved.refreshToken!);
-    z.zoho.clockOffset += 10 * 60_000;
+    z.zoho.advance(10 * 60_000);
     for (let i = 0; i < 5; i++) await other.refresh(saved.refreshToken!);
-    const refreshes = z.zoho.refreshesOf(saved.refreshToken!);
+    const refreshes = z.zoho.usageOf(saved.refreshToken!).refreshes;
     const response = await manager.fetchCrm({ id: saved.id }, '/crm/v8/org');
     expect(response.status).toBe(200);
-    expect(z.zoho.refreshesOf(saved.refreshToken!)).toBe(refreshes + 1);
+    expect(z.zoho.usageOf(saved.refreshToken!).refreshes).toBe(refreshes + 1);
   });
 
   it('OAUTH_SCOPE_MISMATCH: fetchCrm passes the 401 on without a refresh; naming the user fails as ZOHO_SCOPE_MISMATCH and the new refresh token is revoked', async () => {
     const z = localZoho();
     const manager = z.manager();
-    const narrow = z.zoho.issueGrant(DEFAULT_CLIENT.clientId, 'ana@example.com', REDIRECT, { scope: 'ZohoCRM.modules.ALL' })!;
-    const revokes = z.zoho.counts.revokes;
+    const narrow = z.zoho.issueGrant({ clientId: DEFAULT_CLIENT.clientId, email: 'ana@example.com', redirectUri: REDIRECT, scope: 'ZohoCRM.modules.ALL' })!;
+    const revokes = z.zoho.counts().revokes;
     expect((await tokenErrorOf(manager.exchangeGrant(narrow))).code).toBe('ZOHO_SCOPE_MISMATCH');
-    expect(z.zoho.counts.revokes).toBe(revokes + 1);
+    expect(z.zoho.counts().revokes).toBe(revokes + 1);
     expect(await manager.exchangeGrant(narrow).catch((e: TokenStoreError) => e.code)).toBe('ZOHO_INVALID_CODE');
-    const saved = await manager.exchangeGrant(z.zoho.issueGrant(DEFAULT_CLIENT.clientId, 'bo@example.com', REDIRECT, { scope: 'ZohoCRM.modules.ALL' })!, { userName: 'bo' });
+    const saved = await manager.exchangeGrant(z.zoho.issueGrant({ clientId: DEFAULT_CLIENT.clientId, email: 'bo@example.com', redirectUri: REDIRECT, scope: 'ZohoCRM.modules.ALL' })!, { userName: 'bo' });
     const response = await manager.fetchCrm({ id: saved.id }, '/crm/v8/org');
     expect([response.status, ((await response.json()) as { code: string }).code]).toEqual([401, 'OAUTH_SCOPE_MISMATCH']);
-    expect(z.zoho.refreshesOf(saved.refreshToken!)).toBe(0);
+    expect(z.zoho.usageOf(saved.refreshToken!).refreshes).toBe(0);
     expect(await manager.getAccessToken({ id: saved.id })).toMatchObject({ accessToken: saved.accessToken });
   });
 });
@@ -152,6 +152,6 @@ describe('revokes Zoho did not confirm', () => {
     await z.zohoFetch(`${ZOHO_ORIGIN}/__admin/throttle-revokes?on=1`, { method: 'POST' });
     expect((await tokenErrorOf(z.oauth.revoke(saved.refreshToken!))).code).toBe('ZOHO_RATE_LIMITED');
     expect(await manager.erase({ id: saved.id })).toEqual({ found: true, revokedAtZoho: false, deleted: 1 });
-    expect(z.zoho.isLive(saved.refreshToken!)).toBe(true);
+    expect(z.zoho.usageOf(saved.refreshToken!).live).toBe(true);
   });
 });

@@ -71,7 +71,7 @@ async function sdkAgainstLocalZoho({ withManager = false } = {}) {
     },
     /** Makes the stored access token expired, at Zoho and in the store. */
     async expire(id: string) {
-      served.zoho.clockOffset += HOUR;
+      served.zoho.advance(HOUR);
       await store.saveToken({ id, expiryTime: Date.now() - 1_000 });
     },
   };

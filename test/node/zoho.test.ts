@@ -51,7 +51,7 @@ describe('zohoOAuth', () => {
     expect(refreshed.accessToken).not.toBe(tokens.accessToken);
 
     await oauth.revoke(tokens.refreshToken!);
-    expect(zoho.counts.revokes).toBe(1);
+    expect(zoho.counts().revokes).toBe(1);
     const dead = await tokenErrorOf(oauth.refresh(tokens.refreshToken!));
     expect(dead.code).toBe('REAUTH_REQUIRED');
     // A second revoke: Zoho answers HTTP 400, not success, so it is not reported as revoked.
@@ -66,7 +66,7 @@ describe('zohoOAuth', () => {
     const release = zoho.holdCrm();
     const busy = Array.from({ length: 5 }, crm);
     const lookup = oauth.currentUser(tokens);
-    await expect.poll(() => zoho.counts.crmThrottled).toBeGreaterThan(0);
+    await expect.poll(() => zoho.counts().crmThrottled).toBeGreaterThan(0);
     release();
     await Promise.all(busy);
     expect(await lookup).toBe('bo@example.com:7002');
@@ -87,23 +87,23 @@ describe('zohoOAuth', () => {
 
   it('the local Zoho issues at most 10 grant codes per client per 10 minutes, as Zoho does', () => {
     const { zoho } = localZoho();
-    for (let i = 0; i < 10; i++) expect(zoho.issueGrant(DEFAULT_CLIENT.clientId, 'ana@example.com', REDIRECT)).toBeTruthy();
-    expect(zoho.issueGrant(DEFAULT_CLIENT.clientId, 'ana@example.com', REDIRECT)).toBeNull();
-    zoho.clockOffset += 10 * 60_000;
-    expect(zoho.issueGrant(DEFAULT_CLIENT.clientId, 'ana@example.com', REDIRECT)).toBeTruthy();
+    for (let i = 0; i < 10; i++) expect(zoho.issueGrant({ clientId: DEFAULT_CLIENT.clientId, email: 'ana@example.com', redirectUri: REDIRECT })).toBeTruthy();
+    expect(zoho.issueGrant({ clientId: DEFAULT_CLIENT.clientId, email: 'ana@example.com', redirectUri: REDIRECT })).toBeNull();
+    zoho.advance(10 * 60_000);
+    expect(zoho.issueGrant({ clientId: DEFAULT_CLIENT.clientId, email: 'ana@example.com', redirectUri: REDIRECT })).toBeTruthy();
   });
 
   it('an expired grant code is invalid_code', async () => {
     const { oauth, grant, zoho } = localZoho();
     const code = grant();
-    zoho.clockOffset += 3 * 60_000 + 1;
+    zoho.advance(3 * 60_000 + 1);
     expect((await tokenErrorOf(oauth.exchangeGrant(code))).code).toBe('ZOHO_INVALID_CODE');
   });
 
   it('a code issued to another client is invalid_code', async () => {
     const other = { clientId: '1000.OTHER', clientSecret: 'other-secret', redirectUris: [REDIRECT] };
     const { zoho, zohoFetch } = localZoho({ clients: [DEFAULT_CLIENT, other] });
-    const code = zoho.issueGrant(other.clientId, 'ana@example.com', REDIRECT)!;
+    const code = zoho.issueGrant({ clientId: other.clientId, email: 'ana@example.com', redirectUri: REDIRECT })!;
     const oauth = zohoOAuth({ accountsUrl: ZOHO_ORIGIN, ...DEFAULT_CLIENT, redirectUrl: REDIRECT, fetch: zohoFetch });
     expect((await tokenErrorOf(oauth.exchangeGrant(code))).code).toBe('ZOHO_INVALID_CODE');
   });
@@ -155,7 +155,7 @@ describe('zohoOAuth', () => {
       return zoho.fetch(request);
     };
     const oauth = zohoOAuth({ accountsUrl: ZOHO_ORIGIN, ...DEFAULT_CLIENT, redirectUrl: REDIRECT, fetch: spy });
-    const code = zoho.issueGrant(DEFAULT_CLIENT.clientId, 'ana@example.com', REDIRECT)!;
+    const code = zoho.issueGrant({ clientId: DEFAULT_CLIENT.clientId, email: 'ana@example.com', redirectUri: REDIRECT })!;
     const tokens = await oauth.exchangeGrant(code);
     await oauth.refresh(tokens.refreshToken!);
     await oauth.revoke(tokens.refreshToken!);

@@ -21,7 +21,7 @@ export function localZoho(options: LocalZohoOptions = {}) {
     },
     /** A grant code as if `email` had consented. */
     grant(email = 'ana@example.com') {
-      const code = zoho.issueGrant(DEFAULT_CLIENT.clientId, email, REDIRECT);
+      const code = zoho.issueGrant({ clientId: DEFAULT_CLIENT.clientId, email: email, redirectUri: REDIRECT });
       if (!code) throw new Error('local Zoho refused to issue a grant');
       return code;
     },

@@ -25,7 +25,7 @@ export async function initializeSdk(url: string, token: SdkToken, store: unknown
  * SDK needs: it reads field metadata before a record call), and the client.
  */
 export function grantToken(zoho: LocalZoho, email: string, redirectUrl: string, scope = SDK_SCOPE): SdkToken {
-  const code = zoho.issueGrant(DEFAULT_CLIENT.clientId, email, redirectUrl, { scope });
+  const code = zoho.issueGrant({ clientId: DEFAULT_CLIENT.clientId, email: email, redirectUri: redirectUrl, scope });
   if (!code) throw new Error('local Zoho refused to issue a grant');
   return new ZohoSdk.OAuthBuilder().clientId(DEFAULT_CLIENT.clientId).clientSecret(DEFAULT_CLIENT.clientSecret).grantToken(code).redirectURL(redirectUrl).build();
 }
