@@ -1,6 +1,6 @@
 /**
  * What a Durable Object holding a sealed store is made of: its SQLite record backend (the SQL
- * store's, sql-backend.ts, over `ctx.storage.sql` in the table `tokens`: a unique column per
+ * store's, sql-backend.ts, over `ctx.storage.sql` in the table `ets_tokens`, with no lease table: a unique column per
  * blind index, one statement per read and per write), the key ring it reads from its
  * environment (ObjectTokens), and the RPC
  * outcome convention. The library's `TokenStoreObject` (durable-object.ts) and the Worker's
@@ -15,6 +15,9 @@ import { TokenStoreError, type TokenStoreErrorCode } from '../store/errors.ts';
 import { createRecordStore } from '../store/record-store.ts';
 import type { OAuthToken, SealedTokenStore } from '../store/types.ts';
 import { sqlBackend } from './sql-backend.ts';
+
+/** An object's sealed records: the SQL store's table, under the prefix the library reserves in objects (`ets_`). */
+export const TOKENS_TABLE = 'ets_tokens';
 
 /** The key ring an object seals its records with, from its environment. */
 export interface KeyRingEnv {
@@ -75,17 +78,18 @@ export class ObjectTokens {
 
   /** The store (creating its table on first use). */
   store(): SealedTokenStore {
-    this.#store ??= createRecordStore(sqlBackend(this.#storage.sql, 'durable-object', 'tokens').backend, rememberingOpens(cipherCodec(this.#keyRing(), this.#name)));
+    // No lease table: an object serializes its own saves, so its store needs no lock.
+    this.#store ??= createRecordStore(sqlBackend(this.#storage.sql, 'durable-object', TOKENS_TABLE, { leases: false }).backend, rememberingOpens(cipherCodec(this.#keyRing(), this.#name)));
     return this.#store;
   }
 
   /** Each record's id, key id and whether the cipher calls it current; none when the object never held one. */
   records(): RecordState[] {
     const { sql } = this.#storage;
-    if (sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tokens'").toArray().length === 0) return [];
+    if (sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", TOKENS_TABLE).toArray().length === 0) return [];
     const cipher = this.#keyRing();
     return sql
-      .exec<{ id: string; key_id: string; data: string }>('SELECT id, key_id, data FROM tokens ORDER BY id')
+      .exec<{ id: string; key_id: string; data: string }>(`SELECT id, key_id, data FROM ${TOKENS_TABLE} ORDER BY id`)
       .toArray()
       .map((row) => ({ id: row.id, keyId: row.key_id, current: cipher.isCurrent(row.data) }));
   }

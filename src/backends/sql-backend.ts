@@ -21,11 +21,11 @@ const LEASE_POLL_MS = 50;
 type Row = { id: string; key_id: string; data: string } & Record<`ix_${IndexField}`, string | null>;
 const COLUMNS = ['id', 'key_id', 'data', ...INDEX_FIELDS.map((f) => `ix_${f}`)];
 
-/** The statements that make version 1, each safe to run again. */
-const schemaV1 = (t: string) => [
+/** The statements that make version 1, each safe to run again (the lease table only where `lock` is offered). */
+const schemaV1 = (t: string, leases: boolean) => [
   `CREATE TABLE IF NOT EXISTS ${t} (id TEXT PRIMARY KEY NOT NULL, key_id TEXT NOT NULL, data TEXT NOT NULL, ${INDEX_FIELDS.map((f) => `ix_${f} TEXT UNIQUE`).join(', ')})`,
   `CREATE INDEX IF NOT EXISTS ${t}_key_id ON ${t} (key_id)`,
-  `CREATE TABLE IF NOT EXISTS ${t}_leases (name TEXT PRIMARY KEY NOT NULL, holder TEXT NOT NULL, expires_at INTEGER NOT NULL)`,
+  ...(leases ? [`CREATE TABLE IF NOT EXISTS ${t}_leases (name TEXT PRIMARY KEY NOT NULL, holder TEXT NOT NULL, expires_at INTEGER NOT NULL)`] : []),
 ];
 
 function toRecord(row: Record<string, unknown> | undefined): StoredRecord | null {
@@ -68,7 +68,7 @@ async function statement(driver: SqlDriver, sql: string, params: unknown[], doin
 }
 
 /** Creates the tables on first use, and refuses a database a newer version wrote. */
-async function migrate(driver: SqlDriver, t: string): Promise<void> {
+async function migrate(driver: SqlDriver, t: string, leases: boolean): Promise<void> {
   // A file shared by processes: wait up to 5 s for another writer's lock rather than fail at once.
   if (driver.name === 'node-sqlite' || driver.name === 'bun-sqlite' || driver.name === 'better-sqlite3') await statement(driver, 'PRAGMA busy_timeout = 5000', [], 'setting the busy timeout');
   await statement(driver, `CREATE TABLE IF NOT EXISTS ${t}_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)`, [], 'creating the schema');
@@ -76,7 +76,7 @@ async function migrate(driver: SqlDriver, t: string): Promise<void> {
   const version = rows[0] ? Number(rows[0].value) : 0;
   if (version > SQL_SCHEMA_VERSION) throw new TokenStoreError('STORAGE_FAILED', `the table ${t} has schema version ${version}, newer than this code's ${SQL_SCHEMA_VERSION}: upgrade edge-token-store`);
   if (version === SQL_SCHEMA_VERSION) return;
-  for (const sql of schemaV1(t)) await statement(driver, sql, [], 'creating the schema');
+  for (const sql of schemaV1(t, leases)) await statement(driver, sql, [], 'creating the schema');
   await statement(driver, `INSERT INTO ${t}_meta (key, value) VALUES ('schema_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, [String(SQL_SCHEMA_VERSION)], 'recording the schema version');
 }
 
@@ -151,10 +151,14 @@ function leaseLock(driver: SqlDriver, t: string, ready: () => Promise<void>): Lo
   };
 }
 
-/** The backend and the lease lock over `db` and `table`, migrated on first use (a failed migration is tried again by the next call). */
-export function sqlBackend(db: unknown, driverName: SqlDriverName, table: string): { backend: RecordBackend; lock: Lock } {
+/**
+ * The backend and the lease lock over `db` and `table`, migrated on first use (a failed
+ * migration is tried again by the next call). `leases: false` (a Durable Object, which
+ * serializes its own saves) makes no lease table; its lock is then never to be used.
+ */
+export function sqlBackend(db: unknown, driverName: SqlDriverName, table: string, { leases = true }: { leases?: boolean } = {}): { backend: RecordBackend; lock: Lock } {
   const driver = driverFor(db, driverName);
   let migrated: Promise<void> | null = null;
-  const ready = () => (migrated ??= migrate(driver, table).catch((error) => ((migrated = null), Promise.reject(error))));
+  const ready = () => (migrated ??= migrate(driver, table, leases).catch((error) => ((migrated = null), Promise.reject(error))));
   return { backend: recordBackend(driver, table, ready), lock: leaseLock(driver, table, ready) };
 }

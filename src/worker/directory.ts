@@ -4,8 +4,7 @@
  * object id (shardOf). Written only from user objects' alarms and read only by the
  * admin routes: never on a request path. Holds object ids and counts; no name, no token.
  */
-import { DurableObject } from 'cloudflare:workers';
-import { sqlWithSchema } from './sql.ts';
+import { HOUSEKEEPING, ZohoLibraryObject, type ObjectSchema } from './library-object.ts';
 
 /** Directory shards: the directory is written by object alarms, never on a request path. */
 export const DIRECTORY_SHARDS = 8;
@@ -26,24 +25,30 @@ export interface DirectoryEntry {
   sessions: number;
 }
 
-const SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS objects (id TEXT PRIMARY KEY, key_ids TEXT NOT NULL, tokens INTEGER NOT NULL, sessions INTEGER NOT NULL, updated_at INTEGER NOT NULL)`,
-];
+const SCHEMA: ObjectSchema = {
+  part: 'directory',
+  migrations: [[`CREATE TABLE ets_objects (id TEXT PRIMARY KEY, key_ids TEXT NOT NULL, tokens INTEGER NOT NULL, sessions INTEGER NOT NULL, updated_at INTEGER NOT NULL)`]],
+};
 
 type Row = { id: string; key_ids: string; tokens: number; sessions: number };
 const toEntry = (row: Row): DirectoryEntry => ({ id: row.id, keyIds: row.key_ids ? row.key_ids.split(',') : [], tokens: row.tokens, sessions: row.sessions });
 
-export class ZohoDirectory extends DurableObject {
-  #sql = sqlWithSchema(this.ctx.storage, SCHEMA);
+export class ZohoDirectory extends ZohoLibraryObject<Cloudflare.Env> {
+  constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
+    super(ctx, env, [SCHEMA]);
+  }
+
+  /** The directory keeps nothing that expires: its housekeeping is nothing (its alarm runs only `onAlarm()`). */
+  protected async [HOUSEKEEPING](): Promise<void> {}
 
   /** An object reports what it holds; one that holds nothing any more leaves the directory. */
   report(entry: DirectoryEntry): void {
     if (entry.tokens === 0 && entry.sessions === 0) {
-      this.#sql().exec('DELETE FROM objects WHERE id = ?', entry.id);
+      this.sql().exec('DELETE FROM ets_objects WHERE id = ?', entry.id);
       return;
     }
-    this.#sql().exec(
-      'INSERT OR REPLACE INTO objects (id, key_ids, tokens, sessions, updated_at) VALUES (?, ?, ?, ?, ?)',
+    this.sql().exec(
+      'INSERT OR REPLACE INTO ets_objects (id, key_ids, tokens, sessions, updated_at) VALUES (?, ?, ?, ?, ?)',
       entry.id,
       entry.keyIds.join(','),
       entry.tokens,
@@ -54,13 +59,13 @@ export class ZohoDirectory extends DurableObject {
 
   /** Entries after `after` (by id), at most `limit`. */
   list(after: string, limit: number): DirectoryEntry[] {
-    return this.#sql().exec<Row>('SELECT id, key_ids, tokens, sessions FROM objects WHERE id > ? ORDER BY id LIMIT ?', after, limit).toArray().map(toEntry);
+    return this.sql().exec<Row>('SELECT id, key_ids, tokens, sessions FROM ets_objects WHERE id > ? ORDER BY id LIMIT ?', after, limit).toArray().map(toEntry);
   }
 
   /** How many objects hold records under each key id. */
   keyCounts(): Record<string, number> {
     const counts: Record<string, number> = {};
-    for (const { key_ids } of this.#sql().exec<{ key_ids: string }>('SELECT key_ids FROM objects').toArray()) {
+    for (const { key_ids } of this.sql().exec<{ key_ids: string }>('SELECT key_ids FROM ets_objects').toArray()) {
       for (const keyId of key_ids.split(',').filter(Boolean)) counts[keyId] = (counts[keyId] ?? 0) + 1;
     }
     return counts;
@@ -68,8 +73,8 @@ export class ZohoDirectory extends DurableObject {
 
   /** Objects that hold a record under any key but `current`. */
   sealedUnderOldKeys(current: string, limit: number): string[] {
-    return this.#sql()
-      .exec<{ id: string }>("SELECT id FROM objects WHERE key_ids != ? AND key_ids != '' LIMIT ?", current, limit)
+    return this.sql()
+      .exec<{ id: string }>("SELECT id FROM ets_objects WHERE key_ids != ? AND key_ids != '' LIMIT ?", current, limit)
       .toArray()
       .map((row) => row.id);
   }

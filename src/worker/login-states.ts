@@ -5,22 +5,22 @@
  * first used, whatever the bucket count is later. Expired rows go by an index on their expiry,
  * in the alarm. Only hashes are stored.
  */
-import { DurableObject } from 'cloudflare:workers';
-import { pinAlarm } from './alarm.ts';
-import { sqlWithSchema } from './sql.ts';
+import { HOUSEKEEPING, ZohoLibraryObject, type ObjectSchema } from './library-object.ts';
 import { sha256 } from './signing.ts';
 
-const SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS login_states (binding_hash TEXT PRIMARY KEY, claim TEXT NOT NULL, expires_at INTEGER NOT NULL)`,
-  `CREATE INDEX IF NOT EXISTS login_states_expiry ON login_states (expires_at)`,
-];
+const SCHEMA: ObjectSchema = {
+  part: 'login_states',
+  migrations: [
+    [
+      `CREATE TABLE ets_login_states (binding_hash TEXT PRIMARY KEY, claim TEXT NOT NULL, expires_at INTEGER NOT NULL)`,
+      `CREATE INDEX ets_login_states_expiry ON ets_login_states (expires_at)`,
+    ],
+  ],
+};
 
-export class ZohoLoginStates extends DurableObject {
-  #sql = sqlWithSchema(this.ctx.storage, SCHEMA);
-
+export class ZohoLoginStates extends ZohoLibraryObject<Cloudflare.Env> {
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
-    super(ctx, env);
-    pinAlarm(this, ZohoLoginStates);
+    super(ctx, env, [SCHEMA]);
   }
 
   /** Wakes the alarm for `at` unless it is already due sooner. */
@@ -36,25 +36,18 @@ export class ZohoLoginStates extends DurableObject {
    */
   async consumeState(binding: string, expiresAt: number, claim: string): Promise<boolean> {
     const hash = await sha256(binding);
-    const used = this.#sql().exec<{ claim: string }>('SELECT claim FROM login_states WHERE binding_hash = ?', hash).toArray()[0];
+    const used = this.sql().exec<{ claim: string }>('SELECT claim FROM ets_login_states WHERE binding_hash = ?', hash).toArray()[0];
     if (used) return used.claim === claim;
-    this.#sql().exec('INSERT INTO login_states (binding_hash, claim, expires_at) VALUES (?, ?, ?)', hash, claim, expiresAt);
+    this.sql().exec('INSERT INTO ets_login_states (binding_hash, claim, expires_at) VALUES (?, ?, ?)', hash, claim, expiresAt);
     await this.#sweepBy(expiresAt);
     return true;
   }
 
-  /** The housekeeping, then `onAlarm()`; pinned (alarm.ts). */
-  override async alarm(): Promise<void> {
-    await this.#housekeeping().then(() => this.onAlarm());
-  }
-
-  /** A subclass's work at each alarm, after the housekeeping. */
-  protected onAlarm(): void | Promise<void> {}
-
-  async #housekeeping(): Promise<void> {
-    const sql = this.#sql();
-    sql.exec('DELETE FROM login_states WHERE expires_at <= ?', Date.now());
-    const next = sql.exec<{ at: number | null }>('SELECT min(expires_at) AS at FROM login_states').one().at;
+  /** Expired states go; the alarm is set for the next expiry. */
+  protected async [HOUSEKEEPING](): Promise<void> {
+    const sql = this.sql();
+    sql.exec('DELETE FROM ets_login_states WHERE expires_at <= ?', Date.now());
+    const next = sql.exec<{ at: number | null }>('SELECT min(expires_at) AS at FROM ets_login_states').one().at;
     if (next !== null) await this.ctx.storage.setAlarm(next);
   }
 }

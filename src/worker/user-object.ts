@@ -12,7 +12,6 @@
  * Only SHA-256 hashes of session ids are stored, so a copy of storage cannot be replayed.
  */
 import type { CrmAccess } from '../zoho/crm-call.ts';
-import { DurableObject } from 'cloudflare:workers';
 import { ObjectTokens, outcome, type KeyRingEnv, type Outcome, type RecordState } from '../backends/object-base.ts';
 import { managerFromEnv, type ObjectZohoEnv } from '../zoho/object-manager.ts';
 import { userObjectName } from './naming.ts';
@@ -23,16 +22,20 @@ import type { ZohoTokens } from '../zoho/oauth.ts';
 import { shardOf, type DirectoryEntry, type ZohoDirectory } from './directory.ts';
 import { audit } from './http.ts';
 import { randomId, sha256 } from './signing.ts';
-import { pinAlarm } from './alarm.ts';
-import { sqlWithSchema } from './sql.ts';
+import { HOUSEKEEPING, ZohoLibraryObject, type ObjectSchema } from './library-object.ts';
 
-const SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS sessions (id_hash TEXT PRIMARY KEY, token_id TEXT NOT NULL, expires_at INTEGER NOT NULL)`,
-  `CREATE INDEX IF NOT EXISTS sessions_token ON sessions (token_id)`,
-  `CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions (expires_at)`,
-  // What this object last told the directory, so it reports only changes.
-  `CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
-];
+const SCHEMA: ObjectSchema = {
+  part: 'user',
+  migrations: [
+    [
+      `CREATE TABLE ets_sessions (id_hash TEXT PRIMARY KEY, token_id TEXT NOT NULL, expires_at INTEGER NOT NULL)`,
+      `CREATE INDEX ets_sessions_token ON ets_sessions (token_id)`,
+      `CREATE INDEX ets_sessions_expiry ON ets_sessions (expires_at)`,
+      // The object's own notes: what it last told the directory, refresh and purge points, activity.
+      `CREATE TABLE ets_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+    ],
+  ],
+};
 
 const DAY_MS = 86_400_000;
 /**
@@ -94,7 +97,7 @@ export interface UserObjectEnv extends KeyRingEnv, ObjectZohoEnv {
  * RPC methods are exactly the ones the Worker calls; none hands out a refresh token or the
  * client's secret; the object holds the library's store and a manager, and exposes neither.
  */
-export class ZohoUserObject extends DurableObject<UserObjectEnv> {
+export class ZohoUserObject extends ZohoLibraryObject<UserObjectEnv> {
   /** The env binding of the directory this object reports to: set it in a subclass if yours is not `ZOHO_DIRECTORY`. */
   static directoryBinding = 'ZOHO_DIRECTORY';
 
@@ -102,18 +105,16 @@ export class ZohoUserObject extends DurableObject<UserObjectEnv> {
   readonly #tokens = new ObjectTokens(this.ctx.storage, this.env, `do:${this.ctx.id.toString()}`);
   #refresher: TokenManager | undefined;
   #calls = 0;
-  #tables = sqlWithSchema(this.ctx.storage, SCHEMA);
   #awake = false;
   /** Session id -> its SHA-256, for the sessions this object has been asked about (the hash is what is stored). */
   readonly #sessionHashes = new Map<string, string>();
 
   constructor(ctx: DurableObjectState, env: UserObjectEnv) {
-    super(ctx, env);
-    pinAlarm(this, ZohoUserObject);
+    super(ctx, env, [SCHEMA]);
   }
 
   #sql() {
-    const sql = this.#tables();
+    const sql = this.sql();
     if (!this.#awake) {
       this.#awake = true;
       this.#tokens.store(); // creates the tokens table
@@ -233,7 +234,7 @@ export class ZohoUserObject extends DurableObject<UserObjectEnv> {
 
   /** What the directory and operators see, from one read of the records. */
   #state(records = this.#tokens.records()): { keyIds: string[]; tokens: number; sessions: number } {
-    const sessions = this.#sql().exec<{ n: number }>('SELECT count(*) AS n FROM sessions WHERE expires_at > ?', Date.now()).one().n;
+    const sessions = this.#sql().exec<{ n: number }>('SELECT count(*) AS n FROM ets_sessions WHERE expires_at > ?', Date.now()).one().n;
     return { keyIds: this.#keyIds(records), tokens: records.length, sessions };
   }
 
@@ -251,7 +252,7 @@ export class ZohoUserObject extends DurableObject<UserObjectEnv> {
     const reported = this.#meta('reported') ?? '';
     const purgeAt = this.#meta('purge_at');
     const refreshAt = this.#meta('refresh_at');
-    const times = [sql.exec<{ at: number | null }>('SELECT min(expires_at) AS at FROM sessions').one().at, purgeAt === null ? null : Number(purgeAt), refreshAt === null ? null : Number(refreshAt)];
+    const times = [sql.exec<{ at: number | null }>('SELECT min(expires_at) AS at FROM ets_sessions').one().at, purgeAt === null ? null : Number(purgeAt), refreshAt === null ? null : Number(refreshAt)];
     const earliest = times.filter((t): t is number => t !== null).sort((a, b) => a - b)[0] ?? null;
     // A session may be past its expiry and not yet swept: its sweep is due now, not in the past.
     const due = reported !== this.#reportKey(this.#keyIds(this.#tokens.records())) ? Date.now() : earliest === null ? null : Math.max(earliest, Date.now());
@@ -266,13 +267,13 @@ export class ZohoUserObject extends DurableObject<UserObjectEnv> {
 
   /** Several meta values in one statement, in the order asked (null where unset). */
   #metas(...keys: string[]): (string | null)[] {
-    const rows = this.#sql().exec<{ key: string; value: string }>(`SELECT key, value FROM meta WHERE key IN (${keys.map(() => '?').join(', ')})`, ...keys).toArray();
+    const rows = this.#sql().exec<{ key: string; value: string }>(`SELECT key, value FROM ets_meta WHERE key IN (${keys.map(() => '?').join(', ')})`, ...keys).toArray();
     return keys.map((key) => rows.find((row) => row.key === key)?.value ?? null);
   }
 
   #setMeta(key: string, value: string | null): void {
-    if (value === null) this.#sql().exec('DELETE FROM meta WHERE key = ?', key);
-    else this.#sql().exec('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)', key, value);
+    if (value === null) this.#sql().exec('DELETE FROM ets_meta WHERE key = ?', key);
+    else this.#sql().exec('INSERT OR REPLACE INTO ets_meta (key, value) VALUES (?, ?)', key, value);
   }
 
   /** A session id's SHA-256 (what the sessions table holds), computed once per id while this object is awake. */
@@ -296,14 +297,14 @@ export class ZohoUserObject extends DurableObject<UserObjectEnv> {
   async #startSession(tokenId: string, ttlSeconds: number): Promise<{ sessionId: string; expiresAt: number }> {
     const sessionId = randomId();
     const expiresAt = Date.now() + ttlSeconds * 1000;
-    this.#sql().exec('INSERT INTO sessions (id_hash, token_id, expires_at) VALUES (?, ?, ?)', await sha256(sessionId), tokenId, expiresAt);
+    this.#sql().exec('INSERT INTO ets_sessions (id_hash, token_id, expires_at) VALUES (?, ?, ?)', await sha256(sessionId), tokenId, expiresAt);
     await this.#schedule();
     return { sessionId, expiresAt };
   }
 
   async #sessionTokenId(sessionId: string): Promise<string | null> {
     const rows = this.#sql()
-      .exec<{ token_id: string }>('SELECT token_id FROM sessions WHERE id_hash = ? AND expires_at > ?', await this.#sessionHash(sessionId), Date.now())
+      .exec<{ token_id: string }>('SELECT token_id FROM ets_sessions WHERE id_hash = ? AND expires_at > ?', await this.#sessionHash(sessionId), Date.now())
       .toArray();
     return rows[0]?.token_id ?? null;
   }
@@ -376,7 +377,7 @@ export class ZohoUserObject extends DurableObject<UserObjectEnv> {
 
   endSession(sessionId: string): Promise<Outcome<void>> {
     return this.#answer(async () => {
-      this.#sql().exec('DELETE FROM sessions WHERE id_hash = ?', await this.#sessionHash(sessionId));
+      this.#sql().exec('DELETE FROM ets_sessions WHERE id_hash = ?', await this.#sessionHash(sessionId));
     });
   }
 
@@ -386,7 +387,7 @@ export class ZohoUserObject extends DurableObject<UserObjectEnv> {
       const tokenId = await this.#sessionTokenId(sessionId);
       if (!tokenId) return false;
       await this.#manager().revoke({ id: tokenId });
-      this.#sql().exec('DELETE FROM sessions WHERE token_id = ?', tokenId);
+      this.#sql().exec('DELETE FROM ets_sessions WHERE token_id = ?', tokenId);
       await this.#schedule();
       return true;
     });
@@ -405,8 +406,8 @@ export class ZohoUserObject extends DurableObject<UserObjectEnv> {
       const tokens = await this.#tokens.store().getTokens();
       let revokedAtZoho = tokens.length > 0;
       for (const token of tokens) revokedAtZoho = (await this.#manager().erase({ id: token.id })).revokedAtZoho && revokedAtZoho;
-      const sessionsEnded = this.#sql().exec<{ n: number }>('SELECT count(*) AS n FROM sessions').one().n;
-      this.#sql().exec('DELETE FROM sessions');
+      const sessionsEnded = this.#sql().exec<{ n: number }>('SELECT count(*) AS n FROM ets_sessions').one().n;
+      this.#sql().exec('DELETE FROM ets_sessions');
       this.#setMeta('purge_at', null);
       await this.#schedule();
       return { found: tokens.length > 0, revokedAtZoho, tokensDeleted: tokens.length, sessionsEnded };
@@ -443,17 +444,10 @@ export class ZohoUserObject extends DurableObject<UserObjectEnv> {
     return { calls: this.#calls, ...this.#state() };
   }
 
-  /** The housekeeping, then `onAlarm()`; pinned (alarm.ts). */
-  override async alarm(): Promise<void> {
-    await this.#housekeeping().then(() => this.onAlarm());
-  }
-
-  /** A subclass's work at each alarm, after the housekeeping. */
-  protected onAlarm(): void | Promise<void> {}
-
-  async #housekeeping(): Promise<void> {
+  /** Sweeps, re-sealing, secrets dropped, refresh ahead, the idle purge, the directory report; then the next alarm. */
+  protected async [HOUSEKEEPING](): Promise<void> {
     const sql = this.#sql();
-    sql.exec('DELETE FROM sessions WHERE expires_at <= ?', Date.now());
+    sql.exec('DELETE FROM ets_sessions WHERE expires_at <= ?', Date.now());
     if (this.#secretsToDrop(this.#tokens.records())) {
       const store = this.#tokens.store();
       for (const token of await store.getTokens()) if (token.clientSecret !== null) await store.saveToken({ id: token.id, clientSecret: null });
@@ -469,8 +463,8 @@ export class ZohoUserObject extends DurableObject<UserObjectEnv> {
       await this.#manager().purgeIdle({ idleMs });
       // Sessions of the tokens the purge deleted end with them.
       const kept = new Set(this.#tokens.records().map((r) => r.id));
-      for (const { token_id } of sql.exec<{ token_id: string }>('SELECT DISTINCT token_id FROM sessions').toArray()) {
-        if (!kept.has(token_id)) sql.exec('DELETE FROM sessions WHERE token_id = ?', token_id);
+      for (const { token_id } of sql.exec<{ token_id: string }>('SELECT DISTINCT token_id FROM ets_sessions').toArray()) {
+        if (!kept.has(token_id)) sql.exec('DELETE FROM ets_sessions WHERE token_id = ?', token_id);
       }
       await this.#planPurge();
     }

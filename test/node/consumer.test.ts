@@ -106,6 +106,15 @@ describe('the packed package in a fresh project', () => {
     expect(typeCheck('tsconfig.mcp.json')).toBe('');
   });
 
+  it("refuses a subclass of the library's objects that overrides alarm(), and accepts one that overrides onAlarm()", () => {
+    const subclass = (member: string) => `import { ZohoUserObject } from 'edge-token-store/worker';\nexport class Mine extends ZohoUserObject {\n  ${member}\n}\n`;
+    writeFileSync(join(APP, 'on-alarm.ts'), subclass("protected override async onAlarm(): Promise<void> { await this.ctx.storage.put('ran', true); }"));
+    writeFileSync(join(APP, 'own-alarm.ts'), subclass('override async alarm(): Promise<void> {}'));
+    for (const name of ['on-alarm', 'own-alarm']) writeFileSync(join(APP, `tsconfig.${name}.json`), JSON.stringify({ extends: './tsconfig.json', include: [`${name}.ts`] }));
+    expect(typeCheck('tsconfig.on-alarm.json')).toBe('');
+    expect(typeCheck('tsconfig.own-alarm.json')).toMatch(/own-alarm\.ts.*error TS2425/s);
+  });
+
   it('type-checks a page (DOM types, no Workers types) using the IndexedDB store, a manager and the Zoho client', () => {
     expect(typeCheck('tsconfig.page.json')).toBe('');
   });

@@ -265,7 +265,7 @@ describe('least privilege: the user object hands out only what a CRM call needs'
     // A record from before this change, with the secret in it.
     await store.saveToken({ id: bo.token.id, clientSecret: client.clientSecret });
     const stub = await userStub(userNameOf('user85@org8.example'));
-    await runInDurableObject(stub, (_o, state) => void state.storage.sql.exec("DELETE FROM meta WHERE key = 'secrets_dropped'"));
+    await runInDurableObject(stub, (_o, state) => void state.storage.sql.exec("DELETE FROM ets_meta WHERE key = 'secrets_dropped'"));
     await runDurableObjectAlarm(stub);
     expect((await store.findTokenById(bo.token.id))?.clientSecret).toBeNull();
   });

@@ -16,7 +16,7 @@ type Row = Record<string, string | number | null>;
 
 function rows(name: string): Promise<Row[]> {
   const stub = env.TOKEN_STORE_OBJECTS.get(env.TOKEN_STORE_OBJECTS.idFromName(name));
-  return runInDurableObject(stub, (_instance, state) => state.storage.sql.exec<Row>('SELECT * FROM tokens').toArray());
+  return runInDurableObject(stub, (_instance, state) => state.storage.sql.exec<Row>('SELECT * FROM ets_tokens').toArray());
 }
 
 describe('durable object store', () => {
@@ -58,7 +58,7 @@ describe('durable object store', () => {
     const target = createDurableObjectStore({ namespace: env.TOKEN_STORE_OBJECTS, name: to });
     await target.getTokens(); // creates the table
     await runInDurableObject(env.TOKEN_STORE_OBJECTS.get(env.TOKEN_STORE_OBJECTS.idFromName(to)), (_i, state) => {
-      state.storage.sql.exec('INSERT INTO tokens (id, key_id, data) VALUES (?, ?, ?)', row!.id, row!.key_id, row!.data);
+      state.storage.sql.exec('INSERT INTO ets_tokens (id, key_id, data) VALUES (?, ?, ?)', row!.id, row!.key_id, row!.data);
     });
     const error = await tokenErrorOf(target.findTokenById(saved.id));
     expect(error.code).toBe('DECRYPT_FAILED');
@@ -74,7 +74,7 @@ describe('durable object store', () => {
     await createDurableObjectStore({ namespace: env.TOKEN_STORE_OBJECTS, name: other }).saveToken({ ...sampleToken(1, { accessToken: 'another' }), id: saved.id });
     const [row] = await rows(other);
     await runInDurableObject(env.TOKEN_STORE_OBJECTS.get(env.TOKEN_STORE_OBJECTS.idFromName(name)), (_i, state) => {
-      state.storage.sql.exec('UPDATE tokens SET data = ? WHERE id = ?', row!.data, saved.id);
+      state.storage.sql.exec('UPDATE ets_tokens SET data = ? WHERE id = ?', row!.data, saved.id);
     });
     expect((await tokenErrorOf(store.findTokenById(saved.id))).code).toBe('DECRYPT_FAILED');
   });

@@ -11,12 +11,12 @@ it("a subclass's onAlarm runs after the housekeeping, and its own alarm() cannot
   // A session that has already expired, and the alarm due: the housekeeping's sweep must delete it.
   expect((await stub.stats()).sessions).toBe(0);
   await runInDurableObject(stub, async (_object, state) => {
-    state.storage.sql.exec('INSERT INTO sessions (id_hash, token_id, expires_at) VALUES (?, ?, ?)', 'expired-session-hash', 'some-token', Date.now() - 1);
+    state.storage.sql.exec('INSERT INTO ets_sessions (id_hash, token_id, expires_at) VALUES (?, ?, ?)', 'expired-session-hash', 'some-token', Date.now() - 1);
     await state.storage.setAlarm(Date.now());
   });
   expect(await runDurableObjectAlarm(stub)).toBe(true);
   await runInDurableObject(stub, async (_object, state) => {
-    expect(state.storage.sql.exec('SELECT 1 FROM sessions').toArray()).toHaveLength(0);
+    expect(state.storage.sql.exec('SELECT 1 FROM ets_sessions').toArray()).toHaveLength(0);
     expect(await state.storage.get('onAlarmRuns')).toBe(1);
     expect(await state.storage.get('ownAlarmRan')).toBeUndefined();
   });

@@ -103,7 +103,7 @@ describe('purge idle tokens (IDLE_PURGE_DAYS = 90)', () => {
     // As if the token had last been refreshed 91 days ago: the purge is due.
     await (await userStore(userNameOf(email))).saveToken({ id: user.token.id, expiryTime: Date.now() - 91 * DAY });
     await runInDurableObject(stub, (_o, state) => {
-      state.storage.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('purge_at', ?)", String(Date.now() - 1));
+      state.storage.sql.exec("INSERT OR REPLACE INTO ets_meta (key, value) VALUES ('purge_at', ?)", String(Date.now() - 1));
     });
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await stub.stats()).toMatchObject({ tokens: 0, sessions: 0 });
@@ -116,13 +116,13 @@ describe('purge idle tokens (IDLE_PURGE_DAYS = 90)', () => {
     const user = await login(email);
     const stub = await userStub(userNameOf(email));
     await runInDurableObject(stub, (_o, state) => {
-      state.storage.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('purge_at', ?)", String(Date.now() - 1));
+      state.storage.sql.exec("INSERT OR REPLACE INTO ets_meta (key, value) VALUES ('purge_at', ?)", String(Date.now() - 1));
     });
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect((await stub.stats()).tokens).toBe(1);
     expect((await call('/crm/v8/org', { cookie: user.cookie })).status).toBe(200);
     const planned = await runInDurableObject(stub, (_o, state) =>
-      Number(state.storage.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'purge_at'").one().value),
+      Number(state.storage.sql.exec<{ value: string }>("SELECT value FROM ets_meta WHERE key = 'purge_at'").one().value),
     );
     expect(planned).toBeGreaterThan(Date.now() + 89 * DAY);
   });
@@ -134,7 +134,7 @@ describe('purge idle tokens (IDLE_PURGE_DAYS = 90)', () => {
     // Reported to the directory (its first alarm), then as if stored before the setting existed: no purge planned, idle 91 days.
     await runDurableObjectAlarm(stub);
     await (await userStore(userNameOf(email))).saveToken({ id: user.token.id, expiryTime: Date.now() - 91 * DAY });
-    await runInDurableObject(stub, (_o, state) => void state.storage.sql.exec("DELETE FROM meta WHERE key = 'purge_at'"));
+    await runInDurableObject(stub, (_o, state) => void state.storage.sql.exec("DELETE FROM ets_meta WHERE key = 'purge_at'"));
     let after = '';
     let planned = 0;
     for (;;) {
@@ -155,7 +155,7 @@ describe('purge idle tokens (IDLE_PURGE_DAYS = 90)', () => {
     const stub = await userStub(userNameOf(email));
     await (await userStore(userNameOf(email))).saveToken({ id: user.token.id, expiryTime: Date.now() - 91 * DAY });
     await runInDurableObject(stub, async (_o, state) => {
-      state.storage.sql.exec("DELETE FROM meta WHERE key = 'purge_at'");
+      state.storage.sql.exec("DELETE FROM ets_meta WHERE key = 'purge_at'");
       await state.storage.setAlarm(Date.now());
     });
     expect(await runDurableObjectAlarm(stub)).toBe(true);

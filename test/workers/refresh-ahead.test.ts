@@ -72,12 +72,12 @@ describe('refresh ahead of time', () => {
     const before = await refreshesOf(token.refreshToken!);
     // Their last call was 20 minutes ago (past the default window of 15), and the refresh point has come.
     await runInDurableObject(stub, async (_o, state) => {
-      state.storage.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('active_at', ?), ('refresh_at', ?)", String(Date.now() - 20 * 60_000), String(Date.now() - 1));
+      state.storage.sql.exec("INSERT OR REPLACE INTO ets_meta (key, value) VALUES ('active_at', ?), ('refresh_at', ?)", String(Date.now() - 20 * 60_000), String(Date.now() - 1));
       await state.storage.setAlarm(Date.now());
     });
     await runDurableObjectAlarm(stub);
     // The alarm ran (it clears the refresh point) and refreshed nothing.
-    await expect.poll(() => runInDurableObject(stub, (_o, state) => state.storage.sql.exec("SELECT count(*) AS n FROM meta WHERE key = 'refresh_at'").one().n)).toBe(0);
+    await expect.poll(() => runInDurableObject(stub, (_o, state) => state.storage.sql.exec("SELECT count(*) AS n FROM ets_meta WHERE key = 'refresh_at'").one().n)).toBe(0);
     expect((await refreshesOf(token.refreshToken!)) - before).toBe(0);
   });
 
@@ -99,7 +99,7 @@ describe('refresh ahead of time', () => {
     expect((await call('/crm/v8/org', { cookie })).status).toBe(200);
     await runDurableObjectAlarm(stub);
     expect((await refreshesOf(token.refreshToken!)) - before).toBe(1);
-    const refreshAt = await runInDurableObject(stub, (_o, state) => Number(state.storage.sql.exec("SELECT value FROM meta WHERE key = 'refresh_at'").one().value));
+    const refreshAt = await runInDurableObject(stub, (_o, state) => Number(state.storage.sql.exec("SELECT value FROM ets_meta WHERE key = 'refresh_at'").one().value));
     expect(refreshAt).toBeGreaterThan(Date.now() + 60_000);
   });
 });

@@ -105,7 +105,7 @@ describe('one object per user', () => {
     expect(await stub.consumeState(nonce!, Date.now() + 60_000, 'claim-a')).toBe(true); // the same callback, retried
     expect(await stub.consumeState(nonce!, Date.now() + 60_000, 'claim-b')).toBe(false); // a replay
     await runInDurableObject(stub, (_o, s) => {
-      const rows = s.storage.sql.exec<{ binding_hash: string }>('SELECT binding_hash FROM login_states').toArray();
+      const rows = s.storage.sql.exec<{ binding_hash: string }>('SELECT binding_hash FROM ets_login_states').toArray();
       expect(rows.map((r) => r.binding_hash)).not.toContain(nonce);
     });
   });
@@ -192,9 +192,9 @@ async function sealUnder(userName: string, keyId: string) {
     const now = cipherCodec(createCipher({ keys, current: env.TOKEN_STORE_CURRENT_KEY }), storeId);
     const old = cipherCodec(createCipher({ keys, current: keyId }), storeId);
     const { sql } = state.storage;
-    for (const row of sql.exec<{ id: string; key_id: string; data: string }>('SELECT id, key_id, data FROM tokens').toArray()) {
+    for (const row of sql.exec<{ id: string; key_id: string; data: string }>('SELECT id, key_id, data FROM ets_tokens').toArray()) {
       const sealed: StoredRecord = await old.seal(await now.open({ id: row.id, keyId: row.key_id, data: row.data, index: {} }));
-      sql.exec('UPDATE tokens SET key_id = ?, data = ?, ix_userName = ?, ix_accessToken = ?, ix_refreshToken = ? WHERE id = ?', sealed.keyId, sealed.data, sealed.index.userName ?? null, sealed.index.accessToken ?? null, sealed.index.refreshToken ?? null, row.id);
+      sql.exec('UPDATE ets_tokens SET key_id = ?, data = ?, ix_userName = ?, ix_accessToken = ?, ix_refreshToken = ? WHERE id = ?', sealed.keyId, sealed.data, sealed.index.userName ?? null, sealed.index.accessToken ?? null, sealed.index.refreshToken ?? null, row.id);
     }
   });
 }
@@ -208,32 +208,32 @@ async function sealAsV1(userName: string) {
     const cipher = createCipher({ keys, current });
     const now = cipherCodec(cipher, storeId);
     const { sql } = state.storage;
-    for (const row of sql.exec<{ id: string; key_id: string; data: string }>('SELECT id, key_id, data FROM tokens').toArray()) {
+    for (const row of sql.exec<{ id: string; key_id: string; data: string }>('SELECT id, key_id, data FROM ets_tokens').toArray()) {
       const { id, ...body } = await now.open({ id: row.id, keyId: row.key_id, data: row.data, index: {} });
       const v1 = await sealV1(keys[current]!, current, JSON.stringify(body), [storeId, 'record', id]);
       const digest = (field: 'userName' | 'accessToken' | 'refreshToken') =>
         body[field] ? cipher.blindIndex(body[field], [storeId, 'index', field], current, 1) : null;
-      sql.exec('UPDATE tokens SET data = ?, ix_userName = ?, ix_accessToken = ?, ix_refreshToken = ? WHERE id = ?', v1, await digest('userName'), await digest('accessToken'), await digest('refreshToken'), id);
+      sql.exec('UPDATE ets_tokens SET data = ?, ix_userName = ?, ix_accessToken = ?, ix_refreshToken = ? WHERE id = ?', v1, await digest('userName'), await digest('accessToken'), await digest('refreshToken'), id);
     }
   });
 }
 
 const keyIdsIn = async (userName: string) =>
-  runInDurableObject(await userStub(userName), (_o, state) => state.storage.sql.exec<{ key_id: string }>('SELECT key_id FROM tokens').toArray().map((r) => r.key_id));
+  runInDurableObject(await userStub(userName), (_o, state) => state.storage.sql.exec<{ key_id: string }>('SELECT key_id FROM ets_tokens').toArray().map((r) => r.key_id));
 
 describe('objects keep themselves clean', () => {
   it('expired sessions go in the alarm, by their expiry index', async () => {
     const user = await login('user30@org3.example');
     const stub = await userStub(userNameOf('user30@org3.example'));
     await runInDurableObject(stub, (_o, state) => {
-      state.storage.sql.exec('UPDATE sessions SET expires_at = ?', Date.now() - 1);
-      const plan = state.storage.sql.exec<{ detail: string }>('EXPLAIN QUERY PLAN DELETE FROM sessions WHERE expires_at <= 1').toArray();
+      state.storage.sql.exec('UPDATE ets_sessions SET expires_at = ?', Date.now() - 1);
+      const plan = state.storage.sql.exec<{ detail: string }>('EXPLAIN QUERY PLAN DELETE FROM ets_sessions WHERE expires_at <= 1').toArray();
       expect(plan.map((p) => p.detail).join(' ')).toContain('sessions_expiry');
     });
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect((await stub.stats()).sessions).toBe(0);
     await runInDurableObject(stub, (_o, state) => {
-      expect(state.storage.sql.exec('SELECT 1 FROM sessions').toArray()).toHaveLength(0);
+      expect(state.storage.sql.exec('SELECT 1 FROM ets_sessions').toArray()).toHaveLength(0);
     });
     expect((await call('/crm/v8/org', { cookie: user.cookie })).status).toBe(401);
   });
@@ -257,7 +257,7 @@ describe('objects keep themselves clean', () => {
     const userName = userNameOf(email);
     const user = await login(email);
     await sealAsV1(userName);
-    const dataIn = async () => runInDurableObject(await userStub(userName), (_o, state) => state.storage.sql.exec<{ data: string }>('SELECT data FROM tokens').one().data);
+    const dataIn = async () => runInDurableObject(await userStub(userName), (_o, state) => state.storage.sql.exec<{ data: string }>('SELECT data FROM ets_tokens').one().data);
     expect(await dataIn()).toMatch(/^v1\.k1\./);
     const stub = await userStub(userName);
     await runDurableObjectAlarm(stub);
@@ -319,7 +319,7 @@ describe('a deployment of the Worker from before it became a library keeps worki
     await store.saveToken({ id: user.token.id, clientSecret: client.clientSecret });
     await sealAsV1(userName);
     const stub = await userStub(userName);
-    await runInDurableObject(stub, (_o, state) => void state.storage.sql.exec('DELETE FROM meta'));
+    await runInDurableObject(stub, (_o, state) => void state.storage.sql.exec('DELETE FROM ets_meta'));
     // ...bo's token under the id a server API key names (vitest.config.ts), also from then...
     const boTokens = await zohoOAuth({ accountsUrl: 'http://zoho.local', ...client, redirectUrl: `${APP}/auth/callback` }).exchangeGrant(
       await grant(client.clientId, `${APP}/auth/callback`, 'bo@example.com'),
@@ -334,7 +334,7 @@ describe('a deployment of the Worker from before it became a library keeps worki
     expect((await call('/crm/v8/org', { headers: { authorization: `Bearer ${env.TEST_API_KEY}` } })).status).toBe(200);
     // The object's alarm brings its record up to date: format v2, no client secret.
     expect(await runDurableObjectAlarm(stub)).toBe(true);
-    await runInDurableObject(stub, (_o, state) => expect(state.storage.sql.exec<{ data: string }>('SELECT data FROM tokens').one().data).toMatch(/^v2\./));
+    await runInDurableObject(stub, (_o, state) => expect(state.storage.sql.exec<{ data: string }>('SELECT data FROM ets_tokens').one().data).toMatch(/^v2\./));
     expect((await store.findTokenById(user.token.id))?.clientSecret).toBeNull();
     expect((await call('/crm/v8/org', { cookie: user.cookie })).status).toBe(200);
   });

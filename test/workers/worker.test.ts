@@ -140,7 +140,7 @@ describe('worker: sessions', () => {
 
     const short = await loginAs('ana@example.com');
     await runInDurableObject(await userStub('ana@example.com:7001'), (_o, state) => {
-      state.storage.sql.exec('UPDATE sessions SET expires_at = 0');
+      state.storage.sql.exec('UPDATE ets_sessions SET expires_at = 0');
     });
     expect((await call('/crm/v8/Leads', { cookie: short.cookie })).status).toBe(401);
     expect((await usageOf(ana.token.refreshToken!)).crmCalls).toBe(before.crmCalls);
