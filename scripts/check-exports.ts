@@ -4,10 +4,12 @@
 // workers test project instead). It also counts the values each entry point exports (from its
 // declarations) and fails past PUBLIC_VALUES_LIMIT: every value is something a user calls, and
 // internals stay internal. Types are not capped: a type a public signature names must be
-// importable, however many there are.
+// importable, however many there are (public-surface.ts checks that, and that every public
+// value has a doc comment).
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
+import { publicSurface } from './public-surface.ts';
 
 const PUBLIC_VALUES_LIMIT = 30;
 /** The testing kit (a local Zoho for users' tests) is counted on its own: it never reaches production. */
@@ -71,6 +73,11 @@ const total = sum(false);
 const testing = sum(true);
 if (total > PUBLIC_VALUES_LIMIT) problems.push(`the public API has ${total} values, more than ${PUBLIC_VALUES_LIMIT}: keep internals out of the entry points`);
 if (testing > TESTING_VALUES_LIMIT) problems.push(`the testing kit has ${testing} values, more than ${TESTING_VALUES_LIMIT}`);
+
+// What the declarations promise users: every type they name importable, every value documented.
+const surface = publicSurface(Object.fromEntries(Object.entries<{ types: string }>(pkg.exports).map(([subpath, target]) => [subpath, target.types])));
+for (const type of surface.unexported) problems.push(`a public declaration names ${type}, which no entry point exports`);
+for (const value of surface.undocumented) problems.push(`${value} has no doc comment`);
 
 if (problems.length > 0) {
   console.error(`exports check failed:\n  ${problems.join('\n  ')}`);

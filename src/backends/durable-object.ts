@@ -14,7 +14,10 @@ import { ObjectTokens, outcome, unwrap, type KeyRingEnv, type Outcome } from './
 import type { LockingTokenStore, OAuthToken, SealedTokenStore, TokenQuery } from '../store/types.ts';
 import { checkId, checkTokenInput } from '../store/validate.ts';
 
-export type { ObjectPlacement } from './placement.ts';
+export type { DurableObjectNamespaceLike, ObjectPlacement } from './placement.ts';
+export type { ObjectCallOptions } from './object-call.ts';
+export type { KeyRingEnv, Outcome } from './object-base.ts';
+export type { Lock, LockingTokenStore } from '../store/types.ts';
 
 /** What a `TokenStoreObject` reads from its environment: its key ring. */
 export interface TokenStoreObjectEnv extends KeyRingEnv {}

@@ -78,6 +78,14 @@ function idbBackend(db: IDBPDatabase<TokenDB>): RecordBackend {
   };
 }
 
+/**
+ * A sealed token store in IndexedDB (pages, extensions), with non-extractable keys when given
+ * `browserCipher()`.
+ *
+ * ```ts
+ * const store = await openIndexedDBStore({ cipher: await browserCipher() });
+ * ```
+ */
 export async function openIndexedDBStore(options: IndexedDBStoreOptions): Promise<SealedTokenStore> {
   const { name = 'edge-token-store', cipher } = options ?? ({} as IndexedDBStoreOptions);
   if (typeof name !== 'string' || name.length === 0) {

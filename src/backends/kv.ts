@@ -15,7 +15,8 @@ import type { SealedTokenStore } from '../store/types.ts';
 import { retrying } from '../store/retry.ts';
 
 /** The parts of a `KVNamespace` binding this store uses (a real binding satisfies it). */
-interface KVNamespaceLike {
+/** What the KV store uses of a Workers KV namespace binding (a test can pass a double). */
+export interface KVNamespaceLike {
   get(key: string): Promise<string | null>;
   get(keys: string[]): Promise<Map<string, string | null>>;
   put(key: string, value: string): Promise<void>;
@@ -183,6 +184,14 @@ function kvBackend(kv: KVNamespaceLike, prefix: string, budget: number, put: (ke
   };
 }
 
+/**
+ * A sealed token store in a Workers KV namespace: records and blind-index entries under
+ * `prefix`; `findToken` at most two reads. Eventually consistent: read-mostly use.
+ *
+ * ```ts
+ * const store = createKVStore({ kv: env.TOKENS_KV, cipher: cipherFromSettings(env.TOKEN_STORE_KEYS, env.TOKEN_STORE_CURRENT_KEY), prefix: 'crm:' });
+ * ```
+ */
 export function createKVStore(options: KVStoreOptions): SealedTokenStore {
   const { kv, cipher, prefix = 'ets:', operationBudget = 900, writeRetry } = options ?? ({} as KVStoreOptions);
   if (!kv || typeof kv.get !== 'function' || typeof kv.list !== 'function') {

@@ -57,6 +57,15 @@ export function memoryBackend(): RecordBackend {
   };
 }
 
+/**
+ * A token store in memory, in clear (tests, scripts, a single process); the same contract as
+ * every other store.
+ *
+ * ```ts
+ * const store = createMemoryStore();
+ * await store.saveToken({ userName: 'ana@example.com:7001', refreshToken });
+ * ```
+ */
 export function createMemoryStore(options: MemoryStoreOptions = {}): SealedTokenStore {
   const codec = options.cipher ? cipherCodec(options.cipher, 'memory') : plainCodec();
   return createRecordStore(memoryBackend(), codec);

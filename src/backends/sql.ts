@@ -14,6 +14,9 @@ import type { LockingTokenStore, SealedTokenStore } from '../store/types.ts';
 import { sqlBackend } from './sql-backend.ts';
 import { detectDriver, type SqlDriverName } from './sql-drivers.ts';
 
+export type { LockingTokenStore } from '../store/types.ts';
+export type { SqlDriverName } from './sql-drivers.ts';
+
 export interface SqlStoreOptions {
   /** A D1 binding, `ctx.storage.sql`, a node:sqlite `DatabaseSync`, a bun:sqlite `Database` or a better-sqlite3 database. */
   db: unknown;
@@ -24,6 +27,15 @@ export interface SqlStoreOptions {
   driver?: SqlDriverName;
 }
 
+/**
+ * A sealed token store in any SQLite: a D1 binding, a Durable Object's `ctx.storage.sql`,
+ * `node:sqlite`, `bun:sqlite` or better-sqlite3; its table migrated on first use, with a lease
+ * table for `lock`.
+ *
+ * ```ts
+ * const store = createSqlStore({ db: env.TOKENS_D1, cipher, table: 'zoho_tokens' });
+ * ```
+ */
 export function createSqlStore(options: SqlStoreOptions): SealedTokenStore & LockingTokenStore {
   const { db, cipher, table = 'ets_tokens' } = options ?? ({} as SqlStoreOptions);
   if (!cipher || typeof cipher.seal !== 'function') throw new TokenStoreError('INVALID_INPUT', 'createSqlStore: cipher is required (createCipher)');

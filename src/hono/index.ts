@@ -23,7 +23,8 @@ export type ZohoRoutes = Hono<ZohoApp> & {
 /** What `zohoSession()` sets: `c.var.zoho`, the logged-in user's session or null. */
 export type ZohoVariables = { zoho: ZohoSession | null };
 
-type ZohoApp = { Bindings: ZohoEnv; Variables: ZohoVariables };
+/** The Hono environment the middleware and routes run in: your Worker's bindings and `c.var.zoho`. */
+export type ZohoApp = { Bindings: ZohoEnv; Variables: ZohoVariables };
 
 /** The execution context, when the runtime gave one (Hono throws on access otherwise). */
 function executionCtx(c: { readonly executionCtx: unknown }): ExecutionContext | undefined {
@@ -93,7 +94,7 @@ export function zohoSession(options: ZohoSessionOptions = {}): MiddlewareHandler
 }
 
 /** After `requireZoho()`, `c.var.zoho` is a session: never null. */
-type WithSession = { Bindings: ZohoEnv; Variables: { zoho: ZohoSession } };
+export type WithSession = { Bindings: ZohoEnv; Variables: { zoho: ZohoSession } };
 
 /**
  * Middleware after `zohoSession()` (or `zohoRoutes().session()`): 401 (JSON) without a session;

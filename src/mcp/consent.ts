@@ -20,11 +20,11 @@ export const CONSENT_TTL_MS = 10 * 60_000;
 export const MAX_FORM_BYTES = 16 * 1024;
 
 /** The access an MCP grant can carry, as a client asks for it in `scope` and our page names it. */
-export const MCP_SCOPES = {
+export type McpScope = 'crm.read' | 'crm.write';
+export const MCP_SCOPES: Readonly<Record<McpScope, string>> = {
   'crm.read': 'read records of every module',
   'crm.write': 'create records',
-} as const;
-export type McpScope = keyof typeof MCP_SCOPES;
+};
 
 /**
  * What a grant gets: the known scopes the client asked for; a client that asked for none gets

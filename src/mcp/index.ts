@@ -23,6 +23,8 @@ export type { McpScope as ZohoMcpScope } from './consent.ts';
 export type { ZohoGrantProps } from './grant.ts';
 export type { ZohoMcpGrant } from './grants.ts';
 export type { GrantCrm } from './tools.ts';
+export type { GrantCallOutcome } from './grant.ts';
+export type { McpServerOptions } from './server.ts';
 
 export interface ZohoMcpOptions {
   /**
@@ -51,6 +53,15 @@ const REGISTER_PATH = '/register';
 
 const invalid = (message: string) => new TokenStoreError('INVALID_INPUT', `edge-token-store/mcp: ${message}`);
 
+/**
+ * A Zoho CRM MCP server behind workers-oauth-provider, with our consent page and the Zoho
+ * login of `handler` (docs/mcp.md).
+ *
+ * ```ts
+ * const mcp = createZohoMcp({ handler: zoho, resource: 'https://crm-mcp.example.com/mcp' });
+ * // in fetch: (await mcp.route(request, env, ctx)) ?? (await zoho.route(request, env, ctx)) ?? notFound()
+ * ```
+ */
 export function createZohoMcp(options: ZohoMcpOptions) {
   const resolved = handlerOptions(options?.handler ?? {});
   if (!resolved) throw invalid('handler must be what createZohoHandler() or createZohoWorker() returned');

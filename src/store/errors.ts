@@ -53,6 +53,15 @@ export type TokenStoreErrorCode =
    */
   | 'MISCONFIGURED';
 
+/**
+ * The one error class of the package: branch on its stable `code`, never on the message
+ * (which names fields and operations, never a token, secret or user name).
+ *
+ * ```ts
+ * try { await manager.getAccessToken({ userName }); }
+ * catch (error) { if (isTokenStoreError(error, 'REAUTH_REQUIRED')) return redirectToLogin(); throw error; }
+ * ```
+ */
 export class TokenStoreError extends Error {
   override readonly name = 'TokenStoreError';
   readonly code: TokenStoreErrorCode;
@@ -74,6 +83,14 @@ export class TokenStoreError extends Error {
   }
 }
 
+/**
+ * Whether `value` is a `TokenStoreError` (with `code`, when given), also across copies of the
+ * package.
+ *
+ * ```ts
+ * if (isTokenStoreError(error) && error.retryable) await wait(error.retryAfterMs);
+ * ```
+ */
 export function isTokenStoreError(value: unknown, code?: TokenStoreErrorCode): value is TokenStoreError {
   return value instanceof TokenStoreError && (code === undefined || value.code === code);
 }

@@ -60,8 +60,18 @@ import {
   type LocalZohoUser,
 } from './model.ts';
 
+/**
+ * A stand-in for Zoho's accounts server and CRM v8 as a `fetch` handler, following Zoho's
+ * documented rules, with its test controls as methods (docs/testing.md).
+ *
+ * ```ts
+ * const zoho = new LocalZoho();
+ * const code = zoho.issueGrant({ clientId: DEFAULT_CLIENT.clientId, email: 'ana@example.com', redirectUri: DEFAULT_CLIENT.redirectUris[0] });
+ * const answer = await zoho.fetch(new Request('http://zoho.local/oauth/v2/token', { method: 'POST', body }));
+ * ```
+ */
 export class LocalZoho {
-  readonly clients = new Map<string, Client>();
+  readonly #clients = new Map<string, Client>();
   readonly users: LocalZohoUser[];
   #counts: LocalZohoCounts = LocalZoho.zeroCounts();
   readonly #clientCounts = new Map<string, LocalZohoCounts>();
@@ -143,7 +153,7 @@ export class LocalZoho {
   /** Registers a client (tests that need a second client; `npm start` its demo clients). */
   addClient(client: LocalZohoClient): void {
     const type = client.type ?? 'server';
-    this.clients.set(client.clientId, {
+    this.#clients.set(client.clientId, {
       id: client.clientId,
       type,
       secret: type === 'client' ? undefined : client.clientSecret,
@@ -229,7 +239,7 @@ export class LocalZoho {
   issueGrant(grant: LocalZohoGrant): string | null {
     const { clientId, email, redirectUri = null, ...options } = grant;
     const user = this.userByEmail(email);
-    const client = this.clients.get(clientId);
+    const client = this.#clients.get(clientId);
     if (!user || !client || !['server', 'mobile', 'self'].includes(client.type)) return null;
     if (client.type === 'self' ? redirectUri !== null : redirectUri === null || !client.redirectUris.includes(redirectUri)) return null;
     const method = options.codeChallengeMethod ?? 'plain';
@@ -437,7 +447,7 @@ export class LocalZoho {
    * for mobile clients, and a sign-in at a server that serves the user (checked on approval).
    */
   #authorization(params: URLSearchParams): { client: Client; redirectUri: string; scope: string } | Response {
-    const client = this.clients.get(params.get('client_id') ?? '');
+    const client = this.#clients.get(params.get('client_id') ?? '');
     if (!client) return htmlError('Invalid Client', 'No client is registered with this id.');
     const redirectUri = params.get('redirect_uri') ?? '';
     if (!isHttpUrl(redirectUri) || !client.redirectUris.includes(redirectUri)) {
@@ -575,7 +585,7 @@ export class LocalZoho {
 
   /** The client a token request names, if its secret is right for the data center it reached. */
   #client(form: URLSearchParams, here: string | null): Client | Response {
-    const client = this.clients.get(String(form.get('client_id') ?? ''));
+    const client = this.#clients.get(String(form.get('client_id') ?? ''));
     // Client-based apps have no secret and never reach the token endpoint.
     if (!client || client.type === 'client' || here === null) return json({ error: 'invalid_client' });
     const secret = typeof client.secret === 'object' ? client.secret[here] : client.secret;
@@ -731,7 +741,7 @@ export class LocalZoho {
 
   /** The device flow's first step: a user code for the person, a device code for the device. */
   #deviceCode(form: URLSearchParams, origin: string): Response {
-    const client = this.clients.get(String(form.get('client_id') ?? ''));
+    const client = this.#clients.get(String(form.get('client_id') ?? ''));
     if (!client || client.type !== 'device') return json({ error: 'invalid_client' });
     const scope = String(form.get('scope') ?? '');
     const accessType = accessTypeOf(form.get('access_type'));
@@ -814,7 +824,7 @@ export class LocalZoho {
   #corsOrigin(request: Request, access: Access | undefined): string | null {
     const origin = request.headers.get('origin');
     if (!origin) return null;
-    const clients = access ? [this.clients.get(access.clientId)] : [...this.clients.values()];
+    const clients = access ? [this.#clients.get(access.clientId)] : [...this.#clients.values()];
     return clients.some((c) => c?.jsDomains.includes(origin)) ? origin : null;
   }
 

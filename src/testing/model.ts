@@ -37,12 +37,28 @@ export const APP_SCOPE = 'ZohoCRM.modules.ALL,ZohoCRM.users.READ,ZohoCRM.org.REA
 /** What the official SDK needs on top: it reads field metadata before a record call. */
 export const SDK_SCOPE = `${APP_SCOPE},ZohoCRM.settings.fields.READ`;
 
+/**
+ * The client a `LocalZoho` knows when given none: a server-based client with a secret and two
+ * redirect URIs, for tests that need one.
+ *
+ * ```ts
+ * const oauth = zohoOAuth({ accountsUrl: url, ...DEFAULT_CLIENT, redirectUrl: DEFAULT_CLIENT.redirectUris[0] });
+ * ```
+ */
 export const DEFAULT_CLIENT = {
   clientId: '1000.LOCALCLIENT',
   clientSecret: 'local-client-secret',
   redirectUris: ['https://app.example.com/callback', 'https://app.example.com/cb'],
 } satisfies LocalZohoClient;
 
+/**
+ * The users a `LocalZoho` knows when given none (`ana@example.com`, `bo@example.com`,
+ * `eva@example.eu`); any `user<N>@org<M>.example` signs in too.
+ *
+ * ```ts
+ * const code = zoho.issueGrant({ clientId, email: DEFAULT_USERS[0].email, redirectUri });
+ * ```
+ */
 export const DEFAULT_USERS: LocalZohoUser[] = [
   { email: 'ana@example.com', orgId: '7001', name: 'Ana Example' },
   { email: 'bo@example.com', orgId: '7002', name: 'Bo Example' },

@@ -52,6 +52,14 @@ async function send(response: Response, res: ServerResponse, cors: boolean): Pro
   res.end(Buffer.from(await response.arrayBuffer()));
 }
 
+/**
+ * Serves a `LocalZoho` over HTTP on loopback: its URL, the instance, its admin token, and
+ * `close()`.
+ *
+ * ```ts
+ * const { url, zoho, adminToken, close } = await serveLocalZoho({ port: 0 });
+ * ```
+ */
 export async function serveLocalZoho(options: ServeOptions = {}) {
   const zoho = options.zoho ?? new LocalZoho(options);
   const cors = options.asExtensionHostPermission ?? false;

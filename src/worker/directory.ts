@@ -33,6 +33,14 @@ const SCHEMA: ObjectSchema = {
 type Row = { id: string; key_ids: string; tokens: number; sessions: number };
 const toEntry = (row: Row): DirectoryEntry => ({ id: row.id, keyIds: row.key_ids ? row.key_ids.split(',') : [], tokens: row.tokens, sessions: row.sessions });
 
+/**
+ * The operators' directory of user objects, in shards (bind as `ZOHO_DIRECTORY`): which objects
+ * hold tokens and under which key ids. Written by user objects' alarms, read by `/admin/*`.
+ *
+ * ```ts
+ * export { ZohoDirectory, ZohoLoginStates, ZohoUserObject } from 'edge-token-store/worker';
+ * ```
+ */
 export class ZohoDirectory extends ZohoLibraryObject<Cloudflare.Env> {
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env, [SCHEMA]);

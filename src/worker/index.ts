@@ -15,6 +15,15 @@ export { createZohoHandler, createZohoWorker, type ZohoHandler, type ZohoWorker 
 export { getZohoSession, type ZohoSession } from './session.ts';
 export type { ZohoBindings, ZohoCaller, ZohoSessionOptions, ZohoWorkerOptions } from './options.ts';
 export type { Env as ZohoEnv } from './env.ts';
+export type { ZohoLibraryObject, ObjectSchema } from './library-object.ts';
+export type { CallerToken, EraseAnswer, ObjectStats, SessionInfo, UserObjectEnv } from './user-object.ts';
+export type { DirectoryEntry } from './directory.ts';
+export type { KeyRingEnv, Outcome } from '../backends/object-base.ts';
+export type { CrmAccess } from '../zoho/crm-call.ts';
+export type { DataCenterEnv } from '../zoho/data-centers.ts';
+export type { ObjectZohoEnv } from '../zoho/object-manager.ts';
+export type { EraseResult } from '../zoho/token-manager.ts';
+export type { RefreshOptions } from '../store/types.ts';
 export { ZohoUserObject } from './user-object.ts';
 export { ZohoLoginStates } from './login-states.ts';
 export { ZohoDirectory } from './directory.ts';

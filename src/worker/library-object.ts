@@ -32,6 +32,16 @@ export interface ObjectSchema {
  */
 const AlarmOwnedObject = DurableObject as unknown as abstract new <E>(ctx: DurableObjectState, env: E) => Omit<DurableObject<E>, 'alarm'>;
 
+/**
+ * The base class of the Worker's Durable Objects: it owns `alarm()` and the schema. Extend one
+ * of its classes and override `onAlarm()` for work of your own.
+ *
+ * ```ts
+ * export class MyUsers extends ZohoUserObject {
+ *   protected override async onAlarm() { await this.ctx.storage.put('last-alarm', Date.now()); }
+ * }
+ * ```
+ */
 export abstract class ZohoLibraryObject<E> extends AlarmOwnedObject<E> {
   declare protected readonly ctx: DurableObjectState;
   declare protected readonly env: E;

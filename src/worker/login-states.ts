@@ -18,6 +18,14 @@ const SCHEMA: ObjectSchema = {
   ],
 };
 
+/**
+ * Single-use login states, in buckets (bind as `ZOHO_LOGIN_STATES`): only hashes, swept by
+ * their expiry.
+ *
+ * ```ts
+ * export { ZohoDirectory, ZohoLoginStates, ZohoUserObject } from 'edge-token-store/worker';
+ * ```
+ */
 export class ZohoLoginStates extends ZohoLibraryObject<Cloudflare.Env> {
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env, [SCHEMA]);

@@ -178,6 +178,15 @@ export async function createPkce(): Promise<{ verifier: string; challenge: strin
   return { verifier, challenge: await pkceChallenge(verifier) };
 }
 
+/**
+ * Zoho's OAuth client for one data center, an explicit accounts URL, or every data center
+ * (`'any'`): authorization URL, grant exchange, refresh, revoke, the current user, the device
+ * flow. Every Zoho answer maps to a `TokenStoreError` code.
+ *
+ * ```ts
+ * const oauth = zohoOAuth({ dataCenter: 'any', clientId, clientSecret, redirectUrl: 'https://app.example.com/auth/callback' });
+ * ```
+ */
 export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
   if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
   const { clientId, clientSecret, redirectUrl, dataCenter } = options;

@@ -17,7 +17,8 @@ import type { TokenManager } from './token-manager.ts';
 import type { OAuthToken, TokenQuery, TokenStore } from '../store/types.ts';
 
 /** The SDK's `OAuthToken`, as far as this adapter uses it. */
-interface SdkOAuthToken {
+/** What the store reads and writes of the SDK's `OAuthToken` (its getters and setters). */
+export interface SdkOAuthToken {
   getId(): string | null;
   setId(id: string): void;
   getUserSignature(): { getName(): string } | null | undefined;
@@ -46,7 +47,7 @@ interface SdkOAuthToken {
 }
 
 /** The SDK classes the adapter needs, from the copy of the SDK the application runs. */
-interface ZohoSdkClasses {
+export interface ZohoSdkClasses {
   // The SDK's constructor as it declares it; the adapter passes nulls and uses the setters.
   OAuthToken: new (
     clientID: string | null,
@@ -100,6 +101,14 @@ const STRING_FIELDS: [Field, keyof SdkOAuthToken, keyof SdkOAuthToken][] = [
 
 const present = (value: unknown): value is string => typeof value === 'string' && value !== '';
 
+/**
+ * A token store for Zoho's official SDK (its `TokenStore` interface) over any store of this
+ * package, optionally refreshing through a token manager (single-flight).
+ *
+ * ```ts
+ * await new ZohoSDK.InitializeBuilder().store(createZohoSdkStore({ sdk: ZohoSDK, store })).token(token).environment(environment).initialize();
+ * ```
+ */
 export function createZohoSdkStore(options: ZohoSdkStoreOptions): ZohoSdkTokenStore {
   const { sdk, store, manager, skewMs = DEFAULT_SKEW_MS } = options ?? ({} as ZohoSdkStoreOptions);
   if (typeof sdk?.OAuthToken !== 'function' || typeof sdk.UserSignature !== 'function' || typeof sdk.SDKException !== 'function') {

@@ -159,6 +159,15 @@ function result(token: OAuthToken): AccessToken {
   return { ...usable(token), token };
 }
 
+/**
+ * Keeps a store's tokens fresh: refreshes single-flight (per token, and across processes with
+ * the store's `lock`), backs off when Zoho asks, stores new grants, revokes and erases.
+ *
+ * ```ts
+ * const manager = createTokenManager({ store, oauth: zohoOAuth({ dataCenter: 'eu', clientId, clientSecret }) });
+ * const { accessToken, apiDomain } = await manager.getAccessToken({ userName: 'ana@example.com:7001' });
+ * ```
+ */
 export function createTokenManager(options: TokenManagerOptions): TokenManager {
   const { store, oauth, skewMs = DEFAULT_SKEW_MS, now = Date.now } = options ?? ({} as TokenManagerOptions);
   if (!store || typeof store.findToken !== 'function') throw new TokenStoreError('INVALID_INPUT', 'createTokenManager: store is required');
