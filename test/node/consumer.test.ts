@@ -4,7 +4,7 @@
  * then bundled with esbuild, as a user's build would. `npm test` builds dist/ first.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { build } from 'esbuild';
@@ -113,6 +113,37 @@ describe('the packed package in a fresh project', () => {
     for (const name of ['on-alarm', 'own-alarm']) writeFileSync(join(APP, `tsconfig.${name}.json`), JSON.stringify({ extends: './tsconfig.json', include: [`${name}.ts`] }));
     expect(typeCheck('tsconfig.on-alarm.json')).toBe('');
     expect(typeCheck('tsconfig.own-alarm.json')).toMatch(/own-alarm\.ts.*error TS2425/s);
+  });
+
+  it('type-checks every ts block of README.md and docs/ as a file of its own (a block whose first line says `// sketch` is skipped; `// file:` blocks run below)', () => {
+    const docs = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+    const blocks = docs.flatMap((doc) =>
+      [...readFileSync(join(ROOT, doc), 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)].map((match, i) => ({ name: `${doc.replace(/\W/g, '-')}-${i + 1}`, body: match[1]! })),
+    );
+    const checked = blocks.filter(({ body }) => !/^\s*\/\/ (sketch|file:)/.test(body));
+    expect(checked.length).toBeGreaterThan(15);
+    mkdirSync(join(APP, 'doc-blocks'), { recursive: true });
+    const page: string[] = [];
+    const node: string[] = [];
+    const worker: string[] = [];
+    for (const { name, body } of checked) {
+      writeFileSync(join(APP, 'doc-blocks', `${name}.ts`), `${body}\nexport {};\n`);
+      // Where the block runs: a page (IndexedDB, the DOM), Node (node:*, process, the official SDK), else a Worker.
+      const where = /edge-token-store\/idb|\blocation\.|\bdocument\./.test(body) ? page : /from 'node:|\bprocess\.|@zohocrm\//.test(body) ? node : worker;
+      where.push(`doc-blocks/${name}.ts`);
+    }
+    // The official SDK and Node's types, as a Node project of the user's has them.
+    for (const name of ['@zohocrm/typescript-sdk-8.0', '@types/node']) {
+      mkdirSync(dirname(join(APP, 'node_modules', name)), { recursive: true });
+      if (!existsSync(join(APP, 'node_modules', name))) symlinkSync(join(ROOT, 'node_modules', name), join(APP, 'node_modules', name));
+    }
+    writeFileSync(join(APP, 'tsconfig.docs-worker.json'), JSON.stringify({ extends: './tsconfig.json', include: worker }));
+    writeFileSync(join(APP, 'tsconfig.docs-page.json'), JSON.stringify({ extends: './tsconfig.page.json', include: page }));
+    // Node's types (with the DOM library's Web Crypto names, as most Node projects have them); the SDK's own declarations do not check cleanly.
+    writeFileSync(join(APP, 'tsconfig.docs-node.json'), JSON.stringify({ extends: './tsconfig.json', compilerOptions: { types: ['node'], lib: ['ES2023', 'DOM'], skipLibCheck: true }, include: node }));
+    expect(typeCheck('tsconfig.docs-worker.json')).toBe('');
+    expect(typeCheck('tsconfig.docs-page.json')).toBe('');
+    expect(typeCheck('tsconfig.docs-node.json')).toBe('');
   });
 
   it('type-checks a page (DOM types, no Workers types) using the IndexedDB store, a manager and the Zoho client', () => {
