@@ -1,4 +1,4 @@
-// edge-token-store import <file> --to <target> [options]   (Node 22+)
+// edge-token-store import <file> --to <target> [options]   (Node 22.5+)
 import { parseArgs } from 'node:util';
 import { runImport } from './import.ts';
 import { UnreadableFile } from './read-tokens.ts';

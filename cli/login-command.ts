@@ -1,4 +1,4 @@
-// edge-token-store login --device ... (Node 22+): a first Zoho token for a user, from a place
+// edge-token-store login --device ... (Node 22.5+): a first Zoho token for a user, from a place
 // with no browser, straight into a sealed store (device.ts does the flow).
 import { parseArgs } from 'node:util';
 import { isTokenStoreError } from '../src/store/errors.ts';

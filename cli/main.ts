@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// edge-token-store <command>   (Node 22+)
+// edge-token-store <command>   (Node 22.5+)
 //   import <file> --to <target> [options]   Zoho SDK token files into a store (import-command.ts)
 //   login --device ...                      a user's first token where there is no browser (login-command.ts)
 //   local-zoho [--port N]                   the local Zoho on loopback, for wrangler dev and any language's tests
