@@ -10,14 +10,7 @@ import { LocalZoho } from 'edge-token-store/testing';
 // never a downloaded browser. The flags keep it off the (closed) network.
 const resolvePath = (path: string) => resolvePathFrom(import.meta.dirname, path);
 const chromium = findChromium() ?? '/usr/bin/chromium';
-const chromiumArgs = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
+const chromiumArgs = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 // One local Zoho in this (Node) process answers every outbound fetch from workerd tests.
 // Each test file registers its own client through /__admin/clients, so counts stay apart.
@@ -52,7 +45,6 @@ const limits = {
   e2e: { testTimeout: 180_000, hookTimeout: 300_000, expect: { poll: { timeout: 30_000 } } },
 };
 
-
 /** The settings and secrets every workers project's Worker reads (the Worker's own, and the fixtures'). */
 const workerBindings = {
   // k1 seals; k0 is an older key still in the ring (tests of re-sealing write records under it).
@@ -80,7 +72,12 @@ const workerBindings = {
 };
 
 /** A workerd project: a Worker by its wrangler config, with the shared settings and the local Zoho behind every outbound fetch. */
-function workersProject(name: string, configPath: string, include: string[], extra: { main?: string; durableObjects?: Record<string, { className: string; useSQLite: boolean }> } = {}) {
+function workersProject(
+  name: string,
+  configPath: string,
+  include: string[],
+  extra: { main?: string; durableObjects?: Record<string, { className: string; useSQLite: boolean }> } = {},
+) {
   return {
     plugins: [
       cloudflareTest({
@@ -94,7 +91,13 @@ function workersProject(name: string, configPath: string, include: string[], ext
       }),
     ],
     // Fixtures import the package by name, as its users do: here it is the source.
-    resolve: { alias: { 'edge-token-store/worker': resolvePath('src/worker/index.ts'), 'edge-token-store/hono': resolvePath('src/hono/index.ts'), 'edge-token-store/mcp': resolvePath('src/mcp/index.ts') } },
+    resolve: {
+      alias: {
+        'edge-token-store/worker': resolvePath('src/worker/index.ts'),
+        'edge-token-store/hono': resolvePath('src/hono/index.ts'),
+        'edge-token-store/mcp': resolvePath('src/mcp/index.ts'),
+      },
+    },
     test: { name, ...limits.workers, include },
   };
 }
@@ -138,7 +141,10 @@ export default defineConfig({
         main: './test/workers/main.ts',
         // The library's TokenStoreObject (test/workers/main.ts), beside the Worker's own objects.
         // and a user's subclass of the user object (its alarm hook).
-        durableObjects: { TOKEN_STORE_OBJECTS: { className: 'LibraryStoreObject', useSQLite: true }, HOOKED_USERS: { className: 'HookedUserObject', useSQLite: true } },
+        durableObjects: {
+          TOKEN_STORE_OBJECTS: { className: 'LibraryStoreObject', useSQLite: true },
+          HOOKED_USERS: { className: 'HookedUserObject', useSQLite: true },
+        },
       }),
       // Users' own Workers: the routes mounted under /zoho in a Hono app, and without a framework.
       workersProject('fixture-hono', './test/fixtures/hono/wrangler.toml', ['test/fixtures/hono/*.test.ts']),

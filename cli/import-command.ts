@@ -70,7 +70,9 @@ try {
   const perUser = to === 'wrangler-durable-object' && values['object-name'] === undefined;
   const summary = await runImport(file, dryRun ? null : target, (line) => console.error(line), perUser);
   for (const { where, problem } of summary.rejected) console.error(`${file}: ${where}: ${problem}`);
-  const places = Object.entries(summary.byDataCenter).map(([dc, n]) => `${dc} ${n}`).join(', ');
+  const places = Object.entries(summary.byDataCenter)
+    .map(([dc, n]) => `${dc} ${n}`)
+    .join(', ');
   const counts = `${summary.rows} rows: ${summary.imported} imported, ${summary.merged} merged, ${summary.rejected.length} rejected${perUser && places ? ` (by data center: ${places})` : ''}`;
   if (summary.rejected.length > 0) {
     console.error(`${counts}. Nothing was written: fix the rows above and run again.`);

@@ -73,7 +73,14 @@ export async function runImport(
   const check = memoryTarget(perUser);
   const checked = await pass(file, check, progress, 'checked');
   await check.close();
-  const summary = { rows: checked.rows, imported: checked.inserted, merged: checked.merged, rejected: checked.rejected, written: false, byDataCenter: checked.byDataCenter };
+  const summary = {
+    rows: checked.rows,
+    imported: checked.inserted,
+    merged: checked.merged,
+    rejected: checked.rejected,
+    written: false,
+    byDataCenter: checked.byDataCenter,
+  };
   if (checked.rejected.length > 0 || !target) return summary;
 
   const into = await target();
@@ -81,7 +88,9 @@ export async function runImport(
     const written = await pass(file, into, progress, 'imported');
     if (written.rejected.length > 0) {
       // Only the target's own contents can cause this (the check passed): say what is already in.
-      const error = new Error(`the target refused ${written.rejected.length} rows after ${written.inserted + written.merged} were written; fix them and run again (rows already in merge)`);
+      const error = new Error(
+        `the target refused ${written.rejected.length} rows after ${written.inserted + written.merged} were written; fix them and run again (rows already in merge)`,
+      );
       Object.assign(error, { rejected: written.rejected });
       throw error;
     }

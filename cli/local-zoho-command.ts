@@ -6,9 +6,14 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_CLIENT } from 'edge-token-store/testing';
 import { serveLocalZoho } from 'edge-token-store/testing/node';
 
-const { values } = parseArgs({ args: process.argv.slice(3), options: { port: { type: 'string', default: '8788' }, help: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  args: process.argv.slice(3),
+  options: { port: { type: 'string', default: '8788' }, help: { type: 'boolean', default: false } },
+});
 if (values.help) {
-  console.log('usage: edge-token-store local-zoho [--port N]   (default 8788; 0 picks a free port)\n  its /__admin/ test controls want Authorization: Bearer $LOCAL_ZOHO_ADMIN_TOKEN (when unset, a token is made and printed)');
+  console.log(
+    'usage: edge-token-store local-zoho [--port N]   (default 8788; 0 picks a free port)\n  its /__admin/ test controls want Authorization: Bearer $LOCAL_ZOHO_ADMIN_TOKEN (when unset, a token is made and printed)',
+  );
   process.exit(0);
 }
 const port = Number(values.port);

@@ -61,7 +61,7 @@ if (values.help) {
 }
 if (!values.device) fail(`login needs --device (the only way this command logs in)\n\n${USAGE}`);
 const clientId = values['client-id'] ?? fail(`--client-id is required\n\n${USAGE}`);
-const clientSecret = process.env.ZOHO_CLIENT_SECRET || fail('set ZOHO_CLIENT_SECRET to the client\'s secret (it is never taken as an argument)');
+const clientSecret = process.env.ZOHO_CLIENT_SECRET || fail("set ZOHO_CLIENT_SECRET to the client's secret (it is never taken as an argument)");
 const dataCenter = values['data-center'];
 if (dataCenter !== 'any' && !isDataCenter(dataCenter)) fail(`--data-center must be one of ${DATA_CENTER_IDS.join(', ')} or any`);
 const to = values.to ?? fail(`--to is required: ${TARGETS.join(', ')}\n\n${USAGE}`);
@@ -110,7 +110,8 @@ try {
   store = await target();
   const login = await oauth.startDeviceLogin({ scope: values.scope, signal: controller.signal });
   await show(login.verificationUrlComplete ?? login.verificationUrl, login.userCode);
-  const status = (poll?: DevicePoll) => `waiting for the person to accept: ${minutes(Math.max(0, login.expiresAt - Date.now()))} left${poll?.outcome === 'slow_down' ? ' (Zoho asked to poll slower)' : ''}`;
+  const status = (poll?: DevicePoll) =>
+    `waiting for the person to accept: ${minutes(Math.max(0, login.expiresAt - Date.now()))} left${poll?.outcome === 'slow_down' ? ' (Zoho asked to poll slower)' : ''}`;
   if (process.stdout.isTTY) countdown = setInterval(() => process.stdout.write(`\r${status()}   `), 1000);
   else console.log(status());
   const tokens = await login.tokens({ signal: controller.signal, onPoll: (poll) => (process.stdout.isTTY ? undefined : console.log(status(poll))) });
@@ -140,7 +141,9 @@ try {
   ]);
   if (failure) throw new Error(`${failure.code}: ${failure.message}`);
   // The user's name stays off the screen, as every secret does.
-  console.log(`${outcomes[0] === 'merged' ? 'replaced the token of' : 'saved a token for'} the Zoho user who accepted (data center ${oauth.dataCenterOf(tokens.apiDomain) ?? 'local'}), sealed, in ${store.describe}`);
+  console.log(
+    `${outcomes[0] === 'merged' ? 'replaced the token of' : 'saved a token for'} the Zoho user who accepted (data center ${oauth.dataCenterOf(tokens.apiDomain) ?? 'local'}), sealed, in ${store.describe}`,
+  );
 } catch (error) {
   clearInterval(countdown);
   if (process.stdout.isTTY) process.stdout.write('\n');

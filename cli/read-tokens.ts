@@ -19,7 +19,18 @@ export class UnreadableFile extends Error {
   override readonly name = 'UnreadableFile';
 }
 
-const COLUMNS = ['id', 'user_name', 'client_id', 'client_secret', 'refresh_token', 'access_token', 'grant_token', 'expiry_time', 'redirect_url', 'api_domain'] as const;
+const COLUMNS = [
+  'id',
+  'user_name',
+  'client_id',
+  'client_secret',
+  'refresh_token',
+  'access_token',
+  'grant_token',
+  'expiry_time',
+  'redirect_url',
+  'api_domain',
+] as const;
 type Column = (typeof COLUMNS)[number];
 const FIELD_OF: Record<Exclude<Column, 'expiry_time'>, keyof TokenQuery> = {
   id: 'id',
@@ -125,7 +136,12 @@ async function* readCsv(path: string): AsyncGenerator<SourceRow> {
   const first = await records.next();
   if (first.done) throw new UnreadableFile('the file is empty');
   // The SDK names the user column user_mail in CSV files and user_name in databases.
-  const header = first.value.fields.map((name) => name.trim().toLowerCase().replace(/^user_mail$/, 'user_name'));
+  const header = first.value.fields.map((name) =>
+    name
+      .trim()
+      .toLowerCase()
+      .replace(/^user_mail$/, 'user_name'),
+  );
   const legacy = COLUMNS.slice(0, 9);
   const known = (names: readonly string[]) => header.length === names.length && names.every((name, i) => header[i] === name);
   if (!known(COLUMNS) && !known(legacy)) {
@@ -148,7 +164,12 @@ async function* readSqlite(path: string): AsyncGenerator<SourceRow> {
   }
   const db = new sqlite.DatabaseSync(path, { readOnly: true });
   try {
-    const columns = new Set(db.prepare('SELECT name FROM pragma_table_info(?)').all('oauthtoken').map((row) => String(row.name)));
+    const columns = new Set(
+      db
+        .prepare('SELECT name FROM pragma_table_info(?)')
+        .all('oauthtoken')
+        .map((row) => String(row.name)),
+    );
     const missing = COLUMNS.slice(0, 9).filter((name) => !columns.has(name));
     if (columns.size === 0) throw new UnreadableFile('no table oauthtoken in the database');
     if (missing.length > 0) throw new UnreadableFile(`table oauthtoken lacks the columns ${missing.join(', ')}`);

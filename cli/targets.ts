@@ -71,9 +71,7 @@ class BulkFileKV implements KVNamespaceLike {
     const names = [...this.entries.keys()].filter((key) => key.startsWith(prefix)).sort();
     const start = cursor ? Number(cursor) : 0;
     const keys = names.slice(start, start + limit).map((name) => ({ name }));
-    return start + limit >= names.length
-      ? { keys, list_complete: true as const }
-      : { keys, list_complete: false as const, cursor: String(start + limit) };
+    return start + limit >= names.length ? { keys, list_complete: true as const } : { keys, list_complete: false as const, cursor: String(start + limit) };
   }
 }
 
@@ -119,7 +117,11 @@ export async function d1SqlTarget(out: string, keysJson: string | undefined, cur
   const store = createSqlStore({ db, cipher, table });
   const write = async (file: FileHandle) => {
     // The in-memory database holds this store's tables and index only.
-    const objects = db.prepare('SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type DESC, name').all() as { type: string; name: string; sql: string }[];
+    const objects = db.prepare('SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type DESC, name').all() as {
+      type: string;
+      name: string;
+      sql: string;
+    }[];
     // SQLite keeps each CREATE without its IF NOT EXISTS: put it back, so the file runs on a database that has the schema.
     for (const { sql } of objects) await file.write(`${sql.replace(/^CREATE (TABLE|INDEX) /, 'CREATE $1 IF NOT EXISTS ')};\n`);
     for (const { name } of objects.filter((o) => o.type === 'table')) {
@@ -198,7 +200,14 @@ function moduleClosure(dist: string, entries: string[]) {
 }
 
 /** The Worker that runs inside workerd to save each batch, next to the built library. */
-function importWorkerSource(kind: WranglerTargetOptions['kind'], binding: string, className: string, objectName: string | undefined, prefix?: string, table?: string) {
+function importWorkerSource(
+  kind: WranglerTargetOptions['kind'],
+  binding: string,
+  className: string,
+  objectName: string | undefined,
+  prefix?: string,
+  table?: string,
+) {
   const namespace = `env[${JSON.stringify(binding)}]`;
   const cipher = 'cipherFromSettings(env.TOKEN_STORE_KEYS, env.TOKEN_STORE_CURRENT_KEY)';
   const store =
@@ -207,8 +216,8 @@ function importWorkerSource(kind: WranglerTargetOptions['kind'], binding: string
       : kind === 'd1'
         ? `createSqlStore({ db: ${namespace}, table: ${JSON.stringify(table)}, cipher: ${cipher} })`
         : objectName !== undefined
-        ? `createDurableObjectStore({ namespace: ${namespace}, name: ${JSON.stringify(objectName)} })`
-        : `async (userName) => createDurableObjectStore({ namespace: ${namespace}, name: await userObjectName(env.USER_OBJECT_SECRET, userName) })`;
+          ? `createDurableObjectStore({ namespace: ${namespace}, name: ${JSON.stringify(objectName)} })`
+          : `async (userName) => createDurableObjectStore({ namespace: ${namespace}, name: await userObjectName(env.USER_OBJECT_SECRET, userName) })`;
   return `import { cipherFromSettings } from './store/cipher.js';
 import { createKVStore } from './backends/kv.js';
 import { createSqlStore } from './backends/sql.js';
@@ -257,12 +266,26 @@ export async function wranglerTarget(options: WranglerTargetOptions): Promise<Im
 
   const dist = fileURLToPath(new URL('../../', import.meta.url));
   const className = objectClass ?? 'TokenStoreObject';
-  const entry = { type: 'ESModule' as const, path: join(dist, '__import-worker.js'), contents: importWorkerSource(options.kind, binding, className, options.objectName, options.prefix, options.table) };
+  const entry = {
+    type: 'ESModule' as const,
+    path: join(dist, '__import-worker.js'),
+    contents: importWorkerSource(options.kind, binding, className, options.objectName, options.prefix, options.table),
+  };
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       name,
       cf: false,
-      modules: [entry, ...moduleClosure(dist, ['store/cipher.js', 'backends/kv.js', 'backends/sql.js', 'backends/durable-object.js', 'worker/naming.js', 'zoho/import-tokens.js'])],
+      modules: [
+        entry,
+        ...moduleClosure(dist, [
+          'store/cipher.js',
+          'backends/kv.js',
+          'backends/sql.js',
+          'backends/durable-object.js',
+          'worker/naming.js',
+          'zoho/import-tokens.js',
+        ]),
+      ],
       modulesRoot: dist,
       compatibilityDate: workerOptions.compatibilityDate ?? '2026-11-01',
       bindings: { TOKEN_STORE_KEYS: keys!, TOKEN_STORE_CURRENT_KEY: current!, USER_OBJECT_SECRET: userObjectSecret },
@@ -310,7 +333,15 @@ export function chosenTarget(to: string, flags: TargetFlags): (() => Promise<Imp
   const current = process.env.TOKEN_STORE_CURRENT_KEY;
   if (to === 'wrangler-kv' || to === 'wrangler-durable-object' || to === 'wrangler-d1') {
     const kind = to === 'wrangler-kv' ? ('kv' as const) : to === 'wrangler-d1' ? ('d1' as const) : ('durable-object' as const);
-    const options = { kind, config: flags.config, persistTo: flags['persist-to'], binding: flags.binding, objectName: flags['object-name'], prefix: flags.prefix, table: flags.table };
+    const options = {
+      kind,
+      config: flags.config,
+      persistTo: flags['persist-to'],
+      binding: flags.binding,
+      objectName: flags['object-name'],
+      prefix: flags.prefix,
+      table: flags.table,
+    };
     return () => wranglerTarget(options);
   }
   const out = flags.out;

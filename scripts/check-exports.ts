@@ -83,5 +83,8 @@ if (problems.length > 0) {
   console.error(`exports check failed:\n  ${problems.join('\n  ')}`);
   process.exit(1);
 }
-console.log(`exports check: ${Object.keys(pkg.exports).length} entry points match dist/; ${total} public values (at most ${PUBLIC_VALUES_LIMIT}) and ${testing} in the testing kit (at most ${TESTING_VALUES_LIMIT}):`);
-for (const { subpath, values, types } of counts) console.log(`  ${subpath.padEnd(18)} ${String(values.length + types.length).padStart(2)}  (${values.length} values, ${types.length} types)`);
+console.log(
+  `exports check: ${Object.keys(pkg.exports).length} entry points match dist/; ${total} public values (at most ${PUBLIC_VALUES_LIMIT}) and ${testing} in the testing kit (at most ${TESTING_VALUES_LIMIT}):`,
+);
+for (const { subpath, values, types } of counts)
+  console.log(`  ${subpath.padEnd(18)} ${String(values.length + types.length).padStart(2)}  (${values.length} values, ${types.length} types)`);

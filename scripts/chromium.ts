@@ -42,7 +42,9 @@ export function ensureChromium(log: (line: string) => void = console.log): strin
   if (found) return found;
   const debian = existsSync('/etc/debian_version') && existsSync('/usr/bin/apt-get');
   if (!debian || process.getuid?.() !== 0) {
-    throw new Error(`no Chromium found (looked at CHROMIUM_PATH, ${SYSTEM.join(', ')} and Playwright's cache). Install Chromium or Chrome, or set CHROMIUM_PATH.${debian ? ' On Debian, as root: apt-get install chromium.' : ''}`);
+    throw new Error(
+      `no Chromium found (looked at CHROMIUM_PATH, ${SYSTEM.join(', ')} and Playwright's cache). Install Chromium or Chrome, or set CHROMIUM_PATH.${debian ? ' On Debian, as root: apt-get install chromium.' : ''}`,
+    );
   }
   log("no Chromium found: installing Debian's chromium package (apt-get install chromium)");
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };

@@ -13,10 +13,23 @@ export interface RunningApp {
   adminToken: string;
 }
 
-export async function spawnStart(options: { port: number; zohoPort: number; stateDir: string; readyWithinMs: number; env?: Record<string, string> }): Promise<RunningApp> {
+export async function spawnStart(options: {
+  port: number;
+  zohoPort: number;
+  stateDir: string;
+  readyWithinMs: number;
+  env?: Record<string, string>;
+}): Promise<RunningApp> {
   const adminToken = options.env?.LOCAL_ZOHO_ADMIN_TOKEN ?? randomBytes(24).toString('base64url');
   const child = spawn(process.execPath, ['scripts/start.ts'], {
-    env: { ...process.env, LOCAL_ZOHO_ADMIN_TOKEN: adminToken, ...options.env, PORT: String(options.port), LOCAL_ZOHO_PORT: String(options.zohoPort), STATE_DIR: options.stateDir },
+    env: {
+      ...process.env,
+      LOCAL_ZOHO_ADMIN_TOKEN: adminToken,
+      ...options.env,
+      PORT: String(options.port),
+      LOCAL_ZOHO_PORT: String(options.zohoPort),
+      STATE_DIR: options.stateDir,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -37,7 +37,13 @@ function extensionId(): string {
 
 /** Writes .dev.vars, readable by this user only; values single-quoted (see below). */
 function writeDevVars(vars: Record<string, string>): void {
-  writeFileSync('.dev.vars', Object.entries(vars).map(([k, v]) => `${k}='${v}'`).join('\n') + '\n', { mode: 0o600 });
+  writeFileSync(
+    '.dev.vars',
+    Object.entries(vars)
+      .map(([k, v]) => `${k}='${v}'`)
+      .join('\n') + '\n',
+    { mode: 0o600 },
+  );
 }
 
 /**
@@ -108,9 +114,18 @@ const zoho = new LocalZoho({
   accessTokenSeconds: process.env.LOCAL_ZOHO_ACCESS_TOKEN_SECONDS ? Number(process.env.LOCAL_ZOHO_ACCESS_TOKEN_SECONDS) : undefined,
   clients: [
     // The Worker's callback at the root, and under /zoho, where the docs' examples of your own Worker mount the routes.
-    { clientId: CLIENT_ID, clientSecret: vars.ZOHO_CLIENT_SECRET!, redirectUris: APP_ORIGINS.flatMap((o) => [`${o}/auth/callback`, `${o}/zoho/auth/callback`]) },
+    {
+      clientId: CLIENT_ID,
+      clientSecret: vars.ZOHO_CLIENT_SECRET!,
+      redirectUris: APP_ORIGINS.flatMap((o) => [`${o}/auth/callback`, `${o}/zoho/auth/callback`]),
+    },
     { clientId: BROWSER_CLIENT_ID, type: 'client', redirectUris: APP_ORIGINS.map((o) => `${o}/?mode=browser`), jsDomains: APP_ORIGINS },
-    { clientId: EXTENSION_CLIENT_ID, type: 'mobile', clientSecret: vars.DEMO_EXTENSION_CLIENT_SECRET!, redirectUris: [`https://${extensionId()}.chromiumapp.org/`] },
+    {
+      clientId: EXTENSION_CLIENT_ID,
+      type: 'mobile',
+      clientSecret: vars.DEMO_EXTENSION_CLIENT_SECRET!,
+      redirectUris: [`https://${extensionId()}.chromiumapp.org/`],
+    },
   ],
 });
 if (existsSync(STATE)) zoho.restore(JSON.parse(readFileSync(STATE, 'utf8')));
@@ -140,7 +155,11 @@ await build({
 // Nothing local goes in the assets directory (wrangler deploy would publish it): the Worker
 // answers the in-browser page's settings from a --var below. demo/public/.assetsignore keeps
 // out the file older versions wrote there.
-writeFileSync('demo/extension/dist/config.json', JSON.stringify({ accountsUrl: ZOHO_URL, clientId: EXTENSION_CLIENT_ID, clientSecret: vars.DEMO_EXTENSION_CLIENT_SECRET }), { mode: 0o600 });
+writeFileSync(
+  'demo/extension/dist/config.json',
+  JSON.stringify({ accountsUrl: ZOHO_URL, clientId: EXTENSION_CLIENT_ID, clientSecret: vars.DEMO_EXTENSION_CLIENT_SECRET }),
+  { mode: 0o600 },
+);
 chmodSync('demo/extension/dist/config.json', 0o600);
 console.log(`local Zoho (accounts and CRM): US data center on ${server.url}, EU on ${euServer.url}`);
 

@@ -129,12 +129,8 @@ export function runConformance(name: string, factory: StoreFactory): void {
       });
 
       it('rule 3: a different client id does not match', async () => {
-        expect(
-          await store.findToken({ refreshToken: one.refreshToken!, clientId: '1000.OTHER', clientSecret: client.clientSecret }),
-        ).toBeNull();
-        expect(
-          await store.findToken({ grantToken: two.grantToken!, clientId: '1000.OTHER', clientSecret: client.clientSecret }),
-        ).toBeNull();
+        expect(await store.findToken({ refreshToken: one.refreshToken!, clientId: '1000.OTHER', clientSecret: client.clientSecret })).toBeNull();
+        expect(await store.findToken({ grantToken: two.grantToken!, clientId: '1000.OTHER', clientSecret: client.clientSecret })).toBeNull();
       });
 
       it('rule 3: a grant token takes precedence over the refresh token', async () => {
@@ -193,10 +189,7 @@ export function runConformance(name: string, factory: StoreFactory): void {
       it('refuses to give a second record a token another record holds', async () => {
         await store.saveToken(sampleToken(1));
         const before = await snapshot();
-        const error = await expectCode(
-          store.saveToken(sampleToken(2, { refreshToken: sampleToken(1).refreshToken })),
-          'CONFLICT',
-        );
+        const error = await expectCode(store.saveToken(sampleToken(2, { refreshToken: sampleToken(1).refreshToken })), 'CONFLICT');
         expect(error.message).not.toContain(sampleToken(1).refreshToken);
         await expectCode(store.saveToken({ userName: 'other:1', accessToken: sampleToken(1).accessToken }), 'CONFLICT');
         expect(await snapshot()).toEqual(before);
@@ -214,9 +207,7 @@ export function runConformance(name: string, factory: StoreFactory): void {
       });
 
       it('50 concurrent saves for one user leave exactly one record', async () => {
-        const saves = Array.from({ length: 50 }, (_, i) =>
-          store.saveToken(sampleToken(1, { accessToken: `concurrent-access-${i}`, expiryTime: 1000 + i })),
-        );
+        const saves = Array.from({ length: 50 }, (_, i) => store.saveToken(sampleToken(1, { accessToken: `concurrent-access-${i}`, expiryTime: 1000 + i })));
         const results = await Promise.all(saves);
         expect(new Set(results.map((t) => t.id)).size).toBe(1);
         const all = await store.getTokens();

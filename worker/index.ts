@@ -37,7 +37,8 @@ const app = {
     // An app route of your own, as docs/worker.md writes one: the user's Leads through their session.
     if (pathname === '/app/leads') {
       const session = await zoho.session(request, env);
-      if (!session) return Response.json({ error: 'unauthorized', message: 'log in at /auth/login' }, { status: 401, headers: { 'cache-control': 'no-store' } });
+      if (!session)
+        return Response.json({ error: 'unauthorized', message: 'log in at /auth/login' }, { status: 401, headers: { 'cache-control': 'no-store' } });
       return session.fetch('/crm/v8/Leads?fields=Last_Name,Company');
     }
     return zoho.fetch(request, env, ctx);

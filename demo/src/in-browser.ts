@@ -33,7 +33,9 @@ const SENTENCES: Record<string, string> = {
 };
 
 function say(error: unknown): void {
-  const text = isTokenStoreError(error) ? (SENTENCES[error.code] ?? `Something went wrong (${error.code}). Please try again.`) : 'Something went wrong. Please try again.';
+  const text = isTokenStoreError(error)
+    ? (SENTENCES[error.code] ?? `Something went wrong (${error.code}). Please try again.`)
+    : 'Something went wrong. Please try again.';
   $('b-error').textContent = text;
   $('b-error').hidden = false;
 }
@@ -96,7 +98,13 @@ async function main(): Promise<void> {
     try {
       const answer = oauth.tokenFromRedirect(fragment, { state: expected });
       const userName = await oauth.currentUser(answer);
-      await store.saveToken({ userName, clientId: oauth.clientId, accessToken: answer.accessToken, expiryTime: answer.expiryTime, apiDomain: answer.apiDomain });
+      await store.saveToken({
+        userName,
+        clientId: oauth.clientId,
+        accessToken: answer.accessToken,
+        expiryTime: answer.expiryTime,
+        apiDomain: answer.apiDomain,
+      });
     } catch (error) {
       say(error);
     }

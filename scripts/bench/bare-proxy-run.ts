@@ -9,10 +9,29 @@ export async function serveBareProxy(port: number, zoho: string, token: string):
   const dir = mkdtempSync(join(tmpdir(), 'ets-bare-'));
   const config = join(dir, 'wrangler.toml');
   writeFileSync(config, `name = "bare-proxy"\nmain = "${resolve(import.meta.dirname, 'bare-proxy.ts')}"\ncompatibility_date = "2026-11-01"\n`);
-  const child = spawn('wrangler', ['dev', '--config', config, '--ip', '127.0.0.1', '--port', String(port), '--persist-to', join(dir, 'state'), '--var', `ZOHO:${zoho}`, '--var', `TOKEN:${token}`, '--show-interactive-dev-session=false'], {
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    'wrangler',
+    [
+      'dev',
+      '--config',
+      config,
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--persist-to',
+      join(dir, 'state'),
+      '--var',
+      `ZOHO:${zoho}`,
+      '--var',
+      `TOKEN:${token}`,
+      '--show-interactive-dev-session=false',
+    ],
+    {
+      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   let started = false;
   await new Promise<void>((ready, fail) => {
@@ -21,7 +40,7 @@ export async function serveBareProxy(port: number, zoho: string, token: string):
     const seen = (chunk: Buffer) => {
       if (started) return;
       output += chunk;
-      if (output.includes('Ready on')) (started = true), clearTimeout(timer), ready();
+      if (output.includes('Ready on')) ((started = true), clearTimeout(timer), ready());
     };
     child.stdout.on('data', seen);
     child.stderr.on('data', seen);

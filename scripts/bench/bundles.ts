@@ -19,7 +19,17 @@ export default app;`;
  * wrangler resolves) or for Chromium (`browser`). The runtime's own modules stay imports.
  */
 export async function bundleFor(entry: string, outfile: string, platform: 'neutral' | 'browser'): Promise<string> {
-  await build({ entryPoints: [entry], bundle: true, format: 'esm', platform, outfile, external: ['cloudflare:*', 'node:*'], conditions: platform === 'neutral' ? ['workerd', 'worker', 'browser'] : [], mainFields: ['module', 'main'], logLevel: 'error' });
+  await build({
+    entryPoints: [entry],
+    bundle: true,
+    format: 'esm',
+    platform,
+    outfile,
+    external: ['cloudflare:*', 'node:*'],
+    conditions: platform === 'neutral' ? ['workerd', 'worker', 'browser'] : [],
+    mainFields: ['module', 'main'],
+    logLevel: 'error',
+  });
   return outfile;
 }
 
@@ -39,7 +49,11 @@ async function sizeOf(entry: { path: string } | { contents: string }): Promise<B
     mainFields: ['module', 'main'],
     external: ['cloudflare:*'],
     // The fixtures import the package by name; here that is its source, as the tests resolve it.
-    alias: { 'edge-token-store/worker': resolve(ROOT, 'src/worker/index.ts'), 'edge-token-store/hono': resolve(ROOT, 'src/hono/index.ts'), 'edge-token-store/mcp': resolve(ROOT, 'src/mcp/index.ts') },
+    alias: {
+      'edge-token-store/worker': resolve(ROOT, 'src/worker/index.ts'),
+      'edge-token-store/hono': resolve(ROOT, 'src/hono/index.ts'),
+      'edge-token-store/mcp': resolve(ROOT, 'src/mcp/index.ts'),
+    },
     minify: true,
     write: false,
     logLevel: 'silent',
@@ -51,7 +65,9 @@ async function sizeOf(entry: { path: string } | { contents: string }): Promise<B
 /** docs/mcp.md's server, as a user copies it: the MCP SDK, zod and workers-oauth-provider included. */
 const MCP_SERVER = /## Your own server\n\n```ts\n([\s\S]*?)```/.exec(readFileSync(resolve(ROOT, 'docs/mcp.md'), 'utf8'))![1]!;
 
-export async function bundleSizes(): Promise<Record<'framework-free Worker' | 'Hono app with zohoRoutes()' | 'MCP server (docs/mcp.md)' | 'Hono app without our routes', BundleSize>> {
+export async function bundleSizes(): Promise<
+  Record<'framework-free Worker' | 'Hono app with zohoRoutes()' | 'MCP server (docs/mcp.md)' | 'Hono app without our routes', BundleSize>
+> {
   return {
     'MCP server (docs/mcp.md)': await sizeOf({ contents: MCP_SERVER }),
     'framework-free Worker': await sizeOf({ path: resolve(ROOT, 'test/fixtures/plain/index.ts') }),

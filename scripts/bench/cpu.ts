@@ -19,7 +19,9 @@ function stat(pid: number): { parent: number; command: string; cpuMs: number } |
 
 /** The pids under `root` (itself included) whose command is `command`. */
 export function processesUnder(root: number, command: string): number[] {
-  const all = readdirSync('/proc').filter((name) => /^\d+$/.test(name)).map(Number);
+  const all = readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number);
   const parents = new Map(all.map((pid) => [pid, stat(pid)?.parent ?? 0]));
   const under = (pid: number): boolean => pid === root || (pid > 1 && under(parents.get(pid) ?? 0));
   return all.filter((pid) => under(pid) && stat(pid)?.command === command);

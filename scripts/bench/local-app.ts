@@ -10,7 +10,10 @@ import { readFileSync } from 'node:fs';
  */
 export async function workerSession(app: string, zoho: string, email: string, clientAddress = '127.0.0.1'): Promise<string> {
   const login = await fetch(`${app}/auth/login`, { redirect: 'manual' });
-  const stateCookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const stateCookie = login.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
   const consent = new URL(login.headers.get('location')!);
   const form = new URLSearchParams(consent.searchParams);
   form.set('email', email);

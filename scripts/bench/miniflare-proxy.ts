@@ -99,7 +99,10 @@ export async function miniflareProxyComparison(iterations: number): Promise<Mini
 
     const viaOurs = () => fetch(`${APP}/crm/v8/Leads?fields=Last_Name`, { headers: { cookie } });
     const viaBare = () => fetch(`http://127.0.0.1:${BARE_PORT}/crm/v8/Leads?fields=Last_Name`);
-    const sides = [['ours', viaOurs, oursPids], ['bare', viaBare, barePids]] as const;
+    const sides = [
+      ['ours', viaOurs, oursPids],
+      ['bare', viaBare, barePids],
+    ] as const;
     const samples = { ours: [] as number[], bare: [] as number[] };
     const cpu = { ours: 0, bare: 0 };
     // Taking turns after a warm-up; CPU over the same calls, per side.
@@ -110,11 +113,16 @@ export async function miniflareProxyComparison(iterations: number): Promise<Mini
         const response = await call();
         await response.arrayBuffer();
         if (response.status !== 200) throw new Error(`${side} under Miniflare: HTTP ${response.status}`);
-        if (i >= 0) samples[side].push(performance.now() - begin), (cpu[side] += cpuMsOf([...pids]) - cpuBefore);
+        if (i >= 0) (samples[side].push(performance.now() - begin), (cpu[side] += cpuMsOf([...pids]) - cpuBefore));
       }
     }
     const atFifty = await atFiftyTakingTurns(viaOurs, viaBare, Math.max(300, iterations * 3));
-    return { ours: latencyStat(samples.ours), bare: latencyStat(samples.bare), atFifty, cpuPerCall: { ours: cpu.ours / iterations, bare: cpu.bare / iterations } };
+    return {
+      ours: latencyStat(samples.ours),
+      bare: latencyStat(samples.bare),
+      atFifty,
+      cpuPerCall: { ours: cpu.ours / iterations, bare: cpu.bare / iterations },
+    };
   } finally {
     for (const stop of stops.reverse()) await stop();
   }

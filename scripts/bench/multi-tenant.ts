@@ -51,7 +51,7 @@ interface ObjectsPage {
 /** Every user object the directory knows, with its live counters. */
 async function allObjects(): Promise<ObjectsPage['objects']> {
   const all: ObjectsPage['objects'] = [];
-  for (let after = ''; ; ) {
+  for (let after = ''; ;) {
     const response = await fetch(`${APP}/admin/objects?limit=500&after=${encodeURIComponent(after)}`, { headers: adminHeaders() });
     if (!response.ok) throw new Error(`/admin/objects: HTTP ${response.status}`);
     const page = (await response.json()) as ObjectsPage;
@@ -65,14 +65,17 @@ const totalCalls = async () => (await allObjects()).reduce((sum, o) => sum + o.c
 /** The local Zoho's test controls want this token (each run of npm start here is given it). */
 const ADMIN_TOKEN = randomBytes(24).toString('base64url');
 const zohoAdminHeaders = { authorization: `Bearer ${ADMIN_TOKEN}` };
-const refreshesAtZoho = async (query = `client_id=${CLIENT_ID}`) => ((await (await fetch(`${ZOHO}/__admin/counts?${query}`, { headers: zohoAdminHeaders })).json()) as { refreshes: number }).refreshes;
+const refreshesAtZoho = async (query = `client_id=${CLIENT_ID}`) =>
+  ((await (await fetch(`${ZOHO}/__admin/counts?${query}`, { headers: zohoAdminHeaders })).json()) as { refreshes: number }).refreshes;
 
 /** Runs `count` tasks, `concurrency` at a time; `task(i)` gets the call's number. */
 async function pool(count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < count) await task(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) await task(next++);
+    }),
+  );
 }
 
 /** `users` in `orgs` (every other org in the EU data center) log in, each from its own address; then waits for the directory to list them all. */
@@ -198,7 +201,17 @@ export interface NaturalExpiryResult {
  * control: tokens that live an hour, the same windows, so whatever changes between before and
  * after in it is the run's own drift, not a refresh's doing.
  */
-export async function naturalExpiryLoad({ users, orgs, concurrency, refreshing = true }: { users: number; orgs: number; concurrency: number; refreshing?: boolean }): Promise<NaturalExpiryResult> {
+export async function naturalExpiryLoad({
+  users,
+  orgs,
+  concurrency,
+  refreshing = true,
+}: {
+  users: number;
+  orgs: number;
+  concurrency: number;
+  refreshing?: boolean;
+}): Promise<NaturalExpiryResult> {
   const tokenSeconds = refreshing ? REFRESH_AHEAD_SECONDS + LEAD_SECONDS : 3600;
   const app = await spawnStart({
     port: PORT,

@@ -35,7 +35,16 @@ export async function zohoFileStore(n: number, iterations: number): Promise<Stat
   const pick = (i: number) => saved[(i * 7919) % saved.length]!;
   // The SDK's own token objects, built as it builds them: (clientID, secret, grant, refresh, redirect, id, access, user).
   const sdkToken = (fields: Partial<Record<'clientId' | 'clientSecret' | 'grantToken' | 'refreshToken' | 'id' | 'accessToken' | 'user', string>>) =>
-    new SdkToken(fields.clientId ?? null, fields.clientSecret ?? null, fields.grantToken ?? null, fields.refreshToken ?? null, null, fields.id ?? null, fields.accessToken ?? null, fields.user ? new UserSignature(fields.user) : null);
+    new SdkToken(
+      fields.clientId ?? null,
+      fields.clientSecret ?? null,
+      fields.grantToken ?? null,
+      fields.refreshToken ?? null,
+      null,
+      fields.id ?? null,
+      fields.accessToken ?? null,
+      fields.user ? new UserSignature(fields.user) : null,
+    );
   const found = async (promise: Promise<unknown>) => {
     if (!(await promise)) throw new Error('FileStore lookup found nothing');
   };

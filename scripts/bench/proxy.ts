@@ -52,7 +52,11 @@ async function atConcurrency(call: () => Promise<Response>, calls: number, concu
 export type Throughput = { perSecond: number } & Stat;
 
 /** Throughput at concurrency 50: three rounds of `calls` each, ours and the bare proxy taking turns. */
-export async function atFiftyTakingTurns(ours: () => Promise<Response>, bare: () => Promise<Response>, calls: number): Promise<{ ours: Throughput[]; bare: Throughput[] }> {
+export async function atFiftyTakingTurns(
+  ours: () => Promise<Response>,
+  bare: () => Promise<Response>,
+  calls: number,
+): Promise<{ ours: Throughput[]; bare: Throughput[] }> {
   const rounds = { ours: [] as Throughput[], bare: [] as Throughput[] };
   for (let round = 0; round < 3; round++) {
     rounds.ours.push(await atConcurrency(ours, calls, 50));
@@ -92,12 +96,32 @@ export async function proxyOverhead(iterations: number): Promise<
     // An MCP client of the same user, authorized through the Zoho login; then its tool calls as plain JSON-RPC posts.
     const admin = localZohoAdmin(ZOHO, app.adminToken);
     const mcpAuth = new MemoryAuth();
-    await (await connectedClient({ app: APP, fetchApp: (input, init) => fetch(input, init), consent: async (url, email) => (await admin<{ location: string }>('consent', { url, email })).location }, mcpAuth, 'ana@example.com')).close();
-    const toolCall = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'list_records', arguments: { module: 'Leads', fields: 'Last_Name' } } });
+    await (
+      await connectedClient(
+        {
+          app: APP,
+          fetchApp: (input, init) => fetch(input, init),
+          consent: async (url, email) => (await admin<{ location: string }>('consent', { url, email })).location,
+        },
+        mcpAuth,
+        'ana@example.com',
+      )
+    ).close();
+    const toolCall = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'list_records', arguments: { module: 'Leads', fields: 'Last_Name' } },
+    });
     const viaMcp = () =>
       fetch(`${APP}/mcp`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${mcpAuth.saved!.access_token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' },
+        headers: {
+          authorization: `Bearer ${mcpAuth.saved!.access_token}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2025-06-18',
+        },
         body: toolCall,
       });
     // The least a Worker proxy can do, under its own wrangler dev, with the same access token's kind (a browser client's, valid an hour).
@@ -146,7 +170,10 @@ export async function proxyOverhead(iterations: number): Promise<
     const cpuMs = { ours: 0, bare: 0 };
     const ROUNDS = 3;
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [side, call] of [['ours', viaWorker], ['bare', viaBare]] as const) {
+      for (const [side, call] of [
+        ['ours', viaWorker],
+        ['bare', viaBare],
+      ] as const) {
         const before = cpuMsOf(pids[side]);
         for (let i = 0; i < iterations * 2; i++) await (await call()).arrayBuffer();
         cpuMs[side] += cpuMsOf(pids[side]) - before;

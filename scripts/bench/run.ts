@@ -74,10 +74,18 @@ const sdkFirstStorms = (results.sdkFirstStorms = await warmUpSdkStorms());
 for (const n of STORMS) {
   const zoho = new LocalZoho({ grantsPerWindow: 1000 });
   const zohoFetch: typeof fetch = (input, init) => zoho.fetch(new Request(input, init));
-  const oauth = zohoOAuth({ accountsUrl: 'http://zoho.local', clientId: '1000.LOCALCLIENT', clientSecret: 'local-client-secret', redirectUrl: DEFAULT_CLIENT.redirectUris[0], fetch: zohoFetch });
+  const oauth = zohoOAuth({
+    accountsUrl: 'http://zoho.local',
+    clientId: '1000.LOCALCLIENT',
+    clientSecret: 'local-client-secret',
+    redirectUrl: DEFAULT_CLIENT.redirectUris[0],
+    fetch: zohoFetch,
+  });
   const store = createMemoryStore();
   const manager = createTokenManager({ store, oauth, lock: null });
-  const saved = await manager.exchangeGrant(zoho.issueGrant({ clientId: '1000.LOCALCLIENT', email: 'ana@example.com', redirectUri: DEFAULT_CLIENT.redirectUris[0]! })!);
+  const saved = await manager.exchangeGrant(
+    zoho.issueGrant({ clientId: '1000.LOCALCLIENT', email: 'ana@example.com', redirectUri: DEFAULT_CLIENT.redirectUris[0]! })!,
+  );
   await store.saveToken({ id: saved.id, expiryTime: Date.now() - 1 });
   const begin = performance.now();
   const outcomes = await Promise.allSettled(Array.from({ length: n }, () => manager.getAccessToken({ id: saved.id })));
@@ -106,15 +114,21 @@ const zohoForWorkerd = new LocalZoho({
 // Miniflare 5 takes a new options shape; the v4 shape, converted, reads more plainly here.
 const mf = new Miniflare(
   convertV4MiniflareOptions({
-  cf: false,
-  modules: true,
-  scriptPath: 'bench-results/.build/workerd.js',
-  compatibilityDate: '2026-11-01',
-  kvNamespaces: ['KV'],
-  d1Databases: ['D1'],
-  durableObjects: { TOKEN_STORE_OBJECTS: { className: 'BenchTokenStoreObject', useSQLite: true } },
-  bindings: { TOKEN_STORE_KEYS: JSON.stringify({ k1: 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8' }), TOKEN_STORE_CURRENT_KEY: 'k1', ZOHO_CLIENT_ID: '1000.BENCH', ZOHO_CLIENT_SECRET: 'bench-secret', ZOHO_ACCOUNTS_URL: 'http://zoho.local' },
-  outboundService: (request) => zohoForWorkerd.fetch(request as unknown as Request) as never,
+    cf: false,
+    modules: true,
+    scriptPath: 'bench-results/.build/workerd.js',
+    compatibilityDate: '2026-11-01',
+    kvNamespaces: ['KV'],
+    d1Databases: ['D1'],
+    durableObjects: { TOKEN_STORE_OBJECTS: { className: 'BenchTokenStoreObject', useSQLite: true } },
+    bindings: {
+      TOKEN_STORE_KEYS: JSON.stringify({ k1: 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8' }),
+      TOKEN_STORE_CURRENT_KEY: 'k1',
+      ZOHO_CLIENT_ID: '1000.BENCH',
+      ZOHO_CLIENT_SECRET: 'bench-secret',
+      ZOHO_ACCOUNTS_URL: 'http://zoho.local',
+    },
+    outboundService: (request) => zohoForWorkerd.fetch(request as unknown as Request) as never,
   }),
 );
 const inWorkerd = async (scenario: string, n: number, iterations: number) => {
@@ -250,7 +264,9 @@ for (const [ours, peer] of pairs) {
 console.log(`\n3. Encryption cost: median ms, and sealed : plain findToken`);
 for (const [runtime, stats] of Object.entries(results.cipher)) {
   const ratio = stats['findToken, sealed']!.median / stats['findToken, plain']!.median;
-  console.log(`  ${pad(runtime, 10)} seal ${ms(stats['seal one record']!.median)}  open ${ms(stats['open one record']!.median)}  findToken plain ${ms(stats['findToken, plain']!.median)}  sealed ${ms(stats['findToken, sealed']!.median)}  ratio x${ratio.toFixed(1)}`);
+  console.log(
+    `  ${pad(runtime, 10)} seal ${ms(stats['seal one record']!.median)}  open ${ms(stats['open one record']!.median)}  findToken plain ${ms(stats['findToken, plain']!.median)}  sealed ${ms(stats['findToken, sealed']!.median)}  ratio x${ratio.toFixed(1)}`,
+  );
 }
 
 console.log(`\n4. Refresh storms: callers with one expired token -> calls reaching Zoho, callers served, ms until all answered`);
@@ -262,7 +278,11 @@ for (const [mode, byN] of Object.entries(results.storms)) {
   console.log(`  ${pad(mode, 62)}${cells.join('')}`);
 }
 console.log(`  (through the SDK: median of several storms per size, modes taking turns; each mode's first storm in`);
-console.log(`  this process, untimed above: ${Object.entries(sdkFirstStorms).map(([mode, t]) => `${mode} ${ms(t)} ms`).join(', ')})`);
+console.log(
+  `  this process, untimed above: ${Object.entries(sdkFirstStorms)
+    .map(([mode, t]) => `${mode} ${ms(t)} ms`)
+    .join(', ')})`,
+);
 
 console.log(`\n5. Proxy overhead under wrangler dev: GET /crm/v8/Leads, median ms (p99)`);
 for (const [series, stat] of Object.entries(results.proxy!)) {
@@ -271,45 +291,71 @@ for (const [series, stat] of Object.entries(results.proxy!)) {
 console.log(`  through the Worker : direct            x${results.proxy!.ratio.toFixed(1)}`);
 const bareOne = results.proxy!['a bare proxy Worker (fixed token)'];
 const oursOne = results.proxy!['through the Worker'];
-console.log(`  ours : bare, one at a time            p50 x${(oursOne.median / bareOne.median).toFixed(2)} (+${ms(oursOne.median - bareOne.median)} ms), p99 x${(oursOne.p99 / bareOne.p99).toFixed(2)}`);
+console.log(
+  `  ours : bare, one at a time            p50 x${(oursOne.median / bareOne.median).toFixed(2)} (+${ms(oursOne.median - bareOne.median)} ms), p99 x${(oursOne.p99 / bareOne.p99).toFixed(2)}`,
+);
 const fifty = results.proxy!.atFifty;
-console.log(`  at concurrency 50, rounds (ours | bare): ${fifty.ours.map((o, i) => `${o.perSecond.toFixed(0)}/s p50 ${ms(o.median)} | ${fifty.bare[i]!.perSecond.toFixed(0)}/s p50 ${ms(fifty.bare[i]!.median)}`).join('; ')}`);
+console.log(
+  `  at concurrency 50, rounds (ours | bare): ${fifty.ours.map((o, i) => `${o.perSecond.toFixed(0)}/s p50 ${ms(o.median)} | ${fifty.bare[i]!.perSecond.toFixed(0)}/s p50 ${ms(fifty.bare[i]!.median)}`).join('; ')}`,
+);
 const sum = (xs: { perSecond: number }[]) => xs.reduce((n, x) => n + x.perSecond, 0);
 console.log(`  ours : bare throughput at 50           x${(sum(fifty.ours) / sum(fifty.bare)).toFixed(2)}`);
 const cpu = results.proxy!.cpuPerCall;
 console.log(`  workerd CPU ms per call, one at a time  ours ${ms(cpu.ours)}, bare ${ms(cpu.bare)}: x${(cpu.ours / cpu.bare).toFixed(2)}`);
-console.log(`  object calls per call                   /crm/* ${results.proxy!.objectCallsPerCall.crm.toFixed(2)}, an app route ${results.proxy!.objectCallsPerCall.appRoute.toFixed(2)}, an MCP tool call ${results.proxy!.objectCallsPerCall.mcpTool.toFixed(2)}`);
+console.log(
+  `  object calls per call                   /crm/* ${results.proxy!.objectCallsPerCall.crm.toFixed(2)}, an app route ${results.proxy!.objectCallsPerCall.appRoute.toFixed(2)}, an MCP tool call ${results.proxy!.objectCallsPerCall.mcpTool.toFixed(2)}`,
+);
 
 const pm = results.proxyMiniflare!;
 console.log(`\n5b. The same comparison in workerd without wrangler dev (Miniflare from Node): GET /crm/v8/Leads`);
-console.log(`  one at a time, median ms (p99)          ours ${ms(pm.ours.median)} (${ms(pm.ours.p99)}), bare ${ms(pm.bare.median)} (${ms(pm.bare.p99)}): p50 x${(pm.ours.median / pm.bare.median).toFixed(2)} (+${ms(pm.ours.median - pm.bare.median)} ms)`);
-console.log(`  at concurrency 50, rounds (ours | bare): ${pm.atFifty.ours.map((o, i) => `${o.perSecond.toFixed(0)}/s p50 ${ms(o.median)} | ${pm.atFifty.bare[i]!.perSecond.toFixed(0)}/s p50 ${ms(pm.atFifty.bare[i]!.median)}`).join('; ')}`);
+console.log(
+  `  one at a time, median ms (p99)          ours ${ms(pm.ours.median)} (${ms(pm.ours.p99)}), bare ${ms(pm.bare.median)} (${ms(pm.bare.p99)}): p50 x${(pm.ours.median / pm.bare.median).toFixed(2)} (+${ms(pm.ours.median - pm.bare.median)} ms)`,
+);
+console.log(
+  `  at concurrency 50, rounds (ours | bare): ${pm.atFifty.ours.map((o, i) => `${o.perSecond.toFixed(0)}/s p50 ${ms(o.median)} | ${pm.atFifty.bare[i]!.perSecond.toFixed(0)}/s p50 ${ms(pm.atFifty.bare[i]!.median)}`).join('; ')}`,
+);
 console.log(`  ours : bare throughput at 50           x${(sum(pm.atFifty.ours) / sum(pm.atFifty.bare)).toFixed(2)}`);
-console.log(`  workerd CPU ms per call, one at a time  ours ${ms(pm.cpuPerCall.ours)}, bare ${ms(pm.cpuPerCall.bare)}: x${(pm.cpuPerCall.ours / pm.cpuPerCall.bare).toFixed(2)}`);
+console.log(
+  `  workerd CPU ms per call, one at a time  ours ${ms(pm.cpuPerCall.ours)}, bare ${ms(pm.cpuPerCall.bare)}: x${(pm.cpuPerCall.ours / pm.cpuPerCall.bare).toFixed(2)}`,
+);
 
 const mt = results.multiTenant!;
-console.log(`\n6. Multi-tenant load under wrangler dev: ${mt.users} users in ${mt.orgs} orgs, ${mt.calls} proxied GET /crm/v8/Leads at concurrency ${mt.concurrency}, every access token killed at Zoho halfway`);
+console.log(
+  `\n6. Multi-tenant load under wrangler dev: ${mt.users} users in ${mt.orgs} orgs, ${mt.calls} proxied GET /crm/v8/Leads at concurrency ${mt.concurrency}, every access token killed at Zoho halfway`,
+);
 console.log(`  errors                                  ${mt.errors}`);
-console.log(`  refreshes at Zoho                       ${mt.refreshes} (users called after the kill: ${mt.usersCalledAfterKill}); at the US server ${mt.refreshesByDataCenter.us}, the EU one ${mt.refreshesByDataCenter.eu}`);
-console.log(`  object calls per proxied call           ${mt.objectCallsPerCall.beforeKill.toFixed(2)} before the kill, ${mt.objectCallsPerCall.afterKill.toFixed(2)} after (the extra: one retry per refreshed user)`);
+console.log(
+  `  refreshes at Zoho                       ${mt.refreshes} (users called after the kill: ${mt.usersCalledAfterKill}); at the US server ${mt.refreshesByDataCenter.us}, the EU one ${mt.refreshesByDataCenter.eu}`,
+);
+console.log(
+  `  object calls per proxied call           ${mt.objectCallsPerCall.beforeKill.toFixed(2)} before the kill, ${mt.objectCallsPerCall.afterKill.toFixed(2)} after (the extra: one retry per refreshed user)`,
+);
 console.log(`  objects holding tokens                  ${mt.objectsHoldingTokens} (users: ${mt.users})`);
 console.log(`  proxied, median ms (p99)                ${ms(mt.proxied.median)} (${ms(mt.proxied.p99)}), ${mt.callsPerSecond.toFixed(0)} calls/s`);
-console.log(`  direct to Zoho, median ms (p99)         ${ms(mt.direct.median)} (${ms(mt.direct.p99)})   ratio x${(mt.proxied.median / mt.direct.median).toFixed(1)}`);
+console.log(
+  `  direct to Zoho, median ms (p99)         ${ms(mt.direct.median)} (${ms(mt.direct.p99)})   ratio x${(mt.proxied.median / mt.direct.median).toFixed(1)}`,
+);
 
 const ne = results.naturalExpiry;
 const nc = results.naturalExpiryControl;
 if (!ne || !nc) console.log('\n6b. Natural expiry: in the full run only (it waits minutes for tokens to pass their refresh points).');
 else {
-console.log(`\n6b. Natural expiry under wrangler dev: ${ne.users} users keep calling at concurrency ${ne.concurrency} while each one's token passes its refresh point (${ne.calls} calls)`);
-console.log(`  errors                                  ${ne.errors}${ne.firstError ? ` (first: ${ne.firstError})` : ''}`);
-console.log(`  refreshes at Zoho                       ${ne.refreshes} (users: ${ne.users})`);
-console.log(`  object calls per proxied call           ${ne.objectCallsPerCall.toFixed(2)}`);
-console.log(`  before any refresh point, median (p99)  ${ms(ne.before.median)} (${ms(ne.before.p99)}) ms over ${ne.before.calls} calls`);
-console.log(`  while the alarms refresh, median (p99)  ${ms(ne.during.median)} (${ms(ne.during.p99)}) ms over ${ne.during.calls} calls`);
-console.log(`  after every refresh, median (p99)       ${ms(ne.after.median)} (${ms(ne.after.p99)}) ms over ${ne.after.calls} calls; ${ne.callsPerSecond.toFixed(0)} calls/s`);
-const drift = (r: typeof ne) => `p99 after : before x${(r.after.p99 / r.before.p99).toFixed(2)}`;
-console.log(`  control (tokens outlive the run)        ${nc.errors} errors, ${nc.refreshes} refreshes; before ${ms(nc.before.median)} (${ms(nc.before.p99)}), after ${ms(nc.after.median)} (${ms(nc.after.p99)}) ms`);
-console.log(`  drift of the p99 over the run           refreshing ${drift(ne)}, control ${drift(nc)}`);
+  console.log(
+    `\n6b. Natural expiry under wrangler dev: ${ne.users} users keep calling at concurrency ${ne.concurrency} while each one's token passes its refresh point (${ne.calls} calls)`,
+  );
+  console.log(`  errors                                  ${ne.errors}${ne.firstError ? ` (first: ${ne.firstError})` : ''}`);
+  console.log(`  refreshes at Zoho                       ${ne.refreshes} (users: ${ne.users})`);
+  console.log(`  object calls per proxied call           ${ne.objectCallsPerCall.toFixed(2)}`);
+  console.log(`  before any refresh point, median (p99)  ${ms(ne.before.median)} (${ms(ne.before.p99)}) ms over ${ne.before.calls} calls`);
+  console.log(`  while the alarms refresh, median (p99)  ${ms(ne.during.median)} (${ms(ne.during.p99)}) ms over ${ne.during.calls} calls`);
+  console.log(
+    `  after every refresh, median (p99)       ${ms(ne.after.median)} (${ms(ne.after.p99)}) ms over ${ne.after.calls} calls; ${ne.callsPerSecond.toFixed(0)} calls/s`,
+  );
+  const drift = (r: typeof ne) => `p99 after : before x${(r.after.p99 / r.before.p99).toFixed(2)}`;
+  console.log(
+    `  control (tokens outlive the run)        ${nc.errors} errors, ${nc.refreshes} refreshes; before ${ms(nc.before.median)} (${ms(nc.before.p99)}), after ${ms(nc.after.median)} (${ms(nc.after.p99)}) ms`,
+  );
+  console.log(`  drift of the p99 over the run           refreshing ${drift(ne)}, control ${drift(nc)}`);
 }
 
 const bundles = results.bundles!;

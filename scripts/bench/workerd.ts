@@ -90,7 +90,9 @@ async function run(scenario: string, n: number, iterations: number, env: Env) {
     const start = performance.now();
     const results = await Promise.allSettled(
       Array.from({ length: n }, () =>
-        createTokenManager({ store: createDurableObjectStore({ namespace: env.TOKEN_STORE_OBJECTS as never, name: tag }), oauth }).getAccessToken({ id: saved.id }),
+        createTokenManager({ store: createDurableObjectStore({ namespace: env.TOKEN_STORE_OBJECTS as never, name: tag }), oauth }).getAccessToken({
+          id: saved.id,
+        }),
       ),
     );
     const ms = performance.now() - start;

@@ -7,10 +7,7 @@ declare module 'cloudflare:workers' {
       readonly id: { toString(): string };
       readonly storage: {
         readonly sql: {
-          exec<T extends Record<string, string | number | null | ArrayBuffer>>(
-            query: string,
-            ...bindings: unknown[]
-          ): { toArray(): T[] };
+          exec<T extends Record<string, string | number | null | ArrayBuffer>>(query: string, ...bindings: unknown[]): { toArray(): T[] };
         };
         transactionSync<T>(closure: () => T): T;
       };

@@ -116,9 +116,7 @@ export async function openIndexedDBStore(options: IndexedDBStoreOptions): Promis
   // Tabs, workers and an extension's contexts share the database; Web Locks (where present)
   // lets one save at a time through, and the re-check in `write` stays the guarantee.
   const locks = globalThis.navigator?.locks;
-  const crossContextLock = locks
-    ? <T>(task: () => Promise<T>) => locks.request(`edge-token-store:idb:${name}`, task) as Promise<T>
-    : undefined;
+  const crossContextLock = locks ? <T>(task: () => Promise<T>) => locks.request(`edge-token-store:idb:${name}`, task) as Promise<T> : undefined;
   return createRecordStore(idbBackend(db), cipherCodec(cipher, `idb:${name}`), { crossContextLock });
 }
 

@@ -21,9 +21,11 @@ export interface KVNamespaceLike {
   get(keys: string[]): Promise<Map<string, string | null>>;
   put(key: string, value: string): Promise<void>;
   delete(key: string): Promise<void>;
-  list(options: { prefix: string; cursor?: string | null; limit?: number }): Promise<
-    { keys: { name: string }[]; list_complete: false; cursor: string } | { keys: { name: string }[]; list_complete: true }
-  >;
+  list(options: {
+    prefix: string;
+    cursor?: string | null;
+    limit?: number;
+  }): Promise<{ keys: { name: string }[]; list_complete: false; cursor: string } | { keys: { name: string }[]; list_complete: true }>;
 }
 
 export interface KVStoreOptions {
@@ -70,10 +72,7 @@ function parseRecord(id: string, json: string | null | undefined): StoredRecord 
 }
 
 function limitReached(doing: string): TokenStoreError {
-  return new TokenStoreError(
-    'LIMIT_REACHED',
-    `stopped ${doing} at the KV operation budget; call again from a new invocation to continue`,
-  );
+  return new TokenStoreError('LIMIT_REACHED', `stopped ${doing} at the KV operation budget; call again from a new invocation to continue`);
 }
 
 const isTooManyWrites = (error: unknown) => /\b429\b|too many requests/i.test(String((error as Error | undefined)?.message ?? error));
@@ -88,7 +87,10 @@ function putWithRetry(kv: KVNamespaceLike, retry: KVStoreOptions['writeRetry'] =
       retryable: isTooManyWrites,
       sleep: (attempt) => sleep(ceiling(attempt) / 2 + Math.random() * (ceiling(attempt) / 2)),
       exhausted: (error) =>
-        new TokenStoreError('STORAGE_FAILED', `Workers KV refused the write ${attempts} times: too many writes to one key (429)`, { cause: error, retryAfterMs: ceiling(attempts) }),
+        new TokenStoreError('STORAGE_FAILED', `Workers KV refused the write ${attempts} times: too many writes to one key (429)`, {
+          cause: error,
+          retryAfterMs: ceiling(attempts),
+        }),
     });
 }
 

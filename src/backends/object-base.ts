@@ -79,7 +79,10 @@ export class ObjectTokens {
   /** The store (creating its table on first use). */
   store(): SealedTokenStore {
     // No lease table: an object serializes its own saves, so its store needs no lock.
-    this.#store ??= createRecordStore(sqlBackend(this.#storage.sql, 'durable-object', TOKENS_TABLE, { leases: false }).backend, rememberingOpens(cipherCodec(this.#keyRing(), this.#name)));
+    this.#store ??= createRecordStore(
+      sqlBackend(this.#storage.sql, 'durable-object', TOKENS_TABLE, { leases: false }).backend,
+      rememberingOpens(cipherCodec(this.#keyRing(), this.#name)),
+    );
     return this.#store;
   }
 

@@ -49,6 +49,10 @@ export async function callObject<S, T>(stubFor: () => S, rpc: (stub: S) => Promi
     // The platform's own flag; not a TokenStoreError's `retryable` (an overloaded object's says wait, not retry now).
     retryable: (cause) => !(cause instanceof TokenStoreError) && flag(cause, 'retryable'),
     sleep: (attempt) => sleep(Math.random() * baseDelayMs * 2 ** (attempt - 1)),
-    exhausted: (cause) => new TokenStoreError('STORAGE_FAILED', `the token store object failed ${attempts} times with a transient fault`, { cause, retryAfterMs: baseDelayMs * 2 ** attempts }),
+    exhausted: (cause) =>
+      new TokenStoreError('STORAGE_FAILED', `the token store object failed ${attempts} times with a transient fault`, {
+        cause,
+        retryAfterMs: baseDelayMs * 2 ** attempts,
+      }),
   });
 }

@@ -46,10 +46,12 @@ const TRANSIENT = /Network connection lost|storage caused object to be reset|res
 function classify(error: unknown, doing: string): Error {
   const text = String((error as { message?: unknown })?.message ?? error);
   if (/UNIQUE constraint|PRIMARY KEY/i.test(text)) return new WriteConflict('another record holds one of these values');
-  if (/SQLITE_BUSY|database is locked|SQLITE_LOCKED/i.test(text)) return new TokenStoreError('STORAGE_FAILED', `the database is locked by another writer while ${doing}`, { cause: error, retryAfterMs: 100 });
+  if (/SQLITE_BUSY|database is locked|SQLITE_LOCKED/i.test(text))
+    return new TokenStoreError('STORAGE_FAILED', `the database is locked by another writer while ${doing}`, { cause: error, retryAfterMs: 100 });
   if (/readonly|read-only/i.test(text)) return new TokenStoreError('STORAGE_FAILED', `the database is read-only while ${doing}`, { cause: error });
   if (/SQLITE_FULL|database or disk is full/i.test(text)) return new TokenStoreError('STORAGE_FAILED', `the disk is full while ${doing}`, { cause: error });
-  if (TRANSIENT.test(text)) return new TokenStoreError('STORAGE_FAILED', `the database failed for a moment while ${doing}`, { cause: error, retryAfterMs: 100 });
+  if (TRANSIENT.test(text))
+    return new TokenStoreError('STORAGE_FAILED', `the database failed for a moment while ${doing}`, { cause: error, retryAfterMs: 100 });
   return new TokenStoreError('STORAGE_FAILED', `the database failed while ${doing}`, { cause: error });
 }
 
@@ -70,14 +72,24 @@ async function statement(driver: SqlDriver, sql: string, params: unknown[], doin
 /** Creates the tables on first use, and refuses a database a newer version wrote. */
 async function migrate(driver: SqlDriver, t: string, leases: boolean): Promise<void> {
   // A file shared by processes: wait up to 5 s for another writer's lock rather than fail at once.
-  if (driver.name === 'node-sqlite' || driver.name === 'bun-sqlite' || driver.name === 'better-sqlite3') await statement(driver, 'PRAGMA busy_timeout = 5000', [], 'setting the busy timeout');
+  if (driver.name === 'node-sqlite' || driver.name === 'bun-sqlite' || driver.name === 'better-sqlite3')
+    await statement(driver, 'PRAGMA busy_timeout = 5000', [], 'setting the busy timeout');
   await statement(driver, `CREATE TABLE IF NOT EXISTS ${t}_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)`, [], 'creating the schema');
   const { rows } = await statement(driver, `SELECT value FROM ${t}_meta WHERE key = 'schema_version'`, [], 'reading the schema version');
   const version = rows[0] ? Number(rows[0].value) : 0;
-  if (version > SQL_SCHEMA_VERSION) throw new TokenStoreError('STORAGE_FAILED', `the table ${t} has schema version ${version}, newer than this code's ${SQL_SCHEMA_VERSION}: upgrade edge-token-store`);
+  if (version > SQL_SCHEMA_VERSION)
+    throw new TokenStoreError(
+      'STORAGE_FAILED',
+      `the table ${t} has schema version ${version}, newer than this code's ${SQL_SCHEMA_VERSION}: upgrade edge-token-store`,
+    );
   if (version === SQL_SCHEMA_VERSION) return;
   for (const sql of schemaV1(t, leases)) await statement(driver, sql, [], 'creating the schema');
-  await statement(driver, `INSERT INTO ${t}_meta (key, value) VALUES ('schema_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, [String(SQL_SCHEMA_VERSION)], 'recording the schema version');
+  await statement(
+    driver,
+    `INSERT INTO ${t}_meta (key, value) VALUES ('schema_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`,
+    [String(SQL_SCHEMA_VERSION)],
+    'recording the schema version',
+  );
 }
 
 function recordBackend(driver: SqlDriver, t: string, ready: () => Promise<void>): RecordBackend {
@@ -94,7 +106,11 @@ function recordBackend(driver: SqlDriver, t: string, ready: () => Promise<void>)
     },
     async write(next, previous) {
       if (!previous) {
-        await run(`INSERT INTO ${t} (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`, [next.id, next.keyId, next.data, ...digests(next)], 'writing a record');
+        await run(
+          `INSERT INTO ${t} (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`,
+          [next.id, next.keyId, next.data, ...digests(next)],
+          'writing a record',
+        );
         return;
       }
       // Compare-and-swap: only the record this save read is replaced; anything else is a conflict, re-planned.
@@ -156,7 +172,12 @@ function leaseLock(driver: SqlDriver, t: string, ready: () => Promise<void>): Lo
  * migration is tried again by the next call). `leases: false` (a Durable Object, which
  * serializes its own saves) makes no lease table; its lock is then never to be used.
  */
-export function sqlBackend(db: unknown, driverName: SqlDriverName, table: string, { leases = true }: { leases?: boolean } = {}): { backend: RecordBackend; lock: Lock } {
+export function sqlBackend(
+  db: unknown,
+  driverName: SqlDriverName,
+  table: string,
+  { leases = true }: { leases?: boolean } = {},
+): { backend: RecordBackend; lock: Lock } {
   const driver = driverFor(db, driverName);
   let migrated: Promise<void> | null = null;
   const ready = () => (migrated ??= migrate(driver, table, leases).catch((error) => ((migrated = null), Promise.reject(error))));

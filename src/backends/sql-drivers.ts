@@ -59,7 +59,10 @@ export function driverFor(db: unknown, name: SqlDriverName): SqlDriver {
       return {
         name,
         async run(sql, params) {
-          const { results, meta } = await d1.prepare(sql).bind(...bindable(params)).all();
+          const { results, meta } = await d1
+            .prepare(sql)
+            .bind(...bindable(params))
+            .all();
           return { rows: results ?? [], changes: meta?.changes ?? 0 };
         },
       };
@@ -83,7 +86,8 @@ export function driverFor(db: unknown, name: SqlDriverName): SqlDriver {
         name,
         async run(sql, params) {
           let prepared = statements.get(sql);
-          if (!prepared) statements.set(sql, (prepared = { statement: sync.prepare(sql), reads: /^\s*(SELECT|PRAGMA)\b/i.test(sql) || /\bRETURNING\b/i.test(sql) }));
+          if (!prepared)
+            statements.set(sql, (prepared = { statement: sync.prepare(sql), reads: /^\s*(SELECT|PRAGMA)\b/i.test(sql) || /\bRETURNING\b/i.test(sql) }));
           const values = bindable(params);
           if (prepared.reads) return { rows: prepared.statement.all(...values), changes: 0 };
           return { rows: [], changes: Number(prepared.statement.run(...values).changes) };

@@ -39,9 +39,14 @@ export interface SqlStoreOptions {
 export function createSqlStore(options: SqlStoreOptions): SealedTokenStore & LockingTokenStore {
   const { db, cipher, table = 'ets_tokens' } = options ?? ({} as SqlStoreOptions);
   if (!cipher || typeof cipher.seal !== 'function') throw new TokenStoreError('INVALID_INPUT', 'createSqlStore: cipher is required (createCipher)');
-  if (typeof table !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,47}$/.test(table)) throw new TokenStoreError('INVALID_INPUT', 'createSqlStore: table must be a plain SQL name (letters, digits, _)');
+  if (typeof table !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,47}$/.test(table))
+    throw new TokenStoreError('INVALID_INPUT', 'createSqlStore: table must be a plain SQL name (letters, digits, _)');
   const name = options.driver ?? detectDriver(db);
-  if (!name) throw new TokenStoreError('INVALID_INPUT', 'createSqlStore: db must be a D1 binding, ctx.storage.sql, or a node:sqlite, bun:sqlite or better-sqlite3 database');
+  if (!name)
+    throw new TokenStoreError(
+      'INVALID_INPUT',
+      'createSqlStore: db must be a D1 binding, ctx.storage.sql, or a node:sqlite, bun:sqlite or better-sqlite3 database',
+    );
   const { backend, lock } = sqlBackend(db, name, table);
   return Object.assign(createRecordStore(backend, cipherCodec(cipher, `sql:${table}`)), { lock });
 }

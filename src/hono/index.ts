@@ -9,7 +9,15 @@
  */
 import { Hono, type MiddlewareHandler } from 'hono';
 import { TokenStoreError } from '../store/errors.ts';
-import { createZohoHandler, getZohoSession, type ZohoEnv, type ZohoHandler, type ZohoSession, type ZohoSessionOptions, type ZohoWorkerOptions } from '../worker/index.ts';
+import {
+  createZohoHandler,
+  getZohoSession,
+  type ZohoEnv,
+  type ZohoHandler,
+  type ZohoSession,
+  type ZohoSessionOptions,
+  type ZohoWorkerOptions,
+} from '../worker/index.ts';
 
 /** What `zohoRoutes()` makes: a Hono app to mount, and the session middleware that follows its options. */
 export type ZohoRoutes = Hono<ZohoApp> & {
@@ -69,10 +77,12 @@ export function zohoRoutes(options: ZohoWorkerOptions = {}): ZohoRoutes {
     await next();
   });
   return Object.assign(app, {
-    session: (sessionOptions?: { allowCrossSite?: boolean }): MiddlewareHandler<ZohoApp> => async (c, next) => {
-      c.set('zoho', await sessions.session(c.req.raw, c.env, sessionOptions));
-      await next();
-    },
+    session:
+      (sessionOptions?: { allowCrossSite?: boolean }): MiddlewareHandler<ZohoApp> =>
+      async (c, next) => {
+        c.set('zoho', await sessions.session(c.req.raw, c.env, sessionOptions));
+        await next();
+      },
   });
 }
 

@@ -55,7 +55,12 @@ async function start(request: Request, env: McpEnv, options: ResolvedOptions, au
   const config = configOf(env);
   const binding = browserBinding(request);
   const scope = grantedScopes(authRequest.scope);
-  const ticket = await signTicket(config, { request: authRequest, scope, binding: await bindingHash(config, binding.value), expires: Date.now() + CONSENT_TTL_MS });
+  const ticket = await signTicket(config, {
+    request: authRequest,
+    scope,
+    binding: await bindingHash(config, binding.value),
+    expires: Date.now() + CONSENT_TTL_MS,
+  });
   return consentPage({
     clientName: client?.clientName?.trim() || authRequest.clientId,
     redirectUri: authRequest.redirectUri,
@@ -118,10 +123,13 @@ async function finish(request: Request, env: McpEnv, options: ResolvedOptions): 
 export async function answerAuthorize(request: Request, env: McpEnv, options: ResolvedOptions, authorizePath: string, url: URL): Promise<Response | null> {
   const path = url.pathname;
   const step =
-    request.method === 'GET' && path === authorizePath ? start
-    : request.method === 'POST' && path === `${authorizePath}/consent` ? decide
-    : request.method === 'GET' && path === `${authorizePath}/done` ? finish
-    : null;
+    request.method === 'GET' && path === authorizePath
+      ? start
+      : request.method === 'POST' && path === `${authorizePath}/consent`
+        ? decide
+        : request.method === 'GET' && path === `${authorizePath}/done`
+          ? finish
+          : null;
   if (!step) return null;
   if (!env.OAUTH_PROVIDER) throw new Error('edge-token-store/mcp: the authorize routes run inside workers-oauth-provider');
   try {

@@ -88,7 +88,14 @@ function destination(redirectUri: string): string {
  * Zoho's accounts server, or the client's redirect URI on Deny), and the page holds no
  * content but the escaped form.
  */
-export function consentPage(options: { clientName: string; redirectUri: string; scope: McpScope[]; ticket: string; action: string; setCookie: string }): Response {
+export function consentPage(options: {
+  clientName: string;
+  redirectUri: string;
+  scope: McpScope[];
+  ticket: string;
+  action: string;
+  setCookie: string;
+}): Response {
   const { clientName, redirectUri, scope, ticket, action } = options;
   const access = scope.map((s) => `<li>${escape(MCP_SCOPES[s])}</li>`).join('');
   const body = `<!doctype html><meta charset="utf-8"><meta name="viewport" content="width=device-width">

@@ -25,7 +25,11 @@ export interface ZohoGrantProps {
 export type GrantCallOutcome = 'ok' | 'dead' | 'busy' | 'refused';
 
 /** The grant props for the user logged in by the request's session cookie, or null (no live session). One object call. */
-export async function grantPropsOf(request: Request, env: Env, options: ResolvedOptions): Promise<{ props: Pick<ZohoGrantProps, 'tokenRef'>; userId: string } | null> {
+export async function grantPropsOf(
+  request: Request,
+  env: Env,
+  options: ResolvedOptions,
+): Promise<{ props: Pick<ZohoGrantProps, 'tokenRef'>; userId: string } | null> {
   env = envWithBindings(env, options.bindings);
   const session = await sessionOf(request, env, configOf(env));
   const info = session && (await ask(userObject(env, session.ref), (s) => s.me(session.sessionId)));
@@ -40,7 +44,13 @@ export async function grantPropsOf(request: Request, env: Env, options: Resolved
  * `dead`: Zoho no longer accepts the user's login (revoked, refresh token gone); `busy`: Zoho
  * or the store asks to wait (the answer's Retry-After says how long).
  */
-export async function grantFetch(env: Env, props: ZohoGrantProps, path: string, init: RequestInit, options: ResolvedOptions): Promise<{ response: Response; outcome: GrantCallOutcome }> {
+export async function grantFetch(
+  env: Env,
+  props: ZohoGrantProps,
+  path: string,
+  init: RequestInit,
+  options: ResolvedOptions,
+): Promise<{ response: Response; outcome: GrantCallOutcome }> {
   env = envWithBindings(env, options.bindings);
   // A grant that may only read makes no call that writes, whatever tool asks (ours or the app's).
   const method = (init.method ?? 'GET').toUpperCase();

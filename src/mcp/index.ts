@@ -67,7 +67,8 @@ export function createZohoMcp(options: ZohoMcpOptions) {
   if (!resolved) throw invalid('handler must be what createZohoHandler() or createZohoWorker() returned');
   const authorizePath = options.authorizePath ?? '/authorize';
   if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(authorizePath)) throw invalid('authorizePath must be a path such as "/authorize"');
-  if (options.resource !== undefined && !URL.canParse(options.resource)) throw invalid('resource must be the MCP endpoint URL, such as "https://crm-mcp.example.com/mcp"');
+  if (options.resource !== undefined && !URL.canParse(options.resource))
+    throw invalid('resource must be the MCP endpoint URL, such as "https://crm-mcp.example.com/mcp"');
   if (options.tools !== undefined && typeof options.tools !== 'function') throw invalid('tools must be a function');
   const { name = 'zoho-crm', version = '1.0.0', resource, tools } = options;
   const apiHandler = mcpApiHandler({ name, version, ...(tools ? { tools } : {}) }, resolved);
@@ -100,14 +101,19 @@ export function createZohoMcp(options: ZohoMcpOptions) {
   const endpoints = { authorize: authorizePath, token: TOKEN_PATH, register: REGISTER_PATH };
   return {
     /** The MCP server's answer to its own paths; null for every other request (and for all, when no resource URL is set). */
-    async route(request: Request, env: Omit<McpEnv, 'OAUTH_PROVIDER' | 'OAUTH_KV'> & { OAUTH_KV?: KVNamespace }, ctx: ExecutionContext): Promise<Response | null> {
+    async route(
+      request: Request,
+      env: Omit<McpEnv, 'OAUTH_PROVIDER' | 'OAUTH_KV'> & { OAUTH_KV?: KVNamespace },
+      ctx: ExecutionContext,
+    ): Promise<Response | null> {
       const url = resource ?? env.MCP_RESOURCE_URL;
       if (!url) return null;
       if (!env.OAUTH_KV) throw misconfigured('the MCP server needs a KV namespace bound as OAUTH_KV');
       const { apiPath, handler } = providerFor(url);
       const at = new URL(request.url);
       const path = at.pathname;
-      const ours = path.startsWith('/.well-known/oauth-') || [apiPath, authorizePath, TOKEN_PATH, REGISTER_PATH].some((p) => path === p || path.startsWith(`${p}/`));
+      const ours =
+        path.startsWith('/.well-known/oauth-') || [apiPath, authorizePath, TOKEN_PATH, REGISTER_PATH].some((p) => path === p || path.startsWith(`${p}/`));
       if (!ours) return null;
       const checked = await withinLimits(request, env as McpEnv, at, endpoints);
       if (checked instanceof Response) return checked;

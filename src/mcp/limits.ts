@@ -50,7 +50,12 @@ function limitedEndpoint(pathname: string, endpoints: { authorize: string; token
  * The request to hand the provider (a registration's body read and checked), or our answer
  * when it is refused: 429 past the rate, 413 or 400 for a registration out of bounds.
  */
-export async function withinLimits(request: Request, env: McpEnv, url: URL, endpoints: { authorize: string; token: string; register: string }): Promise<Request | Response> {
+export async function withinLimits(
+  request: Request,
+  env: McpEnv,
+  url: URL,
+  endpoints: { authorize: string; token: string; register: string },
+): Promise<Request | Response> {
   const endpoint = limitedEndpoint(url.pathname, endpoints);
   if (!endpoint) return request;
   // Cloudflare sets cf-connecting-ip; without it (some local runs) there is no address to count.

@@ -11,9 +11,18 @@ import type { GrantCallOutcome } from './grant.ts';
 
 export type GrantCrm = (path: string, init?: RequestInit) => Promise<{ response: Response; outcome: GrantCallOutcome }>;
 
-const module = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,99}$/).describe("A module's API name: Leads, Contacts, Accounts, Deals, or a custom module's");
-const fields = z.string().regex(/^[A-Za-z0-9_$]+(,[A-Za-z0-9_$]+){0,49}$/).describe('Field API names, comma-separated (at most 50), e.g. Last_Name,Email');
-const recordId = z.string().regex(/^\d{1,19}$/).describe("A record's id (a string of digits)");
+const module = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_]{0,99}$/)
+  .describe("A module's API name: Leads, Contacts, Accounts, Deals, or a custom module's");
+const fields = z
+  .string()
+  .regex(/^[A-Za-z0-9_$]+(,[A-Za-z0-9_$]+){0,49}$/)
+  .describe('Field API names, comma-separated (at most 50), e.g. Last_Name,Email');
+const recordId = z
+  .string()
+  .regex(/^\d{1,19}$/)
+  .describe("A record's id (a string of digits)");
 
 /** What to do about each of Zoho's error codes, for the model calling the tool. */
 const ADVICE: Record<string, string> = {
@@ -30,7 +39,10 @@ const ADVICE: Record<string, string> = {
   insufficient_scope: 'This grant may only read; the client must authorize again asking for crm.write.',
 };
 
-const text = (value: unknown, isError = false): CallToolResult => ({ content: [{ type: 'text', text: typeof value === 'string' ? value : JSON.stringify(value, null, 2) }], ...(isError ? { isError } : {}) });
+const text = (value: unknown, isError = false): CallToolResult => ({
+  content: [{ type: 'text', text: typeof value === 'string' ? value : JSON.stringify(value, null, 2) }],
+  ...(isError ? { isError } : {}),
+});
 
 /** A tool's answer from Zoho's: its data, "nothing found", or an error that says what to do. */
 async function answer(call: Promise<{ response: Response; outcome: GrantCallOutcome }>): Promise<CallToolResult> {
@@ -45,7 +57,10 @@ async function answer(call: Promise<{ response: Response; outcome: GrantCallOutc
   if (response.ok || response.status === 207) return text(body);
   const code = String(body?.code ?? body?.error ?? response.status);
   const message = String(body?.message ?? 'the call failed');
-  return text(`Zoho answered ${code}: ${message}. ${ADVICE[code] ?? 'Check the arguments.'}${body?.details ? ` Details: ${JSON.stringify(body.details)}` : ''}`, true);
+  return text(
+    `Zoho answered ${code}: ${message}. ${ADVICE[code] ?? 'Check the arguments.'}${body?.details ? ` Details: ${JSON.stringify(body.details)}` : ''}`,
+    true,
+  );
 }
 
 /** The CRM tools a grant's scopes allow: the three that read always, `create_record` only with `crm.write`. */
@@ -58,10 +73,8 @@ export function registerCrmTools(server: McpServer, crm: GrantCrm, scope: readon
     },
     ({ module, fields, page }) => answer(crm(`/crm/v8/${module}?fields=${fields}${page ? `&page=${page}` : ''}`)),
   );
-  server.registerTool(
-    'get_record',
-    { description: 'Get one record by id, with all its fields.', inputSchema: { module, id: recordId } },
-    ({ module, id }) => answer(crm(`/crm/v8/${module}/${id}`)),
+  server.registerTool('get_record', { description: 'Get one record by id, with all its fields.', inputSchema: { module, id: recordId } }, ({ module, id }) =>
+    answer(crm(`/crm/v8/${module}/${id}`)),
   );
   server.registerTool(
     'search_records',
@@ -88,6 +101,7 @@ export function registerCrmTools(server: McpServer, crm: GrantCrm, scope: readon
       description: "Create one record in a module; `record` holds its fields by API name (the module's mandatory ones included).",
       inputSchema: { module, record: z.record(z.string().regex(/^[A-Za-z0-9_$]+$/), z.unknown()) },
     },
-    ({ module, record }) => answer(crm(`/crm/v8/${module}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ data: [record] }) })),
+    ({ module, record }) =>
+      answer(crm(`/crm/v8/${module}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ data: [record] }) })),
   );
 }

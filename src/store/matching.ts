@@ -17,9 +17,7 @@ import type { OAuthToken, TokenQuery } from './types.ts';
 export const INDEX_FIELDS = ['userName', 'accessToken', 'refreshToken', 'grantToken'] as const;
 export type IndexField = (typeof INDEX_FIELDS)[number];
 
-export type Lookup =
-  | { field: IndexField; value: string; clientId?: string }
-  | { field: 'id'; value: string };
+export type Lookup = { field: IndexField; value: string; clientId?: string } | { field: 'id'; value: string };
 
 const given = (v: string | null | undefined): v is string => typeof v === 'string' && v !== '';
 
@@ -81,14 +79,9 @@ export function planSave(
 ): { token: OAuthToken; insert: boolean } {
   const target = byId ?? byLookup;
   const changes = Object.fromEntries(Object.entries(input).filter(([k, v]) => k !== 'id' && v !== undefined));
-  const token: OAuthToken = target
-    ? { ...target, ...changes, id: target.id }
-    : { ...EMPTY, ...changes, id: input.id ?? freshId() };
+  const token: OAuthToken = target ? { ...target, ...changes, id: target.id } : { ...EMPTY, ...changes, id: input.id ?? freshId() };
   if (!given(token.accessToken) && !given(token.refreshToken) && !given(token.grantToken)) {
-    throw new TokenStoreError(
-      'INVALID_INPUT',
-      'token carries no access, refresh or grant token, and the store keeps none for it',
-    );
+    throw new TokenStoreError('INVALID_INPUT', 'token carries no access, refresh or grant token, and the store keeps none for it');
   }
   return { token, insert: target === null };
 }

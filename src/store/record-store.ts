@@ -69,11 +69,7 @@ export interface RecordStoreOptions {
 /** Up to ~2^attempt ms of random delay, so writers that collided do not collide again in step. */
 const backoff = (attempt: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.random() * 2 ** attempt));
 
-export function createRecordStore(
-  backend: RecordBackend,
-  codec: RecordCodec,
-  options: RecordStoreOptions = {},
-): SealedTokenStore {
+export function createRecordStore(backend: RecordBackend, codec: RecordCodec, options: RecordStoreOptions = {}): SealedTokenStore {
   const mutex = createMutex();
   const { crossContextLock } = options;
   const exclusive = <T>(task: () => Promise<T>) => mutex(crossContextLock ? () => crossContextLock(task) : task);

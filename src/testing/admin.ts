@@ -111,7 +111,9 @@ export async function answerAdmin(zoho: Controls, request: Request, url: URL): P
       return code ? json({ code }) : json({ error: 'refused' }, 400);
     }
     case 'device':
-      return zoho.decideDevice(params.get('user_code') ?? '', email ?? '', params.get('decision') === 'reject') ? json({ ok: true }) : json({ error: 'refused' }, 400);
+      return zoho.decideDevice(params.get('user_code') ?? '', email ?? '', params.get('decision') === 'reject')
+        ? json({ ok: true })
+        : json({ error: 'refused' }, 400);
     case 'revoke-user':
       if (!email || !clientId) break;
       return json({ revoked: zoho.revokeUserAccess(email, clientId) });

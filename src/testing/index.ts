@@ -6,4 +6,13 @@
 export { LocalZoho } from './local-zoho.ts';
 export type { LocalZohoCounts, LocalZohoEdition, LocalZohoGrant, LocalZohoOptions, LocalZohoPkceMode, LocalZohoUsage } from './options.ts';
 export type { LocalZohoField, LocalZohoFieldType, LocalZohoModule } from './crm/modules.ts';
-export { APP_SCOPE, DEFAULT_CLIENT, DEFAULT_USERS, pkceChallenge, SDK_SCOPE, type LocalZohoClient, type LocalZohoClientType, type LocalZohoUser } from './model.ts';
+export {
+  APP_SCOPE,
+  DEFAULT_CLIENT,
+  DEFAULT_USERS,
+  pkceChallenge,
+  SDK_SCOPE,
+  type LocalZohoClient,
+  type LocalZohoClientType,
+  type LocalZohoUser,
+} from './model.ts';

@@ -136,7 +136,8 @@ export class LocalZoho {
     for (const c of options.clients ?? [DEFAULT_CLIENT]) this.addClient(c);
     this.users = options.users ?? DEFAULT_USERS;
     this.#modules = modulesOf(options.modules);
-    if (options.edition !== undefined && !(options.edition in CONCURRENCY)) throw new TypeError(`LocalZoho: edition must be one of ${Object.keys(CONCURRENCY).join(', ')}`);
+    if (options.edition !== undefined && !(options.edition in CONCURRENCY))
+      throw new TypeError(`LocalZoho: edition must be one of ${Object.keys(CONCURRENCY).join(', ')}`);
     this.#concurrency = CONCURRENCY[options.edition ?? 'enterprise'];
     const seconds = options.accessTokenSeconds ?? ACCESS_TTL / 1000;
     if (!Number.isInteger(seconds) || seconds < 1) throw new TypeError('LocalZoho: accessTokenSeconds must be a whole number of seconds, at least 1');
@@ -147,7 +148,18 @@ export class LocalZoho {
   }
 
   static zeroCounts(): LocalZohoCounts {
-    return { grantsIssued: 0, grantExchanges: 0, refreshes: 0, rateLimited: 0, revokes: 0, crmCalls: 0, crmRejected: 0, crmThrottled: 0, devicePolls: 0, deviceSlowDowns: 0 };
+    return {
+      grantsIssued: 0,
+      grantExchanges: 0,
+      refreshes: 0,
+      rateLimited: 0,
+      revokes: 0,
+      crmCalls: 0,
+      crmRejected: 0,
+      crmThrottled: 0,
+      devicePolls: 0,
+      deviceSlowDowns: 0,
+    };
   }
 
   /** Registers a client (tests that need a second client; `npm start` its demo clients). */
@@ -537,7 +549,10 @@ export class LocalZoho {
     if (!user) return htmlError('Access Denied', 'No such user.');
     if (!this.#signsInHere(user, here)) {
       const cn = user.dataCenter === 'cn';
-      return htmlError('Access Denied', cn ? "This account is in Zoho's China data center: sign in at accounts.zoho.com.cn." : 'This account does not sign in here.');
+      return htmlError(
+        'Access Denied',
+        cn ? "This account is in Zoho's China data center: sign in at accounts.zoho.com.cn." : 'This account does not sign in here.',
+      );
     }
     const dataCenter = this.#userDataCenter(user);
     const home = this.#homeOf(dataCenter, url.origin);
@@ -616,9 +631,7 @@ export class LocalZoho {
       this.#evicted.set(oldest, this.#access.get(oldest)?.expiresAt ?? now);
       this.#access.delete(oldest);
     }
-    const expires = this.#options.legacyExpiresIn
-      ? { expires_in: ttl, expires_in_sec: ttl / 1000 }
-      : { expires_in: ttl / 1000 };
+    const expires = this.#options.legacyExpiresIn ? { expires_in: ttl, expires_in_sec: ttl / 1000 } : { expires_in: ttl / 1000 };
     return json({ access_token: accessToken, api_domain: apiDomain, token_type: 'Bearer', ...expires });
   }
 
@@ -647,7 +660,14 @@ export class LocalZoho {
    * on the first consent of this user to this client, and on any with `prompt=consent`;
    * otherwise an access token alone, which nothing can refresh.
    */
-  async #tokensFor(client: Client, user: LocalZohoUser, dataCenter: string, scope: string, origin: string, consent: { accessType: 'online' | 'offline'; prompt: boolean }): Promise<Response> {
+  async #tokensFor(
+    client: Client,
+    user: LocalZohoUser,
+    dataCenter: string,
+    scope: string,
+    origin: string,
+    consent: { accessType: 'online' | 'offline'; prompt: boolean },
+  ): Promise<Response> {
     const key = `${client.id}\u0000${user.email}`;
     if (consent.accessType === 'offline' && (consent.prompt || !this.#offlineConsents.has(key))) {
       const answer = await this.#newRefreshToken(client, user, dataCenter, scope, origin);
@@ -678,7 +698,11 @@ export class LocalZoho {
       const pkce = this.#pkceFor.get(grant.user.email) ?? this.#pkce;
       if (grant.challenge && !(pkce === 'ignore-server' && client.type === 'server')) {
         const verifier = form.get('code_verifier');
-        if (typeof verifier !== 'string' || !/^[A-Za-z0-9\-._~]{43,128}$/.test(verifier) || (await pkceChallenge(verifier, grant.challenge.method)) !== grant.challenge.value) {
+        if (
+          typeof verifier !== 'string' ||
+          !/^[A-Za-z0-9\-._~]{43,128}$/.test(verifier) ||
+          (await pkceChallenge(verifier, grant.challenge.method)) !== grant.challenge.value
+        ) {
           return refused('invalid_code');
         }
       }
@@ -705,7 +729,14 @@ export class LocalZoho {
   async #withIdToken(answer: Response, client: Client, grant: Grant, origin: string): Promise<Response> {
     const body = (await answer.json()) as Record<string, unknown>;
     if (typeof body.access_token !== 'string') return json(body);
-    const idToken = await this.#idTokens.issue({ issuer: origin, clientId: client.id, user: grant.user, nonce: grant.nonce, accessToken: body.access_token, now: this.now() });
+    const idToken = await this.#idTokens.issue({
+      issuer: origin,
+      clientId: client.id,
+      user: grant.user,
+      nonce: grant.nonce,
+      accessToken: body.access_token,
+      now: this.now(),
+    });
     return json({ ...body, id_token: idToken });
   }
 
@@ -731,12 +762,16 @@ export class LocalZoho {
   /** The verification page's form: the person's decision on a user code, then a page saying what happened. */
   async #deviceDecision(request: Request): Promise<Response> {
     const form = await request.formData();
-    const userCode = String(form.get('user_code') ?? '').trim().toUpperCase();
+    const userCode = String(form.get('user_code') ?? '')
+      .trim()
+      .toUpperCase();
     const email = String(form.get('generated') || form.get('email') || '');
     const reject = form.get('decision') === 'reject';
     if (!this.decideDevice(userCode, email, reject)) return htmlError('Invalid code', 'No device is waiting for this code, or it expired.');
     const done = reject ? 'You refused access. The device will be told.' : 'Access granted. You can go back to the device.';
-    return new Response(`<!doctype html><meta charset="utf-8"><title>Local Zoho: device</title><h1 id="done">${escapeHtml(done)}</h1>`, { headers: { 'content-type': 'text/html;charset=utf-8' } });
+    return new Response(`<!doctype html><meta charset="utf-8"><title>Local Zoho: device</title><h1 id="done">${escapeHtml(done)}</h1>`, {
+      headers: { 'content-type': 'text/html;charset=utf-8' },
+    });
   }
 
   /** The device flow's first step: a user code for the person, a device code for the device. */
@@ -748,10 +783,29 @@ export class LocalZoho {
     if (form.get('grant_type') !== 'device_request' || scope.trim() === '' || accessType === null) return json({ error: 'invalid_request' });
     if (unknownScopes(scope, [...this.#modules.keys()]).length > 0) return json({ error: 'invalid_scope' });
     const deviceCode = randomToken('device');
-    const userCode = [...crypto.getRandomValues(new Uint8Array(4))].map((b) => b.toString(16).padStart(2, '0')).join('').toUpperCase();
+    const userCode = [...crypto.getRandomValues(new Uint8Array(4))]
+      .map((b) => b.toString(16).padStart(2, '0'))
+      .join('')
+      .toUpperCase();
     const prompt = form.get('prompt') === 'consent';
-    this.#devices.set(deviceCode, { clientId: client.id, scope, userCode, expiresAt: this.now() + DEVICE_CODE_TTL, lastPoll: 0, user: null, refused: false, accessType, prompt });
-    return json({ user_code: userCode, device_code: deviceCode, interval: this.#devicePollMs / 1000, expires_in: DEVICE_CODE_TTL / 1000, verification_url: `${origin}/oauth/v3/device` });
+    this.#devices.set(deviceCode, {
+      clientId: client.id,
+      scope,
+      userCode,
+      expiresAt: this.now() + DEVICE_CODE_TTL,
+      lastPoll: 0,
+      user: null,
+      refused: false,
+      accessType,
+      prompt,
+    });
+    return json({
+      user_code: userCode,
+      device_code: deviceCode,
+      interval: this.#devicePollMs / 1000,
+      expires_in: DEVICE_CODE_TTL / 1000,
+      verification_url: `${origin}/oauth/v3/device`,
+    });
   }
 
   /** Polling: pending until approved, `slow_down` faster than every 30 s, `other_dc` at the wrong server. */
@@ -771,7 +825,7 @@ export class LocalZoho {
       this.#count(client.id, 'deviceSlowDowns');
       return json({ error: 'slow_down' });
     }
-    if (request.refused) return this.#devices.delete(code), json({ error: 'access_denied' });
+    if (request.refused) return (this.#devices.delete(code), json({ error: 'access_denied' }));
     if (!request.user) return json({ error: 'authorization_pending' });
     const dataCenter = this.#userDataCenter(request.user);
     // The docs' polling feedback: the user's data center as `user_location`, where the device polls next.
@@ -886,14 +940,16 @@ export class LocalZoho {
       await held.finally(() => this.#inFlight.set(user.orgId, (this.#inFlight.get(user.orgId) ?? 1) - 1));
     }
     // The bulk and email APIs: tokens checked as for every CRM call, then Zoho's 404 (not served here).
-    const answer = !url.pathname.startsWith('/crm/v8/') ? crmError(404, 'INVALID_URL_PATTERN', 'Please check if the URL trying to access is a correct one') : await answerCrm(request, url, url.pathname.slice('/crm/v8/'.length), {
-      user,
-      orgUsers: this.#usersOf(user.orgId),
-      org: this.#org(user.orgId),
-      modules: this.#modules,
-      scope: access.scope,
-      now: this.now(),
-    });
+    const answer = !url.pathname.startsWith('/crm/v8/')
+      ? crmError(404, 'INVALID_URL_PATTERN', 'Please check if the URL trying to access is a correct one')
+      : await answerCrm(request, url, url.pathname.slice('/crm/v8/'.length), {
+          user,
+          orgUsers: this.#usersOf(user.orgId),
+          org: this.#org(user.orgId),
+          modules: this.#modules,
+          scope: access.scope,
+          now: this.now(),
+        });
     // A refresh cannot cure a missing scope (401 OAUTH_SCOPE_MISMATCH): the login must ask for it.
     if (answer.status === 401) {
       this.#counts.crmCalls++;
@@ -957,9 +1013,10 @@ export class LocalZoho {
     this.#signedIn(user);
     return records.map((fields) => {
       const id = org.newId();
-      org.of(definition).push({ ...fields, id, Owner: userRef(user), Created_Time: time, Modified_Time: time, Created_By: by, Modified_By: by, $approved: true });
+      org
+        .of(definition)
+        .push({ ...fields, id, Owner: userRef(user), Created_Time: time, Modified_Time: time, Created_By: by, Modified_By: by, $approved: true });
       return id;
     });
   }
 }
-

@@ -117,7 +117,11 @@ export const htmlError = (title: string, text = '') =>
   });
 
 /** Bytes as unpadded base64url (PKCE challenges, JWT parts). */
-export const base64url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+export const base64url = (bytes: Uint8Array) =>
+  btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
 
 /** S256 (or plain) of a PKCE verifier, as RFC 7636 defines it. */
 export async function pkceChallenge(verifier: string, method: string): Promise<string> {

@@ -76,10 +76,7 @@ export async function serveLocalZoho(options: ServeOptions = {}) {
       return;
     }
     const origin = `http://${host}`;
-    const answer =
-      preflight
-        ? Promise.resolve(new Response(null, { status: 204 }))
-        : toRequest(req, origin).then((request) => zoho.fetch(request));
+    const answer = preflight ? Promise.resolve(new Response(null, { status: 204 })) : toRequest(req, origin).then((request) => zoho.fetch(request));
     answer
       .then((response) => send(response, res, cors))
       .catch(() => {

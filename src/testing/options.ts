@@ -200,5 +200,5 @@ export async function paramsOf(request: Request, url: URL): Promise<URLSearchPar
   return params;
 }
 
-export const accessTypeOf = (value: string | null): 'online' | 'offline' | null => (value === null || value === 'online' ? 'online' : value === 'offline' ? 'offline' : null);
-
+export const accessTypeOf = (value: string | null): 'online' | 'offline' | null =>
+  value === null || value === 'online' ? 'online' : value === 'offline' ? 'offline' : null;

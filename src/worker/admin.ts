@@ -44,7 +44,7 @@ async function directoryPage(env: Env, url: URL): Promise<{ entries: DirectoryEn
 async function objects({ env, url }: AuthContext): Promise<Answer> {
   const { entries, next } = await directoryPage(env, url);
   const live = await Promise.all(
-    entries.map(async (entry: DirectoryEntry) => ({ ...entry, ...(await callObject(objectById(env, entry.id), (s) => s.stats())) satisfies ObjectStats })),
+    entries.map(async (entry: DirectoryEntry) => ({ ...entry, ...((await callObject(objectById(env, entry.id), (s) => s.stats())) satisfies ObjectStats) })),
   );
   return { response: Response.json({ objects: live, next }) };
 }
@@ -88,7 +88,12 @@ async function erase({ env, config, request }: AuthContext): Promise<Answer> {
   const body = (await request.json().catch(() => null)) as { userName?: unknown; dataCenter?: unknown } | null;
   const userName = body?.userName;
   const asked = body?.dataCenter;
-  if (typeof userName !== 'string' || userName === '' || userName.length > 320 || (asked !== undefined && !(isDataCenter(asked) && config.zoho.served.includes(asked)))) {
+  if (
+    typeof userName !== 'string' ||
+    userName === '' ||
+    userName.length > 320 ||
+    (asked !== undefined && !(isDataCenter(asked) && config.zoho.served.includes(asked)))
+  ) {
     return refusal(400, 'bad_request', `send {"userName": "<email>:<zgid>", "dataCenter": one of ${config.zoho.served.join(', ')} (optional)}`);
   }
   const name = await userObjectName(config.userObjectSecret, userName);

@@ -54,7 +54,10 @@ async function pendingLogin(config: Config, request: Request, binding: string): 
 
 /** The scopes asked at login, with `email`, which makes Zoho answer an ID token (its "Sign in using Zoho" page). */
 function loginScope(scope: string): string {
-  const scopes = scope.split(',').map((s) => s.trim()).filter(Boolean);
+  const scopes = scope
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return scopes.some((s) => s === 'email' || s === 'openid') ? scopes.join(',') : [...scopes, 'email'].join(',');
 }
 
@@ -125,7 +128,10 @@ export function limiterKey(address: string): string {
   const left = groupsOf(head);
   const right = tail === undefined ? [] : groupsOf(tail);
   const groups = [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
-  return `${groups.slice(0, 4).map((g) => (Number.parseInt(g, 16) || 0).toString(16)).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => (Number.parseInt(g, 16) || 0).toString(16))
+    .join(':')}::/64`;
 }
 
 /** A grant code as Zoho issues them (`1000.<hex>.<hex>`), loosely: anything else is not sent to Zoho. */
@@ -150,7 +156,12 @@ export async function callback(context: AuthContext): Promise<{ response: Respon
   const signature = parts.pop();
   const [binding, expires, bucket, landing, extra] = parts;
   const signedOk =
-    !!binding && !!expires && !!bucket && landing !== undefined && !!signature && extra === undefined &&
+    !!binding &&
+    !!expires &&
+    !!bucket &&
+    landing !== undefined &&
+    !!signature &&
+    extra === undefined &&
     Number(expires) > Date.now() &&
     (await verify(config.sessionSecret, 'state', parts.join('.'), signature));
   const secret = signedOk ? await pendingLogin(config, request, binding!) : null;
@@ -223,7 +234,11 @@ async function checkedCallback(context: AuthContext, login: PendingLogin): Promi
     if (answer?.refreshToken) await oauth.revoke(answer.refreshToken, { apiDomain: config.zoho.table[dataCenter]!.apiDomain }).catch(() => undefined);
   };
   try {
-    answer = await oauth.exchangeGrant(code, { accountsServer: server, codeVerifier: await pkceVerifier(config, login.secret), nonce: await oidcNonce(config, login.secret) });
+    answer = await oauth.exchangeGrant(code, {
+      accountsServer: server,
+      codeVerifier: await pkceVerifier(config, login.secret),
+      nonce: await oidcNonce(config, login.secret),
+    });
     if (oauth.dataCenterOf(answer.apiDomain) !== dataCenter) {
       await revokeFresh();
       return { response: refuse('Zoho answered for another data center than it named.'), outcome: 'api_domain_mismatch' };
@@ -239,7 +254,12 @@ async function checkedCallback(context: AuthContext, login: PendingLogin): Promi
       return { response, outcome: 'refused_by_app' };
     }
     // The object keeps the tokens, not the ID token (it names the user's email).
-    const tokens: ZohoTokens = { accessToken: answer.accessToken, refreshToken: answer.refreshToken, apiDomain: answer.apiDomain, expiryTime: answer.expiryTime };
+    const tokens: ZohoTokens = {
+      accessToken: answer.accessToken,
+      refreshToken: answer.refreshToken,
+      apiDomain: answer.apiDomain,
+      expiryTime: answer.expiryTime,
+    };
     // Safe to retry: the save finds the user's record by name, and an extra session just expires.
     session = await ask(userObject(env, ref), (s) => s.login(tokens, userName, oauth.redirectUrl ?? null, config.sessionTtlSeconds));
   } catch (error) {
@@ -253,7 +273,10 @@ async function checkedCallback(context: AuthContext, login: PendingLogin): Promi
       const wait = Math.ceil(((isTokenStoreError(error) ? error.retryAfterMs : undefined) ?? 1_000) / 1000);
       return { response: refuse('Zoho is busy right now; wait a moment.', 503, { 'retry-after': String(wait) }), outcome: `exchange_failed:${code}` };
     }
-    const message = code === 'ZOHO_SCOPE_MISMATCH' ? 'The login did not grant the access this service asks for. Please accept every permission.' : 'Zoho did not accept the login.';
+    const message =
+      code === 'ZOHO_SCOPE_MISMATCH'
+        ? 'The login did not grant the access this service asks for. Please accept every permission.'
+        : 'Zoho did not accept the login.';
     return { response: refuse(message), outcome: `exchange_failed:${code}` };
   }
   headers.append('set-cookie', await sessionCookie(config, ref, session.sessionId, session.expiresAt));

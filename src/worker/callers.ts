@@ -16,7 +16,6 @@ import { isDataCenter } from '../zoho/data-centers.ts';
 import { ask, userObject, type UserRef } from './objects.ts';
 import { sha256, sign, verify } from './signing.ts';
 
-
 /**
  * The session cookie for a session in `ref`'s object, ending at `expiresAt` (epoch ms, as the
  * object's own record of it): `<data center>.<object name>.<session id>.<expires at>.<signature>`.

@@ -63,7 +63,8 @@ const isLoopback = (url: URL) => url.hostname === 'localhost' || url.hostname ==
 function browserOrigin(value: string): string {
   const checked = origin(value, 'ALLOWED_ORIGINS');
   const url = new URL(checked);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url))) throw misconfigured('ALLOWED_ORIGINS must be https: origins (plain http only on localhost)');
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url)))
+    throw misconfigured('ALLOWED_ORIGINS must be https: origins (plain http only on localhost)');
   return checked;
 }
 

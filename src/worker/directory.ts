@@ -27,7 +27,9 @@ export interface DirectoryEntry {
 
 const SCHEMA: ObjectSchema = {
   part: 'directory',
-  migrations: [[`CREATE TABLE ets_objects (id TEXT PRIMARY KEY, key_ids TEXT NOT NULL, tokens INTEGER NOT NULL, sessions INTEGER NOT NULL, updated_at INTEGER NOT NULL)`]],
+  migrations: [
+    [`CREATE TABLE ets_objects (id TEXT PRIMARY KEY, key_ids TEXT NOT NULL, tokens INTEGER NOT NULL, sessions INTEGER NOT NULL, updated_at INTEGER NOT NULL)`],
+  ],
 };
 
 type Row = { id: string; key_ids: string; tokens: number; sessions: number };

@@ -24,7 +24,10 @@ export interface RouteAnswer {
 }
 
 /** A route's refusal: `{ error, message }` with `status`, logged under the same `error`. */
-export const refusal = (status: number, error: string, message: string, headers?: HeadersInit): RouteAnswer => ({ response: jsonError(status, error, message, headers), code: error });
+export const refusal = (status: number, error: string, message: string, headers?: HeadersInit): RouteAnswer => ({
+  response: jsonError(status, error, message, headers),
+  code: error,
+});
 
 export function htmlPage(status: number, title: string, message: string, headers?: HeadersInit): Response {
   const escape = (t: string) => t.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -46,7 +49,9 @@ export function htmlPage(status: number, title: string, message: string, headers
  * a dead login is 401 (and ends a cookie session); Zoho's rate limit, Zoho unreachable and a
  * busy token store are 503 with Retry-After. Bodies name the situation, never a token or user.
  */
-const retryAfter = (error: TokenStoreError, fallbackMs: number) => ({ 'retry-after': String(Math.max(1, Math.ceil((error.retryAfterMs ?? fallbackMs) / 1000))) });
+const retryAfter = (error: TokenStoreError, fallbackMs: number) => ({
+  'retry-after': String(Math.max(1, Math.ceil((error.retryAfterMs ?? fallbackMs) / 1000))),
+});
 
 /** A token error as a route's refusal: the answer `tokenErrorResponse` gives, logged under its body's `error`. */
 export async function tokenRefusal(error: TokenStoreError, endSession: boolean): Promise<RouteAnswer> {

@@ -78,11 +78,18 @@ export abstract class ZohoLibraryObject<E> extends AlarmOwnedObject<E> {
         const rows = sql.exec<{ version: number }>(`SELECT version FROM ${RESERVED_TABLE_PREFIX}schema WHERE part = ?`, part).toArray();
         const version = rows[0]?.version ?? 0;
         if (version > migrations.length) {
-          throw new TokenStoreError('STORAGE_FAILED', `this object's ${part} schema is version ${version}, newer than this code's ${migrations.length}: upgrade edge-token-store`);
+          throw new TokenStoreError(
+            'STORAGE_FAILED',
+            `this object's ${part} schema is version ${version}, newer than this code's ${migrations.length}: upgrade edge-token-store`,
+          );
         }
         for (const migration of migrations.slice(version)) for (const statement of migration) sql.exec(statement);
         if (version < migrations.length) {
-          sql.exec(`INSERT INTO ${RESERVED_TABLE_PREFIX}schema (part, version) VALUES (?, ?) ON CONFLICT(part) DO UPDATE SET version = excluded.version`, part, migrations.length);
+          sql.exec(
+            `INSERT INTO ${RESERVED_TABLE_PREFIX}schema (part, version) VALUES (?, ?) ON CONFLICT(part) DO UPDATE SET version = excluded.version`,
+            part,
+            migrations.length,
+          );
         }
       }
     });

@@ -24,7 +24,6 @@ export interface UserRef {
   name: string;
 }
 
-
 /**
  * Where a data center's users' objects go. OBJECT_PLACEMENT = "off" is for local runs only:
  * workerd cannot place objects in a jurisdiction (it throws), so there every object is created

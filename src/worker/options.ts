@@ -99,7 +99,8 @@ export function resolveOptions(options: ZohoSessionOptions = {}): ResolvedOption
   if (options.appUrl !== undefined && landingPath(options.appUrl) === null) throw invalid('appUrl must be a path on this origin, such as "/app"');
   if (options.scope !== undefined && (typeof options.scope !== 'string' || options.scope.trim() === '')) throw invalid('scope must be a non-empty string');
   const bindings = { ...DEFAULT_BINDINGS, ...options.bindings };
-  for (const name of Object.values(bindings)) if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw invalid('bindings are names of env bindings, such as "ZOHO_USERS"');
+  for (const name of Object.values(bindings))
+    if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw invalid('bindings are names of env bindings, such as "ZOHO_USERS"');
   for (const hook of ['onLogin', 'authorizeCrm'] as const) {
     if (options[hook] !== undefined && typeof options[hook] !== 'function') throw invalid(`${hook} must be a function`);
   }
@@ -123,7 +124,8 @@ const views = new WeakMap<object, Map<string, unknown>>();
  * names, `env` itself; otherwise one view per env object (so configuration is still read once).
  */
 export function envWithBindings<E extends object>(env: E, bindings: Required<ZohoBindings>): E {
-  if (bindings.users === DEFAULT_BINDINGS.users && bindings.loginStates === DEFAULT_BINDINGS.loginStates && bindings.directory === DEFAULT_BINDINGS.directory) return env;
+  if (bindings.users === DEFAULT_BINDINGS.users && bindings.loginStates === DEFAULT_BINDINGS.loginStates && bindings.directory === DEFAULT_BINDINGS.directory)
+    return env;
   const key = `${bindings.users}/${bindings.loginStates}/${bindings.directory}`;
   let perEnv = views.get(env);
   if (!perEnv) views.set(env, (perEnv = new Map()));

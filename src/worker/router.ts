@@ -76,7 +76,8 @@ async function answer(context: AuthContext, path: string): Promise<Answer> {
 const AUTH_PATHS = new Set(['/auth/login', '/auth/callback', '/auth/me', ...Object.keys(POSTS)]);
 
 /** Whether `path` (base path taken off) is one of ours: the auth routes, the CRM, and admin when enabled. */
-const ours = (path: string, adminEnabled: boolean) => AUTH_PATHS.has(path) || path === '/crm' || path.startsWith('/crm/') || (adminEnabled && path.startsWith('/admin/'));
+const ours = (path: string, adminEnabled: boolean) =>
+  AUTH_PATHS.has(path) || path === '/crm' || path.startsWith('/crm/') || (adminEnabled && path.startsWith('/admin/'));
 
 export interface ZohoHandler {
   /** A `Response` for a path of ours under the base path; `null` for any other (the caller routes it). */

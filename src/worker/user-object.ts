@@ -252,7 +252,11 @@ export class ZohoUserObject extends ZohoLibraryObject<UserObjectEnv> {
     const reported = this.#meta('reported') ?? '';
     const purgeAt = this.#meta('purge_at');
     const refreshAt = this.#meta('refresh_at');
-    const times = [sql.exec<{ at: number | null }>('SELECT min(expires_at) AS at FROM ets_sessions').one().at, purgeAt === null ? null : Number(purgeAt), refreshAt === null ? null : Number(refreshAt)];
+    const times = [
+      sql.exec<{ at: number | null }>('SELECT min(expires_at) AS at FROM ets_sessions').one().at,
+      purgeAt === null ? null : Number(purgeAt),
+      refreshAt === null ? null : Number(refreshAt),
+    ];
     const earliest = times.filter((t): t is number => t !== null).sort((a, b) => a - b)[0] ?? null;
     // A session may be past its expiry and not yet swept: its sweep is due now, not in the past.
     const due = reported !== this.#reportKey(this.#keyIds(this.#tokens.records())) ? Date.now() : earliest === null ? null : Math.max(earliest, Date.now());
@@ -267,7 +271,9 @@ export class ZohoUserObject extends ZohoLibraryObject<UserObjectEnv> {
 
   /** Several meta values in one statement, in the order asked (null where unset). */
   #metas(...keys: string[]): (string | null)[] {
-    const rows = this.#sql().exec<{ key: string; value: string }>(`SELECT key, value FROM ets_meta WHERE key IN (${keys.map(() => '?').join(', ')})`, ...keys).toArray();
+    const rows = this.#sql()
+      .exec<{ key: string; value: string }>(`SELECT key, value FROM ets_meta WHERE key IN (${keys.map(() => '?').join(', ')})`, ...keys)
+      .toArray();
     return keys.map((key) => rows.find((row) => row.key === key)?.value ?? null);
   }
 
@@ -313,7 +319,12 @@ export class ZohoUserObject extends ZohoLibraryObject<UserObjectEnv> {
    * Stores the tokens of a login (exchanged by the Worker) and starts a session on them. No
    * client secret in the record: this object refreshes with the one in its environment.
    */
-  login(answer: ZohoTokens, userName: string, redirectUrl: string | null, ttlSeconds: number): Promise<Outcome<{ tokenId: string; sessionId: string; expiresAt: number }>> {
+  login(
+    answer: ZohoTokens,
+    userName: string,
+    redirectUrl: string | null,
+    ttlSeconds: number,
+  ): Promise<Outcome<{ tokenId: string; sessionId: string; expiresAt: number }>> {
     return this.#answer(async () => {
       const saved = await this.#manager().saveGrant(answer, { userName, redirectUrl: redirectUrl ?? undefined, storeClientSecret: false });
       this.#learnLifetime(saved.expiryTime);

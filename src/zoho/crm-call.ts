@@ -41,12 +41,20 @@ export function usable(token: CrmAccess): { accessToken: string; apiDomain: stri
   return { accessToken: token.accessToken, apiDomain: token.apiDomain };
 }
 
-export async function callCrm({ token, path, init = {}, isAllowedApiDomain, refresh, fetch: doFetch = (input, i) => fetch(input, i) }: CrmCallOptions): Promise<Response> {
+export async function callCrm({
+  token,
+  path,
+  init = {},
+  isAllowedApiDomain,
+  refresh,
+  fetch: doFetch = (input, i) => fetch(input, i),
+}: CrmCallOptions): Promise<Response> {
   const first = usable(token);
   const apiOrigin = new URL(first.apiDomain).origin;
   if (!isAllowedApiDomain(apiOrigin)) throw new TokenStoreError('INVALID_INPUT', 'fetchCrm: the token names an API domain that is not allowed');
   const target = new URL(path, apiOrigin);
-  if (target.origin !== apiOrigin || !path.startsWith('/')) throw new TokenStoreError('INVALID_INPUT', "fetchCrm: path must be an absolute path on the token's API domain");
+  if (target.origin !== apiOrigin || !path.startsWith('/'))
+    throw new TokenStoreError('INVALID_INPUT', "fetchCrm: path must be an absolute path on the token's API domain");
   // A streamed body cannot be sent twice; buffer it so the retry can resend it.
   const body = init.body instanceof ReadableStream ? await new Response(init.body).arrayBuffer() : init.body;
   // A redirect is not followed unless the caller asks: following would carry the access
@@ -56,13 +64,14 @@ export async function callCrm({ token, path, init = {}, isAllowedApiDomain, refr
     const headers = new Headers(init.headers);
     headers.set('authorization', `Zoho-oauthtoken ${accessToken}`);
     const response = await doFetch(target.toString(), { ...init, body, headers, redirect });
-    if (init.redirect === undefined && isRedirect(response)) throw new TokenStoreError('ZOHO_BAD_RESPONSE', 'fetchCrm: the CRM answered with a redirect; it was not followed');
+    if (init.redirect === undefined && isRedirect(response))
+      throw new TokenStoreError('ZOHO_BAD_RESPONSE', 'fetchCrm: the CRM answered with a redirect; it was not followed');
     return response;
   };
   const response = await send(first.accessToken);
   if (!(await isRejectedToken(response))) return response;
   const second = usable(await refresh(first.accessToken));
   // The retry goes to the same target: a refreshed token of another API domain is not followed there.
-  if (new URL(second.apiDomain).origin !== apiOrigin) throw new TokenStoreError('ZOHO_BAD_RESPONSE', "the refreshed token names another API domain");
+  if (new URL(second.apiDomain).origin !== apiOrigin) throw new TokenStoreError('ZOHO_BAD_RESPONSE', 'the refreshed token names another API domain');
   return send(second.accessToken);
 }

@@ -61,7 +61,12 @@ export function dataCenterAt(url: string | null | undefined, kind: 'accounts' | 
   const origin = originOrNull(url);
   if (origin === null) return null;
   for (const [dc, origins] of Object.entries(table) as [DataCenter, DataCenterOrigins][]) {
-    if (kind === 'accounts' ? origins.accounts === origin : origins.apiDomain === origin || (origins.apiDomain === DATA_CENTERS[dc].apiDomain && apiVariants(origins.apiDomain).includes(origin))) return dc;
+    if (
+      kind === 'accounts'
+        ? origins.accounts === origin
+        : origins.apiDomain === origin || (origins.apiDomain === DATA_CENTERS[dc].apiDomain && apiVariants(origins.apiDomain).includes(origin))
+    )
+      return dc;
   }
   return null;
 }

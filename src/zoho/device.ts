@@ -103,9 +103,11 @@ export async function startDeviceLogin(channel: DeviceChannel, options: DeviceLo
   const params = new URLSearchParams({ client_id: channel.clientId, grant_type: 'device_request', scope, access_type: 'offline' });
   if (options.consent !== false) params.set('prompt', 'consent');
   const doing = 'starting a device login';
-  const { body } = await channel.call(`${channel.startServer}/oauth/v3/device/code?${params}`, { method: 'POST', signal: options.signal ?? null }, doing).catch((error: unknown) => {
-    throw options.signal?.aborted ? cancelled() : error;
-  });
+  const { body } = await channel
+    .call(`${channel.startServer}/oauth/v3/device/code?${params}`, { method: 'POST', signal: options.signal ?? null }, doing)
+    .catch((error: unknown) => {
+      throw options.signal?.aborted ? cancelled() : error;
+    });
   const answer = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
   if (typeof answer.error === 'string') {
     const code = answer.error === 'invalid_client' ? 'ZOHO_INVALID_CLIENT' : answer.error === 'Access Denied' ? 'ZOHO_RATE_LIMITED' : 'ZOHO_BAD_RESPONSE';
@@ -125,7 +127,11 @@ export async function startDeviceLogin(channel: DeviceChannel, options: DeviceLo
     const secret = channel.secretFor(server);
     if (secret === null) throw invalid("this client has no secret for the user's data center");
     const form = new URLSearchParams({ client_id: channel.clientId, client_secret: secret, grant_type: 'device_token', code: deviceCode as string });
-    const { body: polled } = await channel.call(`${server}/oauth/v3/device/token`, { method: 'POST', body: form, signal: signal ?? null }, 'polling for a device login');
+    const { body: polled } = await channel.call(
+      `${server}/oauth/v3/device/token`,
+      { method: 'POST', body: form, signal: signal ?? null },
+      'polling for a device login',
+    );
     const reply = (typeof polled === 'object' && polled !== null ? polled : {}) as Record<string, unknown>;
     switch (reply.error) {
       case undefined:
@@ -136,7 +142,11 @@ export async function startDeviceLogin(channel: DeviceChannel, options: DeviceLo
       case 'other_dc': {
         const location = reply.user_location;
         const next = isDataCenter(location) ? channel.serverOf(location) : null;
-        if (!next) throw new TokenStoreError('ZOHO_BAD_RESPONSE', `the person's Zoho account is in a data center this client does not serve (${String(location).slice(0, 10)})`);
+        if (!next)
+          throw new TokenStoreError(
+            'ZOHO_BAD_RESPONSE',
+            `the person's Zoho account is in a data center this client does not serve (${String(location).slice(0, 10)})`,
+          );
         server = next;
         return 'other_dc';
       }

@@ -195,7 +195,8 @@ export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
   if (perDataCenter) {
     if (dataCenter !== 'any') throw invalid("a secret per data center needs dataCenter 'any'");
     for (const [dc, secret] of Object.entries(clientSecret)) {
-      if (!isDataCenter(dc) || typeof secret !== 'string' || secret === '') throw invalid('clientSecret per data center maps Zoho data centers to non-empty secrets');
+      if (!isDataCenter(dc) || typeof secret !== 'string' || secret === '')
+        throw invalid('clientSecret per data center maps Zoho data centers to non-empty secrets');
     }
   } else if (clientSecret !== undefined && (typeof clientSecret !== 'string' || clientSecret === '')) {
     throw invalid('clientSecret must be a non-empty string, or one per data center');
@@ -215,7 +216,10 @@ export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
     const table = options.dataCenters ?? DATA_CENTERS;
     for (const [dc, origins] of Object.entries(table) as [DataCenter, DataCenterOrigins][]) {
       if (!isDataCenter(dc)) throw invalid(`dataCenters: ${dc} is not a Zoho data center`);
-      served[dc] = { accounts: originOf(origins.accounts, `dataCenters.${dc}.accounts`), apiDomain: originOf(origins.apiDomain, `dataCenters.${dc}.apiDomain`) };
+      served[dc] = {
+        accounts: originOf(origins.accounts, `dataCenters.${dc}.accounts`),
+        apiDomain: originOf(origins.apiDomain, `dataCenters.${dc}.apiDomain`),
+      };
     }
     const first = served.us ?? Object.values(served)[0];
     if (!first) throw invalid('dataCenters names no data center');
@@ -358,7 +362,8 @@ export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
     authorizationUrl({ scope, state, redirectUrl: redirect = redirectUrl, codeChallenge, nonce, responseType = 'code', signInAt }) {
       if (!redirect) throw invalid('a redirectUrl is needed for the authorization URL');
       if (nonce !== undefined && (typeof nonce !== 'string' || !NONCE.test(nonce))) throw invalid('nonce must be 16 to 128 URL-safe characters');
-      if (codeChallenge !== undefined && (typeof codeChallenge !== 'string' || !PKCE_VALUE.test(codeChallenge))) throw invalid('codeChallenge must be an S256 PKCE challenge (see createPkce)');
+      if (codeChallenge !== undefined && (typeof codeChallenge !== 'string' || !PKCE_VALUE.test(codeChallenge)))
+        throw invalid('codeChallenge must be an S256 PKCE challenge (see createPkce)');
       if (responseType !== 'code' && responseType !== 'token') throw invalid("responseType must be 'code' or 'token'");
       let server = accountsUrl;
       if (signInAt !== undefined) {
@@ -366,10 +371,15 @@ export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
         if (!at) throw invalid('signInAt must be a data center this client serves (with dataCenter any)');
         server = at.accounts;
       }
-      const params = new URLSearchParams({ response_type: responseType, client_id: clientId, scope: Array.isArray(scope) ? scope.join(',') : scope, redirect_uri: redirect });
+      const params = new URLSearchParams({
+        response_type: responseType,
+        client_id: clientId,
+        scope: Array.isArray(scope) ? scope.join(',') : scope,
+        redirect_uri: redirect,
+      });
       // A refresh token comes only with the code flow, offline, and (after the first consent) prompt=consent.
-      if (responseType === 'code') params.set('access_type', 'offline'), params.set('prompt', 'consent');
-      if (codeChallenge !== undefined) params.set('code_challenge', codeChallenge), params.set('code_challenge_method', 'S256');
+      if (responseType === 'code') (params.set('access_type', 'offline'), params.set('prompt', 'consent'));
+      if (codeChallenge !== undefined) (params.set('code_challenge', codeChallenge), params.set('code_challenge_method', 'S256'));
       if (nonce !== undefined) params.set('nonce', nonce);
       params.set('state', state);
       const url = new URL('/oauth/v2/auth', server);
@@ -379,7 +389,8 @@ export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
 
     async exchangeGrant(code, { redirectUrl: redirect = redirectUrl, accountsServer, codeVerifier, nonce } = {}) {
       if (typeof code !== 'string' || code === '') throw invalid('a grant code is required');
-      if (codeVerifier !== undefined && (typeof codeVerifier !== 'string' || !PKCE_VALUE.test(codeVerifier))) throw invalid('codeVerifier must be a PKCE verifier (see createPkce)');
+      if (codeVerifier !== undefined && (typeof codeVerifier !== 'string' || !PKCE_VALUE.test(codeVerifier)))
+        throw invalid('codeVerifier must be a PKCE verifier (see createPkce)');
       if (nonce !== undefined && (typeof nonce !== 'string' || !NONCE.test(nonce))) throw invalid('nonce must be 16 to 128 URL-safe characters');
       const server = exchangeServer(accountsServer);
       const form: Record<string, string> = { grant_type: 'authorization_code', code };
@@ -403,7 +414,8 @@ export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
       const accessToken = params.get('access_token');
       const apiDomain = params.get('api_domain');
       const seconds = Number(params.get('expires_in'));
-      if (!accessToken || !apiDomain || !(seconds > 0)) throw new TokenStoreError('ZOHO_BAD_RESPONSE', "Zoho's redirect lacks access_token, api_domain or expires_in");
+      if (!accessToken || !apiDomain || !(seconds > 0))
+        throw new TokenStoreError('ZOHO_BAD_RESPONSE', "Zoho's redirect lacks access_token, api_domain or expires_in");
       // The token goes only to a Zoho API domain this client serves (or, for a fixed accounts URL, that origin).
       const origin = URL.canParse(apiDomain) ? new URL(apiDomain).origin : null;
       const known = origin !== null && (dataCenterOf(origin) !== null || (!any && origin === accountsUrl));
@@ -448,9 +460,13 @@ export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
           await sleep(wait);
           ({ status, body } = await call(`${apiDomain}${path}`, { headers }, 'looking up the current user'));
         }
-        if (status === 429) throw new TokenStoreError('ZOHO_RATE_LIMITED', "Zoho's concurrency limit answered 429 while looking up the current user", { retryAfterMs: 1_000 });
+        if (status === 429)
+          throw new TokenStoreError('ZOHO_RATE_LIMITED', "Zoho's concurrency limit answered 429 while looking up the current user", { retryAfterMs: 1_000 });
         if (status === 401 && (body as { code?: unknown } | null)?.code === 'OAUTH_SCOPE_MISMATCH') {
-          throw new TokenStoreError('ZOHO_SCOPE_MISMATCH', 'the login lacks a scope needed to look up the current user (ZohoCRM.users.READ and ZohoCRM.org.READ)');
+          throw new TokenStoreError(
+            'ZOHO_SCOPE_MISMATCH',
+            'the login lacks a scope needed to look up the current user (ZohoCRM.users.READ and ZohoCRM.org.READ)',
+          );
         }
         if (status === 401) throw new TokenStoreError('REAUTH_REQUIRED', 'Zoho refused the access token while looking up the current user');
         return body as Record<string, { email?: unknown; zgid?: unknown }[] | undefined> | null;

@@ -120,8 +120,7 @@ export function createZohoSdkStore(options: ZohoSdkStoreOptions): ZohoSdkTokenSt
   }
 
   /** Every failure reaches the SDK as its own exception type, our error as the cause. */
-  const failure = (error: unknown) =>
-    new sdk.SDKException(error instanceof TokenStoreError ? error.code : 'TOKEN_STORE', null, undefined, error);
+  const failure = (error: unknown) => new sdk.SDKException(error instanceof TokenStoreError ? error.code : 'TOKEN_STORE', null, undefined, error);
   const guarded =
     <A extends unknown[], R>(run: (...args: A) => Promise<R>) =>
     async (...args: A): Promise<R> => {

@@ -94,7 +94,10 @@ export interface TokenManager {
    * answer's ID token must carry it). If the user cannot be named (the lookup fails), the new
    * refresh token is revoked, not left live at Zoho.
    */
-  exchangeGrant(code: string, options?: { userName?: string; redirectUrl?: string; accountsServer?: string; codeVerifier?: string; nonce?: string }): Promise<OAuthToken>;
+  exchangeGrant(
+    code: string,
+    options?: { userName?: string; redirectUrl?: string; accountsServer?: string; codeVerifier?: string; nonce?: string },
+  ): Promise<OAuthToken>;
   /**
    * Stores what a grant answered elsewhere (an exchange, a device login): the second half of
    * `exchangeGrant`. The user is named by Zoho unless `userName` says (callers that must know
@@ -189,8 +192,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     ((origin: string) =>
       ZOHO_API_DOMAINS.includes(origin) || oauth.dataCenterOf(origin) !== null || (!isKnownAccountsServer(oauth.accountsUrl) && origin === oauth.accountsUrl));
 
-  const isFresh = (token: OAuthToken, skew: number) =>
-    !!token.accessToken && token.expiryTime !== null && token.expiryTime - now() > skew;
+  const isFresh = (token: OAuthToken, skew: number) => !!token.accessToken && token.expiryTime !== null && token.expiryTime - now() > skew;
 
   /** The token a query names: by id when it has one, else by the store's matching rules. */
   async function lookup(query: TokenQuery): Promise<OAuthToken | null> {
@@ -220,7 +222,8 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     let answer;
     try {
       if (current.refreshToken) answer = await oauth.refresh(current.refreshToken, { apiDomain: current.apiDomain });
-      else if (current.grantToken) answer = await oauth.exchangeGrant(current.grantToken, { redirectUrl: current.redirectUrl ?? undefined, accountsServer: server });
+      else if (current.grantToken)
+        answer = await oauth.exchangeGrant(current.grantToken, { redirectUrl: current.redirectUrl ?? undefined, accountsServer: server });
       else throw new TokenStoreError('REAUTH_REQUIRED', 'the token has no refresh or grant token');
     } catch (error) {
       if (!(error instanceof TokenStoreError)) throw error;
@@ -231,7 +234,8 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
         if (now && now.refreshToken === current.refreshToken) await store.deleteToken(id);
       }
       const waiting = backoff.failed(id, server, error);
-      if (waiting.retryAfterMs !== undefined) emit({ type: 'backoff', tokenId: id, userName: current.userName, code: waiting.code, retryAfterMs: waiting.retryAfterMs });
+      if (waiting.retryAfterMs !== undefined)
+        emit({ type: 'backoff', tokenId: id, userName: current.userName, code: waiting.code, retryAfterMs: waiting.retryAfterMs });
       throw waiting;
     }
     backoff.succeeded(id, server);
@@ -262,9 +266,13 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     return refreshOnce(token.id, rejectedAccessToken ?? token.accessToken, skew);
   }
 
-  async function saveGrant(answer: ZohoTokens, { userName, redirectUrl = oauth.redirectUrl, storeClientSecret = true }: SaveGrantOptions = {}): Promise<OAuthToken> {
+  async function saveGrant(
+    answer: ZohoTokens,
+    { userName, redirectUrl = oauth.redirectUrl, storeClientSecret = true }: SaveGrantOptions = {},
+  ): Promise<OAuthToken> {
     if (!answer.refreshToken) throw new TokenStoreError('ZOHO_BAD_RESPONSE', 'Zoho gave no refresh token for the grant (access_type=offline?)');
-    if (userName !== undefined && (typeof userName !== 'string' || userName === '')) throw new TokenStoreError('INVALID_INPUT', 'saveGrant: userName must be a non-empty string');
+    if (userName !== undefined && (typeof userName !== 'string' || userName === ''))
+      throw new TokenStoreError('INVALID_INPUT', 'saveGrant: userName must be a non-empty string');
     let name = userName;
     try {
       name ??= await oauth.currentUser(answer);
@@ -297,7 +305,11 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
   /** Revokes at Zoho (best effort), then deletes: for erase and purge, where the record must go either way. */
   async function revokeAndDelete(token: OAuthToken): Promise<boolean> {
     let revoked = false;
-    if (token.refreshToken) revoked = await oauth.revoke(token.refreshToken, { apiDomain: token.apiDomain }).then(() => true, () => false);
+    if (token.refreshToken)
+      revoked = await oauth.revoke(token.refreshToken, { apiDomain: token.apiDomain }).then(
+        () => true,
+        () => false,
+      );
     await store.deleteToken(token.id);
     return revoked;
   }

@@ -45,9 +45,7 @@ describe('indexeddb store', () => {
     Object.defineProperty(navigator, 'locks', { value: undefined, configurable: true });
     try {
       const [tabA, tabB] = await Promise.all([openIndexedDBStore({ name, cipher }), openIndexedDBStore({ name, cipher })]);
-      const saved = await Promise.all(
-        Array.from({ length: 10 }, (_, i) => (i % 2 ? tabA : tabB).saveToken(sampleToken(1, { accessToken: `a-${i}` }))),
-      );
+      const saved = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? tabA : tabB).saveToken(sampleToken(1, { accessToken: `a-${i}` }))));
       expect(new Set(saved.map((t) => t.id)).size).toBe(1);
       expect(await rawValues(name)).toHaveLength(1);
     } finally {
@@ -60,9 +58,7 @@ describe('indexeddb store', () => {
     const name = freshName();
     // Two connections, two stores: the per-store lock does not span them, as it would not span tabs.
     const [tabA, tabB] = await Promise.all([openIndexedDBStore({ name, cipher }), openIndexedDBStore({ name, cipher })]);
-    const saves = Array.from({ length: 40 }, (_, i) =>
-      (i % 2 ? tabA : tabB).saveToken(sampleToken(1, { accessToken: `access-${i}`, expiryTime: i })),
-    );
+    const saves = Array.from({ length: 40 }, (_, i) => (i % 2 ? tabA : tabB).saveToken(sampleToken(1, { accessToken: `access-${i}`, expiryTime: i })));
     const saved = await Promise.all(saves);
     expect(new Set(saved.map((t) => t.id)).size).toBe(1);
     expect(await rawValues(name)).toHaveLength(1);

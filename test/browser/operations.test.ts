@@ -10,7 +10,10 @@ const REDIRECT = 'https://app.example.com/callback';
 const DAY = 86_400_000;
 const client = { clientId: '1000.BROWSERPURGE', clientSecret: 'browser-purge-secret' };
 
-const admin = localZohoAdmin(() => inject('zohoUrl'), () => inject('zohoAdminToken'));
+const admin = localZohoAdmin(
+  () => inject('zohoUrl'),
+  () => inject('zohoAdminToken'),
+);
 
 describe('purge idle tokens in IndexedDB', () => {
   it('revokes at Zoho, then deletes, the tokens idle for the period; keeps the one in use', async () => {

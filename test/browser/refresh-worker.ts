@@ -25,9 +25,7 @@ self.onmessage = async (event: MessageEvent<RefreshJob>) => {
     const go = new Promise((resolve) => (self.onmessage = resolve));
     self.postMessage({ ready: true });
     await go;
-    const results = await Promise.all(
-      Array.from({ length: job.callers }, () => manager.getAccessToken({ userName: job.userName })),
-    );
+    const results = await Promise.all(Array.from({ length: job.callers }, () => manager.getAccessToken({ userName: job.userName })));
     self.postMessage({ accessTokens: results.map((r) => r.accessToken) });
   } catch (error) {
     self.postMessage({ error: String(error) });

@@ -8,7 +8,10 @@ import { localZohoAdmin } from '../shared/local-zoho-admin.ts';
 
 const REDIRECT = 'https://app.example.com/callback';
 
-const admin = localZohoAdmin(() => inject('zohoUrl'), () => inject('zohoAdminToken'));
+const admin = localZohoAdmin(
+  () => inject('zohoUrl'),
+  () => inject('zohoAdminToken'),
+);
 
 /** Starts the worker and waits until it is set up; `go()` then releases its callers. */
 async function workerReady(job: RefreshJob): Promise<{ go: () => Promise<string[]> }> {

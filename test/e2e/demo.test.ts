@@ -144,7 +144,10 @@ describe('the demo, end to end', () => {
       expect(await euPage.locator('#dc').textContent()).toContain('European Union');
       await euPage.screenshot({ path: `${SHOTS}/${String(++step).padStart(2, '0')}-eu-user.png`, fullPage: true });
       const both = () =>
-        Promise.all([...Array.from({ length: 5 }, () => page.request.get(`${APP}/crm/v8/org`)), ...Array.from({ length: 5 }, () => euPage.request.get(`${APP}/crm/v8/org`))]);
+        Promise.all([
+          ...Array.from({ length: 5 }, () => page.request.get(`${APP}/crm/v8/org`)),
+          ...Array.from({ length: 5 }, () => euPage.request.get(`${APP}/crm/v8/org`)),
+        ]);
       expect((await both()).map((r) => r.status())).toEqual(Array(10).fill(200));
       const refreshesAt = async (dc: string) => (await admin<{ refreshes: number }>('counts', { dc })).refreshes;
       const before = { us: await refreshesAt('us'), eu: await refreshesAt('eu') };
@@ -233,7 +236,9 @@ describe('the demo, end to end', () => {
     const config = (await (await fetch(`${APP}/demo/browser-client`)).json()) as Record<string, unknown>;
     expect(Object.keys(config).sort()).toEqual(['accountsUrl', 'clientId']);
     // No local secret of any kind is in what the page loads.
-    const served = (await Promise.all(['/', '/in-browser.js', '/app.js', '/demo/browser-client'].map(async (path) => (await fetch(`${APP}${path}`)).text()))).join('\n');
+    const served = (
+      await Promise.all(['/', '/in-browser.js', '/app.js', '/demo/browser-client'].map(async (path) => (await fetch(`${APP}${path}`)).text()))
+    ).join('\n');
     const secrets = [...readFileSync('.dev.vars', 'utf8').matchAll(/^[A-Z_]+='([^']+)'$/gm)].map((m) => m[1]!);
     expect(secrets.length).toBeGreaterThan(3);
     for (const secret of secrets) expect(served).not.toContain(secret);
@@ -292,4 +297,3 @@ describe('the demo, end to end', () => {
     }
   });
 });
-

@@ -45,7 +45,10 @@ let browser: Browser | undefined;
 describe('our consent page in Chromium, through npm start', () => {
   /** A browser at the authorization URL an MCP client opens, its redirect URI answered in place (the client's local listener). */
   async function openAuthorization(auth: MemoryAuth) {
-    browser ??= await chromium.launch({ executablePath: chromiumOrThrow(), args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+    browser ??= await chromium.launch({
+      executablePath: chromiumOrThrow(),
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
     const context = await browser.newContext();
     await context.route(`${MCP_REDIRECT}**`, (route) => route.fulfill({ status: 200, contentType: 'text/plain', body: 'the MCP client has the answer' }));
     const page = await context.newPage();
@@ -80,7 +83,11 @@ describe('our consent page in Chromium, through npm start', () => {
     await page.screenshot({ path: `${SHOTS}/mcp-grants.png`, fullPage: true });
     await page.click('#grants tbody button');
     await expect.poll(() => page.locator('#no-grants').isVisible()).toBe(true);
-    const ended = await fetch(`${APP}/mcp`, { method: 'POST', headers: { authorization: `Bearer ${auth.saved!.access_token}`, 'content-type': 'application/json' }, body: '{}' });
+    const ended = await fetch(`${APP}/mcp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${auth.saved!.access_token}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(ended.status).toBe(401);
     await context.close();
   });
@@ -103,19 +110,24 @@ describe('npm start serves a Zoho CRM MCP server at /mcp', () => {
 
   it('an MCP client registers, authorizes as a local Zoho user, and searches and creates records', async () => {
     const client = await connectedClient(world, one, email);
-    const created = await client.callTool({ name: 'create_record', arguments: { module: 'Leads', record: { Last_Name: 'Lovelace', Email: 'ada@example.com' } } });
+    const created = await client.callTool({
+      name: 'create_record',
+      arguments: { module: 'Leads', record: { Last_Name: 'Lovelace', Email: 'ada@example.com' } },
+    });
     expect(created.isError).toBeFalsy();
     const found = await client.callTool({ name: 'search_records', arguments: { module: 'Leads', email: 'ada@example.com' } });
     expect(JSON.parse(textOf(found)).data[0]).toMatchObject({ Last_Name: 'Lovelace' });
     await client.close();
   });
 
-  it("after the access tokens die at Zoho, two clients of the user calling at once make one refresh in all", async () => {
+  it('after the access tokens die at Zoho, two clients of the user calling at once make one refresh in all', async () => {
     const clients = [await connectedClient(world, one, email), await connectedClient(world, two, email)];
     // Zoho's clock past the hour: every access token it issued has expired there; the Worker does not know yet.
     await admin('advance', { ms: String(61 * 60_000) });
     const before = await admin<{ refreshes: number }>('counts', { client_id: CLIENT_ID });
-    const results = await Promise.all(clients.flatMap((c) => [1, 2].map(() => c.callTool({ name: 'search_records', arguments: { module: 'Leads', word: 'Lovelace' } }))));
+    const results = await Promise.all(
+      clients.flatMap((c) => [1, 2].map(() => c.callTool({ name: 'search_records', arguments: { module: 'Leads', word: 'Lovelace' } }))),
+    );
     expect(results.map((r) => r.isError ?? false)).toEqual([false, false, false, false]);
     expect((await admin<{ refreshes: number }>('counts', { client_id: CLIENT_ID })).refreshes - before.refreshes).toBe(1);
     await Promise.all(clients.map((c) => c.close()));
@@ -125,8 +137,18 @@ describe('npm start serves a Zoho CRM MCP server at /mcp', () => {
     await admin('revoke-user', { email, client_id: CLIENT_ID });
     const response = await fetch(`${APP}/mcp`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${one.saved!.access_token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'search_records', arguments: { module: 'Leads', word: 'Lovelace' } } }),
+      headers: {
+        authorization: `Bearer ${one.saved!.access_token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2025-06-18',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: 'search_records', arguments: { module: 'Leads', word: 'Lovelace' } },
+      }),
     });
     expect(response.status).toBe(401);
   });

@@ -29,7 +29,8 @@ beforeAll(() => {
   symlinkSync(join(ROOT, 'node_modules/@cloudflare/workers-types'), join(APP, 'node_modules/@cloudflare/workers-types'));
   // The MCP server's peers, as docs/mcp.md has a user install them (the framework-free fixture serves /mcp).
   mkdirSync(join(APP, 'node_modules/@modelcontextprotocol'), { recursive: true });
-  for (const name of ['@cloudflare/workers-oauth-provider', '@modelcontextprotocol/sdk', 'zod']) symlinkSync(join(ROOT, 'node_modules', name), join(APP, 'node_modules', name));
+  for (const name of ['@cloudflare/workers-oauth-provider', '@modelcontextprotocol/sdk', 'zod'])
+    symlinkSync(join(ROOT, 'node_modules', name), join(APP, 'node_modules', name));
   for (const kind of ['hono', 'plain']) cpSync(join(ROOT, `test/fixtures/${kind}/index.ts`), join(APP, `${kind}.ts`));
   writeFileSync(
     join(APP, 'tsconfig.json'),
@@ -70,7 +71,16 @@ try {
   writeFileSync(
     join(APP, 'tsconfig.page.json'),
     JSON.stringify({
-      compilerOptions: { target: 'ES2023', lib: ['ES2023', 'DOM'], module: 'ESNext', moduleResolution: 'Bundler', types: [], strict: true, noEmit: true, skipLibCheck: false },
+      compilerOptions: {
+        target: 'ES2023',
+        lib: ['ES2023', 'DOM'],
+        module: 'ESNext',
+        moduleResolution: 'Bundler',
+        types: [],
+        strict: true,
+        noEmit: true,
+        skipLibCheck: false,
+      },
       include: ['page.ts'],
     }),
   );
@@ -107,18 +117,28 @@ describe('the packed package in a fresh project', () => {
   });
 
   it("refuses a subclass of the library's objects that overrides alarm(), and accepts one that overrides onAlarm()", () => {
-    const subclass = (member: string) => `import { ZohoUserObject } from 'edge-token-store/worker';\nexport class Mine extends ZohoUserObject {\n  ${member}\n}\n`;
+    const subclass = (member: string) =>
+      `import { ZohoUserObject } from 'edge-token-store/worker';\nexport class Mine extends ZohoUserObject {\n  ${member}\n}\n`;
     writeFileSync(join(APP, 'on-alarm.ts'), subclass("protected override async onAlarm(): Promise<void> { await this.ctx.storage.put('ran', true); }"));
     writeFileSync(join(APP, 'own-alarm.ts'), subclass('override async alarm(): Promise<void> {}'));
-    for (const name of ['on-alarm', 'own-alarm']) writeFileSync(join(APP, `tsconfig.${name}.json`), JSON.stringify({ extends: './tsconfig.json', include: [`${name}.ts`] }));
+    for (const name of ['on-alarm', 'own-alarm'])
+      writeFileSync(join(APP, `tsconfig.${name}.json`), JSON.stringify({ extends: './tsconfig.json', include: [`${name}.ts`] }));
     expect(typeCheck('tsconfig.on-alarm.json')).toBe('');
     expect(typeCheck('tsconfig.own-alarm.json')).toMatch(/own-alarm\.ts.*error TS2425/s);
   });
 
   it('type-checks every ts block of README.md and docs/ as a file of its own (a block whose first line says `// sketch` is skipped; `// file:` blocks run below)', () => {
-    const docs = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+    const docs = [
+      'README.md',
+      ...readdirSync(join(ROOT, 'docs'))
+        .filter((f) => f.endsWith('.md'))
+        .map((f) => `docs/${f}`),
+    ];
     const blocks = docs.flatMap((doc) =>
-      [...readFileSync(join(ROOT, doc), 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)].map((match, i) => ({ name: `${doc.replace(/\W/g, '-')}-${i + 1}`, body: match[1]! })),
+      [...readFileSync(join(ROOT, doc), 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)].map((match, i) => ({
+        name: `${doc.replace(/\W/g, '-')}-${i + 1}`,
+        body: match[1]!,
+      })),
     );
     const checked = blocks.filter(({ body }) => !/^\s*\/\/ (sketch|file:)/.test(body));
     expect(checked.length).toBeGreaterThan(15);
@@ -140,7 +160,10 @@ describe('the packed package in a fresh project', () => {
     writeFileSync(join(APP, 'tsconfig.docs-worker.json'), JSON.stringify({ extends: './tsconfig.json', include: worker }));
     writeFileSync(join(APP, 'tsconfig.docs-page.json'), JSON.stringify({ extends: './tsconfig.page.json', include: page }));
     // Node's types (with the DOM library's Web Crypto names, as most Node projects have them); the SDK's own declarations do not check cleanly.
-    writeFileSync(join(APP, 'tsconfig.docs-node.json'), JSON.stringify({ extends: './tsconfig.json', compilerOptions: { types: ['node'], lib: ['ES2023', 'DOM'], skipLibCheck: true }, include: node }));
+    writeFileSync(
+      join(APP, 'tsconfig.docs-node.json'),
+      JSON.stringify({ extends: './tsconfig.json', compilerOptions: { types: ['node'], lib: ['ES2023', 'DOM'], skipLibCheck: true }, include: node }),
+    );
     expect(typeCheck('tsconfig.docs-worker.json')).toBe('');
     expect(typeCheck('tsconfig.docs-page.json')).toBe('');
     expect(typeCheck('tsconfig.docs-node.json')).toBe('');
@@ -176,10 +199,21 @@ describe('the packed package in a fresh project', () => {
 describe("docs/testing.md's examples, as a user writes them from the guide", () => {
   /** The guide's files: each code block that starts with a `file:` comment. */
   const guideFiles = () =>
-    [...readFileSync(join(ROOT, 'docs/testing.md'), 'utf8').matchAll(/```(?:ts|toml)\n(?:\/\/|#) file: (\S+)\n([\s\S]*?)```/g)].map(([, path, body]) => ({ path: path!, body: body! }));
+    [...readFileSync(join(ROOT, 'docs/testing.md'), 'utf8').matchAll(/```(?:ts|toml)\n(?:\/\/|#) file: (\S+)\n([\s\S]*?)```/g)].map(([, path, body]) => ({
+      path: path!,
+      body: body!,
+    }));
 
   it('holds the files of a project: a Worker, its wrangler.toml, its vitest config and test; a page test and its config; a Node script with the official SDK', () => {
-    expect(guideFiles().map((f) => f.path)).toEqual(['src/index.ts', 'wrangler.toml', 'vitest.config.ts', 'test/contacts.test.ts', 'vitest.page.config.ts', 'test/page.test.ts', 'sdk-script.ts']);
+    expect(guideFiles().map((f) => f.path)).toEqual([
+      'src/index.ts',
+      'wrangler.toml',
+      'vitest.config.ts',
+      'test/contacts.test.ts',
+      'vitest.page.config.ts',
+      'test/page.test.ts',
+      'sdk-script.ts',
+    ]);
   });
 
   it('runs them: the Worker test logs a user in and lists, creates, searches and deletes Contacts through zohoRoutes(); the page test in Chromium; the SDK script', () => {
@@ -196,7 +230,15 @@ describe("docs/testing.md's examples, as a user writes them from the guide", () 
     mkdirSync(join(project, 'node_modules/@zohocrm'), { recursive: true });
     for (const name of ['edge-token-store', 'hono']) symlinkSync(join(APP, 'node_modules', name), join(project, 'node_modules', name));
     mkdirSync(join(project, 'node_modules/@vitest'), { recursive: true });
-    for (const name of ['vitest', '@vitest/browser-playwright', '@cloudflare/vitest-plugin', '@cloudflare/workers-types', 'wrangler', '@zohocrm/typescript-sdk-8.0']) symlinkSync(join(ROOT, 'node_modules', name), join(project, 'node_modules', name));
+    for (const name of [
+      'vitest',
+      '@vitest/browser-playwright',
+      '@cloudflare/vitest-plugin',
+      '@cloudflare/workers-types',
+      'wrangler',
+      '@zohocrm/typescript-sdk-8.0',
+    ])
+      symlinkSync(join(ROOT, 'node_modules', name), join(project, 'node_modules', name));
     // Fails (throws) unless vitest exits 0; the output names the one test that passed.
     const output = execFileSync(process.execPath, [join(ROOT, 'node_modules/vitest/vitest.mjs'), 'run'], {
       cwd: project,

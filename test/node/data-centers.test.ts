@@ -19,9 +19,19 @@ function recorder() {
   const fetch: typeof globalThis.fetch = async (input, init) => {
     const request = new Request(input, init);
     const url = new URL(request.url);
-    sent.push({ origin: url.origin, path: url.pathname, form: request.method === 'POST' && url.pathname === '/oauth/v2/token' ? new URLSearchParams(await request.text()) : null });
+    sent.push({
+      origin: url.origin,
+      path: url.pathname,
+      form: request.method === 'POST' && url.pathname === '/oauth/v2/token' ? new URLSearchParams(await request.text()) : null,
+    });
     if (url.pathname.endsWith('/revoke')) return Response.json({ status: 'success' });
-    return Response.json({ access_token: '1000.access.x', refresh_token: '1000.refresh.x', api_domain: 'https://www.zohoapis.com', token_type: 'Bearer', expires_in: 3600 });
+    return Response.json({
+      access_token: '1000.access.x',
+      refresh_token: '1000.refresh.x',
+      api_domain: 'https://www.zohoapis.com',
+      token_type: 'Bearer',
+      expires_in: 3600,
+    });
   };
   return { sent, fetch };
 }
@@ -77,7 +87,14 @@ describe("zohoOAuth({ dataCenter: 'any' })", () => {
     const { sent, fetch } = recorder();
     const store = createMemoryStore();
     const manager = createTokenManager({ store, oauth: any(fetch), lock: null });
-    const token = await store.saveToken({ userName: 'x:1', ...client, refreshToken: '1000.refresh.x', accessToken: 'a', expiryTime: 1, apiDomain: 'https://www.zohoapis.evil' });
+    const token = await store.saveToken({
+      userName: 'x:1',
+      ...client,
+      refreshToken: '1000.refresh.x',
+      accessToken: 'a',
+      expiryTime: 1,
+      apiDomain: 'https://www.zohoapis.evil',
+    });
     await refused(manager.getAccessToken({ id: token.id }));
     await refused(manager.revoke({ id: token.id }));
     expect(sent).toEqual([]);
@@ -129,9 +146,20 @@ describe('the local Zoho as several data centers', () => {
     const { zoho, oauth, fetch } = multiDc();
     const manager = createTokenManager({ store: createMemoryStore(), oauth, fetch, lock: null });
     const users = [];
-    for (const [email, dc] of [['ana@example.com', 'us'], ['eva@example.eu', 'eu']] as const) {
+    for (const [email, dc] of [
+      ['ana@example.com', 'us'],
+      ['eva@example.eu', 'eu'],
+    ] as const) {
       // Global sign-in at the US server: the redirect names the user's data center.
-      const form = new URLSearchParams({ response_type: 'code', client_id: DEFAULT_CLIENT.clientId, redirect_uri: 'https://app.example.com/cb', scope: APP_SCOPE, access_type: 'offline', prompt: 'consent', email });
+      const form = new URLSearchParams({
+        response_type: 'code',
+        client_id: DEFAULT_CLIENT.clientId,
+        redirect_uri: 'https://app.example.com/cb',
+        scope: APP_SCOPE,
+        access_type: 'offline',
+        prompt: 'consent',
+        email,
+      });
       const approved = await zoho.fetch(new Request(`${origins.us}/oauth/v2/auth/approve`, { method: 'POST', body: form }));
       const back = new URL(approved.headers.get('location')!);
       expect([back.searchParams.get('location'), back.searchParams.get('accounts-server')]).toEqual([dc, origins[dc]]);

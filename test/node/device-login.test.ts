@@ -46,7 +46,10 @@ function setup(oauthOptions: Partial<ZohoOAuthOptions> = {}, drift = 0) {
   /** Ends the pending wait; resolves when the poll after it is answered (the next wait is pending) or `until` settled. */
   async function poll(until?: Promise<unknown>) {
     let settled = false;
-    void until?.then(() => (settled = true), () => (settled = true));
+    void until?.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
     await vi.waitUntil(() => release !== null);
     const end = release!;
     release = null;
@@ -56,7 +59,10 @@ function setup(oauthOptions: Partial<ZohoOAuthOptions> = {}, drift = 0) {
   /** Ends waits until `promise` settles. */
   async function pollUntilSettled<T>(promise: Promise<T>): Promise<T> {
     let settled = false;
-    void promise.then(() => (settled = true), () => (settled = true));
+    void promise.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
     while (!settled) await poll(promise);
     return promise;
   }
@@ -67,12 +73,17 @@ function setup(oauthOptions: Partial<ZohoOAuthOptions> = {}, drift = 0) {
 async function decide(zoho: LocalZoho, origin: string, userCode: string, email: string, decision: 'accept' | 'reject' = 'accept') {
   const page = await zoho.fetch(new Request(`${origin}/oauth/v3/device?user_code=${userCode}`));
   expect(await page.text()).toContain(`value="${userCode}"`);
-  const response = await zoho.fetch(new Request(`${origin}/oauth/v3/device/approve`, { method: 'POST', body: new URLSearchParams({ user_code: userCode, email, decision }) }));
+  const response = await zoho.fetch(
+    new Request(`${origin}/oauth/v3/device/approve`, { method: 'POST', body: new URLSearchParams({ user_code: userCode, email, decision }) }),
+  );
   expect(response.status).toBe(200);
 }
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(() => null, (e: unknown) => e);
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(isTokenStoreError(error)).toBe(true);
   return (error as { code: string }).code;
 }
@@ -133,7 +144,7 @@ describe('zohoOAuth().startDeviceLogin(): Zoho device flow', () => {
     expect(counts()).toMatchObject({ deviceSlowDowns: 1 });
   });
 
-  it("an EU user approved through the US accounts server: the client follows other_dc and ends with an EU token", async () => {
+  it('an EU user approved through the US accounts server: the client follows other_dc and ends with an EU token', async () => {
     const { zoho, oauth, pollUntilSettled } = setup();
     const login = await oauth.startDeviceLogin({ scope: APP_SCOPE });
     const waiting = login.tokens();

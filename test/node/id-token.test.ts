@@ -49,21 +49,47 @@ describe('checkIdToken', () => {
 
 describe('the local Zoho issues ID tokens as Zoho documents them', () => {
   async function codeFor(zoho: LocalZoho, scope: string, nonce?: string) {
-    const params = new URLSearchParams({ response_type: 'code', client_id: DEFAULT_CLIENT.clientId, scope, redirect_uri: REDIRECT, code_challenge: await pkceChallenge(VERIFIER), code_challenge_method: 'S256', access_type: 'offline', prompt: 'consent', email: 'ana@example.com' });
+    const params = new URLSearchParams({
+      response_type: 'code',
+      client_id: DEFAULT_CLIENT.clientId,
+      scope,
+      redirect_uri: REDIRECT,
+      code_challenge: await pkceChallenge(VERIFIER),
+      code_challenge_method: 'S256',
+      access_type: 'offline',
+      prompt: 'consent',
+      email: 'ana@example.com',
+    });
     if (nonce) params.set('nonce', nonce);
     const approved = await zoho.fetch(new Request(`${ZOHO}/oauth/v2/auth/approve`, { method: 'POST', body: params }));
     return new URL(approved.headers.get('location')!).searchParams.get('code')!;
   }
   const oauthOf = (zoho: LocalZoho) =>
-    zohoOAuth({ accountsUrl: ZOHO, clientId: DEFAULT_CLIENT.clientId, clientSecret: DEFAULT_CLIENT.clientSecret, redirectUrl: REDIRECT, fetch: (input, init) => zoho.fetch(new Request(input, init)) });
+    zohoOAuth({
+      accountsUrl: ZOHO,
+      clientId: DEFAULT_CLIENT.clientId,
+      clientSecret: DEFAULT_CLIENT.clientSecret,
+      redirectUrl: REDIRECT,
+      fetch: (input, init) => zoho.fetch(new Request(input, init)),
+    });
 
   it('an email (or openid) scope answers an RS256 ID token with the nonce, verifiable with the keys of the discovery document', async () => {
     const zoho = new LocalZoho();
     const answer = await oauthOf(zoho).exchangeGrant(await codeFor(zoho, 'ZohoCRM.modules.ALL,email', NONCE), { codeVerifier: VERIFIER, nonce: NONCE });
     const [header, payload, signature] = answer.idToken!.split('.');
     expect(JSON.parse(Buffer.from(header!, 'base64url').toString())).toMatchObject({ alg: 'RS256', kid: expect.any(String) });
-    expect(JSON.parse(Buffer.from(payload!, 'base64url').toString())).toMatchObject({ iss: ZOHO, aud: DEFAULT_CLIENT.clientId, nonce: NONCE, email: 'ana@example.com', email_verified: true });
-    const discovery = (await (await zoho.fetch(new Request(`${ZOHO}/.well-known/openid-configuration`))).json()) as { issuer: string; jwks_uri: string; code_challenge_methods_supported: string[] };
+    expect(JSON.parse(Buffer.from(payload!, 'base64url').toString())).toMatchObject({
+      iss: ZOHO,
+      aud: DEFAULT_CLIENT.clientId,
+      nonce: NONCE,
+      email: 'ana@example.com',
+      email_verified: true,
+    });
+    const discovery = (await (await zoho.fetch(new Request(`${ZOHO}/.well-known/openid-configuration`))).json()) as {
+      issuer: string;
+      jwks_uri: string;
+      code_challenge_methods_supported: string[];
+    };
     expect(discovery).toMatchObject({ issuer: ZOHO, code_challenge_methods_supported: ['plain', 'S256'] });
     const { keys } = (await (await zoho.fetch(new Request(discovery.jwks_uri))).json()) as { keys: import('node:crypto').JsonWebKey[] };
     const key = createPublicKey({ key: keys[0]!, format: 'jwk' });
@@ -76,19 +102,27 @@ describe('the local Zoho issues ID tokens as Zoho documents them', () => {
     // A Zoho that does not check server-based clients' PKCE: only the nonce stands between the code and the attacker.
     const zoho = new LocalZoho({ pkce: 'ignore-server' });
     const before = zoho.counts().revokes;
-    const error = await tokenErrorOf(oauthOf(zoho).exchangeGrant(await codeFor(zoho, 'ZohoCRM.modules.ALL,email', 'victim-nonce-0123456789'), { codeVerifier: 'w'.repeat(43), nonce: NONCE }));
+    const error = await tokenErrorOf(
+      oauthOf(zoho).exchangeGrant(await codeFor(zoho, 'ZohoCRM.modules.ALL,email', 'victim-nonce-0123456789'), { codeVerifier: 'w'.repeat(43), nonce: NONCE }),
+    );
     expect(error.code).toBe('ZOHO_ID_TOKEN_INVALID');
     expect(error.message).not.toContain('victim-nonce');
     expect(zoho.counts().revokes).toBe(before + 1);
     // A login that asked for no ID token gets none checked: the nonce is the caller's choice.
-    await expect(oauthOf(zoho).exchangeGrant(await codeFor(zoho, 'ZohoCRM.modules.ALL,email'), { codeVerifier: VERIFIER })).resolves.toMatchObject({ refreshToken: expect.any(String) });
+    await expect(oauthOf(zoho).exchangeGrant(await codeFor(zoho, 'ZohoCRM.modules.ALL,email'), { codeVerifier: VERIFIER })).resolves.toMatchObject({
+      refreshToken: expect.any(String),
+    });
   });
 
   it('PKCE: checked for every client by default; with pkce "ignore-server", not for server-based clients', async () => {
     const strict = new LocalZoho();
-    await expect(oauthOf(strict).exchangeGrant(await codeFor(strict, 'ZohoCRM.modules.ALL'), { codeVerifier: 'w'.repeat(43) })).rejects.toMatchObject({ code: 'ZOHO_INVALID_CODE' });
+    await expect(oauthOf(strict).exchangeGrant(await codeFor(strict, 'ZohoCRM.modules.ALL'), { codeVerifier: 'w'.repeat(43) })).rejects.toMatchObject({
+      code: 'ZOHO_INVALID_CODE',
+    });
     const lax = new LocalZoho({ pkce: 'ignore-server' });
-    await expect(oauthOf(lax).exchangeGrant(await codeFor(lax, 'ZohoCRM.modules.ALL'), { codeVerifier: 'w'.repeat(43) })).resolves.toMatchObject({ refreshToken: expect.any(String) });
+    await expect(oauthOf(lax).exchangeGrant(await codeFor(lax, 'ZohoCRM.modules.ALL'), { codeVerifier: 'w'.repeat(43) })).resolves.toMatchObject({
+      refreshToken: expect.any(String),
+    });
     expect(() => new LocalZoho({ pkce: 'sometimes' as never })).toThrow(/pkce/);
   });
 });

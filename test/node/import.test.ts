@@ -34,7 +34,10 @@ async function rows(path: string): Promise<SourceRow[]> {
   return all;
 }
 async function unreadable(path: string): Promise<string> {
-  const error = await rows(path).then(() => null, (e: unknown) => e);
+  const error = await rows(path).then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(UnreadableFile);
   return (error as Error).message;
 }
@@ -52,27 +55,55 @@ async function cli(args: string[], env: Record<string, string> = {}) {
 
 describe('reading FileStore CSV', () => {
   it('reads rows the SDK writes, leaving empty fields out', async () => {
-    const path = file('tokens.csv', `${HEADER}\n1,ana@example.com:7001,1000.C,sec,r1,a1,,1900000000000,https://app.example.com/cb,https://www.zohoapis.eu\n2,,1000.C,sec,r2,,,,,\n`);
+    const path = file(
+      'tokens.csv',
+      `${HEADER}\n1,ana@example.com:7001,1000.C,sec,r1,a1,,1900000000000,https://app.example.com/cb,https://www.zohoapis.eu\n2,,1000.C,sec,r2,,,,,\n`,
+    );
     expect(await rows(path)).toEqual([
       {
         where: 'line 2',
         problem: null,
-        token: { id: '1', userName: 'ana@example.com:7001', clientId: '1000.C', clientSecret: 'sec', refreshToken: 'r1', accessToken: 'a1', expiryTime: 1_900_000_000_000, redirectUrl: 'https://app.example.com/cb', apiDomain: 'https://www.zohoapis.eu' },
+        token: {
+          id: '1',
+          userName: 'ana@example.com:7001',
+          clientId: '1000.C',
+          clientSecret: 'sec',
+          refreshToken: 'r1',
+          accessToken: 'a1',
+          expiryTime: 1_900_000_000_000,
+          redirectUrl: 'https://app.example.com/cb',
+          apiDomain: 'https://www.zohoapis.eu',
+        },
       },
       { where: 'line 3', problem: null, token: { id: '2', clientId: '1000.C', clientSecret: 'sec', refreshToken: 'r2' } },
     ]);
   });
 
   it('reads quoted fields: commas, doubled quotes, line breaks, CRLF; lines count from where a row starts', async () => {
-    const path = file('quoted.csv', `${HEADER}\r\n"1","ana@example.com:7001","1000.C","se,c","r""1",,,,"https://app.example.com/cb?a=1,\nb",\r\n2,,1000.C,sec,r2,,,,,\r\n`);
+    const path = file(
+      'quoted.csv',
+      `${HEADER}\r\n"1","ana@example.com:7001","1000.C","se,c","r""1",,,,"https://app.example.com/cb?a=1,\nb",\r\n2,,1000.C,sec,r2,,,,,\r\n`,
+    );
     const [first, second] = await rows(path);
     expect(first).toMatchObject({ where: 'line 2', token: { clientSecret: 'se,c', refreshToken: 'r"1', redirectUrl: 'https://app.example.com/cb?a=1,\nb' } });
     expect(second).toMatchObject({ where: 'line 4', token: { id: '2', refreshToken: 'r2' } });
   });
 
   it('reads legacy 9-column files (no api_domain)', async () => {
-    const path = file('legacy.csv', `${HEADER.split(',').slice(0, 9).join(',')}\n1,bo@example.com:7002,1000.C,sec,r1,a1,,1900000000000,https://app.example.com/cb\n`);
-    expect((await rows(path))[0]!.token).toEqual({ id: '1', userName: 'bo@example.com:7002', clientId: '1000.C', clientSecret: 'sec', refreshToken: 'r1', accessToken: 'a1', expiryTime: 1_900_000_000_000, redirectUrl: 'https://app.example.com/cb' });
+    const path = file(
+      'legacy.csv',
+      `${HEADER.split(',').slice(0, 9).join(',')}\n1,bo@example.com:7002,1000.C,sec,r1,a1,,1900000000000,https://app.example.com/cb\n`,
+    );
+    expect((await rows(path))[0]!.token).toEqual({
+      id: '1',
+      userName: 'bo@example.com:7002',
+      clientId: '1000.C',
+      clientSecret: 'sec',
+      refreshToken: 'r1',
+      accessToken: 'a1',
+      expiryTime: 1_900_000_000_000,
+      redirectUrl: 'https://app.example.com/cb',
+    });
   });
 
   it('names the line of each bad row', async () => {
@@ -96,13 +127,29 @@ describe('reading zohooauth.db (SQLite, from the Python samples)', () => {
   it('reads table oauthtoken; refuses a database without it', async () => {
     const path = join(dir(), 'zohooauth.db');
     const db = new DatabaseSync(path);
-    db.exec('CREATE TABLE oauthtoken (id varchar(10) NOT NULL, user_name varchar(255), client_id varchar(255), client_secret varchar(255), refresh_token varchar(255), access_token varchar(255), grant_token varchar(255), expiry_time varchar(20), redirect_url varchar(255), api_domain varchar(255), primary key (id))');
+    db.exec(
+      'CREATE TABLE oauthtoken (id varchar(10) NOT NULL, user_name varchar(255), client_id varchar(255), client_secret varchar(255), refresh_token varchar(255), access_token varchar(255), grant_token varchar(255), expiry_time varchar(20), redirect_url varchar(255), api_domain varchar(255), primary key (id))',
+    );
     const insert = db.prepare('INSERT INTO oauthtoken VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
     insert.run('1', 'ana@example.com:7001', '1000.C', 'sec', 'r1', 'a1', null, '1900000000000', 'https://app.example.com/cb', 'https://www.zohoapis.in');
     insert.run('2', null, '1000.C', 'sec', 'r2', '', null, null, null, null);
     db.close();
     expect(await rows(path)).toEqual([
-      { where: 'row 1', problem: null, token: { id: '1', userName: 'ana@example.com:7001', clientId: '1000.C', clientSecret: 'sec', refreshToken: 'r1', accessToken: 'a1', expiryTime: 1_900_000_000_000, redirectUrl: 'https://app.example.com/cb', apiDomain: 'https://www.zohoapis.in' } },
+      {
+        where: 'row 1',
+        problem: null,
+        token: {
+          id: '1',
+          userName: 'ana@example.com:7001',
+          clientId: '1000.C',
+          clientSecret: 'sec',
+          refreshToken: 'r1',
+          accessToken: 'a1',
+          expiryTime: 1_900_000_000_000,
+          redirectUrl: 'https://app.example.com/cb',
+          apiDomain: 'https://www.zohoapis.in',
+        },
+      },
       { where: 'row 2', problem: null, token: { id: '2', clientId: '1000.C', clientSecret: 'sec', refreshToken: 'r2' } },
     ]);
 
@@ -132,7 +179,12 @@ describe('importTokens (the rules every target applies)', () => {
 describe('the import command', () => {
   const keys = { k1: generateSecret() };
   const keyEnv = { TOKEN_STORE_KEYS: JSON.stringify(keys), TOKEN_STORE_CURRENT_KEY: 'k1' };
-  const ana = { userName: 'ana@example.com:7001', clientSecret: 'client-secret-1', refreshToken: '1000.refresh.ana-first', accessToken: '1000.access.ana-first' };
+  const ana = {
+    userName: 'ana@example.com:7001',
+    clientSecret: 'client-secret-1',
+    refreshToken: '1000.refresh.ana-first',
+    accessToken: '1000.access.ana-first',
+  };
   const csv = [
     HEADER,
     `1,${ana.userName},1000.C,${ana.clientSecret},${ana.refreshToken},${ana.accessToken},,1900000000000,https://app.example.com/cb,https://www.zohoapis.com`,
@@ -161,7 +213,13 @@ describe('the import command', () => {
       list: readOnly,
     } as unknown as KVNamespaceLike;
     const store = createKVStore({ kv, cipher: createCipher({ keys, current: 'k1' }) });
-    expect(await store.findToken({ userName: ana.userName })).toMatchObject({ id: '1', refreshToken: '1000.refresh.ana-second', accessToken: '1000.access.ana-second', expiryTime: 1_900_000_000_999, redirectUrl: 'https://app.example.com/cb' });
+    expect(await store.findToken({ userName: ana.userName })).toMatchObject({
+      id: '1',
+      refreshToken: '1000.refresh.ana-second',
+      accessToken: '1000.access.ana-second',
+      expiryTime: 1_900_000_000_999,
+      redirectUrl: 'https://app.example.com/cb',
+    });
     expect(await store.findTokenById('2')).toMatchObject({ userName: 'bo@example.com:7002' });
   });
 
@@ -182,7 +240,10 @@ describe('the import command', () => {
   });
 
   it('refuses a key ring it cannot use, without echoing it', async () => {
-    const result = await cli(['import', file('tokens.csv', csv), '--to', 'kv-bulk', '--out', join(dir(), 'x.json')], { TOKEN_STORE_KEYS: 'not-json-but-a-secret', TOKEN_STORE_CURRENT_KEY: 'k1' });
+    const result = await cli(['import', file('tokens.csv', csv), '--to', 'kv-bulk', '--out', join(dir(), 'x.json')], {
+      TOKEN_STORE_KEYS: 'not-json-but-a-secret',
+      TOKEN_STORE_CURRENT_KEY: 'k1',
+    });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('TOKEN_STORE_KEYS');
     expect(result.stderr).not.toContain('not-json-but-a-secret');
@@ -196,7 +257,10 @@ describe('the import command', () => {
     expect(result.stdout).toContain('3 rows: 2 imported, 1 merged, 0 rejected');
     const db = new DatabaseSync(out);
     try {
-      expectNothingInClear(JSON.stringify(db.prepare('SELECT * FROM ets_tokens').all()), [ana, { refreshToken: '1000.refresh.ana-second', accessToken: '1000.access.ana-second', userName: 'bo@example.com:7002' }]);
+      expectNothingInClear(JSON.stringify(db.prepare('SELECT * FROM ets_tokens').all()), [
+        ana,
+        { refreshToken: '1000.refresh.ana-second', accessToken: '1000.access.ana-second', userName: 'bo@example.com:7002' },
+      ]);
       const store = createSqlStore({ db, cipher: createCipher({ keys, current: 'k1' }) });
       expect(await store.findToken({ userName: ana.userName })).toMatchObject({ id: '1', refreshToken: '1000.refresh.ana-second' });
       expect(await store.getTokens()).toHaveLength(2);
@@ -231,13 +295,19 @@ describe('the import command', () => {
   const d1Project = (extra: string) => {
     const project = dir();
     const config = join(project, 'wrangler.toml');
-    writeFileSync(config, `name = "import-d1"\nmain = "worker.js"\ncompatibility_date = "2026-11-01"\n${extra}[[d1_databases]]\nbinding = "TOKENS_D1"\ndatabase_name = "tokens"\ndatabase_id = "11111111-2222-3333-4444-555555555555"\n`);
+    writeFileSync(
+      config,
+      `name = "import-d1"\nmain = "worker.js"\ncompatibility_date = "2026-11-01"\n${extra}[[d1_databases]]\nbinding = "TOKENS_D1"\ndatabase_name = "tokens"\ndatabase_id = "11111111-2222-3333-4444-555555555555"\n`,
+    );
     return { project, config };
   };
   /** The CSV's two users in the project's local D1, table zoho_tokens, as the SQL store reads them. */
   async function expectImportedIntoLocalD1(project: string) {
     const { getPlatformProxy } = await import('wrangler');
-    const proxy = await getPlatformProxy<{ TOKENS_D1: unknown }>({ configPath: join(project, 'wrangler.toml'), persist: { path: join(project, '.wrangler/state/v3') } });
+    const proxy = await getPlatformProxy<{ TOKENS_D1: unknown }>({
+      configPath: join(project, 'wrangler.toml'),
+      persist: { path: join(project, '.wrangler/state/v3') },
+    });
     try {
       const store = createSqlStore({ db: proxy.env.TOKENS_D1, cipher: createCipher({ keys, current: 'k1' }), table: 'zoho_tokens' });
       expect(await store.findToken({ userName: ana.userName })).toMatchObject({ id: '1', refreshToken: '1000.refresh.ana-second' });
@@ -258,11 +328,17 @@ describe('the import command', () => {
   it('d1-sql: a file wrangler d1 execute applies; run twice, the second fails on the UNIQUE indexes and replaces nothing', async () => {
     const { project, config } = d1Project('');
     const out = join(project, 'tokens.sql');
-    expect((await cli(['import', file('tokens.csv', csv), '--to', 'd1-sql', '--out', out, '--table', 'zoho_tokens'], keyEnv)).stdout).toContain('3 rows: 2 imported, 1 merged, 0 rejected');
+    expect((await cli(['import', file('tokens.csv', csv), '--to', 'd1-sql', '--out', out, '--table', 'zoho_tokens'], keyEnv)).stdout).toContain(
+      '3 rows: 2 imported, 1 merged, 0 rejected',
+    );
     const sql = readFileSync(out, 'utf8');
     expectNothingInClear(sql, [ana, { refreshToken: '1000.refresh.ana-second', accessToken: '1000.access.ana-second', userName: 'bo@example.com:7002' }]);
     // What a user runs (with --remote for their deployed database): offline, the local one.
-    const execute = () => run(process.execPath, [WRANGLER, 'd1', 'execute', 'TOKENS_D1', '--local', '--file', out, '--config', config], { cwd: project, env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } });
+    const execute = () =>
+      run(process.execPath, [WRANGLER, 'd1', 'execute', 'TOKENS_D1', '--local', '--file', out, '--config', config], {
+        cwd: project,
+        env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+      });
     await execute();
     await expect(execute()).rejects.toThrow(/UNIQUE constraint failed/);
     await expectImportedIntoLocalD1(project);
@@ -309,12 +385,15 @@ describe('the import command', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('no user name');
     // Users of several data centers in one file: each into their own object (refreshed later at their own data center).
-    const mixed = file('mixed.csv', [
-      HEADER,
-      `11,carol@example.com:8001,1000.C,${ana.clientSecret},1000.refresh.carol,,,,,https://www.zohoapis.com`,
-      `12,dieter@example.de:8101,1000.C,${ana.clientSecret},1000.refresh.dieter,,,,,https://www.zohoapis.eu`,
-      `13,emma@example.de:8102,1000.C,${ana.clientSecret},1000.refresh.emma,,,,,https://sandbox.zohoapis.eu`,
-    ].join('\n'));
+    const mixed = file(
+      'mixed.csv',
+      [
+        HEADER,
+        `11,carol@example.com:8001,1000.C,${ana.clientSecret},1000.refresh.carol,,,,,https://www.zohoapis.com`,
+        `12,dieter@example.de:8101,1000.C,${ana.clientSecret},1000.refresh.dieter,,,,,https://www.zohoapis.eu`,
+        `13,emma@example.de:8102,1000.C,${ana.clientSecret},1000.refresh.emma,,,,,https://sandbox.zohoapis.eu`,
+      ].join('\n'),
+    );
     const intoPlaces = await cli(['import', mixed, '--to', 'wrangler-durable-object', '--config', config]);
     expect(intoPlaces.stdout).toContain('3 rows: 3 imported, 0 merged, 0 rejected (by data center: us 1, eu 2)');
     // One named object instead (a shard of the application's own): everything goes there.

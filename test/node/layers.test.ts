@@ -12,7 +12,14 @@ const SRC = join(import.meta.dirname, '../../src');
 const files = readdirSync(SRC, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
 /** Every module specifier a file imports or re-exports, `import type` included. */
 const specifiers = (file: string) => [...readFileSync(join(SRC, file), 'utf8').matchAll(/^(?:import|export)\b[^;]*?\bfrom\s+'([^']+)'/gm)].map((m) => m[1]!);
-const graph = new Map(files.map((file) => [file, specifiers(file).filter((s) => s.startsWith('.')).map((s) => normalize(relative(SRC, join(SRC, dirname(file), s))))]));
+const graph = new Map(
+  files.map((file) => [
+    file,
+    specifiers(file)
+      .filter((s) => s.startsWith('.'))
+      .map((s) => normalize(relative(SRC, join(SRC, dirname(file), s)))),
+  ]),
+);
 const layerOf = (file: string) => (file.includes('/') ? file.split('/')[0]! : '(root)');
 
 describe('the layers of src/', () => {
@@ -38,7 +45,9 @@ describe('the layers of src/', () => {
 
   /** Imports from `layer` to any layer but `allowed`. */
   const crossing = (layer: string, allowed: string[]) =>
-    [...graph].filter(([file]) => layerOf(file) === layer).flatMap(([file, deps]) => deps.filter((d) => !allowed.includes(layerOf(d))).map((d) => `${file} -> ${d}`));
+    [...graph]
+      .filter(([file]) => layerOf(file) === layer)
+      .flatMap(([file, deps]) => deps.filter((d) => !allowed.includes(layerOf(d))).map((d) => `${file} -> ${d}`));
 
   it('keep the store below everything: it imports only itself', () => {
     expect(crossing('store', ['store'])).toEqual([]);
@@ -53,7 +62,9 @@ describe('the layers of src/', () => {
   });
 
   it('let only the Hono adapter and the MCP server import the Worker library', () => {
-    const into = [...graph].flatMap(([file, deps]) => deps.filter((d) => layerOf(d) === 'worker' && !['worker', 'hono', 'mcp'].includes(layerOf(file))).map((d) => `${file} -> ${d}`));
+    const into = [...graph].flatMap(([file, deps]) =>
+      deps.filter((d) => layerOf(d) === 'worker' && !['worker', 'hono', 'mcp'].includes(layerOf(file))).map((d) => `${file} -> ${d}`),
+    );
     expect(into).toEqual([]);
   });
 
@@ -63,13 +74,23 @@ describe('the layers of src/', () => {
 
   it('keep the testing kit apart: it imports nothing of the library, and nothing imports it', () => {
     expect(crossing('testing', ['testing'])).toEqual([]);
-    const into = [...graph].flatMap(([file, deps]) => deps.filter((d) => layerOf(d) === 'testing' && layerOf(file) !== 'testing').map((d) => `${file} -> ${d}`));
+    const into = [...graph].flatMap(([file, deps]) =>
+      deps.filter((d) => layerOf(d) === 'testing' && layerOf(file) !== 'testing').map((d) => `${file} -> ${d}`),
+    );
     expect(into).toEqual([]);
   });
 
   it("use Web APIs only: no node: module in src/ but the testing kit's Node server", () => {
     const nodeOnly = ['testing/node.ts'];
-    expect(files.filter((f) => !nodeOnly.includes(f)).flatMap((file) => specifiers(file).filter((s) => s.startsWith('node:')).map((s) => `${file}: ${s}`))).toEqual([]);
+    expect(
+      files
+        .filter((f) => !nodeOnly.includes(f))
+        .flatMap((file) =>
+          specifiers(file)
+            .filter((s) => s.startsWith('node:'))
+            .map((s) => `${file}: ${s}`),
+        ),
+    ).toEqual([]);
     expect(specifiers('testing/node.ts')).toContain('node:http');
   });
 });

@@ -18,12 +18,28 @@ function zohoWith(clients: LocalZohoClient[] = [DEFAULT_CLIENT], dataCenters?: R
   const at = dataCenters?.us ?? 'http://zoho.local';
   const post = async (path: string, form: Record<string, string>, origin = at) => {
     const response = await zoho.fetch(new Request(`${origin}${path}`, { method: 'POST', body: new URLSearchParams(form) }));
-    return { response, body: (await response.clone().json().catch(() => null)) as Record<string, unknown> | null };
+    return {
+      response,
+      body: (await response
+        .clone()
+        .json()
+        .catch(() => null)) as Record<string, unknown> | null,
+    };
   };
   const token = (form: Record<string, string>, origin?: string) => post('/oauth/v2/token', form, origin);
   const secretOf = (c: LocalZohoClient) => (typeof c.clientSecret === 'string' ? c.clientSecret : '');
   const exchange = (client: LocalZohoClient, code: string, extra: Record<string, string> = {}, origin?: string) =>
-    token({ grant_type: 'authorization_code', client_id: client.clientId, client_secret: secretOf(client), redirect_uri: client.redirectUris?.[0] ?? '', code, ...extra }, origin);
+    token(
+      {
+        grant_type: 'authorization_code',
+        client_id: client.clientId,
+        client_secret: secretOf(client),
+        redirect_uri: client.redirectUris?.[0] ?? '',
+        code,
+        ...extra,
+      },
+      origin,
+    );
   /** The consent page's approval, as a person's click sends it (asking offline access unless `params` say otherwise); the redirect's URL. */
   const approve = async (params: Record<string, string>, email = 'ana@example.com', origin = at) => {
     const form = new URLSearchParams({ access_type: 'offline', prompt: 'consent', ...params, email });
@@ -40,7 +56,11 @@ describe('local Zoho accounts: the data centers table [notes: Accounts servers]'
       const email = dc === 'us' ? 'user1@org1.example' : `user1@org1.${dc}.example`;
       // China's users start at their own server; everyone else at the global (US) sign-in.
       const signIn = dc === 'cn' ? ORIGINS.cn! : ORIGINS.us!;
-      const { location } = await approve({ response_type: 'code', client_id: DEFAULT_CLIENT.clientId, redirect_uri: REDIRECT, scope: APP_SCOPE, state: 's' }, email, signIn);
+      const { location } = await approve(
+        { response_type: 'code', client_id: DEFAULT_CLIENT.clientId, redirect_uri: REDIRECT, scope: APP_SCOPE, state: 's' },
+        email,
+        signIn,
+      );
       const back = new URL(location!);
       expect([back.searchParams.get('location'), back.searchParams.get('accounts-server'), back.searchParams.get('state')]).toEqual([dc, ORIGINS[dc], 's']);
       const code = back.searchParams.get('code')!;
@@ -48,7 +68,12 @@ describe('local Zoho accounts: the data centers table [notes: Accounts servers]'
       expect((await exchange(DEFAULT_CLIENT, code, {}, elsewhere)).body).toEqual({ error: 'invalid_code' });
       const { body } = await exchange(DEFAULT_CLIENT, code, {}, ORIGINS[dc]);
       expect(body!.api_domain).toBe(ORIGINS[dc]);
-      const refresh = { grant_type: 'refresh_token', client_id: DEFAULT_CLIENT.clientId, client_secret: DEFAULT_CLIENT.clientSecret, refresh_token: String(body!.refresh_token) };
+      const refresh = {
+        grant_type: 'refresh_token',
+        client_id: DEFAULT_CLIENT.clientId,
+        client_secret: DEFAULT_CLIENT.clientSecret,
+        refresh_token: String(body!.refresh_token),
+      };
       expect((await token(refresh, elsewhere)).body).toEqual({ error: 'invalid_client' });
       expect((await token(refresh, ORIGINS[dc])).body).toHaveProperty('access_token');
       const revoke = (origin: string) => zoho.fetch(new Request(`${origin}/oauth/v2/token/revoke?token=${body!.refresh_token}`, { method: 'POST' }));
@@ -77,11 +102,23 @@ describe('local Zoho accounts: the data centers table [notes: Accounts servers]'
 describe('local Zoho accounts: the client types table [notes: Client types and redirect URIs]', () => {
   it('server-based: the code flow to a registered redirect, a secret at the token endpoint, a refresh token', async () => {
     const { exchange, approve } = zohoWith();
-    const { location } = await approve({ response_type: 'code', client_id: DEFAULT_CLIENT.clientId, redirect_uri: REDIRECT, scope: APP_SCOPE, access_type: 'offline' });
+    const { location } = await approve({
+      response_type: 'code',
+      client_id: DEFAULT_CLIENT.clientId,
+      redirect_uri: REDIRECT,
+      scope: APP_SCOPE,
+      access_type: 'offline',
+    });
     const code = new URL(location!).searchParams.get('code')!;
     expect((await exchange({ ...DEFAULT_CLIENT, clientSecret: 'wrong' }, code)).body).toEqual({ error: 'invalid_client_secret' });
     const { body } = await exchange(DEFAULT_CLIENT, code);
-    expect(body).toEqual({ access_token: expect.any(String), refresh_token: expect.any(String), api_domain: 'http://zoho.local', token_type: 'Bearer', expires_in: 3600 });
+    expect(body).toEqual({
+      access_token: expect.any(String),
+      refresh_token: expect.any(String),
+      api_domain: 'http://zoho.local',
+      token_type: 'Bearer',
+      expires_in: 3600,
+    });
   });
 
   it('client-based (JavaScript): implicit flow only, the token in the fragment, no refresh token, never the token endpoint', async () => {
@@ -93,18 +130,33 @@ describe('local Zoho accounts: the client types table [notes: Client types and r
     const back = new URL(location!);
     expect(back.search).toBe('');
     const fragment = Object.fromEntries(new URLSearchParams(back.hash.slice(1)));
-    expect(fragment).toEqual({ access_token: expect.stringMatching(/^1000\.access\./), token_type: 'Bearer', expires_in: '3600', api_domain: 'http://zoho.local', location: 'us', state: 'st' });
-    expect((await token({ grant_type: 'refresh_token', client_id: js.clientId, client_secret: '', refresh_token: 'x' })).body).toEqual({ error: 'invalid_client' });
+    expect(fragment).toEqual({
+      access_token: expect.stringMatching(/^1000\.access\./),
+      token_type: 'Bearer',
+      expires_in: '3600',
+      api_domain: 'http://zoho.local',
+      location: 'us',
+      state: 'st',
+    });
+    expect((await token({ grant_type: 'refresh_token', client_id: js.clientId, client_secret: '', refresh_token: 'x' })).body).toEqual({
+      error: 'invalid_client',
+    });
   });
 
   it('mobile/desktop: PKCE must be used (a challenge at consent, its verifier at the exchange), and the secret too', async () => {
-    const mobile = { clientId: '1000.MOBILE', type: 'mobile' as const, clientSecret: 'mobile-secret', redirectUris: ['https://abcdefghijklmnopabcdefghijklmnop.chromiumapp.org/'] };
+    const mobile = {
+      clientId: '1000.MOBILE',
+      type: 'mobile' as const,
+      clientSecret: 'mobile-secret',
+      redirectUris: ['https://abcdefghijklmnopabcdefghijklmnop.chromiumapp.org/'],
+    };
     const { zoho, exchange, approve } = zohoWith([mobile]);
     const params = { response_type: 'code', client_id: mobile.clientId, redirect_uri: mobile.redirectUris[0]!, scope: APP_SCOPE };
     expect((await approve(params)).status).toBe(400);
     expect(zoho.issueGrant({ clientId: mobile.clientId, email: 'ana@example.com', redirectUri: mobile.redirectUris[0]! })).toBeNull();
     const challenge = await pkceChallenge(VERIFIER, 'S256');
-    const code = async () => new URL((await approve({ ...params, code_challenge: challenge, code_challenge_method: 'S256' })).location!).searchParams.get('code')!;
+    const code = async () =>
+      new URL((await approve({ ...params, code_challenge: challenge, code_challenge_method: 'S256' })).location!).searchParams.get('code')!;
     expect((await exchange(mobile, await code())).body).toEqual({ error: 'invalid_code' });
     expect((await exchange(mobile, await code(), { code_verifier: 'w'.repeat(43) })).body).toEqual({ error: 'invalid_code' });
     expect((await exchange({ ...mobile, clientSecret: 'wrong' }, await code(), { code_verifier: VERIFIER })).body).toEqual({ error: 'invalid_client_secret' });
@@ -122,7 +174,14 @@ describe('local Zoho accounts: the client types table [notes: Client types and r
       return (await response.json()) as { device_code: string; user_code: string; interval: number };
     };
     const poll = (code: string, origin = ORIGINS.us) =>
-      zoho.fetch(new Request(`${origin}/oauth/v3/device/token`, { method: 'POST', body: new URLSearchParams({ client_id: device.clientId, client_secret: device.clientSecret, grant_type: 'device_token', code }) })).then((r) => r.json());
+      zoho
+        .fetch(
+          new Request(`${origin}/oauth/v3/device/token`, {
+            method: 'POST',
+            body: new URLSearchParams({ client_id: device.clientId, client_secret: device.clientSecret, grant_type: 'device_token', code }),
+          }),
+        )
+        .then((r) => r.json());
     const started = await start();
     expect(started.interval).toBe(30);
     expect(await poll(started.device_code)).toEqual({ error: 'authorization_pending' });
@@ -142,7 +201,9 @@ describe('local Zoho accounts: the client types table [notes: Client types and r
     const { zoho, token, approve } = zohoWith([self]);
     expect((await approve({ response_type: 'code', client_id: self.clientId, redirect_uri: REDIRECT, scope: APP_SCOPE })).status).toBe(400);
     const code = zoho.issueGrant({ clientId: self.clientId, email: 'ana@example.com', redirectUri: null, scope: APP_SCOPE })!;
-    expect((await token({ grant_type: 'authorization_code', client_id: self.clientId, client_secret: self.clientSecret, code })).body).toHaveProperty('refresh_token');
+    expect((await token({ grant_type: 'authorization_code', client_id: self.clientId, client_secret: self.clientSecret, code })).body).toHaveProperty(
+      'refresh_token',
+    );
   });
 
   it('redirect URIs: http(s) only, registered, matched exactly; chrome-extension:// cannot be registered', async () => {
@@ -190,7 +251,13 @@ describe('local Zoho accounts: the token endpoint and the limits [notes: Token e
   it('10 access tokens per refresh token per 10 minutes, then Access Denied; a refresh answer has no refresh token', async () => {
     const { zoho, exchange, token } = zohoWith();
     const { body } = await exchange(DEFAULT_CLIENT, zoho.issueGrant({ clientId: DEFAULT_CLIENT.clientId, email: 'ana@example.com', redirectUri: REDIRECT })!);
-    const refresh = () => token({ grant_type: 'refresh_token', client_id: DEFAULT_CLIENT.clientId, client_secret: DEFAULT_CLIENT.clientSecret, refresh_token: String(body!.refresh_token) });
+    const refresh = () =>
+      token({
+        grant_type: 'refresh_token',
+        client_id: DEFAULT_CLIENT.clientId,
+        client_secret: DEFAULT_CLIENT.clientSecret,
+        refresh_token: String(body!.refresh_token),
+      });
     for (let i = 0; i < 10; i++) expect((await refresh()).body).not.toHaveProperty('refresh_token');
     expect((await refresh()).body).toMatchObject({ error: 'Access Denied', status: 'failure' });
     zoho.advance(10 * 60_000);
@@ -200,7 +267,8 @@ describe('local Zoho accounts: the token endpoint and the limits [notes: Token e
   it('refresh tokens: 10 made per user and client per 10 minutes; the 21st live one deletes the first, for any lookup of the same user', async () => {
     // The client's own limit (10 codes per 10 minutes, tested in zoho.test.ts) is raised: this is the user's.
     const { zoho, exchange } = zohoWith([DEFAULT_CLIENT], undefined, { grantsPerWindow: 100 });
-    const login = async () => (await exchange(DEFAULT_CLIENT, zoho.issueGrant({ clientId: DEFAULT_CLIENT.clientId, email: 'user5@org5.example', redirectUri: REDIRECT })!)).body!;
+    const login = async () =>
+      (await exchange(DEFAULT_CLIENT, zoho.issueGrant({ clientId: DEFAULT_CLIENT.clientId, email: 'user5@org5.example', redirectUri: REDIRECT })!)).body!;
     const first = await login();
     for (let i = 1; i < 10; i++) await login();
     expect(await login()).toMatchObject({ error: 'Access Denied' });

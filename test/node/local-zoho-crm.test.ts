@@ -16,8 +16,17 @@ const JS_CLIENT = { clientId: '1000.JSCLIENT', type: 'client' as const, redirect
 async function setup(scope = APP_SCOPE) {
   const zoho = new LocalZoho({ clients: [DEFAULT_CLIENT, JS_CLIENT], grantsPerWindow: 100, refreshTokensPerWindow: 100 });
   const code = zoho.issueGrant({ clientId: DEFAULT_CLIENT.clientId, email: 'ana@example.com', redirectUri: REDIRECT, scope })!;
-  const body = new URLSearchParams({ grant_type: 'authorization_code', client_id: DEFAULT_CLIENT.clientId, client_secret: DEFAULT_CLIENT.clientSecret, redirect_uri: REDIRECT, code });
-  const tokens = (await (await zoho.fetch(new Request(`${ORIGIN}/oauth/v2/token`, { method: 'POST', body }))).json()) as { access_token: string; refresh_token: string };
+  const body = new URLSearchParams({
+    grant_type: 'authorization_code',
+    client_id: DEFAULT_CLIENT.clientId,
+    client_secret: DEFAULT_CLIENT.clientSecret,
+    redirect_uri: REDIRECT,
+    code,
+  });
+  const tokens = (await (await zoho.fetch(new Request(`${ORIGIN}/oauth/v2/token`, { method: 'POST', body }))).json()) as {
+    access_token: string;
+    refresh_token: string;
+  };
   const crm = (path: string, init: RequestInit & { token?: string | null } = {}) => {
     const headers = new Headers(init.headers);
     if (init.token !== null) headers.set('authorization', `Zoho-oauthtoken ${init.token ?? tokens.access_token}`);
@@ -44,7 +53,17 @@ describe('local Zoho, CRM v8: authentication and scopes', () => {
   it('an access token pushed out by the 16th of its refresh token: 401 INVALID_OAUTHTOKEN [notes: Limits; Zoho token-validity docs]', async () => {
     const { zoho, tokens, crm } = await setup();
     const refresh = () =>
-      zoho.fetch(new Request(`${ORIGIN}/oauth/v2/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', client_id: DEFAULT_CLIENT.clientId, client_secret: DEFAULT_CLIENT.clientSecret, refresh_token: tokens.refresh_token }) }));
+      zoho.fetch(
+        new Request(`${ORIGIN}/oauth/v2/token`, {
+          method: 'POST',
+          body: new URLSearchParams({
+            grant_type: 'refresh_token',
+            client_id: DEFAULT_CLIENT.clientId,
+            client_secret: DEFAULT_CLIENT.clientSecret,
+            refresh_token: tokens.refresh_token,
+          }),
+        }),
+      );
     // The grant's token is the 1st; 10 refreshes (the window's limit), 4 more after it: 15 live, the 1st still works.
     for (let i = 0; i < 10; i++) await refresh();
     zoho.advance(10 * 60_000);
@@ -146,7 +165,11 @@ describe('local Zoho, CRM v8: creating records', () => {
 
   it('some succeed, some fail: 207, each result in the order sent [notes: Create; oas: createRecords 207]', async () => {
     const { create } = await setup();
-    const body = await expectValid(await create([{ Last_Name: 'Ok' }, { Last_Name: '' }, { Last_Name: 'X', Not_A_Field: 1 }]), 207, writeAnswer('record added'));
+    const body = await expectValid(
+      await create([{ Last_Name: 'Ok' }, { Last_Name: '' }, { Last_Name: 'X', Not_A_Field: 1 }]),
+      207,
+      writeAnswer('record added'),
+    );
     expect((body.data as { code: string }[]).map((r) => r.code)).toEqual(['SUCCESS', 'MANDATORY_NOT_FOUND', 'INVALID_DATA']);
   });
 
@@ -172,7 +195,14 @@ describe('local Zoho, CRM v8: who is calling', () => {
 
 describe("local Zoho, CRM v8: CORS for client-based apps' JavaScript domains", () => {
   async function implicitToken(zoho: LocalZoho): Promise<string> {
-    const form = new URLSearchParams({ response_type: 'token', client_id: JS_CLIENT.clientId, redirect_uri: `${PAGE}/`, scope: APP_SCOPE, state: 's', email: 'ana@example.com' });
+    const form = new URLSearchParams({
+      response_type: 'token',
+      client_id: JS_CLIENT.clientId,
+      redirect_uri: `${PAGE}/`,
+      scope: APP_SCOPE,
+      state: 's',
+      email: 'ana@example.com',
+    });
     const back = await zoho.fetch(new Request(`${ORIGIN}/oauth/v2/auth/approve`, { method: 'POST', body: form }));
     return new URLSearchParams(new URL(back.headers.get('location')!).hash.slice(1)).get('access_token')!;
   }
@@ -192,14 +222,17 @@ describe("local Zoho, CRM v8: CORS for client-based apps' JavaScript domains", (
 });
 
 describe('local Zoho, CRM v8: field metadata and ids as Zoho writes them', () => {
-  it("lists the system fields of every module with Zoho's data types: Owner an ownerlookup object, \"Lead Owner\" in Leads [oas: getFields, examples]", async () => {
+  it('lists the system fields of every module with Zoho\'s data types: Owner an ownerlookup object, "Lead Owner" in Leads [oas: getFields, examples]', async () => {
     const { crm, create } = await setup(`${APP_SCOPE},ZohoCRM.settings.fields.READ`);
     for (const module of ['Leads', 'Contacts', 'Accounts', 'Deals']) {
-      const { fields } = (await (await crm(`settings/fields?module=${module}`)).json()) as { fields: { api_name: string; data_type: string; json_type: string; field_label: string }[] };
+      const { fields } = (await (await crm(`settings/fields?module=${module}`)).json()) as {
+        fields: { api_name: string; data_type: string; json_type: string; field_label: string }[];
+      };
       const byName = new Map(fields.map((f) => [f.api_name, f]));
       expect(byName.get('Owner')).toMatchObject({ data_type: 'ownerlookup', json_type: 'jsonobject', field_label: `${module.slice(0, -1)} Owner` });
       for (const by of ['Created_By', 'Modified_By']) expect(byName.get(by)).toMatchObject({ data_type: 'ownerlookup', json_type: 'jsonobject' });
-      for (const time of ['Created_Time', 'Modified_Time', 'Last_Activity_Time']) expect(byName.get(time)).toMatchObject({ data_type: 'datetime', json_type: 'string' });
+      for (const time of ['Created_Time', 'Modified_Time', 'Last_Activity_Time'])
+        expect(byName.get(time)).toMatchObject({ data_type: 'datetime', json_type: 'string' });
       expect(byName.get('Layout')).toMatchObject({ data_type: 'layout', json_type: 'jsonobject' });
       expect(byName.get('Tag')).toMatchObject({ data_type: 'text', json_type: 'jsonarray' });
       if (module !== 'Leads') continue;
@@ -211,7 +244,7 @@ describe('local Zoho, CRM v8: field metadata and ids as Zoho writes them', () =>
     }
   });
 
-  it('every id it issues is a decimal string of 18 or 19 digits that does not begin with 0, as Zoho\'s ids: read as a number, it is the same id [oas: users, org, records]', async () => {
+  it("every id it issues is a decimal string of 18 or 19 digits that does not begin with 0, as Zoho's ids: read as a number, it is the same id [oas: users, org, records]", async () => {
     const { crm, create } = await setup();
     const ID = /^[1-9]\d{17,18}$/;
     const created = (await (await create([{ Last_Name: 'Hopper' }])).json()) as { data: { details: { id: string; Created_By: { id: string } } }[] };

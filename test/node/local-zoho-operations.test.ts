@@ -9,7 +9,19 @@
 import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { APP_SCOPE, DEFAULT_CLIENT, LocalZoho, type LocalZohoOptions } from 'edge-token-store/testing';
-import { attachmentList, attachmentWritten, coqlAnswer, crmError, oneRecord, orgAnswer, recordList, searchAnswer, usersAnswer, expectValid, writeAnswer } from '../shared/crm-schemas.ts';
+import {
+  attachmentList,
+  attachmentWritten,
+  coqlAnswer,
+  crmError,
+  oneRecord,
+  orgAnswer,
+  recordList,
+  searchAnswer,
+  usersAnswer,
+  expectValid,
+  writeAnswer,
+} from '../shared/crm-schemas.ts';
 
 const ORIGIN = 'http://zoho.local';
 const REDIRECT = DEFAULT_CLIENT.redirectUris[0]!;
@@ -18,14 +30,24 @@ const FULL = `${APP_SCOPE},ZohoCRM.coql.READ`;
 async function setup(scope = FULL, options: LocalZohoOptions = {}, email = 'ana@example.com') {
   const zoho = new LocalZoho({ grantsPerWindow: 100, refreshTokensPerWindow: 100, ...options });
   const code = zoho.issueGrant({ clientId: DEFAULT_CLIENT.clientId, email: email, redirectUri: REDIRECT, scope })!;
-  const body = new URLSearchParams({ grant_type: 'authorization_code', client_id: DEFAULT_CLIENT.clientId, client_secret: DEFAULT_CLIENT.clientSecret, redirect_uri: REDIRECT, code });
-  const tokens = (await (await zoho.fetch(new Request(`${ORIGIN}/oauth/v2/token`, { method: 'POST', body }))).json()) as { access_token: string; refresh_token: string };
+  const body = new URLSearchParams({
+    grant_type: 'authorization_code',
+    client_id: DEFAULT_CLIENT.clientId,
+    client_secret: DEFAULT_CLIENT.clientSecret,
+    redirect_uri: REDIRECT,
+    code,
+  });
+  const tokens = (await (await zoho.fetch(new Request(`${ORIGIN}/oauth/v2/token`, { method: 'POST', body }))).json()) as {
+    access_token: string;
+    refresh_token: string;
+  };
   const crm = (path: string, init: RequestInit = {}) => {
     const headers = new Headers(init.headers);
     headers.set('authorization', `Zoho-oauthtoken ${tokens.access_token}`);
     return zoho.fetch(new Request(`${ORIGIN}/crm/v8/${path}`, { ...init, headers }));
   };
-  const send = (method: string, path: string, body: unknown) => crm(path, { method, body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  const send = (method: string, path: string, body: unknown) =>
+    crm(path, { method, body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
   return { zoho, tokens, crm, send };
 }
 
@@ -36,13 +58,31 @@ describe('local Zoho CRM: every module has the same operations [notes: CRM API v
     await expectValid(await send('POST', 'Accounts', { data: [{ Account_Name: 'Radium Ltd' }] }), 201, writeAnswer('record added'));
     const deal = await expectValid(await send('POST', 'Deals', { data: [{ Deal_Name: 'Big one', Stage: 'Qualification' }] }), 400, writeAnswer('record added'));
     expect(deal.data[0]).toMatchObject({ code: 'MANDATORY_NOT_FOUND', details: { api_name: 'Closing_Date' } });
-    await expectValid(await send('POST', 'Deals', { data: [{ Deal_Name: 'Big one', Stage: 'Qualification', Closing_Date: '2027-01-31', Amount: 1200.5 }] }), 201, writeAnswer('record added'));
-    const wrongType = await expectValid(await send('POST', 'Deals', { data: [{ Deal_Name: 'x', Stage: 'y', Closing_Date: 'tomorrow' }] }), 400, writeAnswer('record added'));
+    await expectValid(
+      await send('POST', 'Deals', { data: [{ Deal_Name: 'Big one', Stage: 'Qualification', Closing_Date: '2027-01-31', Amount: 1200.5 }] }),
+      201,
+      writeAnswer('record added'),
+    );
+    const wrongType = await expectValid(
+      await send('POST', 'Deals', { data: [{ Deal_Name: 'x', Stage: 'y', Closing_Date: 'tomorrow' }] }),
+      400,
+      writeAnswer('record added'),
+    );
     expect(wrongType.data[0]).toMatchObject({ code: 'INVALID_DATA', details: { api_name: 'Closing_Date', expected_data_type: 'date' } });
   });
 
   it("a module of the user's own, through an option", async () => {
-    const { send, crm } = await setup('ZohoCRM.modules.ALL', { modules: [{ apiName: 'Projects', fields: [{ apiName: 'Name', mandatory: true }, { apiName: 'Budget', type: 'currency' }] }] });
+    const { send, crm } = await setup('ZohoCRM.modules.ALL', {
+      modules: [
+        {
+          apiName: 'Projects',
+          fields: [
+            { apiName: 'Name', mandatory: true },
+            { apiName: 'Budget', type: 'currency' },
+          ],
+        },
+      ],
+    });
     await expectValid(await send('POST', 'Projects', { data: [{ Name: 'Apollo', Budget: 10 }] }), 201, writeAnswer('record added'));
     const list = await expectValid(await crm('Projects?fields=Name,Budget'), 200, recordList);
     expect(list.data[0]).toMatchObject({ Name: 'Apollo', Budget: 10 });
@@ -51,7 +91,11 @@ describe('local Zoho CRM: every module has the same operations [notes: CRM API v
 
   it('list: ids, cvid, sort, converted and approved, page and page_token never together, If-Modified-Since answers 304', async () => {
     const { zoho, send, crm } = await setup();
-    const made = await expectValid(await send('POST', 'Leads', { data: [{ Last_Name: 'A' }, { Last_Name: 'B' }, { Last_Name: 'C' }] }), 201, writeAnswer('record added'));
+    const made = await expectValid(
+      await send('POST', 'Leads', { data: [{ Last_Name: 'A' }, { Last_Name: 'B' }, { Last_Name: 'C' }] }),
+      201,
+      writeAnswer('record added'),
+    );
     const ids = made.data.map((r: { details: { id: string } }) => r.details.id);
     const one = await expectValid(await crm(`Leads?fields=Last_Name&ids=${ids[1]}`), 200, recordList);
     expect(one.data.map((r: { id: string }) => r.id)).toEqual([ids[1]]);
@@ -73,16 +117,40 @@ describe('local Zoho CRM: every module has the same operations [notes: CRM API v
 
   it('update by id and in bulk, upsert by duplicate-check fields, delete by id and by ids', async () => {
     const { send, crm } = await setup();
-    const made = await expectValid(await send('POST', 'Contacts', { data: [{ Last_Name: 'Doe', Email: 'jo@example.com' }, { Last_Name: 'Roe' }] }), 201, writeAnswer('record added'));
+    const made = await expectValid(
+      await send('POST', 'Contacts', { data: [{ Last_Name: 'Doe', Email: 'jo@example.com' }, { Last_Name: 'Roe' }] }),
+      201,
+      writeAnswer('record added'),
+    );
     const [first, second] = made.data.map((r: { details: { id: string } }) => r.details.id);
     await expectValid(await send('PUT', `Contacts/${first}`, { data: [{ Title: 'CTO' }] }), 200, writeAnswer('record updated'));
-    const bulk = await expectValid(await send('PUT', 'Contacts', { data: [{ id: second, Title: 'CEO' }, { id: '1234', Title: 'x' }, { Title: 'no id' }] }), 207, writeAnswer('record updated'));
+    const bulk = await expectValid(
+      await send('PUT', 'Contacts', { data: [{ id: second, Title: 'CEO' }, { id: '1234', Title: 'x' }, { Title: 'no id' }] }),
+      207,
+      writeAnswer('record updated'),
+    );
     expect(bulk.data.map((r: { code: string }) => r.code)).toEqual(['SUCCESS', 'INVALID_DATA', 'MANDATORY_NOT_FOUND']);
     const emptied = await expectValid(await send('PUT', `Contacts/${first}`, { data: [{ Last_Name: '' }] }), 400, writeAnswer('record updated'));
     expect(emptied.data[0].code).toBe('MANDATORY_NOT_FOUND');
-    const upsert = await expectValid(await send('POST', 'Contacts/upsert', { data: [{ Last_Name: 'Doe', Email: 'JO@example.com', Title: 'CFO' }, { Last_Name: 'New', Email: 'new@example.com' }] }), 200, writeAnswer('upsert'));
-    expect(upsert.data.map((r: { action: string; duplicate_field?: string }) => [r.action, r.duplicate_field])).toEqual([['update', 'Email'], ['insert', undefined]]);
-    const byName = await expectValid(await send('POST', 'Contacts/upsert', { data: [{ Last_Name: 'Roe', Title: 'COO' }], duplicate_check_fields: ['Last_Name'] }), 200, writeAnswer('upsert'));
+    const upsert = await expectValid(
+      await send('POST', 'Contacts/upsert', {
+        data: [
+          { Last_Name: 'Doe', Email: 'JO@example.com', Title: 'CFO' },
+          { Last_Name: 'New', Email: 'new@example.com' },
+        ],
+      }),
+      200,
+      writeAnswer('upsert'),
+    );
+    expect(upsert.data.map((r: { action: string; duplicate_field?: string }) => [r.action, r.duplicate_field])).toEqual([
+      ['update', 'Email'],
+      ['insert', undefined],
+    ]);
+    const byName = await expectValid(
+      await send('POST', 'Contacts/upsert', { data: [{ Last_Name: 'Roe', Title: 'COO' }], duplicate_check_fields: ['Last_Name'] }),
+      200,
+      writeAnswer('upsert'),
+    );
     expect(byName.data[0].details.id).toBe(second);
     const got = await expectValid(await crm(`Contacts/${first}`), 200, oneRecord);
     expect(got.data[0]).toMatchObject({ Title: 'CFO', Email: 'JO@example.com' });
@@ -95,11 +163,21 @@ describe('local Zoho CRM: every module has the same operations [notes: CRM API v
 
   it('search: criteria with and / or and escapes, email, phone, word; exactly one of them; 204 when nothing matches', async () => {
     const { send, crm } = await setup();
-    await send('POST', 'Leads', { data: [{ Last_Name: 'Burns', First_Name: 'Bo', Email: 'bo@x.example', Phone: '555-1' }, { Last_Name: 'Smith (Jr)', Company: 'Acme, Inc' }, { Last_Name: 'Burke' }] });
+    await send('POST', 'Leads', {
+      data: [
+        { Last_Name: 'Burns', First_Name: 'Bo', Email: 'bo@x.example', Phone: '555-1' },
+        { Last_Name: 'Smith (Jr)', Company: 'Acme, Inc' },
+        { Last_Name: 'Burke' },
+      ],
+    });
     const q = (s: string) => crm(`Leads/search?${s}`);
     const both = await expectValid(await q(`criteria=${encodeURIComponent('((Last_Name:starts_with:Bur)and(First_Name:equals:Bo))')}`), 200, searchAnswer);
     expect(both.data.map((r: { Last_Name: string }) => r.Last_Name)).toEqual(['Burns']);
-    const either = await expectValid(await q(`criteria=${encodeURIComponent('((Last_Name:equals:Burke)or(Last_Name:equals:Smith \\(Jr\\)))')}`), 200, searchAnswer);
+    const either = await expectValid(
+      await q(`criteria=${encodeURIComponent('((Last_Name:equals:Burke)or(Last_Name:equals:Smith \\(Jr\\)))')}`),
+      200,
+      searchAnswer,
+    );
     expect(either.data).toHaveLength(2);
     const within = await expectValid(await q(`criteria=${encodeURIComponent('(Last_Name:in:Burke,Burns)')}`), 200, searchAnswer);
     expect(within.data).toHaveLength(2);
@@ -114,17 +192,27 @@ describe('local Zoho CRM: every module has the same operations [notes: CRM API v
 
   it('COQL: fields, where with =, !=, like, in, between, is null, and / or in brackets, order by, limit and offset', async () => {
     const { send, crm } = await setup();
-    await send('POST', 'Deals', { data: [1, 2, 3, 4].map((n) => ({ Deal_Name: `D${n}`, Stage: n % 2 ? 'Won' : 'Lost', Closing_Date: `2027-01-0${n}`, Amount: n * 100 })) });
+    await send('POST', 'Deals', {
+      data: [1, 2, 3, 4].map((n) => ({ Deal_Name: `D${n}`, Stage: n % 2 ? 'Won' : 'Lost', Closing_Date: `2027-01-0${n}`, Amount: n * 100 })),
+    });
     const coql = (select_query: string) => send('POST', 'coql', { select_query });
     const won = await expectValid(await coql("select Deal_Name, Amount from Deals where Stage = 'Won' order by Amount desc"), 200, coqlAnswer);
     expect(won.data.map((r: { Deal_Name: string }) => r.Deal_Name)).toEqual(['D3', 'D1']);
     expect(won.info).toEqual({ count: 2, more_records: false });
-    const paged = await expectValid(await coql("select Deal_Name from Deals where (Amount between 100 and 400) order by Deal_Name limit 1, 2"), 200, coqlAnswer);
+    const paged = await expectValid(
+      await coql('select Deal_Name from Deals where (Amount between 100 and 400) order by Deal_Name limit 1, 2'),
+      200,
+      coqlAnswer,
+    );
     expect(paged.data.map((r: { Deal_Name: string }) => r.Deal_Name)).toEqual(['D2', 'D3']);
     expect(paged.info.more_records).toBe(true);
-    const mixed = await expectValid(await coql("select Deal_Name from Deals where ((Deal_Name like 'D%') and (Stage != 'Won')) or (Deal_Name in ('D1'))"), 200, coqlAnswer);
+    const mixed = await expectValid(
+      await coql("select Deal_Name from Deals where ((Deal_Name like 'D%') and (Stage != 'Won')) or (Deal_Name in ('D1'))"),
+      200,
+      coqlAnswer,
+    );
     expect(mixed.data).toHaveLength(3);
-    expect((await coql("select Deal_Name from Deals where Description is not null")).status).toBe(204);
+    expect((await coql('select Deal_Name from Deals where Description is not null')).status).toBe(204);
     await expectValid(await coql('select Deal_Name from Deals'), 400, crmError('SYNTAX_ERROR'));
     await expectValid(await coql("select Deal_Name from Deals where Stage = 'Won' and Amount > 1 and Amount < 9"), 400, crmError('SYNTAX_ERROR'));
     await expectValid(await coql("select Nope from Deals where Stage = 'Won'"), 400, crmError('INVALID_QUERY', 'column given seems to be invalid'));
@@ -140,7 +228,11 @@ describe('local Zoho CRM: every module has the same operations [notes: CRM API v
     form.set('file', new File([new Uint8Array([1, 2, 3])], 'a.bin', { type: 'application/octet-stream' }));
     const up = await expectValid(await crm(`Accounts/${id}/Attachments`, { method: 'POST', body: form }), 200, attachmentWritten);
     const fileId = up.data[0].details.id;
-    await expectValid(await crm(`Accounts/${id}/Attachments?attachmentUrl=${encodeURIComponent('https://files.example/x.pdf')}&title=x.pdf`, { method: 'POST' }), 200, attachmentWritten);
+    await expectValid(
+      await crm(`Accounts/${id}/Attachments?attachmentUrl=${encodeURIComponent('https://files.example/x.pdf')}&title=x.pdf`, { method: 'POST' }),
+      200,
+      attachmentWritten,
+    );
     await expectValid(await crm(`Accounts/${id}/Attachments`), 400, crmError('REQUIRED_PARAM_MISSING'));
     const list = await expectValid(await crm(`Accounts/${id}/Attachments?fields=File_Name`), 200, attachmentList);
     expect(list.data.map((a: { File_Name: string }) => a.File_Name)).toEqual(['a.bin', 'x.pdf']);
@@ -179,7 +271,9 @@ describe('local Zoho CRM: scopes per operation [notes: CRM API v8, scopes]', () 
     expect(await status('ZohoCRM.modules.Leads.CREATE', 'GET', 'Leads?fields=Last_Name')).toBe(401);
     expect(await status('ZohoCRM.modules.attachments.ALL', 'GET', 'Leads/1/Attachments?fields=File_Name')).toBe(400);
     expect(await status('ZohoCRM.modules.ALL', 'POST', 'coql', { select_query: "select Last_Name from Leads where Last_Name = 'x'" })).toBe(401);
-    expect(await status('ZohoCRM.coql.READ,ZohoCRM.modules.Leads.READ', 'POST', 'coql', { select_query: "select Last_Name from Leads where Last_Name = 'x'" })).toBe(204);
+    expect(
+      await status('ZohoCRM.coql.READ,ZohoCRM.modules.Leads.READ', 'POST', 'coql', { select_query: "select Last_Name from Leads where Last_Name = 'x'" }),
+    ).toBe(204);
   });
 });
 
@@ -202,8 +296,16 @@ describe('local Zoho accounts: OAuth as documented [notes: Token endpoint; zoho.
   const authorize = (extra: Record<string, string> = {}) =>
     `${ORIGIN}/oauth/v2/auth?${new URLSearchParams({ response_type: 'code', client_id: DEFAULT_CLIENT.clientId, redirect_uri: REDIRECT, scope: APP_SCOPE, state: 'st', ...extra })}`;
   const exchange = async (zoho: LocalZoho, location: string, inQuery = false) => {
-    const params = new URLSearchParams({ grant_type: 'authorization_code', client_id: DEFAULT_CLIENT.clientId, client_secret: DEFAULT_CLIENT.clientSecret, redirect_uri: REDIRECT, code: new URL(location).searchParams.get('code')! });
-    const request = inQuery ? new Request(`${ORIGIN}/oauth/v2/token?${params}`, { method: 'POST' }) : new Request(`${ORIGIN}/oauth/v2/token`, { method: 'POST', body: params });
+    const params = new URLSearchParams({
+      grant_type: 'authorization_code',
+      client_id: DEFAULT_CLIENT.clientId,
+      client_secret: DEFAULT_CLIENT.clientSecret,
+      redirect_uri: REDIRECT,
+      code: new URL(location).searchParams.get('code')!,
+    });
+    const request = inQuery
+      ? new Request(`${ORIGIN}/oauth/v2/token?${params}`, { method: 'POST' })
+      : new Request(`${ORIGIN}/oauth/v2/token`, { method: 'POST', body: params });
     return (await (await zoho.fetch(request)).json()) as Record<string, string>;
   };
 
@@ -214,7 +316,9 @@ describe('local Zoho accounts: OAuth as documented [notes: Token endpoint; zoho.
     const again = await exchange(zoho, await zoho.consent(authorize({ access_type: 'offline' }), { email: 'ana@example.com' }));
     expect(again).toHaveProperty('access_token');
     expect(again).not.toHaveProperty('refresh_token');
-    expect(await exchange(zoho, await zoho.consent(authorize({ access_type: 'offline', prompt: 'consent' }), { email: 'ana@example.com' }))).toHaveProperty('refresh_token');
+    expect(await exchange(zoho, await zoho.consent(authorize({ access_type: 'offline', prompt: 'consent' }), { email: 'ana@example.com' }))).toHaveProperty(
+      'refresh_token',
+    );
     await expect(zoho.consent(authorize({ access_type: 'sometimes' }), { email: 'ana@example.com' })).rejects.toThrow(/access_type/);
   });
 
@@ -225,7 +329,8 @@ describe('local Zoho accounts: OAuth as documented [notes: Token endpoint; zoho.
     const zoho = new LocalZoho({ accessTokenSeconds: 330 });
     const short = await exchange(zoho, await zoho.consent(authorize(), { email: 'ana@example.com' }));
     expect(short.expires_in).toBe(330);
-    const list = () => zoho.fetch(new Request(`${ORIGIN}/crm/v8/Leads?fields=Last_Name`, { headers: { authorization: `Zoho-oauthtoken ${short.access_token}` } }));
+    const list = () =>
+      zoho.fetch(new Request(`${ORIGIN}/crm/v8/Leads?fields=Last_Name`, { headers: { authorization: `Zoho-oauthtoken ${short.access_token}` } }));
     expect((await list()).status).not.toBe(401);
     zoho.advance(331_000);
     expect(await (await list()).json()).toMatchObject({ code: 'INVALID_TOKEN' });
@@ -252,14 +357,21 @@ describe('local Zoho accounts: OAuth as documented [notes: Token endpoint; zoho.
 
   it('unknown scopes are refused at consent; known ones in any case pass', async () => {
     const zoho = zohoAt();
-    await expect(zoho.consent(authorize({ scope: 'ZohoCRM.modules.ALL,ZohoCRM.everything.ALL' }), { email: 'ana@example.com' })).rejects.toThrow(/Invalid OAuth Scope.*ZohoCRM\.everything\.ALL/);
-    await expect(zoho.consent(authorize({ scope: 'zohocrm.modules.contacts.read,ZohoCRM.settings.fields.READ,ZohoCRM.coql.READ,email' }), { email: 'ana@example.com' })).resolves.toContain('code=');
+    await expect(zoho.consent(authorize({ scope: 'ZohoCRM.modules.ALL,ZohoCRM.everything.ALL' }), { email: 'ana@example.com' })).rejects.toThrow(
+      /Invalid OAuth Scope.*ZohoCRM\.everything\.ALL/,
+    );
+    await expect(
+      zoho.consent(authorize({ scope: 'zohocrm.modules.contacts.read,ZohoCRM.settings.fields.READ,ZohoCRM.coql.READ,email' }), { email: 'ana@example.com' }),
+    ).resolves.toContain('code=');
   });
 
   it('a person may refuse: the redirect carries error=access_denied and the state, and no code', async () => {
     const zoho = zohoAt();
     const back = new URL(await zoho.consent(authorize(), { email: 'ana@example.com', reject: true }));
-    expect([...back.searchParams]).toEqual([['error', 'access_denied'], ['state', 'st']]);
+    expect([...back.searchParams]).toEqual([
+      ['error', 'access_denied'],
+      ['state', 'st'],
+    ]);
     const page = await (await zoho.fetch(new Request(authorize()))).text();
     expect(page).toContain('id="reject"');
   });
@@ -267,8 +379,24 @@ describe('local Zoho accounts: OAuth as documented [notes: Token endpoint; zoho.
   it('the device flow: user_code, device_code, interval, expires_in, verification_url; access_denied when refused, expired after 5 minutes', async () => {
     const device = { clientId: '1000.DEVICE', type: 'device' as const, clientSecret: 'device-secret' };
     const zoho = new LocalZoho({ clients: [device] });
-    const start = async () => (await (await zoho.fetch(new Request(`${ORIGIN}/oauth/v3/device/code?${new URLSearchParams({ client_id: device.clientId, grant_type: 'device_request', scope: APP_SCOPE, access_type: 'offline' })}`, { method: 'POST' }))).json()) as Record<string, unknown>;
-    const poll = async (code: unknown) => (await zoho.fetch(new Request(`${ORIGIN}/oauth/v3/device/token?${new URLSearchParams({ client_id: device.clientId, client_secret: device.clientSecret, grant_type: 'device_token', code: String(code) })}`, { method: 'POST' }))).json();
+    const start = async () =>
+      (await (
+        await zoho.fetch(
+          new Request(
+            `${ORIGIN}/oauth/v3/device/code?${new URLSearchParams({ client_id: device.clientId, grant_type: 'device_request', scope: APP_SCOPE, access_type: 'offline' })}`,
+            { method: 'POST' },
+          ),
+        )
+      ).json()) as Record<string, unknown>;
+    const poll = async (code: unknown) =>
+      (
+        await zoho.fetch(
+          new Request(
+            `${ORIGIN}/oauth/v3/device/token?${new URLSearchParams({ client_id: device.clientId, client_secret: device.clientSecret, grant_type: 'device_token', code: String(code) })}`,
+            { method: 'POST' },
+          ),
+        )
+      ).json();
     const started = await start();
     expect(Object.keys(started).sort()).toEqual(['device_code', 'expires_in', 'interval', 'user_code', 'verification_url']);
     expect(started.verification_url).toBe(`${ORIGIN}/oauth/v3/device`);

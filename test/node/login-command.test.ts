@@ -73,7 +73,12 @@ describe('edge-token-store login --device', () => {
     for (const secret of [token!.refreshToken!, token!.accessToken!, DEVICE.clientSecret, 'ana@example.com']) expect(run.output).not.toContain(secret);
     const raw = JSON.stringify(new DatabaseSync(file).prepare('SELECT * FROM ets_tokens').all());
     expect(raw).not.toContain(token!.refreshToken!);
-    const oauth = zohoOAuth({ clientId: DEVICE.clientId, clientSecret: DEVICE.clientSecret, dataCenter: 'any', dataCenters: { us: { accounts: ORIGINS.us, apiDomain: ORIGINS.us }, eu: { accounts: ORIGINS.eu, apiDomain: ORIGINS.eu } } });
+    const oauth = zohoOAuth({
+      clientId: DEVICE.clientId,
+      clientSecret: DEVICE.clientSecret,
+      dataCenter: 'any',
+      dataCenters: { us: { accounts: ORIGINS.us, apiDomain: ORIGINS.us }, eu: { accounts: ORIGINS.eu, apiDomain: ORIGINS.eu } },
+    });
     await store.saveToken({ id: token!.id, expiryTime: Date.now() - 1 });
     const fresh = await createTokenManager({ store, oauth, lock: null }).freshToken({ id: token!.id }, { skewMs: 5_000 });
     expect(fresh.accessToken).not.toBe(token!.accessToken);
@@ -106,9 +111,13 @@ describe('edge-token-store login --device', () => {
 
   it('takes the client secret only from the environment, and refuses a missing one before asking Zoho', async () => {
     const before = zoho.countsFor(DEVICE.clientId).devicePolls;
-    const child = spawn(process.execPath, [CLI, 'login', '--device', '--client-id', DEVICE.clientId, '--accounts-url', ORIGINS.us, '--to', 'sqlite', '--out', join(folder, 'x.db')], {
-      env: { ...process.env, ZOHO_CLIENT_SECRET: '' },
-    });
+    const child = spawn(
+      process.execPath,
+      [CLI, 'login', '--device', '--client-id', DEVICE.clientId, '--accounts-url', ORIGINS.us, '--to', 'sqlite', '--out', join(folder, 'x.db')],
+      {
+        env: { ...process.env, ZOHO_CLIENT_SECRET: '' },
+      },
+    );
     let output = '';
     child.stderr.on('data', (chunk: Buffer) => (output += chunk));
     const code = await new Promise((resolve) => child.on('exit', resolve));

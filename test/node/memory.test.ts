@@ -4,9 +4,7 @@ import { createMemoryStore } from '../../src/backends/memory.ts';
 import { runConformance, sampleToken } from '../conformance.ts';
 
 runConformance('memory', () => createMemoryStore());
-runConformance('memory, sealed', () =>
-  createMemoryStore({ cipher: createCipher({ keys: { k1: generateSecret() }, current: 'k1' }) }),
-);
+runConformance('memory, sealed', () => createMemoryStore({ cipher: createCipher({ keys: { k1: generateSecret() }, current: 'k1' }) }));
 
 describe('memory store', () => {
   it('keeps separate stores apart', async () => {

@@ -125,10 +125,15 @@ describe.each(Object.entries(STORES))("Zoho's official Node SDK against the serv
   });
 
   it('creates Contacts in bulk and reads them back with COQL', async () => {
-    const ids = await create('Contacts', ...['Curie', 'Meitner', 'Noether'].map((last) => ({ Last_Name: last, Email: `${last.toLowerCase()}-${marker}@example.com` })));
+    const ids = await create(
+      'Contacts',
+      ...['Curie', 'Meitner', 'Noether'].map((last) => ({ Last_Name: last, Email: `${last.toLowerCase()}-${marker}@example.com` })),
+    );
     expect(ids).toHaveLength(3);
     const body = new Zoho.Coql.BodyWrapper();
-    body.setSelectQuery(`select Last_Name, Email from Contacts where Email in ('curie-${marker}@example.com', 'noether-${marker}@example.com') order by Last_Name`);
+    body.setSelectQuery(
+      `select Last_Name, Email from Contacts where Email in ('curie-${marker}@example.com', 'noether-${marker}@example.com') order by Last_Name`,
+    );
     const answer = (await new Zoho.Coql.CoqlOperations().getRecords(body)).getObject();
     expect(answer).toBeInstanceOf(Zoho.Coql.ResponseWrapper);
     const rows = (answer as InstanceType<typeof Zoho.Coql.ResponseWrapper>).getData();
@@ -138,7 +143,9 @@ describe.each(Object.entries(STORES))("Zoho's official Node SDK against the serv
   it('lists users and reads one by the id the SDK handed back, and reads the org', async () => {
     const params = new Zoho.ParameterMap();
     await params.add(Zoho.Users.GetUsersParam.TYPE, 'AllUsers');
-    const listed = (await new Zoho.Users.UsersOperations().getUsers(params, new Zoho.HeaderMap())).getObject() as InstanceType<typeof Zoho.Users.ResponseWrapper>;
+    const listed = (await new Zoho.Users.UsersOperations().getUsers(params, new Zoho.HeaderMap())).getObject() as InstanceType<
+      typeof Zoho.Users.ResponseWrapper
+    >;
     const me = listed.getUsers().find((u) => u.getEmail() === EMAIL)!;
     const byId = await new Zoho.Users.UsersOperations().getUser(me.getId()!, new Zoho.HeaderMap());
     expect(byId.getStatusCode()).toBe(200);
@@ -174,7 +181,10 @@ describe.each(Object.entries(STORES))("Zoho's official Node SDK against the serv
     const revoked = await fetch(`${served.url}/oauth/v2/token/revoke?token=${encodeURIComponent(stored!.getRefreshToken()!)}`, { method: 'POST' });
     expect(revoked.status).toBe(200);
     vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 2 * HOUR + 120_000 });
-    const failure = await getById('Leads', leadId).then(() => null, (error: unknown) => error);
+    const failure = await getById('Leads', leadId).then(
+      () => null,
+      (error: unknown) => error,
+    );
     expect(failure).toBeInstanceOf(Zoho.SDKException);
     // The SDK's code for a refresh Zoho refused, with Zoho's own error as its message.
     expect(failure).toMatchObject({ code: 'INVALID TOKEN ERROR', message: 'invalid_code' });

@@ -30,9 +30,16 @@ function setup(extra: Partial<TokenManagerOptions> = {}) {
   const store = createMemoryStore();
   const events: TokenEvent[] = [];
   const manager = createTokenManager({ store, oauth, fetch: zohoFetch, lock: null, now: () => clock.now, onEvent: (e) => events.push(e), ...extra });
-  const login = async (email = 'ana@example.com') => manager.exchangeGrant(zoho.issueGrant({ clientId: DEFAULT_CLIENT.clientId, email: email, redirectUri: REDIRECT })!);
+  const login = async (email = 'ana@example.com') =>
+    manager.exchangeGrant(zoho.issueGrant({ clientId: DEFAULT_CLIENT.clientId, email: email, redirectUri: REDIRECT })!);
   return {
-    zoho, calls, clock, store, manager, events, login,
+    zoho,
+    calls,
+    clock,
+    store,
+    manager,
+    events,
+    login,
     goDown: (answer: () => Response) => void (down = answer),
     comeBack: () => void (down = null),
   };
@@ -40,7 +47,11 @@ function setup(extra: Partial<TokenManagerOptions> = {}) {
 
 const unavailable = () => new Response('Service Unavailable', { status: 503 });
 const accessDenied = () =>
-  Response.json({ error: 'Access Denied', error_description: 'You have made too many requests continuously. Please try again after some time.', status: 'failure' });
+  Response.json({
+    error: 'Access Denied',
+    error_description: 'You have made too many requests continuously. Please try again after some time.',
+    status: 'failure',
+  });
 
 /** 100 callers in 10 waves of 10, 100 ms apart: every outcome. */
 async function waves(t: ReturnType<typeof setup>, id: string) {

@@ -17,7 +17,8 @@ describe('the export check (public-surface.ts)', () => {
   it('reports a reachable type no entry exports, through options and results alike, and an undocumented value', () => {
     const root = declarations({
       'inner.d.ts': 'export interface Options { lock: Lock }\nexport interface Lock { release(): void }\nexport interface Answer { ok: boolean }\n',
-      'index.d.ts': "import type { Options, Answer } from './inner.js';\nexport declare function make(options: Options): Answer;\n/** Documented. */\nexport declare const documented: number;\n",
+      'index.d.ts':
+        "import type { Options, Answer } from './inner.js';\nexport declare function make(options: Options): Answer;\n/** Documented. */\nexport declare const documented: number;\n",
     });
     const found = publicSurface({ '.': join(root, 'index.d.ts') }, root);
     expect(found.unexported.map((line) => line.split(' ')[0])).toEqual(['Answer', 'Lock', 'Options']);
@@ -27,7 +28,8 @@ describe('the export check (public-surface.ts)', () => {
   it('passes when every named type is exported by some entry and every value is documented', () => {
     const root = declarations({
       'inner.d.ts': 'export interface Options { lock: Lock }\nexport interface Lock { release(): void }\n',
-      'index.d.ts': "import type { Options } from './inner.js';\nexport type { Options, Lock } from './inner.js';\n/** Makes one. */\nexport declare function make(options: Options): void;\n",
+      'index.d.ts':
+        "import type { Options } from './inner.js';\nexport type { Options, Lock } from './inner.js';\n/** Makes one. */\nexport declare function make(options: Options): void;\n",
     });
     expect(publicSurface({ '.': join(root, 'index.d.ts') }, root)).toEqual({ unexported: [], undocumented: [] });
   });

@@ -41,7 +41,17 @@ describe('the shared conformance suite in other runtimes', () => {
     const node = nodeForBetterSqlite();
     // Node runs no TypeScript before 22.6: the suite goes to it bundled, better-sqlite3 left to load from node_modules.
     const outfile = join(ROOT, 'node_modules/.cache/edge-token-store/conformance.mjs');
-    await build({ entryPoints: [join(ROOT, ENTRY)], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile, alias: { vitest: join(ROOT, 'test/runtimes/mini-vitest.ts') }, external: ['better-sqlite3', 'bun:sqlite'], logLevel: 'error' });
+    await build({
+      entryPoints: [join(ROOT, ENTRY)],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      outfile,
+      alias: { vitest: join(ROOT, 'test/runtimes/mini-vitest.ts') },
+      external: ['better-sqlite3', 'bun:sqlite'],
+      logLevel: 'error',
+    });
     const output = run(node, [outfile]);
     expect(output).toMatch(/^node/m);
     expect(output).toMatch(EXPECTED);
@@ -54,7 +64,10 @@ describe('the shared conformance suite in other runtimes', () => {
  * first `node` that loads it, this process's own first.
  */
 function nodeForBetterSqlite(): string {
-  const onPath = (process.env.PATH ?? '').split(delimiter).filter((dir) => dir && !dir.includes('node_modules')).map((dir) => join(dir, 'node'));
+  const onPath = (process.env.PATH ?? '')
+    .split(delimiter)
+    .filter((dir) => dir && !dir.includes('node_modules'))
+    .map((dir) => join(dir, 'node'));
   const candidates = [...new Set([process.execPath, ...onPath, '/usr/bin/node', '/usr/local/bin/node'])];
   for (const node of candidates) {
     try {

@@ -44,8 +44,7 @@ describe('sealed record store', () => {
   it('refuses records from a store with another name', async () => {
     const backend = memoryBackend();
     const a = await createRecordStore(backend, cipherCodec(onlyK1, 'store-a')).saveToken(sampleToken(1));
-    const error = await tokenErrorOf(createRecordStore(backend, cipherCodec(onlyK1, 'store-b'))
-      .findTokenById(a.id));
+    const error = await tokenErrorOf(createRecordStore(backend, cipherCodec(onlyK1, 'store-b')).findTokenById(a.id));
     expect(error.code).toBe('DECRYPT_FAILED');
   });
 
@@ -77,12 +76,11 @@ describe('sealed record store', () => {
   it('without the old key, unrotated records fail loudly rather than vanish', async () => {
     const backend = memoryBackend();
     const a = await createRecordStore(backend, cipherCodec(onlyK1, 'test')).saveToken(sampleToken(1));
-    const error = await tokenErrorOf(createRecordStore(backend, cipherCodec(onlyK2, 'test'))
-      .findTokenById(a.id));
+    const error = await tokenErrorOf(createRecordStore(backend, cipherCodec(onlyK2, 'test')).findTokenById(a.id));
     expect(error.code).toBe('DECRYPT_FAILED');
   });
 
-  it('a new user saved by another context between this save\'s lookup and its write is updated, not a CONFLICT', async () => {
+  it("a new user saved by another context between this save's lookup and its write is updated, not a CONFLICT", async () => {
     const backend = memoryBackend();
     const other = createRecordStore(backend, cipherCodec(onlyK1, 'test'));
     let raced = false;
@@ -107,4 +105,3 @@ describe('sealed record store', () => {
     expect(saved.accessToken).toBe('from-this-tab');
   });
 });
-

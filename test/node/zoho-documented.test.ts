@@ -43,7 +43,8 @@ describe('the implicit flow (client-based apps)', () => {
     expect(consent.searchParams.has('access_type')).toBe(false);
     const form = new URLSearchParams(consent.searchParams);
     form.set('email', 'ana@example.com');
-    const fragment = new URL((await zoho.fetch(new Request(`${ZOHO_ORIGIN}/oauth/v2/auth/approve`, { method: 'POST', body: form }))).headers.get('location')!).hash;
+    const fragment = new URL((await zoho.fetch(new Request(`${ZOHO_ORIGIN}/oauth/v2/auth/approve`, { method: 'POST', body: form }))).headers.get('location')!)
+      .hash;
     expect((await tokenErrorOf(Promise.resolve().then(() => oauth.tokenFromRedirect(fragment, { state: 'other' })))).code).toBe('INVALID_INPUT');
     const token = oauth.tokenFromRedirect(fragment, { state: 'st' });
     expect(token).toMatchObject({ refreshToken: null, apiDomain: ZOHO_ORIGIN });
@@ -91,7 +92,10 @@ describe('CRM answers the old stand-in never gave', () => {
     expect((await tokenErrorOf(manager.exchangeGrant(narrow))).code).toBe('ZOHO_SCOPE_MISMATCH');
     expect(z.zoho.counts().revokes).toBe(revokes + 1);
     expect(await manager.exchangeGrant(narrow).catch((e: TokenStoreError) => e.code)).toBe('ZOHO_INVALID_CODE');
-    const saved = await manager.exchangeGrant(z.zoho.issueGrant({ clientId: DEFAULT_CLIENT.clientId, email: 'bo@example.com', redirectUri: REDIRECT, scope: 'ZohoCRM.modules.ALL' })!, { userName: 'bo' });
+    const saved = await manager.exchangeGrant(
+      z.zoho.issueGrant({ clientId: DEFAULT_CLIENT.clientId, email: 'bo@example.com', redirectUri: REDIRECT, scope: 'ZohoCRM.modules.ALL' })!,
+      { userName: 'bo' },
+    );
     const response = await manager.fetchCrm({ id: saved.id }, '/crm/v8/org');
     expect([response.status, ((await response.json()) as { code: string }).code]).toEqual([401, 'OAUTH_SCOPE_MISMATCH']);
     expect(z.zoho.usageOf(saved.refreshToken!).refreshes).toBe(0);
@@ -117,14 +121,23 @@ describe('data centers Zoho lists that the old client did not serve', () => {
     const tokens = await oauth.exchangeGrant('g', { accountsServer: 'https://accounts.zoho.uk' });
     await oauth.refresh(tokens.refreshToken!, { apiDomain: tokens.apiDomain });
     await oauth.revoke(tokens.refreshToken!, { apiDomain: 'https://sandbox.zohoapis.uk' });
-    expect(sent).toEqual(['https://accounts.zoho.uk/oauth/v2/token', 'https://accounts.zoho.uk/oauth/v2/token', 'https://accounts.zoho.uk/oauth/v2/token/revoke']);
+    expect(sent).toEqual([
+      'https://accounts.zoho.uk/oauth/v2/token',
+      'https://accounts.zoho.uk/oauth/v2/token',
+      'https://accounts.zoho.uk/oauth/v2/token/revoke',
+    ]);
   });
 
   it("China's users start at accounts.zoho.com.cn (signInAt), others at the global sign-in", () => {
     const oauth = zohoOAuth({ dataCenter: 'any', ...DEFAULT_CLIENT, redirectUrl: REDIRECT });
     expect(new URL(oauth.authorizationUrl({ scope: 's', state: 'x' })).origin).toBe('https://accounts.zoho.com');
     expect(new URL(oauth.authorizationUrl({ scope: 's', state: 'x', signInAt: 'cn' })).origin).toBe('https://accounts.zoho.com.cn');
-    const usOnly = zohoOAuth({ dataCenter: 'any', dataCenters: { us: { accounts: 'https://accounts.zoho.com', apiDomain: 'https://www.zohoapis.com' } }, ...DEFAULT_CLIENT, redirectUrl: REDIRECT });
+    const usOnly = zohoOAuth({
+      dataCenter: 'any',
+      dataCenters: { us: { accounts: 'https://accounts.zoho.com', apiDomain: 'https://www.zohoapis.com' } },
+      ...DEFAULT_CLIENT,
+      redirectUrl: REDIRECT,
+    });
     expect(() => usOnly.authorizationUrl({ scope: 's', state: 'x', signInAt: 'cn' })).toThrow(TokenStoreError);
   });
 
@@ -138,7 +151,10 @@ describe('data centers Zoho lists that the old client did not serve', () => {
     await oauth.exchangeGrant('g', { accountsServer: 'https://accounts.zoho.eu' });
     await oauth.refresh('r', { apiDomain: 'https://www.zohoapis.com' });
     expect((await tokenErrorOf(oauth.refresh('r', { apiDomain: 'https://www.zohoapis.in' }))).code).toBe('INVALID_INPUT');
-    expect(forms).toEqual([['https://accounts.zoho.eu', 'eu-secret'], ['https://accounts.zoho.com', 'us-secret']]);
+    expect(forms).toEqual([
+      ['https://accounts.zoho.eu', 'eu-secret'],
+      ['https://accounts.zoho.com', 'us-secret'],
+    ]);
     expect(oauth.clientSecretFor('https://www.zohoapis.eu')).toBe('eu-secret');
     expect(() => zohoOAuth({ dataCenter: 'us', clientId: '1000.X', clientSecret: { us: 's' } })).toThrow(TokenStoreError);
   });

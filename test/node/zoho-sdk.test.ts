@@ -78,7 +78,10 @@ async function sdkAgainstLocalZoho({ withManager = false } = {}) {
 }
 
 async function sdkError(promise: Promise<unknown>) {
-  const error = await promise.then(() => null, (e: unknown) => e);
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(Zoho.SDKException);
   // The SDK declares `code` and `cause` private; they are set and readable at run time.
   return error as { code: string | null; message: string; cause: unknown };
@@ -194,7 +197,14 @@ describe('edge-token-store/zoho-sdk at its boundary', () => {
   });
 
   it('findToken fills the SDK partial token and returns it; the stored access token and expiry win as a pair', async () => {
-    const { adapter, saved } = await storeWith({ userName: ANA, clientId: 'c', clientSecret: 's', refreshToken: 'r1', accessToken: 'a-new', expiryTime: 1_900_000_000_000 });
+    const { adapter, saved } = await storeWith({
+      userName: ANA,
+      clientId: 'c',
+      clientSecret: 's',
+      refreshToken: 'r1',
+      accessToken: 'a-new',
+      expiryTime: 1_900_000_000_000,
+    });
     const given = new Zoho.OAuthBuilder().userSignature(new Zoho.UserSignature(ANA)).accessToken('a-stale').build();
     given.setExpiresIn('1000');
     const found = await adapter.findToken(given);
@@ -208,7 +218,14 @@ describe('edge-token-store/zoho-sdk at its boundary', () => {
     const token = new Zoho.OAuthBuilder().id(saved.id).accessToken('a9').build();
     token.setExpiresIn('1900000000000');
     await adapter.saveToken(token);
-    expect(await store.findTokenById(saved.id)).toMatchObject({ userName: ANA, clientId: 'c', refreshToken: 'r1', redirectUrl: REDIRECT, accessToken: 'a9', expiryTime: 1_900_000_000_000 });
+    expect(await store.findTokenById(saved.id)).toMatchObject({
+      userName: ANA,
+      clientId: 'c',
+      refreshToken: 'r1',
+      redirectUrl: REDIRECT,
+      accessToken: 'a9',
+      expiryTime: 1_900_000_000_000,
+    });
   });
 
   it('bad input is an SDKException with our code, and nothing stored changes', async () => {
@@ -231,7 +248,10 @@ describe('edge-token-store/zoho-sdk at its boundary', () => {
   it('with a manager, a token without expiry is handed over as is (the SDK never refreshes those)', async () => {
     const { store, saved } = await storeWith({ userName: ANA, clientId: DEFAULT_CLIENT.clientId, clientSecret: 's', refreshToken: 'r1', accessToken: 'a1' });
     let refreshes = 0;
-    const oauth = { ...zohoOAuth({ accountsUrl: 'http://127.0.0.1:9', ...DEFAULT_CLIENT }), refresh: async () => (refreshes++, Promise.reject(new Error('no'))) };
+    const oauth = {
+      ...zohoOAuth({ accountsUrl: 'http://127.0.0.1:9', ...DEFAULT_CLIENT }),
+      refresh: async () => (refreshes++, Promise.reject(new Error('no'))),
+    };
     const adapter = createZohoSdkStore({ sdk: Zoho, store, manager: createTokenManager({ store, oauth, lock: null }) });
     expect((await adapter.findTokenById(saved.id)).getAccessToken()).toBe('a1');
     expect(refreshes).toBe(0);

@@ -6,7 +6,10 @@ import { isKnownAccountsServer, zohoOAuth } from '../../src/zoho/oauth.ts';
 import { localZoho, REDIRECT, ZOHO_ORIGIN } from '../shared/local-zoho.ts';
 import { tokenErrorOf } from '../shared/token-error.ts';
 
-const answering = (body: string, status = 200): typeof fetch => async () => new Response(body, { status });
+const answering =
+  (body: string, status = 200): typeof fetch =>
+  async () =>
+    new Response(body, { status });
 
 describe('zohoOAuth', () => {
   it("knows Zoho's nine data centers, with Canada on zohocloud.ca and the United Kingdom", () => {

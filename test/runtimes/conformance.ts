@@ -11,7 +11,8 @@ import { run } from './mini-vitest.ts';
 runConformance('memory', () => createMemoryStore());
 runConformance('memory, sealed', () => createMemoryStore({ cipher: createCipher({ keys: { k1: generateSecret() }, current: 'k1' }) }));
 
-const runtime = typeof (globalThis as { Deno?: unknown }).Deno !== 'undefined' ? 'deno' : typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined' ? 'bun' : 'node';
+const runtime =
+  typeof (globalThis as { Deno?: unknown }).Deno !== 'undefined' ? 'deno' : typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined' ? 'bun' : 'node';
 const cipher = createCipher({ keys: { k1: generateSecret() }, current: 'k1' });
 if (runtime === 'bun') {
   const { Database } = (await import('bun:sqlite' as string)) as { Database: new (path: string) => unknown };

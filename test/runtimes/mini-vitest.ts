@@ -66,9 +66,14 @@ function matchers(actual: unknown, negated: boolean) {
     toBe: (expected: unknown) => check(Object.is(actual, expected), `to be ${show(expected)}`),
     toEqual: (expected: unknown) => check(equals(actual, expected), `to equal ${show(expected)}`),
     toBeNull: () => check(actual === null, 'to be null'),
-    toContain: (item: unknown) => check((typeof actual === 'string' ? actual.includes(String(item)) : Array.isArray(actual) && actual.some((x) => Object.is(x, item))), `to contain ${show(item)}`),
+    toContain: (item: unknown) =>
+      check(
+        typeof actual === 'string' ? actual.includes(String(item)) : Array.isArray(actual) && actual.some((x) => Object.is(x, item)),
+        `to contain ${show(item)}`,
+      ),
     toHaveLength: (length: number) => check((actual as { length?: unknown })?.length === length, `to have length ${length}`),
-    toMatch: (pattern: RegExp | string) => check(typeof actual === 'string' && (typeof pattern === 'string' ? actual.includes(pattern) : pattern.test(actual)), `to match ${String(pattern)}`),
+    toMatch: (pattern: RegExp | string) =>
+      check(typeof actual === 'string' && (typeof pattern === 'string' ? actual.includes(pattern) : pattern.test(actual)), `to match ${String(pattern)}`),
     toBeInstanceOf: (type: abstract new (...args: never[]) => unknown) => check(actual instanceof type, `to be an instance of ${type.name}`),
   };
 }

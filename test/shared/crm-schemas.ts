@@ -40,11 +40,18 @@ export const recordList = object({
 });
 export const oneRecord = object({ data: { type: 'array', items: record, minItems: 1, maxItems: 1 } });
 /** searchRecords 200: data and the paging half of Info. */
-export const searchAnswer = object({ data: { type: 'array', items: record, minItems: 1 }, info: object({ per_page: integer, count: integer, page: integer, more_records: boolean }) });
+export const searchAnswer = object({
+  data: { type: 'array', items: record, minItems: 1 },
+  info: object({ per_page: integer, count: integer, page: integer, more_records: boolean }),
+});
 /** coql 200: data and Info's count and more_records. */
 export const coqlAnswer = object({ data: { type: 'array', items: record }, info: object({ count: integer, more_records: boolean }) });
 
-const success = (message: string, details: object) => object({ code: { const: 'SUCCESS' }, details, message: { const: message }, status: { const: 'success' } }, { action: { enum: ['insert', 'update'] }, duplicate_field: string });
+const success = (message: string, details: object) =>
+  object(
+    { code: { const: 'SUCCESS' }, details, message: { const: message }, status: { const: 'success' } },
+    { action: { enum: ['insert', 'update'] }, duplicate_field: string },
+  );
 const written = object({ id, Created_Time: time, Modified_Time: time, Created_By: user, Modified_By: user });
 const failed = object({ code: string, details: { type: 'object' }, message: string, status: { const: 'error' } });
 /** createRecords, updateRecords, upsertRecords, deleteRecords: one result per record, in order. */
@@ -55,7 +62,9 @@ export const writeAnswer = (message: 'record added' | 'record updated' | 'record
       minItems: 1,
       items: {
         anyOf: [
-          message === 'upsert' ? { anyOf: [success('record added', written), success('record updated', written)] } : success(message, message === 'record deleted' ? object({ id }) : written),
+          message === 'upsert'
+            ? { anyOf: [success('record added', written), success('record updated', written)] }
+            : success(message, message === 'record deleted' ? object({ id }) : written),
           failed,
         ],
       },
@@ -64,7 +73,15 @@ export const writeAnswer = (message: 'record added' | 'record updated' | 'record
 
 /** getUsers 200: users (each at least these) and info with every paging key. */
 export const usersAnswer = object({
-  users: { type: 'array', minItems: 1, items: object({ id, email: string, full_name: string, status: string, role: object({ name: string, id }), profile: object({ name: string, id }), confirm: boolean }, {}, true) },
+  users: {
+    type: 'array',
+    minItems: 1,
+    items: object(
+      { id, email: string, full_name: string, status: string, role: object({ name: string, id }), profile: object({ name: string, id }), confirm: boolean },
+      {},
+      true,
+    ),
+  },
   info: object({ per_page: integer, count: integer, page: integer, more_records: boolean }),
 });
 
@@ -76,15 +93,55 @@ export const orgAnswer = object({
     maxItems: 1,
     items: object({
       ...Object.fromEntries(
-        ['country', 'domain_name', 'currency', 'id', 'employee_count', 'website', 'currency_symbol', 'currency_locale', 'primary_zuid', 'time_zone', 'zgid', 'country_code', 'phone', 'company_name', 'primary_email', 'iso_code', 'ezgid', 'call_icon'].map((k) => [k, string]),
+        [
+          'country',
+          'domain_name',
+          'currency',
+          'id',
+          'employee_count',
+          'website',
+          'currency_symbol',
+          'currency_locale',
+          'primary_zuid',
+          'time_zone',
+          'zgid',
+          'country_code',
+          'phone',
+          'company_name',
+          'primary_email',
+          'iso_code',
+          'ezgid',
+          'call_icon',
+        ].map((k) => [k, string]),
       ),
-      ...Object.fromEntries(['photo_id', 'city', 'description', 'street', 'alias', 'state', 'fax', 'zip', 'mobile', 'zia_portal_id'].map((k) => [k, nullable(string)])),
-      ...Object.fromEntries(['mc_status', 'gapps_enabled', 'translation_enabled', 'deletable_org_account', 'privacy_settings', 'hipaa_compliance_enabled', 'lite_users_enabled', 'oauth_presence'].map((k) => [k, boolean])),
+      ...Object.fromEntries(
+        ['photo_id', 'city', 'description', 'street', 'alias', 'state', 'fax', 'zip', 'mobile', 'zia_portal_id'].map((k) => [k, nullable(string)]),
+      ),
+      ...Object.fromEntries(
+        [
+          'mc_status',
+          'gapps_enabled',
+          'translation_enabled',
+          'deletable_org_account',
+          'privacy_settings',
+          'hipaa_compliance_enabled',
+          'lite_users_enabled',
+          'oauth_presence',
+        ].map((k) => [k, boolean]),
+      ),
       max_per_page: integer,
       zia_zgid: integer,
       type: { enum: ['Bigin', 'Production', 'Developer', 'Sandbox'] },
       created_time: time,
-      license_details: object({ paid_expiry: time, users_license_purchased: integer, trial_type: nullable(string), trial_expiry: nullable(string), paid: boolean, paid_type: string, trial_action: string }),
+      license_details: object({
+        paid_expiry: time,
+        users_license_purchased: integer,
+        trial_type: nullable(string),
+        trial_expiry: nullable(string),
+        paid: boolean,
+        paid_type: string,
+        trial_action: string,
+      }),
       hierarchy_preferences: object({ type: { enum: ['Role_Hierarchy', 'Reporting_To_Hierarchy'] }, strictly_reporting: boolean }),
       checkin_preferences: object({ restricted_event_types: nullable(string) }),
     }),
@@ -119,7 +176,18 @@ export const attachmentList = object({
   },
   info: object({ per_page: integer, page: integer, count: integer, more_records: boolean }),
 });
-export const attachmentWritten = object({ data: { type: 'array', minItems: 1, items: object({ code: { const: 'SUCCESS' }, details: object({ id }, { Modified_Time: time, Created_Time: time, Modified_By: user, Created_By: user }), message: string, status: { const: 'success' } }) } });
+export const attachmentWritten = object({
+  data: {
+    type: 'array',
+    minItems: 1,
+    items: object({
+      code: { const: 'SUCCESS' },
+      details: object({ id }, { Modified_Time: time, Created_Time: time, Modified_By: user, Created_By: user }),
+      message: string,
+      status: { const: 'success' },
+    }),
+  },
+});
 
 const compiled = new WeakMap<object, ReturnType<typeof ajv.compile>>();
 export function valid(schema: object, value: unknown): string[] {

@@ -20,7 +20,13 @@ export class MemoryAuth implements OAuthClientProvider {
     return MCP_REDIRECT;
   }
   get clientMetadata() {
-    return { client_name: 'a test MCP client', redirect_uris: [MCP_REDIRECT], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' };
+    return {
+      client_name: 'a test MCP client',
+      redirect_uris: [MCP_REDIRECT],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    };
   }
   clientInformation() {
     return this.info;
@@ -61,7 +67,13 @@ const unescapeHtml = (text: string) => text.replace(/&#(\d+);/g, (_, n) => Strin
  * it lands on (`?code=`, or `?error=`). The Worker's consent page (a form with a signed
  * `ticket`) is answered with `decision`.
  */
-export async function visitAuthorization(world: McpWorld, start: URL, email: string, decision: 'allow' | 'deny' = 'allow', jar = new Map<string, string>()): Promise<URL> {
+export async function visitAuthorization(
+  world: McpWorld,
+  start: URL,
+  email: string,
+  decision: 'allow' | 'deny' = 'allow',
+  jar = new Map<string, string>(),
+): Promise<URL> {
   let url = start.toString();
   let form: { action: string; body: URLSearchParams } | null = null;
   for (let hop = 0; hop < 12; hop++) {
@@ -72,7 +84,12 @@ export async function visitAuthorization(world: McpWorld, start: URL, email: str
     }
     const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
     const response: Response = form
-      ? await world.fetchApp(new URL(form.action, url).toString(), { method: 'POST', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: form.body, redirect: 'manual' })
+      ? await world.fetchApp(new URL(form.action, url).toString(), {
+          method: 'POST',
+          headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+          body: form.body,
+          redirect: 'manual',
+        })
       : await world.fetchApp(url, { headers: { cookie }, redirect: 'manual' });
     form = null;
     for (const line of response.headers.getSetCookie()) {

@@ -16,7 +16,12 @@ export async function initializeSdk(url: string, token: SdkToken, store: unknown
   // constructor; set ours after that, or a re-initialization would get the old token back.
   await new Promise((resolve) => setTimeout(resolve, 0));
   const environment = new ZohoSdk.Environment(url, `${url}/oauth/v2/token`, url);
-  await builder.environment(environment).token(token).store(store as never).resourcePath(resourcePath).initialize();
+  await builder
+    .environment(environment)
+    .token(token)
+    .store(store as never)
+    .resourcePath(resourcePath)
+    .initialize();
   return token;
 }
 
@@ -27,7 +32,12 @@ export async function initializeSdk(url: string, token: SdkToken, store: unknown
 export function grantToken(zoho: LocalZoho, email: string, redirectUrl: string, scope = SDK_SCOPE): SdkToken {
   const code = zoho.issueGrant({ clientId: DEFAULT_CLIENT.clientId, email: email, redirectUri: redirectUrl, scope });
   if (!code) throw new Error('local Zoho refused to issue a grant');
-  return new ZohoSdk.OAuthBuilder().clientId(DEFAULT_CLIENT.clientId).clientSecret(DEFAULT_CLIENT.clientSecret).grantToken(code).redirectURL(redirectUrl).build();
+  return new ZohoSdk.OAuthBuilder()
+    .clientId(DEFAULT_CLIENT.clientId)
+    .clientSecret(DEFAULT_CLIENT.clientSecret)
+    .grantToken(code)
+    .redirectURL(redirectUrl)
+    .build();
 }
 
 /** A CRM record call through the SDK: the Leads list, naming the fields CRM v8 requires a list to name. */

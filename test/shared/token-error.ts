@@ -3,7 +3,10 @@ import { expect } from 'vitest';
 import { TokenStoreError } from '../../src/store/errors.ts';
 
 export async function tokenErrorOf(promise: Promise<unknown>): Promise<TokenStoreError> {
-  const error = await promise.then(() => null, (e: unknown) => e);
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(TokenStoreError);
   return error as TokenStoreError;
 }

@@ -55,7 +55,13 @@ describe('the back channel never follows a redirect', () => {
       oauth: zohoOAuth({ accountsUrl: DETOUR, ...client, redirectUrl: REDIRECT }),
       isAllowedApiDomain: (origin) => origin === DETOUR,
     });
-    const token = await store.saveToken({ userName: 'ana@example.com:7001', accessToken: 'at-1', refreshToken: 'rt-1', apiDomain: DETOUR, expiryTime: Date.now() + 3_600_000 });
+    const token = await store.saveToken({
+      userName: 'ana@example.com:7001',
+      accessToken: 'at-1',
+      refreshToken: 'rt-1',
+      apiDomain: DETOUR,
+      expiryTime: Date.now() + 3_600_000,
+    });
     const error = await tokenErrorOf(manager.fetchCrm({ id: token.id }, '/crm/v8/Leads?fields=Last_Name', { method: 'POST', body: '{"data":[]}' }));
     expect(error.code).toBe('ZOHO_BAD_RESPONSE');
     expect(await sinkHits()).toBe(before);
@@ -105,7 +111,12 @@ describe("proxied answers cannot act on the app's origin", () => {
 
   it("Zoho's content-disposition is passed on, as an attachment for anything but JSON", () => {
     const answer = (type: string, disposition: string | null, status = 200) =>
-      proxiedHeaders(new Response(status === 204 ? null : 'x', { status, headers: { 'content-type': type, ...(disposition ? { 'content-disposition': disposition } : {}) } }));
+      proxiedHeaders(
+        new Response(status === 204 ? null : 'x', {
+          status,
+          headers: { 'content-type': type, ...(disposition ? { 'content-disposition': disposition } : {}) },
+        }),
+      );
     expect(answer('image/svg+xml', 'inline; filename="logo.svg"').get('content-disposition')).toBe('attachment; filename="logo.svg"');
     expect(answer('application/pdf', 'attachment;filename=q.pdf').get('content-disposition')).toBe('attachment;filename=q.pdf');
     expect(answer('application/json;charset=utf-8', 'inline; filename="x.json"').get('content-disposition')).toBe('inline; filename="x.json"');
@@ -139,7 +150,11 @@ describe("proxied answers cannot act on the app's origin", () => {
   it('a cross-site form post to a state-changing route is refused, even without an Origin header', async () => {
     const mine = await loginAs('user81@org8.example');
     for (const path of ['/auth/logout', '/auth/revoke', '/auth/refresh']) {
-      const refused = await call(path, { method: 'POST', cookie: mine.cookie, headers: { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' } });
+      const refused = await call(path, {
+        method: 'POST',
+        cookie: mine.cookie,
+        headers: { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' },
+      });
       expect(refused.status).toBe(403);
     }
     expect((await call('/auth/me', { cookie: mine.cookie })).status).toBe(200);
@@ -155,7 +170,12 @@ describe('request bodies are bounded', () => {
 
   it('a 33 MB body with its length declared: 413 before any object or Zoho call', async () => {
     const before = (await usageOf(bo.token.refreshToken!)).crmCalls;
-    const refused = await call('/crm/v8/Leads', { method: 'POST', cookie: bo.cookie, headers: { 'content-type': 'application/json' }, body: new Uint8Array(33 * 1024 * 1024) });
+    const refused = await call('/crm/v8/Leads', {
+      method: 'POST',
+      cookie: bo.cookie,
+      headers: { 'content-type': 'application/json' },
+      body: new Uint8Array(33 * 1024 * 1024),
+    });
     expect(refused.status).toBe(413);
     expect((await usageOf(bo.token.refreshToken!)).crmCalls).toBe(before);
   });
@@ -176,7 +196,12 @@ describe('request bodies are bounded', () => {
     expect(sent).toBeLessThan(40);
     expect((await usageOf(bo.token.refreshToken!)).crmCalls).toBe(before);
     // Just under the limit goes through (Zoho answers what it makes of the bytes).
-    const fits = await call('/crm/v8/Leads', { method: 'POST', cookie: bo.cookie, headers: { 'content-type': 'application/json' }, body: new Uint8Array(MAX_BODY_BYTES) });
+    const fits = await call('/crm/v8/Leads', {
+      method: 'POST',
+      cookie: bo.cookie,
+      headers: { 'content-type': 'application/json' },
+      body: new Uint8Array(MAX_BODY_BYTES),
+    });
     expect(fits.status).not.toBe(413);
     expect((await usageOf(bo.token.refreshToken!)).crmCalls).toBe(before + 1);
   });
@@ -244,7 +269,10 @@ describe('least privilege: the user object hands out only what a CRM call needs'
     const stub = await userStub(userNameOf('user84@org8.example'));
     // Tried over RPC as another Worker holding the binding would (workerd logs the refusal on its side)...
     const rpc = stub as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-    const outcome = await rpc.findToken!({ userName: userNameOf('user84@org8.example') }).then(() => null, (error: Error) => error.message);
+    const outcome = await rpc.findToken!({ userName: userNameOf('user84@org8.example') }).then(
+      () => null,
+      (error: Error) => error.message,
+    );
     expect(outcome).toBe('The RPC receiver does not implement "findToken".');
     // ...and none of the store's other methods is there to call.
     for (const method of ['saveToken', 'getTokens', 'deleteTokens', 'findTokenById', 'freshToken', 'rotate', 'deleteToken']) {

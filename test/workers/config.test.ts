@@ -80,7 +80,9 @@ describe('worker configuration', () => {
     expect(refused({ IDLE_PURGE_DAYS: '' })).toBe('');
     expect(refused({ OBJECT_PLACEMENT: 'maybe' })).toMatch(/OBJECT_PLACEMENT/);
     for (const bad of ['mars', 'us,mars', 'US']) expect(refused({ ZOHO_DATA_CENTER: bad })).toMatch(/ZOHO_DATA_CENTER/);
-    expect(readConfig({ ...env, ZOHO_DATA_CENTER: 'any', ZOHO_LOCAL_DATA_CENTERS: '', ZOHO_REDIRECT_URL: 'https://app.example.com/auth/callback' }).zoho.served).toHaveLength(9);
+    expect(
+      readConfig({ ...env, ZOHO_DATA_CENTER: 'any', ZOHO_LOCAL_DATA_CENTERS: '', ZOHO_REDIRECT_URL: 'https://app.example.com/auth/callback' }).zoho.served,
+    ).toHaveLength(9);
     expect(refused({ ZOHO_LOCAL_DATA_CENTERS: '{"us":"http://zoho.local"}' })).toMatch(/no origin for eu/);
   });
 
@@ -95,6 +97,9 @@ describe('worker configuration', () => {
 
   it('accepts only https: origins in ALLOWED_ORIGINS (plain http on localhost only)', () => {
     expect(() => readConfig({ ...env, ALLOWED_ORIGINS: 'https://app.example.com, http://app.example.com' })).toThrow(/ALLOWED_ORIGINS must be https/);
-    expect([...readConfig({ ...env, ALLOWED_ORIGINS: 'https://app.example.com,http://localhost:5173' }).allowedOrigins]).toEqual(['https://app.example.com', 'http://localhost:5173']);
+    expect([...readConfig({ ...env, ALLOWED_ORIGINS: 'https://app.example.com,http://localhost:5173' }).allowedOrigins]).toEqual([
+      'https://app.example.com',
+      'http://localhost:5173',
+    ]);
   });
 });

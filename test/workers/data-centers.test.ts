@@ -11,7 +11,20 @@ import worker from '../../worker/index.ts';
 import './env.ts';
 import { zohoOAuth } from '../../src/zoho/oauth.ts';
 import { admin, client, usageOf, ZOHO } from './local-zoho.ts';
-import { APP, call, consent, cookieFrom, expectNothingLeaked, pkceVerifierOf, loginAs, recordLogs, startLogin, userNameOf, userStore, type LoggedIn } from './worker-client.ts';
+import {
+  APP,
+  call,
+  consent,
+  cookieFrom,
+  expectNothingLeaked,
+  pkceVerifierOf,
+  loginAs,
+  recordLogs,
+  startLogin,
+  userNameOf,
+  userStore,
+  type LoggedIn,
+} from './worker-client.ts';
 
 const EU = 'http://eu.zoho.local';
 const logSpy = recordLogs();
@@ -26,7 +39,7 @@ beforeAll(async () => {
 const refreshesAt = async (dc: string) => ((await admin('counts', { dc })) as { refreshes: number }).refreshes;
 
 describe('users of two data centers in one deployment', () => {
-  it("signs everyone in through the global sign-in, and sends each back to their own data center", async () => {
+  it('signs everyone in through the global sign-in, and sends each back to their own data center', async () => {
     const { consent: consentUrl } = await startLogin();
     expect(consentUrl.origin).toBe(ZOHO); // the US server is Zoho's global sign-in
     const back = await consent(consentUrl, 'eva@example.eu');
@@ -45,10 +58,17 @@ describe('users of two data centers in one deployment', () => {
   });
 
   it('with both tokens expired, calls for both at once: one refresh each, at each one’s own accounts server', async () => {
-    for (const [email, user] of [['ana@example.com', ana], ['eva@example.eu', eva]] as const) {
+    for (const [email, user] of [
+      ['ana@example.com', ana],
+      ['eva@example.eu', eva],
+    ] as const) {
       await (await userStore(userNameOf(email))).saveToken({ id: user.token.id, expiryTime: Date.now() - 1 });
     }
-    const before = { ana: (await usageOf(ana.token.refreshToken!)).refreshes, eva: (await usageOf(eva.token.refreshToken!)).refreshes, eu: await refreshesAt('eu') };
+    const before = {
+      ana: (await usageOf(ana.token.refreshToken!)).refreshes,
+      eva: (await usageOf(eva.token.refreshToken!)).refreshes,
+      eu: await refreshesAt('eu'),
+    };
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => call('/crm/v8/org', { cookie: i % 2 ? eva.cookie : ana.cookie })));
     expect(answers.map((r) => r.status)).toEqual(Array(20).fill(200));
     expect((await usageOf(ana.token.refreshToken!)).refreshes - before.ana).toBe(1);
@@ -64,7 +84,7 @@ describe('users of two data centers in one deployment', () => {
     back.searchParams.set('location', 'in');
     const refused = await call(back.toString(), { cookie: stateCookie });
     expect(refused.status).toBe(400);
-    expect(await refused.text()).toContain("Your Zoho account is in Zoho&#39;s India data center, which this service does not serve.");
+    expect(await refused.text()).toContain('Your Zoho account is in Zoho&#39;s India data center, which this service does not serve.');
     const unknown = await call(back.toString().replace('accounts.zoho.in', 'accounts.evil.example'), { cookie: stateCookie });
     expect(unknown.status).toBe(400);
     expect(await unknown.text()).toContain('an accounts server this service does not use');

@@ -24,9 +24,7 @@ describe('durable object store', () => {
     const name = freshName();
     const saves = Array.from({ length: 100 }, (_, i) =>
       // a separate store (and stub) per caller, as separate Worker requests would have
-      createDurableObjectStore({ namespace: env.TOKEN_STORE_OBJECTS, name }).saveToken(
-        sampleToken(1, { accessToken: `access-${i}`, expiryTime: i }),
-      ),
+      createDurableObjectStore({ namespace: env.TOKEN_STORE_OBJECTS, name }).saveToken(sampleToken(1, { accessToken: `access-${i}`, expiryTime: i })),
     );
     const saved = await Promise.all(saves);
     expect(new Set(saved.map((t) => t.id)).size).toBe(1);
@@ -71,7 +69,10 @@ describe('durable object store', () => {
     // Read, so the object has opened it (and keeps what it opened).
     expect((await store.findTokenById(saved.id))?.accessToken).toBe(saved.accessToken);
     const other = freshName();
-    await createDurableObjectStore({ namespace: env.TOKEN_STORE_OBJECTS, name: other }).saveToken({ ...sampleToken(1, { accessToken: 'another' }), id: saved.id });
+    await createDurableObjectStore({ namespace: env.TOKEN_STORE_OBJECTS, name: other }).saveToken({
+      ...sampleToken(1, { accessToken: 'another' }),
+      id: saved.id,
+    });
     const [row] = await rows(other);
     await runInDurableObject(env.TOKEN_STORE_OBJECTS.get(env.TOKEN_STORE_OBJECTS.idFromName(name)), (_i, state) => {
       state.storage.sql.exec('UPDATE ets_tokens SET data = ? WHERE id = ?', row!.data, saved.id);
@@ -82,8 +83,7 @@ describe('durable object store', () => {
   it('carries error codes across RPC', async () => {
     const store = createDurableObjectStore({ namespace: env.TOKEN_STORE_OBJECTS, name: freshName() });
     await store.saveToken(sampleToken(1));
-    const error = await tokenErrorOf(store
-      .saveToken(sampleToken(2, { refreshToken: sampleToken(1).refreshToken })));
+    const error = await tokenErrorOf(store.saveToken(sampleToken(2, { refreshToken: sampleToken(1).refreshToken })));
     expect(error.code).toBe('CONFLICT');
   });
 
@@ -94,8 +94,7 @@ describe('durable object store', () => {
         findTokenById: () => Promise.reject(new Error('object unreachable')),
       }),
     };
-    const error = await tokenErrorOf(createDurableObjectStore({ namespace: broken as never })
-      .findTokenById('x'));
+    const error = await tokenErrorOf(createDurableObjectStore({ namespace: broken as never }).findTokenById('x'));
     expect(error.code).toBe('STORAGE_FAILED');
     expect(error.cause).toBeInstanceOf(Error);
   });

@@ -96,7 +96,10 @@ describe('workers kv: costs with 1,000 tokens stored', () => {
     for (;;) {
       kv.reset();
       calls++;
-      const result = await budgeted.deleteTokens().then(() => 'done', (e: unknown) => e);
+      const result = await budgeted.deleteTokens().then(
+        () => 'done',
+        (e: unknown) => e,
+      );
       expect(kv.total()).toBeLessThanOrEqual(900);
       if (result === 'done') break;
       expect((result as TokenStoreError).code).toBe('LIMIT_REACHED');
@@ -162,7 +165,7 @@ describe('workers kv: storage', () => {
     }
   });
 
-  it("retries a write KV refuses with 429 (one write per second per key), with growing waits", async () => {
+  it('retries a write KV refuses with 429 (one write per second per key), with growing waits', async () => {
     const kv = countingKV(env.TOKENS_KV);
     const waits: number[] = [];
     const store = createKVStore({ kv, cipher, prefix: freshPrefix(), writeRetry: { sleep: async (ms) => void waits.push(ms) } });

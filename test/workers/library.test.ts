@@ -80,7 +80,10 @@ it("the app's hooks: onLogin may refuse a login (its new refresh token is revoke
   const cookie = cookieFrom((await loginAt(allowed)).done, '__Host-ets-session');
   const token = (await (await userStore(userNameOf(allowed))).findToken({ userName: userNameOf(allowed) }))!;
   const before = (await usageOf(token.refreshToken!)).crmCalls;
-  const post = await handler.route(new Request(`${APP}/crm/v8/Leads`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: '{"data":[]}' }), env);
+  const post = await handler.route(
+    new Request(`${APP}/crm/v8/Leads`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: '{"data":[]}' }),
+    env,
+  );
   expect(post!.status).toBe(403);
   const session = (await getZohoSession(new Request(APP, { headers: { cookie } }), env, { authorizeCrm: ({ method }) => method === 'GET' }))!;
   expect((await session.fetch('/crm/v8/Leads', { method: 'POST', body: '{"data":[]}' })).status).toBe(403);

@@ -28,7 +28,10 @@ describe('the MCP server at /mcp, through the MCP SDK client', () => {
     expect(auth.info?.client_id).toBeTruthy();
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual(['create_record', 'get_record', 'list_records', 'search_records']);
-    const created = await client.callTool({ name: 'create_record', arguments: { module: 'Contacts', record: { Last_Name: 'Curie', Email: 'marie@example.com' } } });
+    const created = await client.callTool({
+      name: 'create_record',
+      arguments: { module: 'Contacts', record: { Last_Name: 'Curie', Email: 'marie@example.com' } },
+    });
     expect(created.isError).toBeFalsy();
     const id = (JSON.parse(textOf(created)) as { data: { details: { id: string } }[] }).data[0]!.details.id;
     const found = await client.callTool({ name: 'search_records', arguments: { module: 'Contacts', email: 'marie@example.com' } });
@@ -52,7 +55,7 @@ describe('the MCP server at /mcp, through the MCP SDK client', () => {
     expect(stored).not.toContain(zohoClient.clientSecret);
   });
 
-  it("two clients of one user calling at once after the access token died at Zoho make one refresh in all, and every call succeeds", async () => {
+  it('two clients of one user calling at once after the access token died at Zoho make one refresh in all, and every call succeeds', async () => {
     const email = 'user4@org31.example';
     const [one, two] = [new MemoryAuth(), new MemoryAuth()];
     const clients = [await connected(one, email), await connected(two, email)];
@@ -60,7 +63,9 @@ describe('the MCP server at /mcp, through the MCP SDK client', () => {
     // Zoho forgets the access token (revoked there); the user's object still holds it.
     await fetch(`${ZOHO}/oauth/v2/token/revoke?token=${encodeURIComponent(token.accessToken!)}`, { method: 'POST' });
     const before = await usageOf(token.refreshToken!);
-    const calls = clients.flatMap((client) => [1, 2, 3].map(() => client.callTool({ name: 'list_records', arguments: { module: 'Leads', fields: 'Last_Name' } })));
+    const calls = clients.flatMap((client) =>
+      [1, 2, 3].map(() => client.callTool({ name: 'list_records', arguments: { module: 'Leads', fields: 'Last_Name' } })),
+    );
     const results = await Promise.all(calls);
     expect(results.map((r) => r.isError ?? false)).toEqual([false, false, false, false, false, false]);
     expect((await usageOf(token.refreshToken!)).refreshes - before.refreshes).toBe(1);
@@ -81,7 +86,12 @@ describe('the MCP server at /mcp, through the MCP SDK client', () => {
     // The grant was not revoked: its access token still opens /mcp (HTTP 200, whatever the tool answers during the back-off).
     const still = await SELF.fetch(`${APP}/mcp`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${auth.saved!.access_token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' },
+      headers: {
+        authorization: `Bearer ${auth.saved!.access_token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2025-06-18',
+      },
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
     });
     expect(still.status).toBe(200);
@@ -95,17 +105,34 @@ describe('the MCP server at /mcp, through the MCP SDK client', () => {
     await admin('revoke-user', { email, client_id: zohoClient.clientId });
     const response = await SELF.fetch(`${APP}/mcp`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${auth.saved!.access_token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'list_records', arguments: { module: 'Leads', fields: 'Last_Name' } } }),
+      headers: {
+        authorization: `Bearer ${auth.saved!.access_token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2025-06-18',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: 'list_records', arguments: { module: 'Leads', fields: 'Last_Name' } },
+      }),
     });
     expect(response.status).toBe(401);
     expect(await response.json()).toMatchObject({ error: 'invalid_token', error_description: expect.stringMatching(/Zoho no longer accepts/) });
     // The grant is revoked: the provider itself refuses its access token now (it never reaches the MCP server).
-    const again = await SELF.fetch(`${APP}/mcp`, { method: 'POST', headers: { authorization: `Bearer ${auth.saved!.access_token}`, 'content-type': 'application/json' }, body: '{}' });
+    const again = await SELF.fetch(`${APP}/mcp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${auth.saved!.access_token}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(again.status).toBe(401);
     expect(JSON.stringify(await again.json())).not.toMatch(/Zoho no longer accepts/);
     // And its refresh token gets no new access token.
-    const refreshed = await SELF.fetch(`${APP}/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: auth.saved!.refresh_token!, client_id: String(auth.info!.client_id) }) });
+    const refreshed = await SELF.fetch(`${APP}/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: auth.saved!.refresh_token!, client_id: String(auth.info!.client_id) }),
+    });
     expect(refreshed.status).toBe(400);
   });
 });
@@ -129,7 +156,8 @@ async function browse(url: string, jar: Map<string, string>, init: RequestInit =
 }
 
 const ticketOf = (page: string) => /name="ticket" value="([^"]+)"/.exec(page)![1]!.replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n)));
-const sha256Hex = async (text: string) => [...new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)))].map((b) => b.toString(16).padStart(2, '0')).join('');
+const sha256Hex = async (text: string) =>
+  [...new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)))].map((b) => b.toString(16).padStart(2, '0')).join('');
 const post = (ticket: string, decision: string, headers: Record<string, string> = {}) => ({
   method: 'POST',
   headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin', ...headers },
@@ -198,10 +226,18 @@ describe('our consent page before every MCP grant, bound to the browser', () => 
       expect([replayed.status, replayed.headers.get('location')]).toEqual([400, null]);
     }
     // The right cookie with a look-alike of it beside it (a sibling subdomain's toss).
-    const tossed = await SELF.fetch(consent, { ...post(ticket, 'allow', { cookie: `${cookie}; \u00a0__Host-ets-mcp=${otherJar.get('__Host-ets-mcp')}` }), redirect: 'manual' });
+    const tossed = await SELF.fetch(consent, {
+      ...post(ticket, 'allow', { cookie: `${cookie}; \u00a0__Host-ets-mcp=${otherJar.get('__Host-ets-mcp')}` }),
+      redirect: 'manual',
+    });
     expect(tossed.status).toBe(400);
     // An oversized form is not read.
-    const huge = await SELF.fetch(consent, { method: 'POST', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: `ticket=${'a'.repeat(40_000)}`, redirect: 'manual' });
+    const huge = await SELF.fetch(consent, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: `ticket=${'a'.repeat(40_000)}`,
+      redirect: 'manual',
+    });
     expect(huge.status).toBe(413);
     // The genuine post still works: Allow goes on to the Zoho login.
     const allowed = await SELF.fetch(consent, { ...post(ticket, 'allow', { cookie }), redirect: 'manual' });
@@ -215,12 +251,19 @@ describe('our consent page before every MCP grant, bound to the browser', () => 
     const attackerJar = new Map<string, string>();
     const attackerAuth = new MemoryAuth();
     const page = await browse((await startAuthorization(world, attackerAuth)).toString(), attackerJar);
-    const allowed = await SELF.fetch(`${APP}/authorize/consent`, { ...post(ticketOf(await page.text()), 'allow', { cookie: [...attackerJar].map(([k, v]) => `${k}=${v}`).join('; ') }), redirect: 'manual' });
+    const allowed = await SELF.fetch(`${APP}/authorize/consent`, {
+      ...post(ticketOf(await page.text()), 'allow', { cookie: [...attackerJar].map(([k, v]) => `${k}=${v}`).join('; ') }),
+      redirect: 'manual',
+    });
     const done = new URL(decodeURIComponent(new URL(allowed.headers.get('location')!, APP).searchParams.get('return_to')!), APP);
     const state = done.searchParams.get('state')!;
     const hash = await sha256Hex(state);
     // The victim's browser holds their session and look-alikes (U+00A0 before the name) of the provider's binding cookie and of ours.
-    const tossed = [victim.cookie, `\u00a0__Host-oauth-upstream-${hash.slice(0, 16)}=${hash}`, `\u00a0__Host-ets-mcp=${attackerJar.get('__Host-ets-mcp')}`].join('; ');
+    const tossed = [
+      victim.cookie,
+      `\u00a0__Host-oauth-upstream-${hash.slice(0, 16)}=${hash}`,
+      `\u00a0__Host-ets-mcp=${attackerJar.get('__Host-ets-mcp')}`,
+    ].join('; ');
     const response = await SELF.fetch(done.toString(), { headers: { cookie: tossed }, redirect: 'manual' });
     expect(response.status).toBe(400);
     expect(response.headers.get('location')).toBeNull();
@@ -254,11 +297,19 @@ describe("a user's MCP grants: listed, ended by them, and a dead login ends only
     const crossSite = await SELF.fetch(`${APP}/authorize/grants`, { headers: { cookie, 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate' } });
     expect(crossSite.status).toBe(403);
     const end = (headers: Record<string, string>) =>
-      SELF.fetch(`${APP}/authorize/grants/revoke`, { method: 'POST', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: `id=${grants[0]!.id}` });
+      SELF.fetch(`${APP}/authorize/grants/revoke`, {
+        method: 'POST',
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        body: `id=${grants[0]!.id}`,
+      });
     expect((await end({ 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate' })).status).toBe(403);
     expect((await end({ 'sec-fetch-site': 'same-origin' })).status).toBe(204);
     expect(((await (await SELF.fetch(`${APP}/authorize/grants`, { headers: { cookie } })).json()) as { grants: unknown[] }).grants).toEqual([]);
-    const again = await SELF.fetch(`${APP}/mcp`, { method: 'POST', headers: { authorization: `Bearer ${auth.saved!.access_token}`, 'content-type': 'application/json' }, body: '{}' });
+    const again = await SELF.fetch(`${APP}/mcp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${auth.saved!.access_token}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(again.status).toBe(401);
     expect((await SELF.fetch(`${APP}/authorize/grants`)).status).toBe(401);
   });
@@ -278,8 +329,18 @@ describe("a user's MCP grants: listed, ended by them, and a dead login ends only
     expect(listed.grants.map((g) => g.currentLogin).sort()).toEqual([false, true]);
     const oldCall = await SELF.fetch(`${APP}/mcp`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${old.saved!.access_token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'list_records', arguments: { module: 'Leads', fields: 'Last_Name' } } }),
+      headers: {
+        authorization: `Bearer ${old.saved!.access_token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2025-06-18',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: 'list_records', arguments: { module: 'Leads', fields: 'Last_Name' } },
+      }),
     });
     expect(oldCall.status).toBe(401);
     // The grant on the new login lives on.
@@ -291,7 +352,11 @@ describe("a user's MCP grants: listed, ended by them, and a dead login ends only
 
 describe('what anyone may send before they are anyone: bounded registrations, a rate per address', () => {
   const register = (body: string, address?: string) =>
-    SELF.fetch(`${APP}/register`, { method: 'POST', headers: { 'content-type': 'application/json', ...(address ? { 'cf-connecting-ip': address } : {}) }, body });
+    SELF.fetch(`${APP}/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(address ? { 'cf-connecting-ip': address } : {}) },
+      body,
+    });
   const client = (extra: Record<string, unknown> = {}) => JSON.stringify({ ...new MemoryAuth().clientMetadata, ...extra });
 
   it('refuses a registration of more than 8 KiB, a long name, long lists and nested values, and stores none of them', async () => {
@@ -327,10 +392,14 @@ describe('createZohoMcp over a handler at basePath "/"', () => {
     const zoho = createZohoHandler({ basePath: '/' });
     const mcp = createZohoMcp({ handler: zoho, resource: `${APP}/mcp` });
     const fetchApp = async (input: string | URL | Request, init?: RequestInit) =>
-      (await mcp.route(input instanceof Request ? input : new Request(input, init), env, createExecutionContext())) ?? (await zoho.route(new Request(input, init), env))!;
+      (await mcp.route(input instanceof Request ? input : new Request(input, init), env, createExecutionContext())) ??
+      (await zoho.route(new Request(input, init), env))!;
     const w: McpWorld = { ...world, fetchApp };
     const page = await fetchApp((await startAuthorization(w, new MemoryAuth())).toString());
-    const cookie = page.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const cookie = page.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
     const allowed = await fetchApp(`${APP}/authorize/consent`, { ...post(ticketOf(await page.text()), 'allow', { cookie }), redirect: 'manual' });
     expect(allowed.headers.get('location')).toMatch(/^\/auth\/login\?return_to=/);
   });

@@ -138,7 +138,10 @@ describe('purge idle tokens (IDLE_PURGE_DAYS = 90)', () => {
     let after = '';
     let planned = 0;
     for (;;) {
-      const page = (await (await call(`/admin/purge-idle?limit=50${after ? `&after=${after}` : ''}`, { method: 'POST', headers: adminHeaders })).json()) as { purgesPlanned: number; next: string | null };
+      const page = (await (await call(`/admin/purge-idle?limit=50${after ? `&after=${after}` : ''}`, { method: 'POST', headers: adminHeaders })).json()) as {
+        purgesPlanned: number;
+        next: string | null;
+      };
       planned += page.purgesPlanned;
       if (!page.next) break;
       after = page.next;

@@ -10,7 +10,6 @@ import { REFRESH_AHEAD_MS } from '../../src/worker/user-object.ts';
 import { admin, refreshesOf } from './local-zoho.ts';
 import { call, loginAs, storeInside, userNameOf, userStub } from './worker-client.ts';
 
-
 /** A logged-in user whose token has `msLeft` before it expires, as their object holds it. */
 async function userNearExpiry(email: string, msLeft: number) {
   const user = await loginAs(email);
@@ -72,12 +71,18 @@ describe('refresh ahead of time', () => {
     const before = await refreshesOf(token.refreshToken!);
     // Their last call was 20 minutes ago (past the default window of 15), and the refresh point has come.
     await runInDurableObject(stub, async (_o, state) => {
-      state.storage.sql.exec("INSERT OR REPLACE INTO ets_meta (key, value) VALUES ('active_at', ?), ('refresh_at', ?)", String(Date.now() - 20 * 60_000), String(Date.now() - 1));
+      state.storage.sql.exec(
+        "INSERT OR REPLACE INTO ets_meta (key, value) VALUES ('active_at', ?), ('refresh_at', ?)",
+        String(Date.now() - 20 * 60_000),
+        String(Date.now() - 1),
+      );
       await state.storage.setAlarm(Date.now());
     });
     await runDurableObjectAlarm(stub);
     // The alarm ran (it clears the refresh point) and refreshed nothing.
-    await expect.poll(() => runInDurableObject(stub, (_o, state) => state.storage.sql.exec("SELECT count(*) AS n FROM ets_meta WHERE key = 'refresh_at'").one().n)).toBe(0);
+    await expect
+      .poll(() => runInDurableObject(stub, (_o, state) => state.storage.sql.exec("SELECT count(*) AS n FROM ets_meta WHERE key = 'refresh_at'").one().n))
+      .toBe(0);
     expect((await refreshesOf(token.refreshToken!)) - before).toBe(0);
   });
 
@@ -99,7 +104,9 @@ describe('refresh ahead of time', () => {
     expect((await call('/crm/v8/org', { cookie })).status).toBe(200);
     await runDurableObjectAlarm(stub);
     expect((await refreshesOf(token.refreshToken!)) - before).toBe(1);
-    const refreshAt = await runInDurableObject(stub, (_o, state) => Number(state.storage.sql.exec("SELECT value FROM ets_meta WHERE key = 'refresh_at'").one().value));
+    const refreshAt = await runInDurableObject(stub, (_o, state) =>
+      Number(state.storage.sql.exec("SELECT value FROM ets_meta WHERE key = 'refresh_at'").one().value),
+    );
     expect(refreshAt).toBeGreaterThan(Date.now() + 60_000);
   });
 });

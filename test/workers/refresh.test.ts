@@ -22,9 +22,7 @@ describe("single-flight refresh across Worker isolates, through the Durable Obje
     const isolates = Array.from({ length: 20 }, () =>
       createTokenManager({ store: createDurableObjectStore({ namespace: env.TOKEN_STORE_OBJECTS, name }), oauth }),
     );
-    const results = await Promise.all(
-      isolates.flatMap((manager) => Array.from({ length: 5 }, () => manager.getAccessToken({ userName: saved.userName! }))),
-    );
+    const results = await Promise.all(isolates.flatMap((manager) => Array.from({ length: 5 }, () => manager.getAccessToken({ userName: saved.userName! }))));
     expect(new Set(results.map((r) => r.accessToken)).size).toBe(1);
     expect(results[0]!.accessToken).not.toBe(saved.accessToken);
     expect(await refreshesOf(saved.refreshToken!)).toBe(1);

@@ -59,10 +59,14 @@ describe('one object per user', () => {
     expect(await callsOf('ana@example.com')).toBe(before.ana + 1);
     expect(await callsOf('bo@example.com')).toBe(before.bo);
     // A server API key: one call too (it names bo's object and a token there).
-    await (await userStore('bo@example.com:7002')).saveToken({
+    await (
+      await userStore('bo@example.com:7002')
+    ).saveToken({
       id: 'api-key-token',
       ...client,
-      ...(await zohoOAuth({ accountsUrl: 'http://zoho.local', ...client, redirectUrl: `${APP}/auth/callback` }).exchangeGrant(await grant(client.clientId, `${APP}/auth/callback`, 'bo@example.com'))),
+      ...(await zohoOAuth({ accountsUrl: 'http://zoho.local', ...client, redirectUrl: `${APP}/auth/callback` }).exchangeGrant(
+        await grant(client.clientId, `${APP}/auth/callback`, 'bo@example.com'),
+      )),
     });
     const boBefore = await callsOf('bo@example.com');
     expect((await call('/crm/v8/org', { headers: { authorization: `Bearer ${env.TEST_API_KEY}` } })).status).toBe(200);
@@ -85,9 +89,7 @@ describe('one object per user', () => {
     // Each call enters the Worker with its own env object, as separate isolates would: no
     // in-memory state is shared between them; only the user's object is.
     const responses = await Promise.all(
-      Array.from({ length: 20 }, () =>
-        worker.fetch(new Request(`${APP}/crm/v8/org`, { headers: { cookie: user.cookie } }), { ...env } as Env),
-      ),
+      Array.from({ length: 20 }, () => worker.fetch(new Request(`${APP}/crm/v8/org`, { headers: { cookie: user.cookie } }), { ...env } as Env)),
     );
     expect(responses.map((r) => r.status)).toEqual(Array(20).fill(200));
     expect((await usageOf(user.token.refreshToken!)).refreshes).toBe(before + 1);
@@ -135,8 +137,7 @@ function faultyEnv(errors: Error[]) {
 }
 
 const platformError = (flags: { retryable?: boolean; overloaded?: boolean }) => Object.assign(new Error('Network connection lost.'), flags);
-const proxied = (faulty: { env: Env }) =>
-  worker.fetch(new Request(`${APP}/crm/v8/org`, { headers: { cookie: ana.cookie } }), faulty.env);
+const proxied = (faulty: { env: Env }) => worker.fetch(new Request(`${APP}/crm/v8/org`, { headers: { cookie: ana.cookie } }), faulty.env);
 
 describe('faults of object calls, injected', () => {
   it('a retryable fault is retried (fresh stub, backoff) and the call succeeds', async () => {
@@ -194,7 +195,15 @@ async function sealUnder(userName: string, keyId: string) {
     const { sql } = state.storage;
     for (const row of sql.exec<{ id: string; key_id: string; data: string }>('SELECT id, key_id, data FROM ets_tokens').toArray()) {
       const sealed: StoredRecord = await old.seal(await now.open({ id: row.id, keyId: row.key_id, data: row.data, index: {} }));
-      sql.exec('UPDATE ets_tokens SET key_id = ?, data = ?, ix_userName = ?, ix_accessToken = ?, ix_refreshToken = ? WHERE id = ?', sealed.keyId, sealed.data, sealed.index.userName ?? null, sealed.index.accessToken ?? null, sealed.index.refreshToken ?? null, row.id);
+      sql.exec(
+        'UPDATE ets_tokens SET key_id = ?, data = ?, ix_userName = ?, ix_accessToken = ?, ix_refreshToken = ? WHERE id = ?',
+        sealed.keyId,
+        sealed.data,
+        sealed.index.userName ?? null,
+        sealed.index.accessToken ?? null,
+        sealed.index.refreshToken ?? null,
+        row.id,
+      );
     }
   });
 }
@@ -213,13 +222,25 @@ async function sealAsV1(userName: string) {
       const v1 = await sealV1(keys[current]!, current, JSON.stringify(body), [storeId, 'record', id]);
       const digest = (field: 'userName' | 'accessToken' | 'refreshToken') =>
         body[field] ? cipher.blindIndex(body[field], [storeId, 'index', field], current, 1) : null;
-      sql.exec('UPDATE ets_tokens SET data = ?, ix_userName = ?, ix_accessToken = ?, ix_refreshToken = ? WHERE id = ?', v1, await digest('userName'), await digest('accessToken'), await digest('refreshToken'), id);
+      sql.exec(
+        'UPDATE ets_tokens SET data = ?, ix_userName = ?, ix_accessToken = ?, ix_refreshToken = ? WHERE id = ?',
+        v1,
+        await digest('userName'),
+        await digest('accessToken'),
+        await digest('refreshToken'),
+        id,
+      );
     }
   });
 }
 
 const keyIdsIn = async (userName: string) =>
-  runInDurableObject(await userStub(userName), (_o, state) => state.storage.sql.exec<{ key_id: string }>('SELECT key_id FROM ets_tokens').toArray().map((r) => r.key_id));
+  runInDurableObject(await userStub(userName), (_o, state) =>
+    state.storage.sql
+      .exec<{ key_id: string }>('SELECT key_id FROM ets_tokens')
+      .toArray()
+      .map((r) => r.key_id),
+  );
 
 describe('objects keep themselves clean', () => {
   it('expired sessions go in the alarm, by their expiry index', async () => {
@@ -257,7 +278,8 @@ describe('objects keep themselves clean', () => {
     const userName = userNameOf(email);
     const user = await login(email);
     await sealAsV1(userName);
-    const dataIn = async () => runInDurableObject(await userStub(userName), (_o, state) => state.storage.sql.exec<{ data: string }>('SELECT data FROM ets_tokens').one().data);
+    const dataIn = async () =>
+      runInDurableObject(await userStub(userName), (_o, state) => state.storage.sql.exec<{ data: string }>('SELECT data FROM ets_tokens').one().data);
     expect(await dataIn()).toMatch(/^v1\.k1\./);
     const stub = await userStub(userName);
     await runDurableObjectAlarm(stub);
@@ -277,7 +299,9 @@ describe('objects keep themselves clean', () => {
     await login('user32@org3.example');
     const stub = await userStub(userName);
     expect(await runDurableObjectAlarm(stub)).toBe(true); // the new object reports itself
-    const listed = (await (await call('/admin/objects?limit=500', { headers: adminHeaders })).json()) as { objects: { id: string; keyIds: string[]; tokens: number }[] };
+    const listed = (await (await call('/admin/objects?limit=500', { headers: adminHeaders })).json()) as {
+      objects: { id: string; keyIds: string[]; tokens: number }[];
+    };
     const id = (await userStub(userName)).id.toString();
     expect(listed.objects.find((o) => o.id === id)).toMatchObject({ keyIds: ['k1'], tokens: 1 });
     expect(JSON.stringify(listed)).not.toContain('@');

@@ -7,7 +7,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zohoOAuth } from '../../src/zoho/oauth.ts';
 import './env.ts';
 import { admin, client, grant, usageOf, ZOHO } from './local-zoho.ts';
-import { APP, call, consent, pkceVerifierOf, expectNothingLeaked, loginAs, recordLogs, startLogin, userStore, userStub, type LoggedIn } from './worker-client.ts';
+import {
+  APP,
+  call,
+  consent,
+  pkceVerifierOf,
+  expectNothingLeaked,
+  loginAs,
+  recordLogs,
+  startLogin,
+  userStore,
+  userStub,
+  type LoggedIn,
+} from './worker-client.ts';
 import { sign } from '../../src/worker/signing.ts';
 import { sessionOf } from '../../src/worker/callers.ts';
 import { configOf } from '../../src/worker/config.ts';

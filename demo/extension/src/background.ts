@@ -27,7 +27,9 @@ async function login(): Promise<LeadsAnswer> {
   const { verifier, challenge } = await createPkce();
   let redirected: URL;
   try {
-    redirected = new URL(await chrome.identity.launchWebAuthFlow({ url: oauth.authorizationUrl({ scope: SCOPE, state, codeChallenge: challenge }), interactive: true }));
+    redirected = new URL(
+      await chrome.identity.launchWebAuthFlow({ url: oauth.authorizationUrl({ scope: SCOPE, state, codeChallenge: challenge }), interactive: true }),
+    );
   } catch {
     return { error: 'login_cancelled' };
   }

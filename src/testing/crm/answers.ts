@@ -26,7 +26,8 @@ export const MESSAGES = {
 
 export const invalidUrl = () => crmError(404, 'INVALID_URL_PATTERN', MESSAGES.urlPattern);
 export const missingParam = (param: string) => crmError(400, 'REQUIRED_PARAM_MISSING', MESSAGES.missingParam, { param_name: param });
-export const invalidParam = (param: string, extra: Record<string, unknown> = {}) => crmError(400, 'INVALID_DATA', MESSAGES.invalidData, { param_name: param, ...extra });
+export const invalidParam = (param: string, extra: Record<string, unknown> = {}) =>
+  crmError(400, 'INVALID_DATA', MESSAGES.invalidData, { param_name: param, ...extra });
 
 /** Zoho's times: ISO 8601 with an offset and no milliseconds (`2026-12-01T10:00:00+00:00`). */
 export const zohoTime = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, '+00:00');

@@ -11,7 +11,10 @@ export const MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024;
 
 /** A path part that names nothing there: INVALID_DATA (or INVALID_MODULE) with its index. */
 export const relatedInvalid = (code: 'INVALID_DATA' | 'INVALID_MODULE', index: number) =>
-  crmError(400, code, code === 'INVALID_MODULE' ? MESSAGES.invalidModule : 'the related id given seems to be invalid', { related_status: 'invalid', resource_path_index: index });
+  crmError(400, code, code === 'INVALID_MODULE' ? MESSAGES.invalidModule : 'the related id given seems to be invalid', {
+    related_status: 'invalid',
+    resource_path_index: index,
+  });
 
 function describe(file: Attachment, recordName: string) {
   const by = userRef(file.by);
@@ -37,7 +40,14 @@ function describe(file: Attachment, recordName: string) {
   };
 }
 
-export async function answerAttachments(request: Request, url: URL, recordId: string, attachmentId: string | undefined, recordName: string, ctx: RecordContext): Promise<Response | null> {
+export async function answerAttachments(
+  request: Request,
+  url: URL,
+  recordId: string,
+  attachmentId: string | undefined,
+  recordName: string,
+  ctx: RecordContext,
+): Promise<Response | null> {
   const { org } = ctx;
   const method = request.method;
   const mine = (id: string) => {
@@ -47,7 +57,11 @@ export async function answerAttachments(request: Request, url: URL, recordId: st
   if (attachmentId !== undefined) {
     if (method === 'GET') {
       const file = mine(attachmentId);
-      return file ? new Response(file.bytes.slice(), { headers: { 'content-type': file.contentType, 'content-disposition': `attachment; filename="${encodeURIComponent(file.fileName)}"` } }) : new Response(null, { status: 204 });
+      return file
+        ? new Response(file.bytes.slice(), {
+            headers: { 'content-type': file.contentType, 'content-disposition': `attachment; filename="${encodeURIComponent(file.fileName)}"` },
+          })
+        : new Response(null, { status: 204 });
     }
     if (method === 'DELETE') return deleteAttachments([attachmentId], mine, ctx);
     return null;
@@ -61,7 +75,10 @@ export async function answerAttachments(request: Request, url: URL, recordId: st
     const all = [...org.attachments.values()].filter((f) => f.recordId === recordId);
     const slice = all.slice((page - 1) * perPage, page * perPage);
     if (slice.length === 0) return new Response(null, { status: 204 });
-    return json({ data: slice.map((f) => describe(f, recordName)), info: { per_page: perPage, page, count: slice.length, more_records: page * perPage < all.length } });
+    return json({
+      data: slice.map((f) => describe(f, recordName)),
+      info: { per_page: perPage, page, count: slice.length, more_records: page * perPage < all.length },
+    });
   }
   if (method === 'POST') return uploadAttachment(request, url, recordId, ctx);
   if (method === 'DELETE') {
@@ -95,12 +112,22 @@ async function uploadAttachment(request: Request, url: URL, recordId: string, ct
     const file = form?.get('file');
     if (!file || typeof file === 'string') return missingParam('file');
     // Zoho's docs give the limit, not the error's code: this code is the stand-in's.
-    if (file.size > MAX_ATTACHMENT_BYTES) return crmError(400, 'FILE_SIZE_MORE_THAN_ALLOWED_SIZE', 'file size exceeds the allowed size', { maximum_size: '20 MB' });
+    if (file.size > MAX_ATTACHMENT_BYTES)
+      return crmError(400, 'FILE_SIZE_MORE_THAN_ALLOWED_SIZE', 'file size exceeds the allowed size', { maximum_size: '20 MB' });
     attachment = { fileName: file.name, contentType: file.type || 'application/octet-stream', bytes: new Uint8Array(await file.arrayBuffer()) };
   }
   const id = ctx.org.newId();
   ctx.org.attachments.set(id, { ...attachment, id, module: ctx.module.apiName, recordId, createdAt: ctx.now, by: ctx.user });
   const time = zohoTime(ctx.now);
   const by = userRef(ctx.user);
-  return json({ data: [{ code: 'SUCCESS', details: { id, Modified_Time: time, Created_Time: time, Modified_By: by, Created_By: by }, message: 'attachment uploaded successfully', status: 'success' }] });
+  return json({
+    data: [
+      {
+        code: 'SUCCESS',
+        details: { id, Modified_Time: time, Created_Time: time, Modified_By: by, Created_By: by },
+        message: 'attachment uploaded successfully',
+        status: 'success',
+      },
+    ],
+  });
 }

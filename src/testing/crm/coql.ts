@@ -99,7 +99,7 @@ class Parser {
       return value === null ? this.near() : { field, op: op as '=', value };
     }
     if (op === 'not' && this.peek(1) === 'like') {
-      this.next(), this.next();
+      (this.next(), this.next());
       const value = this.value();
       return value === null ? this.near() : { field, op: 'not like', value };
     }
@@ -164,15 +164,24 @@ function holds(record: CrmRecord, c: Condition): boolean {
     case 'not like':
       return value === null || !likeToRegExp(String(c.value)).test(String(value));
     default:
-      return value !== null && (c.op === '<' ? cmp(value, c.value) < 0 : c.op === '>' ? cmp(value, c.value) > 0 : c.op === '<=' ? cmp(value, c.value) <= 0 : cmp(value, c.value) >= 0);
+      return (
+        value !== null &&
+        (c.op === '<' ? cmp(value, c.value) < 0 : c.op === '>' ? cmp(value, c.value) > 0 : c.op === '<=' ? cmp(value, c.value) <= 0 : cmp(value, c.value) >= 0)
+      );
   }
 }
 
 /** Answers a COQL query over `org`'s records; `moduleOf` finds a module by API name (the query may name it in any case). */
-export async function runCoql(request: Request, org: OrgData, moduleOf: (name: string) => Module | undefined, scopeAllows: (module: Module) => boolean): Promise<Response> {
+export async function runCoql(
+  request: Request,
+  org: OrgData,
+  moduleOf: (name: string) => Module | undefined,
+  scopeAllows: (module: Module) => boolean,
+): Promise<Response> {
   const body = await jsonBody(request);
   if (body instanceof Response) return body;
-  if (typeof body.select_query !== 'string' || body.select_query.trim() === '') return crmError(400, 'REQUIRED_PARAM_MISSING', 'One of the expected parameter is missing', { param_name: 'select_query' });
+  if (typeof body.select_query !== 'string' || body.select_query.trim() === '')
+    return crmError(400, 'REQUIRED_PARAM_MISSING', 'One of the expected parameter is missing', { param_name: 'select_query' });
   const t = tokens(body.select_query);
   if (!t) return syntaxError(body.select_query);
   const from = t.findIndex((token) => token.toLowerCase() === 'from');
@@ -181,7 +190,8 @@ export async function runCoql(request: Request, org: OrgData, moduleOf: (name: s
   if (fields.length !== Math.ceil((from - 1) / 2) || t.slice(1, from).some((token, i) => (i % 2 === 1) !== (token === ','))) return syntaxError(t[1] ?? '');
   if (fields.length > MAX_FIELDS) return crmError(400, 'LIMIT_EXCEEDED', 'Max field limit exceeded', { limit: MAX_FIELDS, clause: 'select' });
   const module = moduleOf(t[from + 1] ?? '');
-  if (!module) return crmError(400, 'INVALID_QUERY', 'invalid query formed', { reason: 'the module name given seems to be invalid', module: t[from + 1] ?? '' });
+  if (!module)
+    return crmError(400, 'INVALID_QUERY', 'invalid query formed', { reason: 'the module name given seems to be invalid', module: t[from + 1] ?? '' });
   if (!scopeAllows(module)) return crmError(401, 'OAUTH_SCOPE_MISMATCH', 'invalid oauth scope to access this URL');
   const unknown = fields.find((f) => !module.readable(f));
   if (unknown !== undefined) return invalidColumn(unknown);
@@ -193,7 +203,7 @@ export async function runCoql(request: Request, org: OrgData, moduleOf: (name: s
   if (typeof where === 'string') return where.startsWith('column:') ? invalidColumn(where.slice(7)) : syntaxError(where);
   const order: { field: string; desc: boolean }[] = [];
   if (parser.peek() === 'order' && parser.peek(1) === 'by') {
-    parser.next(), parser.next();
+    (parser.next(), parser.next());
     do {
       const field = parser.next();
       if (!module.readable(field)) return invalidColumn(field);
@@ -207,22 +217,26 @@ export async function runCoql(request: Request, org: OrgData, moduleOf: (name: s
   if (parser.peek() === 'limit') {
     parser.next();
     const first = Number(parser.next());
-    if (parser.peek() === ',') parser.next(), (offset = first), (limit = Number(parser.next()));
+    if (parser.peek() === ',') (parser.next(), (offset = first), (limit = Number(parser.next())));
     else limit = first;
-    if (parser.peek() === 'offset') parser.next(), (offset = Number(parser.next()));
+    if (parser.peek() === 'offset') (parser.next(), (offset = Number(parser.next())));
     if (!Number.isInteger(limit) || !Number.isInteger(offset) || limit < 1 || offset < 0) return syntaxError('limit');
-    if (limit > MAX_LIMIT || offset + limit > MAX_REACH) return crmError(400, 'LIMIT_EXCEEDED', 'limit exceeded', { by: 'limit', limit: limit > MAX_LIMIT ? MAX_LIMIT : MAX_REACH });
+    if (limit > MAX_LIMIT || offset + limit > MAX_REACH)
+      return crmError(400, 'LIMIT_EXCEEDED', 'limit exceeded', { by: 'limit', limit: limit > MAX_LIMIT ? MAX_LIMIT : MAX_REACH });
   }
   if (!parser.done()) return syntaxError(parser.near());
   // Sorted by id ascending unless the query says otherwise (the docs' default).
-  const sorted = org.of(module).filter((r) => holds(r, where)).sort((a, b) => {
-    for (const { field, desc } of [...order, { field: 'id', desc: false }]) {
-      const [x, y] = [String(raw(a, field) ?? ''), String(raw(b, field) ?? '')];
-      const c = field === 'id' ? x.length - y.length || x.localeCompare(y) : x.localeCompare(y);
-      if (c !== 0) return desc ? -c : c;
-    }
-    return 0;
-  });
+  const sorted = org
+    .of(module)
+    .filter((r) => holds(r, where))
+    .sort((a, b) => {
+      for (const { field, desc } of [...order, { field: 'id', desc: false }]) {
+        const [x, y] = [String(raw(a, field) ?? ''), String(raw(b, field) ?? '')];
+        const c = field === 'id' ? x.length - y.length || x.localeCompare(y) : x.localeCompare(y);
+        if (c !== 0) return desc ? -c : c;
+      }
+      return 0;
+    });
   const slice = sorted.slice(offset, offset + limit);
   if (slice.length === 0) return new Response(null, { status: 204 });
   return json({ data: slice.map((r) => pick(r, fields)), info: { count: slice.length, more_records: offset + limit < sorted.length } });

@@ -40,8 +40,10 @@ export async function answerCrm(request: Request, url: URL, route: string, ctx: 
     if (method !== 'GET') return wrongMethod();
     return guard({ kind: 'users' }, () => answerUsers(url, second, ctx.user, ctx.orgUsers));
   }
-  if (first === 'org' && second === undefined) return method === 'GET' ? guard({ kind: 'org' }, () => answerOrg(ctx.user, ctx.orgUsers[0] ?? ctx.user)) : wrongMethod();
-  if (first === 'settings' && second === 'fields' && third === undefined) return method === 'GET' ? guard({ kind: 'fields' }, () => answerFields(url, moduleOf)) : wrongMethod();
+  if (first === 'org' && second === undefined)
+    return method === 'GET' ? guard({ kind: 'org' }, () => answerOrg(ctx.user, ctx.orgUsers[0] ?? ctx.user)) : wrongMethod();
+  if (first === 'settings' && second === 'fields' && third === undefined)
+    return method === 'GET' ? guard({ kind: 'fields' }, () => answerFields(url, moduleOf)) : wrongMethod();
   if (first === 'coql' && second === undefined) {
     if (method !== 'POST') return wrongMethod();
     return runCoql(request, ctx.org, moduleOf, (module) => allows(ctx.scope, { kind: 'coql', module: module.apiName }));
@@ -49,7 +51,8 @@ export async function answerCrm(request: Request, url: URL, route: string, ctx: 
   if (first === 'settings' || first === 'coql' || first === 'org') return invalidUrl();
 
   const module = ctx.modules.get(first);
-  if (!module) return /^[A-Za-z][A-Za-z0-9_]*$/.test(first) ? crmError(400, 'INVALID_MODULE', MESSAGES.invalidModule, { resource_path_index: 0 }) : invalidUrl();
+  if (!module)
+    return /^[A-Za-z][A-Za-z0-9_]*$/.test(first) ? crmError(400, 'INVALID_MODULE', MESSAGES.invalidModule, { resource_path_index: 0 }) : invalidUrl();
   const rc: RecordContext = { user: ctx.user, org: ctx.org, module, now: ctx.now };
   const m = module.apiName;
 
@@ -60,7 +63,8 @@ export async function answerCrm(request: Request, url: URL, route: string, ctx: 
     if (method === 'DELETE') return guard({ kind: 'delete', module: m }, () => deleteRecords(url, rc));
     return wrongMethod();
   }
-  if (second === 'upsert' && third === undefined) return method === 'POST' ? guard({ kind: 'upsert', module: m }, () => upsertRecords(request, rc)) : wrongMethod();
+  if (second === 'upsert' && third === undefined)
+    return method === 'POST' ? guard({ kind: 'upsert', module: m }, () => upsertRecords(request, rc)) : wrongMethod();
   if (second === 'search' && third === undefined) return method === 'GET' ? guard({ kind: 'read', module: m }, () => searchRecords(url, rc)) : wrongMethod();
   if (!/^\d{1,19}$/.test(second)) return invalidUrl();
 

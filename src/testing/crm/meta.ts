@@ -7,7 +7,17 @@ import type { Module } from './modules.ts';
 import { integerParam } from './records.ts';
 
 /** The `type` values the description lists for GET /users; without one, every user. */
-const USER_TYPES = ['AllUsers', 'ActiveUsers', 'DeactiveUsers', 'ConfirmedUsers', 'NotConfirmedUsers', 'ActiveConfirmedUsers', 'AdminUsers', 'ActiveConfirmedAdmins', 'CurrentUser'];
+const USER_TYPES = [
+  'AllUsers',
+  'ActiveUsers',
+  'DeactiveUsers',
+  'ConfirmedUsers',
+  'NotConfirmedUsers',
+  'ActiveConfirmedUsers',
+  'AdminUsers',
+  'ActiveConfirmedAdmins',
+  'CurrentUser',
+];
 /** When this stand-in's org and users were made: a fixed time, so answers are stable. */
 const CREATED = Date.UTC(2024, 0, 15, 9, 30);
 
@@ -66,10 +76,13 @@ export function answerUsers(url: URL, userId: string | undefined, me: LocalZohoU
   const page = integerParam(url, 'page', 1, 1, Number.MAX_SAFE_INTEGER);
   if (page instanceof Response) return page;
   const chosen =
-    type === 'CurrentUser' ? all.filter((u) => u.email === me.email)
-    : type === 'DeactiveUsers' || type === 'NotConfirmedUsers' ? []
-    : type === 'AdminUsers' || type === 'ActiveConfirmedAdmins' ? all.filter((u) => u.email === admin)
-    : all;
+    type === 'CurrentUser'
+      ? all.filter((u) => u.email === me.email)
+      : type === 'DeactiveUsers' || type === 'NotConfirmedUsers'
+        ? []
+        : type === 'AdminUsers' || type === 'ActiveConfirmedAdmins'
+          ? all.filter((u) => u.email === admin)
+          : all;
   const slice = chosen.slice((page - 1) * perPage, page * perPage);
   if (slice.length === 0) return new Response(null, { status: 204 });
   return json({ users: slice, info: { per_page: perPage, count: slice.length, page, more_records: page * perPage < chosen.length } });
@@ -121,7 +134,15 @@ export function answerOrg(user: LocalZohoUser, admin: LocalZohoUser): Response {
         photo_id: null,
         type: 'Production',
         created_time: zohoTime(CREATED),
-        license_details: { paid_expiry: zohoTime(CREATED + 365 * 86_400_000), users_license_purchased: 10, trial_type: null, trial_expiry: null, paid: true, paid_type: 'enterprise', trial_action: 'none' },
+        license_details: {
+          paid_expiry: zohoTime(CREATED + 365 * 86_400_000),
+          users_license_purchased: 10,
+          trial_type: null,
+          trial_expiry: null,
+          paid: true,
+          paid_type: 'enterprise',
+          trial_action: 'none',
+        },
         hierarchy_preferences: { type: 'Role_Hierarchy', strictly_reporting: false },
         checkin_preferences: { restricted_event_types: null },
       },
@@ -151,7 +172,14 @@ const WITH_IMAGE = new Set(['Leads', 'Contacts', 'Accounts']);
  */
 function systemFields(module: Module): FieldMeta[] {
   const singular = SINGULAR[module.apiName] ?? module.apiName.replace(/s$/, '');
-  const meta = (apiName: string, label: string, dataType: string, jsonType: string, readOnly: boolean): FieldMeta => ({ apiName, label, dataType, jsonType, readOnly, mandatory: false });
+  const meta = (apiName: string, label: string, dataType: string, jsonType: string, readOnly: boolean): FieldMeta => ({
+    apiName,
+    label,
+    dataType,
+    jsonType,
+    readOnly,
+    mandatory: false,
+  });
   return [
     meta('Owner', `${singular} Owner`, 'ownerlookup', 'jsonobject', true),
     meta('Created_By', 'Created By', 'ownerlookup', 'jsonobject', true),

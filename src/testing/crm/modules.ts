@@ -26,27 +26,75 @@ const f = (apiName: string, type: LocalZohoFieldType = 'text', mandatory = false
 export const STANDARD_MODULES: LocalZohoModule[] = [
   {
     apiName: 'Leads',
-    fields: [f('Last_Name', 'text', true), f('First_Name'), f('Company'), f('Email', 'email'), f('Phone', 'phone'), f('Mobile', 'phone'), f('Lead_Source', 'picklist'), f('Lead_Status', 'picklist'), f('Description', 'textarea')],
+    fields: [
+      f('Last_Name', 'text', true),
+      f('First_Name'),
+      f('Company'),
+      f('Email', 'email'),
+      f('Phone', 'phone'),
+      f('Mobile', 'phone'),
+      f('Lead_Source', 'picklist'),
+      f('Lead_Status', 'picklist'),
+      f('Description', 'textarea'),
+    ],
   },
   {
     apiName: 'Contacts',
-    fields: [f('Last_Name', 'text', true), f('First_Name'), f('Email', 'email'), f('Phone', 'phone'), f('Mobile', 'phone'), f('Title'), f('Department'), f('Description', 'textarea')],
+    fields: [
+      f('Last_Name', 'text', true),
+      f('First_Name'),
+      f('Email', 'email'),
+      f('Phone', 'phone'),
+      f('Mobile', 'phone'),
+      f('Title'),
+      f('Department'),
+      f('Description', 'textarea'),
+    ],
   },
   {
     apiName: 'Accounts',
-    fields: [f('Account_Name', 'text', true), f('Phone', 'phone'), f('Website', 'website'), f('Industry', 'picklist'), f('Account_Type', 'picklist'), f('Employees', 'integer'), f('Description', 'textarea')],
+    fields: [
+      f('Account_Name', 'text', true),
+      f('Phone', 'phone'),
+      f('Website', 'website'),
+      f('Industry', 'picklist'),
+      f('Account_Type', 'picklist'),
+      f('Employees', 'integer'),
+      f('Description', 'textarea'),
+    ],
     duplicateCheckFields: ['Account_Name'],
   },
   {
     apiName: 'Deals',
     // Zoho's standard Deals layout makes the closing date mandatory beside name and stage.
-    fields: [f('Deal_Name', 'text', true), f('Stage', 'picklist', true), f('Closing_Date', 'date', true), f('Amount', 'currency'), f('Probability', 'integer'), f('Description', 'textarea')],
+    fields: [
+      f('Deal_Name', 'text', true),
+      f('Stage', 'picklist', true),
+      f('Closing_Date', 'date', true),
+      f('Amount', 'currency'),
+      f('Probability', 'integer'),
+      f('Description', 'textarea'),
+    ],
     duplicateCheckFields: ['Deal_Name'],
   },
 ];
 
 /** Fields Zoho sets on every record: they may be read and searched, never written. */
-export const SYSTEM_FIELDS = ['id', 'Owner', 'Created_Time', 'Modified_Time', 'Created_By', 'Modified_By', 'Last_Activity_Time', 'Layout', 'Tag', 'Locked__s', 'Record_Image', '$approved', '$converted'];
+export const SYSTEM_FIELDS = [
+  'id',
+  'Owner',
+  'Created_Time',
+  'Modified_Time',
+  'Created_By',
+  'Modified_By',
+  'Last_Activity_Time',
+  'Layout',
+  'Tag',
+  'Locked__s',
+  'Record_Image',
+  '$approved',
+  '$converted',
+];
 
 /** A module as the CRM uses it: its fields by API name. */
 export class Module {
@@ -58,7 +106,8 @@ export class Module {
   readonly allViewId: string;
 
   constructor(definition: LocalZohoModule, index: number) {
-    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(definition.apiName)) throw new TypeError(`LocalZoho: module API name ${JSON.stringify(definition.apiName)} is not one Zoho allows`);
+    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(definition.apiName))
+      throw new TypeError(`LocalZoho: module API name ${JSON.stringify(definition.apiName)} is not one Zoho allows`);
     this.apiName = definition.apiName;
     this.fields = new Map(definition.fields.map((field) => [field.apiName, { type: 'text', mandatory: false, ...field }]));
     this.mandatory = [...this.fields.values()].filter((field) => field.mandatory).map((field) => field.apiName);

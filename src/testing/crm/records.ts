@@ -30,7 +30,8 @@ export function pick(record: CrmRecord, fields: string[]): CrmRecord {
 /** The `fields` parameter: at most 50, each a field this module has; required where Zoho requires it. */
 export function fieldsOf(url: URL, module: Module, required: boolean): string[] | Response {
   const raw = url.searchParams.get('fields');
-  if (raw === null || raw.trim() === '') return required ? missingParam('fields') : [...module.fields.keys(), 'Owner', 'Created_Time', 'Modified_Time', 'Created_By', 'Modified_By'];
+  if (raw === null || raw.trim() === '')
+    return required ? missingParam('fields') : [...module.fields.keys(), 'Owner', 'Created_Time', 'Modified_Time', 'Created_By', 'Modified_By'];
   const fields = raw.split(',').map((f) => f.trim());
   if (fields.length > MAX_FIELDS) return crmError(400, 'LIMIT_EXCEEDED', MESSAGES.fieldLimit, { limit: MAX_FIELDS, param_name: 'fields' });
   const unknown = fields.find((f) => !module.readable(f));
@@ -110,7 +111,8 @@ export function listRecords(request: Request, url: URL, ctx: RecordContext): Res
     if (asked instanceof Response) return asked;
     page = asked;
     start = (page - 1) * perPage;
-    if (start + perPage > DISCRETE_LIMIT) return crmError(400, 'DISCRETE_PAGINATION_LIMIT_EXCEEDED', 'The limit for discrete pagination has been exceeded', { limit: DISCRETE_LIMIT });
+    if (start + perPage > DISCRETE_LIMIT)
+      return crmError(400, 'DISCRETE_PAGINATION_LIMIT_EXCEEDED', 'The limit for discrete pagination has been exceeded', { limit: DISCRETE_LIMIT });
   }
   const sorted = [...records].sort(compareBy(sortBy, sortOrder));
   const slice = sorted.slice(start, start + perPage);
@@ -150,7 +152,14 @@ export function getRecord(url: URL, id: string, ctx: RecordContext): Response {
   return record ? json({ data: [pick(record, ['$approved', '$converted', ...fields])] }) : new Response(null, { status: 204 });
 }
 
-type Outcome = { code: string; details: Record<string, unknown>; message: string; status: 'success' | 'error'; action?: string; duplicate_field?: string | null };
+type Outcome = {
+  code: string;
+  details: Record<string, unknown>;
+  message: string;
+  status: 'success' | 'error';
+  action?: string;
+  duplicate_field?: string | null;
+};
 
 /** A write's `data` (1 to 100 objects), or the answer Zoho gives for one that is not. */
 async function writeData(request: Request): Promise<{ data: unknown[]; body: Record<string, unknown> } | Response> {
@@ -163,7 +172,8 @@ async function writeData(request: Request): Promise<{ data: unknown[]; body: Rec
 
 /** The writable fields of one record in a write, or its error: unknown fields, system fields, wrong types. */
 function writableFields(value: unknown, i: number, module: Module, allowId: boolean): Record<string, unknown> | Outcome {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return recordError('INVALID_DATA', MESSAGES.invalidData, { json_path: `$.data[${i}]`, expected_data_type: 'jsonobject' });
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return recordError('INVALID_DATA', MESSAGES.invalidData, { json_path: `$.data[${i}]`, expected_data_type: 'jsonobject' });
   const fields: Record<string, unknown> = {};
   for (const [name, v] of Object.entries(value)) {
     if (name === 'id' && allowId) continue;
@@ -204,14 +214,34 @@ function stamp(ctx: RecordContext) {
 function insertOne(fields: Record<string, unknown>, ctx: RecordContext): Outcome {
   const { time, by } = stamp(ctx);
   const id = ctx.org.newId();
-  ctx.org.of(ctx.module).push({ ...fields, id, Owner: userRef(ctx.user), Created_Time: time, Modified_Time: time, Created_By: by, Modified_By: by, $approved: true, ...(ctx.module.apiName === 'Leads' ? { $converted: false } : {}) });
-  return { code: 'SUCCESS', details: { Modified_Time: time, Modified_By: by, Created_Time: time, id, Created_By: by }, message: MESSAGES.added, status: 'success' };
+  ctx.org.of(ctx.module).push({
+    ...fields,
+    id,
+    Owner: userRef(ctx.user),
+    Created_Time: time,
+    Modified_Time: time,
+    Created_By: by,
+    Modified_By: by,
+    $approved: true,
+    ...(ctx.module.apiName === 'Leads' ? { $converted: false } : {}),
+  });
+  return {
+    code: 'SUCCESS',
+    details: { Modified_Time: time, Modified_By: by, Created_Time: time, id, Created_By: by },
+    message: MESSAGES.added,
+    status: 'success',
+  };
 }
 
 function updateOne(record: CrmRecord, fields: Record<string, unknown>, ctx: RecordContext): Outcome {
   const { time, by } = stamp(ctx);
   Object.assign(record, fields, { Modified_Time: time, Modified_By: by });
-  return { code: 'SUCCESS', details: { Modified_Time: time, Modified_By: by, Created_Time: record.Created_Time, id: record.id, Created_By: record.Created_By }, message: MESSAGES.updated, status: 'success' };
+  return {
+    code: 'SUCCESS',
+    details: { Modified_Time: time, Modified_By: by, Created_Time: record.Created_Time, id: record.id, Created_By: record.Created_By },
+    message: MESSAGES.updated,
+    status: 'success',
+  };
 }
 
 /** 201 (inserts) or 200 when every record succeeded, 207 when some did, 400 when none did. */

@@ -5,9 +5,34 @@
 const CRUD = ['all', 'read', 'create', 'update', 'delete'];
 /** What `ZohoCRM.modules[.<module>].<op>` may say; WRITE is Zoho's "edit records" (insert and update). */
 const MODULE_OPS = [...CRUD, 'write'];
-const SETTINGS = ['fields', 'layouts', 'modules', 'custom_views', 'related_lists', 'profiles', 'roles', 'tags', 'variables', 'territories', 'pipeline', 'currencies'];
+const SETTINGS = [
+  'fields',
+  'layouts',
+  'modules',
+  'custom_views',
+  'related_lists',
+  'profiles',
+  'roles',
+  'tags',
+  'variables',
+  'territories',
+  'pipeline',
+  'currencies',
+];
 /** Scopes of other parts of Zoho accounts that a CRM app may ask for beside its CRM ones. */
-const OTHER = ['email', 'openid', 'profile', 'aaaserver.profile.read', 'zohosearch.securesearch.read', 'zohocrm.coql.read', 'zohocrm.bulk.all', 'zohocrm.bulk.read', 'zohocrm.bulk.create', 'zohocrm.files.read', 'zohocrm.files.create'];
+const OTHER = [
+  'email',
+  'openid',
+  'profile',
+  'aaaserver.profile.read',
+  'zohosearch.securesearch.read',
+  'zohocrm.coql.read',
+  'zohocrm.bulk.all',
+  'zohocrm.bulk.read',
+  'zohocrm.bulk.create',
+  'zohocrm.files.read',
+  'zohocrm.files.create',
+];
 
 export type CrmOperation =
   | { kind: 'read' | 'create' | 'update' | 'upsert' | 'delete'; module: string }
@@ -15,7 +40,11 @@ export type CrmOperation =
   | { kind: 'coql'; module: string }
   | { kind: 'users' | 'org' | 'fields' };
 
-const split = (scope: string) => scope.split(/[\s,]+/).filter(Boolean).map((s) => s.toLowerCase());
+const split = (scope: string) =>
+  scope
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map((s) => s.toLowerCase());
 
 /** The scope names in `scope` Zoho does not know (for the consent page), given the org's modules. */
 export function unknownScopes(scope: string, modules: string[]): string[] {
@@ -28,9 +57,11 @@ export function unknownScopes(scope: string, modules: string[]): string[] {
       if (OTHER.includes(s)) return false;
       const parts = s.split('.');
       if (parts[0] !== 'zohocrm') return true;
-      if (parts[1] === 'modules') return !(parts.length === 3 ? MODULE_OPS.includes(parts[2]!) : parts.length === 4 && moduleNames.has(parts[2]!) && MODULE_OPS.includes(parts[3]!));
+      if (parts[1] === 'modules')
+        return !(parts.length === 3 ? MODULE_OPS.includes(parts[2]!) : parts.length === 4 && moduleNames.has(parts[2]!) && MODULE_OPS.includes(parts[3]!));
       if (parts[1] === 'users' || parts[1] === 'org' || parts[1] === 'notifications') return !(parts.length === 3 && CRUD.includes(parts[2]!));
-      if (parts[1] === 'settings') return !(parts.length === 3 ? CRUD.includes(parts[2]!) : parts.length === 4 && SETTINGS.includes(parts[2]!) && CRUD.includes(parts[3]!));
+      if (parts[1] === 'settings')
+        return !(parts.length === 3 ? CRUD.includes(parts[2]!) : parts.length === 4 && SETTINGS.includes(parts[2]!) && CRUD.includes(parts[3]!));
       return true;
     });
 }

@@ -20,7 +20,7 @@ function splitRaw(text: string, sep: string): string[] {
   let current = '';
   for (let i = 0; i < text.length; i++) {
     if (text[i] === '\\' && i + 1 < text.length) current += text[i] + text[++i]!;
-    else if (text[i] === sep) parts.push(current), (current = '');
+    else if (text[i] === sep) (parts.push(current), (current = ''));
     else current += text[i];
   }
   return [...parts, current];
@@ -116,9 +116,19 @@ export function searchRecords(url: URL, ctx: RecordContext): Response {
   } else {
     // word: at least two characters, anywhere in a text field; email and phone: a field of that type equal to it.
     if (kind === 'word' && term.length < 2) return invalidQuery('word needs at least 2 characters', { param_name: 'word' });
-    const fields = kind === 'word' ? ctx.module.ofType('text', 'textarea', 'email', 'phone', 'website', 'picklist') : ctx.module.ofType(kind === 'email' ? 'email' : 'phone');
+    const fields =
+      kind === 'word'
+        ? ctx.module.ofType('text', 'textarea', 'email', 'phone', 'website', 'picklist')
+        : ctx.module.ofType(kind === 'email' ? 'email' : 'phone');
     const needle = term.toLowerCase();
-    test = (r) => fields.some((f) => (kind === 'word' ? String(r[f] ?? '').toLowerCase().includes(needle) : String(r[f] ?? '').toLowerCase() === needle));
+    test = (r) =>
+      fields.some((f) =>
+        kind === 'word'
+          ? String(r[f] ?? '')
+              .toLowerCase()
+              .includes(needle)
+          : String(r[f] ?? '').toLowerCase() === needle,
+      );
   }
   const fields = fieldsOf(url, ctx.module, false);
   if (fields instanceof Response) return fields;
@@ -132,5 +142,8 @@ export function searchRecords(url: URL, ctx: RecordContext): Response {
   const found = ctx.org.of(ctx.module).filter(test);
   const slice = found.slice(start, start + perPage);
   if (slice.length === 0) return new Response(null, { status: 204 });
-  return json({ data: slice.map((r) => pick(r, fields)), info: { per_page: perPage, count: slice.length, page, more_records: start + perPage < found.length } });
+  return json({
+    data: slice.map((r) => pick(r, fields)),
+    info: { per_page: perPage, count: slice.length, page, more_records: start + perPage < found.length },
+  });
 }
