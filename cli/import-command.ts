@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { runImport } from './import.ts';
 import { UnreadableFile } from './read-tokens.ts';
-import { chosenTarget, TARGETS } from './targets.ts';
+import { chosenTarget, TARGET_FLAGS, TARGETS } from './targets.ts';
 
 const USAGE = `usage: edge-token-store import <file> --to <target> [options]
 
@@ -41,14 +41,7 @@ function fail(message: string): never {
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
-    to: { type: 'string' },
-    config: { type: 'string', default: 'wrangler.toml' },
-    'persist-to': { type: 'string' },
-    binding: { type: 'string' },
-    'object-name': { type: 'string' },
-    out: { type: 'string' },
-    prefix: { type: 'string' },
-    table: { type: 'string' },
+    ...TARGET_FLAGS,
     'dry-run': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },

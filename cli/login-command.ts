@@ -5,7 +5,7 @@ import { isTokenStoreError } from '../src/store/errors.ts';
 import { DATA_CENTER_IDS, isDataCenter, type DataCenter, type DataCenterTable } from '../src/zoho/data-centers.ts';
 import type { DevicePoll } from '../src/zoho/device.ts';
 import { zohoOAuth, type ZohoOAuth } from '../src/zoho/oauth.ts';
-import { chosenTarget, TARGETS } from './targets.ts';
+import { chosenTarget, TARGET_FLAGS, TARGETS } from './targets.ts';
 
 const DEFAULT_SCOPE = 'ZohoCRM.modules.ALL,ZohoCRM.users.READ,ZohoCRM.org.READ,ZohoCRM.settings.fields.READ';
 
@@ -44,14 +44,7 @@ const { values } = parseArgs({
     'data-center': { type: 'string', default: 'us' },
     scope: { type: 'string', default: DEFAULT_SCOPE },
     'accounts-url': { type: 'string', multiple: true },
-    to: { type: 'string' },
-    config: { type: 'string', default: 'wrangler.toml' },
-    'persist-to': { type: 'string' },
-    binding: { type: 'string' },
-    'object-name': { type: 'string' },
-    out: { type: 'string' },
-    prefix: { type: 'string' },
-    table: { type: 'string' },
+    ...TARGET_FLAGS,
     help: { type: 'boolean', default: false },
   },
 });

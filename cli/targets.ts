@@ -312,6 +312,18 @@ export async function wranglerTarget(options: WranglerTargetOptions): Promise<Im
 /** The `--to` values the import and the device login take, each sealing what it writes. */
 export const TARGETS = ['wrangler-kv', 'wrangler-durable-object', 'wrangler-d1', 'sqlite', 'd1-sql', 'kv-bulk'] as const;
 
+/** The flags that describe a target, as `parseArgs` takes them (the import's and the device login's). */
+export const TARGET_FLAGS = {
+  to: { type: 'string' },
+  config: { type: 'string', default: 'wrangler.toml' },
+  'persist-to': { type: 'string' },
+  binding: { type: 'string' },
+  'object-name': { type: 'string' },
+  out: { type: 'string' },
+  prefix: { type: 'string' },
+  table: { type: 'string' },
+} as const;
+
 /** What the command line says about a target (the import's and the device login's flags). */
 export interface TargetFlags {
   config: string;

@@ -15,7 +15,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { chromium, type Browser } from 'playwright-core';
 import { chromiumOrThrow } from '../../scripts/chromium.ts';
-import { connectedClient, MCP_REDIRECT, MemoryAuth, startAuthorization, textOf, type McpWorld } from '../shared/mcp-client.ts';
+import { connectedClient, MCP_REDIRECT, MemoryAuth, startAuthorization, textOf, toolCall, type McpWorld } from '../shared/mcp-client.ts';
 
 const PORT = 18797;
 const ZOHO_PORT = 18798;
@@ -135,21 +135,7 @@ describe('npm start serves a Zoho CRM MCP server at /mcp', () => {
 
   it("after the user removes the app's access at Zoho, the next call is 401", async () => {
     await admin('revoke-user', { email, client_id: CLIENT_ID });
-    const response = await fetch(`${APP}/mcp`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${one.saved!.access_token}`,
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-protocol-version': '2025-06-18',
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'tools/call',
-        params: { name: 'search_records', arguments: { module: 'Leads', word: 'Lovelace' } },
-      }),
-    });
+    const response = await fetch(`${APP}/mcp`, toolCall(one.saved!.access_token, 'search_records', { module: 'Leads', word: 'Lovelace' }));
     expect(response.status).toBe(401);
   });
 });

@@ -5,6 +5,7 @@
  * written from that description (test/shared/crm-schemas.ts, checked with ajv). This file keeps the stand-in honest.
  */
 import { describe, expect, it } from 'vitest';
+import { exchangedTokens } from '../shared/local-zoho.ts';
 import { APP_SCOPE, DEFAULT_CLIENT, LocalZoho } from 'edge-token-store/testing';
 import { crmError, expectValid, oneRecord, orgAnswer, recordList, usersAnswer, writeAnswer } from '../shared/crm-schemas.ts';
 
@@ -15,18 +16,7 @@ const JS_CLIENT = { clientId: '1000.JSCLIENT', type: 'client' as const, redirect
 
 async function setup(scope = APP_SCOPE) {
   const zoho = new LocalZoho({ clients: [DEFAULT_CLIENT, JS_CLIENT], grantsPerWindow: 100, refreshTokensPerWindow: 100 });
-  const code = zoho.issueGrant({ clientId: DEFAULT_CLIENT.clientId, email: 'ana@example.com', redirectUri: REDIRECT, scope })!;
-  const body = new URLSearchParams({
-    grant_type: 'authorization_code',
-    client_id: DEFAULT_CLIENT.clientId,
-    client_secret: DEFAULT_CLIENT.clientSecret,
-    redirect_uri: REDIRECT,
-    code,
-  });
-  const tokens = (await (await zoho.fetch(new Request(`${ORIGIN}/oauth/v2/token`, { method: 'POST', body }))).json()) as {
-    access_token: string;
-    refresh_token: string;
-  };
+  const tokens = await exchangedTokens(zoho, scope, 'ana@example.com');
   const crm = (path: string, init: RequestInit & { token?: string | null } = {}) => {
     const headers = new Headers(init.headers);
     if (init.token !== null) headers.set('authorization', `Zoho-oauthtoken ${init.token ?? tokens.access_token}`);

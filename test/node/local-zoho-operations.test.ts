@@ -8,6 +8,7 @@
  */
 import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
+import { exchangedTokens } from '../shared/local-zoho.ts';
 import { APP_SCOPE, DEFAULT_CLIENT, LocalZoho, type LocalZohoOptions } from 'edge-token-store/testing';
 import {
   attachmentList,
@@ -29,18 +30,7 @@ const FULL = `${APP_SCOPE},ZohoCRM.coql.READ`;
 
 async function setup(scope = FULL, options: LocalZohoOptions = {}, email = 'ana@example.com') {
   const zoho = new LocalZoho({ grantsPerWindow: 100, refreshTokensPerWindow: 100, ...options });
-  const code = zoho.issueGrant({ clientId: DEFAULT_CLIENT.clientId, email: email, redirectUri: REDIRECT, scope })!;
-  const body = new URLSearchParams({
-    grant_type: 'authorization_code',
-    client_id: DEFAULT_CLIENT.clientId,
-    client_secret: DEFAULT_CLIENT.clientSecret,
-    redirect_uri: REDIRECT,
-    code,
-  });
-  const tokens = (await (await zoho.fetch(new Request(`${ORIGIN}/oauth/v2/token`, { method: 'POST', body }))).json()) as {
-    access_token: string;
-    refresh_token: string;
-  };
+  const tokens = await exchangedTokens(zoho, scope, email);
   const crm = (path: string, init: RequestInit = {}) => {
     const headers = new Headers(init.headers);
     headers.set('authorization', `Zoho-oauthtoken ${tokens.access_token}`);

@@ -27,3 +27,23 @@ export function localZoho(options: LocalZohoOptions = {}) {
     },
   };
 }
+
+/**
+ * A user's tokens at `zoho`, as the default client's grant exchange answers them (a grant
+ * `email` consented to with `scope`), for tests that call the stand-in's CRM directly.
+ */
+export async function exchangedTokens(zoho: LocalZoho, scope: string, email = 'ana@example.com'): Promise<{ access_token: string; refresh_token: string }> {
+  const code = zoho.issueGrant({ clientId: DEFAULT_CLIENT.clientId, email, redirectUri: REDIRECT, scope });
+  if (!code) throw new Error('local Zoho refused to issue a grant');
+  const body = new URLSearchParams({
+    grant_type: 'authorization_code',
+    client_id: DEFAULT_CLIENT.clientId,
+    client_secret: DEFAULT_CLIENT.clientSecret,
+    redirect_uri: REDIRECT,
+    code,
+  });
+  return (await (await zoho.fetch(new Request(`${ZOHO_ORIGIN}/oauth/v2/token`, { method: 'POST', body }))).json()) as {
+    access_token: string;
+    refresh_token: string;
+  };
+}

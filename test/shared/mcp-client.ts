@@ -145,3 +145,20 @@ export async function connectedClient(world: McpWorld, auth: MemoryAuth, email: 
 
 /** A tool result's text. */
 export const textOf = (result: Awaited<ReturnType<Client['callTool']>>) => (result.content as { type: string; text: string }[])[0]!.text;
+
+/**
+ * A tools/call as an MCP client posts it with a grant's access token (JSON-RPC over the
+ * streamable HTTP transport), for tests that look at the raw HTTP answer.
+ */
+export function toolCall(accessToken: string, name: string, args: Record<string, unknown>): RequestInit {
+  return {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${accessToken}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2025-06-18',
+    },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: args } }),
+  };
+}

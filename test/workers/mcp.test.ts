@@ -10,7 +10,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { describe, expect, it } from 'vitest';
 import { createZohoMcp } from '../../src/mcp/index.ts';
 import { createZohoHandler } from '../../src/worker/index.ts';
-import { connectedClient, MCP_REDIRECT, MemoryAuth, startAuthorization, textOf, visitAuthorization, type McpWorld } from '../shared/mcp-client.ts';
+import { connectedClient, MCP_REDIRECT, MemoryAuth, startAuthorization, textOf, toolCall, visitAuthorization, type McpWorld } from '../shared/mcp-client.ts';
 import { admin, client as zohoClient, usageOf, ZOHO } from './local-zoho.ts';
 import { APP, loginAs, userNameOf, userStore } from './worker-client.ts';
 
@@ -103,21 +103,7 @@ describe('the MCP server at /mcp, through the MCP SDK client', () => {
     const client = await connected(auth, email);
     expect((await client.callTool({ name: 'list_records', arguments: { module: 'Leads', fields: 'Last_Name' } })).isError).toBeFalsy();
     await admin('revoke-user', { email, client_id: zohoClient.clientId });
-    const response = await SELF.fetch(`${APP}/mcp`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${auth.saved!.access_token}`,
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-protocol-version': '2025-06-18',
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'tools/call',
-        params: { name: 'list_records', arguments: { module: 'Leads', fields: 'Last_Name' } },
-      }),
-    });
+    const response = await SELF.fetch(`${APP}/mcp`, toolCall(auth.saved!.access_token, 'list_records', { module: 'Leads', fields: 'Last_Name' }));
     expect(response.status).toBe(401);
     expect(await response.json()).toMatchObject({ error: 'invalid_token', error_description: expect.stringMatching(/Zoho no longer accepts/) });
     // The grant is revoked: the provider itself refuses its access token now (it never reaches the MCP server).
@@ -327,21 +313,7 @@ describe("a user's MCP grants: listed, ended by them, and a dead login ends only
     const { cookie: now } = await loginAs(email);
     const listed = (await (await SELF.fetch(`${APP}/authorize/grants`, { headers: { cookie: now } })).json()) as { grants: { currentLogin: boolean }[] };
     expect(listed.grants.map((g) => g.currentLogin).sort()).toEqual([false, true]);
-    const oldCall = await SELF.fetch(`${APP}/mcp`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${old.saved!.access_token}`,
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-protocol-version': '2025-06-18',
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'tools/call',
-        params: { name: 'list_records', arguments: { module: 'Leads', fields: 'Last_Name' } },
-      }),
-    });
+    const oldCall = await SELF.fetch(`${APP}/mcp`, toolCall(old.saved!.access_token, 'list_records', { module: 'Leads', fields: 'Last_Name' }));
     expect(oldCall.status).toBe(401);
     // The grant on the new login lives on.
     expect((await second.callTool({ name: 'list_records', arguments: { module: 'Leads', fields: 'Last_Name' } })).isError).toBeFalsy();
