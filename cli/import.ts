@@ -50,8 +50,8 @@ async function pass(file: string, target: ImportTarget, progress: (line: string)
     });
     // A failed row is reported and the rest of its batch goes on, so one run lists every problem.
     while (pending.length > 0) {
-      const { outcomes, failure } = await target.save(pending.map((row) => row.token!));
-      for (const outcome of outcomes) outcome === 'merged' ? merged++ : inserted++;
+      const { actions, failure } = await target.save(pending.map((row) => row.token!));
+      for (const action of actions) action === 'merged' ? merged++ : inserted++;
       if (!failure) break;
       rejected.push({ where: pending[failure.index]!.where, problem: `${failure.code}: ${failure.message}` });
       pending = pending.slice(failure.index + 1);

@@ -104,7 +104,7 @@ try {
   const login = await oauth.startDeviceLogin({ scope: values.scope, signal: controller.signal });
   await show(login.verificationUrlComplete ?? login.verificationUrl, login.userCode);
   const status = (poll?: DevicePoll) =>
-    `waiting for the person to accept: ${minutes(Math.max(0, login.expiresAt - Date.now()))} left${poll?.outcome === 'slow_down' ? ' (Zoho asked to poll slower)' : ''}`;
+    `waiting for the person to accept: ${minutes(Math.max(0, login.expiresAt - Date.now()))} left${poll?.reason === 'slow_down' ? ' (Zoho asked to poll slower)' : ''}`;
   if (process.stdout.isTTY) countdown = setInterval(() => process.stdout.write(`\r${status()}   `), 1000);
   else console.log(status());
   const tokens = await login.tokens({ signal: controller.signal, onPoll: (poll) => (process.stdout.isTTY ? undefined : console.log(status(poll))) });
@@ -120,7 +120,7 @@ try {
   }
   // The Worker's objects refresh with the secret in their environment; every other store keeps it, sealed, as the SDK's do.
   const perUserObjects = to === 'wrangler-durable-object' && values['object-name'] === undefined;
-  const { outcomes, failure } = await store.save([
+  const { actions, failure } = await store.save([
     {
       userName,
       clientId,
@@ -135,7 +135,7 @@ try {
   if (failure) throw new Error(`${failure.code}: ${failure.message}`);
   // The user's name stays off the screen, as every secret does.
   console.log(
-    `${outcomes[0] === 'merged' ? 'replaced the token of' : 'saved a token for'} the Zoho user who accepted (data center ${oauth.dataCenterOf(tokens.apiDomain) ?? 'local'}), sealed, in ${store.describe}`,
+    `${actions[0] === 'merged' ? 'replaced the token of' : 'saved a token for'} the Zoho user who accepted (data center ${oauth.dataCenterOf(tokens.apiDomain) ?? 'local'}), sealed, in ${store.describe}`,
   );
 } catch (error) {
   clearInterval(countdown);

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, posix, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { cipherFromSettings } from '../src/store/cipher.ts';
-import { importTokens, type ImportFailure, type ImportOutcome } from '../src/zoho/import-tokens.ts';
+import { importTokens, type ImportFailure, type ImportAction } from '../src/zoho/import-tokens.ts';
 import { createKVStore, type KVStoreOptions } from '../src/backends/kv.ts';
 import { createMemoryStore } from '../src/backends/memory.ts';
 import { createSqlStore } from '../src/backends/sql.ts';
@@ -19,7 +19,7 @@ type KVNamespaceLike = KVStoreOptions['kv'];
 export interface ImportTarget {
   /** What the summary calls it. */
   describe: string;
-  save(tokens: TokenQuery[]): Promise<{ outcomes: ImportOutcome[]; failure: ImportFailure | null }>;
+  save(tokens: TokenQuery[]): Promise<{ actions: ImportAction[]; failure: ImportFailure | null }>;
   close(): Promise<void>;
 }
 
@@ -303,7 +303,7 @@ export async function wranglerTarget(options: WranglerTargetOptions): Promise<Im
     async save(tokens) {
       const response = await mf.dispatchFetch('http://import.local/', { method: 'POST', body: JSON.stringify(tokens) });
       if (!response.ok) throw new Error(`the import Worker failed with HTTP ${response.status}`);
-      return (await response.json()) as { outcomes: ImportOutcome[]; failure: ImportFailure | null };
+      return (await response.json()) as { actions: ImportAction[]; failure: ImportFailure | null };
     },
     close: () => mf.dispose(),
   };

@@ -21,8 +21,8 @@ export interface ZohoGrantProps {
   scope: McpScope[];
 }
 
-/** How a grant's CRM call ended, beside Zoho's answer. */
-export type GrantCallOutcome = 'ok' | 'dead' | 'busy' | 'refused';
+/** What a grant's CRM call says of the grant, beside Zoho's response: usable (`ok`), dead (the user must authorize again), `busy` (retry later) or `refused`. */
+export type GrantState = 'ok' | 'dead' | 'busy' | 'refused';
 
 /** The grant props for the user logged in by the request's session cookie, or null (no live session). One object call. */
 export async function grantPropsOf(
@@ -50,16 +50,16 @@ export async function grantFetch(
   path: string,
   init: RequestInit,
   options: ResolvedOptions,
-): Promise<{ response: Response; outcome: GrantCallOutcome }> {
+): Promise<{ response: Response; grant: GrantState }> {
   env = envWithBindings(env, options.bindings);
   // A grant that may only read makes no call that writes, whatever tool asks (ours or the app's).
   const method = (init.method ?? 'GET').toUpperCase();
   if (!props.scope.includes('crm.write') && method !== 'GET' && method !== 'HEAD') {
-    return { response: jsonError(403, 'insufficient_scope', 'this MCP grant may only read: the client must ask for crm.write'), outcome: 'refused' };
+    return { response: jsonError(403, 'insufficient_scope', 'this MCP grant may only read: the client must ask for crm.write'), grant: 'refused' };
   }
   const { response, code } = await crmCallAt(options, configOf(env), path, init, () => tokenRefCaller(env, props.tokenRef), 'raw');
-  if (code === 'reauth_required' || code === 'unauthorized') return { response, outcome: 'dead' };
-  if (response.status === 503) return { response, outcome: 'busy' };
-  if (code !== undefined) return { response, outcome: 'refused' };
-  return { response, outcome: 'ok' };
+  if (code === 'reauth_required' || code === 'unauthorized') return { response, grant: 'dead' };
+  if (response.status === 503) return { response, grant: 'busy' };
+  if (code !== undefined) return { response, grant: 'refused' };
+  return { response, grant: 'ok' };
 }

@@ -23,7 +23,7 @@ export type { McpScope as ZohoMcpScope } from './consent.ts';
 export type { ZohoGrantProps } from './grant.ts';
 export type { ZohoMcpGrant } from './grants.ts';
 export type { GrantCrm } from './tools.ts';
-export type { GrantCallOutcome } from './grant.ts';
+export type { GrantState } from './grant.ts';
 export type { McpServerOptions } from './server.ts';
 
 export interface ZohoMcpOptions {

@@ -47,7 +47,7 @@ export function mcpApiHandler(options: McpServerOptions, resolved: ResolvedOptio
       let dead = false;
       const crm: GrantCrm = async (path, init) => {
         const result = await grantFetch(env, props, path, init ?? {}, resolved);
-        if (result.outcome === 'dead') dead = true;
+        if (result.grant === 'dead') dead = true;
         return result;
       };
       const server = new McpServer({ name: options.name, version: options.version });

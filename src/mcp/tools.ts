@@ -7,9 +7,9 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { McpScope } from './consent.ts';
-import type { GrantCallOutcome } from './grant.ts';
+import type { GrantState } from './grant.ts';
 
-export type GrantCrm = (path: string, init?: RequestInit) => Promise<{ response: Response; outcome: GrantCallOutcome }>;
+export type GrantCrm = (path: string, init?: RequestInit) => Promise<{ response: Response; grant: GrantState }>;
 
 const module = z
   .string()
@@ -44,11 +44,11 @@ const text = (value: unknown, isError = false): CallToolResult => ({
   ...(isError ? { isError } : {}),
 });
 
-/** A tool's answer from Zoho's: its data, "nothing found", or an error that says what to do. */
-async function answer(call: Promise<{ response: Response; outcome: GrantCallOutcome }>): Promise<CallToolResult> {
-  const { response, outcome } = await call;
-  if (outcome === 'dead') return text('Zoho no longer accepts this login: the user must authorize again.', true);
-  if (outcome === 'busy') {
+/** A tool's result from Zoho's response: its data, "nothing found", or an error that says what to do. */
+async function toolResult(call: Promise<{ response: Response; grant: GrantState }>): Promise<CallToolResult> {
+  const { response, grant } = await call;
+  if (grant === 'dead') return text('Zoho no longer accepts this login: the user must authorize again.', true);
+  if (grant === 'busy') {
     const wait = response.headers.get('retry-after') ?? '1';
     return text(`Zoho asks to wait: retry after ${wait} seconds.`, true);
   }
@@ -71,10 +71,10 @@ export function registerCrmTools(server: McpServer, crm: GrantCrm, scope: readon
       description: "List a module's records (up to 200 a page), with the fields named.",
       inputSchema: { module, fields, page: z.number().int().min(1).max(10).optional().describe('Page of 200, 1 to 10') },
     },
-    ({ module, fields, page }) => answer(crm(`/crm/v8/${module}?fields=${fields}${page ? `&page=${page}` : ''}`)),
+    ({ module, fields, page }) => toolResult(crm(`/crm/v8/${module}?fields=${fields}${page ? `&page=${page}` : ''}`)),
   );
   server.registerTool('get_record', { description: 'Get one record by id, with all its fields.', inputSchema: { module, id: recordId } }, ({ module, id }) =>
-    answer(crm(`/crm/v8/${module}/${id}`)),
+    toolResult(crm(`/crm/v8/${module}/${id}`)),
   );
   server.registerTool(
     'search_records',
@@ -91,7 +91,7 @@ export function registerCrmTools(server: McpServer, crm: GrantCrm, scope: readon
       const given = Object.entries({ criteria, email, word }).filter(([, v]) => v !== undefined);
       if (given.length !== 1) return text('Give exactly one of criteria, email and word.', true);
       const [name, value] = given[0]!;
-      return answer(crm(`/crm/v8/${module}/search?${new URLSearchParams({ [name]: value! })}`));
+      return toolResult(crm(`/crm/v8/${module}/search?${new URLSearchParams({ [name]: value! })}`));
     },
   );
   if (!scope.includes('crm.write')) return;
@@ -102,6 +102,6 @@ export function registerCrmTools(server: McpServer, crm: GrantCrm, scope: readon
       inputSchema: { module, record: z.record(z.string().regex(/^[A-Za-z0-9_$]+$/), z.unknown()) },
     },
     ({ module, record }) =>
-      answer(crm(`/crm/v8/${module}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ data: [record] }) })),
+      toolResult(crm(`/crm/v8/${module}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ data: [record] }) })),
   );
 }

@@ -17,7 +17,7 @@ import { isDataCenter } from '../zoho/data-centers.ts';
 import { DIRECTORY_SHARDS } from './directory.ts';
 import { ask, directoryShard, userObject, userObjectName } from './objects.ts';
 import { constantTimeEqual, sha256 } from './signing.ts';
-import type { EraseAnswer, ObjectStats } from './user-object.ts';
+import type { ErasedUser, ObjectStats } from './user-object.ts';
 
 type Answer = RouteAnswer & { event?: string };
 
@@ -97,7 +97,7 @@ async function erase({ env, config, request }: AuthContext): Promise<Answer> {
     return refusal(400, 'bad_request', `send {"userName": "<email>:<zgid>", "dataCenter": one of ${config.zoho.served.join(', ')} (optional)}`);
   }
   const name = await userObjectName(config.userObjectSecret, userName);
-  const total: EraseAnswer = { found: false, revokedAtZoho: false, tokensDeleted: 0, sessionsEnded: 0 };
+  const total: ErasedUser = { found: false, revokedAtZoho: false, tokensDeleted: 0, sessionsEnded: 0 };
   for (const dataCenter of asked ? [asked] : config.zoho.served) {
     // Safe to retry: a second run finds nothing left to erase.
     const answer = await ask(userObject(env, { dataCenter, name }), (s) => s.erase());

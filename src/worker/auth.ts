@@ -137,17 +137,17 @@ export function limiterKey(address: string): string {
 /** A grant code as Zoho issues them (`1000.<hex>.<hex>`), loosely: anything else is not sent to Zoho. */
 const CODE_SHAPE = /^[A-Za-z0-9._-]{8,256}$/;
 
-export async function callback(context: AuthContext): Promise<{ response: Response; outcome: string }> {
+export async function callback(context: AuthContext): Promise<{ response: Response; event: string }> {
   const { env, config, request, url } = context;
   const params = url.searchParams;
-  if (params.get('error')) return { response: refuse('Zoho did not grant access.'), outcome: 'denied' };
+  if (params.get('error')) return { response: refuse('Zoho did not grant access.'), event: 'denied' };
   const code = params.get('code');
-  if (code !== null && !CODE_SHAPE.test(code)) return { response: refuse('Zoho sent no usable authorization code.'), outcome: 'bad_code' };
+  if (code !== null && !CODE_SHAPE.test(code)) return { response: refuse('Zoho sent no usable authorization code.'), event: 'bad_code' };
   // Each callback may send the client secret to Zoho: a client address gets a few per minute.
   // Cloudflare sets cf-connecting-ip; without it (local tests) there is no address to count.
   const address = request.headers.get('cf-connecting-ip');
   if (env.CALLBACK_LIMITER && address && !(await env.CALLBACK_LIMITER.limit({ key: limiterKey(address) })).success) {
-    return { response: refuse('Too many login attempts from here; wait a minute.', 429, { 'retry-after': '60' }), outcome: 'rate_limited' };
+    return { response: refuse('Too many login attempts from here; wait a minute.', 429, { 'retry-after': '60' }), event: 'rate_limited' };
   }
 
   // 1. State: signed by us, not expired, and bound to a secret this browser's cookie holds.
@@ -165,7 +165,7 @@ export async function callback(context: AuthContext): Promise<{ response: Respon
     Number(expires) > Date.now() &&
     (await verify(config.sessionSecret, 'state', parts.join('.'), signature));
   const secret = signedOk ? await pendingLogin(config, request, binding!) : null;
-  if (!secret) return { response: refuse('The login request was not started here, or it expired.'), outcome: 'bad_state' };
+  if (!secret) return { response: refuse('The login request was not started here, or it expired.'), event: 'bad_state' };
   // From here on this login is over, whatever the outcome: its secret leaves the cookie.
   const finished = await checkedCallback(context, { secret, binding: binding!, expires: Number(expires), bucket: Number(bucket), landing: landing! });
   finished.response.headers.append('set-cookie', stateCookie(pendingSecrets(request).filter((s) => s !== secret)));
@@ -194,7 +194,7 @@ function landingOf(context: AuthContext, landing: string): string {
 }
 
 /** The callback past its state check: the accounts server, the code, the exchange, the session. */
-async function checkedCallback(context: AuthContext, login: PendingLogin): Promise<{ response: Response; outcome: string }> {
+async function checkedCallback(context: AuthContext, login: PendingLogin): Promise<{ response: Response; event: string }> {
   const { env, config, options, request, url } = context;
   const params = url.searchParams;
 
@@ -206,19 +206,19 @@ async function checkedCallback(context: AuthContext, login: PendingLogin): Promi
     const elsewhere = dataCenterAt(server, 'accounts');
     if (elsewhere) {
       const message = `Your Zoho account is in Zoho's ${DATA_CENTERS[elsewhere].name} data center, which this service does not serve. Ask its operator to add it.`;
-      return { response: refuse(message), outcome: 'data_center_not_served' };
+      return { response: refuse(message), event: 'data_center_not_served' };
     }
-    return { response: refuse('The login came back from an accounts server this service does not use.'), outcome: 'bad_accounts_server' };
+    return { response: refuse('The login came back from an accounts server this service does not use.'), event: 'bad_accounts_server' };
   }
   const code = params.get('code');
-  if (!code) return { response: refuse('Zoho sent no authorization code.'), outcome: 'no_code' };
+  if (!code) return { response: refuse('Zoho sent no authorization code.'), event: 'no_code' };
   // The answer's headers are made before anything is stored: nothing in them can fail later.
   const headers = new Headers({ location: landingOf(context, login.landing), 'cache-control': 'no-store' });
 
   // 3. Single use, in the bucket the state names. The claim makes a retried call idempotent.
   const claim = randomId(16);
   if (!(await callObject(stateBucket(env, login.bucket), (s) => s.consumeState(login.binding, login.expires, claim)))) {
-    return { response: refuse('This login link was already used.'), outcome: 'replayed_state' };
+    return { response: refuse('This login link was already used.'), event: 'replayed_state' };
   }
 
   // 4. Exchange here (the user is unknown until Zoho names them), then one call to their object.
@@ -241,7 +241,7 @@ async function checkedCallback(context: AuthContext, login: PendingLogin): Promi
     });
     if (oauth.dataCenterOf(answer.apiDomain) !== dataCenter) {
       await revokeFresh();
-      return { response: refuse('Zoho answered for another data center than it named.'), outcome: 'api_domain_mismatch' };
+      return { response: refuse('Zoho answered for another data center than it named.'), event: 'api_domain_mismatch' };
     }
     const userName = await oauth.currentUser(answer);
     // Their object is placed by their data center: an EU user's stays in the EU.
@@ -251,7 +251,7 @@ async function checkedCallback(context: AuthContext, login: PendingLogin): Promi
       await revokeFresh();
       // The app's own answer, copied so its headers can be added to (Response.redirect's cannot).
       const response = allowed instanceof Response ? new Response(allowed.body, allowed) : refuse('This service does not accept this Zoho account.');
-      return { response, outcome: 'refused_by_app' };
+      return { response, event: 'refused_by_app' };
     }
     // The object keeps the tokens, not the ID token (it names the user's email).
     const tokens: ZohoTokens = {
@@ -271,16 +271,16 @@ async function checkedCallback(context: AuthContext, login: PendingLogin): Promi
     await revokeFresh();
     if (code === 'ZOHO_RATE_LIMITED' || code === 'ZOHO_UNAVAILABLE') {
       const wait = Math.ceil(((isTokenStoreError(error) ? error.retryAfterMs : undefined) ?? 1_000) / 1000);
-      return { response: refuse('Zoho is busy right now; wait a moment.', 503, { 'retry-after': String(wait) }), outcome: `exchange_failed:${code}` };
+      return { response: refuse('Zoho is busy right now; wait a moment.', 503, { 'retry-after': String(wait) }), event: `exchange_failed:${code}` };
     }
     const message =
       code === 'ZOHO_SCOPE_MISMATCH'
         ? 'The login did not grant the access this service asks for. Please accept every permission.'
         : 'Zoho did not accept the login.';
-    return { response: refuse(message), outcome: `exchange_failed:${code}` };
+    return { response: refuse(message), event: `exchange_failed:${code}` };
   }
   headers.append('set-cookie', await sessionCookie(config, ref, session.sessionId, session.expiresAt));
-  return { response: new Response(null, { status: 302, headers }), outcome: 'logged_in' };
+  return { response: new Response(null, { status: 302, headers }), event: 'logged_in' };
 }
 
 export async function logout({ env, config, request }: AuthContext): Promise<Response> {

@@ -16,7 +16,7 @@ export { getZohoSession, type ZohoSession } from './session.ts';
 export type { ZohoBindings, ZohoCaller, ZohoSessionOptions, ZohoWorkerOptions } from './options.ts';
 export type { Env as ZohoEnv } from './env.ts';
 export type { ZohoLibraryObject, ObjectSchema } from './library-object.ts';
-export type { CallerToken, EraseAnswer, ObjectStats, SessionInfo, UserObjectEnv } from './user-object.ts';
+export type { CallerToken, ErasedUser, ObjectStats, SessionInfo, UserObjectEnv } from './user-object.ts';
 export type { DirectoryEntry } from './directory.ts';
 export type { KeyRingEnv, Outcome } from '../backends/object-base.ts';
 export type { CrmAccess } from '../zoho/crm-call.ts';

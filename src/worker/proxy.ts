@@ -89,8 +89,8 @@ export interface CrmCallRequest {
   request: Request;
 }
 
-/** What a CRM call answers: Zoho's bytes behind the hardened headers (`proxiedHeaders`), or, asked for by name, Zoho's own headers. */
-export type CrmAnswer = 'hardened' | 'raw';
+/** The headers a CRM call's response carries: Zoho's bytes behind the hardened headers (`proxiedHeaders`), or, asked for by name, Zoho's own headers. */
+export type CrmResponseHeaders = 'hardened' | 'raw';
 
 /**
  * The one pipeline of every CRM call, `/crm/*` and `session.fetch()` alike: the path rule, the
@@ -103,7 +103,7 @@ export async function crmPipeline(
   config: Config,
   { path, search, request }: CrmCallRequest,
   caller: () => Promise<Caller | null>,
-  answer: CrmAnswer = 'hardened',
+  responseHeaders: CrmResponseHeaders = 'hardened',
 ): Promise<RouteAnswer> {
   if (!isSafeCrmPath(path)) return refusal(400, 'bad_path', 'not a CRM API path');
   // A declared size past the limit is refused before any object call; a chunked body is counted as it is read.
@@ -137,7 +137,7 @@ export async function crmPipeline(
       isAllowedApiDomain: (origin) => config.apiDomains.has(origin),
       refresh: who.refresh,
     });
-    return { response: answer === 'raw' ? upstream : new Response(upstream.body, { status: upstream.status, headers: proxiedHeaders(upstream) }) };
+    return { response: responseHeaders === 'raw' ? upstream : new Response(upstream.body, { status: upstream.status, headers: proxiedHeaders(upstream) }) };
   } catch (error) {
     if (!isTokenStoreError(error)) throw error;
     return tokenRefusal(error, who.session !== null);
@@ -155,7 +155,7 @@ export async function crmCallAt(
   path: string,
   init: RequestInit,
   caller: () => Promise<Caller | null>,
-  answer: CrmAnswer,
+  responseHeaders: CrmResponseHeaders,
 ): Promise<RouteAnswer> {
   if (typeof path !== 'string' || /[#\s]/.test(path)) return refusal(400, 'bad_path', 'not a CRM API path');
   const [pathname = '', query] = path.split(/\?(.*)/s, 2);
@@ -166,7 +166,7 @@ export async function crmCallAt(
   } catch {
     return refusal(400, 'bad_request', 'the request cannot be made (a body with GET or HEAD, or a bad header)');
   }
-  return crmPipeline(options, config, { path: pathname, search: query ? `?${query}` : '', request }, caller, answer);
+  return crmPipeline(options, config, { path: pathname, search: query ? `?${query}` : '', request }, caller, responseHeaders);
 }
 
 /** ANY <base>/crm/*: the path as sent after the base path, with the caller a session cookie or a server API key names. */

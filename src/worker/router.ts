@@ -37,10 +37,7 @@ async function answer(context: AuthContext, path: string): Promise<Answer> {
   try {
     if (path.startsWith('/admin/')) return await admin(context, path);
     if (path === '/auth/login' && method === 'GET') return { response: await login(context) };
-    if (path === '/auth/callback' && method === 'GET') {
-      const { response, outcome } = await callback(context);
-      return { response, event: outcome };
-    }
+    if (path === '/auth/callback' && method === 'GET') return await callback(context);
     if (path === '/auth/me' && method === 'GET') return { response: await me(context) };
   } catch (error) {
     // A busy or failing object (a login-state bucket, a user's object) is a 503 with a wait, not a 500.

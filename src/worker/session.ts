@@ -12,7 +12,7 @@ import { configOf } from './config.ts';
 import type { Env } from './env.ts';
 import { crossSiteRefused, tokenErrorResponse } from './http.ts';
 import { envWithBindings, resolveOptions, type ResolvedOptions, type ZohoCaller, type ZohoSessionOptions } from './options.ts';
-import { crmCallAt, type CrmAnswer } from './proxy.ts';
+import { crmCallAt, type CrmResponseHeaders } from './proxy.ts';
 
 export interface ZohoSession extends ZohoCaller {
   /**
@@ -70,9 +70,9 @@ export async function sessionWith(request: Request, env: Env, resolved: Resolved
   }
   if (!who && !fault) return null;
 
-  const call = async (path: string, init: RequestInit, answer: CrmAnswer): Promise<Response> => {
+  const call = async (path: string, init: RequestInit, responseHeaders: CrmResponseHeaders): Promise<Response> => {
     if (fault) return tokenErrorResponse(fault, false);
-    return (await crmCallAt(resolved, config, path, init, async () => who, answer)).response;
+    return (await crmCallAt(resolved, config, path, init, async () => who, responseHeaders)).response;
   };
   return {
     dataCenter: session.ref.dataCenter,

@@ -48,7 +48,7 @@ export { REFRESH_AHEAD_MS, type UserObjectEnv } from './user-upkeep.ts';
 const SESSION_HASHES_KEPT = 64;
 
 /** What erasing a user's object did: the token manager's erase (over every token), and the sessions it ended. */
-export type EraseAnswer = Pick<EraseResult, 'found' | 'revokedAtZoho'> & { tokensDeleted: number; sessionsEnded: number };
+export type ErasedUser = Pick<EraseResult, 'found' | 'revokedAtZoho'> & { tokensDeleted: number; sessionsEnded: number };
 
 /** What an operator sees of one object: counts and key ids, never a name or a token. */
 export interface ObjectStats {
@@ -127,8 +127,8 @@ export class ZohoUserObject extends ZohoLibraryObject<UserObjectEnv> {
     return this.#refresher;
   }
 
-  /** Answers one RPC: counted, and what it throws turned into an outcome. */
-  #answer<T>(work: () => Promise<T>): Promise<Outcome<T>> {
+  /** Runs one RPC: counted, and what it throws turned into an `Outcome`. */
+  #rpc<T>(work: () => Promise<T>): Promise<Outcome<T>> {
     this.#calls++;
     return outcome(work);
   }
@@ -171,13 +171,13 @@ export class ZohoUserObject extends ZohoLibraryObject<UserObjectEnv> {
    * client secret in the record: this object refreshes with the one in its environment.
    */
   login(
-    answer: ZohoTokens,
+    tokens: ZohoTokens,
     userName: string,
     redirectUrl: string | null,
     ttlSeconds: number,
   ): Promise<Outcome<{ tokenId: string; sessionId: string; expiresAt: number }>> {
-    return this.#answer(async () => {
-      const saved = await this.#manager().saveGrant(answer, { userName, redirectUrl: redirectUrl ?? undefined, storeClientSecret: false });
+    return this.#rpc(async () => {
+      const saved = await this.#manager().saveGrant(tokens, { userName, redirectUrl: redirectUrl ?? undefined, storeClientSecret: false });
       this.#upkeep.learnLifetime(saved.expiryTime);
       await this.#upkeep.planPurge();
       return { tokenId: saved.id, ...(await this.#startSession(saved.id, ttlSeconds)) };
@@ -189,7 +189,7 @@ export class ZohoUserObject extends ZohoLibraryObject<UserObjectEnv> {
    * when fewer than `refresh.skewMs` remain. Null when the session is unknown or expired.
    */
   session(sessionId: string, refresh: RefreshOptions | null): Promise<Outcome<CallerToken | null>> {
-    return this.#answer(async () => {
+    return this.#rpc(async () => {
       const tokenId = await this.#sessionTokenId(sessionId);
       if (!tokenId) return null;
       const token = refresh ? await this.#manager().freshToken({ id: tokenId }, refresh) : await this.#tokens.store().findTokenById(tokenId);
@@ -200,7 +200,7 @@ export class ZohoUserObject extends ZohoLibraryObject<UserObjectEnv> {
 
   /** Who a live session belongs to, for the page (/auth/me). Null when the session is unknown or expired. */
   me(sessionId: string): Promise<Outcome<SessionInfo | null>> {
-    return this.#answer(async () => {
+    return this.#rpc(async () => {
       const tokenId = await this.#sessionTokenId(sessionId);
       const token = tokenId && (await this.#tokens.store().findTokenById(tokenId));
       return token ? { tokenId: token.id, userName: token.userName, apiDomain: token.apiDomain, expiryTime: token.expiryTime } : null;
@@ -209,7 +209,7 @@ export class ZohoUserObject extends ZohoLibraryObject<UserObjectEnv> {
 
   /** The token a server API key names (the operator mapped the key to it), fresh as `refresh` asks. */
   apiKeyToken(tokenId: string, refresh: RefreshOptions): Promise<Outcome<CallerToken>> {
-    return this.#answer(async () => {
+    return this.#rpc(async () => {
       const token = await this.#manager().freshToken({ id: tokenId }, refresh);
       await this.#upkeep.noteActive(token);
       return callerToken(token);
@@ -221,7 +221,7 @@ export class ZohoUserObject extends ZohoLibraryObject<UserObjectEnv> {
    * the token as it is, and when the next one may run. Null without a live session.
    */
   refreshSession(sessionId: string): Promise<Outcome<{ expiryTime: number | null; refreshed: boolean; retryAfterMs: number } | null>> {
-    return this.#answer(async () => {
+    return this.#rpc(async () => {
       const tokenId = await this.#sessionTokenId(sessionId);
       if (!tokenId) return null;
       // Checked and set with no await between: concurrent calls to this object see each other.
@@ -238,14 +238,14 @@ export class ZohoUserObject extends ZohoLibraryObject<UserObjectEnv> {
   }
 
   endSession(sessionId: string): Promise<Outcome<void>> {
-    return this.#answer(async () => {
+    return this.#rpc(async () => {
       this.#sql().exec('DELETE FROM ets_sessions WHERE id_hash = ?', await this.#sessionHash(sessionId));
     });
   }
 
   /** Revokes the session's token at Zoho, deletes it and ends all its sessions; false without a live session. */
   revokeSession(sessionId: string): Promise<Outcome<boolean>> {
-    return this.#answer(async () => {
+    return this.#rpc(async () => {
       const tokenId = await this.#sessionTokenId(sessionId);
       if (!tokenId) return false;
       await this.#manager().revoke({ id: tokenId });
@@ -259,8 +259,8 @@ export class ZohoUserObject extends ZohoLibraryObject<UserObjectEnv> {
    * Erases this object's user (the right to erasure): revokes at Zoho, deletes every token,
    * ends every session. A failed revoke still deletes here, and the answer says so.
    */
-  erase(): Promise<Outcome<EraseAnswer>> {
-    return this.#answer(async () => {
+  erase(): Promise<Outcome<ErasedUser>> {
+    return this.#rpc(async () => {
       // An object that never held anything stays that way (an operator may ask every data center).
       if (this.#tokens.records().length === 0) {
         return { found: false, revokedAtZoho: false, tokensDeleted: 0, sessionsEnded: 0 };
@@ -278,7 +278,7 @@ export class ZohoUserObject extends ZohoLibraryObject<UserObjectEnv> {
 
   /** Re-seals now what an old key sealed (operators: POST /admin/reseal); answers how many records. */
   reseal(): Promise<Outcome<number>> {
-    return this.#answer(async () => {
+    return this.#rpc(async () => {
       const resealed = await this.#tokens.store().rotate();
       // Report again even if nothing changed here: the operator asked because the directory says otherwise.
       this.#upkeep.setMeta('reported', null);
@@ -293,7 +293,7 @@ export class ZohoUserObject extends ZohoLibraryObject<UserObjectEnv> {
    * alarm this sets. Answers whether a purge is planned.
    */
   planIdlePurge(): Promise<Outcome<boolean>> {
-    return this.#answer(async () => {
+    return this.#rpc(async () => {
       if (this.#upkeep.idleMs() === null) return false;
       if (this.#upkeep.meta('purge_at') === null) await this.#upkeep.planPurge();
       await this.#upkeep.schedule();

@@ -35,14 +35,14 @@ export interface DeviceLogin {
   /**
    * Polls until the person decides: the tokens (with their data center's API domain), or
    * ZOHO_ACCESS_DENIED (refused), ZOHO_DEVICE_CODE_EXPIRED (not decided in time), CANCELLED
-   * (`signal` aborted). `onPoll` hears each poll's outcome, for a countdown.
+   * (`signal` aborted). `onPoll` hears why each poll still waits, for a countdown.
    */
   tokens(options?: { signal?: AbortSignal; onPoll?: (poll: DevicePoll) => void }): Promise<ZohoTokens>;
 }
 
-/** One poll's outcome, as `onPoll` hears it. */
+/** Why a poll still waits, as `onPoll` hears it: Zoho's `error` (pending, slow down) or a move to another data center. */
 export interface DevicePoll {
-  outcome: 'authorization_pending' | 'slow_down' | 'other_dc';
+  reason: 'authorization_pending' | 'slow_down' | 'other_dc';
   /** Epoch ms of the next poll. */
   nextPollAt: number;
   expiresAt: number;
@@ -123,7 +123,7 @@ export async function startDeviceLogin(channel: DeviceChannel, options: DeviceLo
   let server = channel.startServer;
 
   /** One poll at the current server: tokens, or what to do next. */
-  async function poll(signal: AbortSignal | undefined): Promise<ZohoTokens | DevicePoll['outcome']> {
+  async function poll(signal: AbortSignal | undefined): Promise<ZohoTokens | DevicePoll['reason']> {
     const secret = channel.secretFor(server);
     if (secret === null) throw invalid("this client has no secret for the user's data center");
     const form = new URLSearchParams({ client_id: channel.clientId, client_secret: secret, grant_type: 'device_token', code: deviceCode as string });
@@ -185,7 +185,7 @@ export async function startDeviceLogin(channel: DeviceChannel, options: DeviceLo
         }
         if (typeof result !== 'string') return result;
         if (result === 'slow_down') intervalMs += SLOW_DOWN_STEP_MS;
-        onPoll?.({ outcome: result, nextPollAt: channel.now() + intervalMs, expiresAt });
+        onPoll?.({ reason: result, nextPollAt: channel.now() + intervalMs, expiresAt });
       }
     },
   };

@@ -7,7 +7,7 @@
 import { TokenStoreError } from '../store/errors.ts';
 import type { OAuthToken, TokenQuery, TokenStore } from '../store/types.ts';
 
-export type ImportOutcome = 'inserted' | 'merged';
+export type ImportAction = 'inserted' | 'merged';
 
 export interface ImportFailure {
   /** Position in the batch of the token that failed; the ones before it are saved. */
@@ -33,8 +33,8 @@ function sameOwner(stored: OAuthToken, token: TokenQuery): boolean {
 export async function importTokens(
   target: TokenStore | ((userName: string) => Promise<TokenStore>),
   tokens: TokenQuery[],
-): Promise<{ outcomes: ImportOutcome[]; failure: ImportFailure | null }> {
-  const outcomes: ImportOutcome[] = [];
+): Promise<{ actions: ImportAction[]; failure: ImportFailure | null }> {
+  const actions: ImportAction[] = [];
   for (const [index, token] of tokens.entries()) {
     try {
       let store: TokenStore;
@@ -47,14 +47,14 @@ export async function importTokens(
       }
       const existing = byId ?? (await store.findToken(token));
       await store.saveToken(token);
-      outcomes.push(existing ? 'merged' : 'inserted');
+      actions.push(existing ? 'merged' : 'inserted');
     } catch (error) {
       const known = error instanceof TokenStoreError;
       return {
-        outcomes,
+        actions,
         failure: { index, code: known ? error.code : 'STORAGE_FAILED', message: known ? error.message : 'the store failed' },
       };
     }
   }
-  return { outcomes, failure: null };
+  return { actions, failure: null };
 }

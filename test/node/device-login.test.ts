@@ -99,7 +99,7 @@ describe('zohoOAuth().startDeviceLogin(): Zoho device flow', () => {
     expect(login.expiresAt - zoho.now()).toBeGreaterThan(4 * 60_000);
     expect(login.expiresAt - zoho.now()).toBeLessThanOrEqual(5 * 60_000);
     const polls: string[] = [];
-    const waiting = login.tokens({ onPoll: (p) => polls.push(p.outcome) });
+    const waiting = login.tokens({ onPoll: (p) => polls.push(p.reason) });
     // Two polls go by pending, then the person accepts.
     await poll();
     await poll();
@@ -133,13 +133,13 @@ describe('zohoOAuth().startDeviceLogin(): Zoho device flow', () => {
   it('a second poll sooner than Zoho allows gets slow_down, and the client waits five seconds longer from then on', async () => {
     const { zoho, oauth, poll, pollUntilSettled, counts } = setup({}, 20_000);
     const login = await oauth.startDeviceLogin({ scope: APP_SCOPE });
-    const outcomes: string[] = [];
-    const waiting = login.tokens({ onPoll: (p) => outcomes.push(p.outcome) });
+    const reasons: string[] = [];
+    const waiting = login.tokens({ onPoll: (p) => reasons.push(p.reason) });
     await poll();
     await poll();
     await decide(zoho, ORIGINS.us, login.userCode, 'ana@example.com');
     await pollUntilSettled(waiting);
-    expect(outcomes.slice(0, 2)).toEqual(['authorization_pending', 'slow_down']);
+    expect(reasons.slice(0, 2)).toEqual(['authorization_pending', 'slow_down']);
     expect(login.intervalMs).toBe(35_000);
     expect(counts()).toMatchObject({ deviceSlowDowns: 1 });
   });

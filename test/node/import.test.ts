@@ -169,7 +169,7 @@ describe('importTokens (the rules every target applies)', () => {
       { id: '1', userName: 'cy:1', refreshToken: 'r-cy' },
       { id: '3', userName: 'dee:1', refreshToken: 'r-dee' },
     ]);
-    expect(result.outcomes).toEqual(['merged', 'inserted']);
+    expect(result.actions).toEqual(['merged', 'inserted']);
     expect(result.failure).toEqual({ index: 2, code: 'CONFLICT', message: "the row's id is already used by another user's record" });
     expect(await store.findTokenById('1')).toMatchObject({ userName: 'ana:1', refreshToken: 'r-ana', accessToken: 'a-ana' });
     expect(await store.getTokens()).toHaveLength(2);

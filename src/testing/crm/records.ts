@@ -152,7 +152,7 @@ export function getRecord(url: URL, id: string, ctx: RecordContext): Response {
   return record ? json({ data: [pick(record, ['$approved', '$converted', ...fields])] }) : new Response(null, { status: 204 });
 }
 
-type Outcome = {
+type RecordResult = {
   code: string;
   details: Record<string, unknown>;
   message: string;
@@ -171,7 +171,7 @@ async function writeData(request: Request): Promise<{ data: unknown[]; body: Rec
 }
 
 /** The writable fields of one record in a write, or its error: unknown fields, system fields, wrong types. */
-function writableFields(value: unknown, i: number, module: Module, allowId: boolean): Record<string, unknown> | Outcome {
+function writableFields(value: unknown, i: number, module: Module, allowId: boolean): Record<string, unknown> | RecordResult {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     return recordError('INVALID_DATA', MESSAGES.invalidData, { json_path: `$.data[${i}]`, expected_data_type: 'jsonobject' });
   const fields: Record<string, unknown> = {};
@@ -196,11 +196,12 @@ function fitsType(type: string, value: unknown): boolean {
   return typeof value === 'string';
 }
 
-const isOutcome = (v: Record<string, unknown> | Outcome): v is Outcome => typeof v.status === 'string' && typeof v.code === 'string' && 'details' in v;
+const isRecordResult = (v: Record<string, unknown> | RecordResult): v is RecordResult =>
+  typeof v.status === 'string' && typeof v.code === 'string' && 'details' in v;
 
 const isBlank = (v: unknown) => v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
 
-const missingMandatory = (fields: Record<string, unknown>, module: Module, i: number): Outcome | null => {
+const missingMandatory = (fields: Record<string, unknown>, module: Module, i: number): RecordResult | null => {
   const missing = module.mandatory.find((name) => isBlank(fields[name]));
   return missing ? recordError('MANDATORY_NOT_FOUND', MESSAGES.mandatory, { api_name: missing, json_path: `$.data[${i}].${missing}` }) : null;
 };
@@ -211,7 +212,7 @@ function stamp(ctx: RecordContext) {
   return { time, by };
 }
 
-function insertOne(fields: Record<string, unknown>, ctx: RecordContext): Outcome {
+function insertOne(fields: Record<string, unknown>, ctx: RecordContext): RecordResult {
   const { time, by } = stamp(ctx);
   const id = ctx.org.newId();
   ctx.org.of(ctx.module).push({
@@ -233,7 +234,7 @@ function insertOne(fields: Record<string, unknown>, ctx: RecordContext): Outcome
   };
 }
 
-function updateOne(record: CrmRecord, fields: Record<string, unknown>, ctx: RecordContext): Outcome {
+function updateOne(record: CrmRecord, fields: Record<string, unknown>, ctx: RecordContext): RecordResult {
   const { time, by } = stamp(ctx);
   Object.assign(record, fields, { Modified_Time: time, Modified_By: by });
   return {
@@ -245,7 +246,7 @@ function updateOne(record: CrmRecord, fields: Record<string, unknown>, ctx: Reco
 }
 
 /** 201 (inserts) or 200 when every record succeeded, 207 when some did, 400 when none did. */
-function writeAnswer(results: Outcome[], allSucceeded: number): Response {
+function writeResults(results: RecordResult[], allSucceeded: number): Response {
   const succeeded = results.filter((r) => r.status === 'success').length;
   return json({ data: results }, succeeded === results.length ? allSucceeded : succeeded === 0 ? 400 : 207);
 }
@@ -254,12 +255,12 @@ function writeAnswer(results: Outcome[], allSucceeded: number): Response {
 export async function insertRecords(request: Request, ctx: RecordContext): Promise<Response> {
   const write = await writeData(request);
   if (write instanceof Response) return write;
-  const results = write.data.map((value, i): Outcome => {
+  const results = write.data.map((value, i): RecordResult => {
     const fields = writableFields(value, i, ctx.module, false);
-    if (isOutcome(fields)) return fields;
+    if (isRecordResult(fields)) return fields;
     return missingMandatory(fields, ctx.module, i) ?? insertOne(fields, ctx);
   });
-  return writeAnswer(results, 201);
+  return writeResults(results, 201);
 }
 
 /** PUT /{module} (each record names its `id`) and PUT /{module}/{id} (one record, the id in the path). */
@@ -268,9 +269,9 @@ export async function updateRecords(request: Request, ctx: RecordContext, pathId
   if (write instanceof Response) return write;
   if (pathId !== undefined && write.data.length > 1) return crmError(400, 'LIMIT_EXCEEDED', MESSAGES.recordLimit, { limit: 1, param_name: 'data' });
   const records = ctx.org.of(ctx.module);
-  const results = write.data.map((value, i): Outcome => {
+  const results = write.data.map((value, i): RecordResult => {
     const fields = writableFields(value, i, ctx.module, true);
-    if (isOutcome(fields)) return fields;
+    if (isRecordResult(fields)) return fields;
     const id = pathId ?? (value as { id?: unknown }).id;
     if (id === undefined) return recordError('MANDATORY_NOT_FOUND', MESSAGES.mandatory, { api_name: 'id', json_path: `$.data[${i}].id` });
     const record = isId(id) ? records.find((r) => r.id === id) : undefined;
@@ -280,7 +281,7 @@ export async function updateRecords(request: Request, ctx: RecordContext, pathId
     if (emptied) return recordError('MANDATORY_NOT_FOUND', MESSAGES.mandatory, { api_name: emptied, json_path: `$.data[${i}].${emptied}` });
     return updateOne(record, fields, ctx);
   });
-  return writeAnswer(results, 200);
+  return writeResults(results, 200);
 }
 
 /**
@@ -296,9 +297,9 @@ export async function upsertRecords(request: Request, ctx: RecordContext): Promi
   }
   const checks = (named as string[] | undefined) ?? ctx.module.duplicateCheckFields;
   const records = ctx.org.of(ctx.module);
-  const results = write.data.map((value, i): Outcome => {
+  const results = write.data.map((value, i): RecordResult => {
     const fields = writableFields(value, i, ctx.module, false);
-    if (isOutcome(fields)) return fields;
+    if (isRecordResult(fields)) return fields;
     for (const check of checks) {
       if (fields[check] === undefined || fields[check] === null) continue;
       const match = records.find((r) => String(r[check] ?? '').toLowerCase() === String(fields[check]).toLowerCase());
@@ -309,7 +310,7 @@ export async function upsertRecords(request: Request, ctx: RecordContext): Promi
     return { ...insertOne(fields, ctx), action: 'insert' };
   });
   const inserts = results.every((r) => r.action === 'insert');
-  return writeAnswer(results, inserts ? 201 : 200);
+  return writeResults(results, inserts ? 201 : 200);
 }
 
 /** DELETE /{module}?ids= (up to 100) and DELETE /{module}/{id}. */
@@ -319,12 +320,12 @@ export function deleteRecords(url: URL, ctx: RecordContext, pathId?: string): Re
   const ids = raw.split(',').map((id) => id.trim());
   if (ids.length > MAX_RECORDS) return crmError(400, 'LIMIT_EXCEEDED', MESSAGES.recordLimit, { limit: MAX_RECORDS, param_name: 'ids' });
   const records = ctx.org.of(ctx.module);
-  const results = ids.map((id): Outcome => {
+  const results = ids.map((id): RecordResult => {
     const at = records.findIndex((r) => r.id === id);
     if (at < 0) return recordError('INVALID_DATA', MESSAGES.invalidId, { id });
     records.splice(at, 1);
     for (const [key, file] of ctx.org.attachments) if (file.recordId === id) ctx.org.attachments.delete(key);
     return { code: 'SUCCESS', details: { id }, message: MESSAGES.deleted, status: 'success' };
   });
-  return writeAnswer(results, 200);
+  return writeResults(results, 200);
 }
