@@ -33,7 +33,8 @@ export async function grantPropsOf(
   env = envWithBindings(env, options.bindings);
   const session = await sessionOf(request, env, configOf(env));
   const info = session && (await ask(userObject(env, session.ref), (s) => s.me(session.sessionId)));
-  if (!session || !info) return null;
+  // No session, or one whose token Zoho refused since: the user logs in again before any grant.
+  if (!session || !info || 'connection' in info) return null;
   return { props: { tokenRef: tokenRefString(session.ref, info.tokenId) }, userId: session.ref.name };
 }
 

@@ -67,11 +67,14 @@ export class TokenStoreError extends Error {
   readonly code: TokenStoreErrorCode;
   /** For retryable errors: how long to wait before trying again. */
   readonly retryAfterMs: number | undefined;
+  /** Zoho's own error code (its answer's `error`, such as `invalid_code`), when the error is Zoho's answer. */
+  readonly zohoError: string | undefined;
 
-  constructor(code: TokenStoreErrorCode, message: string, options?: { cause?: unknown; retryAfterMs?: number }) {
+  constructor(code: TokenStoreErrorCode, message: string, options?: { cause?: unknown; retryAfterMs?: number; zohoError?: string }) {
     super(message, options);
     this.code = code;
     this.retryAfterMs = options?.retryAfterMs;
+    this.zohoError = options?.zohoError;
   }
 
   /**

@@ -3,6 +3,7 @@
  * configured, ADMIN_KEY_SHA256; without it these routes do not exist). None of them is on a
  * user's request path; they may fan out over many objects.
  *   GET  /admin/objects   the user objects, with live counts (?after=<id>&limit=<n>)
+ *   GET  /admin/connections each user's connection status, counts per status (?status=&after=&limit=, or ?userName=&dataCenter=)
  *   GET  /admin/keys      how many objects hold records under each key id; done when only the current one is left
  *   POST /admin/reseal    wakes objects still holding records under an old key, so they re-seal them
  *   POST /admin/erase     erases one user on request: {"userName": "email:zgid", "dataCenter"?: "eu"}
@@ -14,8 +15,9 @@ import type { DirectoryEntry } from './directory.ts';
 import type { Env } from './env.ts';
 import { refusal, type RouteAnswer } from './http.ts';
 import { isDataCenter } from '../zoho/data-centers.ts';
-import { DIRECTORY_SHARDS } from './directory.ts';
-import { ask, directoryShard, userObject, userObjectName } from './objects.ts';
+import { DIRECTORY_SHARDS, shardOf } from './directory.ts';
+import { ask, directoryShard, userObject, userObjectId, userObjectName } from './objects.ts';
+import type { ConnectionStatus } from './user-upkeep.ts';
 import { constantTimeEqual, sha256 } from './signing.ts';
 import type { ErasedUser, ObjectStats } from './user-object.ts';
 
@@ -30,11 +32,11 @@ async function authorized(request: Request, expectedHash: string): Promise<boole
   return constantTimeEqual(await sha256(authorization.slice('Bearer '.length)), expectedHash);
 }
 
-/** A page of the directory, in id order from `?after=` (at most `?limit=`, 500), and the `next` page's `after`. */
-async function directoryPage(env: Env, url: URL): Promise<{ entries: DirectoryEntry[]; next: string | null }> {
+/** A page of the directory, in id order from `?after=` (at most `?limit=`, 500), and the `next` page's `after`; only `status`'s when given. */
+async function directoryPage(env: Env, url: URL, status: ConnectionStatus | null = null): Promise<{ entries: DirectoryEntry[]; next: string | null }> {
   const after = url.searchParams.get('after') ?? '';
   const limit = Math.min(Math.max(Number(url.searchParams.get('limit') ?? 100) || 100, 1), 500);
-  const entries = (await Promise.all(shards(env).map((shard) => callObject(shard, (s) => s.list(after, limit)))))
+  const entries = (await Promise.all(shards(env).map((shard) => callObject(shard, (s) => s.list(after, limit, status)))))
     .flat()
     .sort((a, b) => (a.id < b.id ? -1 : 1))
     .slice(0, limit);
@@ -47,6 +49,45 @@ async function objects({ env, url }: AuthContext): Promise<Answer> {
     entries.map(async (entry: DirectoryEntry) => ({ ...entry, ...((await callObject(objectById(env, entry.id), (s) => s.stats())) satisfies ObjectStats) })),
   );
   return { response: Response.json({ objects: live, next }) };
+}
+
+const STATUSES: readonly ConnectionStatus[] = ['active', 'needs_reauth', 'revoked', 'erased', 'purged'];
+const isStatus = (value: string): value is ConnectionStatus => (STATUSES as readonly string[]).includes(value);
+
+/** What the connections routes show of a directory entry: the object id, its connection and counts; never a name or a token. */
+const connectionOf = (entry: DirectoryEntry) => ({ id: entry.id, ...entry.connection, tokens: entry.tokens, sessions: entry.sessions });
+
+/**
+ * Each user's connection: a page of them (`?status=` filters), with how many have each status;
+ * or one user's (`?userName=`, and `?dataCenter=` when it is known), found by their object's id.
+ */
+async function connections({ env, config, url }: AuthContext): Promise<Answer> {
+  const userName = url.searchParams.get('userName');
+  if (userName !== null) {
+    const asked = url.searchParams.get('dataCenter');
+    if (userName === '' || userName.length > 320 || (asked !== null && !(isDataCenter(asked) && config.zoho.served.includes(asked)))) {
+      return refusal(400, 'bad_request', `give ?userName=<email>:<zgid> and optionally ?dataCenter= one of ${config.zoho.served.join(', ')}`);
+    }
+    const name = await userObjectName(config.userObjectSecret, userName);
+    for (const dataCenter of asked ? [asked] : config.zoho.served) {
+      const id = userObjectId(env, { dataCenter, name });
+      const shard = env.ZOHO_DIRECTORY.idFromName(await shardOf(id));
+      const entry = await callObject(
+        () => env.ZOHO_DIRECTORY.get(shard),
+        (d) => d.entry(id),
+      );
+      if (entry?.connection) return { response: Response.json({ connection: connectionOf(entry) }) };
+    }
+    return refusal(404, 'not_found', 'no connection is known for that user');
+  }
+  const status = url.searchParams.get('status');
+  if (status !== null && !isStatus(status)) return refusal(400, 'bad_request', `?status= is one of ${STATUSES.join(', ')}`);
+  const { entries, next } = await directoryPage(env, url, status);
+  const counts: Partial<Record<ConnectionStatus, number>> = {};
+  for (const shard of await Promise.all(shards(env).map((s) => callObject(s, (d) => d.statusCounts())))) {
+    for (const [key, n] of Object.entries(shard) as [ConnectionStatus, number][]) counts[key] = (counts[key] ?? 0) + n;
+  }
+  return { response: Response.json({ connections: entries.filter((e) => e.connection !== null).map(connectionOf), counts, next }) };
 }
 
 async function keyCounts(env: Env): Promise<Record<string, number>> {
@@ -124,6 +165,7 @@ async function purgeIdle({ env, url }: AuthContext): Promise<Answer> {
 
 const ROUTES: Record<string, (context: AuthContext) => Promise<Answer>> = {
   'GET /admin/objects': objects,
+  'GET /admin/connections': connections,
   'GET /admin/keys': keys,
   'POST /admin/reseal': reseal,
   'POST /admin/erase': erase,

@@ -261,7 +261,7 @@ async function checkedCallback(context: AuthContext, login: PendingLogin): Promi
       expiryTime: answer.expiryTime,
     };
     // Safe to retry: the save finds the user's record by name, and an extra session just expires.
-    session = await ask(userObject(env, ref), (s) => s.login(tokens, userName, oauth.redirectUrl ?? null, config.sessionTtlSeconds));
+    session = await ask(userObject(env, ref), (s) => s.login(tokens, userName, oauth.redirectUrl ?? null, config.sessionTtlSeconds, dataCenter));
   } catch (error) {
     const code = isTokenStoreError(error) ? error.code : 'UNKNOWN';
     // Every failure revokes what it was given: a refresh token stored nowhere would still count
@@ -321,6 +321,8 @@ export async function me({ env, config, request }: AuthContext): Promise<Respons
   const session = await sessionOf(request, env, config);
   const info = session && (await ask(userObject(env, session.ref), (s) => s.me(session.sessionId)));
   if (!session || !info) return Response.json({ loggedIn: false }, { headers: { 'cache-control': 'no-store' } });
+  // Zoho refused the session's token since (the app was removed, the user deactivated): the page asks them to log in again.
+  if ('connection' in info) return Response.json({ loggedIn: false, connection: info.connection }, { headers: { 'cache-control': 'no-store' } });
   const { dataCenter } = session.ref;
   return Response.json(
     {

@@ -5,6 +5,7 @@
  * admin routes: never on a request path. Holds object ids and counts; no name, no token.
  */
 import { HOUSEKEEPING, ZohoLibraryObject, type ObjectSchema } from './library-object.ts';
+import type { Connection, ConnectionStatus } from './user-upkeep.ts';
 
 /** Directory shards: the directory is written by object alarms, never on a request path. */
 export const DIRECTORY_SHARDS = 8;
@@ -23,17 +24,43 @@ export interface DirectoryEntry {
   keyIds: string[];
   tokens: number;
   sessions: number;
+  /** The user's connection (null before any login through the Worker). */
+  connection: Connection | null;
 }
 
 const SCHEMA: ObjectSchema = {
   part: 'directory',
   migrations: [
     [`CREATE TABLE ets_objects (id TEXT PRIMARY KEY, key_ids TEXT NOT NULL, tokens INTEGER NOT NULL, sessions INTEGER NOT NULL, updated_at INTEGER NOT NULL)`],
+    // Version 2: each connection's status, kept after its tokens are gone (a tombstone: no name, no token).
+    [
+      `ALTER TABLE ets_objects ADD COLUMN status TEXT`,
+      `ALTER TABLE ets_objects ADD COLUMN status_since INTEGER`,
+      `ALTER TABLE ets_objects ADD COLUMN reason TEXT`,
+      `ALTER TABLE ets_objects ADD COLUMN data_center TEXT`,
+      `CREATE INDEX ets_objects_status ON ets_objects (status, id)`,
+    ],
   ],
 };
 
-type Row = { id: string; key_ids: string; tokens: number; sessions: number };
-const toEntry = (row: Row): DirectoryEntry => ({ id: row.id, keyIds: row.key_ids ? row.key_ids.split(',') : [], tokens: row.tokens, sessions: row.sessions });
+type Row = {
+  id: string;
+  key_ids: string;
+  tokens: number;
+  sessions: number;
+  status: ConnectionStatus | null;
+  status_since: number | null;
+  reason: string | null;
+  data_center: string | null;
+};
+const COLUMNS = 'id, key_ids, tokens, sessions, status, status_since, reason, data_center';
+const toEntry = (row: Row): DirectoryEntry => ({
+  id: row.id,
+  keyIds: row.key_ids ? row.key_ids.split(',') : [],
+  tokens: row.tokens,
+  sessions: row.sessions,
+  connection: row.status === null ? null : { status: row.status, since: row.status_since!, reason: row.reason, dataCenter: row.data_center },
+});
 
 /**
  * The operators' directory of user objects, in shards (bind as `ZOHO_DIRECTORY`): which objects
@@ -51,25 +78,53 @@ export class ZohoDirectory extends ZohoLibraryObject<Cloudflare.Env> {
   /** The directory keeps nothing that expires: its housekeeping is nothing (its alarm runs only `onAlarm()`). */
   protected async [HOUSEKEEPING](): Promise<void> {}
 
-  /** An object reports what it holds; one that holds nothing any more leaves the directory. */
+  /**
+   * An object reports what it holds and its connection's status. One that holds nothing and
+   * never had a connection leaves the directory; a dead connection stays, as its tombstone.
+   */
   report(entry: DirectoryEntry): void {
-    if (entry.tokens === 0 && entry.sessions === 0) {
+    const { connection } = entry;
+    if (entry.tokens === 0 && entry.sessions === 0 && connection === null) {
       this.sql().exec('DELETE FROM ets_objects WHERE id = ?', entry.id);
       return;
     }
     this.sql().exec(
-      'INSERT OR REPLACE INTO ets_objects (id, key_ids, tokens, sessions, updated_at) VALUES (?, ?, ?, ?, ?)',
+      `INSERT OR REPLACE INTO ets_objects (${COLUMNS}, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       entry.id,
       entry.keyIds.join(','),
       entry.tokens,
       entry.sessions,
+      connection?.status ?? null,
+      connection?.since ?? null,
+      connection?.reason ?? null,
+      connection?.dataCenter ?? null,
       Date.now(),
     );
   }
 
-  /** Entries after `after` (by id), at most `limit`. */
-  list(after: string, limit: number): DirectoryEntry[] {
-    return this.sql().exec<Row>('SELECT id, key_ids, tokens, sessions FROM ets_objects WHERE id > ? ORDER BY id LIMIT ?', after, limit).toArray().map(toEntry);
+  /** Entries after `after` (by id), at most `limit`; only those with `status` when given. */
+  list(after: string, limit: number, status: ConnectionStatus | null = null): DirectoryEntry[] {
+    const rows =
+      status === null
+        ? this.sql().exec<Row>(`SELECT ${COLUMNS} FROM ets_objects WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
+        : this.sql().exec<Row>(`SELECT ${COLUMNS} FROM ets_objects WHERE status = ? AND id > ? ORDER BY id LIMIT ?`, status, after, limit);
+    return rows.toArray().map(toEntry);
+  }
+
+  /** One entry by object id, or null. */
+  entry(id: string): DirectoryEntry | null {
+    const row = this.sql().exec<Row>(`SELECT ${COLUMNS} FROM ets_objects WHERE id = ?`, id).toArray()[0];
+    return row ? toEntry(row) : null;
+  }
+
+  /** How many connections have each status (objects without one are not counted). */
+  statusCounts(): Partial<Record<ConnectionStatus, number>> {
+    const counts: Partial<Record<ConnectionStatus, number>> = {};
+    const rows = this.sql().exec<{ status: ConnectionStatus; n: number }>(
+      'SELECT status, count(*) AS n FROM ets_objects WHERE status IS NOT NULL GROUP BY status',
+    );
+    for (const { status, n } of rows) counts[status] = n;
+    return counts;
   }
 
   /** How many objects hold records under each key id. */

@@ -38,6 +38,12 @@ export function userObject(env: Env, ref: UserRef) {
   const id = namespace.idFromName(ref.name);
   return () => (namespace as Env['ZOHO_USERS']).get(id as DurableObjectId, options as DurableObjectNamespaceGetDurableObjectOptions);
 }
+
+/** A user's object id (hex), as the directory lists it. */
+export function userObjectId(env: Env, ref: UserRef): string {
+  const { namespace } = placedNamespace(env.ZOHO_USERS, placementOf(env, ref.dataCenter));
+  return (namespace as Env['ZOHO_USERS']).idFromName(ref.name).toString();
+}
 export const stateBucket = (env: Env, k: number) => () => env.ZOHO_LOGIN_STATES.get(env.ZOHO_LOGIN_STATES.idFromName(`states-${k}`));
 export const directoryShard = (env: Env, k: number) => () => env.ZOHO_DIRECTORY.get(env.ZOHO_DIRECTORY.idFromName(shardName(k)));
 

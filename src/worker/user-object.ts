@@ -134,10 +134,33 @@ export class ZohoUserObject extends ZohoLibraryObject<UserObjectEnv> {
   }
 
   #audit(event: TokenEvent): void {
+    this.#noteConnection(event);
     // The object's own name is the keyed hash of its user: the audit line names the user by it.
     void (event.userName ? userObjectName(this.env.USER_OBJECT_SECRET, event.userName) : Promise.resolve(null)).then((user) =>
       audit({ audit: event.type, user, code: event.code, retryAfterMs: event.retryAfterMs, revokedAtZoho: event.revokedAtZoho }),
     );
+  }
+
+  /**
+   * What an event does to the connection's status. A refresh refused for good makes it
+   * `needs_reauth` (with Zoho's reason); Zoho busy or down changes nothing. The directory hears
+   * of it from the alarm, which this wakes (an alarm that cannot be set now is set by the next
+   * schedule, which compares what was reported).
+   */
+  #noteConnection(event: TokenEvent): void {
+    const change =
+      event.type === 'refresh_failed' && event.code === 'REAUTH_REQUIRED'
+        ? (['needs_reauth', event.zohoError ?? event.code] as const)
+        : event.type === 'revoke'
+          ? (['revoked', null] as const)
+          : event.type === 'erase'
+            ? (['erased', null] as const)
+            : event.type === 'purge'
+              ? (['purged', 'idle'] as const)
+              : null;
+    if (change === null) return;
+    this.#upkeep.setConnection(change[0], change[1]);
+    void this.#upkeep.schedule().catch(() => {});
   }
 
   /** A session id's SHA-256 (what the sessions table holds), computed once per id while this object is awake. */
@@ -175,9 +198,11 @@ export class ZohoUserObject extends ZohoLibraryObject<UserObjectEnv> {
     userName: string,
     redirectUrl: string | null,
     ttlSeconds: number,
+    dataCenter: string,
   ): Promise<Outcome<{ tokenId: string; sessionId: string; expiresAt: number }>> {
     return this.#rpc(async () => {
       const saved = await this.#manager().saveGrant(tokens, { userName, redirectUrl: redirectUrl ?? undefined, storeClientSecret: false });
+      this.#upkeep.setConnection('active', null, dataCenter);
       this.#upkeep.learnLifetime(saved.expiryTime);
       await this.#upkeep.planPurge();
       return { tokenId: saved.id, ...(await this.#startSession(saved.id, ttlSeconds)) };
@@ -198,12 +223,16 @@ export class ZohoUserObject extends ZohoLibraryObject<UserObjectEnv> {
     });
   }
 
-  /** Who a live session belongs to, for the page (/auth/me). Null when the session is unknown or expired. */
-  me(sessionId: string): Promise<Outcome<SessionInfo | null>> {
+  /**
+   * Who a live session belongs to, for the page (/auth/me); or that Zoho refused its token since
+   * (the user must log in again). Null when the session is unknown or expired.
+   */
+  me(sessionId: string): Promise<Outcome<SessionInfo | { connection: 'needs_reauth' } | null>> {
     return this.#rpc(async () => {
       const tokenId = await this.#sessionTokenId(sessionId);
       const token = tokenId && (await this.#tokens.store().findTokenById(tokenId));
-      return token ? { tokenId: token.id, userName: token.userName, apiDomain: token.apiDomain, expiryTime: token.expiryTime } : null;
+      if (token) return { tokenId: token.id, userName: token.userName, apiDomain: token.apiDomain, expiryTime: token.expiryTime };
+      return tokenId && this.#upkeep.connection()?.status === 'needs_reauth' ? { connection: 'needs_reauth' as const } : null;
     });
   }
 
@@ -262,7 +291,7 @@ export class ZohoUserObject extends ZohoLibraryObject<UserObjectEnv> {
   erase(): Promise<Outcome<ErasedUser>> {
     return this.#rpc(async () => {
       // An object that never held anything stays that way (an operator may ask every data center).
-      if (this.#tokens.records().length === 0) {
+      if (this.#tokens.records().length === 0 && this.#upkeep.connection() === null) {
         return { found: false, revokedAtZoho: false, tokensDeleted: 0, sessionsEnded: 0 };
       }
       const tokens = await this.#tokens.store().getTokens();
@@ -271,6 +300,8 @@ export class ZohoUserObject extends ZohoLibraryObject<UserObjectEnv> {
       const sessionsEnded = this.#sql().exec<{ n: number }>('SELECT count(*) AS n FROM ets_sessions').one().n;
       this.#sql().exec('DELETE FROM ets_sessions');
       this.#upkeep.setMeta('purge_at', null);
+      // A dead connection's tombstone too: only the status and its time stay.
+      this.#upkeep.setConnection('erased');
       await this.#upkeep.schedule();
       return { found: tokens.length > 0, revokedAtZoho, tokensDeleted: tokens.length, sessionsEnded };
     });

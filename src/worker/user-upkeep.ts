@@ -19,6 +19,22 @@ const ACTIVE_WINDOW_MINUTES = 15;
 /** A user's activity is written at most this often (one SQL write a minute, not one a call). */
 const ACTIVITY_RESOLUTION_MS = 60_000;
 
+/**
+ * A user's Zoho connection, as their object keeps it and reports it to the directory: `active`
+ * (logged in), `needs_reauth` (Zoho refused the refresh token), `revoked` (at logout or by an
+ * operator), `erased`, `purged` (idle). Transient trouble (Zoho down, its rate limit) is no
+ * change. No secret and no name: a dead connection leaves only this behind.
+ */
+export type ConnectionStatus = 'active' | 'needs_reauth' | 'revoked' | 'erased' | 'purged';
+
+/** A connection's status, since when, why (Zoho's error code for `needs_reauth`), and its data center (none after an erase). */
+export interface Connection {
+  status: ConnectionStatus;
+  since: number;
+  reason: string | null;
+  dataCenter: string | null;
+}
+
 /** What a user object reads from its environment (the Worker's `ZohoEnv` has it all). */
 export interface UserObjectEnv extends KeyRingEnv, ObjectZohoEnv {
   USER_OBJECT_SECRET: string;
@@ -62,6 +78,28 @@ export class UserUpkeep {
   setMeta(key: string, value: string | null): void {
     if (value === null) this.#parts.sql().exec('DELETE FROM ets_meta WHERE key = ?', key);
     else this.#parts.sql().exec('INSERT OR REPLACE INTO ets_meta (key, value) VALUES (?, ?)', key, value);
+  }
+
+  /** The user's connection, or null before any login (or for tokens imported and never used). */
+  connection(): Connection | null {
+    const raw = this.meta('connection');
+    return raw === null ? null : (JSON.parse(raw) as Connection);
+  }
+
+  /**
+   * Records a change of the connection's status (the same status again is no change), and
+   * wakes the alarm to tell the directory. An erase keeps only the status and its time.
+   */
+  setConnection(status: ConnectionStatus, reason: string | null = null, dataCenter?: string | null): void {
+    const before = this.connection();
+    if (before?.status === status && before.reason === reason) return;
+    const connection: Connection = {
+      status,
+      since: Date.now(),
+      reason: status === 'erased' ? null : reason,
+      dataCenter: status === 'erased' ? null : dataCenter === undefined ? (before?.dataCenter ?? null) : dataCenter,
+    };
+    this.setMeta('connection', JSON.stringify(connection));
   }
 
   /** Whether a wake finds work for the alarm: records to re-seal, secrets to drop, a purge to plan. */
@@ -168,9 +206,10 @@ export class UserUpkeep {
     return { keyIds: this.#keyIds(records), tokens: records.length, sessions };
   }
 
-  /** The directory hears of an object once it holds something, and again when its key ids change. */
+  /** The directory hears of an object once it holds something, and again when its key ids or its connection's status change. */
   #reportKey(keyIds: string[]): string {
-    return keyIds.join(',');
+    const connection = this.connection();
+    return connection === null ? keyIds.join(',') : `${keyIds.join(',')}|${connection.status}@${connection.since}`;
   }
 
   /**
@@ -229,7 +268,7 @@ export class UserUpkeep {
       const directory = env[this.#parts.directoryBinding] as DurableObjectNamespace<ZohoDirectory>;
       const shard = directory.get(directory.idFromName(await shardOf(id)));
       // A failure throws: the runtime retries the alarm with backoff.
-      await shard.report({ id, keyIds, tokens: count, sessions } satisfies DirectoryEntry);
+      await shard.report({ id, keyIds, tokens: count, sessions, connection: this.connection() } satisfies DirectoryEntry);
       this.setMeta('reported', report);
     }
     await this.schedule(true);

@@ -293,19 +293,20 @@ export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
 
   function tokenError(body: Record<string, unknown>, doing: string, refreshing: boolean): TokenStoreError {
     const error = String(body.error);
-    const message = `Zoho answered "${error.slice(0, 60)}" while ${doing}`;
+    const zohoError = error.slice(0, 60);
+    const message = `Zoho answered "${zohoError}" while ${doing}`;
     switch (error) {
       case 'invalid_code':
         // On refresh, Zoho says invalid_code for a refresh token it no longer knows.
-        return new TokenStoreError(refreshing ? 'REAUTH_REQUIRED' : 'ZOHO_INVALID_CODE', message);
+        return new TokenStoreError(refreshing ? 'REAUTH_REQUIRED' : 'ZOHO_INVALID_CODE', message, { zohoError });
       case 'invalid_client':
-        return new TokenStoreError('ZOHO_INVALID_CLIENT', message);
+        return new TokenStoreError('ZOHO_INVALID_CLIENT', message, { zohoError });
       case 'invalid_client_secret':
-        return new TokenStoreError('ZOHO_INVALID_CLIENT_SECRET', message);
+        return new TokenStoreError('ZOHO_INVALID_CLIENT_SECRET', message, { zohoError });
       case 'Access Denied':
-        return new TokenStoreError('ZOHO_RATE_LIMITED', `${message}: too many requests`, { retryAfterMs: DEFAULT_RATE_LIMIT_WAIT_MS });
+        return new TokenStoreError('ZOHO_RATE_LIMITED', `${message}: too many requests`, { retryAfterMs: DEFAULT_RATE_LIMIT_WAIT_MS, zohoError });
       default:
-        return new TokenStoreError('ZOHO_BAD_RESPONSE', message);
+        return new TokenStoreError('ZOHO_BAD_RESPONSE', message, { zohoError });
     }
   }
 

@@ -54,6 +54,8 @@ export interface TokenEvent {
   userName: string | null;
   /** The error code, for refresh_failed and backoff. */
   code?: string;
+  /** For refresh_failed: Zoho's own error code (such as `invalid_code`), when Zoho answered one. */
+  zohoError?: string;
   /** For backoff: how long Zoho is left alone. */
   retryAfterMs?: number;
   /** For erase and purge: whether Zoho confirmed the revoke (the record is deleted either way). */
@@ -227,7 +229,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
       else throw new TokenStoreError('REAUTH_REQUIRED', 'the token has no refresh or grant token');
     } catch (error) {
       if (!(error instanceof TokenStoreError)) throw error;
-      emit({ type: 'refresh_failed', tokenId: id, userName: current.userName, code: error.code });
+      emit({ type: 'refresh_failed', tokenId: id, userName: current.userName, code: error.code, zohoError: error.zohoError });
       if (error.code === 'REAUTH_REQUIRED') {
         // The refresh token is dead at Zoho. Delete the record, unless a new login replaced it meanwhile.
         const now = await store.findTokenById(id);
