@@ -11,13 +11,11 @@
  */
 import { callObject } from '../backends/object-call.ts';
 import type { AuthContext } from './auth.ts';
-import type { DirectoryEntry } from './directory.ts';
 import type { Env } from './env.ts';
 import { refusal, type RouteAnswer } from './http.ts';
 import { isDataCenter } from '../zoho/data-centers.ts';
-import { DIRECTORY_SHARDS, shardOf } from './directory.ts';
+import { DIRECTORY_SHARDS, shardOf, type ConnectionStatus, type DirectoryEntry } from './directory.ts';
 import { ask, directoryShard, userObject, userObjectId, userObjectName } from './objects.ts';
-import type { ConnectionStatus } from './user-upkeep.ts';
 import { constantTimeEqual, sha256 } from './signing.ts';
 import type { ErasedUser, ObjectStats } from './user-object.ts';
 

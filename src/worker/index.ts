@@ -17,8 +17,7 @@ export type { ZohoBindings, ZohoCaller, ZohoSessionOptions, ZohoWorkerOptions } 
 export type { Env as ZohoEnv } from './env.ts';
 export type { ZohoLibraryObject, ObjectSchema } from './library-object.ts';
 export type { CallerToken, ErasedUser, ObjectStats, SessionInfo, UserObjectEnv } from './user-object.ts';
-export type { DirectoryEntry } from './directory.ts';
-export type { Connection, ConnectionStatus } from './user-upkeep.ts';
+export type { Connection, ConnectionStatus, DirectoryEntry } from './directory.ts';
 export type { KeyRingEnv, Outcome } from '../backends/object-base.ts';
 export type { CrmAccess } from '../zoho/crm-call.ts';
 export type { DataCenterEnv } from '../zoho/data-centers.ts';

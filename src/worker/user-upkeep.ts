@@ -9,7 +9,7 @@ import { isTokenStoreError } from '../store/errors.ts';
 import type { OAuthToken } from '../store/types.ts';
 import type { ObjectZohoEnv } from '../zoho/object-manager.ts';
 import type { TokenManager } from '../zoho/token-manager.ts';
-import { shardOf, type DirectoryEntry, type ZohoDirectory } from './directory.ts';
+import { shardOf, type Connection, type ConnectionStatus, type DirectoryEntry, type ZohoDirectory } from './directory.ts';
 
 const DAY_MS = 86_400_000;
 /** How long before expiry the alarm refreshes an active user's token. */
@@ -18,22 +18,6 @@ export const REFRESH_AHEAD_MS = 5 * 60_000;
 const ACTIVE_WINDOW_MINUTES = 15;
 /** A user's activity is written at most this often (one SQL write a minute, not one a call). */
 const ACTIVITY_RESOLUTION_MS = 60_000;
-
-/**
- * A user's Zoho connection, as their object keeps it and reports it to the directory: `active`
- * (logged in), `needs_reauth` (Zoho refused the refresh token), `revoked` (at logout or by an
- * operator), `erased`, `purged` (idle). Transient trouble (Zoho down, its rate limit) is no
- * change. No secret and no name: a dead connection leaves only this behind.
- */
-export type ConnectionStatus = 'active' | 'needs_reauth' | 'revoked' | 'erased' | 'purged';
-
-/** A connection's status, since when, why (Zoho's error code for `needs_reauth`), and its data center (none after an erase). */
-export interface Connection {
-  status: ConnectionStatus;
-  since: number;
-  reason: string | null;
-  dataCenter: string | null;
-}
 
 /** What a user object reads from its environment (the Worker's `ZohoEnv` has it all). */
 export interface UserObjectEnv extends KeyRingEnv, ObjectZohoEnv {
