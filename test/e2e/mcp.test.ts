@@ -98,6 +98,8 @@ describe('our consent page in Chromium, through npm start', () => {
     await page.click('button[value=deny]');
     await expect.poll(() => page.url()).toMatch(new RegExp(`^${MCP_REDIRECT}\\?`));
     expect(new URL(page.url()).searchParams.get('error')).toBe('access_denied');
+    // The URL changes when the navigation commits; the screenshot waits for the client's page itself.
+    await page.getByText('the MCP client has the answer').waitFor();
     await page.screenshot({ path: `${SHOTS}/mcp-denied.png` });
     expect((await admin<{ grantsIssued: number }>('counts', { client_id: CLIENT_ID })).grantsIssued).toBe(before.grantsIssued);
     await context.close();
