@@ -13,9 +13,11 @@ import { callObject } from '../backends/object-call.ts';
 import type { AuthContext } from './auth.ts';
 import type { Env } from './env.ts';
 import { refusal, type RouteAnswer } from './http.ts';
-import { isDataCenter } from '../zoho/data-centers.ts';
-import { DIRECTORY_SHARDS, shardOf, type ConnectionStatus, type DirectoryEntry } from './directory.ts';
-import { ask, directoryShard, userObject, userObjectId, userObjectName } from './objects.ts';
+import { isTokenStoreError } from '../store/errors.ts';
+import { isDataCenter, type DataCenter } from '../zoho/data-centers.ts';
+import { connectionOfUser, directoryPage, listConnections } from './connections.ts';
+import { DIRECTORY_SHARDS, type ConnectionStatus, type DirectoryEntry } from './directory.ts';
+import { ask, directoryShard, userObject, userObjectName } from './objects.ts';
 import { constantTimeEqual, sha256 } from './signing.ts';
 import type { ErasedUser, ObjectStats } from './user-object.ts';
 
@@ -30,30 +32,19 @@ async function authorized(request: Request, expectedHash: string): Promise<boole
   return constantTimeEqual(await sha256(authorization.slice('Bearer '.length)), expectedHash);
 }
 
-/** A page of the directory, in id order from `?after=` (at most `?limit=`, 500), and the `next` page's `after`; only `status`'s when given. */
-async function directoryPage(env: Env, url: URL, status: ConnectionStatus | null = null): Promise<{ entries: DirectoryEntry[]; next: string | null }> {
-  const after = url.searchParams.get('after') ?? '';
-  const limit = Math.min(Math.max(Number(url.searchParams.get('limit') ?? 100) || 100, 1), 500);
-  const entries = (await Promise.all(shards(env).map((shard) => callObject(shard, (s) => s.list(after, limit, status)))))
-    .flat()
-    .sort((a, b) => (a.id < b.id ? -1 : 1))
-    .slice(0, limit);
-  return { entries, next: entries.length === limit ? entries.at(-1)!.id : null };
+/** The `?after=` and `?limit=` (1 to 500, default 100) of a paged admin route. */
+function pageOf(url: URL): { after: string; limit: number } {
+  return { after: url.searchParams.get('after') ?? '', limit: Math.min(Math.max(Number(url.searchParams.get('limit') ?? 100) || 100, 1), 500) };
 }
 
 async function objects({ env, url }: AuthContext): Promise<Answer> {
-  const { entries, next } = await directoryPage(env, url);
+  const { after, limit } = pageOf(url);
+  const { entries, next } = await directoryPage(env, after, limit);
   const live = await Promise.all(
     entries.map(async (entry: DirectoryEntry) => ({ ...entry, ...((await callObject(objectById(env, entry.id), (s) => s.stats())) satisfies ObjectStats) })),
   );
   return { response: Response.json({ objects: live, next }) };
 }
-
-const STATUSES: readonly ConnectionStatus[] = ['active', 'needs_reauth', 'revoked', 'erased', 'purged'];
-const isStatus = (value: string): value is ConnectionStatus => (STATUSES as readonly string[]).includes(value);
-
-/** What the connections routes show of a directory entry: the object id, its connection and counts; never a name or a token. */
-const connectionOf = (entry: DirectoryEntry) => ({ id: entry.id, ...entry.connection, tokens: entry.tokens, sessions: entry.sessions });
 
 /**
  * Each user's connection: a page of them (`?status=` filters), with how many have each status;
@@ -61,31 +52,17 @@ const connectionOf = (entry: DirectoryEntry) => ({ id: entry.id, ...entry.connec
  */
 async function connections({ env, config, url }: AuthContext): Promise<Answer> {
   const userName = url.searchParams.get('userName');
-  if (userName !== null) {
-    const asked = url.searchParams.get('dataCenter');
-    if (userName === '' || userName.length > 320 || (asked !== null && !(isDataCenter(asked) && config.zoho.served.includes(asked)))) {
-      return refusal(400, 'bad_request', `give ?userName=<email>:<zgid> and optionally ?dataCenter= one of ${config.zoho.served.join(', ')}`);
-    }
-    const name = await userObjectName(config.userObjectSecret, userName);
-    for (const dataCenter of asked ? [asked] : config.zoho.served) {
-      const id = userObjectId(env, { dataCenter, name });
-      const shard = env.ZOHO_DIRECTORY.idFromName(await shardOf(id));
-      const entry = await callObject(
-        () => env.ZOHO_DIRECTORY.get(shard),
-        (d) => d.entry(id),
-      );
-      if (entry?.connection) return { response: Response.json({ connection: connectionOf(entry) }) };
-    }
-    return refusal(404, 'not_found', 'no connection is known for that user');
-  }
   const status = url.searchParams.get('status');
-  if (status !== null && !isStatus(status)) return refusal(400, 'bad_request', `?status= is one of ${STATUSES.join(', ')}`);
-  const { entries, next } = await directoryPage(env, url, status);
-  const counts: Partial<Record<ConnectionStatus, number>> = {};
-  for (const shard of await Promise.all(shards(env).map((s) => callObject(s, (d) => d.statusCounts())))) {
-    for (const [key, n] of Object.entries(shard) as [ConnectionStatus, number][]) counts[key] = (counts[key] ?? 0) + n;
+  try {
+    if (userName !== null) {
+      const connection = await connectionOfUser(env, config, userName, (url.searchParams.get('dataCenter') ?? undefined) as DataCenter | undefined);
+      return connection ? { response: Response.json({ connection }) } : refusal(404, 'not_found', 'no connection is known for that user');
+    }
+    return { response: Response.json(await listConnections(env, { ...pageOf(url), ...(status === null ? {} : { status: status as ConnectionStatus }) })) };
+  } catch (error) {
+    if (isTokenStoreError(error, 'INVALID_INPUT')) return refusal(400, 'bad_request', error.message);
+    throw error;
   }
-  return { response: Response.json({ connections: entries.filter((e) => e.connection !== null).map(connectionOf), counts, next }) };
 }
 
 async function keyCounts(env: Env): Promise<Record<string, number>> {
@@ -155,7 +132,8 @@ async function erase({ env, config, request }: AuthContext): Promise<Answer> {
  * again with `after` set to `next` until it is null.
  */
 async function purgeIdle({ env, url }: AuthContext): Promise<Answer> {
-  const { entries, next } = await directoryPage(env, url);
+  const { after, limit } = pageOf(url);
+  const { entries, next } = await directoryPage(env, after, limit);
   let planned = 0;
   for (const entry of entries) if (await ask(objectById(env, entry.id), (s) => s.planIdlePurge())) planned++;
   return { response: Response.json({ objectsWoken: entries.length, purgesPlanned: planned, next }), event: 'purge_idle' };

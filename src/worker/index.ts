@@ -18,6 +18,7 @@ export type { Env as ZohoEnv } from './env.ts';
 export type { ZohoLibraryObject, ObjectSchema } from './library-object.ts';
 export type { CallerToken, ErasedUser, ObjectStats, SessionInfo, UserObjectEnv } from './user-object.ts';
 export type { Connection, ConnectionStatus, DirectoryEntry } from './directory.ts';
+export type { ConnectionPage, ConnectionQuery, ConnectionView } from './connections.ts';
 export type { KeyRingEnv, Outcome } from '../backends/object-base.ts';
 export type { CrmAccess } from '../zoho/crm-call.ts';
 export type { DataCenterEnv } from '../zoho/data-centers.ts';

@@ -20,6 +20,8 @@ import type { Env } from './env.ts';
 import { corsHeaders, crossSiteByMetadata, crossSiteRefused, jsonError, log, refusal, tokenRefusal, type RouteAnswer } from './http.ts';
 import { envWithBindings, resolveOptions, type ResolvedOptions, type ZohoWorkerOptions } from './options.ts';
 import { sessionWith, type ZohoSession } from './session.ts';
+import { connectionOfUser, listConnections, type ConnectionPage, type ConnectionQuery, type ConnectionView } from './connections.ts';
+import type { DataCenter } from '../zoho/data-centers.ts';
 import { proxy } from './proxy.ts';
 
 type Answer = RouteAnswer & { event?: string };
@@ -86,6 +88,14 @@ export interface ZohoHandler {
    * `ZohoSessionOptions`).
    */
   session(request: Request, env: Env, options?: { allowCrossSite?: boolean }): Promise<ZohoSession | null>;
+  /**
+   * Users' connections as the directory knows them, by object id, with counts per status: for
+   * example who must log in again, `connections(env, { status: 'needs_reauth' })`. No name or
+   * token; reads the directory only (what users' objects reported from their alarms).
+   */
+  connections(env: Env, query?: ConnectionQuery): Promise<ConnectionPage>;
+  /** One user's connection (`userName` as Zoho names them, `<email>:<zgid>`), or null when none is known. */
+  connection(env: Env, userName: string, dataCenter?: DataCenter): Promise<ConnectionView | null>;
 }
 
 /** A handler whose `route` can be given the request's URL, parsed once by whoever routed it here. */
@@ -105,6 +115,11 @@ function handlerOf(options?: ZohoWorkerOptions): HandlerAt {
   const handler: HandlerAt = {
     route: (request, env) => handler.routeAt(request, env, new URL(request.url)),
     session: (request, env, sessionOptions) => sessionWith(request, env, sessionOptions?.allowCrossSite === true ? crossSite : resolved),
+    connections: async (env, query) => listConnections(envWithBindings(env, resolved.bindings), query),
+    async connection(env, userName, dataCenter) {
+      const bound = envWithBindings(env, resolved.bindings);
+      return connectionOfUser(bound, configOf(bound), userName, dataCenter);
+    },
     async routeAt(request, env, url) {
       const { basePath } = resolved;
       if (basePath !== '' && !url.pathname.startsWith(`${basePath}/`)) return null;
@@ -158,16 +173,15 @@ function handlerOf(options?: ZohoWorkerOptions): HandlerAt {
  * ```
  */
 export function createZohoHandler(options?: ZohoWorkerOptions): ZohoHandler {
-  const { route, session } = handlerOf(options);
-  const handler = { route, session };
+  const { route, session, connections, connection } = handlerOf(options);
+  const handler = { route, session, connections, connection };
   optionsOf.set(handler, resolveOptions(options));
   return handler;
 }
 
-/** What `createZohoWorker()` makes: a Worker's `fetch`, and its session lookup for routes of your own. */
-export interface ZohoWorker {
+/** What `createZohoWorker()` makes: a Worker's `fetch`, its session lookup for routes of your own, and its users' connections. */
+export interface ZohoWorker extends Pick<ZohoHandler, 'session' | 'connections' | 'connection'> {
   fetch(request: Request, env: Env, ctx?: ExecutionContext): Promise<Response>;
-  session: ZohoHandler['session'];
 }
 
 /**
@@ -189,6 +203,8 @@ export function createZohoWorker(options?: ZohoWorkerOptions): ZohoWorker {
       return (await handler.routeAt(request, env, url)) ?? jsonError(404, 'not_found', 'no such route');
     },
     session: handler.session,
+    connections: handler.connections,
+    connection: handler.connection,
   };
   optionsOf.set(worker, resolved);
   return worker;

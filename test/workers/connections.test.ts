@@ -6,6 +6,8 @@
 import { env, runDurableObjectAlarm } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import './env.ts';
+import type { Env } from '../../src/worker/env.ts';
+import { createZohoHandler } from '../../src/worker/index.ts';
 import { admin, client } from './local-zoho.ts';
 import { call, expectNothingLeaked, loginAs, recordLogs, userNameOf, userStub } from './worker-client.ts';
 
@@ -103,6 +105,26 @@ describe('connection status', () => {
     expect((await call('/auth/refresh', { method: 'POST', cookie: user.cookie })).status).toBe(503);
     expect(await connectionOf(email)).toMatchObject({ status: 'active', tokens: 1 });
     await admin('recover', { refresh_token: user.token.refreshToken! });
+  });
+
+  it("an app's own code lists who must reconnect through its handler, with the same views as the admin route", async () => {
+    const email = 'user86@org8.example';
+    const user = await loginAs(email);
+    await admin('revoke-user', { email, client_id: client.clientId });
+    expect((await call('/auth/refresh', { method: 'POST', cookie: user.cookie })).status).toBe(401);
+    const fromAdmin = await connectionOf(email);
+    const zoho = createZohoHandler();
+    const appEnv = env as unknown as Env;
+    expect(await zoho.connection(appEnv, userNameOf(email))).toEqual(fromAdmin);
+    expect(await zoho.connection(appEnv, userNameOf('nobody@org8.example'))).toBeNull();
+    const page = await zoho.connections(appEnv, { status: 'needs_reauth', limit: 500 });
+    expect(page.connections).toContainEqual(fromAdmin);
+    expect(page.connections.every((c) => c.status === 'needs_reauth')).toBe(true);
+    expect(page.counts.needs_reauth).toBe(page.connections.length);
+    // Mistakes are INVALID_INPUT, as for every option.
+    await expect(zoho.connections(appEnv, { status: 'dead' as never })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await expect(zoho.connections(appEnv, { limit: 0 })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await expect(zoho.connection(appEnv, '')).rejects.toMatchObject({ code: 'INVALID_INPUT' });
   });
 
   it('needs the admin key; a bad status or user name is refused', async () => {
