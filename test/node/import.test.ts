@@ -33,6 +33,25 @@ async function rows(path: string): Promise<SourceRow[]> {
   for await (const row of readTokenFile(path)) all.push(row);
   return all;
 }
+/** A row's whole token as the fixtures below write it, for `userName` (and `apiDomain` when the row has one). */
+const wholeToken = (userName: string, apiDomain?: string) => ({
+  id: '1',
+  userName,
+  clientId: '1000.C',
+  clientSecret: 'sec',
+  refreshToken: 'r1',
+  accessToken: 'a1',
+  expiryTime: 1_900_000_000_000,
+  redirectUrl: 'https://app.example.com/cb',
+  ...(apiDomain ? { apiDomain } : {}),
+});
+
+/** The two rows both SDK formats' fixtures hold: ana's whole one at `apiDomain`, and one with only its id, client and refresh token. */
+const sdkRows = (where: [string, string], apiDomain: string): SourceRow[] => [
+  { where: where[0], problem: null, token: wholeToken('ana@example.com:7001', apiDomain) },
+  { where: where[1], problem: null, token: { id: '2', clientId: '1000.C', clientSecret: 'sec', refreshToken: 'r2' } },
+];
+
 async function unreadable(path: string): Promise<string> {
   const error = await rows(path).then(
     () => null,
@@ -59,24 +78,7 @@ describe('reading FileStore CSV', () => {
       'tokens.csv',
       `${HEADER}\n1,ana@example.com:7001,1000.C,sec,r1,a1,,1900000000000,https://app.example.com/cb,https://www.zohoapis.eu\n2,,1000.C,sec,r2,,,,,\n`,
     );
-    expect(await rows(path)).toEqual([
-      {
-        where: 'line 2',
-        problem: null,
-        token: {
-          id: '1',
-          userName: 'ana@example.com:7001',
-          clientId: '1000.C',
-          clientSecret: 'sec',
-          refreshToken: 'r1',
-          accessToken: 'a1',
-          expiryTime: 1_900_000_000_000,
-          redirectUrl: 'https://app.example.com/cb',
-          apiDomain: 'https://www.zohoapis.eu',
-        },
-      },
-      { where: 'line 3', problem: null, token: { id: '2', clientId: '1000.C', clientSecret: 'sec', refreshToken: 'r2' } },
-    ]);
+    expect(await rows(path)).toEqual(sdkRows(['line 2', 'line 3'], 'https://www.zohoapis.eu'));
   });
 
   it('reads quoted fields: commas, doubled quotes, line breaks, CRLF; lines count from where a row starts', async () => {
@@ -94,16 +96,7 @@ describe('reading FileStore CSV', () => {
       'legacy.csv',
       `${HEADER.split(',').slice(0, 9).join(',')}\n1,bo@example.com:7002,1000.C,sec,r1,a1,,1900000000000,https://app.example.com/cb\n`,
     );
-    expect((await rows(path))[0]!.token).toEqual({
-      id: '1',
-      userName: 'bo@example.com:7002',
-      clientId: '1000.C',
-      clientSecret: 'sec',
-      refreshToken: 'r1',
-      accessToken: 'a1',
-      expiryTime: 1_900_000_000_000,
-      redirectUrl: 'https://app.example.com/cb',
-    });
+    expect((await rows(path))[0]!.token).toEqual(wholeToken('bo@example.com:7002'));
   });
 
   it('names the line of each bad row', async () => {
@@ -134,24 +127,7 @@ describe('reading zohooauth.db (SQLite, from the Python samples)', () => {
     insert.run('1', 'ana@example.com:7001', '1000.C', 'sec', 'r1', 'a1', null, '1900000000000', 'https://app.example.com/cb', 'https://www.zohoapis.in');
     insert.run('2', null, '1000.C', 'sec', 'r2', '', null, null, null, null);
     db.close();
-    expect(await rows(path)).toEqual([
-      {
-        where: 'row 1',
-        problem: null,
-        token: {
-          id: '1',
-          userName: 'ana@example.com:7001',
-          clientId: '1000.C',
-          clientSecret: 'sec',
-          refreshToken: 'r1',
-          accessToken: 'a1',
-          expiryTime: 1_900_000_000_000,
-          redirectUrl: 'https://app.example.com/cb',
-          apiDomain: 'https://www.zohoapis.in',
-        },
-      },
-      { where: 'row 2', problem: null, token: { id: '2', clientId: '1000.C', clientSecret: 'sec', refreshToken: 'r2' } },
-    ]);
+    expect(await rows(path)).toEqual(sdkRows(['row 1', 'row 2'], 'https://www.zohoapis.in'));
 
     const other = join(dir(), 'other.db');
     new DatabaseSync(other).exec('CREATE TABLE t (x)');
