@@ -14,16 +14,15 @@ import type { AuthContext } from './auth.ts';
 import type { Env } from './env.ts';
 import { refusal, type RouteAnswer } from './http.ts';
 import { isTokenStoreError } from '../store/errors.ts';
-import { isDataCenter, type DataCenter } from '../zoho/data-centers.ts';
-import { connectionOfUser, directoryPage, listConnections } from './connections.ts';
-import { DIRECTORY_SHARDS, type ConnectionStatus, type DirectoryEntry } from './directory.ts';
-import { ask, directoryShard, userObject, userObjectName } from './objects.ts';
+import type { DataCenter } from '../zoho/data-centers.ts';
+import { connectionOfUser, countsOverShards, directoryPage, directoryShards, listConnections, placesOfUser } from './connections.ts';
+import type { ConnectionStatus, DirectoryEntry } from './directory.ts';
+import { ask, userObject } from './objects.ts';
 import { constantTimeEqual, sha256 } from './signing.ts';
 import type { ErasedUser, ObjectStats } from './user-object.ts';
 
 type Answer = RouteAnswer & { event?: string };
 
-const shards = (env: Env) => Array.from({ length: DIRECTORY_SHARDS }, (_, k) => directoryShard(env, k));
 const objectById = (env: Env, id: string) => () => env.ZOHO_USERS.get(env.ZOHO_USERS.idFromString(id));
 
 async function authorized(request: Request, expectedHash: string): Promise<boolean> {
@@ -65,17 +64,9 @@ async function connections({ env, config, url }: AuthContext): Promise<Answer> {
   }
 }
 
-async function keyCounts(env: Env): Promise<Record<string, number>> {
-  const counts: Record<string, number> = {};
-  for (const shard of await Promise.all(shards(env).map((s) => callObject(s, (d) => d.keyCounts())))) {
-    for (const [keyId, n] of Object.entries(shard)) counts[keyId] = (counts[keyId] ?? 0) + n;
-  }
-  return counts;
-}
-
 async function keys({ env }: AuthContext): Promise<Answer> {
   const current = env.TOKEN_STORE_CURRENT_KEY;
-  const objectsByKey = await keyCounts(env);
+  const objectsByKey = await countsOverShards<string>(env, (d) => d.keyCounts());
   const done = Object.keys(objectsByKey).every((keyId) => keyId === current);
   return { response: Response.json({ current, objectsByKey, done }) };
 }
@@ -85,7 +76,7 @@ async function reseal({ env }: AuthContext): Promise<Answer> {
   const current = env.TOKEN_STORE_CURRENT_KEY;
   let records = 0;
   let objectsWoken = 0;
-  for (const shard of shards(env)) {
+  for (const shard of directoryShards(env)) {
     for (const id of await callObject(shard, (d) => d.sealedUnderOldKeys(current, 25))) {
       records += await ask(objectById(env, id), (s) => s.reseal());
       objectsWoken++;
@@ -102,19 +93,13 @@ async function reseal({ env }: AuthContext): Promise<Answer> {
  */
 async function erase({ env, config, request }: AuthContext): Promise<Answer> {
   const body = (await request.json().catch(() => null)) as { userName?: unknown; dataCenter?: unknown } | null;
-  const userName = body?.userName;
-  const asked = body?.dataCenter;
-  if (
-    typeof userName !== 'string' ||
-    userName === '' ||
-    userName.length > 320 ||
-    (asked !== undefined && !(isDataCenter(asked) && config.zoho.served.includes(asked)))
-  ) {
+  const places = await placesOfUser(config, body?.userName, body?.dataCenter);
+  if (places === null) {
     return refusal(400, 'bad_request', `send {"userName": "<email>:<zgid>", "dataCenter": one of ${config.zoho.served.join(', ')} (optional)}`);
   }
-  const name = await userObjectName(config.userObjectSecret, userName);
+  const { name } = places;
   const total: ErasedUser = { found: false, revokedAtZoho: false, tokensDeleted: 0, sessionsEnded: 0 };
-  for (const dataCenter of asked ? [asked] : config.zoho.served) {
+  for (const dataCenter of places.dataCenters) {
     // Safe to retry: a second run finds nothing left to erase.
     const answer = await ask(userObject(env, { dataCenter, name }), (s) => s.erase());
     if (!answer.found && answer.sessionsEnded === 0) continue;

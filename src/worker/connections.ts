@@ -36,23 +36,48 @@ export interface ConnectionPage {
   next: string | null;
 }
 
-const shards = (env: Env) => Array.from({ length: DIRECTORY_SHARDS }, (_, k) => directoryShard(env, k));
+/** Every directory shard, to ask each. */
+export const directoryShards = (env: Env) => Array.from({ length: DIRECTORY_SHARDS }, (_, k) => directoryShard(env, k));
+
+/** Counts that each directory shard keeps (per key id, per status), summed over the shards. */
+export async function countsOverShards<K extends string>(
+  env: Env,
+  count: (shard: ReturnType<ReturnType<typeof directoryShard>>) => Promise<Partial<Record<K, number>>>,
+): Promise<Partial<Record<K, number>>> {
+  const counts: Partial<Record<K, number>> = {};
+  for (const shard of await Promise.all(directoryShards(env).map((s) => callObject(s, count)))) {
+    for (const [key, n] of Object.entries(shard) as [K, number][]) counts[key] = (counts[key] ?? 0) + n;
+  }
+  return counts;
+}
 
 /** A page of the directory, in id order after `after` (at most `limit`), only `status`'s when given. */
 export async function directoryPage(env: Env, after: string, limit: number, status: ConnectionStatus | null = null) {
-  const entries = (await Promise.all(shards(env).map((shard) => callObject(shard, (s) => s.list(after, limit, status)))))
+  const entries = (await Promise.all(directoryShards(env).map((shard) => callObject(shard, (s) => s.list(after, limit, status)))))
     .flat()
     .sort((a, b) => (a.id < b.id ? -1 : 1))
     .slice(0, limit);
   return { entries, next: entries.length === limit ? entries.at(-1)!.id : null };
 }
 
+const hasConnection = (entry: DirectoryEntry | null): entry is DirectoryEntry & { connection: Connection } => entry?.connection != null;
 const viewOf = (entry: DirectoryEntry & { connection: Connection }): ConnectionView => ({
   id: entry.id,
   ...entry.connection,
   tokens: entry.tokens,
   sessions: entry.sessions,
 });
+
+/**
+ * Where a user's object may be, for the routes that take a user by name: their object's name
+ * and `dataCenter` (when given, one this Worker serves) or every served data center. Null when
+ * the name or the data center is not acceptable; neither is echoed anywhere.
+ */
+export async function placesOfUser(config: Config, userName: unknown, dataCenter: unknown): Promise<{ name: string; dataCenters: DataCenter[] } | null> {
+  if (typeof userName !== 'string' || userName === '' || userName.length > 320) return null;
+  if (dataCenter !== undefined && !(isDataCenter(dataCenter) && config.zoho.served.includes(dataCenter))) return null;
+  return { name: await userObjectName(config.userObjectSecret, userName), dataCenters: dataCenter === undefined ? config.zoho.served : [dataCenter] };
+}
 
 /** Connections page by page (objects with no login through the Worker are left out), and the counts per status. */
 export async function listConnections(env: Env, query: ConnectionQuery = {}): Promise<ConnectionPage> {
@@ -64,11 +89,8 @@ export async function listConnections(env: Env, query: ConnectionQuery = {}): Pr
   if (!Number.isInteger(limit) || limit < 1 || limit > 500)
     throw new TokenStoreError('INVALID_INPUT', 'connections: limit must be a whole number from 1 to 500');
   const { entries, next } = await directoryPage(env, after, limit, status ?? null);
-  const counts: Partial<Record<ConnectionStatus, number>> = {};
-  for (const shard of await Promise.all(shards(env).map((s) => callObject(s, (d) => d.statusCounts())))) {
-    for (const [key, n] of Object.entries(shard) as [ConnectionStatus, number][]) counts[key] = (counts[key] ?? 0) + n;
-  }
-  const connections = entries.filter((e): e is DirectoryEntry & { connection: Connection } => e.connection !== null).map(viewOf);
+  const counts = await countsOverShards<ConnectionStatus>(env, (d) => d.statusCounts());
+  const connections = entries.filter(hasConnection).map(viewOf);
   return { connections, counts, next };
 }
 
@@ -77,21 +99,21 @@ export async function listConnections(env: Env, query: ConnectionQuery = {}): Pr
  * `dataCenter`'s place, or in every served data center's; null when none is known.
  */
 export async function connectionOfUser(env: Env, config: Config, userName: string, dataCenter?: DataCenter): Promise<ConnectionView | null> {
-  if (typeof userName !== 'string' || userName === '' || userName.length > 320) {
-    throw new TokenStoreError('INVALID_INPUT', 'connection: userName must be the user name Zoho gives, <email>:<zgid>');
+  const places = await placesOfUser(config, userName, dataCenter);
+  if (places === null) {
+    throw new TokenStoreError(
+      'INVALID_INPUT',
+      `connection: give the user name Zoho gives (<email>:<zgid>) and optionally one of ${config.zoho.served.join(', ')}`,
+    );
   }
-  if (dataCenter !== undefined && !(isDataCenter(dataCenter) && config.zoho.served.includes(dataCenter))) {
-    throw new TokenStoreError('INVALID_INPUT', `connection: dataCenter must be one of ${config.zoho.served.join(', ')}`);
-  }
-  const name = await userObjectName(config.userObjectSecret, userName);
-  for (const placed of dataCenter ? [dataCenter] : config.zoho.served) {
-    const id = userObjectId(env, { dataCenter: placed, name });
+  for (const placed of places.dataCenters) {
+    const id = userObjectId(env, { dataCenter: placed, name: places.name });
     const shard = env.ZOHO_DIRECTORY.idFromName(await shardOf(id));
     const entry = await callObject(
       () => env.ZOHO_DIRECTORY.get(shard),
       (d) => d.entry(id),
     );
-    if (entry?.connection) return viewOf({ ...entry, connection: entry.connection });
+    if (hasConnection(entry)) return viewOf(entry);
   }
   return null;
 }

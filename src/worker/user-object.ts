@@ -23,6 +23,7 @@ import type { ZohoTokens } from '../zoho/oauth.ts';
 import { audit } from './http.ts';
 import { randomId, sha256 } from './signing.ts';
 import { HOUSEKEEPING, ZohoLibraryObject, type ObjectSchema } from './library-object.ts';
+import type { ConnectionStatus } from './directory.ts';
 
 const SCHEMA: ObjectSchema = {
   part: 'user',
@@ -46,6 +47,11 @@ export const FORCED_REFRESH_INTERVAL_MS = 2 * 60_000;
 export { REFRESH_AHEAD_MS, type UserObjectEnv } from './user-upkeep.ts';
 /** Session ids whose hash an object keeps while awake: a user has a few sessions; ids that are not theirs do not pile up. */
 const SESSION_HASHES_KEPT = 64;
+
+/** The token events that end a connection, and the status (and reason) each leaves. */
+const ENDED_BY = { revoke: ['revoked', null], erase: ['erased', null], purge: ['purged', 'idle'] } as const satisfies Partial<
+  Record<TokenEvent['type'], readonly [ConnectionStatus, string | null]>
+>;
 
 /** What erasing a user's object did: the token manager's erase (over every token), and the sessions it ended. */
 export type ErasedUser = Pick<EraseResult, 'found' | 'revokedAtZoho'> & { tokensDeleted: number; sessionsEnded: number };
@@ -148,18 +154,11 @@ export class ZohoUserObject extends ZohoLibraryObject<UserObjectEnv> {
    * schedule, which compares what was reported).
    */
   #noteConnection(event: TokenEvent): void {
-    const change =
-      event.type === 'refresh_failed' && event.code === 'REAUTH_REQUIRED'
-        ? (['needs_reauth', event.zohoError ?? event.code] as const)
-        : event.type === 'revoke'
-          ? (['revoked', null] as const)
-          : event.type === 'erase'
-            ? (['erased', null] as const)
-            : event.type === 'purge'
-              ? (['purged', 'idle'] as const)
-              : null;
-    if (change === null) return;
-    this.#upkeep.setConnection(change[0], change[1]);
+    const ended = Object.hasOwn(ENDED_BY, event.type) ? ENDED_BY[event.type as keyof typeof ENDED_BY] : null;
+    const dead = event.type === 'refresh_failed' && event.code === 'REAUTH_REQUIRED';
+    if (!ended && !dead) return;
+    const [status, reason] = ended ?? ['needs_reauth', event.zohoError ?? event.code ?? null];
+    this.#upkeep.setConnection(status, reason);
     void this.#upkeep.schedule().catch(() => {});
   }
 

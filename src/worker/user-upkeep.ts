@@ -71,8 +71,9 @@ export class UserUpkeep {
   }
 
   /**
-   * Records a change of the connection's status (the same status again is no change), and
-   * wakes the alarm to tell the directory. An erase keeps only the status and its time.
+   * Records a change of the connection's status (the same status and reason again is no
+   * change); the caller's next `schedule()` sees it unreported and wakes the alarm to tell the
+   * directory. An erase keeps only the status and its time.
    */
   setConnection(status: ConnectionStatus, reason: string | null = null, dataCenter?: string | null): void {
     const before = this.connection();
@@ -191,8 +192,7 @@ export class UserUpkeep {
   }
 
   /** The directory hears of an object once it holds something, and again when its key ids or its connection's status change. */
-  #reportKey(keyIds: string[]): string {
-    const connection = this.connection();
+  #reportKey(keyIds: string[], connection: Connection | null): string {
     return connection === null ? keyIds.join(',') : `${keyIds.join(',')}|${connection.status}@${connection.since}`;
   }
 
@@ -213,7 +213,11 @@ export class UserUpkeep {
     const earliest = times.filter((t): t is number => t !== null).sort((a, b) => a - b)[0] ?? null;
     // A session may be past its expiry and not yet swept: its sweep is due now, not in the past.
     const due =
-      reported !== this.#reportKey(this.#keyIds(this.#parts.tokens.records())) ? Date.now() : earliest === null ? null : Math.max(earliest, Date.now());
+      reported !== this.#reportKey(this.#keyIds(this.#parts.tokens.records()), this.connection())
+        ? Date.now()
+        : earliest === null
+          ? null
+          : Math.max(earliest, Date.now());
     if (due === null) return;
     const set = fromAlarm ? null : await this.#parts.ctx.storage.getAlarm();
     if (set === null || set > due) await this.#parts.ctx.storage.setAlarm(due);
@@ -245,14 +249,15 @@ export class UserUpkeep {
       await this.planPurge();
     }
     const state = this.state();
-    const report = this.#reportKey(state.keyIds);
+    const connection = this.connection();
+    const report = this.#reportKey(state.keyIds, connection);
     if (report !== (this.meta('reported') ?? '')) {
       const { keyIds, tokens: count, sessions } = state;
       const id = ctx.id.toString();
       const directory = env[this.#parts.directoryBinding] as DurableObjectNamespace<ZohoDirectory>;
       const shard = directory.get(directory.idFromName(await shardOf(id)));
       // A failure throws: the runtime retries the alarm with backoff.
-      await shard.report({ id, keyIds, tokens: count, sessions, connection: this.connection() } satisfies DirectoryEntry);
+      await shard.report({ id, keyIds, tokens: count, sessions, connection } satisfies DirectoryEntry);
       this.setMeta('reported', report);
     }
     await this.schedule(true);
