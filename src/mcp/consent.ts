@@ -9,7 +9,7 @@
 import type { AuthRequest } from '@cloudflare/workers-oauth-provider';
 import { fromBase64Url, fromUtf8, toBase64Url, utf8 } from '../store/encoding.ts';
 import type { Config } from '../worker/config.ts';
-import { boundedBody, readCookie, setCookie } from '../worker/http.ts';
+import { boundedBody, escapeHtml, readCookie, setCookie } from '../worker/http.ts';
 import { constantTimeEqual, randomId, sign, verify } from '../worker/signing.ts';
 
 /** The browser's binding to its MCP authorizations under way; host-only, HttpOnly, never sent cross-site on a POST. */
@@ -73,8 +73,6 @@ export async function openTicket(config: Config, request: Request, signed: strin
   return ticket;
 }
 
-const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
 /** Where the client's tokens go, as a person can judge it: the redirect URI's origin (its scheme for a private-use URI). */
 function destination(redirectUri: string): string {
   const url = new URL(redirectUri);
@@ -97,15 +95,15 @@ export function consentPage(options: {
   setCookie: string;
 }): Response {
   const { clientName, redirectUri, scope, ticket, action } = options;
-  const access = scope.map((s) => `<li>${escape(MCP_SCOPES[s])}</li>`).join('');
+  const access = scope.map((s) => `<li>${escapeHtml(MCP_SCOPES[s])}</li>`).join('');
   const body = `<!doctype html><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>Allow access to Zoho CRM?</title>
 <style>body{font:16px system-ui;max-width:36rem;margin:4rem auto;padding:0 1rem}button{font-size:1rem;padding:.5rem 1.5rem;margin-right:.5rem}code{overflow-wrap:anywhere}</style>
 <h1>Allow access to your Zoho CRM?</h1>
-<p>An application that calls itself <strong id="client-name">${escape(clientName)}</strong> asks to use your Zoho CRM as you, and to be sent its access at <code id="redirect-origin">${escape(destination(redirectUri))}</code>.</p>
+<p>An application that calls itself <strong id="client-name">${escapeHtml(clientName)}</strong> asks to use your Zoho CRM as you, and to be sent its access at <code id="redirect-origin">${escapeHtml(destination(redirectUri))}</code>.</p>
 <p>It asks to:</p><ul id="access">${access}</ul>
 <p>Allow only if you started this from that application just now. You can end its access later.</p>
-<form method="post" action="${escape(action)}"><input type="hidden" name="ticket" value="${escape(ticket)}">
+<form method="post" action="${escapeHtml(action)}"><input type="hidden" name="ticket" value="${escapeHtml(ticket)}">
 <button name="decision" value="allow">Allow, then log in with Zoho</button><button name="decision" value="deny">Deny</button></form>`;
   return new Response(body, {
     status: 200,

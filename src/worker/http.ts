@@ -29,11 +29,13 @@ export const refusal = (status: number, error: string, message: string, headers?
   code: error,
 });
 
+/** Text made safe inside HTML, in an element or a quoted attribute. */
+export const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
 export function htmlPage(status: number, title: string, message: string, headers?: HeadersInit): Response {
-  const escape = (t: string) => t.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-  const body = `<!doctype html><meta charset="utf-8"><title>${escape(title)}</title>
+  const body = `<!doctype html><meta charset="utf-8"><title>${escapeHtml(title)}</title>
 <style>body{font:16px system-ui;max-width:36rem;margin:4rem auto}</style>
-<h1>${escape(title)}</h1><p>${escape(message)}</p><p><a href="/">Back</a></p>`;
+<h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p><p><a href="/">Back</a></p>`;
   const response = new Response(body, { status, headers });
   response.headers.set('content-type', 'text/html;charset=utf-8');
   response.headers.set('cache-control', 'no-store');
