@@ -59,6 +59,8 @@ export interface DeviceChannel {
   secretFor(server: string): string | null;
   call(url: string, init: RequestInit, doing: string): Promise<{ status: number; body: unknown }>;
   tokensFrom(answer: Record<string, unknown>, doing: string): ZohoTokens;
+  /** The typed error for an answer's `error`, as the client maps every token endpoint's. */
+  errorFrom(answer: Record<string, unknown>, doing: string): TokenStoreError;
   now(): number;
   /** Waits `ms`, or rejects when `signal` aborts. */
   wait(ms: number, signal: AbortSignal | undefined): Promise<void>;
@@ -71,6 +73,7 @@ const DEFAULT_INTERVAL_MS = 30_000;
 
 const invalid = (message: string) => new TokenStoreError('INVALID_INPUT', `zohoOAuth device login: ${message}`);
 const cancelled = () => new TokenStoreError('CANCELLED', 'the device login was cancelled');
+const expired = () => new TokenStoreError('ZOHO_DEVICE_CODE_EXPIRED', 'the device login expired before the person decided');
 
 /**
  * Zoho's older pages give `interval` and `expires_in` in milliseconds, the current ones in
@@ -109,10 +112,7 @@ export async function startDeviceLogin(channel: DeviceChannel, options: DeviceLo
       throw options.signal?.aborted ? cancelled() : error;
     });
   const answer = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
-  if (typeof answer.error === 'string') {
-    const code = answer.error === 'invalid_client' ? 'ZOHO_INVALID_CLIENT' : answer.error === 'Access Denied' ? 'ZOHO_RATE_LIMITED' : 'ZOHO_BAD_RESPONSE';
-    throw new TokenStoreError(code, `Zoho answered "${answer.error.slice(0, 60)}" while ${doing}`);
-  }
+  if (typeof answer.error === 'string') throw channel.errorFrom(answer, doing);
   const { user_code: userCode, device_code: deviceCode, verification_url: verificationUrl } = answer;
   if (typeof userCode !== 'string' || typeof deviceCode !== 'string' || typeof verificationUrl !== 'string') {
     throw new TokenStoreError('ZOHO_BAD_RESPONSE', `Zoho's answer lacks user_code, device_code or verification_url while ${doing}`);
@@ -153,7 +153,7 @@ export async function startDeviceLogin(channel: DeviceChannel, options: DeviceLo
       case 'access_denied':
         throw new TokenStoreError('ZOHO_ACCESS_DENIED', 'the person refused the device login at Zoho');
       case 'expired':
-        throw new TokenStoreError('ZOHO_DEVICE_CODE_EXPIRED', 'the device login expired before the person decided');
+        throw expired();
       default:
         throw new TokenStoreError('ZOHO_BAD_RESPONSE', `Zoho answered "${String(reply.error).slice(0, 60)}" while polling for a device login`);
     }
@@ -170,7 +170,7 @@ export async function startDeviceLogin(channel: DeviceChannel, options: DeviceLo
     async tokens({ signal, onPoll } = {}) {
       const aborted = signal ?? options.signal;
       for (;;) {
-        if (channel.now() >= expiresAt) throw new TokenStoreError('ZOHO_DEVICE_CODE_EXPIRED', 'the device login expired before the person decided');
+        if (channel.now() >= expiresAt) throw expired();
         await channel.wait(intervalMs, aborted).catch((error: unknown) => {
           throw aborted?.aborted ? cancelled() : error;
         });

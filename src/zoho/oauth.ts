@@ -443,6 +443,7 @@ export function zohoOAuth(options: ZohoOAuthOptions): ZohoOAuth {
           secretFor: (server) => secretAt(dataCenterOfServer(server)),
           call,
           tokensFrom: (answer, doing) => tokensFrom(answer, doing, false),
+          errorFrom: (answer, doing) => tokenError(answer, doing, false),
           now,
           wait: options.wait ?? waitUnlessAborted,
         },
