@@ -198,7 +198,7 @@ wrangler.stdout.on('data', (chunk: Buffer) => {
         `                 PKCE of server-based clients: ${PKCE === 'check' ? 'checked' : 'ignored (LOCAL_ZOHO_PKCE=ignore-server)'}`,
         `                 test controls (/__admin/): Authorization: Bearer ${process.env.LOCAL_ZOHO_ADMIN_TOKEN ? '$LOCAL_ZOHO_ADMIN_TOKEN' : ADMIN_TOKEN}`,
         `    state:       ${STATE_DIR}/  (a restart keeps you logged in)`,
-        `    admin key:   .admin-key  (Authorization: Bearer <key> for /admin/*: objects, keys, reseal, erase)`,
+        `    admin key:   .admin-key  (Authorization: Bearer <key> for /admin/*: objects, connections, keys, reseal, erase, purge-idle)`,
         '  Stop with Ctrl+C.',
         '',
       ].join('\n'),
