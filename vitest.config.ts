@@ -5,6 +5,7 @@ import { resolve as resolvePathFrom } from 'node:path';
 import { defineConfig } from 'vitest/config';
 import { findChromium } from './scripts/chromium.ts';
 import { LocalZoho } from 'edge-token-store/testing';
+import { WebhookReceiver, webhookSecret } from './test/shared/webhook-receiver.ts';
 
 // The system's Chromium (scripts/chromium.ts; npm test installs Debian's when there is none);
 // never a downloaded browser. The flags keep it off the (closed) network.
@@ -26,6 +27,9 @@ const ZOHO_ORIGINS = { us: 'http://zoho.local', eu: 'http://eu.zoho.local' };
 // client: Zoho's per-client and per-user 10-minute limits are raised here and tested at their
 // defaults in test/node/local-zoho-accounts.test.ts.
 const localZoho = new LocalZoho({ clients: [workersClient], grantsPerWindow: 1000, refreshTokensPerWindow: 1000, dataCenters: ZOHO_ORIGINS });
+// The app's endpoint for connection events (test/shared/webhook-receiver.ts), at https://hooks.test/.
+const CONNECTION_WEBHOOK_SECRET = webhookSecret();
+const hooks = new WebhookReceiver(CONNECTION_WEBHOOK_SECRET);
 /** Server API keys the Worker tests use; the Worker only knows their hashes. */
 const TEST_API_KEY = randomBytes(24).toString('base64url');
 const TEST_ADMIN_KEY = randomBytes(24).toString('base64url');
@@ -67,6 +71,9 @@ const workerBindings = {
   MCP_RESOURCE_URL: 'https://worker.test/mcp',
   // Idle tokens are purged after 90 days (tests move a token's expiry back to see it).
   IDLE_PURGE_DAYS: '90',
+  // Connection events, signed per Standard Webhooks, to the receiver above.
+  CONNECTION_WEBHOOK_URL: 'https://hooks.test/events',
+  CONNECTION_WEBHOOK_SECRET,
   TEST_API_KEY,
   TEST_ADMIN_KEY,
 };
@@ -76,7 +83,11 @@ function workersProject(
   name: string,
   configPath: string,
   include: string[],
-  extra: { main?: string; durableObjects?: Record<string, { className: string; useSQLite: boolean }> } = {},
+  extra: {
+    main?: string;
+    durableObjects?: Record<string, { className: string; useSQLite: boolean }>;
+    queues?: { producers: Record<string, string>; consumers: Record<string, { maxBatchSize: number; maxBatchTimeout: number }> };
+  } = {},
 ) {
   return {
     plugins: [
@@ -85,8 +96,9 @@ function workersProject(
         ...(extra.main ? { main: extra.main } : {}),
         miniflare: {
           bindings: workerBindings,
-          outboundService: (request: Request) => localZoho.fetch(request),
+          outboundService: (request: Request) => (new URL(request.url).host === 'hooks.test' ? hooks.fetch(request) : localZoho.fetch(request)),
           ...(extra.durableObjects ? { durableObjects: extra.durableObjects } : {}),
+          ...(extra.queues ? { queueProducers: extra.queues.producers, queueConsumers: extra.queues.consumers } : {}),
         },
       }),
     ],
@@ -145,6 +157,8 @@ export default defineConfig({
           TOKEN_STORE_OBJECTS: { className: 'LibraryStoreObject', useSQLite: true },
           HOOKED_USERS: { className: 'HookedUserObject', useSQLite: true },
         },
+        // Connection events also go to a queue; test/workers/main.ts consumes it into the receiver's log.
+        queues: { producers: { CONNECTION_EVENTS: 'connection-events' }, consumers: { 'connection-events': { maxBatchSize: 10, maxBatchTimeout: 1 } } },
       }),
       // Users' own Workers: the routes mounted under /zoho in a Hono app, and without a framework.
       workersProject('fixture-hono', './test/fixtures/hono/wrangler.toml', ['test/fixtures/hono/*.test.ts']),

@@ -35,15 +35,16 @@ function extensionId(): string {
   return [...hex].map((c) => String.fromCharCode(97 + parseInt(c, 16))).join('');
 }
 
-/** Writes .dev.vars, readable by this user only; values single-quoted (see below). */
-function writeDevVars(vars: Record<string, string>): void {
+/** Writes secrets for wrangler (.dev.vars, or the file this run passes), readable by this user only; values single-quoted (see below). */
+function writeDevVars(vars: Record<string, string>, path = '.dev.vars'): void {
   writeFileSync(
-    '.dev.vars',
+    path,
     Object.entries(vars)
       .map(([k, v]) => `${k}='${v}'`)
       .join('\n') + '\n',
     { mode: 0o600 },
   );
+  chmodSync(path, 0o600);
 }
 
 /**
@@ -98,6 +99,13 @@ function adminKey(vars: Record<string, string>): string {
 const vars = devVars();
 adminKey(vars);
 mkdirSync(STATE_DIR, { recursive: true });
+// Connection events (docs/worker.md) go to a webhook when this shell sets CONNECTION_WEBHOOK_URL
+// and CONNECTION_WEBHOOK_SECRET: this run's secrets file is .dev.vars plus those, made afresh
+// each start, so unsetting them turns events off again.
+const EVENT_SETTINGS = ['CONNECTION_WEBHOOK_URL', 'CONNECTION_WEBHOOK_SECRET'] as const;
+const events = Object.fromEntries(EVENT_SETTINGS.filter((name) => process.env[name]).map((name) => [name, process.env[name]!]));
+const WORKER_SECRETS = `${STATE_DIR}/worker.env`;
+writeDevVars({ ...vars, ...events }, WORKER_SECRETS);
 // LOCAL_ZOHO_PKCE=ignore-server plays a Zoho that does not check server-based clients' PKCE
 // verifiers (its docs leave that open): logins must still refuse an injected code.
 const PKCE = process.env.LOCAL_ZOHO_PKCE || 'check';
@@ -175,6 +183,7 @@ const wrangler = spawn(
     ...['--var', `DEMO_BROWSER_CLIENT:${JSON.stringify({ accountsUrl: ZOHO_URL, clientId: BROWSER_CLIENT_ID })}`],
     // The MCP server at /mcp (docs/mcp.md), its OAuth served by this Worker on loopback.
     ...['--var', `MCP_RESOURCE_URL:http://127.0.0.1:${WORKER_PORT}/mcp`],
+    ...['--env-file', WORKER_SECRETS],
     '--show-interactive-dev-session=false',
   ],
   {
@@ -199,6 +208,7 @@ wrangler.stdout.on('data', (chunk: Buffer) => {
         `                 test controls (/__admin/): Authorization: Bearer ${process.env.LOCAL_ZOHO_ADMIN_TOKEN ? '$LOCAL_ZOHO_ADMIN_TOKEN' : ADMIN_TOKEN}`,
         `    state:       ${STATE_DIR}/  (a restart keeps you logged in)`,
         `    admin key:   .admin-key  (Authorization: Bearer <key> for /admin/*: objects, connections, keys, reseal, erase, purge-idle)`,
+        `    events:      ${events.CONNECTION_WEBHOOK_URL ? `signed webhooks to ${events.CONNECTION_WEBHOOK_URL}` : 'off (set CONNECTION_WEBHOOK_URL and CONNECTION_WEBHOOK_SECRET)'}`,
         '  Stop with Ctrl+C.',
         '',
       ].join('\n'),

@@ -86,6 +86,15 @@ export class ObjectTokens {
     return this.#store;
   }
 
+  /** Seals a value the object keeps beside its records (such as an event naming the user), bound to this object and `what`. */
+  seal(plaintext: string, what: string): Promise<string> {
+    return this.#keyRing().seal(plaintext, [this.#name, what]);
+  }
+
+  open(sealed: string, what: string): Promise<string> {
+    return this.#keyRing().open(sealed, [this.#name, what]);
+  }
+
   /** Each record's id, key id and whether the cipher calls it current; none when the object never held one. */
   records(): RecordState[] {
     const { sql } = this.#storage;

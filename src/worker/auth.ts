@@ -193,6 +193,16 @@ function landingOf(context: AuthContext, landing: string): string {
   return carried ?? context.options.appUrl ?? context.config.appUrl;
 }
 
+/**
+ * Where a user whose connection died logs in again (the events' `reconnectUrl`): this Worker's
+ * login route, landing at the app's page; China's users start at their own sign-in.
+ */
+function reconnectUrlOf({ url, options, config }: AuthContext, dataCenter: string): string {
+  const query = new URLSearchParams({ return_to: options.appUrl ?? config.appUrl });
+  if (dataCenter === 'cn') query.set('dc', 'cn');
+  return `${url.origin}${options.basePath}/auth/login?${query}`;
+}
+
 /** The callback past its state check: the accounts server, the code, the exchange, the session. */
 async function checkedCallback(context: AuthContext, login: PendingLogin): Promise<{ response: Response; event: string }> {
   const { env, config, options, request, url } = context;
@@ -261,7 +271,10 @@ async function checkedCallback(context: AuthContext, login: PendingLogin): Promi
       expiryTime: answer.expiryTime,
     };
     // Safe to retry: the save finds the user's record by name, and an extra session just expires.
-    session = await ask(userObject(env, ref), (s) => s.login(tokens, userName, oauth.redirectUrl ?? null, config.sessionTtlSeconds, dataCenter));
+    const reconnectUrl = reconnectUrlOf(context, dataCenter);
+    session = await ask(userObject(env, ref), (s) =>
+      s.login({ tokens, userName, user: ref.name, redirectUrl: oauth.redirectUrl ?? null, ttlSeconds: config.sessionTtlSeconds, dataCenter, reconnectUrl }),
+    );
   } catch (error) {
     const code = isTokenStoreError(error) ? error.code : 'UNKNOWN';
     // Every failure revokes what it was given: a refresh token stored nowhere would still count

@@ -8,7 +8,7 @@ import { callObject } from '../backends/object-call.ts';
 import { TokenStoreError } from '../store/errors.ts';
 import { isDataCenter, type DataCenter } from '../zoho/data-centers.ts';
 import type { Config } from './config.ts';
-import { DIRECTORY_SHARDS, shardOf, type Connection, type ConnectionStatus, type DirectoryEntry } from './directory.ts';
+import { DIRECTORY_SHARDS, shardOf, type Connection, type ConnectionStatus, type DirectoryEntry, type LastError } from './directory.ts';
 import type { Env } from './env.ts';
 import { directoryShard, userObjectId, userObjectName } from './objects.ts';
 
@@ -20,6 +20,8 @@ export interface ConnectionView extends Connection {
   id: string;
   tokens: number;
   sessions: number;
+  /** Transient trouble last met (no change of status), or null. */
+  lastError: LastError | null;
 }
 
 /** Which connections to list: one status, from after an id, at most `limit` (1 to 500, default 100). */
@@ -66,6 +68,7 @@ const viewOf = (entry: DirectoryEntry & { connection: Connection }): ConnectionV
   ...entry.connection,
   tokens: entry.tokens,
   sessions: entry.sessions,
+  lastError: entry.lastError ?? null,
 });
 
 /**

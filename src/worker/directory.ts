@@ -33,6 +33,13 @@ export interface Connection {
   dataCenter: string | null;
 }
 
+/** Transient trouble the connection last met (Zoho busy or down, its rate limit): no change of status. */
+export interface LastError {
+  /** The library's error code, such as `ZOHO_RATE_LIMITED` or `ZOHO_UNAVAILABLE`. */
+  code: string;
+  at: number;
+}
+
 export interface DirectoryEntry {
   /** The user object's id (hex), as `idFromString` takes it. */
   id: string;
@@ -41,6 +48,7 @@ export interface DirectoryEntry {
   sessions: number;
   /** The user's connection (null before any login through the Worker). */
   connection: Connection | null;
+  lastError: LastError | null;
 }
 
 const SCHEMA: ObjectSchema = {
@@ -55,6 +63,8 @@ const SCHEMA: ObjectSchema = {
       `ALTER TABLE ets_objects ADD COLUMN data_center TEXT`,
       `CREATE INDEX ets_objects_status ON ets_objects (status, id)`,
     ],
+    // Version 3: the last transient error (its code and time).
+    [`ALTER TABLE ets_objects ADD COLUMN last_error TEXT`, `ALTER TABLE ets_objects ADD COLUMN last_error_at INTEGER`],
   ],
 };
 
@@ -67,14 +77,17 @@ type Row = {
   status_since: number | null;
   reason: string | null;
   data_center: string | null;
+  last_error: string | null;
+  last_error_at: number | null;
 };
-const COLUMNS = 'id, key_ids, tokens, sessions, status, status_since, reason, data_center';
+const COLUMNS = 'id, key_ids, tokens, sessions, status, status_since, reason, data_center, last_error, last_error_at';
 const toEntry = (row: Row): DirectoryEntry => ({
   id: row.id,
   keyIds: row.key_ids ? row.key_ids.split(',') : [],
   tokens: row.tokens,
   sessions: row.sessions,
   connection: row.status === null ? null : { status: row.status, since: row.status_since!, reason: row.reason, dataCenter: row.data_center },
+  lastError: row.last_error === null ? null : { code: row.last_error, at: row.last_error_at! },
 });
 
 /**
@@ -98,13 +111,13 @@ export class ZohoDirectory extends ZohoLibraryObject<Cloudflare.Env> {
    * never had a connection leaves the directory; a dead connection stays, as its tombstone.
    */
   report(entry: DirectoryEntry): void {
-    const { connection } = entry;
+    const { connection, lastError } = entry;
     if (entry.tokens === 0 && entry.sessions === 0 && connection === null) {
       this.sql().exec('DELETE FROM ets_objects WHERE id = ?', entry.id);
       return;
     }
     this.sql().exec(
-      `INSERT OR REPLACE INTO ets_objects (${COLUMNS}, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO ets_objects (${COLUMNS}, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       entry.id,
       entry.keyIds.join(','),
       entry.tokens,
@@ -113,6 +126,8 @@ export class ZohoDirectory extends ZohoLibraryObject<Cloudflare.Env> {
       connection?.since ?? null,
       connection?.reason ?? null,
       connection?.dataCenter ?? null,
+      lastError?.code ?? null,
+      lastError?.at ?? null,
       Date.now(),
     );
   }

@@ -140,9 +140,13 @@ export function log(fields: LogFields): void {
 
 /** An audit event: what happened to whose token. `user` is the keyed hash that names their object. */
 export interface AuditFields {
-  audit: TokenEvent['type'];
+  /** A token's event, or a connection event the outbox gave up delivering. */
+  audit: TokenEvent['type'] | 'event_given_up';
   user: string | null;
   code?: string;
+  /** For event_given_up: the event's id (its `webhook-id`), and how many attempts it had. */
+  event?: string;
+  attempts?: number;
   retryAfterMs?: number;
   revokedAtZoho?: boolean;
 }

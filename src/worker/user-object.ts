@@ -24,6 +24,7 @@ import { audit } from './http.ts';
 import { randomId, sha256 } from './signing.ts';
 import { HOUSEKEEPING, ZohoLibraryObject, type ObjectSchema } from './library-object.ts';
 import type { ConnectionStatus } from './directory.ts';
+import { OUTBOX_MIGRATION } from './event-outbox.ts';
 
 const SCHEMA: ObjectSchema = {
   part: 'user',
@@ -35,6 +36,8 @@ const SCHEMA: ObjectSchema = {
       // The object's own notes: what it last told the directory, refresh and purge points, activity.
       `CREATE TABLE ets_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
     ],
+    // Version 2: connection events waiting for delivery (event-outbox.ts).
+    OUTBOX_MIGRATION,
   ],
 };
 
@@ -76,6 +79,19 @@ const callerToken = (token: OAuthToken): CallerToken => ({
   expiryTime: token.expiryTime,
   org: /:(\w+)$/.exec(token.userName ?? '')?.[1] ?? null,
 });
+
+/** A login the Worker hands its user's object: the tokens Zoho gave, who, and for the user's events, their keyed name and where they log in again. */
+export interface UserLogin {
+  tokens: ZohoTokens;
+  userName: string;
+  /** The keyed hash that names this object (`ZohoCaller.user`). */
+  user: string;
+  redirectUrl: string | null;
+  ttlSeconds: number;
+  dataCenter: string;
+  /** The Worker's login route, landing at the app's page. */
+  reconnectUrl: string | null;
+}
 
 /** What a logged-in page may see of its own login: who, where, until when; no token. */
 export interface SessionInfo {
@@ -149,17 +165,23 @@ export class ZohoUserObject extends ZohoLibraryObject<UserObjectEnv> {
 
   /**
    * What an event does to the connection's status. A refresh refused for good makes it
-   * `needs_reauth` (with Zoho's reason); Zoho busy or down changes nothing. The directory hears
-   * of it from the alarm, which this wakes (an alarm that cannot be set now is set by the next
-   * schedule, which compares what was reported).
+   * `needs_reauth` (with Zoho's reason); Zoho busy or down changes nothing but the last error.
+   * The directory hears of it, and the app gets its event, from the alarm, which this wakes (an
+   * alarm that cannot be set now is set by the next schedule, which compares what was reported).
    */
   #noteConnection(event: TokenEvent): void {
     const ended = Object.hasOwn(ENDED_BY, event.type) ? ENDED_BY[event.type as keyof typeof ENDED_BY] : null;
     const dead = event.type === 'refresh_failed' && event.code === 'REAUTH_REQUIRED';
-    if (!ended && !dead) return;
-    const [status, reason] = ended ?? ['needs_reauth', event.zohoError ?? event.code ?? null];
-    this.#upkeep.setConnection(status, reason);
-    void this.#upkeep.schedule().catch(() => {});
+    if (ended || dead) {
+      const [status, reason] = ended ?? ['needs_reauth', event.zohoError ?? event.code ?? null];
+      void this.#upkeep
+        .setConnection(status, reason, { userName: event.userName })
+        .then(() => this.#upkeep.schedule())
+        .catch(() => {});
+    } else if (event.type === 'refresh_failed' || event.type === 'backoff') {
+      this.#upkeep.noteTrouble(event.code ?? 'UNKNOWN');
+      void this.#upkeep.schedule().catch(() => {});
+    }
   }
 
   /** A session id's SHA-256 (what the sessions table holds), computed once per id while this object is awake. */
@@ -192,16 +214,12 @@ export class ZohoUserObject extends ZohoLibraryObject<UserObjectEnv> {
    * Stores the tokens of a login (exchanged by the Worker) and starts a session on them. No
    * client secret in the record: this object refreshes with the one in its environment.
    */
-  login(
-    tokens: ZohoTokens,
-    userName: string,
-    redirectUrl: string | null,
-    ttlSeconds: number,
-    dataCenter: string,
-  ): Promise<Outcome<{ tokenId: string; sessionId: string; expiresAt: number }>> {
+  login(login: UserLogin): Promise<Outcome<{ tokenId: string; sessionId: string; expiresAt: number }>> {
     return this.#rpc(async () => {
+      const { tokens, userName, redirectUrl, ttlSeconds, dataCenter } = login;
       const saved = await this.#manager().saveGrant(tokens, { userName, redirectUrl: redirectUrl ?? undefined, storeClientSecret: false });
-      this.#upkeep.setConnection('active', null, dataCenter);
+      this.#upkeep.noteLogin(login.user, login.reconnectUrl);
+      await this.#upkeep.setConnection('active', null, { dataCenter, userName });
       this.#upkeep.learnLifetime(saved.expiryTime);
       await this.#upkeep.planPurge();
       return { tokenId: saved.id, ...(await this.#startSession(saved.id, ttlSeconds)) };
@@ -300,7 +318,7 @@ export class ZohoUserObject extends ZohoLibraryObject<UserObjectEnv> {
       this.#sql().exec('DELETE FROM ets_sessions');
       this.#upkeep.setMeta('purge_at', null);
       // A dead connection's tombstone too: only the status and its time stay.
-      this.#upkeep.setConnection('erased');
+      await this.#upkeep.setConnection('erased', null, { userName: tokens[0]?.userName ?? null });
       await this.#upkeep.schedule();
       return { found: tokens.length > 0, revokedAtZoho, tokensDeleted: tokens.length, sessionsEnded };
     });

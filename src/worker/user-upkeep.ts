@@ -9,7 +9,10 @@ import { isTokenStoreError } from '../store/errors.ts';
 import type { OAuthToken } from '../store/types.ts';
 import type { ObjectZohoEnv } from '../zoho/object-manager.ts';
 import type { TokenManager } from '../zoho/token-manager.ts';
-import { shardOf, type Connection, type ConnectionStatus, type DirectoryEntry, type ZohoDirectory } from './directory.ts';
+import { eventTypeOf, userNameParts, type ConnectionEvent, type ConnectionEventType } from './connection-events.ts';
+import { shardOf, type Connection, type ConnectionStatus, type DirectoryEntry, type LastError, type ZohoDirectory } from './directory.ts';
+import { EventOutbox, type ConnectionEventsEnv } from './event-outbox.ts';
+import { randomId } from './signing.ts';
 
 const DAY_MS = 86_400_000;
 /** How long before expiry the alarm refreshes an active user's token. */
@@ -18,9 +21,11 @@ export const REFRESH_AHEAD_MS = 5 * 60_000;
 const ACTIVE_WINDOW_MINUTES = 15;
 /** A user's activity is written at most this often (one SQL write a minute, not one a call). */
 const ACTIVITY_RESOLUTION_MS = 60_000;
+/** The same transient error is noted again at most this often. */
+const TROUBLE_RESOLUTION_MS = 60_000;
 
 /** What a user object reads from its environment (the Worker's `ZohoEnv` has it all). */
-export interface UserObjectEnv extends KeyRingEnv, ObjectZohoEnv {
+export interface UserObjectEnv extends KeyRingEnv, ObjectZohoEnv, ConnectionEventsEnv {
   USER_OBJECT_SECRET: string;
   IDLE_PURGE_DAYS?: string;
   /** The directory, under the class's `directoryBinding`. */
@@ -41,9 +46,19 @@ export interface UpkeepParts {
 
 export class UserUpkeep {
   readonly #parts: UpkeepParts;
+  readonly #outbox: EventOutbox;
+  /** The connection's changes, in order (see setConnection). */
+  #changes: Promise<void> = Promise.resolve();
 
   constructor(parts: UpkeepParts) {
     this.#parts = parts;
+    this.#outbox = new EventOutbox({
+      sql: parts.sql,
+      env: parts.env,
+      seal: (plaintext, id) => parts.tokens.seal(plaintext, `event:${id}`),
+      open: (sealed, id) => parts.tokens.open(sealed, `event:${id}`),
+      user: () => this.meta('user'),
+    });
   }
 
   meta(key: string): string | null {
@@ -72,19 +87,69 @@ export class UserUpkeep {
 
   /**
    * Records a change of the connection's status (the same status and reason again is no
-   * change); the caller's next `schedule()` sees it unreported and wakes the alarm to tell the
-   * directory. An erase keeps only the status and its time.
+   * change) and, when the deployment takes events, its event in the outbox, in the same turn.
+   * Changes run one after another, each on the status the one before left. The caller's next
+   * `schedule()` wakes the alarm to tell the directory and deliver. An erase keeps only the
+   * status and its time. `userName`: who, for the event (null when the object no longer knows).
    */
-  setConnection(status: ConnectionStatus, reason: string | null = null, dataCenter?: string | null): void {
+  setConnection(status: ConnectionStatus, reason: string | null = null, about: { dataCenter?: string | null; userName?: string | null } = {}): Promise<void> {
+    const change = this.#changes.then(() => this.#change(status, reason, about));
+    this.#changes = change.catch(() => {});
+    return change;
+  }
+
+  async #change(status: ConnectionStatus, reason: string | null, about: { dataCenter?: string | null; userName?: string | null }): Promise<void> {
     const before = this.connection();
     if (before?.status === status && before.reason === reason) return;
-    const connection: Connection = {
-      status,
-      since: Date.now(),
-      reason: status === 'erased' ? null : reason,
-      dataCenter: status === 'erased' ? null : dataCenter === undefined ? (before?.dataCenter ?? null) : dataCenter,
-    };
+    const dataCenter = about.dataCenter === undefined ? (before?.dataCenter ?? null) : about.dataCenter;
+    const erased = status === 'erased';
+    const connection: Connection = { status, since: Date.now(), reason: erased ? null : reason, dataCenter: erased ? null : dataCenter };
+    const type = eventTypeOf(before?.status ?? null, status);
+    const event = type && this.#outbox.wanted() ? await this.#outbox.prepare(this.#event(type, connection, dataCenter, about.userName ?? null)) : null;
+    // No await from here: the status and its event are written together.
     this.setMeta('connection', JSON.stringify(connection));
+    if (event) this.#outbox.add(event);
+  }
+
+  #event(type: ConnectionEventType, connection: Connection, dataCenter: string | null, userName: string | null): ConnectionEvent {
+    const [user, reconnectUrl] = this.metas('user', 'reconnect_url');
+    return {
+      id: `msg_${randomId(18)}`,
+      type,
+      timestamp: new Date(connection.since).toISOString(),
+      data: {
+        userName,
+        ...userNameParts(userName),
+        user: user ?? null,
+        objectId: this.#parts.ctx.id.toString(),
+        dataCenter,
+        status: connection.status,
+        reason: connection.reason,
+        reconnectUrl: reconnectUrl ?? null,
+      },
+    };
+  }
+
+  /** What a login tells the object for its events: the keyed name of its user, and where they log in again. */
+  noteLogin(user: string, reconnectUrl: string | null): void {
+    const [knownUser, knownUrl] = this.metas('user', 'reconnect_url');
+    if (knownUser !== user) this.setMeta('user', user);
+    if (knownUrl !== reconnectUrl) this.setMeta('reconnect_url', reconnectUrl);
+  }
+
+  /**
+   * Transient trouble (Zoho busy or down, its rate limit): no change of status, but the last
+   * error, with its time, for operators. Written at most once a minute while it lasts.
+   */
+  noteTrouble(code: string): void {
+    const last = this.lastError();
+    if (last?.code === code && Date.now() - last.at < TROUBLE_RESOLUTION_MS) return;
+    this.setMeta('last_error', JSON.stringify({ code, at: Date.now() } satisfies LastError));
+  }
+
+  lastError(): LastError | null {
+    const raw = this.meta('last_error');
+    return raw === null ? null : (JSON.parse(raw) as LastError);
   }
 
   /** Whether a wake finds work for the alarm: records to re-seal, secrets to drop, a purge to plan. */
@@ -191,9 +256,10 @@ export class UserUpkeep {
     return { keyIds: this.#keyIds(records), tokens: records.length, sessions };
   }
 
-  /** The directory hears of an object once it holds something, and again when its key ids or its connection's status change. */
-  #reportKey(keyIds: string[], connection: Connection | null): string {
-    return connection === null ? keyIds.join(',') : `${keyIds.join(',')}|${connection.status}@${connection.since}`;
+  /** The directory hears of an object once it holds something, and again when its key ids, its connection's status or its last error change. */
+  #reportKey(keyIds: string[], connection: Connection | null, lastError: LastError | null): string {
+    const parts = [keyIds.join(','), connection && `${connection.status}@${connection.since}`, lastError && `${lastError.code}@${lastError.at}`];
+    return parts.filter((part) => part !== null).join('|');
   }
 
   /**
@@ -209,11 +275,12 @@ export class UserUpkeep {
       sql.exec<{ at: number | null }>('SELECT min(expires_at) AS at FROM ets_sessions').one().at,
       purgeAt === null ? null : Number(purgeAt),
       refreshAt === null ? null : Number(refreshAt),
+      this.#outbox.nextAt(),
     ];
     const earliest = times.filter((t): t is number => t !== null).sort((a, b) => a - b)[0] ?? null;
     // A session may be past its expiry and not yet swept: its sweep is due now, not in the past.
     const due =
-      reported !== this.#reportKey(this.#keyIds(this.#parts.tokens.records()), this.connection())
+      reported !== this.#reportKey(this.#keyIds(this.#parts.tokens.records()), this.connection(), this.lastError())
         ? Date.now()
         : earliest === null
           ? null
@@ -248,16 +315,19 @@ export class UserUpkeep {
       }
       await this.planPurge();
     }
+    // Events first: a directory that cannot be told (and a retried alarm) does not hold them up.
+    await this.#outbox.deliver();
     const state = this.state();
     const connection = this.connection();
-    const report = this.#reportKey(state.keyIds, connection);
+    const lastError = this.lastError();
+    const report = this.#reportKey(state.keyIds, connection, lastError);
     if (report !== (this.meta('reported') ?? '')) {
       const { keyIds, tokens: count, sessions } = state;
       const id = ctx.id.toString();
       const directory = env[this.#parts.directoryBinding] as DurableObjectNamespace<ZohoDirectory>;
       const shard = directory.get(directory.idFromName(await shardOf(id)));
       // A failure throws: the runtime retries the alarm with backoff.
-      await shard.report({ id, keyIds, tokens: count, sessions, connection } satisfies DirectoryEntry);
+      await shard.report({ id, keyIds, tokens: count, sessions, connection, lastError } satisfies DirectoryEntry);
       this.setMeta('reported', report);
     }
     await this.schedule(true);

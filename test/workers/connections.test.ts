@@ -80,6 +80,7 @@ describe('connection status', () => {
       dataCenter: null,
       tokens: 0,
       sessions: 0,
+      lastError: null,
     });
     const all = await listed();
     expect(all.text).not.toContain('@');
@@ -98,12 +99,16 @@ describe('connection status', () => {
     expect(await (await call('/auth/me', { cookie: user.cookie })).json()).toEqual({ loggedIn: false });
   });
 
-  it('Zoho busy is no change of status', async () => {
+  it('Zoho busy is no change of status: it shows as the last error, with its time', async () => {
     const email = 'user84@org8.example';
     const user = await loginAs(email);
+    expect(await connectionOf(email)).toMatchObject({ status: 'active', lastError: null });
+    const before = Date.now();
     await admin('fail', { refresh_token: user.token.refreshToken!, status: '503' });
     expect((await call('/auth/refresh', { method: 'POST', cookie: user.cookie })).status).toBe(503);
-    expect(await connectionOf(email)).toMatchObject({ status: 'active', tokens: 1 });
+    const troubled = await connectionOf(email);
+    expect(troubled).toMatchObject({ status: 'active', tokens: 1, lastError: { code: 'ZOHO_UNAVAILABLE' } });
+    expect((troubled!.lastError as { at: number }).at).toBeGreaterThanOrEqual(before);
     await admin('recover', { refresh_token: user.token.refreshToken! });
   });
 

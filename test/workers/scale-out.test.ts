@@ -311,7 +311,7 @@ describe('objects keep themselves clean', () => {
     // As after a key change: the object's records (and what the directory last heard) are under k0.
     await sealUnder(userName, 'k0');
     const shard = env.ZOHO_DIRECTORY.get(env.ZOHO_DIRECTORY.idFromName(await shardOf(id)));
-    await shard.report({ id, keyIds: ['k0'], tokens: 1, sessions: 1, connection: null });
+    await shard.report({ id, keyIds: ['k0'], tokens: 1, sessions: 1, connection: null, lastError: null });
     expect(await (await call('/admin/keys', { headers: adminHeaders })).json()).toMatchObject({ done: false, objectsByKey: { k0: 1 } });
     const woken = (await (await call('/admin/reseal', { method: 'POST', headers: adminHeaders })).json()) as { objectsWoken: number; recordsResealed: number };
     expect(woken).toMatchObject({ objectsWoken: 1, recordsResealed: 1 });
