@@ -8,6 +8,10 @@
  *   POST /admin/reseal    wakes objects still holding records under an old key, so they re-seal them
  *   POST /admin/erase     erases one user on request: {"userName": "email:zgid", "dataCenter"?: "eu"}
  *   POST /admin/purge-idle wakes listed objects so each plans its idle purge (IDLE_PURGE_DAYS) (?after=<id>&limit=<n>)
+ *   GET  /admin/activity  refreshes, refusals and re-authorizations per hour over the last 24 hours
+ *   POST /admin/connections/act  one connection, by object id: {"id", "action": "refresh" | "revoke" | "erase"}
+ * and the operators' page, GET /admin (admin-page.ts), whose sign-in cookie opens the same
+ * routes to requests from its own origin.
  */
 import { callObject } from '../backends/object-call.ts';
 import type { AuthContext } from './auth.ts';
@@ -16,7 +20,8 @@ import { refusal, type RouteAnswer } from './http.ts';
 import { isTokenStoreError } from '../store/errors.ts';
 import type { DataCenter } from '../zoho/data-centers.ts';
 import { connectionOfUser, countsOverShards, directoryPage, directoryShards, listConnections, placesOfUser } from './connections.ts';
-import type { ConnectionStatus, DirectoryEntry } from './directory.ts';
+import type { ActivityKind, ConnectionStatus, DirectoryEntry } from './directory.ts';
+import { adminPage, fromThisOrigin, signedIn } from './admin-page.ts';
 import { ask, userObject } from './objects.ts';
 import { constantTimeEqual, sha256 } from './signing.ts';
 import type { ErasedUser, ObjectStats } from './user-object.ts';
@@ -25,10 +30,12 @@ type Answer = RouteAnswer & { event?: string };
 
 const objectById = (env: Env, id: string) => () => env.ZOHO_USERS.get(env.ZOHO_USERS.idFromString(id));
 
-async function authorized(request: Request, expectedHash: string): Promise<boolean> {
+/** The admin key as a Bearer token, or the page's sign-in cookie on a request from the page's own origin; `cross_site` for that cookie from anywhere else. */
+async function authorized(request: Request, sessionSecret: string, keyHash: string): Promise<boolean | 'cross_site'> {
   const authorization = request.headers.get('authorization') ?? '';
-  if (!authorization.startsWith('Bearer ')) return false;
-  return constantTimeEqual(await sha256(authorization.slice('Bearer '.length)), expectedHash);
+  if (authorization.startsWith('Bearer ')) return constantTimeEqual(await sha256(authorization.slice('Bearer '.length)), keyHash);
+  if (!(await signedIn(request, sessionSecret, keyHash))) return false;
+  return fromThisOrigin(request) || 'cross_site';
 }
 
 /** The `?after=` and `?limit=` (1 to 500, default 100) of a paged admin route. */
@@ -124,7 +131,60 @@ async function purgeIdle({ env, url }: AuthContext): Promise<Answer> {
   return { response: Response.json({ objectsWoken: entries.length, purgesPlanned: planned, next }), event: 'purge_idle' };
 }
 
+const HOUR_MS = 3_600_000;
+
+/** The last 24 hours, oldest first, each with its counts summed over the shards. */
+async function activity({ env }: AuthContext): Promise<Answer> {
+  const now = Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
+  const since = now - 23 * HOUR_MS;
+  const shards = await Promise.all(directoryShards(env).map((shard) => callObject(shard, (d) => d.activity(since))));
+  const hours = Array.from({ length: 24 }, (_, i) => {
+    const hour = since + i * HOUR_MS;
+    const sum = (kind: ActivityKind) => shards.reduce((total, shard) => total + (shard[hour]?.[kind] ?? 0), 0);
+    return { hour, refreshes: sum('refreshes'), refusals: sum('refusals'), reauths: sum('reauths') };
+  });
+  return { response: Response.json({ hours }) };
+}
+
+/** An operator's action on one connection, by its object id (the page lists ids, never names). */
+async function act({ env, request }: AuthContext): Promise<Answer> {
+  const body = (await request.json().catch(() => null)) as { id?: unknown; action?: unknown } | null;
+  const id = body?.id;
+  const action = body?.action;
+  if (typeof id !== 'string' || !/^[0-9a-f]{64}$/.test(id) || (action !== 'refresh' && action !== 'revoke' && action !== 'erase')) {
+    return refusal(400, 'bad_request', 'send {"id": "<object id>", "action": "refresh" | "revoke" | "erase"}');
+  }
+  let object: ReturnType<typeof objectById>;
+  try {
+    env.ZOHO_USERS.idFromString(id);
+    object = objectById(env, id);
+  } catch {
+    return refusal(404, 'not_found', 'no such object');
+  }
+  if (action === 'refresh') {
+    const { refreshed, failed, retryAfterMs } = await ask(object, (s) => s.refreshNow());
+    const message =
+      failed !== null
+        ? `Zoho refused the refresh (${failed}).`
+        : refreshed === 0 && retryAfterMs > 0
+          ? `Refreshed recently; the next refresh may run in ${Math.ceil(retryAfterMs / 1000)} s.`
+          : `Refreshed ${refreshed} token(s).`;
+    return { response: Response.json({ action, refreshed, failed, retryAfterMs, message }), event: 'admin_refresh' };
+  }
+  if (action === 'revoke') {
+    const revoked = await ask(object, (s) => s.revokeAll());
+    return { response: Response.json({ action, revoked, message: `Revoked ${revoked} token(s) at Zoho and ended the sessions.` }), event: 'admin_revoke' };
+  }
+  const erased = await ask(object, (s) => s.erase());
+  return {
+    response: Response.json({ action, ...erased, message: `Erased: ${erased.tokensDeleted} token(s), ${erased.sessionsEnded} session(s).` }),
+    event: 'erase',
+  };
+}
+
 const ROUTES: Record<string, (context: AuthContext) => Promise<Answer>> = {
+  'GET /admin/activity': activity,
+  'POST /admin/connections/act': act,
   'GET /admin/objects': objects,
   'GET /admin/connections': connections,
   'GET /admin/keys': keys,
@@ -136,8 +196,13 @@ const ROUTES: Record<string, (context: AuthContext) => Promise<Answer>> = {
 /** `path`: the request's path with the base path taken off. */
 export async function admin(context: AuthContext, path: string): Promise<Answer> {
   const { config, request } = context;
+  if (!config.adminKeyHash) return refusal(404, 'not_found', 'no such route');
+  const page = await adminPage(context, path, config.adminKeyHash);
+  if (page) return page;
   const route = ROUTES[`${request.method} ${path}`];
-  if (!route || !config.adminKeyHash) return refusal(404, 'not_found', 'no such route');
-  if (!(await authorized(request, config.adminKeyHash))) return refusal(401, 'unauthorized', 'admin key required');
+  if (!route) return refusal(404, 'not_found', 'no such route');
+  const allowed = await authorized(request, config.sessionSecret, config.adminKeyHash);
+  if (allowed === 'cross_site') return refusal(403, 'cross_site', 'the operators page acts only from its own origin');
+  if (!allowed) return refusal(401, 'unauthorized', 'admin key required');
   return route(context);
 }

@@ -40,6 +40,13 @@ export interface LastError {
   at: number;
 }
 
+/** What the operators' chart counts per hour: refreshes Zoho granted, refusals (a connection needing its user), re-authorizations (a dead connection's user back). */
+export type ActivityKind = 'refreshes' | 'refusals' | 'reauths';
+/** Counts per hour (its start, ms since the epoch, as a string key) and kind. */
+export type Activity = Record<string, Partial<Record<ActivityKind, number>>>;
+/** How long the directory keeps activity: the page charts the last day. */
+const ACTIVITY_KEPT_MS = 48 * 3_600_000;
+
 export interface DirectoryEntry {
   /** The user object's id (hex), as `idFromString` takes it. */
   id: string;
@@ -63,8 +70,12 @@ const SCHEMA: ObjectSchema = {
       `ALTER TABLE ets_objects ADD COLUMN data_center TEXT`,
       `CREATE INDEX ets_objects_status ON ets_objects (status, id)`,
     ],
-    // Version 3: the last transient error (its code and time).
-    [`ALTER TABLE ets_objects ADD COLUMN last_error TEXT`, `ALTER TABLE ets_objects ADD COLUMN last_error_at INTEGER`],
+    // Version 3: the last transient error (its code and time), and activity per hour (refreshes, refusals, re-authorizations).
+    [
+      `ALTER TABLE ets_objects ADD COLUMN last_error TEXT`,
+      `ALTER TABLE ets_objects ADD COLUMN last_error_at INTEGER`,
+      `CREATE TABLE ets_activity (hour INTEGER NOT NULL, kind TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (hour, kind))`,
+    ],
   ],
 };
 
@@ -130,6 +141,29 @@ export class ZohoDirectory extends ZohoLibraryObject<Cloudflare.Env> {
       lastError?.at ?? null,
       Date.now(),
     );
+  }
+
+  /** Adds an object's counts since its last report, and forgets hours older than two days. */
+  addActivity(activity: Activity): void {
+    const sql = this.sql();
+    for (const [hour, counts] of Object.entries(activity)) {
+      for (const [kind, n] of Object.entries(counts)) {
+        sql.exec('INSERT INTO ets_activity (hour, kind, n) VALUES (?, ?, ?) ON CONFLICT (hour, kind) DO UPDATE SET n = n + excluded.n', Number(hour), kind, n);
+      }
+    }
+    sql.exec('DELETE FROM ets_activity WHERE hour < ?', Date.now() - ACTIVITY_KEPT_MS);
+  }
+
+  /** Counts per hour since `since`. */
+  activity(since: number): Activity {
+    const activity: Activity = {};
+    for (const { hour, kind, n } of this.sql().exec<{ hour: number; kind: ActivityKind; n: number }>(
+      'SELECT hour, kind, n FROM ets_activity WHERE hour >= ?',
+      since,
+    )) {
+      (activity[hour] ??= {})[kind] = n;
+    }
+    return activity;
   }
 
   /** Entries after `after` (by id), at most `limit`; only those with `status` when given. */

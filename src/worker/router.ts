@@ -8,7 +8,7 @@
  *   POST <base>/auth/logout    -> ends the session
  *   POST <base>/auth/revoke    -> revokes at Zoho, deletes the token, ends its sessions
  *   ANY  <base>/crm/*          -> Zoho CRM, with the caller's token
- *   <base>/admin/*             -> operators only, behind the admin key (admin.ts)
+ *   <base>/admin, /admin/*     -> operators only: their page and routes, behind the admin key (admin.ts, admin-page.ts)
  * Each user's token and sessions live in their own object (naming.ts and objects.ts say how objects are
  * named and reached): a proxied call is one call to that one object.
  */
@@ -37,7 +37,7 @@ async function answer(context: AuthContext, path: string): Promise<Answer> {
   const { request, url, config, options } = context;
   const method = request.method;
   try {
-    if (path.startsWith('/admin/')) return await admin(context, path);
+    if (path === '/admin' || path.startsWith('/admin/')) return await admin(context, path);
     if (path === '/auth/login' && method === 'GET') return { response: await login(context) };
     if (path === '/auth/callback' && method === 'GET') return await callback(context);
     if (path === '/auth/me' && method === 'GET') return { response: await me(context) };
@@ -76,7 +76,7 @@ const AUTH_PATHS = new Set(['/auth/login', '/auth/callback', '/auth/me', ...Obje
 
 /** Whether `path` (base path taken off) is one of ours: the auth routes, the CRM, and admin when enabled. */
 const ours = (path: string, adminEnabled: boolean) =>
-  AUTH_PATHS.has(path) || path === '/crm' || path.startsWith('/crm/') || (adminEnabled && path.startsWith('/admin/'));
+  AUTH_PATHS.has(path) || path === '/crm' || path.startsWith('/crm/') || (adminEnabled && (path === '/admin' || path.startsWith('/admin/')));
 
 export interface ZohoHandler {
   /** A `Response` for a path of ours under the base path; `null` for any other (the caller routes it). */

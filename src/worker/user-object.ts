@@ -14,6 +14,7 @@
  */
 import type { CrmAccess } from '../zoho/crm-call.ts';
 import { ObjectTokens, outcome, type Outcome } from '../backends/object-base.ts';
+import { isTokenStoreError } from '../store/errors.ts';
 import { managerFromEnv } from '../zoho/object-manager.ts';
 import { userObjectName } from './naming.ts';
 import type { EraseResult, TokenEvent, TokenManager } from '../zoho/token-manager.ts';
@@ -172,6 +173,10 @@ export class ZohoUserObject extends ZohoLibraryObject<UserObjectEnv> {
   #noteConnection(event: TokenEvent): void {
     const ended = Object.hasOwn(ENDED_BY, event.type) ? ENDED_BY[event.type as keyof typeof ENDED_BY] : null;
     const dead = event.type === 'refresh_failed' && event.code === 'REAUTH_REQUIRED';
+    if (event.type === 'refresh') {
+      this.#upkeep.tally('refreshes');
+      void this.#upkeep.schedule().catch(() => {});
+    }
     if (ended || dead) {
       const [status, reason] = ended ?? ['needs_reauth', event.zohoError ?? event.code ?? null];
       void this.#upkeep
@@ -321,6 +326,42 @@ export class ZohoUserObject extends ZohoLibraryObject<UserObjectEnv> {
       await this.#upkeep.setConnection('erased', null, { userName: tokens[0]?.userName ?? null });
       await this.#upkeep.schedule();
       return { found: tokens.length > 0, revokedAtZoho, tokensDeleted: tokens.length, sessionsEnded };
+    });
+  }
+
+  /**
+   * Operators' "refresh now" (the page's button): refreshes every token here, unless a forced
+   * refresh ran within the interval (Zoho's refresh limit is the user's too). A refusal shows in
+   * the answer, and as the connection's status.
+   */
+  refreshNow(): Promise<Outcome<{ refreshed: number; failed: string | null; retryAfterMs: number }>> {
+    return this.#rpc(async () => {
+      const wait = Number(this.#upkeep.meta('forced_refresh_at') ?? 0) + FORCED_REFRESH_INTERVAL_MS - Date.now();
+      if (wait > 0) return { refreshed: 0, failed: null, retryAfterMs: wait };
+      this.#upkeep.setMeta('forced_refresh_at', String(Date.now()));
+      let refreshed = 0;
+      let failed: string | null = null;
+      for (const token of await this.#tokens.store().getTokens()) {
+        try {
+          await this.#manager().freshToken({ id: token.id }, { skewMs: Number.POSITIVE_INFINITY });
+          refreshed++;
+        } catch (error) {
+          if (!isTokenStoreError(error)) throw error;
+          failed = error.code;
+        }
+      }
+      return { refreshed, failed, retryAfterMs: FORCED_REFRESH_INTERVAL_MS };
+    });
+  }
+
+  /** Operators' revoke (the page's button): revokes every token here at Zoho, deletes them and ends every session; answers how many tokens. */
+  revokeAll(): Promise<Outcome<number>> {
+    return this.#rpc(async () => {
+      const tokens = await this.#tokens.store().getTokens();
+      for (const token of tokens) await this.#manager().revoke({ id: token.id });
+      this.#sql().exec('DELETE FROM ets_sessions');
+      await this.#upkeep.schedule();
+      return tokens.length;
     });
   }
 

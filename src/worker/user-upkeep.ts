@@ -10,7 +10,16 @@ import type { OAuthToken } from '../store/types.ts';
 import type { ObjectZohoEnv } from '../zoho/object-manager.ts';
 import type { TokenManager } from '../zoho/token-manager.ts';
 import { eventTypeOf, userNameParts, type ConnectionEvent, type ConnectionEventType } from './connection-events.ts';
-import { shardOf, type Connection, type ConnectionStatus, type DirectoryEntry, type LastError, type ZohoDirectory } from './directory.ts';
+import {
+  shardOf,
+  type Connection,
+  type ConnectionStatus,
+  type DirectoryEntry,
+  type LastError,
+  type ZohoDirectory,
+  type Activity,
+  type ActivityKind,
+} from './directory.ts';
 import { EventOutbox, type ConnectionEventsEnv } from './event-outbox.ts';
 import { randomId } from './signing.ts';
 
@@ -21,6 +30,9 @@ export const REFRESH_AHEAD_MS = 5 * 60_000;
 const ACTIVE_WINDOW_MINUTES = 15;
 /** A user's activity is written at most this often (one SQL write a minute, not one a call). */
 const ACTIVITY_RESOLUTION_MS = 60_000;
+const HOUR_MS = 3_600_000;
+/** Counts for the chart wait this long for others before the alarm reports them (one directory call for a burst). */
+const TALLY_DELAY_MS = 60_000;
 /** The same transient error is noted again at most this often. */
 const TROUBLE_RESOLUTION_MS = 60_000;
 
@@ -109,6 +121,8 @@ export class UserUpkeep {
     // No await from here: the status and its event are written together.
     this.setMeta('connection', JSON.stringify(connection));
     if (event) this.#outbox.add(event);
+    if (type === 'connection.reauth_required') this.tally('refusals');
+    if (type === 'connection.recovered') this.tally('reauths');
   }
 
   #event(type: ConnectionEventType, connection: Connection, dataCenter: string | null, userName: string | null): ConnectionEvent {
@@ -135,6 +149,17 @@ export class UserUpkeep {
     const [knownUser, knownUrl] = this.metas('user', 'reconnect_url');
     if (knownUser !== user) this.setMeta('user', user);
     if (knownUrl !== reconnectUrl) this.setMeta('reconnect_url', reconnectUrl);
+  }
+
+  /** Counts one of the operators' chart's events in its hour; the alarm hands the counts to the directory within a minute. */
+  tally(kind: ActivityKind): void {
+    const hour = String(Math.floor(Date.now() / HOUR_MS) * HOUR_MS);
+    const [raw = null, at = null] = this.metas('tally', 'tally_at');
+    const tally = raw === null ? {} : (JSON.parse(raw) as Activity);
+    const counts = (tally[hour] ??= {});
+    counts[kind] = (counts[kind] ?? 0) + 1;
+    this.setMeta('tally', JSON.stringify(tally));
+    if (at === null) this.setMeta('tally_at', String(Date.now() + TALLY_DELAY_MS));
   }
 
   /**
@@ -269,9 +294,9 @@ export class UserUpkeep {
   async schedule(fromAlarm = false): Promise<void> {
     const sql = this.#parts.sql();
     const reported = this.meta('reported') ?? '';
-    const purgeAt = this.meta('purge_at');
-    const refreshAt = this.meta('refresh_at');
+    const [purgeAt, refreshAt, tallyAt] = this.metas('purge_at', 'refresh_at', 'tally_at');
     const times = [
+      tallyAt === null ? null : Number(tallyAt),
       sql.exec<{ at: number | null }>('SELECT min(expires_at) AS at FROM ets_sessions').one().at,
       purgeAt === null ? null : Number(purgeAt),
       refreshAt === null ? null : Number(refreshAt),
@@ -288,6 +313,28 @@ export class UserUpkeep {
     if (due === null) return;
     const set = fromAlarm ? null : await this.#parts.ctx.storage.getAlarm();
     if (set === null || set > due) await this.#parts.ctx.storage.setAlarm(due);
+  }
+
+  /** Hands the chart's counts to the directory: taken out first, so counts of calls meanwhile wait for the next report; put back if it fails. */
+  async #reportActivity(): Promise<void> {
+    const raw = this.meta('tally');
+    if (raw === null) return;
+    this.setMeta('tally', null);
+    this.setMeta('tally_at', null);
+    const id = this.#parts.ctx.id.toString();
+    const directory = this.#parts.env[this.#parts.directoryBinding] as DurableObjectNamespace<ZohoDirectory>;
+    try {
+      await directory.get(directory.idFromName(await shardOf(id))).addActivity(JSON.parse(raw) as Activity);
+    } catch (error) {
+      const since = JSON.parse(this.meta('tally') ?? '{}') as Activity;
+      const merged = JSON.parse(raw) as Activity;
+      for (const [hour, counts] of Object.entries(since)) {
+        for (const [kind, n] of Object.entries(counts) as [ActivityKind, number][]) (merged[hour] ??= {})[kind] = (merged[hour]?.[kind] ?? 0) + n;
+      }
+      this.setMeta('tally', JSON.stringify(merged));
+      this.setMeta('tally_at', String(Date.now()));
+      throw error;
+    }
   }
 
   /** The alarm's work: sweeps, secrets dropped, re-sealing, refresh ahead, the idle purge, the directory report; then the next alarm. */
@@ -330,6 +377,7 @@ export class UserUpkeep {
       await shard.report({ id, keyIds, tokens: count, sessions, connection, lastError } satisfies DirectoryEntry);
       this.setMeta('reported', report);
     }
+    await this.#reportActivity();
     await this.schedule(true);
   }
 }
