@@ -31,8 +31,8 @@ const ACTIVE_WINDOW_MINUTES = 15;
 /** A user's activity is written at most this often (one SQL write a minute, not one a call). */
 const ACTIVITY_RESOLUTION_MS = 60_000;
 const HOUR_MS = 3_600_000;
-/** Counts for the chart wait this long for others before the alarm reports them (one directory call for a burst). */
-const TALLY_DELAY_MS = 60_000;
+/** Counts for the chart wait this long before the alarm reports them (one directory call for a burst, off the request that counted). */
+const TALLY_DELAY_MS = 5_000;
 /** The same transient error is noted again at most this often. */
 const TROUBLE_RESOLUTION_MS = 60_000;
 
@@ -151,7 +151,7 @@ export class UserUpkeep {
     if (knownUrl !== reconnectUrl) this.setMeta('reconnect_url', reconnectUrl);
   }
 
-  /** Counts one of the operators' chart's events in its hour; the alarm hands the counts to the directory within a minute. */
+  /** Counts one of the operators' chart's events in its hour; the alarm hands the counts to the directory within seconds. */
   tally(kind: ActivityKind): void {
     const hour = String(Math.floor(Date.now() / HOUR_MS) * HOUR_MS);
     const [raw = null, at = null] = this.metas('tally', 'tally_at');
