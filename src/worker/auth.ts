@@ -14,6 +14,7 @@ import { pkceChallenge, zohoOAuth, type ZohoOAuth, type ZohoTokens } from '../zo
 import { sessionCookie, sessionOf, tokenRefString } from './callers.ts';
 import type { Config } from './config.ts';
 import { landingPath, type ResolvedOptions } from './options.ts';
+import { writeMetric } from './metrics.ts';
 import { fromBase64Url, fromUtf8, toBase64Url, utf8 } from '../store/encoding.ts';
 import type { Env } from './env.ts';
 import { clearCookie, htmlPage, readCookie, SESSION_COOKIE, setCookie, STATE_COOKIE } from './http.ts';
@@ -292,6 +293,7 @@ async function checkedCallback(context: AuthContext, login: PendingLogin): Promi
         : 'Zoho did not accept the login.';
     return { response: refuse(message), event: `exchange_failed:${code}` };
   }
+  writeMetric(config.metrics, 'login', 'ok', dataCenter);
   headers.append('set-cookie', await sessionCookie(config, ref, session.sessionId, session.expiresAt));
   return { response: new Response(null, { status: 302, headers }), event: 'logged_in' };
 }

@@ -4,6 +4,7 @@ import { misconfigured } from '../store/errors.ts';
 import { ZOHO_API_DOMAINS, zohoDataCenters, type ZohoDataCenters } from '../zoho/data-centers.ts';
 import { cipherFromSettings } from '../store/cipher.ts';
 import type { Env } from './env.ts';
+import type { MetricsEnv } from './metrics.ts';
 
 export interface Config {
   clientId: string;
@@ -25,6 +26,8 @@ export interface Config {
   appUrl: string;
   /** SHA-256 (base64url) of an API key -> "<data center>/<user object>/<token id>". */
   apiKeys: Map<string, string>;
+  /** Where CRM calls and logins are counted (the METRICS binding), if bound. */
+  metrics: MetricsEnv;
 }
 
 /**
@@ -113,6 +116,7 @@ export function readConfig(env: Env): Config {
     allowedOrigins: new Set(list(env.ALLOWED_ORIGINS).map(browserOrigin)),
     appUrl: env.APP_URL || '/',
     apiKeys,
+    metrics: { METRICS: env.METRICS },
   };
 }
 

@@ -2,6 +2,7 @@ import type { KeyRingEnv } from '../backends/object-base.ts';
 import type { ObjectZohoEnv } from '../zoho/object-manager.ts';
 import type { ZohoDirectory } from './directory.ts';
 import type { ConnectionEventsEnv } from './event-outbox.ts';
+import type { MetricsEnv } from './metrics.ts';
 import type { ZohoLoginStates } from './login-states.ts';
 import type { ZohoUserObject } from './user-object.ts';
 
@@ -9,7 +10,7 @@ import type { ZohoUserObject } from './user-object.ts';
  * The bindings and secrets the Worker library reads (`ZohoEnv`): bind the three classes under
  * these names, set the secrets with `wrangler secret put`, the rest as `[vars]`.
  */
-export interface Env extends KeyRingEnv, ObjectZohoEnv, ConnectionEventsEnv {
+export interface Env extends KeyRingEnv, ObjectZohoEnv, ConnectionEventsEnv, MetricsEnv {
   /** `ZohoUserObject`: one object per Zoho user, their token and sessions. */
   ZOHO_USERS: DurableObjectNamespace<ZohoUserObject>;
   /** Login-state buckets. */

@@ -20,6 +20,7 @@ export type { CallerToken, ErasedUser, ObjectStats, SessionInfo, UserLogin, User
 export type { Connection, ConnectionStatus, DirectoryEntry, LastError } from './directory.ts';
 export type { ConnectionEvent, ConnectionEventData, ConnectionEventType } from './connection-events.ts';
 export type { ConnectionEventsEnv } from './event-outbox.ts';
+export type { MetricKind, MetricsEnv } from './metrics.ts';
 export type { ConnectionPage, ConnectionQuery, ConnectionView } from './connections.ts';
 export type { KeyRingEnv, Outcome } from '../backends/object-base.ts';
 export type { CrmAccess } from '../zoho/crm-call.ts';

@@ -21,6 +21,7 @@ import type { Config } from './config.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { Env } from './env.ts';
 import { boundedBody, refusal, tokenRefusal, type RouteAnswer } from './http.ts';
+import { writeMetric } from './metrics.ts';
 
 const REQUEST_HEADERS = ['accept', 'accept-language', 'content-type', 'if-modified-since', 'if-none-match', 'x-crm-org', 'x-external'];
 const RESPONSE_HEADERS = ['content-type', 'etag', 'last-modified', 'retry-after'];
@@ -106,6 +107,7 @@ export async function crmPipeline(
   responseHeaders: CrmResponseHeaders = 'hardened',
 ): Promise<RouteAnswer> {
   if (!isSafeCrmPath(path)) return refusal(400, 'bad_path', 'not a CRM API path');
+  const started = Date.now();
   // A declared size past the limit is refused before any object call; a chunked body is counted as it is read.
   if (Number(request.headers.get('content-length') ?? 0) > MAX_BODY_BYTES) return tooLarge();
 
@@ -137,9 +139,11 @@ export async function crmPipeline(
       isAllowedApiDomain: (origin) => config.apiDomains.has(origin),
       refresh: who.refresh,
     });
+    writeMetric(config.metrics, 'crm_call', `${Math.floor(upstream.status / 100)}xx`, who.ref.dataCenter, Date.now() - started);
     return { response: responseHeaders === 'raw' ? upstream : new Response(upstream.body, { status: upstream.status, headers: proxiedHeaders(upstream) }) };
   } catch (error) {
     if (!isTokenStoreError(error)) throw error;
+    writeMetric(config.metrics, 'crm_call', error.code, who.ref.dataCenter, Date.now() - started);
     return tokenRefusal(error, who.session !== null);
   }
 }

@@ -26,6 +26,7 @@ import { randomId, sha256 } from './signing.ts';
 import { HOUSEKEEPING, ZohoLibraryObject, type ObjectSchema } from './library-object.ts';
 import type { ConnectionStatus } from './directory.ts';
 import { OUTBOX_MIGRATION } from './event-outbox.ts';
+import { writeMetric } from './metrics.ts';
 
 const SCHEMA: ObjectSchema = {
   part: 'user',
@@ -173,6 +174,9 @@ export class ZohoUserObject extends ZohoLibraryObject<UserObjectEnv> {
   #noteConnection(event: TokenEvent): void {
     const ended = Object.hasOwn(ENDED_BY, event.type) ? ENDED_BY[event.type as keyof typeof ENDED_BY] : null;
     const dead = event.type === 'refresh_failed' && event.code === 'REAUTH_REQUIRED';
+    if (event.type === 'refresh' || event.type === 'refresh_failed') {
+      writeMetric(this.env, 'refresh', event.type === 'refresh' ? 'ok' : (event.code ?? 'UNKNOWN'), this.#upkeep.connection()?.dataCenter ?? null);
+    }
     if (event.type === 'refresh') {
       this.#upkeep.tally('refreshes');
       void this.#upkeep.schedule().catch(() => {});

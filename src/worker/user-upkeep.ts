@@ -22,6 +22,7 @@ import {
 } from './directory.ts';
 import { EventOutbox, type ConnectionEventsEnv } from './event-outbox.ts';
 import { randomId } from './signing.ts';
+import { writeMetric, type MetricsEnv } from './metrics.ts';
 
 const DAY_MS = 86_400_000;
 /** How long before expiry the alarm refreshes an active user's token. */
@@ -37,7 +38,7 @@ const TALLY_DELAY_MS = 5_000;
 const TROUBLE_RESOLUTION_MS = 60_000;
 
 /** What a user object reads from its environment (the Worker's `ZohoEnv` has it all). */
-export interface UserObjectEnv extends KeyRingEnv, ObjectZohoEnv, ConnectionEventsEnv {
+export interface UserObjectEnv extends KeyRingEnv, ObjectZohoEnv, ConnectionEventsEnv, MetricsEnv {
   USER_OBJECT_SECRET: string;
   IDLE_PURGE_DAYS?: string;
   /** The directory, under the class's `directoryBinding`. */
@@ -121,6 +122,7 @@ export class UserUpkeep {
     // No await from here: the status and its event are written together.
     this.setMeta('connection', JSON.stringify(connection));
     if (event) this.#outbox.add(event);
+    writeMetric(this.#parts.env, 'status', status, dataCenter);
     if (type === 'connection.reauth_required') this.tally('refusals');
     if (type === 'connection.recovered') this.tally('reauths');
   }
