@@ -6,6 +6,7 @@
  *   const zoho = zohoRoutes({ authorizeCrm });
  *   app.route('/zoho', zoho);
  *   app.get('/leads', zoho.session(), requireZoho(), (c) => c.var.zoho.fetch('/crm/v8/Leads?fields=Last_Name'));
+ *   // Who must log in again: zoho.connections(c.env, { status: 'needs_reauth' })
  */
 import { Hono, type MiddlewareHandler } from 'hono';
 import { TokenStoreError } from '../store/errors.ts';
@@ -19,14 +20,15 @@ import {
   type ZohoWorkerOptions,
 } from '../worker/index.ts';
 
-/** What `zohoRoutes()` makes: a Hono app to mount, and the session middleware that follows its options. */
-export type ZohoRoutes = Hono<ZohoApp> & {
-  /**
-   * Middleware: `c.var.zoho` is the request's live session, or null, with these routes' own
-   * options (their `authorizeCrm`, bindings), without passing them again.
-   */
-  session(options?: { allowCrossSite?: boolean }): MiddlewareHandler<ZohoApp>;
-};
+/** What `zohoRoutes()` makes: a Hono app to mount, the session middleware that follows its options, and its users' connections. */
+export type ZohoRoutes = Hono<ZohoApp> &
+  Pick<ZohoHandler, 'connections' | 'connection'> & {
+    /**
+     * Middleware: `c.var.zoho` is the request's live session, or null, with these routes' own
+     * options (their `authorizeCrm`, bindings), without passing them again.
+     */
+    session(options?: { allowCrossSite?: boolean }): MiddlewareHandler<ZohoApp>;
+  };
 
 /** What `zohoSession()` sets: `c.var.zoho`, the logged-in user's session or null. */
 export type ZohoVariables = { zoho: ZohoSession | null };
@@ -77,6 +79,9 @@ export function zohoRoutes(options: ZohoWorkerOptions = {}): ZohoRoutes {
     await next();
   });
   return Object.assign(app, {
+    // The directory's views, through these routes' bindings (docs/worker.md, Operators).
+    connections: sessions.connections,
+    connection: sessions.connection,
     session:
       (sessionOptions?: { allowCrossSite?: boolean }): MiddlewareHandler<ZohoApp> =>
       async (c, next) => {
