@@ -364,8 +364,8 @@ export class UserUpkeep {
       }
       await this.planPurge();
     }
-    // Events first: a directory that cannot be told (and a retried alarm) does not hold them up.
-    await this.#outbox.deliver();
+    // A change the work above caused (a purge) is written before the report.
+    await this.#changes;
     const state = this.state();
     const connection = this.connection();
     const lastError = this.lastError();
@@ -380,6 +380,8 @@ export class UserUpkeep {
       this.setMeta('reported', report);
     }
     await this.#reportActivity();
+    // Events after the directory heard: an app that hears of a change and asks /admin/connections finds it.
+    await this.#outbox.deliver();
     await this.schedule(true);
   }
 }

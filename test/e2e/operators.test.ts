@@ -172,7 +172,7 @@ describe('connections people can see', () => {
     };
     await expect.poll(legend, { timeout: 60_000, interval: 1_000 }).toContain('Refusals: 1');
     expect(await page.locator('#chart .legend').textContent()).toContain('Re-authorizations: 1');
-    expect(await page.locator('#keys').textContent()).toContain('k1 (current)');
+    await expect.poll(() => page.locator('#keys').textContent()).toContain('k1 (current)');
     const [cookie] = await context.cookies();
     expect(cookie).toMatchObject({ name: '__Host-ets-admin', httpOnly: true, sameSite: 'Strict' });
     expect(await page.content()).not.toContain(adminKey());
