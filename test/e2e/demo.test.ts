@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumOrThrow } from '../../scripts/chromium.ts';
 import { spawnStart, type RunningApp } from '../../scripts/spawn-start.ts';
 import { localZohoAdmin } from '../shared/local-zoho-admin.ts';
+import { logInThroughWorker } from './demo-login.ts';
 
 const PORT = 18787;
 const ZOHO_PORT = 18788;
@@ -49,15 +50,6 @@ function rawIndexedDB(target: Page, database: string): Promise<string> {
       }),
     database,
   );
-}
-
-/** Logs `email` in through the Worker in `target`, as a person would with the demo page. */
-async function logInThroughWorker(target: Page, email: string, userName: string): Promise<void> {
-  await target.goto(APP);
-  await target.click('#login');
-  await target.selectOption('select[name=email]', email);
-  await target.click('#accept');
-  await expect.poll(() => target.locator('#user').textContent()).toBe(userName);
 }
 
 const admin = localZohoAdmin(ZOHO, () => app!.adminToken);
@@ -123,7 +115,7 @@ describe('the demo, end to end', () => {
   it("a second user logs in in another browser: the two users' tokens live in two objects", async () => {
     const other = await browser.newContext();
     try {
-      await logInThroughWorker(await other.newPage(), 'bo@example.com', 'bo@example.com:7002');
+      await logInThroughWorker(await other.newPage(), APP, 'bo@example.com', 'bo@example.com:7002');
     } finally {
       await other.close();
     }
@@ -140,7 +132,7 @@ describe('the demo, end to end', () => {
     const euContext = await browser.newContext();
     try {
       const euPage = await euContext.newPage();
-      await logInThroughWorker(euPage, 'eva@example.eu', 'eva@example.eu:7101');
+      await logInThroughWorker(euPage, APP, 'eva@example.eu', 'eva@example.eu:7101');
       expect(await euPage.locator('#dc').textContent()).toContain('European Union');
       await euPage.screenshot({ path: `${SHOTS}/${String(++step).padStart(2, '0')}-eu-user.png`, fullPage: true });
       const both = () =>

@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumOrThrow } from '../../scripts/chromium.ts';
 import { spawnStart, type RunningApp } from '../../scripts/spawn-start.ts';
 import { localZohoAdmin } from '../shared/local-zoho-admin.ts';
+import { logInThroughWorker } from './demo-login.ts';
 import { WebhookReceiver, webhookSecret, type Delivery } from '../shared/webhook-receiver.ts';
 
 const PORT = 18807;
@@ -68,14 +69,6 @@ function eventsOf(userName: string): (Delivery & { type: string; data: Record<st
 /** The events delivered (answered 2xx) about one user: one per change. */
 const delivered = (userName: string) => eventsOf(userName).filter((d) => d.answered === 204);
 
-async function logIn(page: Page, email: string, userName: string): Promise<void> {
-  await page.goto(APP);
-  await page.click('#login');
-  await page.selectOption('select[name=email]', email);
-  await page.click('#accept');
-  await expect.poll(() => page.locator('#user').textContent()).toBe(userName);
-}
-
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   hookServer = await serve(HOOK_PORT, (request) => receiver.fetch(request));
@@ -110,8 +103,8 @@ describe('connections people can see', () => {
   it('a user who removes the app gets one signed reauth_required (retried until the endpoint answers); the other stays active; a new login is one recovered', async () => {
     const ana = await (await browser.newContext()).newPage();
     const bo = await (await browser.newContext()).newPage();
-    await logIn(ana, 'ana@example.com', ANA);
-    await logIn(bo, 'bo@example.com', BO);
+    await logInThroughWorker(ana, APP, 'ana@example.com', ANA);
+    await logInThroughWorker(bo, APP, 'bo@example.com', BO);
     expect(app.output()).toContain(`events:      signed webhooks to http://127.0.0.1:${HOOK_PORT}/events`);
     await expect.poll(async () => (await connection(ANA))?.status).toBe('active');
 
@@ -141,7 +134,7 @@ describe('connections people can see', () => {
     expect((await connection(BO)).status).toBe('active');
     expect(eventsOf(BO)).toEqual([]);
 
-    await logIn(ana, 'ana@example.com', ANA);
+    await logInThroughWorker(ana, APP, 'ana@example.com', ANA);
     await expect.poll(() => delivered(ANA).map((d) => d.type), { timeout: 60_000 }).toEqual(['connection.reauth_required', 'connection.recovered']);
     await expect.poll(async () => (await connection(ANA)).status).toBe('active');
   });
