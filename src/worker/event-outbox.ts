@@ -44,6 +44,8 @@ export interface OutboxParts {
 
 export class EventOutbox {
   readonly #parts: OutboxParts;
+  /** The delivery under way: a second alarm run meanwhile joins it rather than sending the same event again. */
+  #delivering: Promise<void> | null = null;
 
   constructor(parts: OutboxParts) {
     this.#parts = parts;
@@ -71,7 +73,14 @@ export class EventOutbox {
   }
 
   /** Delivers due events in order, stopping at the first that fails (later ones wait: in order per user). Never throws. */
-  async deliver(): Promise<void> {
+  deliver(): Promise<void> {
+    this.#delivering ??= this.#deliverDue().finally(() => {
+      this.#delivering = null;
+    });
+    return this.#delivering;
+  }
+
+  async #deliverDue(): Promise<void> {
     const sql = this.#parts.sql();
     for (;;) {
       const row = sql.exec<Row>('SELECT seq, event_id, sealed, attempts, next_at, queued FROM ets_outbox ORDER BY seq LIMIT 1').toArray()[0];

@@ -12,7 +12,7 @@ import type { ConnectionEvent } from '../../src/worker/index.ts';
 import { RETRY_DELAYS_MS } from '../../src/worker/event-outbox.ts';
 import { userObjectName } from '../../src/worker/naming.ts';
 import { admin, client } from './local-zoho.ts';
-import { APP, call, expectNothingLeaked, loginAs, recordLogs, userNameOf, userStub } from './worker-client.ts';
+import { APP, call, expectNothingLeaked, loginAs, recordLogs, userNameOf, userStore, userStub } from './worker-client.ts';
 import type { Delivery } from '../shared/webhook-receiver.ts';
 
 const logSpy = recordLogs();
@@ -156,6 +156,25 @@ describe('connection events', () => {
     expect(failed!.answered).toBe(503);
     expect(delivered!.event).toMatchObject({ type: 'connection.erased', data: { status: 'erased', userName: userNameOf(email), dataCenter: 'us' } });
     expect(await statusOf(email)).toMatchObject({ status: 'erased', reason: null });
+  });
+
+  it('an idle purge gives one connection.purged, reason idle, reported in the alarm that purged', async () => {
+    const email = 'user146@org14.example';
+    const user = await loginAs(email);
+    const stub = await userStub(userNameOf(email));
+    await alarmOf(email);
+    // As if the token had last been refreshed 91 days ago (IDLE_PURGE_DAYS = 90): the purge is due.
+    await (await userStore(userNameOf(email))).saveToken({ id: user.token.id, expiryTime: Date.now() - 91 * 86_400_000 });
+    await runInDurableObject(stub, (_o, state) => {
+      state.storage.sql.exec("INSERT OR REPLACE INTO ets_meta (key, value) VALUES ('purge_at', ?)", String(Date.now() - 1));
+    });
+    await alarmOf(email);
+    expect(await statusOf(email)).toMatchObject({ status: 'purged', reason: 'idle' });
+    // Once, though the alarm that purged also set itself again meanwhile.
+    await alarmOf(email);
+    expect((await deliveriesFor(email)).map((d) => d.event)).toEqual([
+      expect.objectContaining({ type: 'connection.purged', data: expect.objectContaining({ status: 'purged', reason: 'idle', userName: userNameOf(email) }) }),
+    ]);
   });
 
   it(`gives up after ${RETRY_DELAYS_MS.length + 1} attempts, with an audit line naming the event, never the user`, async () => {
