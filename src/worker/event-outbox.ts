@@ -21,7 +21,8 @@ export interface ConnectionEventsEnv {
 }
 
 /** The waits after each failed attempt; after the last one fails, the event is given up (about 23 hours after the change). */
-export const RETRY_DELAYS_MS = [2_000, 10_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000, 3 * 3_600_000, 6 * 3_600_000, 12 * 3_600_000];
+// Short at first (an endpoint restarting, a deploy), then hours apart.
+export const RETRY_DELAYS_MS = [1_000, 3_000, 10_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000, 3 * 3_600_000, 6 * 3_600_000, 12 * 3_600_000];
 /** How long one webhook attempt may take. */
 const WEBHOOK_TIMEOUT_MS = 15_000;
 

@@ -111,7 +111,7 @@ describe('connections people can see', () => {
     await receiver.fetch(new Request('http://hooks/__fail?count=2', { method: 'POST' }));
     await zoho('revoke-user', { email: 'ana@example.com', client_id: '1000.LOCALDEV' });
     expect(await ana.evaluate(() => fetch('/crm/v8/Leads').then((r) => r.status))).toBe(401);
-    // Two failed attempts, then the one that lands: 2 s and 10 s apart.
+    // Two failed attempts, then the one that lands: 1 s and 3 s apart.
     await expect.poll(() => delivered(ANA).length, { timeout: 90_000, interval: 500 }).toBe(1);
     const attempts = eventsOf(ANA);
     expect(attempts.map((d) => d.answered)).toEqual([503, 503, 204]);
