@@ -16,7 +16,7 @@ export interface ConnectionEventsEnv {
   CONNECTION_EVENTS?: Queue;
   /** Where events are POSTed, signed per Standard Webhooks (https, or http on loopback for local runs). */
   CONNECTION_WEBHOOK_URL?: string;
-  /** A secret: `whsec_` and base64 of 24 to 64 random bytes; signs each webhook. */
+  /** A secret: `whsec_` and base64 of 24 to 64 random bytes (Standard Webhooks' advice); signs each webhook. */
   CONNECTION_WEBHOOK_SECRET?: string;
 }
 
