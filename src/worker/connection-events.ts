@@ -5,7 +5,14 @@
  */
 import { misconfigured } from '../store/errors.ts';
 import { utf8 } from '../store/encoding.ts';
-import type { ConnectionStatus } from './directory.ts';
+
+/**
+ * A user's Zoho connection, as their object keeps it and reports it to the directory: `active`
+ * (logged in), `needs_reauth` (Zoho refused the refresh token), `revoked` (at logout or by an
+ * operator), `erased`, `purged` (idle). Transient trouble (Zoho down, its rate limit) is no
+ * change. No secret and no name: a dead connection leaves only this behind.
+ */
+export type ConnectionStatus = 'active' | 'needs_reauth' | 'revoked' | 'erased' | 'purged';
 
 /** One change of a connection's status, as the app receives it. */
 export type ConnectionEventType = 'connection.reauth_required' | 'connection.recovered' | 'connection.revoked' | 'connection.erased' | 'connection.purged';

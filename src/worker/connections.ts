@@ -8,7 +8,8 @@ import { callObject } from '../backends/object-call.ts';
 import { TokenStoreError } from '../store/errors.ts';
 import { isDataCenter, type DataCenter } from '../zoho/data-centers.ts';
 import type { Config } from './config.ts';
-import { DIRECTORY_SHARDS, shardOf, type Connection, type ConnectionStatus, type DirectoryEntry, type LastError } from './directory.ts';
+import type { ConnectionStatus } from './connection-events.ts';
+import { DIRECTORY_SHARDS, shardOf, type Connection, type DirectoryEntry, type LastError } from './directory.ts';
 import type { Env } from './env.ts';
 import { directoryShard, userObjectId, userObjectName } from './objects.ts';
 

@@ -4,6 +4,7 @@
  * object id (shardOf). Written only from user objects' alarms and read only by the
  * admin routes: never on a request path. Holds object ids and counts; no name, no token.
  */
+import type { ConnectionStatus } from './connection-events.ts';
 import { HOUSEKEEPING, ZohoLibraryObject, type ObjectSchema } from './library-object.ts';
 
 /** Directory shards: the directory is written by object alarms, never on a request path. */
@@ -16,14 +17,6 @@ export async function shardOf(objectId: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(objectId)));
   return shardName(((digest[0]! << 8) | digest[1]!) % DIRECTORY_SHARDS);
 }
-
-/**
- * A user's Zoho connection, as their object keeps it and reports it to the directory: `active`
- * (logged in), `needs_reauth` (Zoho refused the refresh token), `revoked` (at logout or by an
- * operator), `erased`, `purged` (idle). Transient trouble (Zoho down, its rate limit) is no
- * change. No secret and no name: a dead connection leaves only this behind.
- */
-export type ConnectionStatus = 'active' | 'needs_reauth' | 'revoked' | 'erased' | 'purged';
 
 /** A connection's status, since when, why (Zoho's error code for `needs_reauth`), and its data center (none after an erase). */
 export interface Connection {

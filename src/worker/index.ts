@@ -17,8 +17,8 @@ export type { ZohoBindings, ZohoCaller, ZohoSessionOptions, ZohoWorkerOptions } 
 export type { Env as ZohoEnv } from './env.ts';
 export type { ZohoLibraryObject, ObjectSchema } from './library-object.ts';
 export type { CallerToken, ErasedUser, ObjectStats, SessionInfo, UserLogin, UserObjectEnv } from './user-object.ts';
-export type { Activity, ActivityKind, Connection, ConnectionStatus, DirectoryEntry, LastError } from './directory.ts';
-export type { ConnectionEvent, ConnectionEventData, ConnectionEventType } from './connection-events.ts';
+export type { Activity, ActivityKind, Connection, DirectoryEntry, LastError } from './directory.ts';
+export type { ConnectionEvent, ConnectionEventData, ConnectionEventType, ConnectionStatus } from './connection-events.ts';
 export type { ConnectionEventsEnv } from './event-outbox.ts';
 export type { MetricKind, MetricsEnv } from './metrics.ts';
 export type { ConnectionPage, ConnectionQuery, ConnectionView } from './connections.ts';

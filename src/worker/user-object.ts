@@ -24,9 +24,7 @@ import type { ZohoTokens } from '../zoho/oauth.ts';
 import { audit } from './http.ts';
 import { randomId, sha256 } from './signing.ts';
 import { HOUSEKEEPING, ZohoLibraryObject, type ObjectSchema } from './library-object.ts';
-import type { ConnectionStatus } from './directory.ts';
 import { OUTBOX_MIGRATION } from './event-outbox.ts';
-import { writeMetric } from './metrics.ts';
 
 const SCHEMA: ObjectSchema = {
   part: 'user',
@@ -52,11 +50,6 @@ export const FORCED_REFRESH_INTERVAL_MS = 2 * 60_000;
 export { REFRESH_AHEAD_MS, type UserObjectEnv } from './user-upkeep.ts';
 /** Session ids whose hash an object keeps while awake: a user has a few sessions; ids that are not theirs do not pile up. */
 const SESSION_HASHES_KEPT = 64;
-
-/** The token events that end a connection, and the status (and reason) each leaves. */
-const ENDED_BY = { revoke: ['revoked', null], erase: ['erased', null], purge: ['purged', 'idle'] } as const satisfies Partial<
-  Record<TokenEvent['type'], readonly [ConnectionStatus, string | null]>
->;
 
 /** What erasing a user's object did: the token manager's erase (over every token), and the sessions it ended. */
 export type ErasedUser = Pick<EraseResult, 'found' | 'revokedAtZoho'> & { tokensDeleted: number; sessionsEnded: number };
@@ -158,39 +151,11 @@ export class ZohoUserObject extends ZohoLibraryObject<UserObjectEnv> {
   }
 
   #audit(event: TokenEvent): void {
-    this.#noteConnection(event);
+    this.#upkeep.connection.noteTokenEvent(event);
     // The object's own name is the keyed hash of its user: the audit line names the user by it.
     void (event.userName ? userObjectName(this.env.USER_OBJECT_SECRET, event.userName) : Promise.resolve(null)).then((user) =>
       audit({ audit: event.type, user, code: event.code, retryAfterMs: event.retryAfterMs, revokedAtZoho: event.revokedAtZoho }),
     );
-  }
-
-  /**
-   * What an event does to the connection's status. A refresh refused for good makes it
-   * `needs_reauth` (with Zoho's reason); Zoho busy or down changes nothing but the last error.
-   * The directory hears of it, and the app gets its event, from the alarm, which this wakes (an
-   * alarm that cannot be set now is set by the next schedule, which compares what was reported).
-   */
-  #noteConnection(event: TokenEvent): void {
-    const ended = Object.hasOwn(ENDED_BY, event.type) ? ENDED_BY[event.type as keyof typeof ENDED_BY] : null;
-    const dead = event.type === 'refresh_failed' && event.code === 'REAUTH_REQUIRED';
-    if (event.type === 'refresh' || event.type === 'refresh_failed') {
-      writeMetric(this.env, 'refresh', event.type === 'refresh' ? 'ok' : (event.code ?? 'UNKNOWN'), this.#upkeep.connection()?.dataCenter ?? null);
-    }
-    if (event.type === 'refresh') {
-      this.#upkeep.tally('refreshes');
-      void this.#upkeep.schedule().catch(() => {});
-    }
-    if (ended || dead) {
-      const [status, reason] = ended ?? ['needs_reauth', event.zohoError ?? event.code ?? null];
-      void this.#upkeep
-        .setConnection(status, reason, { userName: event.userName })
-        .then(() => this.#upkeep.schedule())
-        .catch(() => {});
-    } else if (event.type === 'refresh_failed' || event.type === 'backoff') {
-      this.#upkeep.noteTrouble(event.code ?? 'UNKNOWN');
-      void this.#upkeep.schedule().catch(() => {});
-    }
   }
 
   /** A session id's SHA-256 (what the sessions table holds), computed once per id while this object is awake. */
@@ -227,8 +192,8 @@ export class ZohoUserObject extends ZohoLibraryObject<UserObjectEnv> {
     return this.#rpc(async () => {
       const { tokens, userName, redirectUrl, ttlSeconds, dataCenter } = login;
       const saved = await this.#manager().saveGrant(tokens, { userName, redirectUrl: redirectUrl ?? undefined, storeClientSecret: false });
-      this.#upkeep.noteLogin(login.user, login.reconnectUrl);
-      await this.#upkeep.setConnection('active', null, { dataCenter, userName });
+      this.#upkeep.connection.noteLogin(login.user, login.reconnectUrl);
+      await this.#upkeep.connection.set('active', null, { dataCenter, userName });
       this.#upkeep.learnLifetime(saved.expiryTime);
       await this.#upkeep.planPurge();
       return { tokenId: saved.id, ...(await this.#startSession(saved.id, ttlSeconds)) };
@@ -258,7 +223,7 @@ export class ZohoUserObject extends ZohoLibraryObject<UserObjectEnv> {
       const tokenId = await this.#sessionTokenId(sessionId);
       const token = tokenId && (await this.#tokens.store().findTokenById(tokenId));
       if (token) return { tokenId: token.id, userName: token.userName, apiDomain: token.apiDomain, expiryTime: token.expiryTime };
-      return tokenId && this.#upkeep.connection()?.status === 'needs_reauth' ? { connection: 'needs_reauth' as const } : null;
+      return tokenId && this.#upkeep.connection.current()?.status === 'needs_reauth' ? { connection: 'needs_reauth' as const } : null;
     });
   }
 
@@ -317,7 +282,7 @@ export class ZohoUserObject extends ZohoLibraryObject<UserObjectEnv> {
   erase(): Promise<Outcome<ErasedUser>> {
     return this.#rpc(async () => {
       // An object that never held anything stays that way (an operator may ask every data center).
-      if (this.#tokens.records().length === 0 && this.#upkeep.connection() === null) {
+      if (this.#tokens.records().length === 0 && this.#upkeep.connection.current() === null) {
         return { found: false, revokedAtZoho: false, tokensDeleted: 0, sessionsEnded: 0 };
       }
       const tokens = await this.#tokens.store().getTokens();
@@ -327,7 +292,7 @@ export class ZohoUserObject extends ZohoLibraryObject<UserObjectEnv> {
       this.#sql().exec('DELETE FROM ets_sessions');
       this.#upkeep.setMeta('purge_at', null);
       // A dead connection's tombstone too: only the status and its time stay.
-      await this.#upkeep.setConnection('erased', null, { userName: tokens[0]?.userName ?? null });
+      await this.#upkeep.connection.set('erased', null, { userName: tokens[0]?.userName ?? null });
       await this.#upkeep.schedule();
       return { found: tokens.length > 0, revokedAtZoho, tokensDeleted: tokens.length, sessionsEnded };
     });

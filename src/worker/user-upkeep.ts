@@ -1,7 +1,7 @@
 /**
  * A user object's upkeep, apart from its RPC surface (user-object.ts): its notes (`ets_meta`),
  * refresh ahead of expiry, the idle purge, re-sealing, dropping old client secrets, the
- * directory report, and when the next alarm is due. Runs in the object's alarm, never on a
+ * directory report, the connection's events (user-connection.ts), and when the next alarm is due. Runs in the object's alarm, never on a
  * request path, except `noteActive`, which a proxied call costs (one read, rarely a write).
  */
 import type { ObjectTokens, KeyRingEnv, RecordState } from '../backends/object-base.ts';
@@ -9,20 +9,10 @@ import { isTokenStoreError } from '../store/errors.ts';
 import type { OAuthToken } from '../store/types.ts';
 import type { ObjectZohoEnv } from '../zoho/object-manager.ts';
 import type { TokenManager } from '../zoho/token-manager.ts';
-import { eventTypeOf, userNameParts, type ConnectionEvent, type ConnectionEventType } from './connection-events.ts';
-import {
-  shardOf,
-  type Connection,
-  type ConnectionStatus,
-  type DirectoryEntry,
-  type LastError,
-  type ZohoDirectory,
-  type Activity,
-  type ActivityKind,
-} from './directory.ts';
-import { EventOutbox, type ConnectionEventsEnv } from './event-outbox.ts';
-import { randomId } from './signing.ts';
-import { writeMetric, type MetricsEnv } from './metrics.ts';
+import { shardOf, type Connection, type DirectoryEntry, type LastError, type ZohoDirectory } from './directory.ts';
+import type { ConnectionEventsEnv } from './event-outbox.ts';
+import type { MetricsEnv } from './metrics.ts';
+import { UserConnection } from './user-connection.ts';
 
 const DAY_MS = 86_400_000;
 /** How long before expiry the alarm refreshes an active user's token. */
@@ -31,11 +21,6 @@ export const REFRESH_AHEAD_MS = 5 * 60_000;
 const ACTIVE_WINDOW_MINUTES = 15;
 /** A user's activity is written at most this often (one SQL write a minute, not one a call). */
 const ACTIVITY_RESOLUTION_MS = 60_000;
-const HOUR_MS = 3_600_000;
-/** Counts for the chart wait this long before the alarm reports them (one directory call for a burst, off the request that counted). */
-const TALLY_DELAY_MS = 5_000;
-/** The same transient error is noted again at most this often. */
-const TROUBLE_RESOLUTION_MS = 60_000;
 
 /** What a user object reads from its environment (the Worker's `ZohoEnv` has it all). */
 export interface UserObjectEnv extends KeyRingEnv, ObjectZohoEnv, ConnectionEventsEnv, MetricsEnv {
@@ -59,19 +44,12 @@ export interface UpkeepParts {
 
 export class UserUpkeep {
   readonly #parts: UpkeepParts;
-  readonly #outbox: EventOutbox;
-  /** The connection's changes, in order (see setConnection). */
-  #changes: Promise<void> = Promise.resolve();
+  /** The user's connection: its status, events, last error and chart counts (user-connection.ts). */
+  readonly connection: UserConnection;
 
   constructor(parts: UpkeepParts) {
     this.#parts = parts;
-    this.#outbox = new EventOutbox({
-      sql: parts.sql,
-      env: parts.env,
-      seal: (plaintext, id) => parts.tokens.seal(plaintext, `event:${id}`),
-      open: (sealed, id) => parts.tokens.open(sealed, `event:${id}`),
-      user: () => this.meta('user'),
-    });
+    this.connection = new UserConnection({ ...parts, notes: this, schedule: () => this.schedule() });
   }
 
   meta(key: string): string | null {
@@ -90,93 +68,6 @@ export class UserUpkeep {
   setMeta(key: string, value: string | null): void {
     if (value === null) this.#parts.sql().exec('DELETE FROM ets_meta WHERE key = ?', key);
     else this.#parts.sql().exec('INSERT OR REPLACE INTO ets_meta (key, value) VALUES (?, ?)', key, value);
-  }
-
-  /** The user's connection, or null before any login (or for tokens imported and never used). */
-  connection(): Connection | null {
-    const raw = this.meta('connection');
-    return raw === null ? null : (JSON.parse(raw) as Connection);
-  }
-
-  /**
-   * Records a change of the connection's status (the same status and reason again is no
-   * change) and, when the deployment takes events, its event in the outbox, in the same turn.
-   * Changes run one after another, each on the status the one before left. The caller's next
-   * `schedule()` wakes the alarm to tell the directory and deliver. An erase keeps only the
-   * status and its time. `userName`: who, for the event (null when the object no longer knows).
-   */
-  setConnection(status: ConnectionStatus, reason: string | null = null, about: { dataCenter?: string | null; userName?: string | null } = {}): Promise<void> {
-    const change = this.#changes.then(() => this.#change(status, reason, about));
-    this.#changes = change.catch(() => {});
-    return change;
-  }
-
-  async #change(status: ConnectionStatus, reason: string | null, about: { dataCenter?: string | null; userName?: string | null }): Promise<void> {
-    const before = this.connection();
-    if (before?.status === status && before.reason === reason) return;
-    const dataCenter = about.dataCenter === undefined ? (before?.dataCenter ?? null) : about.dataCenter;
-    const erased = status === 'erased';
-    const connection: Connection = { status, since: Date.now(), reason: erased ? null : reason, dataCenter: erased ? null : dataCenter };
-    const type = eventTypeOf(before?.status ?? null, status);
-    const event = type && this.#outbox.wanted() ? await this.#outbox.prepare(this.#event(type, connection, dataCenter, about.userName ?? null)) : null;
-    // No await from here: the status and its event are written together.
-    this.setMeta('connection', JSON.stringify(connection));
-    if (event) this.#outbox.add(event);
-    writeMetric(this.#parts.env, 'status', status, dataCenter);
-    if (type === 'connection.reauth_required') this.tally('refusals');
-    if (type === 'connection.recovered') this.tally('reauths');
-  }
-
-  #event(type: ConnectionEventType, connection: Connection, dataCenter: string | null, userName: string | null): ConnectionEvent {
-    const [user, reconnectUrl] = this.metas('user', 'reconnect_url');
-    return {
-      id: `msg_${randomId(18)}`,
-      type,
-      timestamp: new Date(connection.since).toISOString(),
-      data: {
-        userName,
-        ...userNameParts(userName),
-        user: user ?? null,
-        objectId: this.#parts.ctx.id.toString(),
-        dataCenter,
-        status: connection.status,
-        reason: connection.reason,
-        reconnectUrl: reconnectUrl ?? null,
-      },
-    };
-  }
-
-  /** What a login tells the object for its events: the keyed name of its user, and where they log in again. */
-  noteLogin(user: string, reconnectUrl: string | null): void {
-    const [knownUser, knownUrl] = this.metas('user', 'reconnect_url');
-    if (knownUser !== user) this.setMeta('user', user);
-    if (knownUrl !== reconnectUrl) this.setMeta('reconnect_url', reconnectUrl);
-  }
-
-  /** Counts one of the operators' chart's events in its hour; the alarm hands the counts to the directory within seconds. */
-  tally(kind: ActivityKind): void {
-    const hour = String(Math.floor(Date.now() / HOUR_MS) * HOUR_MS);
-    const [raw = null, at = null] = this.metas('tally', 'tally_at');
-    const tally = raw === null ? {} : (JSON.parse(raw) as Activity);
-    const counts = (tally[hour] ??= {});
-    counts[kind] = (counts[kind] ?? 0) + 1;
-    this.setMeta('tally', JSON.stringify(tally));
-    if (at === null) this.setMeta('tally_at', String(Date.now() + TALLY_DELAY_MS));
-  }
-
-  /**
-   * Transient trouble (Zoho busy or down, its rate limit): no change of status, but the last
-   * error, with its time, for operators. Written at most once a minute while it lasts.
-   */
-  noteTrouble(code: string): void {
-    const last = this.lastError();
-    if (last?.code === code && Date.now() - last.at < TROUBLE_RESOLUTION_MS) return;
-    this.setMeta('last_error', JSON.stringify({ code, at: Date.now() } satisfies LastError));
-  }
-
-  lastError(): LastError | null {
-    const raw = this.meta('last_error');
-    return raw === null ? null : (JSON.parse(raw) as LastError);
   }
 
   /** Whether a wake finds work for the alarm: records to re-seal, secrets to drop, a purge to plan. */
@@ -296,18 +187,18 @@ export class UserUpkeep {
   async schedule(fromAlarm = false): Promise<void> {
     const sql = this.#parts.sql();
     const reported = this.meta('reported') ?? '';
-    const [purgeAt, refreshAt, tallyAt] = this.metas('purge_at', 'refresh_at', 'tally_at');
+    const [purgeAt, refreshAt] = this.metas('purge_at', 'refresh_at');
     const times = [
-      tallyAt === null ? null : Number(tallyAt),
+      this.connection.tallyDueAt(),
       sql.exec<{ at: number | null }>('SELECT min(expires_at) AS at FROM ets_sessions').one().at,
       purgeAt === null ? null : Number(purgeAt),
       refreshAt === null ? null : Number(refreshAt),
-      this.#outbox.nextAt(),
+      this.connection.outbox.nextAt(),
     ];
     const earliest = times.filter((t): t is number => t !== null).sort((a, b) => a - b)[0] ?? null;
     // A session may be past its expiry and not yet swept: its sweep is due now, not in the past.
     const due =
-      reported !== this.#reportKey(this.#keyIds(this.#parts.tokens.records()), this.connection(), this.lastError())
+      reported !== this.#reportKey(this.#keyIds(this.#parts.tokens.records()), this.connection.current(), this.connection.lastError())
         ? Date.now()
         : earliest === null
           ? null
@@ -315,28 +206,6 @@ export class UserUpkeep {
     if (due === null) return;
     const set = fromAlarm ? null : await this.#parts.ctx.storage.getAlarm();
     if (set === null || set > due) await this.#parts.ctx.storage.setAlarm(due);
-  }
-
-  /** Hands the chart's counts to the directory: taken out first, so counts of calls meanwhile wait for the next report; put back if it fails. */
-  async #reportActivity(): Promise<void> {
-    const raw = this.meta('tally');
-    if (raw === null) return;
-    this.setMeta('tally', null);
-    this.setMeta('tally_at', null);
-    const id = this.#parts.ctx.id.toString();
-    const directory = this.#parts.env[this.#parts.directoryBinding] as DurableObjectNamespace<ZohoDirectory>;
-    try {
-      await directory.get(directory.idFromName(await shardOf(id))).addActivity(JSON.parse(raw) as Activity);
-    } catch (error) {
-      const since = JSON.parse(this.meta('tally') ?? '{}') as Activity;
-      const merged = JSON.parse(raw) as Activity;
-      for (const [hour, counts] of Object.entries(since)) {
-        for (const [kind, n] of Object.entries(counts) as [ActivityKind, number][]) (merged[hour] ??= {})[kind] = (merged[hour]?.[kind] ?? 0) + n;
-      }
-      this.setMeta('tally', JSON.stringify(merged));
-      this.setMeta('tally_at', String(Date.now()));
-      throw error;
-    }
   }
 
   /** The alarm's work: sweeps, secrets dropped, re-sealing, refresh ahead, the idle purge, the directory report; then the next alarm. */
@@ -365,23 +234,23 @@ export class UserUpkeep {
       await this.planPurge();
     }
     // A change the work above caused (a purge) is written before the report.
-    await this.#changes;
+    await this.connection.settled();
     const state = this.state();
-    const connection = this.connection();
-    const lastError = this.lastError();
+    const connection = this.connection.current();
+    const lastError = this.connection.lastError();
     const report = this.#reportKey(state.keyIds, connection, lastError);
+    const id = ctx.id.toString();
+    const directory = env[this.#parts.directoryBinding] as DurableObjectNamespace<ZohoDirectory>;
+    const shard = directory.get(directory.idFromName(await shardOf(id)));
+    // A failure throws: the runtime retries the alarm with backoff.
     if (report !== (this.meta('reported') ?? '')) {
       const { keyIds, tokens: count, sessions } = state;
-      const id = ctx.id.toString();
-      const directory = env[this.#parts.directoryBinding] as DurableObjectNamespace<ZohoDirectory>;
-      const shard = directory.get(directory.idFromName(await shardOf(id)));
-      // A failure throws: the runtime retries the alarm with backoff.
       await shard.report({ id, keyIds, tokens: count, sessions, connection, lastError } satisfies DirectoryEntry);
       this.setMeta('reported', report);
     }
-    await this.#reportActivity();
+    await this.connection.reportActivity(shard);
     // Events after the directory heard: an app that hears of a change and asks /admin/connections finds it.
-    await this.#outbox.deliver();
+    await this.connection.outbox.deliver();
     await this.schedule(true);
   }
 }
