@@ -70,10 +70,10 @@ export class UserUpkeep {
     else this.#parts.sql().exec('INSERT OR REPLACE INTO ets_meta (key, value) VALUES (?, ?)', key, value);
   }
 
-  /** Whether a wake finds work for the alarm: records to re-seal, secrets to drop, a purge to plan. */
+  /** Whether a wake finds work for the alarm: records to re-seal, secrets to drop, a purge to plan, events waiting. */
   dueOnWake(records: RecordState[]): boolean {
     const purgeUnplanned = records.length > 0 && this.idleMs() !== null && this.meta('purge_at') === null;
-    return this.#staleKeys(records) || this.#secretsToDrop(records) || purgeUnplanned;
+    return this.#staleKeys(records) || this.#secretsToDrop(records) || purgeUnplanned || this.connection.outbox.nextAt() !== null;
   }
 
   /** How recent a call makes a user active for refresh-ahead; null: refresh-ahead is off. */
