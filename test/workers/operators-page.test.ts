@@ -12,10 +12,10 @@ import { call, expectNothingLeaked, loginAs, recordLogs, userNameOf, userStub } 
 recordLogs();
 const sameOrigin = { 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'cors' };
 
-async function signIn(key: string, site = 'same-origin'): Promise<Response> {
+async function signIn(key: string, site = 'same-origin', from: Record<string, string> = {}): Promise<Response> {
   return call('/admin/session', {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': site, 'sec-fetch-mode': 'navigate' },
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': site, 'sec-fetch-mode': 'navigate', ...from },
     body: new URLSearchParams({ key }).toString(),
   });
 }
@@ -76,6 +76,17 @@ describe('the operators page', () => {
     // Signing out clears it.
     const out = await call('/admin/session/end', { method: 'POST', cookie: signedIn, headers: { 'sec-fetch-site': 'same-origin' } });
     expect(out.headers.getSetCookie()[0]).toMatch(/^__Host-ets-admin=; Max-Age=0/);
+  });
+
+  it('guesses at the key from one address are limited (CALLBACK_LIMITER: 20 a minute)', async () => {
+    const from = { 'cf-connecting-ip': '198.51.100.44' };
+    const answers: number[] = [];
+    for (let i = 0; i < 25; i++) answers.push((await signIn(`guess-${i}`, 'same-origin', from)).status);
+    expect(answers.slice(0, 20).every((status) => status === 401)).toBe(true);
+    expect(answers.slice(20)).toContain(429);
+    // Even the right key waits, from there; another address is not held up.
+    expect((await signIn(env.TEST_ADMIN_KEY, 'same-origin', from)).status).toBe(429);
+    expect((await signIn(env.TEST_ADMIN_KEY, 'same-origin', { 'cf-connecting-ip': '198.51.100.45' })).status).toBe(303);
   });
 
   it('acts on one connection by object id: refresh now, revoke, erase; the chart counts the refresh', async () => {
