@@ -5,6 +5,7 @@ import { ZOHO_API_DOMAINS, zohoDataCenters, type ZohoDataCenters } from '../zoho
 import { cipherFromSettings } from '../store/cipher.ts';
 import type { Env } from './env.ts';
 import type { MetricsEnv } from './metrics.ts';
+import { checkWebhookSettings } from './connection-events.ts';
 
 export interface Config {
   clientId: string;
@@ -95,6 +96,8 @@ export function readConfig(env: Env): Config {
     const redirect = new URL(origin(env.ZOHO_REDIRECT_URL, 'ZOHO_REDIRECT_URL'));
     if (redirect.protocol !== 'https:' && !isLoopback(redirect) && !local) throw misconfigured('ZOHO_REDIRECT_URL must be https:');
   }
+  // Connection events' webhook: a wrong URL or secret is an error now, not events that fail for a day.
+  if (env.CONNECTION_WEBHOOK_URL) checkWebhookSettings(env.CONNECTION_WEBHOOK_URL, env.CONNECTION_WEBHOOK_SECRET);
   const ttl = Number(env.SESSION_TTL_SECONDS ?? 8 * 3600);
   if (!Number.isSafeInteger(ttl) || ttl < 60) throw misconfigured('SESSION_TTL_SECONDS must be at least 60');
   return {

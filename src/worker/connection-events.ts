@@ -62,10 +62,10 @@ export function userNameParts(userName: string | null): { email: string | null; 
 }
 
 /**
- * The signing key of a `whsec_<base64>` secret (the prefix optional, as the reference
- * libraries read it); one that is not base64 is a deployment's mistake.
+ * The key bytes of a `whsec_<base64>` secret (the prefix optional, as the reference libraries
+ * read it); one that is not base64, or empty, is a deployment's mistake.
  */
-async function signingKey(secret: string): Promise<CryptoKey> {
+function secretBytes(secret: string): Uint8Array<ArrayBuffer> {
   let bytes: Uint8Array<ArrayBuffer>;
   try {
     bytes = Uint8Array.from(atob(secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret), (c) => c.charCodeAt(0));
@@ -73,12 +73,27 @@ async function signingKey(secret: string): Promise<CryptoKey> {
     throw misconfigured('CONNECTION_WEBHOOK_SECRET must be "whsec_" followed by base64 (24 to 64 random bytes)');
   }
   if (bytes.length === 0) throw misconfigured('CONNECTION_WEBHOOK_SECRET holds no key after "whsec_"');
-  return crypto.subtle.importKey('raw', bytes, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  return bytes;
+}
+
+/** Where a webhook may go: https anywhere, http only to this machine (local runs). */
+function webhookUrlAllowed(value: string): boolean {
+  const url = URL.parse(value);
+  if (url === null) return false;
+  return url.protocol === 'https:' || (url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname));
+}
+
+/** Checks the webhook's settings (the Worker at its first request, an object before each delivery); MISCONFIGURED names the setting, never its value. */
+export function checkWebhookSettings(url: string, secret: string | undefined): asserts secret is string {
+  if (!webhookUrlAllowed(url)) throw misconfigured('CONNECTION_WEBHOOK_URL must be an https URL (http only on loopback)');
+  if (!secret) throw misconfigured('CONNECTION_WEBHOOK_URL is set without CONNECTION_WEBHOOK_SECRET');
+  secretBytes(secret);
 }
 
 /** The three Standard Webhooks headers of one delivery: its id, the time (seconds), and `v1,<base64 HMAC>`. */
 export async function webhookHeaders(secret: string, id: string, body: string, now = Date.now()): Promise<Record<string, string>> {
   const timestamp = String(Math.floor(now / 1000));
-  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', await signingKey(secret), utf8.encode(`${id}.${timestamp}.${body}`)));
+  const key = await crypto.subtle.importKey('raw', secretBytes(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, utf8.encode(`${id}.${timestamp}.${body}`)));
   return { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': `v1,${btoa(String.fromCharCode(...mac))}` };
 }

@@ -6,8 +6,8 @@
  * (an audit line says so). A restart mid-delivery finds the row still there and tries again:
  * at least once, and one event id across tries.
  */
-import { isTokenStoreError, misconfigured } from '../store/errors.ts';
-import { webhookHeaders, type ConnectionEvent } from './connection-events.ts';
+import { isTokenStoreError } from '../store/errors.ts';
+import { checkWebhookSettings, webhookHeaders, type ConnectionEvent } from './connection-events.ts';
 import { audit } from './http.ts';
 
 /** What the outbox reads from the Worker's environment (unset: that destination is off). */
@@ -127,8 +127,7 @@ export class EventOutbox {
   /** One signed POST; the event names the user, so a redirect is not followed. Null on 2xx. */
   async #post(url: string, id: string, body: string): Promise<string | null> {
     const secret = this.#parts.env.CONNECTION_WEBHOOK_SECRET;
-    if (!secret) throw misconfigured('CONNECTION_WEBHOOK_URL is set without CONNECTION_WEBHOOK_SECRET');
-    if (!webhookUrlAllowed(url)) throw misconfigured('CONNECTION_WEBHOOK_URL must be an https URL (http only on loopback)');
+    checkWebhookSettings(url, secret);
     const response = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(await webhookHeaders(secret, id, body)) },
@@ -139,11 +138,4 @@ export class EventOutbox {
     await response.body?.cancel();
     return response.ok ? null : `HTTP_${response.status}`;
   }
-}
-
-/** https anywhere; http only to this machine (local runs). */
-function webhookUrlAllowed(value: string): boolean {
-  const url = URL.parse(value);
-  if (url === null) return false;
-  return url.protocol === 'https:' || (url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname));
 }

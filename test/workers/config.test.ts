@@ -86,6 +86,27 @@ describe('worker configuration', () => {
     expect(refused({ ZOHO_LOCAL_DATA_CENTERS: '{"us":"http://zoho.local"}' })).toMatch(/no origin for eu/);
   });
 
+  it("checks the connection events' webhook settings at the first request, naming them, never their values", () => {
+    const refused = (changes: Partial<typeof env>) => {
+      try {
+        readConfig({ ...env, ...changes });
+        return '';
+      } catch (error) {
+        expect(error).toMatchObject({ code: 'MISCONFIGURED' });
+        return (error as Error).message;
+      }
+    };
+    for (const url of ['http://hooks.example.com/events', 'ftp://127.0.0.1/x', 'not a url']) {
+      expect(refused({ CONNECTION_WEBHOOK_URL: url })).toMatch(/CONNECTION_WEBHOOK_URL must be an https URL/);
+    }
+    expect(refused({ CONNECTION_WEBHOOK_SECRET: '' })).toMatch(/without CONNECTION_WEBHOOK_SECRET/);
+    expect(refused({ CONNECTION_WEBHOOK_SECRET: 'whsec_#not-base64#' })).toMatch(/CONNECTION_WEBHOOK_SECRET must be/);
+    expect(refused({ CONNECTION_WEBHOOK_SECRET: 'whsec_#not-base64#' })).not.toContain('#not-base64#');
+    expect(refused({ CONNECTION_WEBHOOK_URL: 'http://127.0.0.1:9000/events' })).toBe('');
+    // Without a webhook, its secret is not read at all (a queue alone needs none).
+    expect(refused({ CONNECTION_WEBHOOK_URL: '', CONNECTION_WEBHOOK_SECRET: '' })).toBe('');
+  });
+
   it('against Zoho itself, needs ZOHO_REDIRECT_URL (https): the callback URL is never taken from the request', () => {
     const zoho = { ...env, ZOHO_DATA_CENTER: 'eu', ZOHO_LOCAL_DATA_CENTERS: '' };
     expect(() => readConfig(zoho)).toThrow('configuration: ZOHO_REDIRECT_URL is required (the callback URL registered at Zoho)');
