@@ -5,6 +5,17 @@ import { cipherFromSettings } from '../../src/store/cipher.ts';
 import { isTokenStoreError } from '../../src/store/errors.ts';
 import './env.ts';
 
+/** The message of the MISCONFIGURED error `env` with `changes` gets at its first request, or '' when it is accepted. */
+function refused(changes: Partial<typeof env>): string {
+  try {
+    readConfig({ ...env, ...changes });
+    return '';
+  } catch (error) {
+    expect(error).toMatchObject({ code: 'MISCONFIGURED' });
+    return (error as Error).message;
+  }
+}
+
 describe('worker configuration', () => {
   it('reports malformed JSON secrets by name, never by value (the message is logged)', () => {
     const secret = 'Zm9vYmFyYmF6cXV4c2VjcmV0a2V5bWF0ZXJpYWwxMjM';
@@ -62,14 +73,6 @@ describe('worker configuration', () => {
   });
 
   it('refuses KV mode, a missing or short USER_OBJECT_SECRET, and a bucket count out of range', () => {
-    const refused = (changes: Partial<typeof env>) => {
-      try {
-        readConfig({ ...env, ...changes });
-        return '';
-      } catch (error) {
-        return (error as Error).message;
-      }
-    };
     expect(refused({ STORE: 'kv' })).toMatch(/no KV mode/);
     expect(refused({ STORE: 'durable-object' })).toBe('');
     expect(refused({ USER_OBJECT_SECRET: '' })).toBe('configuration: missing USER_OBJECT_SECRET');
@@ -87,15 +90,6 @@ describe('worker configuration', () => {
   });
 
   it("checks the connection events' webhook settings at the first request, naming them, never their values", () => {
-    const refused = (changes: Partial<typeof env>) => {
-      try {
-        readConfig({ ...env, ...changes });
-        return '';
-      } catch (error) {
-        expect(error).toMatchObject({ code: 'MISCONFIGURED' });
-        return (error as Error).message;
-      }
-    };
     for (const url of ['http://hooks.example.com/events', 'ftp://127.0.0.1/x', 'not a url']) {
       expect(refused({ CONNECTION_WEBHOOK_URL: url })).toMatch(/CONNECTION_WEBHOOK_URL must be an https URL/);
     }
