@@ -5,7 +5,7 @@
  * address as the login callback's limiter is). Registration is open, so these bound what an
  * unauthenticated caller can make the provider store.
  */
-import { limiterKey } from '../worker/auth.ts';
+import { pastRateLimit } from '../worker/auth.ts';
 import { boundedBody, htmlPage } from '../worker/http.ts';
 import type { McpEnv } from './authorize.ts';
 
@@ -58,9 +58,7 @@ export async function withinLimits(
 ): Promise<Request | Response> {
   const endpoint = limitedEndpoint(url.pathname, endpoints);
   if (!endpoint) return request;
-  // Cloudflare sets cf-connecting-ip; without it (some local runs) there is no address to count.
-  const address = request.headers.get('cf-connecting-ip');
-  if (env.MCP_LIMITER && address && !(await env.MCP_LIMITER.limit({ key: `${endpoint}:${limiterKey(address)}` })).success) {
+  if (await pastRateLimit(env.MCP_LIMITER, request, endpoint)) {
     if (endpoint === 'authorize') return htmlPage(429, 'Too many requests', 'Too many authorizations from here; wait a minute.', { 'retry-after': '60' });
     return oauthError(429, 'too_many_requests', 'too many requests from this address; wait a minute', { 'retry-after': '60' });
   }

@@ -6,7 +6,7 @@
  * authenticates must come from this very origin by Fetch Metadata: another origin, even on the
  * same site (another port of 127.0.0.1), is refused.
  */
-import { limiterKey, type AuthContext } from './auth.ts';
+import { pastRateLimit, type AuthContext } from './auth.ts';
 import { ADMIN_SCRIPT, ADMIN_STYLE } from './admin-page-assets.ts';
 import { clearCookie, escapeHtml, readCookie, refusal, type RouteAnswer } from './http.ts';
 import { constantTimeEqual, sha256, sign, verify } from './signing.ts';
@@ -82,9 +82,8 @@ export async function adminPage(context: AuthContext, path: string, keyHash: str
   if (path === '/admin/session/end') {
     return { response: new Response(null, { status: 303, headers: { location: `${base}/admin`, 'set-cookie': clearCookie(ADMIN_COOKIE) } }) };
   }
-  // Guesses at the key count against the callback's limit per client address (when bound).
-  const address = request.headers.get('cf-connecting-ip');
-  if (context.env.CALLBACK_LIMITER && address && !(await context.env.CALLBACK_LIMITER.limit({ key: `admin:${limiterKey(address)}` })).success) {
+  // Guesses at the key count against the callback's limiter, apart from callbacks.
+  if (await pastRateLimit(context.env.CALLBACK_LIMITER, request, 'admin')) {
     return refusal(429, 'rate_limited', 'too many sign-in attempts from here; wait a minute', { 'retry-after': '60' });
   }
   const form = await request.formData().catch(() => null);

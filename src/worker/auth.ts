@@ -135,6 +135,16 @@ export function limiterKey(address: string): string {
     .join(':')}::/64`;
 }
 
+/**
+ * Whether the request's client address is past `limiter`'s rate, counted apart per `scope`
+ * (`callback`, `admin`, an MCP endpoint). Cloudflare sets cf-connecting-ip; without it (local
+ * runs) or without the binding there is nothing to count.
+ */
+export async function pastRateLimit(limiter: RateLimit | undefined, request: Request, scope: string): Promise<boolean> {
+  const address = request.headers.get('cf-connecting-ip');
+  return !!limiter && !!address && !(await limiter.limit({ key: `${scope}:${limiterKey(address)}` })).success;
+}
+
 /** A grant code as Zoho issues them (`1000.<hex>.<hex>`), loosely: anything else is not sent to Zoho. */
 const CODE_SHAPE = /^[A-Za-z0-9._-]{8,256}$/;
 
@@ -145,9 +155,7 @@ export async function callback(context: AuthContext): Promise<{ response: Respon
   const code = params.get('code');
   if (code !== null && !CODE_SHAPE.test(code)) return { response: refuse('Zoho sent no usable authorization code.'), event: 'bad_code' };
   // Each callback may send the client secret to Zoho: a client address gets a few per minute.
-  // Cloudflare sets cf-connecting-ip; without it (local tests) there is no address to count.
-  const address = request.headers.get('cf-connecting-ip');
-  if (env.CALLBACK_LIMITER && address && !(await env.CALLBACK_LIMITER.limit({ key: limiterKey(address) })).success) {
+  if (await pastRateLimit(env.CALLBACK_LIMITER, request, 'callback')) {
     return { response: refuse('Too many login attempts from here; wait a minute.', 429, { 'retry-after': '60' }), event: 'rate_limited' };
   }
 
