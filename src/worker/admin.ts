@@ -155,13 +155,13 @@ async function act({ env, request }: AuthContext): Promise<Answer> {
   if (typeof id !== 'string' || !/^[0-9a-f]{64}$/.test(id) || (action !== 'refresh' && action !== 'revoke' && action !== 'erase')) {
     return refusal(400, 'bad_request', 'send {"id": "<object id>", "action": "refresh" | "revoke" | "erase"}');
   }
-  let object: ReturnType<typeof objectById>;
+  let objectId: DurableObjectId;
   try {
-    env.ZOHO_USERS.idFromString(id);
-    object = objectById(env, id);
+    objectId = env.ZOHO_USERS.idFromString(id);
   } catch {
     return refusal(404, 'not_found', 'no such object');
   }
+  const object = () => env.ZOHO_USERS.get(objectId);
   if (action === 'refresh') {
     const { refreshed, failed, retryAfterMs } = await ask(object, (s) => s.refreshNow());
     const message =

@@ -69,7 +69,7 @@ const viewOf = (entry: DirectoryEntry & { connection: Connection }): ConnectionV
   ...entry.connection,
   tokens: entry.tokens,
   sessions: entry.sessions,
-  lastError: entry.lastError ?? null,
+  lastError: entry.lastError,
 });
 
 /**

@@ -244,17 +244,26 @@ export class ZohoUserObject extends ZohoLibraryObject<UserObjectEnv> {
     return this.#rpc(async () => {
       const tokenId = await this.#sessionTokenId(sessionId);
       if (!tokenId) return null;
-      // Checked and set with no await between: concurrent calls to this object see each other.
-      const last = Number(this.#upkeep.meta('forced_refresh_at') ?? 0);
-      const wait = last + FORCED_REFRESH_INTERVAL_MS - Date.now();
+      const wait = this.#forcedRefreshWait();
       if (wait > 0) {
         const token = await this.#tokens.store().findTokenById(tokenId);
         return token && { expiryTime: token.expiryTime, refreshed: false, retryAfterMs: wait };
       }
-      this.#upkeep.setMeta('forced_refresh_at', String(Date.now()));
       const token = await this.#manager().freshToken({ id: tokenId }, { skewMs: Number.POSITIVE_INFINITY });
       return { expiryTime: token.expiryTime, refreshed: true, retryAfterMs: FORCED_REFRESH_INTERVAL_MS };
     });
+  }
+
+  /**
+   * 0 when a forced refresh (the user's or an operator's) may run now, and notes that it runs;
+   * else how long until one may. Checked and set with no await between: concurrent calls to
+   * this object see each other.
+   */
+  #forcedRefreshWait(): number {
+    const wait = Number(this.#upkeep.meta('forced_refresh_at') ?? 0) + FORCED_REFRESH_INTERVAL_MS - Date.now();
+    if (wait > 0) return wait;
+    this.#upkeep.setMeta('forced_refresh_at', String(Date.now()));
+    return 0;
   }
 
   endSession(sessionId: string): Promise<Outcome<void>> {
@@ -305,9 +314,8 @@ export class ZohoUserObject extends ZohoLibraryObject<UserObjectEnv> {
    */
   refreshNow(): Promise<Outcome<{ refreshed: number; failed: string | null; retryAfterMs: number }>> {
     return this.#rpc(async () => {
-      const wait = Number(this.#upkeep.meta('forced_refresh_at') ?? 0) + FORCED_REFRESH_INTERVAL_MS - Date.now();
+      const wait = this.#forcedRefreshWait();
       if (wait > 0) return { refreshed: 0, failed: null, retryAfterMs: wait };
-      this.#upkeep.setMeta('forced_refresh_at', String(Date.now()));
       let refreshed = 0;
       let failed: string | null = null;
       for (const token of await this.#tokens.store().getTokens()) {
