@@ -1,8 +1,9 @@
 /**
  * A user object's upkeep, apart from its RPC surface (user-object.ts): its notes (`ets_meta`),
  * refresh ahead of expiry, the idle purge, re-sealing, dropping old client secrets, the
- * directory report, the connection's events (user-connection.ts), and when the next alarm is due. Runs in the object's alarm, never on a
- * request path, except `noteActive`, which a proxied call costs (one read, rarely a write).
+ * directory report, delivering the connection's events (user-connection.ts), and when the next
+ * alarm is due. Runs in the object's alarm, never on a request path, except `noteActive`,
+ * which a proxied call costs (one read, rarely a write).
  */
 import type { ObjectTokens, KeyRingEnv, RecordState } from '../backends/object-base.ts';
 import { isTokenStoreError } from '../store/errors.ts';
@@ -185,6 +186,10 @@ export class UserUpkeep {
    * the alarm itself, always: the alarm that is running is no longer set).
    */
   async schedule(fromAlarm = false): Promise<void> {
+    // The alarm as set, read before the state: what is due is then what is stored when the
+    // alarm is set, not what was before an await (a schedule from a token event can await
+    // while the alarm runs and clears what it was going to wake for).
+    const set = fromAlarm ? null : await this.#parts.ctx.storage.getAlarm();
     const sql = this.#parts.sql();
     const reported = this.meta('reported') ?? '';
     const [purgeAt, refreshAt] = this.metas('purge_at', 'refresh_at');
@@ -204,7 +209,6 @@ export class UserUpkeep {
           ? null
           : Math.max(earliest, Date.now());
     if (due === null) return;
-    const set = fromAlarm ? null : await this.#parts.ctx.storage.getAlarm();
     if (set === null || set > due) await this.#parts.ctx.storage.setAlarm(due);
   }
 

@@ -60,6 +60,10 @@ describe('refresh ahead of time', () => {
     expect((await call('/crm/v8/org', { cookie })).status).toBe(200);
     await runDurableObjectAlarm(stub);
     await expect.poll(() => refreshesOf(token.refreshToken!)).toBe(refreshes + 1);
+    // The alarm's work ends by setting the next alarm at the new refresh point (after it has told
+    // the directory of the refresh); only then is a request measured alone. The runtime may run
+    // the alarm that was due beside the one this test ran.
+    await expect.poll(() => runInDurableObject(stub, (_o, state) => state.storage.getAlarm())).toBeGreaterThan(Date.now() + 60_000);
     const after = await storageCallsOfOneRequest();
     expect(before.length).toBeGreaterThan(0);
     expect(before.every((query) => /^\s*SELECT/i.test(query))).toBe(true);
